@@ -1,0 +1,115 @@
+// Obtaining a GPUDevice: from `navigator.gpu` in a browser, from Dawn (npm `webgpu`) in Node.
+// The Node module is imported dynamically, only when no `navigator.gpu` exists, so browser
+// bundles never reach it.
+
+export type DeviceSource = 'browser' | 'node-dawn' | 'user';
+
+export interface InitOptions {
+  /** Use this GPU object instead of discovering one (e.g. a polyfill or a custom Dawn instance). */
+  gpu?: GPU;
+  /** Node only: flags passed to the `webgpu` package's `create()`, e.g. `['backend=vulkan']`. */
+  dawnFlags?: string[];
+  /** Adapter options passed to `requestAdapter()`. */
+  adapter?: GPURequestAdapterOptions;
+  /** Ask for `shader-f16` when the adapter offers it (default true). */
+  f16?: boolean;
+}
+
+export interface AdapterDescription {
+  source: DeviceSource;
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  isFallbackAdapter: boolean;
+  features: string[];
+  limits: Record<string, number>;
+}
+
+/** The limits engram's kernels care about; we request the adapter's maximum for each. */
+const WANTED_LIMITS = [
+  'maxStorageBufferBindingSize',
+  'maxBufferSize',
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupSizeY',
+  'maxComputeWorkgroupSizeZ',
+  'maxComputeWorkgroupsPerDimension',
+  'maxStorageBuffersPerShaderStage',
+  'maxDynamicStorageBuffersPerPipelineLayout',
+  'maxBindGroups',
+] as const;
+
+const NO_ADAPTER_HELP = [
+  'WebGPU returned no adapter.',
+  'In a browser: use one with WebGPU enabled (Chrome/Edge 113+, or Chromium with --enable-unsafe-webgpu).',
+  'In Node: engram uses Dawn from the npm package `webgpu`, which needs a Vulkan driver. Without a GPU, install',
+  "Mesa's software driver lavapipe from Debian bookworm-backports (Mesa >= 25; Debian 12's own Mesa 22 is rejected by Dawn):",
+  '  apt-get install -t bookworm-backports mesa-vulkan-drivers libvulkan1',
+  'or point VK_ICD_FILENAMES at SwiftShader (e.g. /usr/lib/chromium/vk_swiftshader_icd.json from Debian\'s chromium).',
+  "See the README section 'Running without a GPU'.",
+].join('\n');
+
+async function findGPU(opts: InitOptions): Promise<{ gpu: GPU; source: DeviceSource; tried: string }> {
+  if (opts.gpu) return { gpu: opts.gpu, source: 'user', tried: 'the GPU object passed to init()' };
+  const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
+  if (nav?.gpu) return { gpu: nav.gpu, source: 'browser', tried: 'navigator.gpu' };
+  const isNode = typeof process !== 'undefined' && !!process.versions?.node;
+  if (!isNode) {
+    throw new Error(`engram: this environment has no navigator.gpu, so WebGPU is unavailable.\n${NO_ADAPTER_HELP}`);
+  }
+  // A variable specifier keeps bundlers from trying to resolve the Node-only package.
+  const specifier = 'webgpu';
+  let mod: { create: (flags: string[]) => GPU; globals: Record<string, unknown> };
+  try {
+    mod = (await import(/* @vite-ignore */ specifier)) as typeof mod;
+  } catch (e) {
+    throw new Error(`engram: could not load the npm package 'webgpu' (Dawn for Node): ${(e as Error).message}. Run 'npm install webgpu'.`);
+  }
+  // WebGPU's enum objects (GPUBufferUsage, GPUShaderStage, ...) are globals in browsers; Dawn hands them over.
+  for (const [k, v] of Object.entries(mod.globals)) {
+    if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
+  }
+  const flags = opts.dawnFlags ?? [];
+  return { gpu: mod.create(flags), source: 'node-dawn', tried: `Dawn (npm 'webgpu') with flags [${flags.join(', ')}]` };
+}
+
+export async function requestDevice(opts: InitOptions = {}): Promise<{ gpu: GPU; device: GPUDevice; info: AdapterDescription }> {
+  const { gpu, source, tried } = await findGPU(opts);
+  const adapter = await gpu.requestAdapter(opts.adapter ?? { powerPreference: 'high-performance' });
+  if (!adapter) throw new Error(`engram: no WebGPU adapter (tried ${tried}).\n${NO_ADAPTER_HELP}`);
+
+  const requiredLimits: Record<string, number> = {};
+  for (const name of WANTED_LIMITS) {
+    const v = (adapter.limits as unknown as Record<string, number | undefined>)[name];
+    if (typeof v === 'number') requiredLimits[name] = v;
+  }
+  const requiredFeatures: GPUFeatureName[] = [];
+  if ((opts.f16 ?? true) && adapter.features.has('shader-f16')) requiredFeatures.push('shader-f16');
+  if (adapter.features.has('timestamp-query')) requiredFeatures.push('timestamp-query');
+
+  const device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
+  const ai = adapter.info;
+  const limits: Record<string, number> = {};
+  for (const name of WANTED_LIMITS) {
+    const v = (device.limits as unknown as Record<string, number | undefined>)[name];
+    if (typeof v === 'number') limits[name] = v;
+  }
+  limits.minStorageBufferOffsetAlignment = device.limits.minStorageBufferOffsetAlignment;
+  // The caller must keep `gpu` referenced: in Node, collecting Dawn's instance tears the device down.
+  return {
+    gpu,
+    device,
+    info: {
+      source,
+      vendor: ai?.vendor ?? '',
+      architecture: ai?.architecture ?? '',
+      device: ai?.device ?? '',
+      description: ai?.description ?? '',
+      isFallbackAdapter: (ai as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter ?? false,
+      features: [...device.features].map(String).sort(),
+      limits,
+    },
+  };
+}

@@ -1,0 +1,11 @@
+export { init, runtime, adapterInfo, sync, isInitialized, EngramError, f32bits, grid1d, Runtime } from './runtime.js';
+export type { Kernel, KernelSpec, BindingAccess } from './runtime.js';
+export type { InitOptions, AdapterDescription } from './device.js';
+export {
+  Tensor, Storage, tensor, empty, zeros, ones, full, zerosLike, onesLike, arange, rand, randn, uniform, randint,
+  memory, withGrad, needsGrad,
+} from './tensor.js';
+export type { DType, Shape, GradFn, CreateOptions, RandomOptions } from './tensor.js';
+export { scope, noGrad, isGradEnabled, setGradEnabled } from './scope.js';
+export { Generator, manualSeed, defaultGenerator } from './random.js';
+export * from './ops/index.js';

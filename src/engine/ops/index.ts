@@ -1,0 +1,8 @@
+// Every op, in one namespace. Tensor methods and the public API forward here.
+export * from './elementwise.js';
+export * from './fill.js';
+export * from './reduce.js';
+export * from './matmul.js';
+export * from './shape-ops.js';
+export * from './softmax.js';
+export { backward, zeroGrad } from '../autograd.js';

@@ -1,0 +1,108 @@
+// Seeded random numbers, computed on the CPU in plain integer arithmetic so that the same seed gives
+// the same numbers in Node and in every browser. xoshiro128** (Blackman & Vigna) seeded through
+// splitmix32; uniforms keep the top 24 bits (exact in float32); normals use Box-Muller in float64.
+
+function splitmix32(state: { s: number }): number {
+  state.s = (state.s + 0x9e3779b9) | 0;
+  let z = state.s;
+  z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+  z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+  return (z ^ (z >>> 16)) >>> 0;
+}
+
+export class Generator {
+  private s0 = 0;
+  private s1 = 0;
+  private s2 = 0;
+  private s3 = 0;
+  private spareNormal: number | null = null;
+
+  constructor(seed = 0) {
+    this.manualSeed(seed);
+  }
+
+  manualSeed(seed: number): this {
+    const st = { s: seed >>> 0 };
+    this.s0 = splitmix32(st);
+    this.s1 = splitmix32(st);
+    this.s2 = splitmix32(st);
+    this.s3 = splitmix32(st);
+    if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1;
+    this.spareNormal = null;
+    return this;
+  }
+
+  /** Next 32-bit unsigned integer. */
+  nextU32(): number {
+    const result = Math.imul(rotl(Math.imul(this.s1, 5), 7), 9) >>> 0;
+    const t = this.s1 << 9;
+    this.s2 ^= this.s0;
+    this.s3 ^= this.s1;
+    this.s1 ^= this.s2;
+    this.s0 ^= this.s3;
+    this.s2 ^= t;
+    this.s3 = rotl(this.s3, 11);
+    return result;
+  }
+
+  /** Uniform in [0, 1), a multiple of 2^-24 (exactly representable in float32). */
+  next(): number {
+    return (this.nextU32() >>> 8) * 5.9604644775390625e-8;
+  }
+
+  /** Integer in [0, n). */
+  int(n: number): number {
+    return Math.floor(this.next() * n);
+  }
+
+  normal(): number {
+    if (this.spareNormal !== null) {
+      const v = this.spareNormal;
+      this.spareNormal = null;
+      return v;
+    }
+    let u1 = this.next();
+    while (u1 === 0) u1 = this.next();
+    const u2 = this.next();
+    const r = Math.sqrt(-2 * Math.log(u1));
+    this.spareNormal = r * Math.sin(2 * Math.PI * u2);
+    return r * Math.cos(2 * Math.PI * u2);
+  }
+
+  uniformArray(n: number, low = 0, high = 1): Float32Array {
+    const out = new Float32Array(n);
+    for (let i = 0; i < n; i++) out[i] = low + (high - low) * this.next();
+    return out;
+  }
+
+  normalArray(n: number, mean = 0, std = 1): Float32Array {
+    const out = new Float32Array(n);
+    for (let i = 0; i < n; i++) out[i] = mean + std * this.normal();
+    return out;
+  }
+
+  /** A random permutation of 0..n-1 (Fisher-Yates). */
+  permutation(n: number): Int32Array {
+    const p = new Int32Array(n);
+    for (let i = 0; i < n; i++) p[i] = i;
+    for (let i = n - 1; i > 0; i--) {
+      const j = this.int(i + 1);
+      const t = p[i]!;
+      p[i] = p[j]!;
+      p[j] = t;
+    }
+    return p;
+  }
+}
+
+function rotl(x: number, k: number): number {
+  return (x << k) | (x >>> (32 - k));
+}
+
+/** The generator used when none is passed (seed 0 until `manualSeed`). */
+export const defaultGenerator = new Generator(0);
+
+/** Reseed the default generator (like torch.manual_seed). */
+export function manualSeed(seed: number): void {
+  defaultGenerator.manualSeed(seed);
+}

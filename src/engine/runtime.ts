@@ -1,0 +1,357 @@
+// The runtime owns the device and everything that makes dispatch cheap:
+//  - a cache of compute pipelines keyed by WGSL source,
+//  - a cache of bind groups keyed by (pipeline, buffers), reused across training steps,
+//  - a parameter arena: each dispatch's small parameter block (sizes, strides, scalars) is written
+//    into one CPU array and uploaded with a single writeBuffer just before submit; kernels read
+//    their block through a dynamic offset, so a cached bind group serves every call,
+//  - one command encoder that records every dispatch until someone needs a result (`flush`).
+// Nothing is read back from the GPU unless `read()` is called.
+
+import { BufferPool } from './buffer-pool.js';
+import { requestDevice, type AdapterDescription, type InitOptions } from './device.js';
+
+/** How a kernel uses each storage buffer, in binding order (binding 0 is always the parameter block). */
+export type BindingAccess = 'read' | 'write';
+
+export interface KernelSpec {
+  /** Name used in error messages and GPU debug labels. */
+  name: string;
+  /** Full WGSL module. Binding 0 must be `var<storage, read> p: <struct or array<u32>>`. */
+  wgsl: string;
+  /** Access of bindings 1..n. */
+  bindings: BindingAccess[];
+}
+
+export interface Kernel {
+  readonly id: number;
+  readonly name: string;
+  readonly pipeline: GPUComputePipeline;
+  readonly layout: GPUBindGroupLayout;
+  readonly bindings: number;
+}
+
+/** Bytes reserved per dispatch for its parameter block (64 u32/f32 words). */
+export const PARAM_BLOCK_BYTES = 256;
+const ARENA_BYTES = 1 << 18; // 1024 dispatches per submit before a forced flush
+
+export class EngramError extends Error {
+  override name = 'EngramError';
+}
+
+export class Runtime {
+  readonly pool: BufferPool;
+  readonly hasF16: boolean;
+  private kernels = new Map<string, Kernel>();
+  private bindGroups = new Map<string, GPUBindGroup>();
+  private bufferIds = new WeakMap<GPUBuffer, number>();
+  private nextBufferId = 1;
+  private nextKernelId = 1;
+
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private pendingCommands = 0;
+  private toDestroyAfterSubmit: GPUBuffer[] = [];
+
+  private readonly arenaAlign: number;
+  private readonly arena: GPUBuffer;
+  private readonly arenaCPU = new Uint32Array(ARENA_BYTES / 4);
+  private arenaUsed = 0;
+
+  private deviceError: Error | null = null;
+  private errorChecks: Promise<GPUError | null>[] = [];
+  private lostReason: string | null = null;
+
+  /** Counters for tests and benchmarks. */
+  readonly counters = { dispatches: 0, submits: 0, pipelinesCreated: 0, bindGroupsCreated: 0, readbacks: 0 };
+
+  /** `gpu` is held so that Dawn's instance in Node is not garbage-collected under the device. */
+  constructor(readonly device: GPUDevice, readonly info: AdapterDescription, readonly gpu?: GPU) {
+    this.pool = new BufferPool(device, device.limits.maxBufferSize);
+    this.hasF16 = device.features.has('shader-f16');
+    this.arenaAlign = Math.max(device.limits.minStorageBufferOffsetAlignment, 16);
+    this.arena = device.createBuffer({ size: ARENA_BYTES, usage: 0x80 | 0x08, label: 'engram-param-arena' });
+    device.addEventListener('uncapturederror', (ev) => {
+      const err = (ev as GPUUncapturedErrorEvent).error;
+      this.deviceError ??= new EngramError(`WebGPU error: ${err.message}`);
+    });
+    void device.lost.then((info) => {
+      this.lostReason = `${info.reason}: ${info.message}`;
+    });
+  }
+
+  // ---------------------------------------------------------------- kernels
+
+  kernel(spec: KernelSpec): Kernel {
+    const cached = this.kernels.get(spec.wgsl);
+    if (cached) return cached;
+    this.assertAlive();
+    const entries: GPUBindGroupLayoutEntry[] = [
+      { binding: 0, visibility: 4 /* COMPUTE */, buffer: { type: 'read-only-storage', hasDynamicOffset: true } },
+      ...spec.bindings.map((access, i) => ({
+        binding: i + 1,
+        visibility: 4,
+        buffer: { type: access === 'read' ? ('read-only-storage' as const) : ('storage' as const) },
+      })),
+    ];
+    const layout = this.device.createBindGroupLayout({ entries, label: spec.name });
+    const module = this.device.createShaderModule({ code: spec.wgsl, label: spec.name });
+    const pipeline = this.device.createComputePipeline({
+      layout: this.device.createPipelineLayout({ bindGroupLayouts: [layout] }),
+      compute: { module, entryPoint: 'main' },
+      label: spec.name,
+    });
+    this.counters.pipelinesCreated++;
+    const k: Kernel = { id: this.nextKernelId++, name: spec.name, pipeline, layout, bindings: spec.bindings.length };
+    this.kernels.set(spec.wgsl, k);
+    return k;
+  }
+
+  /** Compile a kernel and report WGSL compilation errors as an exception (used by tests and tooling). */
+  async checkCompiles(spec: KernelSpec): Promise<void> {
+    const module = this.device.createShaderModule({ code: spec.wgsl, label: spec.name });
+    const info = await module.getCompilationInfo();
+    const errors = info.messages.filter((m) => m.type === 'error');
+    if (errors.length) {
+      throw new EngramError(`WGSL of kernel '${spec.name}' does not compile:\n${errors.map((m) => `  line ${m.lineNum}: ${m.message}`).join('\n')}`);
+    }
+  }
+
+  // ---------------------------------------------------------------- recording
+
+  /**
+   * Record one dispatch. `params` are the raw 32-bit words of the kernel's parameter block
+   * (use `f32bits` for floats). `buffers` are bound at 1..n in order.
+   */
+  dispatch(k: Kernel, buffers: GPUBuffer[], params: ArrayLike<number>, workgroups: [number, number?, number?]): void {
+    this.assertAlive();
+    if (buffers.length !== k.bindings) {
+      throw new EngramError(`kernel '${k.name}' expects ${k.bindings} buffers, got ${buffers.length}`);
+    }
+    if (params.length * 4 > PARAM_BLOCK_BYTES) throw new EngramError(`kernel '${k.name}': parameter block too large (${params.length} words)`);
+    const [x, y = 1, z = 1] = workgroups;
+    if (x === 0 || y === 0 || z === 0) return; // empty tensor: nothing to do
+    const maxWG = this.device.limits.maxComputeWorkgroupsPerDimension;
+    if (x > maxWG || y > maxWG || z > maxWG) {
+      throw new EngramError(`kernel '${k.name}': dispatch [${x}, ${y}, ${z}] exceeds maxComputeWorkgroupsPerDimension (${maxWG})`);
+    }
+    if (this.arenaUsed + PARAM_BLOCK_BYTES > ARENA_BYTES) this.flush();
+    const offset = this.arenaUsed;
+    this.arenaCPU.set(params as ArrayLike<number>, offset / 4);
+    this.arenaUsed += Math.ceil(PARAM_BLOCK_BYTES / this.arenaAlign) * this.arenaAlign;
+
+    const bindGroup = this.bindGroupFor(k, buffers);
+    const pass = this.computePass();
+    pass.setPipeline(k.pipeline);
+    pass.setBindGroup(0, bindGroup, [offset]);
+    pass.dispatchWorkgroups(x, y, z);
+    this.pendingCommands++;
+    this.counters.dispatches++;
+  }
+
+  /** Record a copy of `bytes` bytes between buffers (e.g. to clone a tensor). */
+  copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
+    this.assertAlive();
+    if (bytes === 0) return;
+    this.endPass();
+    this.currentEncoder().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
+    this.pendingCommands++;
+  }
+
+  /**
+   * Upload data into `dst`, ordered after every command recorded so far. A staging buffer is copied
+   * inside the command stream (rather than queue.writeBuffer, which would overtake recorded work
+   * still reading a recycled buffer).
+   */
+  upload(dst: GPUBuffer, data: ArrayBufferView, dstOffset = 0): void {
+    this.assertAlive();
+    const bytes = data.byteLength;
+    if (bytes === 0) return;
+    const padded = Math.ceil(bytes / 4) * 4;
+    const staging = this.device.createBuffer({ size: padded, usage: 0x04 /* COPY_SRC */, mappedAtCreation: true });
+    new Uint8Array(staging.getMappedRange()).set(new Uint8Array(data.buffer, data.byteOffset, bytes));
+    staging.unmap();
+    this.copy(staging, 0, dst, dstOffset, padded);
+    this.toDestroyAfterSubmit.push(staging);
+  }
+
+  /** Submit everything recorded so far. Cheap when nothing is pending. */
+  flush(): void {
+    this.assertAlive();
+    if (!this.encoder) return;
+    this.endPass();
+    if (this.arenaUsed > 0) {
+      this.device.queue.writeBuffer(this.arena, 0, this.arenaCPU.buffer, 0, this.arenaUsed);
+    }
+    this.device.pushErrorScope('out-of-memory');
+    this.device.pushErrorScope('validation');
+    this.device.queue.submit([this.encoder.finish()]);
+    this.errorChecks.push(this.device.popErrorScope(), this.device.popErrorScope());
+    this.counters.submits++;
+    for (const b of this.toDestroyAfterSubmit) b.destroy();
+    this.toDestroyAfterSubmit = [];
+    this.encoder = null;
+    this.arenaUsed = 0;
+    this.pendingCommands = 0;
+  }
+
+  /** Submit and wait until the GPU has finished; rethrows any WebGPU error raised since the last sync. */
+  async sync(): Promise<void> {
+    this.flush();
+    await this.device.queue.onSubmittedWorkDone();
+    await this.raiseErrors();
+  }
+
+  /** Read `bytes` bytes of a buffer back to the CPU (submits pending work first). */
+  async read(src: GPUBuffer, bytes: number, srcOffset = 0): Promise<ArrayBuffer> {
+    this.assertAlive();
+    const padded = Math.max(4, Math.ceil(bytes / 4) * 4);
+    const staging = this.device.createBuffer({ size: padded, usage: 0x01 /* MAP_READ */ | 0x08 });
+    this.copy(src, srcOffset, staging, 0, padded);
+    this.flush();
+    this.counters.readbacks++;
+    try {
+      await staging.mapAsync(1 /* GPUMapMode.READ */);
+    } catch (e) {
+      await this.raiseErrors();
+      this.assertAlive();
+      throw new EngramError(`reading a buffer back from the GPU failed: ${(e as Error).message}`);
+    }
+    const out = staging.getMappedRange().slice(0, bytes);
+    staging.unmap();
+    staging.destroy();
+    await this.raiseErrors();
+    return out;
+  }
+
+  /** Destroy pooled buffers (frees GPU memory held for reuse). */
+  trim(): void {
+    this.flush();
+    this.pool.trim();
+    this.bindGroups.clear(); // cached groups may name destroyed buffers
+  }
+
+  get pending(): number {
+    return this.pendingCommands;
+  }
+
+  destroy(): void {
+    this.kernels.clear();
+    this.bindGroups.clear();
+    this.device.destroy();
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private async raiseErrors(): Promise<void> {
+    const checks = this.errorChecks;
+    this.errorChecks = [];
+    for (const e of await Promise.all(checks)) {
+      if (e) this.deviceError ??= new EngramError(`WebGPU ${e.constructor?.name ?? 'error'}: ${e.message}`);
+    }
+    const err = this.deviceError;
+    if (err) {
+      this.deviceError = null;
+      throw err;
+    }
+  }
+
+  private assertAlive(): void {
+    if (this.lostReason) throw new EngramError(`the GPU device was lost (${this.lostReason}); call init() again`);
+  }
+
+  private currentEncoder(): GPUCommandEncoder {
+    if (!this.encoder) this.encoder = this.device.createCommandEncoder();
+    return this.encoder;
+  }
+
+  private computePass(): GPUComputePassEncoder {
+    if (!this.pass) this.pass = this.currentEncoder().beginComputePass();
+    return this.pass;
+  }
+
+  private endPass(): void {
+    if (this.pass) {
+      this.pass.end();
+      this.pass = null;
+    }
+  }
+
+  private bufferId(b: GPUBuffer): number {
+    let id = this.bufferIds.get(b);
+    if (id === undefined) this.bufferIds.set(b, (id = this.nextBufferId++));
+    return id;
+  }
+
+  private bindGroupFor(k: Kernel, buffers: GPUBuffer[]): GPUBindGroup {
+    let key = String(k.id);
+    for (const b of buffers) key += ':' + this.bufferId(b);
+    let bg = this.bindGroups.get(key);
+    if (bg) return bg;
+    if (this.bindGroups.size > 20000) this.bindGroups.clear();
+    bg = this.device.createBindGroup({
+      layout: k.layout,
+      entries: [
+        { binding: 0, resource: { buffer: this.arena, offset: 0, size: PARAM_BLOCK_BYTES } },
+        ...buffers.map((buffer, i) => ({ binding: i + 1, resource: { buffer } })),
+      ],
+    });
+    this.bindGroups.set(key, bg);
+    this.counters.bindGroupsCreated++;
+    return bg;
+  }
+}
+
+// ------------------------------------------------------------------ the current runtime
+
+let current: Runtime | null = null;
+
+/** Obtain the GPU device (browser or Node) and make it engram's current runtime. */
+export async function init(opts: InitOptions = {}): Promise<Runtime> {
+  const { gpu, device, info } = await requestDevice(opts);
+  current = new Runtime(device, info, gpu);
+  return current;
+}
+
+/** The current runtime; throws a helpful error before `init()`. */
+export function runtime(): Runtime {
+  if (!current) throw new EngramError('engram is not initialized: call `await init()` first');
+  return current;
+}
+
+export function isInitialized(): boolean {
+  return current !== null;
+}
+
+/** Describe the adapter in use (vendor, architecture, features, limits). */
+export function adapterInfo(): AdapterDescription {
+  return runtime().info;
+}
+
+/** Wait for all submitted GPU work; rethrows WebGPU validation/out-of-memory errors. */
+export function sync(): Promise<void> {
+  return runtime().sync();
+}
+
+// ------------------------------------------------------------------ dispatch helpers
+
+const f32View = new Float32Array(1);
+const u32View = new Uint32Array(f32View.buffer);
+/** The bit pattern of a float32, for writing floats into a parameter block. */
+export function f32bits(x: number): number {
+  f32View[0] = x;
+  return u32View[0]!;
+}
+
+/** Threads per workgroup of the 1-D elementwise kernels. */
+export const WG = 256;
+
+/**
+ * Workgroup counts that cover `n` threads with `wg` threads per group, folding into y when x
+ * would exceed 65535. Kernels rebuild the index as `gid.x + gid.y * num_workgroups.x * wg`.
+ */
+export function grid1d(n: number, wg = WG): [number, number] {
+  const groups = Math.ceil(n / wg);
+  if (groups <= 65535) return [groups, 1];
+  const y = Math.ceil(groups / 65535);
+  return [Math.ceil(groups / y), y];
+}

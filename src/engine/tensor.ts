@@ -1,0 +1,337 @@
+// Tensors: a shape, a dtype and a reference-counted GPU buffer, contiguous row-major.
+// Views that only change the shape (reshape, detach) share the buffer; the buffer returns to the
+// pool when its last tensor is disposed (or garbage-collected, as a safety net).
+
+import { runtime, EngramError } from './runtime.js';
+import { track, untrack, isGradEnabled } from './scope.js';
+import { defaultGenerator, type Generator } from './random.js';
+import { checkShape, numel, shapeStr } from './shape.js';
+import * as ops from './ops/index.js';
+
+export type DType = 'float32' | 'int32';
+export type Shape = readonly number[];
+export type TypedArrayFor<D extends DType> = D extends 'int32' ? Int32Array : Float32Array;
+
+/** A GPU buffer shared by every tensor that views it. */
+export class Storage {
+  refs = 1;
+  constructor(readonly buffer: GPUBuffer, readonly bytes: number) {}
+  retain(): this {
+    this.refs++;
+    return this;
+  }
+  release(): void {
+    if (--this.refs === 0) runtime().pool.release(this.buffer);
+  }
+}
+
+/** What autograd records for an op's output: its inputs and how to map the output's gradient to theirs. */
+export interface GradFn {
+  name: string;
+  inputs: Tensor[];
+  /** Gradients for each input (null where an input needs none); called under noGrad. */
+  backward(grad: Tensor): (Tensor | null)[];
+}
+
+const counts = { tensors: 0 };
+let nextId = 1;
+
+// Tensors dropped without dispose() give their buffer back when collected.
+const finalizer = new FinalizationRegistry<Storage>((s) => {
+  try {
+    counts.tensors--;
+    s.release();
+  } catch {
+    /* the runtime may be gone at exit */
+  }
+});
+
+export class Tensor {
+  readonly id = nextId++;
+  readonly shape: Shape;
+  readonly dtype: DType;
+  readonly size: number;
+  private storage_: Storage | null;
+  requiresGrad = false;
+  /** Accumulated gradient of a leaf tensor after `backward()`. */
+  grad: Tensor | null = null;
+  /** How this tensor was computed (null for leaves and after the graph is freed). */
+  gradFn: GradFn | null = null;
+  /** Optional name used in error messages and checkpoints. */
+  name?: string;
+
+  /** Low-level: wrap a storage (takes one reference). Use the creation functions instead. */
+  constructor(storage: Storage, shape: Shape, dtype: DType) {
+    this.storage_ = storage;
+    this.shape = Object.freeze([...shape]);
+    this.dtype = dtype;
+    this.size = numel(shape);
+    counts.tensors++;
+    finalizer.register(this, storage, this);
+    track(this);
+  }
+
+  get rank(): number {
+    return this.shape.length;
+  }
+
+  get disposed(): boolean {
+    return this.storage_ === null;
+  }
+
+  get storage(): Storage {
+    if (!this.storage_) {
+      throw new EngramError(`tensor #${this.id}${this.name ? ` '${this.name}'` : ''} (shape ${shapeStr(this.shape)}) was used after dispose()`);
+    }
+    return this.storage_;
+  }
+
+  get buffer(): GPUBuffer {
+    return this.storage.buffer;
+  }
+
+  get isLeaf(): boolean {
+    return this.gradFn === null;
+  }
+
+  /** Free the GPU buffer (when no other view shares it). Safe to call twice. */
+  dispose(): void {
+    if (!this.storage_) return;
+    finalizer.unregister(this);
+    counts.tensors--;
+    const s = this.storage_;
+    this.storage_ = null;
+    this.gradFn = null;
+    untrack(this);
+    s.release();
+  }
+
+  /** Keep this tensor alive past every open scope. */
+  keep(): this {
+    untrack(this);
+    return this;
+  }
+
+  /** Copy the values to the CPU. Submits pending GPU work. */
+  async toArray(): Promise<TypedArrayFor<this['dtype']>> {
+    const data = await runtime().read(this.buffer, this.size * 4);
+    return (this.dtype === 'int32' ? new Int32Array(data) : new Float32Array(data)) as TypedArrayFor<this['dtype']>;
+  }
+
+  /** The single value of a one-element tensor. */
+  async item(): Promise<number> {
+    if (this.size !== 1) throw new EngramError(`item() needs a tensor with one element, got shape ${shapeStr(this.shape)}`);
+    const a = await this.toArray();
+    return a[0]!;
+  }
+
+  /** A new leaf sharing this tensor's buffer, outside the autograd graph. */
+  detach(): Tensor {
+    return new Tensor(this.storage.retain(), this.shape, this.dtype);
+  }
+
+  /** A new tensor with its own copy of the data (no gradient link). */
+  clone(): Tensor {
+    const out = empty(this.shape, this.dtype);
+    runtime().copy(this.buffer, 0, out.buffer, 0, this.size * 4);
+    return out;
+  }
+
+  /** Mark as a leaf that accumulates gradients (like `requires_grad_()`). */
+  requiresGrad_(on = true): this {
+    if (on && this.dtype !== 'float32') throw new EngramError(`only float32 tensors can require gradients (this one is ${this.dtype})`);
+    this.requiresGrad = on;
+    return this;
+  }
+
+  /** Reverse-mode autodiff from this tensor; see `backward()` in autograd.ts. */
+  backward(grad?: Tensor): void {
+    ops.backward(this, grad);
+  }
+
+  toString(): string {
+    return `Tensor(#${this.id}, shape=${shapeStr(this.shape)}, dtype=${this.dtype}${this.requiresGrad ? ', requiresGrad' : ''})`;
+  }
+
+  // ------------------------------------------------------------ op sugar (PyTorch names)
+  add(o: Tensor | number): Tensor { return ops.add(this, o); }
+  sub(o: Tensor | number): Tensor { return ops.sub(this, o); }
+  mul(o: Tensor | number): Tensor { return ops.mul(this, o); }
+  div(o: Tensor | number): Tensor { return ops.div(this, o); }
+  neg(): Tensor { return ops.neg(this); }
+  exp(): Tensor { return ops.exp(this); }
+  log(): Tensor { return ops.log(this); }
+  sqrt(): Tensor { return ops.sqrt(this); }
+  pow(exponent: number): Tensor { return ops.pow(this, exponent); }
+  relu(): Tensor { return ops.relu(this); }
+  eq(o: Tensor | number): Tensor { return ops.eq(this, o); }
+  sum(dim?: number | number[], keepdim = false): Tensor { return ops.sum(this, dim, keepdim); }
+  mean(dim?: number | number[], keepdim = false): Tensor { return ops.mean(this, dim, keepdim); }
+  max(dim?: number | number[], keepdim = false): Tensor { return ops.max(this, dim, keepdim); }
+  argmax(dim?: number, keepdim = false): Tensor { return ops.argmax(this, dim, keepdim); }
+  matmul(o: Tensor): Tensor { return ops.matmul(this, o); }
+  reshape(shape: readonly number[]): Tensor { return ops.reshape(this, shape); }
+  view(shape: readonly number[]): Tensor { return ops.reshape(this, shape); }
+  flatten(startDim = 0, endDim = -1): Tensor { return ops.flatten(this, startDim, endDim); }
+  transpose(dim0: number, dim1: number): Tensor { return ops.transpose(this, dim0, dim1); }
+  permute(dims: readonly number[]): Tensor { return ops.permute(this, dims); }
+  slice(dim: number, start: number, end?: number, step = 1): Tensor { return ops.slice(this, dim, start, end, step); }
+  indexSelect(dim: number, index: Tensor): Tensor { return ops.indexSelect(this, dim, index); }
+  softmax(dim = -1): Tensor { return ops.softmax(this, dim); }
+  logSoftmax(dim = -1): Tensor { return ops.logSoftmax(this, dim); }
+  toFloat(): Tensor { return ops.toFloat(this); }
+}
+
+// ------------------------------------------------------------------ creation
+
+/** An uninitialized tensor (contents are whatever the recycled buffer held). */
+export function empty(shape: Shape, dtype: DType = 'float32'): Tensor {
+  checkShape(shape, 'empty');
+  const bytes = numel(shape) * 4;
+  const buf = runtime().pool.acquire(bytes);
+  return new Tensor(new Storage(buf, bytes), shape, dtype);
+}
+
+export interface CreateOptions {
+  dtype?: DType;
+  requiresGrad?: boolean;
+}
+
+type NestedNumbers = number | readonly NestedNumbers[];
+
+function inferShape(data: NestedNumbers): number[] {
+  const shape: number[] = [];
+  let d: NestedNumbers = data;
+  while (Array.isArray(d)) {
+    shape.push(d.length);
+    d = (d as readonly NestedNumbers[])[0] ?? 0;
+  }
+  return shape;
+}
+
+function flattenNested(data: NestedNumbers, out: number[]): void {
+  if (Array.isArray(data)) for (const d of data as readonly NestedNumbers[]) flattenNested(d, out);
+  else out.push(data as number);
+}
+
+/**
+ * Create a tensor from data: a typed array or flat array with a shape, or nested arrays.
+ * `tensor([1, 2, 3, 4], [2, 2])`, `tensor([[1, 2], [3, 4]])`, `tensor(new Int32Array(labels), [n], {dtype: 'int32'})`.
+ */
+export function tensor(data: ArrayLike<number> | NestedNumbers, shape?: Shape, opts: CreateOptions = {}): Tensor {
+  let flat: ArrayLike<number>;
+  let shp: Shape;
+  if (typeof data === 'number') {
+    flat = [data];
+    shp = shape ?? [];
+  } else if (Array.isArray(data) && shape === undefined) {
+    shp = inferShape(data as NestedNumbers);
+    const out: number[] = [];
+    flattenNested(data as NestedNumbers, out);
+    flat = out;
+  } else {
+    flat = data as ArrayLike<number>;
+    shp = shape ?? [flat.length];
+  }
+  checkShape(shp, 'tensor');
+  if (numel(shp) !== flat.length) {
+    throw new EngramError(`tensor: ${flat.length} values do not fill shape ${shapeStr(shp)} (needs ${numel(shp)})`);
+  }
+  const dtype = opts.dtype ?? (flat instanceof Int32Array ? 'int32' : 'float32');
+  const t = empty(shp, dtype);
+  const typed = dtype === 'int32'
+    ? (flat instanceof Int32Array ? flat : Int32Array.from(flat))
+    : (flat instanceof Float32Array ? flat : Float32Array.from(flat));
+  runtime().upload(t.buffer, typed);
+  if (opts.requiresGrad) t.requiresGrad_();
+  return t;
+}
+
+export function full(shape: Shape, value: number, opts: CreateOptions = {}): Tensor {
+  const t = empty(shape, opts.dtype ?? 'float32');
+  ops.fill_(t, value);
+  if (opts.requiresGrad) t.requiresGrad_();
+  return t;
+}
+
+export function zeros(shape: Shape, opts: CreateOptions = {}): Tensor {
+  return full(shape, 0, opts);
+}
+
+export function ones(shape: Shape, opts: CreateOptions = {}): Tensor {
+  return full(shape, 1, opts);
+}
+
+export function zerosLike(t: Tensor): Tensor {
+  return zeros(t.shape, { dtype: t.dtype });
+}
+
+export function onesLike(t: Tensor): Tensor {
+  return ones(t.shape, { dtype: t.dtype });
+}
+
+/** Values start, start+step, ... below end (like torch.arange). */
+export function arange(start: number, end?: number, step = 1, opts: CreateOptions = {}): Tensor {
+  if (end === undefined) [start, end] = [0, start];
+  if (step === 0) throw new EngramError('arange: step must not be 0');
+  const n = Math.max(0, Math.ceil((end - start) / step));
+  const dtype = opts.dtype ?? (Number.isInteger(start) && Number.isInteger(step) ? 'int32' : 'float32');
+  const t = empty([n], dtype);
+  ops.arange_(t, start, step);
+  if (opts.requiresGrad) t.requiresGrad_();
+  return t;
+}
+
+export interface RandomOptions extends CreateOptions {
+  generator?: Generator;
+}
+
+/** Uniform on [0, 1). */
+export function rand(shape: Shape, opts: RandomOptions = {}): Tensor {
+  return uniform(shape, 0, 1, opts);
+}
+
+/** Uniform on [low, high). */
+export function uniform(shape: Shape, low: number, high: number, opts: RandomOptions = {}): Tensor {
+  checkShape(shape, 'uniform');
+  const g = opts.generator ?? defaultGenerator;
+  return tensor(g.uniformArray(numel(shape), low, high), shape, { requiresGrad: opts.requiresGrad });
+}
+
+/** Standard normal (mean 0, std 1). */
+export function randn(shape: Shape, opts: RandomOptions & { mean?: number; std?: number } = {}): Tensor {
+  checkShape(shape, 'randn');
+  const g = opts.generator ?? defaultGenerator;
+  return tensor(g.normalArray(numel(shape), opts.mean ?? 0, opts.std ?? 1), shape, { requiresGrad: opts.requiresGrad });
+}
+
+/** Random integers in [low, high) as int32. */
+export function randint(low: number, high: number, shape: Shape, opts: RandomOptions = {}): Tensor {
+  checkShape(shape, 'randint');
+  const g = opts.generator ?? defaultGenerator;
+  const a = new Int32Array(numel(shape));
+  for (let i = 0; i < a.length; i++) a[i] = low + g.int(high - low);
+  return tensor(a, shape, { dtype: 'int32' });
+}
+
+// ------------------------------------------------------------------ autograd plumbing for ops
+
+/** True when an op on these inputs must record a gradient function. */
+export function needsGrad(...inputs: (Tensor | null | undefined)[]): boolean {
+  return isGradEnabled() && inputs.some((t) => t?.requiresGrad);
+}
+
+/** Attach `gradFn` to an op's output when any input requires a gradient. Returns `out`. */
+export function withGrad(out: Tensor, name: string, inputs: Tensor[], backward: GradFn['backward']): Tensor {
+  if (needsGrad(...inputs)) {
+    out.requiresGrad = true;
+    out.gradFn = { name, inputs, backward };
+  }
+  return out;
+}
+
+/** Live tensors and GPU memory, for leak checks. */
+export function memory(): { tensors: number; buffers: number; bytes: number; pooledBuffers: number; pooledBytes: number } {
+  const s = runtime().pool.snapshot();
+  return { tensors: counts.tensors, buffers: s.liveBuffers, bytes: s.liveBytes, pooledBuffers: s.pooledBuffers, pooledBytes: s.pooledBytes };
+}

@@ -1,0 +1,2 @@
+// engram: a from-scratch deep-learning engine on WebGPU.
+export * from './engine/index.js';

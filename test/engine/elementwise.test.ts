@@ -1,0 +1,97 @@
+import { describe, it, expect } from 'vitest';
+import * as E from '../../src/index.js';
+import { checkOp } from '../helpers/gradcheck.js';
+import { useGPU } from '../helpers/gpu.js';
+import { unaryRef, binaryRef } from '../reference/elementwise.js';
+
+useGPU();
+
+// Shapes include 1, primes and sizes that are not multiples of the 256-thread workgroup.
+const SHAPES = [[1], [7], [3, 5], [2, 3, 37], [257], [4, 131]];
+
+describe('unary ops match the float64 reference, forward and backward', () => {
+  const cases: [string, (x: E.Tensor) => E.Tensor, { low?: number; high?: number; a?: number }][] = [
+    ['neg', E.neg, {}],
+    ['exp', E.exp, {}],
+    ['log', E.log, { low: 0.1, high: 3 }],
+    ['sqrt', E.sqrt, { low: 0.1, high: 3 }],
+    ['relu', E.relu, {}],
+    ['abs', E.abs, {}],
+    ['sigmoid', E.sigmoid, { low: -4, high: 4 }],
+    ['tanh', E.tanh, { low: -3, high: 3 }],
+  ];
+  for (const [name, fn, o] of cases) {
+    it(`${name} over shapes ${SHAPES.map((s) => `[${s}]`).join(' ')}`, async () => {
+      const r = unaryRef(name);
+      for (const shape of SHAPES) {
+        await checkOp({ name: `${name}[${shape}]`, inputs: [{ shape, low: o.low, high: o.high }], gpu: fn, ref: r.forward, refGrad: r.grad });
+      }
+    });
+  }
+
+  it('pow with integral and fractional exponents (integral exponents accept negative bases)', async () => {
+    for (const p of [2, 3, -1]) {
+      const r = unaryRef('pow', p);
+      await checkOp({ name: `pow ${p}`, inputs: [{ shape: [3, 7], low: 0.3, high: 2 }], gpu: (x) => E.pow(x, p), ref: r.forward, refGrad: r.grad });
+      await checkOp({ name: `pow ${p} negative base`, inputs: [{ shape: [11], low: -2, high: -0.3 }], gpu: (x) => E.pow(x, p), ref: r.forward, refGrad: r.grad });
+    }
+    const r = unaryRef('pow', 0.5);
+    await checkOp({ name: 'pow 0.5', inputs: [{ shape: [5, 3], low: 0.2, high: 2 }], gpu: (x) => E.pow(x, 0.5), ref: r.forward, refGrad: r.grad });
+  });
+
+  it('scalar add/sub/mul/div', async () => {
+    for (const [name, op, a, fn] of [
+      ['add', 'addScalar', 2.5, (x: E.Tensor) => E.add(x, 2.5)],
+      ['sub', 'addScalar', -1.5, (x: E.Tensor) => E.sub(x, 1.5)],
+      ['mul', 'mulScalar', -3, (x: E.Tensor) => E.mul(x, -3)],
+      ['div', 'divScalar', 4, (x: E.Tensor) => E.div(x, 4)],
+    ] as const) {
+      const r = unaryRef(op, a);
+      await checkOp({ name: `${name} scalar`, inputs: [{ shape: [5, 13] }], gpu: fn, ref: r.forward, refGrad: r.grad });
+    }
+  });
+});
+
+describe('binary ops broadcast like PyTorch, forward and backward', () => {
+  const pairs: [number[], number[]][] = [
+    [[7], [7]],
+    [[3, 5], [3, 5]],
+    [[3, 5], [5]],
+    [[3, 1], [1, 5]],
+    [[2, 3, 37], [3, 1]],
+    [[1], [4, 131]],
+    [[257], [1]],
+  ];
+  for (const op of ['add', 'sub', 'mul', 'div', 'maximum'] as const) {
+    it(`${op} over ${pairs.length} shape pairs`, async () => {
+      const r = binaryRef(op);
+      const fn = op === 'maximum' ? E.maximum : E[op];
+      for (const [sa, sb] of pairs) {
+        await checkOp({
+          name: `${op} [${sa}] [${sb}]`,
+          inputs: [{ shape: sa }, op === 'div' ? { shape: sb, low: 0.5, high: 2 } : { shape: sb }],
+          gpu: (a, b) => fn(a, b),
+          ref: r.forward,
+          refGrad: r.grad,
+        });
+      }
+    });
+  }
+
+  it('eq compares int32 tensors and returns float 0/1', async () => {
+    const a = E.tensor(new Int32Array([1, 2, 3, 4]), [4]);
+    const b = E.tensor(new Int32Array([1, 0, 3, 0]), [4]);
+    expect([...(await E.eq(a, b).toArray())]).toEqual([1, 0, 1, 0]);
+  });
+
+  it('rejects shapes that do not broadcast, naming the op and both shapes', () => {
+    const a = E.zeros([2, 3]);
+    const b = E.zeros([4, 5]);
+    expect(() => E.add(a, b)).toThrow(/add: shapes \[2, 3\] and \[4, 5\] cannot be broadcast/);
+  });
+
+  it('rejects int32 operands for arithmetic', () => {
+    const a = E.tensor(new Int32Array([1, 2]), [2]);
+    expect(() => E.mul(a, a)).toThrow(/mul: expects float32/);
+  });
+});
