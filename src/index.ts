@@ -1,2 +1,3 @@
 // engram: a from-scratch deep-learning engine on WebGPU.
 export * from './engine/index.js';
+export * from './optim/index.js';

@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# The test command (`npm test`): sets up a fresh clone, then runs the whole suite on the WebGPU adapter.
+set -euo pipefail
+. "$(dirname "$0")/ensure-env.sh"
+npx tsc -p tsconfig.json --noEmit
+npx vitest run "$@"

@@ -1,0 +1,55 @@
+// Adam (torch.optim.Adam: L2 penalty added to the gradient) and AdamW (torch.optim.AdamW:
+// decoupled weight decay), with bias correction. One fused kernel per parameter tensor per step.
+
+import { runtime, grid1d, f32bits } from '../engine/runtime.js';
+import { zeros, type Tensor } from '../engine/tensor.js';
+import { ADAM_WGSL } from '../shaders/optim.js';
+import { Optimizer, type ParamGroupInput } from './optimizer.js';
+
+export interface AdamOptions {
+  lr: number;
+  betas: [number, number];
+  eps: number;
+  weightDecay: number;
+}
+
+export class Adam extends Optimizer<AdamOptions> {
+  private state = new Map<Tensor, { m: Tensor; v: Tensor; t: number }>();
+
+  constructor(
+    params: Iterable<Tensor> | ParamGroupInput<AdamOptions>[],
+    opts: Partial<AdamOptions> = {},
+    private readonly decoupled = false,
+  ) {
+    super(params, { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: decoupled ? 1e-2 : 0, ...opts }, decoupled ? 'AdamW' : 'Adam');
+  }
+
+  protected update(p: Tensor, grad: Tensor, h: AdamOptions): void {
+    const rt = runtime();
+    let s = this.state.get(p);
+    if (!s) {
+      s = { m: zeros(p.shape).keep(), v: zeros(p.shape).keep(), t: 0 };
+      this.state.set(p, s);
+    }
+    s.t++;
+    const [b1, b2] = h.betas;
+    const k = rt.kernel({ name: 'adam', wgsl: ADAM_WGSL, bindings: ['read', 'write', 'write', 'write'] });
+    const params = [
+      p.size, f32bits(h.lr), f32bits(b1), f32bits(b2), f32bits(h.eps), f32bits(h.weightDecay),
+      this.decoupled ? 1 : 0, f32bits(1 - b1 ** s.t), f32bits(1 - b2 ** s.t),
+    ];
+    rt.dispatch(k, [grad.buffer, p.buffer, s.m.buffer, s.v.buffer], params, grid1d(p.size));
+  }
+
+  dispose(): void {
+    for (const s of this.state.values()) (s.m.dispose(), s.v.dispose());
+    this.state.clear();
+  }
+}
+
+/** AdamW: Adam with decoupled weight decay (default 0.01), as torch.optim.AdamW. */
+export class AdamW extends Adam {
+  constructor(params: Iterable<Tensor> | ParamGroupInput<AdamOptions>[], opts: Partial<AdamOptions> = {}) {
+    super(params, opts, true);
+  }
+}

@@ -1,0 +1,27 @@
+// Learning-rate schedules that rewrite each parameter group's lr, like torch.optim.lr_scheduler.
+
+import { EngramError } from '../engine/runtime.js';
+import type { Optimizer } from './optimizer.js';
+
+/** Multiply every group's lr by `gamma` every `stepSize` calls of `step()` (call once per epoch). */
+export class StepLR {
+  private readonly baseLrs: number[];
+  /** Number of `step()` calls (epochs) so far. */
+  lastEpoch = 0;
+
+  constructor(private readonly optimizer: Optimizer<{ lr: number }>, readonly stepSize: number, readonly gamma = 0.1) {
+    if (!Number.isInteger(stepSize) || stepSize < 1) throw new EngramError(`StepLR: stepSize must be a positive integer, got ${stepSize}`);
+    this.baseLrs = optimizer.groups.map((g) => g.options.lr);
+  }
+
+  step(): void {
+    this.lastEpoch++;
+    const factor = this.gamma ** Math.floor(this.lastEpoch / this.stepSize);
+    this.optimizer.groups.forEach((g, i) => (g.options.lr = this.baseLrs[i]! * factor));
+  }
+
+  /** Current learning rate of each group. */
+  getLastLr(): number[] {
+    return this.optimizer.groups.map((g) => g.options.lr);
+  }
+}

@@ -1,0 +1,67 @@
+// Base class for optimizers: parameter groups with their own hyperparameters, PyTorch-style.
+// Parameters without a gradient (frozen, or unused in this step) are skipped.
+
+import { EngramError } from '../engine/runtime.js';
+import type { Tensor } from '../engine/tensor.js';
+
+export interface ParamGroup<H> {
+  params: Tensor[];
+  /** Hyperparameters of this group (lr, momentum, ...); defaults fill what a group leaves out. */
+  options: H;
+}
+
+export type ParamGroupInput<H> = { params: Iterable<Tensor> } & Partial<H>;
+
+export abstract class Optimizer<H extends { lr: number }> {
+  readonly groups: ParamGroup<H>[];
+  /** Number of `step()` calls so far. */
+  stepCount = 0;
+
+  constructor(params: Iterable<Tensor> | ParamGroupInput<H>[], defaults: H, readonly kind: string) {
+    const list = [...(params as Iterable<Tensor | ParamGroupInput<H>>)];
+    const isGroups = list.length > 0 && !('shape' in (list[0] as object));
+    const groupInputs = (isGroups ? list : [{ params: list }]) as ParamGroupInput<H>[];
+    this.groups = groupInputs.map(({ params: ps, ...opts }) => ({
+      params: [...ps],
+      options: { ...defaults, ...(opts as Partial<H>) },
+    }));
+    const seen = new Set<Tensor>();
+    for (const g of this.groups) {
+      if (!(g.options.lr >= 0)) throw new EngramError(`${kind}: invalid learning rate ${g.options.lr}`);
+      for (const p of g.params) {
+        if (seen.has(p)) throw new EngramError(`${kind}: a parameter appears in more than one group`);
+        seen.add(p);
+        if (p.dtype !== 'float32') throw new EngramError(`${kind}: parameter ${p.name ?? `#${p.id}`} is ${p.dtype}; only float32 tensors can be optimized`);
+      }
+    }
+  }
+
+  /** Every parameter across groups. */
+  params(): Tensor[] {
+    return this.groups.flatMap((g) => g.params);
+  }
+
+  /** Apply one update to every parameter that has a gradient. Records GPU work only; no readback. */
+  step(): void {
+    this.stepCount++;
+    for (const group of this.groups) {
+      for (const p of group.params) {
+        if (!p.requiresGrad || !p.grad) continue;
+        this.update(p, p.grad, group.options);
+      }
+    }
+  }
+
+  /** Drop gradients (PyTorch's zero_grad(set_to_none=True)). */
+  zeroGrad(): void {
+    for (const p of this.params()) {
+      p.grad?.dispose();
+      p.grad = null;
+    }
+  }
+
+  /** Free optimizer state (momentum buffers, moments). */
+  abstract dispose(): void;
+
+  protected abstract update(p: Tensor, grad: Tensor, h: H): void;
+}

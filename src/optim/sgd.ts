@@ -1,0 +1,47 @@
+// Stochastic gradient descent with momentum, dampening, Nesterov momentum and weight decay,
+// matching torch.optim.SGD. One fused kernel per parameter tensor per step.
+
+import { runtime, grid1d, f32bits, EngramError } from '../engine/runtime.js';
+import { zeros, type Tensor } from '../engine/tensor.js';
+import { SGD_WGSL } from '../shaders/optim.js';
+import { Optimizer, type ParamGroupInput } from './optimizer.js';
+
+export interface SGDOptions {
+  lr: number;
+  momentum: number;
+  dampening: number;
+  weightDecay: number;
+  nesterov: boolean;
+}
+
+export class SGD extends Optimizer<SGDOptions> {
+  private momentumBuffers = new Map<Tensor, { buf: Tensor; started: boolean }>();
+
+  constructor(params: Iterable<Tensor> | ParamGroupInput<SGDOptions>[], opts: Partial<SGDOptions> & { lr: number }) {
+    super(params, { momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, ...opts }, 'SGD');
+    for (const g of this.groups) {
+      const o = g.options;
+      if (o.nesterov && (o.momentum <= 0 || o.dampening !== 0)) {
+        throw new EngramError('SGD: Nesterov momentum requires a momentum > 0 and zero dampening');
+      }
+    }
+  }
+
+  protected update(p: Tensor, grad: Tensor, h: SGDOptions): void {
+    const rt = runtime();
+    let state = this.momentumBuffers.get(p);
+    if (!state) {
+      state = { buf: zeros(h.momentum !== 0 ? p.shape : [1]).keep(), started: false };
+      this.momentumBuffers.set(p, state);
+    }
+    const k = rt.kernel({ name: 'sgd', wgsl: SGD_WGSL, bindings: ['read', 'write', 'write'] });
+    const params = [p.size, f32bits(h.lr), f32bits(h.momentum), f32bits(h.dampening), f32bits(h.weightDecay), h.nesterov ? 1 : 0, state.started ? 0 : 1];
+    rt.dispatch(k, [grad.buffer, p.buffer, state.buf.buffer], params, grid1d(p.size));
+    if (h.momentum !== 0) state.started = true;
+  }
+
+  dispose(): void {
+    for (const s of this.momentumBuffers.values()) s.buf.dispose();
+    this.momentumBuffers.clear();
+  }
+}
