@@ -35,6 +35,8 @@ export class BufferPool {
       throw new Error(`engram: a ${bytes}-byte buffer${label ? ` for ${label}` : ''} exceeds this adapter's maxBufferSize (${this.maxBufferSize} bytes)`);
     }
     const list = this.free.get(size);
+    // LIFO: identical training steps settle within a few steps into handing each op the same
+    // buffers as last time, so cached bind groups hit (FIFO rotates through the free list instead).
     let buf = list?.pop();
     if (buf) {
       this.stats.pooledBuffers--;

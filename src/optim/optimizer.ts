@@ -23,7 +23,7 @@ export abstract class Optimizer<H extends { lr: number }> {
     const groupInputs = (isGroups ? list : [{ params: list }]) as ParamGroupInput<H>[];
     this.groups = groupInputs.map(({ params: ps, ...opts }) => ({
       params: [...ps],
-      options: { ...defaults, ...(opts as Partial<H>) },
+      options: { ...defaults, ...(opts as unknown as Partial<H>) },
     }));
     const seen = new Set<Tensor>();
     for (const g of this.groups) {

@@ -43,3 +43,15 @@ ${MAIN_1D} {
   OUT[i] = ${to}(X[i]);
 }`;
 }
+
+/** x[i] += delta for an int32 tensor (counters such as batch norm's num_batches_tracked). Params: n, delta. */
+export const ADD_INT_INPLACE_WGSL = /* wgsl */ `// addInt: x[i] += delta (i32, in place)
+struct Params { n: u32, delta: i32 }
+@group(0) @binding(0) var<storage, read> p: Params;
+@group(0) @binding(1) var<storage, read_write> X: array<i32>;
+${LINEAR_INDEX}
+${MAIN_1D} {
+  let i = linear_index(gid, nwg);
+  if (i >= p.n) { return; }
+  X[i] = X[i] + p.delta;
+}`;

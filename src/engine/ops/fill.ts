@@ -1,7 +1,7 @@
 // Filling and casting: fill_, arange_, toFloat, toInt.
 
 import { runtime, grid1d, f32bits, EngramError } from '../runtime.js';
-import { FILL_WGSL, arangeWGSL, castWGSL } from '../../shaders/fill.js';
+import { FILL_WGSL, arangeWGSL, castWGSL, ADD_INT_INPLACE_WGSL } from '../../shaders/fill.js';
 import { empty, type Tensor } from '../tensor.js';
 
 /** Overwrite every element of `t` with `value` (in place, no gradient). */
@@ -42,4 +42,13 @@ export function toFloat(x: Tensor): Tensor {
 export function toInt(x: Tensor): Tensor {
   if (x.requiresGrad) throw new EngramError('toInt: cannot convert a tensor that requires grad to int32; detach() it first');
   return cast(x, 'int32');
+}
+
+/** t += delta in place for an int32 tensor (a GPU-side counter: no readback). */
+export function addInt_(t: Tensor, delta: number): Tensor {
+  if (t.dtype !== 'int32') throw new EngramError(`addInt_: expects an int32 tensor, got ${t.dtype}`);
+  const rt = runtime();
+  const k = rt.kernel({ name: 'addInt', wgsl: ADD_INT_INPLACE_WGSL, bindings: ['write'] });
+  rt.dispatch(k, [t.buffer], [t.size, (delta | 0) >>> 0], grid1d(t.size));
+  return t;
 }

@@ -6,3 +6,7 @@ export * from './matmul.js';
 export * from './shape-ops.js';
 export * from './softmax.js';
 export { backward, zeroGrad } from '../autograd.js';
+export * from './conv.js';
+export * from './batchnorm.js';
+export * from './pool.js';
+export * from './dropout.js';

@@ -1,0 +1,52 @@
+// engram benchmarks: matmul at 256/512/1024 and an MLP training step, on the current adapter.
+// Usage: npm run bench [-- --quick]   (--quick: fewer runs, for a smoke test)
+// Prints a Markdown table (median of N runs after warm-up, synchronized on GPU completion).
+
+import * as E from '../src/index.js';
+import { timeIt, timingTable, type Timing } from './harness.js';
+
+const quick = process.argv.includes('--quick');
+
+async function main(): Promise<void> {
+  const rt = await E.init();
+  console.log(`adapter: ${rt.info.vendor} / ${rt.info.architecture} / ${rt.info.description}`);
+  console.log(`date: ${new Date().toISOString().slice(0, 10)}\n`);
+  const results: Timing[] = [];
+  const gen = new E.Generator(0);
+
+  for (const n of quick ? [256] : [256, 512, 1024]) {
+    const a = E.randn([n, n], { generator: gen }).keep();
+    const b = E.randn([n, n], { generator: gen }).keep();
+    results.push(await timeIt(`matmul ${n}x${n}x${n}`, () => void E.matmul(a, b), { flops: 2 * n ** 3, runs: quick ? 3 : 10, maxSeconds: 30 }));
+    a.dispose();
+    b.dispose();
+  }
+
+  // One SGD step of the README's MLP (784 -> 128 -> 10) on a batch of 128.
+  for (const [hidden, batch] of quick ? [[128, 128]] : [[128, 128], [512, 256]]) {
+    const model = new E.Sequential(new E.Linear(784, hidden!), new E.ReLU(), new E.Linear(hidden!, 10));
+    const opt = new E.SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
+    const x = E.randn([batch!, 784], { generator: gen }).keep();
+    const y = E.randint(0, 10, [batch!], { generator: gen }).keep();
+    const flops = 3 * 2 * batch! * (784 * hidden! + hidden! * 10); // forward + 2x for backward
+    results.push(await timeIt(`MLP 784-${hidden}-10 train step, batch ${batch}`, () => {
+      const loss = E.crossEntropy(model.forward(x), y);
+      opt.zeroGrad();
+      loss.backward();
+      opt.step();
+    }, { flops, runs: quick ? 3 : 20 }));
+    model.dispose();
+    opt.dispose();
+    x.dispose();
+    y.dispose();
+  }
+
+  console.log(timingTable(results));
+  const c = rt.counters;
+  console.log(`\ncounters: ${c.dispatches} dispatches, ${c.submits} submits, ${c.pipelinesCreated} pipelines, ${c.bindGroupsCreated} bind groups, ${c.readbacks} readbacks`);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,66 @@
+// IDX files, the format of MNIST and Fashion-MNIST: two zero bytes, a dtype code, a rank byte, then
+// `rank` big-endian uint32 dimensions and the row-major data. Only unsigned bytes are read (the one
+// dtype those datasets use); the file length must match the header exactly, since a short file means
+// a broken download and a long one means we would be silently ignoring data.
+import { maybeDecompress } from './compress.js';
+
+export interface IdxArray {
+  shape: number[];
+  data: Uint8Array;
+}
+
+const IDX_DTYPES: Record<number, string> = {
+  0x08: 'unsigned byte',
+  0x09: 'signed byte',
+  0x0b: 'int16',
+  0x0c: 'int32',
+  0x0d: 'float32',
+  0x0e: 'float64',
+};
+const UNSIGNED_BYTE = 0x08;
+
+/** Parses an IDX file, raw or gzip-compressed. `name` is used in error messages. */
+export function parseIdx(fileBytes: Uint8Array, name: string): IdxArray {
+  const bytes = maybeDecompress(fileBytes, name);
+  if (bytes.length < 4) throw new Error(`${name}: IDX file is truncated (${bytes.length} bytes, the header alone is at least 4)`);
+  if (bytes[0] !== 0 || bytes[1] !== 0) {
+    throw new Error(`${name}: bad IDX magic ${hexBytes(bytes.subarray(0, 4))} (an IDX file starts with 00 00, then a dtype byte and a rank byte)`);
+  }
+  const dtype = bytes[2]!;
+  if (dtype !== UNSIGNED_BYTE) {
+    const known = IDX_DTYPES[dtype];
+    throw new Error(
+      known
+        ? `${name}: IDX dtype 0x${hex(dtype)} (${known}) is not supported; only 0x08 (unsigned byte) is`
+        : `${name}: bad IDX magic ${hexBytes(bytes.subarray(0, 4))} (unknown dtype byte 0x${hex(dtype)})`,
+    );
+  }
+  const rank = bytes[3]!;
+  if (rank === 0) throw new Error(`${name}: IDX header declares rank 0`);
+  const headerLength = 4 + 4 * rank;
+  if (bytes.length < headerLength) {
+    throw new Error(`${name}: IDX file is truncated inside its header (rank ${rank} needs ${headerLength} header bytes, file has ${bytes.length})`);
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const shape: number[] = [];
+  for (let i = 0; i < rank; i++) shape.push(view.getUint32(4 + 4 * i, false));
+
+  const expected = headerLength + shape.reduce((a, b) => a * b, 1);
+  if (bytes.length !== expected) {
+    const what = bytes.length < expected ? 'truncated' : 'longer than its header says';
+    throw new Error(
+      `${name}: IDX file is ${what}: shape [${shape.join(', ')}] needs ${expected} bytes, file has ${bytes.length}`,
+    );
+  }
+  // A plain Uint8Array view (not a Node Buffer, even if the caller passed one), without copying.
+  const data = new Uint8Array(bytes.buffer, bytes.byteOffset + headerLength, expected - headerLength);
+  return { shape, data };
+}
+
+function hex(byte: number): string {
+  return byte.toString(16).padStart(2, '0');
+}
+
+function hexBytes(bytes: Uint8Array): string {
+  return Array.from(bytes, hex).join(' ');
+}

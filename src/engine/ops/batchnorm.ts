@@ -1,0 +1,171 @@
+// Batch normalization (torch.nn.functional.batch_norm semantics) over [N, C], [N, C, L],
+// [N, C, H, W] (any rank >= 2): statistics per channel over every dimension but C.
+// Training normalizes with the batch mean and biased variance and updates the running stats in
+// place on the GPU; eval normalizes with the running stats. Nothing is read back.
+
+import { runtime, grid1d, f32bits, EngramError } from '../runtime.js';
+import {
+  bnStatsWGSL, BN_EVAL_STATS_WGSL, bnNormalizeWGSL, BN_BACKWARD_REDUCE_WGSL, bnBackwardDxWGSL,
+} from '../../shaders/batchnorm.js';
+import { empty, withGrad, type Tensor } from '../tensor.js';
+import { shapeStr } from '../shape.js';
+
+export interface BatchNormOptions {
+  /** Batch statistics (true) or running statistics (false). */
+  training: boolean;
+  /** Weight of the new batch statistic in the running average (default 0.1). */
+  momentum?: number;
+  /** Added to the variance before the square root (default 1e-5). */
+  eps?: number;
+}
+
+interface Layout {
+  C: number;
+  /** Product of the spatial dimensions (1 for [N, C]). */
+  S: number;
+  /** Elements per channel: N * S. */
+  count: number;
+}
+
+function layoutOf(x: Tensor): Layout {
+  const C = x.shape[1]!;
+  let S = 1;
+  for (let d = 2; d < x.rank; d++) S *= x.shape[d]!;
+  return { C, S, count: x.shape[0]! * S };
+}
+
+function checkVector(t: Tensor | null, what: string, x: Tensor, C: number): void {
+  if (!t) return;
+  if (t.dtype !== 'float32') throw new EngramError(`batchNorm: ${what} must be float32, got ${t.dtype}`);
+  if (t.rank !== 1 || t.shape[0] !== C) {
+    throw new EngramError(`batchNorm: ${what} has shape ${shapeStr(t.shape)}, expected [${C}] for input ${shapeStr(x.shape)} (C = ${C})`);
+  }
+}
+
+function validate(x: Tensor, rm: Tensor | null, rv: Tensor | null, w: Tensor | null, b: Tensor | null, training: boolean): Layout {
+  if (x.dtype !== 'float32') throw new EngramError(`batchNorm: expects a float32 input, got ${x.dtype} (shape ${shapeStr(x.shape)})`);
+  if (x.rank < 2) throw new EngramError(`batchNorm: expected an input of shape [N, C, ...] (2 or more dimensions), got ${shapeStr(x.shape)}`);
+  const L = layoutOf(x);
+  checkVector(rm, 'runningMean', x, L.C);
+  checkVector(rv, 'runningVar', x, L.C);
+  checkVector(w, 'weight', x, L.C);
+  checkVector(b, 'bias', x, L.C);
+  if ((rm === null) !== (rv === null)) throw new EngramError('batchNorm: pass both runningMean and runningVar, or neither');
+  if ((w === null) !== (b === null)) throw new EngramError('batchNorm: pass both weight and bias, or neither');
+  if (training && L.count <= 1) {
+    throw new EngramError(`batchNorm: expected more than 1 value per channel when training, got input of shape ${shapeStr(x.shape)}`);
+  }
+  if (!training && !rm) throw new EngramError('batchNorm: runningMean and runningVar are required in eval mode (training: false)');
+  return L;
+}
+
+/** Per-channel mean and 1/sqrt(var + eps) from the batch, updating running stats in place. */
+function batchStats(x: Tensor, L: Layout, rm: Tensor | null, rv: Tensor | null, momentum: number, eps: number): [Tensor, Tensor] {
+  const rt = runtime();
+  const running = rm !== null && rv !== null;
+  const k = rt.kernel({ name: 'bn_stats', wgsl: bnStatsWGSL(running), bindings: running ? ['read', 'write', 'write', 'write', 'write'] : ['read', 'write', 'write'] });
+  const mean = empty([L.C]);
+  const invstd = empty([L.C]);
+  const bufs = [x.buffer, mean.buffer, invstd.buffer];
+  if (running) bufs.push(rm.buffer, rv.buffer);
+  rt.dispatch(k, bufs, [L.C, L.S, L.count, f32bits(momentum), f32bits(eps)], grid1d(L.C, 1));
+  return [mean, invstd];
+}
+
+function evalStats(rm: Tensor, rv: Tensor, C: number, eps: number): [Tensor, Tensor] {
+  const rt = runtime();
+  const k = rt.kernel({ name: 'bn_eval_stats', wgsl: BN_EVAL_STATS_WGSL, bindings: ['read', 'read', 'write', 'write'] });
+  const mean = empty([C]);
+  const invstd = empty([C]);
+  rt.dispatch(k, [rm.buffer, rv.buffer, mean.buffer, invstd.buffer], [C, f32bits(eps)], grid1d(C));
+  return [mean, invstd];
+}
+
+function normalize(x: Tensor, L: Layout, mean: Tensor, invstd: Tensor, w: Tensor | null, b: Tensor | null): Tensor {
+  const rt = runtime();
+  const affine = w !== null && b !== null;
+  const k = rt.kernel({ name: 'bn_normalize', wgsl: bnNormalizeWGSL(affine), bindings: affine ? ['read', 'read', 'read', 'read', 'read', 'write'] : ['read', 'read', 'read', 'write'] });
+  const y = empty(x.shape);
+  const bufs = [x.buffer, mean.buffer, invstd.buffer];
+  if (affine) bufs.push(w.buffer, b.buffer);
+  bufs.push(y.buffer);
+  rt.dispatch(k, bufs, [x.size, L.C, L.S], grid1d(x.size));
+  return y;
+}
+
+/** [sum(g), sum(g * xhat)] per channel: the bias and weight gradients. */
+function backwardSums(g: Tensor, x: Tensor, L: Layout, mean: Tensor, invstd: Tensor): [Tensor, Tensor] {
+  const rt = runtime();
+  const k = rt.kernel({ name: 'bn_backward_reduce', wgsl: BN_BACKWARD_REDUCE_WGSL, bindings: ['read', 'read', 'read', 'read', 'write', 'write'] });
+  const sumG = empty([L.C]);
+  const sumGX = empty([L.C]);
+  rt.dispatch(k, [g.buffer, x.buffer, mean.buffer, invstd.buffer, sumG.buffer, sumGX.buffer], [L.C, L.S, L.count], grid1d(L.C, 1));
+  return [sumG, sumGX];
+}
+
+function backwardDx(g: Tensor, x: Tensor, L: Layout, mean: Tensor, invstd: Tensor, w: Tensor | null, sums: [Tensor, Tensor] | null): Tensor {
+  const rt = runtime();
+  const training = sums !== null;
+  const bufs = training ? [g.buffer, x.buffer, mean.buffer, invstd.buffer] : [g.buffer, invstd.buffer];
+  if (w) bufs.push(w.buffer);
+  if (sums) bufs.push(sums[0].buffer, sums[1].buffer);
+  const k = rt.kernel({
+    name: 'bn_backward_dx',
+    wgsl: bnBackwardDxWGSL(training, w !== null),
+    bindings: [...bufs.map(() => 'read' as const), 'write'],
+  });
+  const dx = empty(x.shape);
+  bufs.push(dx.buffer);
+  rt.dispatch(k, bufs, [x.size, L.C, L.S, f32bits(L.count)], grid1d(x.size));
+  return dx;
+}
+
+/**
+ * Batch normalization of x [N, C, ...] per channel C, like torch.nn.functional.batch_norm.
+ * Training: batch mean and biased variance; runningMean/runningVar (when given) are updated in
+ * place with the unbiased variance. Eval: the running stats are used (and required).
+ * `weight`/`bias` ([C]) are the optional affine transform. Gradients flow to x, weight and bias.
+ */
+export function batchNorm(
+  x: Tensor,
+  runningMean: Tensor | null,
+  runningVar: Tensor | null,
+  weight: Tensor | null,
+  bias: Tensor | null,
+  opts: BatchNormOptions,
+): Tensor {
+  const training = opts.training;
+  const momentum = opts.momentum ?? 0.1;
+  const eps = opts.eps ?? 1e-5;
+  if (!(eps >= 0)) throw new EngramError(`batchNorm: eps must be non-negative, got ${eps}`);
+  if (!Number.isFinite(momentum)) throw new EngramError(`batchNorm: momentum must be a finite number, got ${momentum}`);
+  const L = validate(x, runningMean, runningVar, weight, bias, training);
+
+  const [mean, invstd] = training
+    ? batchStats(x, L, runningMean, runningVar, momentum, eps)
+    : evalStats(runningMean!, runningVar!, L.C, eps);
+  const y = normalize(x, L, mean, invstd, weight, bias);
+
+  const inputs = [x];
+  if (weight && bias) inputs.push(weight, bias);
+  const out = withGrad(y, 'batchNorm', inputs, (g) => {
+    // The training dx needs both sums; eval needs them only for the affine gradients.
+    const wantSums = training || (weight !== null && (weight.requiresGrad || bias!.requiresGrad));
+    const sums = wantSums ? backwardSums(g, x, L, mean, invstd) : null;
+    const dx = x.requiresGrad ? backwardDx(g, x, L, mean, invstd, weight, training ? sums : null) : null;
+    if (!weight) {
+      sums?.[0].dispose();
+      sums?.[1].dispose();
+      return [dx];
+    }
+    if (!sums) return [dx, null, null];
+    const [sumG, sumGX] = sums;
+    return [dx, sumGX, sumG];
+  });
+  // mean and invstd live as long as the graph that needs them (or die with the op's scope).
+  if (!out.gradFn) {
+    mean.dispose();
+    invstd.dispose();
+  }
+  return out;
+}

@@ -1,0 +1,212 @@
+// matmul (torch.matmul semantics: 1-D operands, batch dimensions that broadcast) and linear
+// (x @ W^T + b with W in PyTorch's [out, in] layout), plus `gemm`, the low-level batched kernel call
+// both are built on. Backward passes read operands transposed in place (no transpose copies).
+
+import { runtime, EngramError } from '../runtime.js';
+import { matmulTiledWGSL, matmulNaiveWGSL, TILE, WG_SIDE, type MatmulVariant } from '../../shaders/matmul.js';
+import { empty, withGrad, type Tensor } from '../tensor.js';
+import { MAX_RANK, numel, padRank, sameShape, shapeStr } from '../shape.js';
+import { sumTo } from './elementwise.js';
+
+export interface GemmArgs {
+  /** Row-major operands; `a` holds [...aBatch, M, K] ([..., K, M] when transA), `b` [...bBatch, K, N] ([..., N, K] when transB). */
+  a: Tensor;
+  b: Tensor;
+  /** Receives [...batch, M, N] (any tensor shape with that many elements). */
+  out: Tensor;
+  /** Added to every row of each output matrix: N values. */
+  bias?: Tensor | null;
+  M: number;
+  N: number;
+  K: number;
+  transA?: boolean;
+  transB?: boolean;
+  /** Batch shape of the output (default: no batch). */
+  batch?: readonly number[];
+  /** Batch shapes of a and b, each of batch's rank, 1 where that operand is broadcast (default: equal to batch). */
+  aBatch?: readonly number[];
+  bBatch?: readonly number[];
+  /**
+   * 'tiled' or 'naive' (the one-thread-per-output oracle) forces a kernel, for tests. 'auto' (the
+   * default) takes the tiled kernel unless its 64x64 tiles would be less than a quarter full.
+   */
+  kernel?: 'auto' | 'tiled' | 'naive';
+}
+
+/** Contiguous strides of an operand's batch dimensions in elements (0 where it is broadcast). */
+function batchStrides(shape: readonly number[], matrixSize: number): number[] {
+  const s = new Array<number>(shape.length).fill(0);
+  let acc = matrixSize;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    s[d] = shape[d] === 1 ? 0 : acc;
+    acc *= shape[d]!;
+  }
+  return s;
+}
+
+/**
+ * Low-level: record out[z] = op(a[z]) @ op(b[z]) (+ bias) for every batch index z. No validation
+ * beyond sizes and no autograd: callers (matmul, linear, other ops' backward passes) own that.
+ */
+export function gemm(args: GemmArgs): Tensor {
+  const { a, b, out, bias, N, K } = args;
+  let M = args.M;
+  const transA = args.transA ?? false;
+  const transB = args.transB ?? false;
+  let batch = [...(args.batch ?? [])];
+  const aBatch = args.aBatch ?? batch;
+  const bBatch = args.bBatch ?? batch;
+  const count = numel(batch);
+  if (aBatch.length !== batch.length || bBatch.length !== batch.length || batch.length > MAX_RANK) {
+    throw new EngramError(`gemm: batch shapes ${shapeStr(aBatch)} and ${shapeStr(bBatch)} must have the rank of the output batch ${shapeStr(batch)} (at most ${MAX_RANK})`);
+  }
+  if (a.size !== numel(aBatch) * M * K || b.size !== numel(bBatch) * K * N || out.size !== count * M * N) {
+    throw new EngramError(`gemm: tensor sizes ${shapeStr(a.shape)}, ${shapeStr(b.shape)} -> ${shapeStr(out.shape)} do not match M=${M}, N=${N}, K=${K}, batch ${shapeStr(batch)}`);
+  }
+  if (bias && bias.size !== N) throw new EngramError(`gemm: bias ${shapeStr(bias.shape)} needs ${N} values`);
+  let sa = batchStrides(aBatch, M * K);
+  let sb = batchStrides(bBatch, K * N);
+  // A batch of row-major A against one shared B is a single taller matrix: fold the batch into M so
+  // small per-batch matrices still fill whole 64-row tiles.
+  if (!transA && count > 1 && numel(bBatch) === 1 && numel(aBatch) === count) {
+    M *= count;
+    batch = [];
+    sa = [];
+    sb = [];
+  }
+  if (count === 0 || M === 0 || N === 0) return out;
+
+  const rt = runtime();
+  const variant: MatmulVariant = { transA, transB, bias: !!bias };
+  // Small matrices (per-head attention scores, vector-matrix products, a batch of 1x1s) would
+  // leave most of a 64x64 tile's threads idle yet waiting at its barriers; one thread per output
+  // is faster there.
+  const sparseTiles = 4 * M * N < Math.ceil(M / TILE) * Math.ceil(N / TILE) * TILE * TILE;
+  const naive = args.kernel === 'naive' || ((args.kernel ?? 'auto') === 'auto' && sparseTiles);
+  const wgsl = naive ? matmulNaiveWGSL(variant) : matmulTiledWGSL(variant);
+  const k = rt.kernel({ name: naive ? 'matmul_naive' : 'matmul', wgsl, bindings: bias ? ['read', 'read', 'read', 'write'] : ['read', 'read', 'write'] });
+  const buffers = bias ? [a.buffer, b.buffer, bias.buffer, out.buffer] : [a.buffer, b.buffer, out.buffer];
+  const side = naive ? WG_SIDE : TILE;
+  const gx = Math.ceil(N / side);
+  const gy = Math.ceil(M / side);
+  const total = numel(batch);
+  const maxZ = rt.device.limits.maxComputeWorkgroupsPerDimension;
+  const tail = [...padRank(batch, 1), ...padRank(sa), ...padRank(sb)];
+  for (let z0 = 0; z0 < total; z0 += maxZ) {
+    rt.dispatch(k, buffers, [M, N, K, batch.length, z0, ...tail], [gx, gy, Math.min(maxZ, total - z0)]);
+  }
+  return out;
+}
+
+function requireFloat(op: string, ...ts: Tensor[]): void {
+  for (const t of ts) {
+    if (t.dtype !== 'float32') throw new EngramError(`${op}: expects float32 tensors, got ${t.dtype} (shape ${shapeStr(t.shape)}); convert with toFloat()`);
+  }
+}
+
+/** Gradient of an operand computed as a full [...batch, rows, cols] tensor, summed over the batch dimensions it was broadcast along. */
+function reduceToOperand(full: Tensor, operand: Tensor): Tensor {
+  if (sameShape(full.shape, operand.shape)) return full;
+  const r = sumTo(full, operand.shape);
+  full.dispose();
+  return r;
+}
+
+/**
+ * Matrix product with torch.matmul semantics:
+ * [M, K] @ [K, N] -> [M, N]; batch dimensions broadcast ([B, M, K] @ [K, N], [2, 1, M, K] @ [3, K, N]);
+ * a 1-D left operand is a row vector, a 1-D right operand a column vector, and that dimension is
+ * dropped from the result ([K] @ [K] is a 0-D dot product).
+ */
+export function matmul(a: Tensor, b: Tensor): Tensor {
+  requireFloat('matmul', a, b);
+  if (a.rank === 0 || b.rank === 0) {
+    throw new EngramError(`matmul: both arguments need at least 1 dimension, got shapes ${shapeStr(a.shape)} and ${shapeStr(b.shape)}`);
+  }
+  // Promote 1-D operands to matrices; their extra dimension of size 1 is dropped from the result.
+  const aMat = a.rank === 1 ? [1, a.shape[0]!] : a.shape;
+  const bMat = b.rank === 1 ? [b.shape[0]!, 1] : b.shape;
+  const M = aMat[aMat.length - 2]!;
+  const K = aMat[aMat.length - 1]!;
+  const K2 = bMat[bMat.length - 2]!;
+  const N = bMat[bMat.length - 1]!;
+  if (K !== K2) {
+    throw new EngramError(`matmul: shapes ${shapeStr(a.shape)} and ${shapeStr(b.shape)} are incompatible (inner dimensions ${K} and ${K2} differ)`);
+  }
+  const rank = Math.max(aMat.length, bMat.length) - 2;
+  const aBatch = padRank1(aMat.slice(0, -2), rank);
+  const bBatch = padRank1(bMat.slice(0, -2), rank);
+  const batch = aBatch.map((da, i) => {
+    const db = bBatch[i]!;
+    if (da !== db && da !== 1 && db !== 1) {
+      throw new EngramError(`matmul: batch dimensions of shapes ${shapeStr(a.shape)} and ${shapeStr(b.shape)} cannot be broadcast (${shapeStr(aMat.slice(0, -2))} vs ${shapeStr(bMat.slice(0, -2))})`);
+    }
+    return da === 1 ? db : da;
+  });
+  const outShape = [...batch, ...(a.rank === 1 ? [] : [M]), ...(b.rank === 1 ? [] : [N])];
+  const out = gemm({ a, b, out: empty(outShape), M, N, K, batch, aBatch, bBatch });
+
+  return withGrad(out, 'matmul', [a, b], (g) => {
+    let da: Tensor | null = null;
+    let db: Tensor | null = null;
+    if (a.requiresGrad) {
+      // dA[z] = G[z] @ B[z]^T, summed over batch dimensions where A was broadcast.
+      const full = empty(sameBatch(aBatch, batch) ? a.shape : [...batch, ...a.shape.slice(-2)]);
+      gemm({ a: g, b, out: full, M, N: K, K: N, transB: true, batch, aBatch: batch, bBatch });
+      da = reduceToOperand(full, a);
+    }
+    if (b.requiresGrad) {
+      // dB[z] = A[z]^T @ G[z], summed over batch dimensions where B was broadcast. When B has no
+      // batch of its own and A is not broadcast, that sum is one product over the folded rows:
+      // dB = A'^T @ G' with A' = [batch * M, K] and G' = [batch * M, N].
+      const count = numel(batch);
+      if (numel(bBatch) === 1 && numel(aBatch) === count) {
+        db = gemm({ a, b: g, out: empty(b.shape), M: K, N, K: count * M, transA: true });
+      } else {
+        const full = empty(sameBatch(bBatch, batch) ? b.shape : [...batch, ...b.shape.slice(-2)]);
+        gemm({ a, b: g, out: full, M: K, N, K: M, transA: true, batch, aBatch, bBatch: batch });
+        db = reduceToOperand(full, b);
+      }
+    }
+    return [da, db];
+  });
+}
+
+function padRank1(shape: readonly number[], rank: number): number[] {
+  return [...new Array<number>(rank - shape.length).fill(1), ...shape];
+}
+
+function sameBatch(x: readonly number[], batch: readonly number[]): boolean {
+  return x.every((d, i) => d === batch[i]);
+}
+
+/**
+ * Fully connected layer, like torch.nn.functional.linear: x [..., in], weight [out, in] (PyTorch
+ * layout), optional bias [out] -> [..., out] = x @ weight^T + bias. The weight is read transposed in
+ * place and the bias is added by the matmul kernel itself.
+ */
+export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
+  const b = bias ?? null;
+  requireFloat('linear', x, weight, ...(b ? [b] : []));
+  if (weight.rank !== 2) throw new EngramError(`linear: weight must be 2-D [out, in], got shape ${shapeStr(weight.shape)}`);
+  const outF = weight.shape[0]!;
+  const inF = weight.shape[1]!;
+  if (x.rank === 0 || x.shape[x.rank - 1] !== inF) {
+    throw new EngramError(`linear: input ${shapeStr(x.shape)} and weight ${shapeStr(weight.shape)} are incompatible (input features ${x.shape[x.rank - 1] ?? 'none'}, weight expects ${inF})`);
+  }
+  if (b && !(b.rank === 1 && b.shape[0] === outF)) {
+    throw new EngramError(`linear: bias ${shapeStr(b.shape)} does not match weight ${shapeStr(weight.shape)} (expected [${outF}])`);
+  }
+  const rows = numel(x.shape.slice(0, -1));
+  const outShape = [...x.shape.slice(0, -1), outF];
+  const y = gemm({ a: x, b: weight, bias: b, out: empty(outShape), M: rows, N: outF, K: inF, transB: true });
+
+  return withGrad(y, 'linear', b ? [x, weight, b] : [x, weight], (g) => {
+    // With x' = x as [rows, in] and g' = g as [rows, out]: dx' = g' @ W, dW = g'^T @ x', db = sum of g' over rows.
+    const dx = x.requiresGrad ? gemm({ a: g, b: weight, out: empty(x.shape), M: rows, N: inF, K: outF }) : null;
+    const dw = weight.requiresGrad ? gemm({ a: g, b: x, out: empty(weight.shape), M: outF, N: inF, K: rows, transA: true }) : null;
+    const grads: (Tensor | null)[] = [dx, dw];
+    if (b) grads.push(b.requiresGrad ? sumTo(g, b.shape) : null);
+    return grads;
+  });
+}

@@ -1,0 +1,25 @@
+// SimpleNN: one linear layer 784 -> classes on flattened images (the linear Split-MNIST baseline).
+// state_dict keys: classifier.weight, classifier.bias.
+
+import type { Tensor } from '../engine/tensor.js';
+import { flatten } from '../engine/ops/shape-ops.js';
+import { Linear } from '../nn/layers/linear.js';
+import { Classifier } from './classifier.js';
+
+export class SimpleNN extends Classifier {
+  private readonly head: Linear;
+
+  constructor(readonly inputSize = 784, numClasses = 10) {
+    super();
+    this.head = this.registerModule('classifier', new Linear(inputSize, numClasses));
+  }
+
+  get classifier(): Linear {
+    return this.head;
+  }
+
+  /** The flattened input itself: a linear model has no learned representation. */
+  features(x: Tensor): Tensor {
+    return flatten(x, 1);
+  }
+}

@@ -1,0 +1,22 @@
+// Dropout: zeroes each element with probability p during training (scaling the rest by 1/(1-p));
+// the identity in evaluation mode. The mask is drawn on the GPU from a seeded counter-based RNG.
+
+import { EngramError } from '../../engine/runtime.js';
+import { dropout } from '../../engine/ops/dropout.js';
+import type { Tensor } from '../../engine/tensor.js';
+import { Module } from '../module.js';
+
+export class Dropout extends Module {
+  constructor(readonly p = 0.5) {
+    super();
+    if (!(p >= 0 && p <= 1)) throw new EngramError(`Dropout: probability must be in [0, 1], got ${p}`);
+  }
+
+  forward(x: Tensor): Tensor {
+    return dropout(x, this.p, this.training);
+  }
+
+  override extraRepr(): string {
+    return `p=${this.p}`;
+  }
+}

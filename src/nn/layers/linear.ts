@@ -1,0 +1,28 @@
+// Linear (fully connected) layer: y = x W^T + b, with W stored [out, in] like torch.nn.Linear.
+
+import { EngramError } from '../../engine/runtime.js';
+import { linear } from '../../engine/ops/matmul.js';
+import type { Tensor } from '../../engine/tensor.js';
+import type { Generator } from '../../engine/random.js';
+import { Module } from '../module.js';
+import { defaultUniform } from '../init.js';
+
+export class Linear extends Module {
+  readonly weight: Tensor;
+  readonly bias: Tensor | null;
+
+  constructor(readonly inFeatures: number, readonly outFeatures: number, opts: { bias?: boolean; generator?: Generator } = {}) {
+    super();
+    if (!(inFeatures > 0 && outFeatures > 0)) throw new EngramError(`Linear: feature counts must be positive, got ${inFeatures} -> ${outFeatures}`);
+    this.weight = this.registerParameter('weight', defaultUniform([outFeatures, inFeatures], inFeatures, opts.generator));
+    this.bias = opts.bias === false ? null : this.registerParameter('bias', defaultUniform([outFeatures], inFeatures, opts.generator));
+  }
+
+  forward(x: Tensor): Tensor {
+    return linear(x, this.weight, this.bias);
+  }
+
+  override extraRepr(): string {
+    return `in=${this.inFeatures}, out=${this.outFeatures}, bias=${this.bias !== null}`;
+  }
+}

@@ -1,0 +1,71 @@
+// Batch normalization layers with PyTorch semantics: batch statistics (biased variance) in training,
+// running statistics (updated with momentum 0.1 from the unbiased variance) in evaluation.
+
+import { EngramError } from '../../engine/runtime.js';
+import { batchNorm } from '../../engine/ops/batchnorm.js';
+import { zeros, ones, type Tensor } from '../../engine/tensor.js';
+import { addInt_ } from '../../engine/ops/fill.js';
+import { shapeStr } from '../../engine/shape.js';
+import { Module } from '../module.js';
+
+export interface BatchNormLayerOptions {
+  eps?: number;
+  momentum?: number;
+  affine?: boolean;
+  trackRunningStats?: boolean;
+}
+
+abstract class BatchNormBase extends Module {
+  readonly weight: Tensor | null;
+  readonly bias: Tensor | null;
+  readonly runningMean: Tensor | null;
+  readonly runningVar: Tensor | null;
+  private readonly numBatchesTracked: Tensor | null;
+  readonly eps: number;
+  readonly momentum: number;
+
+  constructor(readonly numFeatures: number, opts: BatchNormLayerOptions, private readonly ranks: number[]) {
+    super();
+    this.eps = opts.eps ?? 1e-5;
+    this.momentum = opts.momentum ?? 0.1;
+    const affine = opts.affine ?? true;
+    const track = opts.trackRunningStats ?? true;
+    this.weight = affine ? this.registerParameter('weight', ones([numFeatures])) : null;
+    this.bias = affine ? this.registerParameter('bias', zeros([numFeatures])) : null;
+    this.runningMean = track ? this.registerBuffer('running_mean', zeros([numFeatures])) : null;
+    this.runningVar = track ? this.registerBuffer('running_var', ones([numFeatures])) : null;
+    this.numBatchesTracked = track ? this.registerBuffer('num_batches_tracked', zeros([], { dtype: 'int32' })) : null;
+  }
+
+  forward(x: Tensor): Tensor {
+    if (!this.ranks.includes(x.rank) || x.shape[1] !== this.numFeatures) {
+      throw new EngramError(`${this.constructor.name}(${this.numFeatures}): expected input of rank ${this.ranks.join(' or ')} with ${this.numFeatures} channels in dimension 1, got ${shapeStr(x.shape)}`);
+    }
+    const useBatchStats = this.training || !this.runningMean;
+    if (this.training && this.numBatchesTracked) addInt_(this.numBatchesTracked, 1);
+    return batchNorm(x, this.runningMean, this.runningVar, this.weight, this.bias, {
+      training: useBatchStats,
+      momentum: this.training ? this.momentum : 0,
+      eps: this.eps,
+    });
+  }
+
+  override extraRepr(): string {
+    return `${this.numFeatures}, eps=${this.eps}, momentum=${this.momentum}`;
+  }
+}
+
+/** BatchNorm over N (input [N, C] or [N, C, L]). */
+export class BatchNorm1d extends BatchNormBase {
+  constructor(numFeatures: number, opts: BatchNormLayerOptions = {}) {
+    super(numFeatures, opts, [2, 3]);
+  }
+}
+
+/** BatchNorm over N, H, W (input [N, C, H, W]). */
+export class BatchNorm2d extends BatchNormBase {
+  constructor(numFeatures: number, opts: BatchNormLayerOptions = {}) {
+    super(numFeatures, opts, [4]);
+  }
+}
+

@@ -1,0 +1,219 @@
+// Module: the base of every layer and model, after torch.nn.Module. A module owns named parameters
+// (trainable tensors), named buffers (state such as batch-norm running statistics) and named child
+// modules; names compose with dots into PyTorch-compatible state_dict keys ("features.0.weight").
+
+import { EngramError } from '../engine/runtime.js';
+import { runtime } from '../engine/runtime.js';
+import type { Tensor } from '../engine/tensor.js';
+import { shapeStr, sameShape } from '../engine/shape.js';
+
+export type StateDict = Map<string, Tensor>;
+
+export abstract class Module {
+  /** Training mode (true) or evaluation mode (false); see train()/eval(). */
+  training = true;
+  private readonly params_ = new Map<string, Tensor>();
+  private readonly buffers_ = new Map<string, Tensor>();
+  private readonly children_ = new Map<string, Module>();
+
+  /** Compute the module's output. */
+  abstract forward(...inputs: Tensor[]): Tensor;
+
+  /** Same as forward (modules are called like functions in PyTorch). */
+  call(...inputs: Tensor[]): Tensor {
+    return this.forward(...inputs);
+  }
+
+  // ---------------------------------------------------------------- registration
+
+  /** Register a trainable parameter; it is kept alive outside scopes and marked requiresGrad. */
+  protected registerParameter(name: string, t: Tensor): Tensor {
+    this.checkName(name);
+    t.keep().requiresGrad_(true);
+    t.name ??= name;
+    this.params_.set(name, t);
+    return t;
+  }
+
+  /** Register persistent state that is saved in the state dict but not trained. */
+  protected registerBuffer(name: string, t: Tensor): Tensor {
+    this.checkName(name);
+    t.keep();
+    t.name ??= name;
+    this.buffers_.set(name, t);
+    return t;
+  }
+
+  /** Register a child module under `name`. */
+  registerModule<M extends Module>(name: string, m: M): M {
+    this.checkName(name);
+    this.children_.set(name, m);
+    return m;
+  }
+
+  private checkName(name: string): void {
+    if (!name || name.includes('.')) throw new EngramError(`${this.constructor.name}: invalid member name '${name}' (must be non-empty, without dots)`);
+    if (this.params_.has(name) || this.buffers_.has(name) || this.children_.has(name)) {
+      throw new EngramError(`${this.constructor.name}: '${name}' is already registered`);
+    }
+  }
+
+  // ---------------------------------------------------------------- traversal
+
+  /** Direct children, in registration order. */
+  children(): Module[] {
+    return [...this.children_.values()];
+  }
+
+  namedChildren(): [string, Module][] {
+    return [...this.children_.entries()];
+  }
+
+  /** This module and every descendant, with dotted names ('' for this module). */
+  namedModules(prefix = ''): [string, Module][] {
+    const out: [string, Module][] = [[prefix, this]];
+    for (const [n, c] of this.children_) out.push(...c.namedModules(prefix ? `${prefix}.${n}` : n));
+    return out;
+  }
+
+  modules(): Module[] {
+    return this.namedModules().map(([, m]) => m);
+  }
+
+  /** Every parameter with its dotted name; shared parameters appear once. */
+  namedParameters(prefix = ''): [string, Tensor][] {
+    const seen = new Set<Tensor>();
+    const out: [string, Tensor][] = [];
+    for (const [mName, m] of this.namedModules(prefix)) {
+      for (const [n, p] of m.params_) {
+        if (seen.has(p)) continue;
+        seen.add(p);
+        out.push([mName ? `${mName}.${n}` : n, p]);
+      }
+    }
+    return out;
+  }
+
+  parameters(): Tensor[] {
+    return this.namedParameters().map(([, p]) => p);
+  }
+
+  namedBuffers(prefix = ''): [string, Tensor][] {
+    const out: [string, Tensor][] = [];
+    for (const [mName, m] of this.namedModules(prefix)) {
+      for (const [n, b] of m.buffers_) out.push([mName ? `${mName}.${n}` : n, b]);
+    }
+    return out;
+  }
+
+  /** Number of trainable scalars. */
+  numParameters(): number {
+    return this.parameters().reduce((s, p) => s + p.size, 0);
+  }
+
+  // ---------------------------------------------------------------- modes
+
+  /** Set training mode on this module and all descendants. */
+  train(on = true): this {
+    for (const m of this.modules()) m.training = on;
+    return this;
+  }
+
+  eval(): this {
+    return this.train(false);
+  }
+
+  /** Stop gradients for every parameter of this module (and descendants). */
+  freeze(): this {
+    for (const p of this.parameters()) {
+      p.requiresGrad = false;
+      p.grad?.dispose();
+      p.grad = null;
+    }
+    return this;
+  }
+
+  unfreeze(): this {
+    for (const p of this.parameters()) p.requiresGrad = true;
+    return this;
+  }
+
+  /** Drop every parameter's gradient. */
+  zeroGrad(): void {
+    for (const p of this.parameters()) {
+      p.grad?.dispose();
+      p.grad = null;
+    }
+  }
+
+  // ---------------------------------------------------------------- state
+
+  /** Parameters and buffers by PyTorch state_dict key. The tensors are the module's own (not copies). */
+  stateDict(): StateDict {
+    return new Map([...this.namedParameters(), ...this.namedBuffers()]);
+  }
+
+  /**
+   * Copy values into this module's parameters and buffers (on the GPU). With `strict` (default),
+   * missing, unexpected and mis-shaped keys are all listed in one error; without it, only keys
+   * present on both sides with equal shapes are copied, and the lists are returned.
+   */
+  loadStateDict(
+    source: Map<string, Tensor> | Record<string, Tensor>,
+    opts: { strict?: boolean } = {},
+  ): { missing: string[]; unexpected: string[]; mismatched: string[] } {
+    const strict = opts.strict ?? true;
+    const src = source instanceof Map ? source : new Map(Object.entries(source));
+    const own = this.stateDict();
+    const missing = [...own.keys()].filter((k) => !src.has(k));
+    const unexpected = [...src.keys()].filter((k) => !own.has(k));
+    const mismatched: string[] = [];
+    for (const [k, t] of own) {
+      const s = src.get(k);
+      if (s && (!sameShape(s.shape, t.shape) || s.dtype !== t.dtype)) {
+        mismatched.push(`${k}: checkpoint ${shapeStr(s.shape)} ${s.dtype}, model ${shapeStr(t.shape)} ${t.dtype}`);
+      }
+    }
+    if (strict && (missing.length || unexpected.length || mismatched.length)) {
+      const parts = [`loadStateDict into ${this.constructor.name} failed:`];
+      if (missing.length) parts.push(`  missing keys: ${missing.join(', ')}`);
+      if (unexpected.length) parts.push(`  unexpected keys: ${unexpected.join(', ')}`);
+      if (mismatched.length) parts.push(`  mis-shaped keys: ${mismatched.join('; ')}`);
+      throw new EngramError(parts.join('\n'));
+    }
+    const rt = runtime();
+    const bad = new Set(mismatched.map((m) => m.slice(0, m.indexOf(':'))));
+    for (const [k, t] of own) {
+      const s = src.get(k);
+      if (!s || bad.has(k) || s.buffer === t.buffer) continue; // loading a module's own state is a no-op
+      rt.copy(s.buffer, 0, t.buffer, 0, t.size * 4);
+    }
+    return { missing, unexpected, mismatched };
+  }
+
+  /** Free every parameter and buffer. */
+  dispose(): void {
+    for (const [, p] of this.namedParameters()) {
+      p.grad?.dispose();
+      p.dispose();
+    }
+    for (const [, b] of this.namedBuffers()) b.dispose();
+  }
+
+  /** A one-line-per-module description, like printing a torch module. */
+  toString(): string {
+    const lines: string[] = [];
+    const walk = (m: Module, name: string, depth: number) => {
+      const extra = m.extraRepr();
+      lines.push(`${'  '.repeat(depth)}${name ? `(${name}): ` : ''}${m.constructor.name}(${extra})`);
+      for (const [n, c] of m.children_) walk(c, n, depth + 1);
+    };
+    walk(this, '', 0);
+    return lines.join('\n');
+  }
+
+  /** Short description of this module's configuration for toString(). */
+  extraRepr(): string {
+    return '';
+  }
+}

@@ -1,0 +1,190 @@
+// Batch-normalization kernels.
+//
+// Layout: x is contiguous [N, C, S] where S is the product of the spatial dimensions (1 for
+// [N, C] input): element (n, c, s) sits at (n * C + c) * S + s. A channel's `count` = N * S
+// elements are therefore strided: S contiguous values every C * S.
+// Per-channel vectors (mean, invstd, weight, bias, running stats, sums) are [C].
+//
+// Mapping: the per-channel reductions run one workgroup of 256 threads per channel (workgroup
+// index folded into y past 65535 channels); each thread accumulates a strided share of the
+// channel, then a workgroup-memory tree reduction combines the 256 partial sums. The elementwise
+// kernels run one thread per element (MAIN_1D).
+
+import { LINEAR_INDEX, MAIN_1D } from './common.js';
+
+/** A 256-wide tree sum in workgroup memory, plus the channel/element index helpers. */
+const CHANNEL_REDUCE = /* wgsl */ `
+var<workgroup> red: array<f32, 256>;
+
+// Sum of v over the workgroup; every thread gets the total. Must be called in uniform control flow.
+fn wg_sum(lid: u32, v: f32) -> f32 {
+  red[lid] = v;
+  workgroupBarrier();
+  for (var s = 128u; s > 0u; s = s >> 1u) {
+    if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
+    workgroupBarrier();
+  }
+  let total = red[0];
+  workgroupBarrier(); // nobody may overwrite red[0] before every thread has read it
+  return total;
+}
+
+// Linear index of the k-th element (0 <= k < N * S) of channel c.
+fn chan_index(k: u32, c: u32) -> u32 {
+  return ((k / p.S) * p.C + c) * p.S + k % p.S;
+}`;
+
+const CHANNEL_MAIN = /* wgsl */ `@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>)`;
+
+/**
+ * Training statistics, two-pass for stability: mean first, then the mean of squared deviations.
+ * Writes MEAN[c] and INVSTD[c] = 1 / sqrt(biased_var + eps); with `running`, also updates the
+ * running stats in place: rm = (1 - m) rm + m mean, rv = (1 - m) rv + m biased_var * count / (count - 1).
+ * Params: C, S, count, momentum, eps. Bindings: X, MEAN, INVSTD[, RM, RV].
+ */
+export function bnStatsWGSL(running: boolean): string {
+  return /* wgsl */ `// batchNorm statistics: per-channel mean and 1/sqrt(var + eps)${running ? ', running stats updated in place' : ''}
+struct Params { C: u32, S: u32, count: u32, momentum: f32, eps: f32 }
+@group(0) @binding(0) var<storage, read> p: Params;
+@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(2) var<storage, read_write> MEAN: array<f32>;
+@group(0) @binding(3) var<storage, read_write> INVSTD: array<f32>;
+${running ? `@group(0) @binding(4) var<storage, read_write> RM: array<f32>;
+@group(0) @binding(5) var<storage, read_write> RV: array<f32>;` : ''}
+${CHANNEL_REDUCE}
+${CHANNEL_MAIN} {
+  let c = wid.x + wid.y * nwg.x;
+  if (c >= p.C) { return; }
+  let lid = lid3.x;
+  let n = f32(p.count);
+  var acc = 0.0;
+  for (var k = lid; k < p.count; k += 256u) { acc += X[chan_index(k, c)]; }
+  let mean = wg_sum(lid, acc) / n;
+  acc = 0.0;
+  for (var k = lid; k < p.count; k += 256u) {
+    let d = X[chan_index(k, c)] - mean;
+    acc += d * d;
+  }
+  let v = wg_sum(lid, acc) / n;
+  if (lid == 0u) {
+    MEAN[c] = mean;
+    INVSTD[c] = 1.0 / sqrt(v + p.eps);
+${running ? `    let m = p.momentum;
+    RM[c] = (1.0 - m) * RM[c] + m * mean;
+    RV[c] = (1.0 - m) * RV[c] + m * v * (n / (n - 1.0));` : ''}
+  }
+}`;
+}
+
+/**
+ * Evaluation statistics from the running stats: MEAN[c] = RM[c] (a copy, so later in-place
+ * updates of the running stats cannot change what backward sees), INVSTD[c] = 1 / sqrt(RV[c] + eps).
+ * One thread per channel. Params: C, eps. Bindings: RM, RV, MEAN, INVSTD.
+ */
+export const BN_EVAL_STATS_WGSL = /* wgsl */ `// batchNorm eval statistics: mean = running mean, invstd = 1/sqrt(running var + eps)
+struct Params { C: u32, eps: f32 }
+@group(0) @binding(0) var<storage, read> p: Params;
+@group(0) @binding(1) var<storage, read> RM: array<f32>;
+@group(0) @binding(2) var<storage, read> RV: array<f32>;
+@group(0) @binding(3) var<storage, read_write> MEAN: array<f32>;
+@group(0) @binding(4) var<storage, read_write> INVSTD: array<f32>;
+${LINEAR_INDEX}
+${MAIN_1D} {
+  let c = linear_index(gid, nwg);
+  if (c >= p.C) { return; }
+  MEAN[c] = RM[c];
+  INVSTD[c] = 1.0 / sqrt(RV[c] + p.eps);
+}`;
+
+/**
+ * y = (x - mean[c]) * invstd[c] (* w[c] + b[c] when affine). One thread per element.
+ * Params: n, C, S. Bindings: X, MEAN, INVSTD[, W, B], Y.
+ */
+export function bnNormalizeWGSL(affine: boolean): string {
+  return /* wgsl */ `// batchNorm normalize: y = (x - mean[c]) * invstd[c]${affine ? ' * w[c] + b[c]' : ''}
+struct Params { n: u32, C: u32, S: u32 }
+@group(0) @binding(0) var<storage, read> p: Params;
+@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(2) var<storage, read> MEAN: array<f32>;
+@group(0) @binding(3) var<storage, read> INVSTD: array<f32>;
+${affine ? `@group(0) @binding(4) var<storage, read> W: array<f32>;
+@group(0) @binding(5) var<storage, read> B: array<f32>;
+@group(0) @binding(6) var<storage, read_write> Y: array<f32>;` : `@group(0) @binding(4) var<storage, read_write> Y: array<f32>;`}
+${LINEAR_INDEX}
+${MAIN_1D} {
+  let i = linear_index(gid, nwg);
+  if (i >= p.n) { return; }
+  let c = (i / p.S) % p.C;
+  let xhat = (X[i] - MEAN[c]) * INVSTD[c];
+  Y[i] = ${affine ? 'xhat * W[c] + B[c]' : 'xhat'};
+}`;
+}
+
+/**
+ * Backward reductions: SUMG[c] = sum of g over channel c (= dbias), SUMGX[c] = sum of g * xhat
+ * (= dweight). One workgroup per channel. Params: C, S, count. Bindings: G, X, MEAN, INVSTD, SUMG, SUMGX.
+ */
+export const BN_BACKWARD_REDUCE_WGSL = /* wgsl */ `// batchNorm backward reduce: per channel sum(g) and sum(g * xhat)
+struct Params { C: u32, S: u32, count: u32 }
+@group(0) @binding(0) var<storage, read> p: Params;
+@group(0) @binding(1) var<storage, read> G: array<f32>;
+@group(0) @binding(2) var<storage, read> X: array<f32>;
+@group(0) @binding(3) var<storage, read> MEAN: array<f32>;
+@group(0) @binding(4) var<storage, read> INVSTD: array<f32>;
+@group(0) @binding(5) var<storage, read_write> SUMG: array<f32>;
+@group(0) @binding(6) var<storage, read_write> SUMGX: array<f32>;
+${CHANNEL_REDUCE}
+${CHANNEL_MAIN} {
+  let c = wid.x + wid.y * nwg.x;
+  if (c >= p.C) { return; }
+  let lid = lid3.x;
+  let mean = MEAN[c];
+  let invstd = INVSTD[c];
+  var sg = 0.0;
+  var sgx = 0.0;
+  for (var k = lid; k < p.count; k += 256u) {
+    let i = chan_index(k, c);
+    let g = G[i];
+    sg += g;
+    sgx += g * (X[i] - mean) * invstd;
+  }
+  let totalG = wg_sum(lid, sg);
+  let totalGX = wg_sum(lid, sgx);
+  if (lid == 0u) {
+    SUMG[c] = totalG;
+    SUMGX[c] = totalGX;
+  }
+}`;
+
+/**
+ * dx for training mode, where mean and variance depend on x:
+ *   dx = (w * invstd / n) * (n * g - sum(g) - xhat * sum(g * xhat))
+ * and for eval mode, where they are constants: dx = g * w * invstd (w = 1 without affine).
+ * One thread per element. Params: n, C, S, count (f32).
+ * Bindings (training): G, X, MEAN, INVSTD[, W], SUMG, SUMGX, DX. (eval): G, INVSTD[, W], DX.
+ */
+export function bnBackwardDxWGSL(training: boolean, affine: boolean): string {
+  const bufs = training ? ['G', 'X', 'MEAN', 'INVSTD'] : ['G', 'INVSTD'];
+  if (affine) bufs.push('W');
+  if (training) bufs.push('SUMG', 'SUMGX');
+  const decls = bufs.map((b, k) => `@group(0) @binding(${k + 1}) var<storage, read> ${b}: array<f32>;`).join('\n');
+  const w = affine ? 'W[c]' : '1.0';
+  const body = training
+    ? `  let invstd = INVSTD[c];
+  let xhat = (X[i] - MEAN[c]) * invstd;
+  DX[i] = (${w} * invstd / p.count) * (p.count * G[i] - SUMG[c] - xhat * SUMGX[c]);`
+    : `  DX[i] = G[i] * ${w} * INVSTD[c];`;
+  return /* wgsl */ `// batchNorm backward dx (${training ? 'training: batch statistics' : 'eval: running statistics'}${affine ? ', affine' : ''})
+struct Params { n: u32, C: u32, S: u32, count: f32 }
+@group(0) @binding(0) var<storage, read> p: Params;
+${decls}
+@group(0) @binding(${bufs.length + 1}) var<storage, read_write> DX: array<f32>;
+${LINEAR_INDEX}
+${MAIN_1D} {
+  let i = linear_index(gid, nwg);
+  if (i >= p.n) { return; }
+  let c = (i / p.S) % p.C;
+${body}
+}`;
+}

@@ -1,0 +1,207 @@
+import { describe, it, expect } from 'vitest';
+import * as E from '../../src/index.js';
+import { checkOp, expectClose } from '../helpers/gradcheck.js';
+import { useGPU } from '../helpers/gpu.js';
+import { matmulRef, matmulRefGrad, linearRef, linearRefGrad } from '../reference/matmul.js';
+
+useGPU();
+
+const s = (shape: readonly number[]): string => `[${shape.join(', ')}]`;
+
+describe('matmul matches the float64 reference, forward and backward', () => {
+  // 1, primes, exact tile sizes (64) and one past them (65), batches that broadcast on either side.
+  const pairs: [number[], number[]][] = [
+    [[1, 1], [1, 1]],
+    [[7, 13], [13, 5]],
+    [[64, 64], [64, 64]],
+    [[65, 17], [17, 33]],
+    [[3, 37, 11], [11, 7]],
+    [[3, 37, 11], [3, 11, 7]],
+    [[3, 5, 4], [1, 4, 6]],
+    [[5, 4], [2, 3, 4, 6]],
+    [[2, 3, 5, 4], [4, 6]],
+    [[2, 1, 5, 4], [3, 4, 6]],
+  ];
+  for (const [sa, sb] of pairs) {
+    it(`${s(sa)} @ ${s(sb)}`, async () => {
+      await checkOp({ name: `matmul ${s(sa)} @ ${s(sb)}`, inputs: [{ shape: sa }, { shape: sb }], gpu: E.matmul, ref: matmulRef, refGrad: matmulRefGrad });
+    });
+  }
+
+  it('1-D operands: dot, vector @ matrix, matrix @ vector, batched', async () => {
+    const cases: [number[], number[]][] = [
+      [[7], [7]],
+      [[1], [1]],
+      [[7], [7, 5]],
+      [[3, 5], [5]],
+      [[7], [2, 7, 5]],
+      [[2, 3, 5], [5]],
+    ];
+    for (const [sa, sb] of cases) {
+      await checkOp({ name: `matmul ${s(sa)} @ ${s(sb)}`, inputs: [{ shape: sa }, { shape: sb }], gpu: E.matmul, ref: matmulRef, refGrad: matmulRefGrad });
+    }
+  });
+
+  it('a larger odd-sized product [131, 37] @ [37, 257]', async () => {
+    await checkOp({
+      name: 'matmul [131, 37] @ [37, 257]', inputs: [{ shape: [131, 37] }, { shape: [37, 257] }],
+      gpu: E.matmul, ref: matmulRef, refGrad: matmulRefGrad, fdSamples: 6,
+    });
+  });
+
+  it('Tensor.matmul, gradient only where required, and empty inner dimension', async () => {
+    const a = E.tensor([[1, 2], [3, 4]]);
+    const b = E.tensor([[5, 6], [7, 8]], undefined, { requiresGrad: true });
+    const y = a.matmul(b);
+    expect([...(await y.toArray())]).toEqual([19, 22, 43, 50]);
+    y.backward(E.ones([2, 2]));
+    expect(a.grad).toBeNull();
+    expect([...(await b.grad!.toArray())]).toEqual([4, 4, 6, 6]);
+
+    const z = E.matmul(E.zeros([3, 0]), E.zeros([0, 4]));
+    expect([...z.shape]).toEqual([3, 4]);
+    expect([...(await z.toArray())]).toEqual(new Array(12).fill(0));
+    expect([...E.matmul(E.zeros([0, 5]), E.zeros([5, 3])).shape]).toEqual([0, 3]);
+  });
+});
+
+describe('linear matches the float64 reference, forward and backward', () => {
+  const cases: [number[], number, boolean][] = [
+    [[5, 7], 3, true],
+    [[5, 7], 3, false],
+    [[2, 3, 7], 11, true],
+    [[2, 3, 7], 11, false],
+    [[1, 7], 3, true],
+    [[7], 3, true],
+    [[67, 70], 65, true],
+  ];
+  for (const [xs, out, withBias] of cases) {
+    it(`${s(xs)} -> ${out} ${withBias ? 'with' : 'without'} bias`, async () => {
+      const inF = xs[xs.length - 1]!;
+      const inputs = [{ shape: xs }, { shape: [out, inF] }, ...(withBias ? [{ shape: [out] }] : [])];
+      await checkOp({
+        name: `linear ${s(xs)} -> ${out}${withBias ? ' + bias' : ''}`,
+        inputs,
+        gpu: (x, w, b) => E.linear(x, w, b),
+        ref: (x, w, b) => linearRef(x, w, b),
+        refGrad: (g, x, w, b) => linearRefGrad(g, x, w, b),
+        fdSamples: 16,
+      });
+    });
+  }
+});
+
+describe('the tiled kernel agrees with the naive oracle kernel', () => {
+  // CPU product of the stored layouts, for checking the oracle itself.
+  function cpuGemm(a: ArrayLike<number>, b: ArrayLike<number>, bias: ArrayLike<number> | null, o: { M: number; N: number; K: number; transA: boolean; transB: boolean; batch: number[]; aBatch: number[]; bBatch: number[] }): Float64Array {
+    const { M, N, K } = o;
+    const count = o.batch.reduce((x, y) => x * y, 1);
+    const out = new Float64Array(count * M * N);
+    const start = (z: number, opBatch: number[], size: number): number => {
+      let rem = z;
+      let idx = 0;
+      let stride = size;
+      for (let d = o.batch.length - 1; d >= 0; d--) {
+        const c = rem % o.batch[d]!;
+        rem = Math.floor(rem / o.batch[d]!);
+        if (opBatch[d] !== 1) idx += c * stride;
+        stride *= opBatch[d]!;
+      }
+      return idx;
+    };
+    for (let z = 0; z < count; z++) {
+      const a0 = start(z, o.aBatch, M * K);
+      const b0 = start(z, o.bBatch, K * N);
+      for (let m = 0; m < M; m++) {
+        for (let n = 0; n < N; n++) {
+          let acc = bias ? bias[n]! : 0;
+          for (let k = 0; k < K; k++) {
+            acc += a[a0 + (o.transA ? k * M + m : m * K + k)]! * b[b0 + (o.transB ? n * K + k : k * N + n)]!;
+          }
+          out[z * M * N + m * N + n] = acc;
+        }
+      }
+    }
+    return out;
+  }
+
+  it('for every transposition/bias variant, on odd sizes with broadcast batches and on tiny ones', async () => {
+    const gen = new E.Generator(7);
+    const sizes = [
+      { M: 67, N: 45, K: 33, batch: [2, 3], aBatch: [2, 1], bBatch: [1, 3] },
+      { M: 5, N: 3, K: 70, batch: [], aBatch: [], bBatch: [] },
+      { M: 1, N: 1, K: 1, batch: [3], aBatch: [3], bBatch: [1] },
+    ];
+    for (const sz of sizes) {
+      const count = (xs: number[]) => xs.reduce((x, y) => x * y, 1);
+      const aData = gen.uniformArray(count(sz.aBatch) * sz.M * sz.K, -1, 1);
+      const bData = gen.uniformArray(count(sz.bBatch) * sz.K * sz.N, -1, 1);
+      const biasData = gen.uniformArray(sz.N, -1, 1);
+      await E.scope(async () => {
+        const a = E.tensor(aData, [aData.length]);
+        const b = E.tensor(bData, [bData.length]);
+        const bias = E.tensor(biasData, [sz.N]);
+        for (const transA of [false, true]) {
+          for (const transB of [false, true]) {
+            for (const withBias of [false, true]) {
+              const label = `M=${sz.M} N=${sz.N} K=${sz.K} batch ${s(sz.batch)}: A${transA ? '^T' : ''} @ B${transB ? '^T' : ''}${withBias ? ' + bias' : ''}`;
+              const o = { ...sz, transA, transB };
+              const run = (kernel: 'tiled' | 'naive') => E.gemm({ a, b, bias: withBias ? bias : null, out: E.empty([...sz.batch, sz.M, sz.N]), kernel, ...o }).toArray();
+              const naive = await run('naive');
+              const tiled = await run('tiled');
+              expectClose(naive, cpuGemm(aData, bData, withBias ? biasData : null, o), { atol: 1e-5, rtol: 1e-5 }, `naive ${label} vs CPU`);
+              expectClose(tiled, naive, { atol: 1e-5, rtol: 1e-5 }, `tiled ${label} vs naive`);
+            }
+          }
+        }
+      });
+    }
+  });
+
+  it('batches past 65535 workgroups are split over several dispatches', async () => {
+    const n = 65535 + 70;
+    await E.scope(async () => {
+      const a = E.tensor(Float32Array.from({ length: n }, (_, i) => i % 1000), [n, 1, 1]);
+      const b = E.tensor(Float32Array.from({ length: n }, (_, i) => (i % 7) - 3), [n, 1, 1]);
+      const y = await E.matmul(a, b).toArray();
+      for (const i of [0, 1, 65534, 65535, 65536, n - 1]) expect(y[i]! + 0).toBe((i % 1000) * ((i % 7) - 3) + 0);
+    });
+  });
+
+  it('256 x 256 @ 256 x 256', async () => {
+    const gen = new E.Generator(11);
+    await E.scope(async () => {
+      const a = E.tensor(gen.uniformArray(256 * 256, -1, 1), [256, 256]);
+      const b = E.tensor(gen.uniformArray(256 * 256, -1, 1), [256, 256]);
+      const args = { a, b, M: 256, N: 256, K: 256 };
+      const naive = await E.gemm({ ...args, out: E.empty([256, 256]), kernel: 'naive' }).toArray();
+      const tiled = await E.matmul(a, b).toArray();
+      expectClose(tiled, naive, { atol: 1e-4, rtol: 1e-5 }, 'tiled vs naive 256^3');
+    });
+  });
+});
+
+describe('matmul and linear reject bad input with messages naming the op and the shapes', () => {
+  it('matmul [2, 3] @ [4, 5]', () => {
+    expect(() => E.matmul(E.zeros([2, 3]), E.zeros([4, 5]))).toThrow('matmul: shapes [2, 3] and [4, 5] are incompatible (inner dimensions 3 and 4 differ)');
+  });
+
+  it('matmul with 1-D, 0-D and non-broadcastable batch operands', () => {
+    expect(() => E.matmul(E.zeros([3]), E.zeros([4]))).toThrow('matmul: shapes [3] and [4] are incompatible (inner dimensions 3 and 4 differ)');
+    expect(() => E.matmul(E.zeros([2, 3]), E.zeros([2]))).toThrow('matmul: shapes [2, 3] and [2] are incompatible (inner dimensions 3 and 2 differ)');
+    expect(() => E.matmul(E.zeros([]), E.zeros([3]))).toThrow(/matmul: both arguments need at least 1 dimension, got shapes \[\] and \[3\]/);
+    expect(() => E.matmul(E.zeros([2, 5, 4]), E.zeros([3, 4, 6]))).toThrow(/matmul: batch dimensions of shapes \[2, 5, 4\] and \[3, 4, 6\] cannot be broadcast/);
+  });
+
+  it('non-float32 operands', () => {
+    const i = E.tensor(new Int32Array([1, 2, 3, 4]), [2, 2]);
+    expect(() => E.matmul(i, E.zeros([2, 2]))).toThrow(/matmul: expects float32 tensors, got int32 \(shape \[2, 2\]\)/);
+    expect(() => E.linear(E.zeros([2, 2]), i)).toThrow(/linear: expects float32 tensors, got int32/);
+  });
+
+  it('linear with mismatched input, weight or bias', () => {
+    expect(() => E.linear(E.zeros([5, 7]), E.zeros([3, 6]))).toThrow('linear: input [5, 7] and weight [3, 6] are incompatible (input features 7, weight expects 6)');
+    expect(() => E.linear(E.zeros([5, 7]), E.zeros([7]))).toThrow(/linear: weight must be 2-D \[out, in\], got shape \[7\]/);
+    expect(() => E.linear(E.zeros([5, 7]), E.zeros([3, 7]), E.zeros([4]))).toThrow('linear: bias [4] does not match weight [3, 7] (expected [3])');
+  });
+});
