@@ -3,7 +3,7 @@
 # Usage: bash scripts/example.sh <name> [--option value ...]   (name = file in examples/ without .ts)
 set -euo pipefail
 . "$(dirname "$0")/ensure-env.sh"
-name="${1:-mnist-mlp}"
-shift || true
+name="mnist"
+if [ $# -gt 0 ] && [[ "$1" != --* ]]; then name="$1"; shift; fi
 npx tsc -p tsconfig.scripts.json
 node "build/examples/${name}.js" "$@"

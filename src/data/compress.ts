@@ -28,10 +28,15 @@ export function looksLikeZlib(bytes: Uint8Array): boolean {
   return cmf === 0x78 && ((cmf << 8) | flg) % 31 === 0;
 }
 
-/** Inflates a raw DEFLATE stream; fflate's terse errors become "<name>: <what> stream is truncated or corrupt (...)". */
-function inflateOrExplain(deflated: Uint8Array, name: string, what: string): Uint8Array {
+/**
+ * Inflates a raw DEFLATE stream; fflate's terse errors become "<name>: <what> stream is truncated or
+ * corrupt (...)". `expectedSize`, when given, becomes the exact output buffer: fflate then neither
+ * grows it nor copies the result out, but also drops (rather than reports) bytes past its end, so
+ * callers must check the length and checksum afterwards.
+ */
+function inflateOrExplain(deflated: Uint8Array, name: string, what: string, expectedSize?: number): Uint8Array {
   try {
-    return inflateSync(deflated);
+    return expectedSize === undefined ? inflateSync(deflated) : inflateSync(deflated, { out: new Uint8Array(expectedSize) });
   } catch (err) {
     throw new Error(`${name}: ${what} stream is truncated or corrupt (${errorMessage(err)})`);
   }
@@ -76,9 +81,14 @@ export function gunzip(bytes: Uint8Array, name: string): Uint8Array {
   if (offset < 0 || offset + 8 > bytes.length) throw truncated('the header runs past the end of the file');
 
   const trailer = bytes.length - 8;
-  const out = inflateOrExplain(bytes.subarray(offset, trailer), name, 'gzip');
   const expectedCrc = readUint32LE(bytes, trailer);
   const expectedSize = readUint32LE(bytes, trailer + 4);
+  // Inflating straight into a buffer of the trailer's size saves fflate's guess (3x the input) and a
+  // final copy. In a damaged file the "trailer" may be any bytes, so the hint is only taken when it
+  // asks for no more memory than that guess would; the checks below catch a wrong size either way.
+  const deflated = bytes.subarray(offset, trailer);
+  const sizeHint = expectedSize > 0 && expectedSize <= deflated.length * 3 ? expectedSize : undefined;
+  const out = inflateOrExplain(deflated, name, 'gzip', sizeHint);
   // ISIZE is the length modulo 2^32, so compare it that way.
   if (out.length % 0x1_0000_0000 !== expectedSize) {
     throw truncated(`inflated to ${out.length} bytes but the trailer says ${expectedSize}`);

@@ -102,7 +102,15 @@ function rotl(x: number, k: number): number {
 /** The generator used when none is passed (seed 0 until `manualSeed`). */
 export const defaultGenerator = new Generator(0);
 
-/** Reseed the default generator (like torch.manual_seed). */
+const seedListeners: ((seed: number) => void)[] = [];
+
+/** Let another random stream (e.g. dropout's GPU counter) be reseeded by `manualSeed`. */
+export function onManualSeed(listener: (seed: number) => void): void {
+  seedListeners.push(listener);
+}
+
+/** Reseed the default generator and every other engram random stream (like torch.manual_seed). */
 export function manualSeed(seed: number): void {
   defaultGenerator.manualSeed(seed);
+  for (const l of seedListeners) l(seed);
 }

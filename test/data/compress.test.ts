@@ -42,6 +42,17 @@ describe('gunzip', () => {
     stored[5000] = stored[5000]! ^ 0x01;
     expect(errorOf(() => gunzip(stored, 'x.gz'))).toMatch(/^x\.gz: gzip stream is truncated or corrupt \(CRC-32 mismatch/);
   });
+
+  it('reports a length trailer that disagrees with the data, whether too small or too large', () => {
+    const gz = new Uint8Array(gzipSync(original)); // a plain copy: Buffer.slice would not copy
+    const view = new DataView(gz.buffer);
+    for (const wrong of [original.length - 1, original.length + 1, 7]) {
+      const damaged = gz.slice();
+      new DataView(damaged.buffer).setUint32(damaged.length - 4, wrong, true);
+      expect(errorOf(() => gunzip(damaged, 'x.gz'))).toMatch(/^x\.gz: gzip stream is truncated or corrupt \((inflated to|CRC-32 mismatch)/);
+    }
+    expect(view.getUint32(gz.length - 4, true)).toBe(original.length);
+  });
 });
 
 describe('unzlib', () => {

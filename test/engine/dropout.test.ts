@@ -117,3 +117,15 @@ describe('dropout forward and backward match the reference given the mask', () =
     expect(() => dropout(E.tensor(new Int32Array(3), [3]), 0.5, true)).toThrow(/dropout: expects a float32 input, got int32/);
   });
 });
+
+describe('manualSeed', () => {
+  it('reseeds dropout too, so one call makes a run reproducible', async () => {
+    const E2 = await import('../../src/index.js');
+    const x = E2.ones([64]);
+    E2.manualSeed(5);
+    const a = await E2.dropout(x, 0.5, true).toArray();
+    E2.manualSeed(5);
+    const b = await E2.dropout(x, 0.5, true).toArray();
+    expect([...a]).toEqual([...b]);
+  });
+});

@@ -7,6 +7,7 @@ import { runtime, grid1d, f32bits, EngramError } from '../runtime.js';
 import { DROPOUT_WGSL } from '../../shaders/dropout.js';
 import { empty, withGrad, type Tensor } from '../tensor.js';
 import { shapeStr } from '../shape.js';
+import { onManualSeed } from '../random.js';
 
 /** Dropout's own random stream: a seed and the number of masks drawn from it so far. */
 const state = { seed: 0, counter: 0 };
@@ -18,6 +19,9 @@ export function manualSeedDropout(seed: number, counter = 0): void {
   state.seed = seed >>> 0;
   state.counter = counter >>> 0;
 }
+
+// manualSeed() reseeds dropout's stream too, so one call makes a whole run reproducible.
+onManualSeed((seed) => manualSeedDropout(seed >>> 0));
 
 /** The current seed and call counter (e.g. to checkpoint and later resume the same masks). */
 export function dropoutRngState(): { seed: number; counter: number } {
