@@ -2,7 +2,7 @@
 //   conv5x5(1->16) ReLU maxpool2 -> conv5x5(16->32) ReLU maxpool2 -> flatten(512) -> linear(512->128) ReLU
 //   -> dropout(0.25) -> classifier linear(128->classes)
 // Input [N, 1, 28, 28]. features() is the 128-d ReLU output.
-// state_dict keys: features.{0,3,6}.{weight,bias} (conv, conv, linear), classifier.{weight,bias}.
+// state_dict keys: features.{0,3,7}.{weight,bias} (conv, conv, linear; Flatten is index 6), classifier.{weight,bias}.
 
 import type { Tensor } from '../engine/tensor.js';
 import { Sequential } from '../nn/layers/container.js';
