@@ -3,3 +3,4 @@ export * from './engine/index.js';
 export * from './optim/index.js';
 export * from './nn/index.js';
 export * from './models/index.js';
+export * from './cl/index.js';

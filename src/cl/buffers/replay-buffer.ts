@@ -1,0 +1,178 @@
+// The common shape of replay buffers: a bounded ExemplarStore (any format) plus a policy that decides,
+// for every exemplar of the stream, whether it enters the memory and which slot it overwrites.
+// Subclasses implement only that policy (`choose`) and their bookkeeping (`placed`); adding, encoding,
+// sampling and GPU batches are shared. Every random decision draws from a seeded Generator.
+
+import { EngramError } from '../../engine/runtime.js';
+import { Generator } from '../../engine/random.js';
+import { tensor, type Tensor } from '../../engine/tensor.js';
+import { shapeStr } from '../../engine/shape.js';
+import {
+  createExemplarStore, encodedRow,
+  type EncodedBatch, type EncodedExemplar, type ExemplarStore, type ExemplarStoreOptions,
+} from '../memory/store.js';
+import { sampleWithoutReplacement } from './sampling.js';
+
+/** k exemplars: values flat (k * D floats or pixels) or packed, one label each, one task or one per exemplar. */
+export interface ExemplarBatch {
+  values: Float32Array | Uint8Array | EncodedBatch;
+  labels: ArrayLike<number>;
+  task: number | ArrayLike<number>;
+}
+
+/** A replay batch on the GPU. */
+export interface ReplayBatch {
+  /** float32 [k, ...shape], decoded on the GPU. */
+  x: Tensor;
+  /** int32 [k] labels. */
+  y: Tensor;
+  /** int32 [k] task ids. */
+  task: Tensor;
+  /** The store indices drawn. */
+  indices: Int32Array;
+}
+
+export interface ReplayBufferOptions extends Partial<ExemplarStoreOptions> {
+  /** An empty store to fill (its format wins); otherwise one is made from shape/format/quantization/compress. */
+  store?: ExemplarStore;
+  /** Capacity in exemplars. Give this or capacityBytes. */
+  capacity?: number;
+  /** Capacity in bytes of stored payload: floor(capacityBytes / store.bytesPerExemplar) exemplars. */
+  capacityBytes?: number;
+  /** Source of every random decision (default: a new Generator(seed)). */
+  generator?: Generator;
+  seed?: number;
+}
+
+export interface ReplayBuffer {
+  readonly kind: string;
+  readonly store: ExemplarStore;
+  /** Most exemplars held. */
+  readonly capacity: number;
+  /** Exemplars held now. */
+  readonly size: number;
+  /** Stored payload bytes now (see ExemplarStore.bytes). */
+  readonly bytes: number;
+  /** Exemplars offered so far. */
+  readonly seen: number;
+  add(batch: ExemplarBatch): void;
+  /** Add a float32 GPU batch [k, ...shape] (fp16 stores pack it on the GPU before the readback). */
+  addTensor(x: Tensor, labels: ArrayLike<number>, task: number | ArrayLike<number>): Promise<void>;
+  /** min(k, size) distinct store indices, uniformly at random. */
+  sample(k: number, generator?: Generator): Int32Array;
+  /** sample(), then the exemplars as a GPU batch. */
+  sampleBatch(k: number, generator?: Generator): ReplayBatch;
+}
+
+/** Returned by `choose` to drop the incoming exemplar. */
+export const DROP_EXEMPLAR = -1;
+
+export abstract class BaseReplayBuffer implements ReplayBuffer {
+  abstract readonly kind: string;
+  readonly store: ExemplarStore;
+  readonly capacity: number;
+  protected readonly generator: Generator;
+  private seenCount = 0;
+
+  constructor(opts: ReplayBufferOptions, name: string) {
+    if (opts.store) {
+      if (opts.shape || opts.format || opts.quantization || opts.compress !== undefined) {
+        throw new EngramError(`${name}: give either a store or shape/format/quantization/compress options, not both`);
+      }
+      if (opts.store.size !== 0) throw new EngramError(`${name}: the store must start empty (it holds ${opts.store.size} exemplars)`);
+      this.store = opts.store;
+    } else {
+      if (!opts.shape) throw new EngramError(`${name}: needs the exemplar shape (or a store)`);
+      this.store = createExemplarStore({ shape: opts.shape, format: opts.format, quantization: opts.quantization, compress: opts.compress });
+    }
+    if ((opts.capacity === undefined) === (opts.capacityBytes === undefined)) {
+      throw new EngramError(`${name}: give exactly one of capacity (exemplars) or capacityBytes`);
+    }
+    const capacity = opts.capacity ?? this.store.capacityFor(opts.capacityBytes!);
+    if (!Number.isInteger(capacity) || capacity < 1) {
+      throw new EngramError(
+        opts.capacity !== undefined
+          ? `${name}: capacity must be a positive integer, got ${opts.capacity}`
+          : `${name}: capacityBytes ${opts.capacityBytes} holds no ${this.store.format} exemplar of shape ${shapeStr(this.store.shape)} (${this.store.bytesPerExemplar} bytes each)`,
+      );
+    }
+    this.capacity = capacity;
+    this.generator = opts.generator ?? new Generator(opts.seed ?? 0);
+  }
+
+  get size(): number {
+    return this.store.size;
+  }
+  get bytes(): number {
+    return this.store.bytes;
+  }
+  get seen(): number {
+    return this.seenCount;
+  }
+
+  /**
+   * The slot the next exemplar (label, task) goes to: `store.size` to append, an existing slot to
+   * overwrite, or DROP_EXEMPLAR. Called once per exemplar, in stream order, with `seen` counting
+   * the ones before it. May remove exemplars from the store (task-balanced trimming).
+   */
+  protected abstract choose(label: number, task: number): number;
+
+  /** Bookkeeping after the exemplar was written to `slot` (appended when `replaced` is false). */
+  protected placed(_slot: number, _label: number, _task: number, _replaced: boolean): void {}
+
+  add(batch: ExemplarBatch): void {
+    const { values, labels, task } = batch;
+    const k = labels.length;
+    const d = this.store.dim;
+    const encoded = !(values instanceof Float32Array) && !(values instanceof Uint8Array);
+    const count = encoded ? (values as EncodedBatch).count : values.length / d;
+    if (count !== k) {
+      throw new EngramError(
+        `${this.kind}.add: ${k} labels but ${encoded ? `${count} packed exemplars` : `${values.length} values (${d} per exemplar of shape ${shapeStr(this.store.shape)})`}`,
+      );
+    }
+    if (typeof task !== 'number' && task.length !== k) throw new EngramError(`${this.kind}.add: ${k} labels but ${task.length} task ids`);
+    for (let r = 0; r < k; r++) {
+      const label = labels[r]!;
+      const t = typeof task === 'number' ? task : task[r]!;
+      for (const [what, v] of [['label', label], ['task', t]] as const) {
+        if (!Number.isInteger(v) || v < -0x8000_0000 || v > 0x7fff_ffff) throw new EngramError(`${this.kind}.add: ${what} ${v} of exemplar ${r} is not a 32-bit integer`);
+      }
+    }
+    for (let r = 0; r < k; r++) {
+      const label = labels[r]!;
+      const t = typeof task === 'number' ? task : task[r]!;
+      const slot = this.choose(label, t);
+      this.seenCount++;
+      if (slot === DROP_EXEMPLAR) continue;
+      // Encoded only once admitted: a late reservoir drops almost everything it is offered.
+      const row: EncodedExemplar = encoded
+        ? encodedRow(values as EncodedBatch, r)
+        : this.store.encode((values as Float32Array | Uint8Array).subarray(r * d, (r + 1) * d));
+      const append = slot === this.store.size;
+      if (append) this.store.add(row, label, t);
+      else this.store.replace(slot, row, label, t);
+      this.placed(slot, label, t, !append);
+    }
+  }
+
+  async addTensor(x: Tensor, labels: ArrayLike<number>, task: number | ArrayLike<number>): Promise<void> {
+    this.add({ values: await this.store.encodeTensor(x), labels, task });
+  }
+
+  sample(k: number, generator: Generator = this.generator): Int32Array {
+    if (!Number.isInteger(k) || k < 0) throw new EngramError(`${this.kind}.sample: k must be a non-negative integer, got ${k}`);
+    return sampleWithoutReplacement(generator, this.size, Math.min(k, this.size));
+  }
+
+  sampleBatch(k: number, generator: Generator = this.generator): ReplayBatch {
+    const indices = this.sample(k, generator);
+    const n = indices.length;
+    return {
+      x: this.store.toTensor(indices),
+      y: tensor(this.store.labels(indices), [n], { dtype: 'int32' }),
+      task: tensor(this.store.tasks(indices), [n], { dtype: 'int32' }),
+      indices,
+    };
+  }
+}

@@ -1,0 +1,400 @@
+// Exemplar memory for continual learning: N exemplars of D values each, with an int32 label and task
+// id, kept on the CPU in a packed format (float32, fp16 or uint8; codecs.ts) and optionally deflated.
+// Replay batches are decoded on the GPU: `toTensor` uploads the packed words of the chosen exemplars
+// and unpacks them in a kernel, so a batch crosses the bus at its packed size.
+//
+// Slots are dense (0..size-1). `remove(i)` moves the last exemplar into slot i (O(1)), so indices of
+// other exemplars stay valid except the last one's; replay buffers rely on that.
+//
+// Byte accounting: `bytesPerExemplar` is the packed payload (values, padded to whole u32 words, plus
+// the 8 bytes of offset/step of affine uint8). Labels and task ids (8 bytes per exemplar, the same in
+// every format) are not counted, so at equal budgets the ratios are those of the payloads:
+//   float32 4D, fp16 4*ceil(D/2), uint8 4*ceil(D/4), uint8 affine 4*ceil(D/4) + 8 bytes.
+
+import { deflateSync, inflateSync, type DeflateOptions } from 'fflate';
+import { EngramError } from '../../engine/runtime.js';
+import { tensor, type Tensor } from '../../engine/tensor.js';
+import { checkShape, numel, shapeStr } from '../../engine/shape.js';
+import { createCodec, type Codec, type ExemplarFormat, type RawValues, type Uint8Quantization } from './codecs.js';
+import { packF16Gpu, unpackF16Gpu, unpackU8Gpu } from './gpu-codec.js';
+
+/** One exemplar already in its packed form (from `encode` or `encodeTensor`). */
+export interface EncodedExemplar {
+  /** packedBytes bytes (whole u32 words). */
+  readonly packed: Uint8Array;
+  /** metaFloats floats (offset, step for affine uint8; empty otherwise). */
+  readonly meta: Float32Array;
+}
+
+/** What `add`/`replace` accept: floats, 8-bit pixels (p means p / 255), or a packed exemplar. */
+export type ExemplarValues = RawValues | EncodedExemplar;
+
+/** k exemplars in packed form, exemplar after exemplar. */
+export interface EncodedBatch {
+  readonly count: number;
+  readonly packed: Uint8Array;
+  readonly meta: Float32Array;
+}
+
+export interface Exemplar {
+  values: Float32Array;
+  label: number;
+  task: number;
+}
+
+export interface ExemplarStoreOptions {
+  /** Shape of one exemplar, e.g. [1, 28, 28]; D = its number of elements. */
+  shape: readonly number[];
+  /** Storage format (default 'float32'). */
+  format?: ExemplarFormat;
+  /** uint8 only: 'image' (lossless 8-bit pixels, default) or 'affine' (per-exemplar min/step). */
+  quantization?: Uint8Quantization;
+  /** Deflate each packed exemplar (fflate); `true` or a deflate level 0-9 (default 6). */
+  compress?: boolean | { level?: number };
+}
+
+export interface ExemplarStore {
+  readonly format: ExemplarFormat;
+  readonly quantization: Uint8Quantization | null;
+  readonly compressed: boolean;
+  /** Shape of one exemplar. */
+  readonly shape: readonly number[];
+  /** Values per exemplar. */
+  readonly dim: number;
+  /** Exemplars held. */
+  readonly size: number;
+  /** Stored payload bytes of one exemplar, uncompressed (values + per-exemplar side floats). */
+  readonly bytesPerExemplar: number;
+  /** Stored payload bytes of all exemplars (compressed sizes when compressing). */
+  readonly bytes: number;
+  /** How many exemplars fit in `byteBudget` bytes: floor(byteBudget / bytesPerExemplar). */
+  capacityFor(byteBudget: number): number;
+  /** Append an exemplar; returns its index. */
+  add(values: ExemplarValues, label: number, task?: number): number;
+  /** Overwrite exemplar i. */
+  replace(i: number, values: ExemplarValues, label: number, task?: number): void;
+  /** Delete exemplar i by moving the last one into its slot; returns the old index of the moved exemplar (-1 when i was last). */
+  remove(i: number): number;
+  get(i: number): Exemplar;
+  /** CPU decode of exemplar i into `out` (or a new array). */
+  decode(i: number, out?: Float32Array): Float32Array;
+  label(i: number): number;
+  task(i: number): number;
+  /** Labels of `indices` (all exemplars when omitted). */
+  labels(indices?: ArrayLike<number>): Int32Array;
+  tasks(indices?: ArrayLike<number>): Int32Array;
+  /** A copy of the packed form of exemplar i (decompressed). */
+  packed(i: number): EncodedExemplar;
+  /** Pack values on the CPU without storing them. */
+  encode(values: RawValues): EncodedExemplar;
+  /** Pack a float32 batch [k, ...shape] (fp16: on the GPU) and read it back; nothing is stored. */
+  encodeTensor(x: Tensor): Promise<EncodedBatch>;
+  /** encodeTensor, then add every row; returns their indices. */
+  addFromTensor(x: Tensor, labels: ArrayLike<number>, tasks?: number | ArrayLike<number>): Promise<number[]>;
+  /** Float32 GPU batch [k, ...shape] of the exemplars at `indices`, decoded on the GPU. */
+  toTensor(indices: ArrayLike<number>): Tensor;
+  clear(): void;
+}
+
+/** Row i of an encoded batch (views, no copy). */
+export function encodedRow(batch: EncodedBatch, i: number): EncodedExemplar {
+  const pb = batch.packed.length / Math.max(1, batch.count);
+  const mf = batch.meta.length / Math.max(1, batch.count);
+  return { packed: batch.packed.subarray(i * pb, (i + 1) * pb), meta: batch.meta.subarray(i * mf, (i + 1) * mf) };
+}
+
+function isEncoded(v: ExemplarValues): v is EncodedExemplar {
+  return !(v instanceof Float32Array) && !(v instanceof Uint8Array) && typeof v === 'object' && v !== null && 'packed' in v;
+}
+
+export function createExemplarStore(opts: ExemplarStoreOptions): ExemplarStore {
+  return new PackedExemplarStore(opts);
+}
+
+export class PackedExemplarStore implements ExemplarStore {
+  readonly shape: readonly number[];
+  readonly dim: number;
+  readonly compressed: boolean;
+  private readonly codec: Codec;
+  private readonly level: number;
+  private n = 0;
+  private cap = 0;
+  private data = new Uint8Array(0); // uncompressed: cap * packedBytes
+  private chunks: Uint8Array[] = []; // compressed: one deflated (or raw, if not smaller) chunk per slot
+  private chunkBytes = 0;
+  private meta = new Float32Array(0);
+  private labelArr = new Int32Array(0);
+  private taskArr = new Int32Array(0);
+
+  constructor(opts: ExemplarStoreOptions) {
+    checkShape(opts.shape, 'ExemplarStore');
+    this.shape = Object.freeze([...opts.shape]);
+    this.dim = numel(opts.shape);
+    if (this.dim === 0) throw new EngramError(`ExemplarStore: exemplar shape ${shapeStr(opts.shape)} has no elements`);
+    const format = opts.format ?? 'float32';
+    if (opts.quantization !== undefined && format !== 'uint8') {
+      throw new EngramError(`ExemplarStore: quantization '${opts.quantization}' only applies to the 'uint8' format, not '${format}'`);
+    }
+    if (opts.quantization !== undefined && opts.quantization !== 'image' && opts.quantization !== 'affine') {
+      throw new EngramError(`ExemplarStore: unknown quantization '${String(opts.quantization)}' (expected 'image' or 'affine')`);
+    }
+    this.codec = createCodec(format, this.dim, opts.quantization);
+    this.compressed = !!opts.compress;
+    this.level = typeof opts.compress === 'object' ? (opts.compress.level ?? 6) : 6;
+    if (!Number.isInteger(this.level) || this.level < 0 || this.level > 9) {
+      throw new EngramError(`ExemplarStore: deflate level must be an integer 0-9, got ${this.level}`);
+    }
+  }
+
+  get format(): ExemplarFormat {
+    return this.codec.format;
+  }
+  get quantization(): Uint8Quantization | null {
+    return this.codec.quantization;
+  }
+  get size(): number {
+    return this.n;
+  }
+  get bytesPerExemplar(): number {
+    return this.codec.packedBytes + 4 * this.codec.metaFloats;
+  }
+  get bytes(): number {
+    const side = this.n * 4 * this.codec.metaFloats;
+    return (this.compressed ? this.chunkBytes : this.n * this.codec.packedBytes) + side;
+  }
+
+  capacityFor(byteBudget: number): number {
+    if (!(byteBudget >= 0) || !Number.isFinite(byteBudget)) throw new EngramError(`capacityFor: byte budget must be a finite number >= 0, got ${byteBudget}`);
+    return Math.floor(byteBudget / this.bytesPerExemplar);
+  }
+
+  // ------------------------------------------------------------ writing
+
+  encode(values: RawValues): EncodedExemplar {
+    this.checkValues(values);
+    const packed = new Uint8Array(this.codec.packedBytes);
+    const meta = new Float32Array(this.codec.metaFloats);
+    this.codec.encode(values, packed, meta);
+    return { packed, meta };
+  }
+
+  add(values: ExemplarValues, label: number, task = 0): number {
+    this.checkTag(label, task);
+    const enc = this.toEncoded(values); // validate before growing
+    if (this.n === this.cap) this.grow();
+    const i = this.n++;
+    this.write(i, enc, label, task);
+    return i;
+  }
+
+  replace(i: number, values: ExemplarValues, label: number, task = 0): void {
+    this.checkIndex(i, 'replace');
+    this.checkTag(label, task);
+    this.write(i, this.toEncoded(values), label, task);
+  }
+
+  remove(i: number): number {
+    this.checkIndex(i, 'remove');
+    const last = this.n - 1;
+    if (this.compressed) this.chunkBytes -= this.chunks[i]!.length;
+    if (i !== last) {
+      const pb = this.codec.packedBytes;
+      const mf = this.codec.metaFloats;
+      if (this.compressed) this.chunks[i] = this.chunks[last]!;
+      else this.data.copyWithin(i * pb, last * pb, (last + 1) * pb);
+      this.meta.copyWithin(i * mf, last * mf, (last + 1) * mf);
+      this.labelArr[i] = this.labelArr[last]!;
+      this.taskArr[i] = this.taskArr[last]!;
+    }
+    if (this.compressed) this.chunks.length = last;
+    this.n = last;
+    return i === last ? -1 : last;
+  }
+
+  clear(): void {
+    this.n = 0;
+    this.chunks = [];
+    this.chunkBytes = 0;
+  }
+
+  async encodeTensor(x: Tensor): Promise<EncodedBatch> {
+    if (x.dtype !== 'float32' || x.rank !== this.shape.length + 1 || x.shape.slice(1).some((n, i) => n !== this.shape[i])) {
+      throw new EngramError(`ExemplarStore.encodeTensor: expects a float32 batch [k, ${this.shape.join(', ')}], got ${x.dtype} ${shapeStr(x.shape)}`);
+    }
+    const k = x.shape[0]!;
+    if (this.codec.format === 'fp16') {
+      const words = packF16Gpu(x);
+      const w = (await words.toArray()) as Int32Array;
+      const packed = new Uint8Array(w.buffer, w.byteOffset, w.byteLength);
+      words.dispose();
+      return { count: k, packed, meta: new Float32Array(0) };
+    }
+    const values = (await x.toArray()) as Float32Array;
+    const pb = this.codec.packedBytes;
+    const mf = this.codec.metaFloats;
+    const packed = new Uint8Array(k * pb);
+    const meta = new Float32Array(k * mf);
+    for (let r = 0; r < k; r++) {
+      this.codec.encode(values.subarray(r * this.dim, (r + 1) * this.dim), packed.subarray(r * pb, (r + 1) * pb), meta.subarray(r * mf, (r + 1) * mf));
+    }
+    return { count: k, packed, meta };
+  }
+
+  async addFromTensor(x: Tensor, labels: ArrayLike<number>, tasks: number | ArrayLike<number> = 0): Promise<number[]> {
+    const k = x.shape[0] ?? 0;
+    if (labels.length !== k) throw new EngramError(`ExemplarStore.addFromTensor: ${k} exemplars but ${labels.length} labels`);
+    if (typeof tasks !== 'number' && tasks.length !== k) throw new EngramError(`ExemplarStore.addFromTensor: ${k} exemplars but ${tasks.length} task ids`);
+    const batch = await this.encodeTensor(x);
+    const out: number[] = [];
+    for (let r = 0; r < k; r++) out.push(this.add(encodedRow(batch, r), labels[r]!, typeof tasks === 'number' ? tasks : tasks[r]!));
+    return out;
+  }
+
+  // ------------------------------------------------------------ reading
+
+  label(i: number): number {
+    this.checkIndex(i, 'label');
+    return this.labelArr[i]!;
+  }
+
+  task(i: number): number {
+    this.checkIndex(i, 'task');
+    return this.taskArr[i]!;
+  }
+
+  labels(indices?: ArrayLike<number>): Int32Array {
+    return this.pick(this.labelArr, indices, 'labels');
+  }
+
+  tasks(indices?: ArrayLike<number>): Int32Array {
+    return this.pick(this.taskArr, indices, 'tasks');
+  }
+
+  packed(i: number): EncodedExemplar {
+    this.checkIndex(i, 'packed');
+    const mf = this.codec.metaFloats;
+    return { packed: this.packedBytesOf(i).slice(), meta: this.meta.slice(i * mf, (i + 1) * mf) };
+  }
+
+  decode(i: number, out = new Float32Array(this.dim)): Float32Array {
+    this.checkIndex(i, 'decode');
+    if (out.length !== this.dim) throw new EngramError(`ExemplarStore.decode: output holds ${out.length} values, an exemplar has ${this.dim}`);
+    const mf = this.codec.metaFloats;
+    this.codec.decode(this.packedBytesOf(i), this.meta.subarray(i * mf, (i + 1) * mf), out);
+    return out;
+  }
+
+  get(i: number): Exemplar {
+    return { values: this.decode(i), label: this.labelArr[i]!, task: this.taskArr[i]! };
+  }
+
+  toTensor(indices: ArrayLike<number>): Tensor {
+    const k = indices.length;
+    for (let r = 0; r < k; r++) this.checkIndex(indices[r]!, 'toTensor');
+    const pb = this.codec.packedBytes;
+    const mf = this.codec.metaFloats;
+    const packed = new Uint8Array(k * pb);
+    const meta = new Float32Array(k * mf);
+    for (let r = 0; r < k; r++) {
+      const i = indices[r]!;
+      packed.set(this.packedBytesOf(i), r * pb);
+      meta.set(this.meta.subarray(i * mf, (i + 1) * mf), r * mf);
+    }
+    switch (this.codec.format) {
+      case 'float32':
+        return tensor(new Float32Array(packed.buffer), [k, ...this.shape]);
+      case 'fp16':
+        return unpackF16Gpu(packed, k, this.shape);
+      case 'uint8':
+        return unpackU8Gpu(packed, k, this.shape, this.codec.quantization === 'affine' ? meta : null);
+    }
+  }
+
+  // ------------------------------------------------------------ internals
+
+  private packedBytesOf(i: number): Uint8Array {
+    const pb = this.codec.packedBytes;
+    if (!this.compressed) return this.data.subarray(i * pb, (i + 1) * pb);
+    const chunk = this.chunks[i]!;
+    return chunk.length === pb ? chunk : inflateSync(chunk, { out: new Uint8Array(pb) });
+  }
+
+  private write(i: number, enc: EncodedExemplar, label: number, task: number): void {
+    const pb = this.codec.packedBytes;
+    const mf = this.codec.metaFloats;
+    if (this.compressed) {
+      const deflated = deflateSync(enc.packed, { level: this.level as DeflateOptions['level'] });
+      // Incompressible data is kept raw, so a slot never costs more than bytesPerExemplar.
+      const chunk = deflated.length < pb ? deflated : enc.packed.slice();
+      this.chunkBytes += chunk.length - (this.chunks[i]?.length ?? 0);
+      this.chunks[i] = chunk;
+    } else {
+      this.data.set(enc.packed, i * pb);
+    }
+    this.meta.set(enc.meta, i * mf);
+    this.labelArr[i] = label;
+    this.taskArr[i] = task;
+  }
+
+  private toEncoded(values: ExemplarValues): EncodedExemplar {
+    if (!isEncoded(values)) return this.encode(values);
+    if (values.packed.length !== this.codec.packedBytes || values.meta.length !== this.codec.metaFloats) {
+      throw new EngramError(
+        `ExemplarStore: packed exemplar has ${values.packed.length} bytes and ${values.meta.length} side floats; ` +
+          `this ${this.describe()} store needs ${this.codec.packedBytes} and ${this.codec.metaFloats}`,
+      );
+    }
+    return values;
+  }
+
+  private grow(): void {
+    const cap = Math.max(8, this.cap * 2);
+    const pb = this.codec.packedBytes;
+    const mf = this.codec.metaFloats;
+    if (!this.compressed) this.data = copyInto(new Uint8Array(cap * pb), this.data);
+    this.meta = copyInto(new Float32Array(cap * mf), this.meta);
+    this.labelArr = copyInto(new Int32Array(cap), this.labelArr);
+    this.taskArr = copyInto(new Int32Array(cap), this.taskArr);
+    this.cap = cap;
+  }
+
+  private pick(src: Int32Array, indices: ArrayLike<number> | undefined, what: string): Int32Array {
+    if (!indices) return src.slice(0, this.n);
+    const out = new Int32Array(indices.length);
+    for (let r = 0; r < indices.length; r++) {
+      this.checkIndex(indices[r]!, what);
+      out[r] = src[indices[r]!]!;
+    }
+    return out;
+  }
+
+  private describe(): string {
+    return `${this.codec.format}${this.codec.quantization ? ` (${this.codec.quantization})` : ''} ${shapeStr(this.shape)}`;
+  }
+
+  private checkValues(values: RawValues): void {
+    if (!(values instanceof Float32Array) && !(values instanceof Uint8Array)) {
+      throw new EngramError(`ExemplarStore: values must be a Float32Array, a Uint8Array of pixels or a packed exemplar`);
+    }
+    if (values.length !== this.dim) {
+      throw new EngramError(`ExemplarStore: got ${values.length} values, a ${this.describe()} exemplar has ${this.dim}`);
+    }
+  }
+
+  private checkTag(label: number, task: number): void {
+    for (const [name, v] of [['label', label], ['task', task]] as const) {
+      if (!Number.isInteger(v) || v < -0x8000_0000 || v > 0x7fff_ffff) throw new EngramError(`ExemplarStore: ${name} ${v} is not a 32-bit integer`);
+    }
+  }
+
+  private checkIndex(i: number, what: string): void {
+    if (!Number.isInteger(i) || i < 0 || i >= this.n) {
+      throw new EngramError(`ExemplarStore.${what}: index ${i} is out of range for a store of ${this.n} exemplars`);
+    }
+  }
+}
+
+function copyInto<T extends Uint8Array | Float32Array | Int32Array>(dst: T, src: T): T {
+  dst.set(src as never);
+  return dst;
+}
