@@ -37,7 +37,7 @@ function randomFloats(g: E.Generator, n: number, minExp: number, maxExp: number)
   return out;
 }
 
-function store(opts: Partial<ExemplarStoreOptions> & { shape: number[] }): ExemplarStore {
+function store(opts: Partial<ExemplarStoreOptions> & { shape: readonly number[] }): ExemplarStore {
   return createExemplarStore(opts);
 }
 
@@ -298,7 +298,7 @@ describe('GPU fp16 packing (pack2x16float)', () => {
 
 describe('byte accounting and capacity at equal budgets', () => {
   it('bytes per exemplar and the exact capacity ratios', () => {
-    const per = (shape: number[], o: Partial<ExemplarStoreOptions>) => store({ shape, ...o }).bytesPerExemplar;
+    const per = (shape: readonly number[], o: Partial<ExemplarStoreOptions>) => store({ shape, ...o }).bytesPerExemplar;
     // MNIST 1x28x28 (D = 784) and CIFAR 3x32x32 (D = 3072): fp16 exactly 1/2, uint8 exactly 1/4; affine adds 8 bytes.
     expect([per([1, 28, 28], {}), per([1, 28, 28], { format: 'fp16' }), per([1, 28, 28], { format: 'uint8' }), per([1, 28, 28], { format: 'uint8', quantization: 'affine' })]).toEqual([3136, 1568, 784, 792]);
     expect([per([3, 32, 32], {}), per([3, 32, 32], { format: 'fp16' }), per([3, 32, 32], { format: 'uint8' }), per([3, 32, 32], { format: 'uint8', quantization: 'affine' })]).toEqual([12288, 6144, 3072, 3080]);

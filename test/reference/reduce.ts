@@ -61,8 +61,8 @@ export function reduceRef(op: ReduceOp, dim?: number | number[], keepdim = false
       }
       const { index, outSize } = targets(x.shape, dims);
       const count = x.data.length / outSize;
-      for (let i = 0; i < x.data.length; i++) out.data[index[i]!] += x.data[i]!;
-      if (op === 'mean') for (let j = 0; j < outSize; j++) out.data[j] /= count;
+      for (let i = 0; i < x.data.length; i++) out.data[index[i]!] = out.data[index[i]!]! + x.data[i]!;
+      if (op === 'mean') for (let j = 0; j < outSize; j++) out.data[j] = out.data[j]! / count;
       return out;
     },
     grad(g: Arr, x: Arr): Arr[] {
