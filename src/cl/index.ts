@@ -15,3 +15,4 @@ export { NCMHead } from './heads/ncm.js';
 export { GaussianHead, type GaussianHeadOptions, type Discriminant } from './heads/gaussian.js';
 export { cholesky, choleskySolve, solveSPD, inverseSPD } from './heads/linalg.js';
 export { herdingSelect, herdingSelectTensor, type HerdingOptions } from './herding.js';
+export * from './strategy.js';

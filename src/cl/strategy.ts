@@ -1,0 +1,96 @@
+// The contract every continual-learning strategy implements, and the loop that runs one over a
+// class-incremental scenario to produce the accuracy matrix.
+//
+// A strategy sees the tasks one at a time (`learnTask`) and must then classify images of every class
+// seen so far (`predict`): the class-incremental setting, with no task id at test time.
+
+import type { Tensor } from '../engine/tensor.js';
+import { noGrad, scope } from '../engine/scope.js';
+import { eq } from '../engine/ops/elementwise.js';
+import { sum } from '../engine/ops/reduce.js';
+import { add } from '../engine/ops/elementwise.js';
+import { zeros } from '../engine/tensor.js';
+import { DataLoader } from '../data/loader.js';
+import type { GpuTransform } from '../data/transforms.js';
+import type { Task } from './scenarios.js';
+import { averageAccuracy, averageIncrementalAccuracy, forgetting, backwardTransfer } from './metrics.js';
+
+export interface Strategy {
+  /** Short name used in reports ("naive", "er", "icarl", ...). */
+  readonly name: string;
+  /** Train on one task's data (may update exemplar memory, heads, classifier size). */
+  learnTask(task: Task, tasksSoFar: readonly Task[]): Promise<void>;
+  /** Predicted labels (int32 [B]) for a batch of images x (float32 [B, C, H, W], already transformed). */
+  predict(x: Tensor): Tensor;
+  /** Exemplar memory in use, for reports (0 when the strategy keeps none). */
+  memoryStats?(): { exemplars: number; bytes: number };
+  /** Free GPU state (model, buffers, optimizer). */
+  dispose?(): void;
+}
+
+export interface ScenarioResult {
+  strategy: string;
+  /** R[i][j]: accuracy on task j's test set after learning task i (all j, including tasks not learned yet). */
+  accuracyMatrix: number[][];
+  averageAccuracy: number;
+  averageIncrementalAccuracy: number;
+  forgetting: number;
+  backwardTransfer: number;
+  /** Seconds spent in learnTask per task. */
+  trainSeconds: number[];
+  memory?: { exemplars: number; bytes: number };
+}
+
+/** Accuracy of `strategy.predict` on a test set; correct counts accumulate on the GPU, read back once. */
+export async function strategyAccuracy(strategy: Strategy, test: Task['test'], opts: { batchSize?: number; transform?: GpuTransform } = {}): Promise<number> {
+  const loader = new DataLoader(test, { batchSize: opts.batchSize ?? 500, transform: opts.transform });
+  let correct = zeros([]).keep();
+  noGrad(() => {
+    for (const batch of loader) {
+      const next = scope(() => add(correct, sum(eq(strategy.predict(batch.x), batch.y))));
+      batch.x.dispose();
+      batch.y.dispose();
+      correct.dispose();
+      correct = next.keep();
+    }
+  });
+  const c = await correct.item();
+  correct.dispose();
+  return test.length ? c / test.length : NaN;
+}
+
+/**
+ * Run a strategy over the tasks in order; after each task, evaluate on the test sets of all tasks seen
+ * so far. `onTask` is called after each row of the accuracy matrix is complete.
+ */
+export async function runScenario(
+  strategy: Strategy,
+  tasks: readonly Task[],
+  opts: { evalTransform?: GpuTransform; evalBatchSize?: number; onTask?: (i: number, row: number[]) => void } = {},
+): Promise<ScenarioResult> {
+  const R: number[][] = [];
+  const trainSeconds: number[] = [];
+  for (let i = 0; i < tasks.length; i++) {
+    const t0 = performance.now();
+    await strategy.learnTask(tasks[i]!, tasks.slice(0, i + 1));
+    trainSeconds.push((performance.now() - t0) / 1000);
+    const row: number[] = [];
+    for (let j = 0; j < tasks.length; j++) {
+      // Future tasks too (their classes are unseen, so this is ~0 in class-incremental learning): the
+      // full matrix is what forward transfer needs and what the metrics in metrics.ts expect.
+      row.push(await strategyAccuracy(strategy, tasks[j]!.test, { batchSize: opts.evalBatchSize, transform: opts.evalTransform }));
+    }
+    R.push(row);
+    opts.onTask?.(i, row);
+  }
+  return {
+    strategy: strategy.name,
+    accuracyMatrix: R,
+    averageAccuracy: averageAccuracy(R),
+    averageIncrementalAccuracy: averageIncrementalAccuracy(R),
+    forgetting: forgetting(R),
+    backwardTransfer: backwardTransfer(R),
+    trainSeconds,
+    memory: strategy.memoryStats?.(),
+  };
+}
