@@ -1,7 +1,5 @@
 // Small helpers shared by the examples: argument parsing, MNIST location, batching, tables.
 
-import * as E from '../src/index.js';
-import type { ImageDataset } from '../src/data/index.js';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
@@ -36,26 +34,6 @@ export function mnistDefaultRoot(): string {
 /** MNIST normalization used throughout the PyTorch examples. */
 export const MNIST_MEAN = 0.1307;
 export const MNIST_STD = 0.3081;
-
-/** Upload the images (normalized float32, NCHW) and labels (int32) at `idx` as GPU tensors. */
-export function batchToTensors(ds: ImageDataset, idx: ArrayLike<number>, mean = MNIST_MEAN, std = MNIST_STD): { x: E.Tensor; y: E.Tensor } {
-  const per = ds.channels * ds.height * ds.width;
-  const x = new Float32Array(idx.length * per);
-  const y = new Int32Array(idx.length);
-  const scale = 1 / (255 * std);
-  const shift = mean / std;
-  for (let b = 0; b < idx.length; b++) {
-    const i = idx[b]!;
-    const src = ds.images.subarray(i * per, (i + 1) * per);
-    const off = b * per;
-    for (let k = 0; k < per; k++) x[off + k] = src[k]! * scale - shift;
-    y[b] = ds.labels[i]!;
-  }
-  return {
-    x: E.tensor(x, [idx.length, ds.channels, ds.height, ds.width]),
-    y: E.tensor(y, [idx.length], { dtype: 'int32' }),
-  };
-}
 
 export function formatTable(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));

@@ -34,3 +34,5 @@ export {
   type Cifar100LabelKind,
   type Cifar100Options,
 } from './readers.js';
+export { DataLoader, streamSeed, type DataLoaderOptions, type Batch } from './loader.js';
+export { normalize, randomCrop, randomHorizontalFlip, resize, compose, type GpuTransform, type ImageShape } from './transforms.js';

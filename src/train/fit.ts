@@ -1,0 +1,142 @@
+// fit(): the standard supervised training loop over a DataLoader, with the habits that keep a
+// WebGPU engine fast: each step runs in a scope (its intermediates are freed), nothing is read
+// back from the GPU except the loss every `logEvery` steps (each read waits for the GPU), and the
+// epoch's mean loss is summed on the GPU and read once at the end of the epoch.
+
+import { EngramError } from '../engine/runtime.js';
+import { zeros, type Tensor } from '../engine/tensor.js';
+import { scope } from '../engine/scope.js';
+import { sync } from '../engine/runtime.js';
+import { crossEntropy, addInPlace_ } from '../engine/ops/index.js';
+import { shapeStr } from '../engine/shape.js';
+import type { Module } from '../nn/module.js';
+import { ImageDataset } from '../data/dataset.js';
+import { DataLoader } from '../data/loader.js';
+import type { GpuTransform } from '../data/transforms.js';
+import { evaluate, type EvalResult } from './evaluate.js';
+import { Progress, defaultWriter, type ProgressOption, type ProgressWriter } from './progress.js';
+
+/** What fit() needs of an optimizer (every engram optimizer has it). */
+export interface OptimizerLike {
+  zeroGrad(): void;
+  step(): void;
+}
+
+export interface StepInfo {
+  /** Epoch, counted from 1. */
+  epoch: number;
+  /** Step within the epoch, counted from 1. */
+  step: number;
+  /** Steps since fit() started, counted from 1. */
+  globalStep: number;
+  /** The step's loss, present on the steps where it was read back (every `logEvery` steps). */
+  loss?: number;
+}
+
+export interface EpochHistory {
+  /** Counted from 1. */
+  epoch: number;
+  /** Mean training loss over the epoch's steps. */
+  loss: number;
+  /** Wall time of the epoch's training steps (validation excluded), GPU work included. */
+  seconds: number;
+  steps: number;
+  /** Validation result when `valData` is given. */
+  val?: EvalResult;
+}
+
+export interface FitOptions {
+  optimizer: OptimizerLike;
+  /** Number of passes over the training data (default 1). */
+  epochs?: number;
+  /** (model output, labels) -> scalar loss; default crossEntropy. */
+  lossFn?: (output: Tensor, target: Tensor) => Tensor;
+  /** Evaluated with evaluate() after every epoch. */
+  valData?: DataLoader | ImageDataset;
+  /** Transform for `valData` when it is a dataset (e.g. the normalization without the augmentation). */
+  valTransform?: GpuTransform;
+  /** Called after every step (awaited when it returns a promise). */
+  onStep?: (info: StepInfo) => void | Promise<void>;
+  /** Called after every epoch, validation included (awaited when it returns a promise). */
+  onEpoch?: (entry: EpochHistory) => void | Promise<void>;
+  /** Progress display: 'auto' (default) draws a bar on a terminal and prints lines otherwise; false is silent. */
+  progress?: ProgressOption;
+  /** Read the loss back every this many steps (default 50). */
+  logEvery?: number;
+  /** Where progress goes (default: stdout, or console.log in browsers). */
+  writer?: ProgressWriter;
+}
+
+/** Train `model` on `trainLoader` and return the per-epoch history. */
+export async function fit(model: Module, trainLoader: DataLoader, opts: FitOptions): Promise<EpochHistory[]> {
+  if (!(trainLoader instanceof DataLoader)) throw new EngramError('fit: trainLoader must be a DataLoader');
+  if (!opts || typeof opts.optimizer?.step !== 'function' || typeof opts.optimizer.zeroGrad !== 'function') {
+    throw new EngramError('fit: options need an optimizer, e.g. { optimizer: new SGD(model.parameters(), { lr: 0.1 }) }');
+  }
+  const { optimizer, epochs = 1, lossFn = crossEntropy, logEvery = 50, valData, onStep, onEpoch } = opts;
+  if (!Number.isInteger(epochs) || epochs < 0) throw new EngramError(`fit: epochs must be a non-negative integer, got ${epochs}`);
+  if (!Number.isInteger(logEvery) || logEvery <= 0) throw new EngramError(`fit: logEvery must be a positive integer, got ${logEvery}`);
+  if (valData !== undefined && !(valData instanceof DataLoader) && !(valData instanceof ImageDataset)) {
+    throw new EngramError('fit: valData must be a DataLoader or an ImageDataset');
+  }
+  if (opts.valTransform !== undefined && !(valData instanceof ImageDataset)) {
+    throw new EngramError('fit: valTransform applies when valData is an ImageDataset (a DataLoader has its own transform)');
+  }
+  const progress = makeProgress(opts.progress ?? 'auto', opts.writer, epochs, trainLoader.len);
+  const history: EpochHistory[] = [];
+  let globalStep = 0;
+
+  for (let epoch = 1; epoch <= epochs; epoch++) {
+    model.train();
+    progress?.startEpoch(epoch);
+    const t0 = performance.now();
+    const lossSum = zeros([]).keep(); // the epoch's summed step losses, on the GPU
+    let steps = 0;
+    try {
+      for (const { x, y } of trainLoader) {
+        steps++;
+        globalStep++;
+        const read = steps % logEvery === 0 || steps === trainLoader.len;
+        const loss = scope(() => {
+          const l = lossFn(model.forward(x), y);
+          if (l.size !== 1) throw new EngramError(`fit: lossFn must return a scalar loss, got shape ${shapeStr(l.shape)}`);
+          optimizer.zeroGrad();
+          l.backward();
+          optimizer.step();
+          addInPlace_(lossSum, l.reshape([]));
+          return read ? l.detach() : null;
+        });
+        let value: number | undefined;
+        if (loss) {
+          value = await loss.item();
+          loss.dispose();
+        }
+        progress?.step(steps, value);
+        if (onStep) await onStep({ epoch, step: steps, globalStep, loss: value });
+      }
+      const meanLoss = steps > 0 ? (await lossSum.item()) / steps : NaN;
+      await sync();
+      const entry: EpochHistory = { epoch, loss: meanLoss, seconds: (performance.now() - t0) / 1000, steps };
+      if (valData !== undefined) {
+        entry.val = await evaluate(model, valData, valData instanceof DataLoader ? {} : { transform: opts.valTransform });
+      }
+      progress?.endEpoch(entry);
+      history.push(entry);
+      if (onEpoch) await onEpoch(entry);
+    } finally {
+      lossSum.dispose();
+    }
+  }
+  optimizer.zeroGrad(); // gradients of the last step are not needed after training
+  return history;
+}
+
+function makeProgress(option: ProgressOption, writer: ProgressWriter | undefined, epochs: number, stepsPerEpoch: number): Progress | null {
+  if (option === false) return null;
+  if (option !== true && option !== 'auto' && option !== 'bar' && option !== 'lines') {
+    throw new EngramError(`fit: progress must be true, false, 'auto', 'bar' or 'lines', got ${JSON.stringify(option)}`);
+  }
+  const w = writer ?? defaultWriter();
+  const mode = option === 'bar' || option === 'lines' ? option : w.isTTY ? 'bar' : 'lines';
+  return new Progress({ epochs, stepsPerEpoch, mode, writer: w });
+}

@@ -1,0 +1,117 @@
+// Training progress display for fit(): a self-redrawing bar with rate and ETA on a terminal, plain
+// lines elsewhere (log files, CI, browsers). Output goes through a small writer interface so tests
+// and applications can capture it.
+
+/** Where progress text goes. `isTTY` selects the redrawing bar in 'auto' mode. */
+export interface ProgressWriter {
+  write(text: string): void;
+  readonly isTTY?: boolean;
+}
+
+/** 'auto' (or true): a bar on a TTY, lines otherwise; 'bar' / 'lines' force one; false: silent. */
+export type ProgressOption = boolean | 'auto' | 'bar' | 'lines';
+
+/** The default writer: stdout in Node, console.log lines in browsers. */
+export function defaultWriter(): ProgressWriter {
+  const proc = (globalThis as { process?: { stdout?: { write(s: string): unknown; isTTY?: boolean } } }).process;
+  const stdout = proc?.stdout;
+  if (stdout && typeof stdout.write === 'function') {
+    return { write: (s) => void stdout.write(s), isTTY: stdout.isTTY === true };
+  }
+  // No stdout: console.log each complete line (a bar cannot redraw in a console).
+  let pending = '';
+  return {
+    write(s) {
+      pending += s;
+      const lines = pending.split('\n');
+      pending = lines.pop()!;
+      for (const l of lines) console.log(l);
+    },
+    isTTY: false,
+  };
+}
+
+/** Seconds as m:ss or h:mm:ss. */
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return '?';
+  const s = Math.round(seconds);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const ss = String(s % 60).padStart(2, '0');
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
+}
+
+export interface EpochSummary {
+  epoch: number;
+  loss: number;
+  seconds: number;
+  steps: number;
+  val?: { loss: number; accuracy: number };
+}
+
+export interface ProgressOptions {
+  epochs: number;
+  stepsPerEpoch: number;
+  mode: 'bar' | 'lines';
+  writer: ProgressWriter;
+  /** Clock in milliseconds (injectable for tests). */
+  now?: () => number;
+}
+
+const BAR_WIDTH = 24;
+const REDRAW_MS = 100;
+
+/**
+ * Draws fit()'s progress. Steps are counted from 1 within each epoch. In lines mode a line is
+ * printed for each step that comes with a loss (fit reads one back every `logEvery` steps).
+ */
+export class Progress {
+  private epoch = 0;
+  private epochStart = 0;
+  private lastDraw = -Infinity;
+  private loss: number | undefined;
+  private readonly now: () => number;
+
+  constructor(private readonly opts: ProgressOptions) {
+    this.now = opts.now ?? (() => performance.now());
+  }
+
+  startEpoch(epoch: number): void {
+    this.epoch = epoch;
+    this.epochStart = this.now();
+    this.lastDraw = -Infinity;
+    this.loss = undefined;
+  }
+
+  /** Step `step` of the current epoch is recorded; `loss` is given on the steps where it was read back. */
+  step(step: number, loss?: number): void {
+    if (loss !== undefined) this.loss = loss;
+    const { mode, writer, epochs, stepsPerEpoch } = this.opts;
+    const t = this.now();
+    const elapsed = (t - this.epochStart) / 1000;
+    const rate = elapsed > 0 ? step / elapsed : 0;
+    const lossText = this.loss === undefined ? '' : `loss ${this.loss.toFixed(4)}`;
+    if (mode === 'lines') {
+      if (loss === undefined) return;
+      writer.write(`epoch ${this.epoch}/${epochs} step ${step}/${stepsPerEpoch} ${lossText} (${rate.toFixed(1)} steps/s)\n`);
+      return;
+    }
+    // Bar: redraw at most every REDRAW_MS, and always on a new loss or the last step.
+    if (loss === undefined && step !== stepsPerEpoch && t - this.lastDraw < REDRAW_MS) return;
+    this.lastDraw = t;
+    const frac = stepsPerEpoch > 0 ? Math.min(step / stepsPerEpoch, 1) : 1;
+    const filled = Math.round(frac * BAR_WIDTH);
+    const bar = '='.repeat(Math.max(filled - 1, 0)) + (filled > 0 ? (filled === BAR_WIDTH ? '=' : '>') : '') + ' '.repeat(BAR_WIDTH - filled);
+    const eta = rate > 0 ? formatDuration((stepsPerEpoch - step) / rate) : '?';
+    writer.write(`\r\x1b[Kepoch ${this.epoch}/${epochs} [${bar}] ${step}/${stepsPerEpoch} ${rate.toFixed(1)} steps/s ETA ${eta} ${lossText}`);
+  }
+
+  /** One summary line per epoch (replacing the bar on a terminal). */
+  endEpoch(s: EpochSummary): void {
+    const { mode, writer, epochs } = this.opts;
+    const rate = s.seconds > 0 ? s.steps / s.seconds : 0;
+    let line = `epoch ${s.epoch}/${epochs}: loss ${s.loss.toFixed(4)}, ${s.seconds.toFixed(1)} s (${rate.toFixed(1)} steps/s)`;
+    if (s.val) line += `, val loss ${s.val.loss.toFixed(4)}, val accuracy ${(s.val.accuracy * 100).toFixed(2)}%`;
+    writer.write(`${mode === 'bar' ? '\r\x1b[K' : ''}${line}\n`);
+  }
+}
