@@ -9,6 +9,8 @@ export interface Timing {
   runs: number;
   /** Work per run, for throughput columns (e.g. FLOPs). */
   flops?: number;
+  /** The same work done by a peer in the same process, for the ratio column. */
+  peer?: { name: string; ms: number };
 }
 
 /** Time `fn` (which records GPU work); each sample ends when the GPU has finished. */
@@ -32,13 +34,16 @@ export async function timeIt(name: string, fn: () => void, opts: { warmup?: numb
 }
 
 export function timingTable(ts: Timing[]): string {
-  const header = ['benchmark', 'median ms', 'min ms', 'runs', 'GFLOP/s'];
+  const header = ['benchmark', 'median ms', 'min ms', 'runs', 'GFLOP/s', 'peer', 'peer ms', 'speed-up vs peer'];
   const rows = ts.map((t) => [
     t.name,
     t.medianMs.toFixed(2),
     t.minMs.toFixed(2),
     String(t.runs),
     t.flops ? (t.flops / (t.medianMs * 1e6)).toFixed(2) : '',
+    t.peer?.name ?? '',
+    t.peer ? t.peer.ms.toFixed(1) : '',
+    t.peer ? `${(t.peer.ms / t.medianMs).toFixed(2)}x` : '',
   ]);
   const w = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (c: string[]) => `| ${c.map((x, i) => (i === 0 ? x.padEnd(w[i]!) : x.padStart(w[i]!))).join(' | ')} |`;

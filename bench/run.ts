@@ -4,6 +4,7 @@
 
 import * as E from '../src/index.js';
 import { timeIt, timingTable, type Timing } from './harness.js';
+import { timeJsMatmul } from './js-matmul.js';
 
 const quick = process.argv.includes('--quick');
 
@@ -17,7 +18,9 @@ async function main(): Promise<void> {
   for (const n of quick ? [256] : [256, 512, 1024]) {
     const a = E.randn([n, n], { generator: gen }).keep();
     const b = E.randn([n, n], { generator: gen }).keep();
-    results.push(await timeIt(`matmul ${n}x${n}x${n}`, () => void E.matmul(a, b), { flops: 2 * n ** 3, runs: quick ? 3 : 10, maxSeconds: 30 }));
+    const t = await timeIt(`matmul ${n}x${n}x${n}`, () => void E.matmul(a, b), { flops: 2 * n ** 3, runs: quick ? 3 : 10, maxSeconds: 30 });
+    t.peer = { name: 'plain JS', ms: timeJsMatmul(n, n >= 1024 ? 1 : 3) };
+    results.push(t);
     a.dispose();
     b.dispose();
   }
