@@ -36,3 +36,4 @@ export {
 } from './readers.js';
 export { DataLoader, streamSeed, type DataLoaderOptions, type Batch } from './loader.js';
 export { normalize, randomCrop, randomHorizontalFlip, resize, compose, type GpuTransform, type ImageShape } from './transforms.js';
+export { fetchBytes, mnistFromURL, cifar10FromURL, svhnFromURL } from './fetch.js';
