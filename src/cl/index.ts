@@ -16,3 +16,6 @@ export { GaussianHead, type GaussianHeadOptions, type Discriminant } from './hea
 export { cholesky, choleskySolve, solveSPD, inverseSPD } from './heads/linalg.js';
 export { herdingSelect, herdingSelectTensor, type HerdingOptions } from './herding.js';
 export * from './strategy.js';
+export * from './strategies/index.js';
+export * from './report.js';
+export { binaryCrossEntropyWithLogits, icarlLoss, supConLoss, type LossReduction, type ICaRLLossOptions } from './losses.js';

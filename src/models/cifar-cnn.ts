@@ -27,7 +27,6 @@ function convBlock(cin: number, cout: number): Module[] {
 
 export class CifarCNN extends Classifier {
   readonly body: Sequential;
-  private readonly head: Linear;
 
   constructor(numClasses = 10, inChannels = 3) {
     super();
@@ -35,12 +34,9 @@ export class CifarCNN extends Classifier {
       ...convBlock(inChannels, 64), ...convBlock(64, 128), ...convBlock(128, 256),
       new Flatten(), new Linear(4096, 512), new ReLU(), new Dropout(0.5),
     ));
-    this.head = this.registerModule('classifier', new Linear(512, numClasses));
+    this.registerModule('classifier', new Linear(512, numClasses));
   }
 
-  get classifier(): Linear {
-    return this.head;
-  }
 
   features(x: Tensor): Tensor {
     return this.body.forward(x);

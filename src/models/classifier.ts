@@ -3,14 +3,31 @@
 // `freezeFeatures()` trains the head alone.
 
 import type { Tensor } from '../engine/tensor.js';
+import { EngramError } from '../engine/runtime.js';
 import { Module } from '../nn/module.js';
-import type { Linear } from '../nn/layers/linear.js';
+import { Linear } from '../nn/layers/linear.js';
 
 export abstract class Classifier extends Module {
   /** The penultimate representation, [N, featureDim]. */
   abstract features(x: Tensor): Tensor;
-  /** The final linear layer mapping features to class scores. */
-  abstract get classifier(): Linear;
+  /** The final linear layer mapping features to class scores (the child registered as 'classifier'). */
+  get classifier(): Linear {
+    const head = this.child('classifier');
+    if (!(head instanceof Linear)) throw new EngramError(`${this.constructor.name}: no Linear child registered as 'classifier'`);
+    return head;
+  }
+
+  /**
+   * Put a new head in place of the classifier (e.g. a larger one when classes are added); the
+   * state-dict keys stay `classifier.*`. Returns the old head, which the caller may dispose.
+   * Optimizers built over the old head's parameters must be rebuilt.
+   */
+  replaceClassifier(head: Linear): Linear {
+    if (head.inFeatures !== this.featureDim) {
+      throw new EngramError(`replaceClassifier: the new head takes ${head.inFeatures} features, the model produces ${this.featureDim}`);
+    }
+    return this.replaceModule('classifier', head) as Linear;
+  }
 
   /** Size of the representation `features()` returns. */
   get featureDim(): number {

@@ -15,7 +15,6 @@ import { Classifier } from './classifier.js';
 
 export class MnistCNN extends Classifier {
   readonly body: Sequential;
-  private readonly head: Linear;
 
   constructor(numClasses = 10) {
     super();
@@ -24,12 +23,9 @@ export class MnistCNN extends Classifier {
       new Conv2d(16, 32, 5), new ReLU(), new MaxPool2d(2),
       new Flatten(), new Linear(512, 128), new ReLU(), new Dropout(0.25),
     ));
-    this.head = this.registerModule('classifier', new Linear(128, numClasses));
+    this.registerModule('classifier', new Linear(128, numClasses));
   }
 
-  get classifier(): Linear {
-    return this.head;
-  }
 
   features(x: Tensor): Tensor {
     return this.body.forward(x);

@@ -43,7 +43,6 @@ export class ReducedResNet18 extends Classifier {
   readonly conv1: Conv2d;
   readonly bn1: BatchNorm2d;
   readonly layers: Sequential[];
-  private readonly head: Linear;
 
   constructor(numClasses = 10, nf = 20, inChannels = 3) {
     super();
@@ -57,12 +56,9 @@ export class ReducedResNet18 extends Classifier {
       inPlanes = planes;
       return this.registerModule(`layer${i + 1}`, layer);
     });
-    this.head = this.registerModule('classifier', new Linear(nf * 8, numClasses));
+    this.registerModule('classifier', new Linear(nf * 8, numClasses));
   }
 
-  get classifier(): Linear {
-    return this.head;
-  }
 
   features(x: Tensor): Tensor {
     let h = relu(this.bn1.forward(this.conv1.forward(x)));

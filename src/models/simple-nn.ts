@@ -7,16 +7,12 @@ import { Linear } from '../nn/layers/linear.js';
 import { Classifier } from './classifier.js';
 
 export class SimpleNN extends Classifier {
-  private readonly head: Linear;
 
   constructor(readonly inputSize = 784, numClasses = 10) {
     super();
-    this.head = this.registerModule('classifier', new Linear(inputSize, numClasses));
+    this.registerModule('classifier', new Linear(inputSize, numClasses));
   }
 
-  get classifier(): Linear {
-    return this.head;
-  }
 
   /** The flattened input itself: a linear model has no learned representation. */
   features(x: Tensor): Tensor {

@@ -51,6 +51,19 @@ export abstract class Module {
     return m;
   }
 
+  /** Swap the child registered as `name` for another module (same key, so state-dict names hold). */
+  protected replaceModule<M extends Module>(name: string, m: M): Module {
+    const old = this.children_.get(name);
+    if (!old) throw new EngramError(`${this.constructor.name}: no child module named '${name}' to replace`);
+    this.children_.set(name, m);
+    return old;
+  }
+
+  /** The child registered as `name`, or undefined. */
+  protected child(name: string): Module | undefined {
+    return this.children_.get(name);
+  }
+
   private checkName(name: string): void {
     if (!name || name.includes('.')) throw new EngramError(`${this.constructor.name}: invalid member name '${name}' (must be non-empty, without dots)`);
     if (this.params_.has(name) || this.buffers_.has(name) || this.children_.has(name)) {

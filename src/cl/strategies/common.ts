@@ -1,0 +1,240 @@
+// What every supervised rehearsal-style strategy shares: SGD training of a Classifier on each task's
+// data, one step per batch inside a scope (no readback inside a step), argmax prediction, growing the
+// head as new classes appear (`expandHeads`) and freezing the feature extractor after the first task
+// (`freezeFeaturesAfterFirstTask`). Subclasses say what a step's loss is (`stepLoss`) and what happens
+// after a step and after a task (memory updates).
+
+import { EngramError } from '../../engine/runtime.js';
+import { zeros, type Tensor } from '../../engine/tensor.js';
+import { scope, noGrad } from '../../engine/scope.js';
+import { Generator } from '../../engine/random.js';
+import { addInPlace_, argmax, crossEntropy, reshape } from '../../engine/ops/index.js';
+import { shapeStr } from '../../engine/shape.js';
+import { DataLoader, type Batch } from '../../data/loader.js';
+import type { GpuTransform } from '../../data/transforms.js';
+import type { Module } from '../../nn/module.js';
+import type { Classifier } from '../../models/classifier.js';
+import { SGD } from '../../optim/sgd.js';
+import type { Task } from '../scenarios.js';
+import type { Strategy } from '../strategy.js';
+import { classesNeeded, expandClassifier } from './expansion.js';
+
+/** What a strategy needs of an optimizer (every engram optimizer has it). */
+export interface StrategyOptimizer {
+  zeroGrad(): void;
+  step(): void;
+  dispose(): void;
+}
+
+export interface StrategyOptions {
+  /** The model to train; the strategy owns it from now on (dispose() frees it). */
+  model: Classifier;
+  /** SGD learning rate (default 0.01). */
+  lr?: number;
+  momentum?: number;
+  weightDecay?: number;
+  /** Epochs over each task's training data (default 1). */
+  epochs?: number;
+  /** Stream batch size (default 64). */
+  batchSize?: number;
+  /** GPU transform of training batches (stream and memory alike), e.g. normalize(...). */
+  transform?: GpuTransform;
+  /** Seeds the per-task shuffles, the memory sampling and the new rows of an expanded head (default 0). */
+  seed?: number;
+  /**
+   * Build the optimizer over the trainable parameters (default: SGD with lr/momentum/weightDecay).
+   * Called again whenever the trainable set changes (expansion, freezing) with the lr to use.
+   */
+  makeOptimizer?: (params: Tensor[], lr: number) => StrategyOptimizer;
+  /** Grow the classifier when a task brings labels beyond its outputs (build the model with task 0's classes). */
+  expandHeads?: boolean;
+  /** After task 0: freeze the feature extractor (kept in eval mode) and train the classifier only. */
+  freezeFeaturesAfterFirstTask?: boolean;
+  /** Learning rate of the classifier once the features are frozen (default lr). */
+  headLr?: number;
+}
+
+function positive(v: number, what: string, name: string, integer = false): number {
+  if (!(Number.isFinite(v) && v > 0) || (integer && !Number.isInteger(v))) {
+    throw new EngramError(`${name}: ${what} must be a positive ${integer ? 'integer' : 'number'}, got ${v}`);
+  }
+  return v;
+}
+
+/** The loader seed of task `id` under strategy seed `seed` (distinct per task, same on every run). */
+export function taskSeed(seed: number, id: number): number {
+  return (Math.imul(seed | 0, 0x9e3779b1) ^ Math.imul(id + 1, 0x85ebca77)) | 0;
+}
+
+/** Run `fn` with every module of `model` in eval mode, then restore each module's own mode. */
+export function withEvalMode<T>(model: Module, fn: () => T): T {
+  const modes = model.modules().map((m) => [m, m.training] as const);
+  model.eval();
+  try {
+    return fn();
+  } finally {
+    for (const [m, on] of modes) m.training = on;
+  }
+}
+
+/** Predicted labels: argmax of the logits, in eval mode, without gradients. */
+export function argmaxPredict(model: Module, x: Tensor): Tensor {
+  return noGrad(() => withEvalMode(model, () => argmax(model.forward(x), 1)));
+}
+
+/**
+ * One optimization step on `loss()` inside a scope: zero the gradients, backpropagate, update.
+ * The step's loss is added to `lossSum` (a GPU scalar) so nothing is read back.
+ */
+export function optimizerStep(optimizer: StrategyOptimizer, loss: () => Tensor, lossSum?: Tensor): void {
+  scope(() => {
+    const l = loss();
+    if (l.size !== 1) throw new EngramError(`strategy step: the loss must be a scalar, got shape ${shapeStr(l.shape)}`);
+    optimizer.zeroGrad();
+    l.backward();
+    optimizer.step();
+    if (lossSum) addInPlace_(lossSum, reshape(l.detach(), []));
+  });
+}
+
+/** Cross-entropy of the model on (x, y). */
+export function classificationLoss(model: Module, x: Tensor, y: Tensor): Tensor {
+  return crossEntropy(model.forward(x), y);
+}
+
+/**
+ * Base of fine-tuning-like strategies: per task, grow/freeze as configured, then train `epochs`
+ * passes of shuffled batches, one optimizer step per batch on `stepLoss`.
+ */
+export abstract class SupervisedStrategy implements Strategy {
+  abstract readonly name: string;
+  readonly model: Classifier;
+  /** Mean training loss of each learned task (one readback per task). */
+  readonly taskLosses: number[] = [];
+  protected readonly lr: number;
+  protected readonly epochs: number;
+  protected readonly batchSize: number;
+  protected readonly transform: GpuTransform | undefined;
+  protected readonly seed: number;
+  /** Memory sampling and memory-batch augmentation draw from here. */
+  protected readonly generator: Generator;
+  protected readonly opts: StrategyOptions;
+  protected optimizer: StrategyOptimizer | null = null;
+  private frozen = false;
+  private readonly headGenerator: Generator;
+
+  constructor(opts: StrategyOptions, kind: string) {
+    if (!opts || typeof opts !== 'object' || !opts.model || typeof opts.model.features !== 'function') {
+      throw new EngramError(`${kind}: options need a Classifier model ({ model: new SimpleNN(784, 10), ... })`);
+    }
+    this.opts = opts;
+    this.model = opts.model;
+    this.lr = positive(opts.lr ?? 0.01, 'lr', kind);
+    this.epochs = positive(opts.epochs ?? 1, 'epochs', kind, true);
+    this.batchSize = positive(opts.batchSize ?? 64, 'batchSize', kind, true);
+    if (opts.headLr !== undefined) positive(opts.headLr, 'headLr', kind);
+    this.transform = opts.transform;
+    this.seed = opts.seed ?? 0;
+    if (!Number.isInteger(this.seed)) throw new EngramError(`${kind}: seed must be an integer, got ${this.seed}`);
+    this.generator = new Generator(taskSeed(this.seed, -2));
+    this.headGenerator = new Generator(taskSeed(this.seed, -3));
+  }
+
+  /** Whether the feature extractor is frozen (after task 0 with freezeFeaturesAfterFirstTask). */
+  get featuresFrozen(): boolean {
+    return this.frozen;
+  }
+
+  async learnTask(task: Task, tasksSoFar: readonly Task[]): Promise<void> {
+    this.prepareModel(tasksSoFar);
+    await this.beforeTask(task);
+    const loader = new DataLoader(task.train, { batchSize: this.batchSize, shuffle: true, seed: taskSeed(this.seed, task.id), transform: this.transform });
+    const optimizer = this.optimizer!;
+    const lossSum = zeros([]).keep();
+    let steps = 0;
+    try {
+      this.setTrainMode();
+      for (let e = 0; e < this.epochs; e++) {
+        for (const batch of loader) {
+          optimizerStep(optimizer, () => this.stepLoss(batch, task), lossSum);
+          this.afterStep(batch, task);
+          steps++;
+        }
+      }
+      optimizer.zeroGrad();
+      this.taskLosses.push(steps ? (await lossSum.item()) / steps : NaN);
+    } finally {
+      lossSum.dispose();
+      this.model.eval();
+    }
+    await this.afterTask(task);
+  }
+
+  predict(x: Tensor): Tensor {
+    return argmaxPredict(this.model, x);
+  }
+
+  memoryStats(): { exemplars: number; bytes: number } {
+    return { exemplars: 0, bytes: 0 };
+  }
+
+  dispose(): void {
+    this.optimizer?.dispose();
+    this.optimizer = null;
+    this.model.dispose();
+  }
+
+  /** The loss of one training step on a stream batch (inside the step's scope). */
+  protected abstract stepLoss(batch: Batch, task: Task): Tensor;
+
+  /** Before the first step of a task (the head is already sized, the optimizer built). */
+  protected async beforeTask(_task: Task): Promise<void> {}
+
+  /** After each step, outside its scope (CPU work only: no readback). */
+  protected afterStep(_batch: Batch, _task: Task): void {}
+
+  /** After the last step of a task, the model in eval mode. */
+  protected async afterTask(_task: Task): Promise<void> {}
+
+  /** A stream- or memory-batch transform applied outside a DataLoader (memory batches). */
+  protected applyTransform(x: Tensor): Tensor {
+    return this.transform ? this.transform.apply(x, this.generator) : x;
+  }
+
+  /** Size the head for the classes so far, freeze after task 0 if asked, and (re)build the optimizer. */
+  private prepareModel(tasksSoFar: readonly Task[]): void {
+    const needed = classesNeeded(tasksSoFar);
+    const have = this.model.numClasses;
+    let changed = this.optimizer === null;
+    if (needed > have) {
+      if (!this.opts.expandHeads) {
+        throw new EngramError(`${this.name}: the tasks so far have labels up to ${needed - 1} but the classifier has ${have} outputs; build a larger model or pass expandHeads: true`);
+      }
+      expandClassifier(this.model, needed, this.headGenerator);
+      changed = true;
+    }
+    if (this.opts.freezeFeaturesAfterFirstTask && tasksSoFar.length > 1 && !this.frozen) {
+      this.model.freezeFeatures();
+      this.frozen = true;
+      changed = true;
+    }
+    if (!changed) return;
+    this.optimizer?.dispose();
+    const params = this.model.parameters().filter((p) => p.requiresGrad);
+    const lr = this.frozen ? (this.opts.headLr ?? this.lr) : this.lr;
+    this.optimizer = this.opts.makeOptimizer
+      ? this.opts.makeOptimizer(params, lr)
+      : new SGD([{ params, lr }], { lr, momentum: this.opts.momentum ?? 0, weightDecay: this.opts.weightDecay ?? 0 });
+  }
+
+  /** Train mode, except a frozen feature extractor, which stays in eval mode (fixed batch-norm statistics, no dropout). */
+  private setTrainMode(): void {
+    if (!this.frozen) {
+      this.model.train();
+      return;
+    }
+    this.model.eval();
+    this.model.classifier.train();
+    this.model.training = true;
+  }
+}

@@ -1,0 +1,21 @@
+// Naive fine-tuning: train the model on each task's data in turn with SGD and nothing else. The
+// lower bound of class-incremental learning: the head learns to predict only the latest classes
+// (catastrophic forgetting), which is what replay and the other strategies are measured against.
+
+import type { Tensor } from '../../engine/tensor.js';
+import type { Batch } from '../../data/loader.js';
+import { SupervisedStrategy, classificationLoss, type StrategyOptions } from './common.js';
+
+export type NaiveOptions = StrategyOptions;
+
+export class Naive extends SupervisedStrategy {
+  readonly name = 'naive';
+
+  constructor(opts: NaiveOptions) {
+    super(opts, 'Naive');
+  }
+
+  protected stepLoss(batch: Batch): Tensor {
+    return classificationLoss(this.model, batch.x, batch.y);
+  }
+}

@@ -1,0 +1,186 @@
+// Experience replay (ER): a bounded memory of past exemplars is rehearsed alongside the stream.
+// Per stream batch, one memory batch (by default of the stream batch's size) is drawn from the
+// replay buffer, and the step trains on
+//   mode 'er'     : CE(stream batch) + CE(memory batch)  (two forward passes, Chaudhry et al. 2019)
+//   mode 'concat' : CE(stream batch ++ memory batch)     (one forward pass on the concatenation)
+// The memory is filled either online (every stream batch is offered to the buffer after its step,
+// so the buffer's policy, e.g. reservoir, decides what stays) or at the end of each task (a seeded
+// random `fraction` of the task's training data is offered; the Split-MNIST baseline keeps 10%).
+//
+// The memory holds the raw 8-bit images (pixels / 255, taken from the dataset by the batch's
+// indices: no GPU readback), in any store format; a memory batch is decoded on the GPU and then goes
+// through the same transform as the stream batches.
+
+import { EngramError } from '../../engine/runtime.js';
+import type { Tensor } from '../../engine/tensor.js';
+import { add, concat, crossEntropy } from '../../engine/ops/index.js';
+import { shapeStr } from '../../engine/shape.js';
+import type { Batch } from '../../data/loader.js';
+import type { ImageDataset } from '../../data/dataset.js';
+import type { ExemplarFormat, Uint8Quantization } from '../memory/codecs.js';
+import type { ReplayBuffer, ReplayBufferOptions } from '../buffers/replay-buffer.js';
+import { ReservoirBuffer } from '../buffers/reservoir.js';
+import { FifoBuffer } from '../buffers/fifo.js';
+import { ClassBalancedBuffer } from '../buffers/class-balanced.js';
+import { TaskBalancedBuffer } from '../buffers/task-balanced.js';
+import type { Task } from '../scenarios.js';
+import { SupervisedStrategy, taskSeed, type StrategyOptions } from './common.js';
+
+export type BufferKind = 'reservoir' | 'fifo' | 'class-balanced' | 'task-balanced';
+const BUFFER_KINDS: readonly BufferKind[] = ['reservoir', 'fifo', 'class-balanced', 'task-balanced'];
+
+export interface ReplayOptions extends StrategyOptions {
+  /** A ready, empty replay buffer over [C, H, W] images; otherwise one is made from the options below. */
+  buffer?: ReplayBuffer;
+  /** Memory policy (default 'reservoir'). */
+  bufferKind?: BufferKind;
+  /** Capacity in exemplars. Online updates need this or capacityBytes; end-of-task updates default to unbounded. */
+  capacity?: number;
+  /** Capacity in stored payload bytes (see ExemplarStore.bytesPerExemplar). */
+  capacityBytes?: number;
+  /** Store format (default 'float32'). */
+  memoryFormat?: ExemplarFormat;
+  /** uint8 only: 'image' (lossless for 8-bit images, default) or 'affine'. */
+  quantization?: Uint8Quantization;
+  /** Deflate each stored exemplar. */
+  compress?: boolean | { level?: number };
+  /** 'er' (default): sum of the stream and memory losses; 'concat': one loss on the concatenated batch. */
+  mode?: 'er' | 'concat';
+  /** 'online' (default): offer every stream batch after its step; 'end-of-task': offer a selection of each task's data at its end. */
+  update?: 'online' | 'end-of-task';
+  /**
+   * End-of-task only: the fraction of the task's training images offered, round(fraction * n) of them
+   * at random (default 1); or a function of the task (0 stores nothing, e.g. `(t) => (t.id === 0 ? 0.1 : 0)`
+   * keeps 10% of the first task only).
+   */
+  fraction?: number | ((task: Task) => number);
+  /** Exemplars per memory batch (default: the stream batch's size). */
+  memoryBatchSize?: number;
+  /** Report name (default 'er', or 'er-concat'). */
+  name?: string;
+}
+
+/** Effectively unbounded: the store grows on demand, so an end-of-task memory without a capacity keeps all it is offered. */
+const UNBOUNDED = 0x7fff_ffff;
+
+export class ExperienceReplay extends SupervisedStrategy {
+  readonly name: string;
+  readonly mode: 'er' | 'concat';
+  readonly update: 'online' | 'end-of-task';
+  readonly fraction: number | ((task: Task) => number);
+  private buf: ReplayBuffer | null;
+  private readonly ropts: ReplayOptions;
+
+  constructor(opts: ReplayOptions) {
+    super(opts, 'ExperienceReplay');
+    this.ropts = opts;
+    this.mode = opts.mode ?? 'er';
+    this.update = opts.update ?? 'online';
+    this.fraction = opts.fraction ?? 1;
+    this.name = opts.name ?? (this.mode === 'concat' ? 'er-concat' : 'er');
+    if (this.mode !== 'er' && this.mode !== 'concat') throw new EngramError(`ExperienceReplay: mode must be 'er' or 'concat', got ${JSON.stringify(this.mode)}`);
+    if (this.update !== 'online' && this.update !== 'end-of-task') {
+      throw new EngramError(`ExperienceReplay: update must be 'online' or 'end-of-task', got ${JSON.stringify(this.update)}`);
+    }
+    if (typeof this.fraction !== 'function' && !(this.fraction > 0 && this.fraction <= 1)) {
+      throw new EngramError(`ExperienceReplay: fraction must be in (0, 1] or a function of the task, got ${this.fraction}`);
+    }
+    if (opts.fraction !== undefined && this.update !== 'end-of-task') throw new EngramError(`ExperienceReplay: fraction applies to update: 'end-of-task' only`);
+    const m = opts.memoryBatchSize;
+    if (m !== undefined && !(Number.isInteger(m) && m > 0)) throw new EngramError(`ExperienceReplay: memoryBatchSize must be a positive integer, got ${m}`);
+    const sizing = [opts.bufferKind, opts.capacity, opts.capacityBytes, opts.memoryFormat, opts.quantization, opts.compress].some((v) => v !== undefined);
+    if (opts.buffer && sizing) {
+      throw new EngramError('ExperienceReplay: give either a buffer or bufferKind/capacity/capacityBytes/memoryFormat/quantization/compress, not both');
+    }
+    if (!opts.buffer && this.update === 'online' && opts.capacity === undefined && opts.capacityBytes === undefined) {
+      throw new EngramError('ExperienceReplay: online updates need a capacity (exemplars) or capacityBytes');
+    }
+    if (opts.bufferKind !== undefined && !BUFFER_KINDS.includes(opts.bufferKind)) {
+      throw new EngramError(`ExperienceReplay: bufferKind must be one of ${BUFFER_KINDS.map((k) => `'${k}'`).join(', ')}, got ${JSON.stringify(opts.bufferKind)}`);
+    }
+    if (opts.buffer && opts.buffer.size !== 0) throw new EngramError(`ExperienceReplay: the buffer must start empty (it holds ${opts.buffer.size} exemplars)`);
+    this.buf = opts.buffer ?? null;
+  }
+
+  /** The replay buffer (null until the first task when it is built from options). */
+  get buffer(): ReplayBuffer | null {
+    return this.buf;
+  }
+
+  override memoryStats(): { exemplars: number; bytes: number } {
+    return { exemplars: this.buf?.size ?? 0, bytes: this.buf?.bytes ?? 0 };
+  }
+
+  protected override async beforeTask(task: Task): Promise<void> {
+    const ds = task.train;
+    const shape = [ds.channels, ds.height, ds.width];
+    if (!this.buf) this.buf = this.makeBuffer(shape);
+    const have = this.buf.store.shape;
+    if (have.length !== 3 || have.some((n, i) => n !== shape[i])) {
+      throw new EngramError(`ExperienceReplay: the buffer holds exemplars of shape ${shapeStr(have)} but task ${task.id} has ${shapeStr(shape)} images`);
+    }
+  }
+
+  protected stepLoss(batch: Batch): Tensor {
+    const buf = this.buf!;
+    const { x, y } = batch;
+    if (buf.size === 0) return crossEntropy(this.model.forward(x), y);
+    const mem = buf.sampleBatch(this.ropts.memoryBatchSize ?? x.shape[0]!, this.generator);
+    const xm = this.applyTransform(mem.x);
+    if (this.mode === 'concat') return crossEntropy(this.model.forward(concat([x, xm], 0)), concat([y, mem.y], 0));
+    return add(crossEntropy(this.model.forward(x), y), crossEntropy(this.model.forward(xm), mem.y));
+  }
+
+  protected override afterStep(batch: Batch, task: Task): void {
+    if (this.update === 'online') this.offer(task.train, batch.indices, task.id);
+  }
+
+  protected override async afterTask(task: Task): Promise<void> {
+    if (this.update !== 'end-of-task') return;
+    const f = typeof this.fraction === 'function' ? this.fraction(task) : this.fraction;
+    if (!(f >= 0 && f <= 1)) throw new EngramError(`ExperienceReplay: fraction(task ${task.id}) must be in [0, 1], got ${f}`);
+    const n = task.train.length;
+    const k = Math.round(f * n);
+    if (k === 0) return;
+    const order = this.generator.permutation(n);
+    // In chunks, so the pixels of a large task are not copied all at once.
+    for (let s = 0; s < k; s += 4096) this.offer(task.train, order.subarray(s, Math.min(k, s + 4096)), task.id);
+  }
+
+  /** Offer the dataset images at `indices` (raw pixels, the dataset's labels) to the buffer. */
+  private offer(ds: ImageDataset, indices: ArrayLike<number>, taskId: number): void {
+    const d = ds.imageSize;
+    const values = new Uint8Array(indices.length * d);
+    const labels = new Int32Array(indices.length);
+    for (let i = 0; i < indices.length; i++) {
+      const j = indices[i]!;
+      values.set(ds.images.subarray(j * d, (j + 1) * d), i * d);
+      labels[i] = ds.labels[j]!;
+    }
+    this.buf!.add({ values, labels, task: taskId });
+  }
+
+  private makeBuffer(shape: number[]): ReplayBuffer {
+    const o = this.ropts;
+    const sized = o.capacity !== undefined || o.capacityBytes !== undefined;
+    const opts: ReplayBufferOptions = {
+      shape,
+      format: o.memoryFormat,
+      quantization: o.quantization,
+      compress: o.compress,
+      capacity: sized ? o.capacity : UNBOUNDED,
+      capacityBytes: o.capacityBytes,
+      seed: taskSeed(this.seed, -4),
+    };
+    switch (o.bufferKind ?? 'reservoir') {
+      case 'reservoir':
+        return new ReservoirBuffer(opts);
+      case 'fifo':
+        return new FifoBuffer(opts);
+      case 'class-balanced':
+        return new ClassBalancedBuffer(opts);
+      case 'task-balanced':
+        return new TaskBalancedBuffer(opts);
+    }
+  }
+}

@@ -1,0 +1,293 @@
+import { describe, it, expect } from 'vitest';
+import * as E from '../../src/index.js';
+import { ImageDataset, DataLoader, compose, randomCrop, randomHorizontalFlip } from '../../src/data/index.js';
+import { classIncremental, type Task } from '../../src/cl/scenarios.js';
+import { runScenario, strategyAccuracy, type Strategy } from '../../src/cl/strategy.js';
+import { ICaRL } from '../../src/cl/strategies/icarl.js';
+import { SCR } from '../../src/cl/strategies/scr.js';
+import { ReservoirBuffer } from '../../src/cl/buffers/reservoir.js';
+import { supConLoss } from '../../src/cl/losses.js';
+import { useGPU } from '../helpers/gpu.js';
+
+useGPU();
+
+// ------------------------------------------------------------------ synthetic data and a tiny model
+
+const SIDE = 6;
+// Left-right symmetric components of a 6x6 image.
+const COMPONENT: Record<string, (r: number, c: number) => boolean> = {
+  T: (r) => r <= 1,
+  M: (r) => r === 2 || r === 3,
+  B: (r) => r >= 4,
+  E: (_r, c) => c === 0 || c === SIDE - 1,
+  C: (_r, c) => c === 2 || c === 3,
+};
+// Each class draws one of two component pairs per image. Classes 0, 1 and 2 have the same mean
+// image, so a nearest-mean classifier on pixels (or on untrained features) cannot separate them:
+// the features must be learned.
+const CLASSES = [
+  [['T', 'E'], ['B', 'C']],
+  [['T', 'C'], ['B', 'E']],
+  [['T', 'B'], ['E', 'C']],
+  [['M', 'E'], ['M', 'C']],
+];
+const NUM_CLASSES = CLASSES.length;
+
+/** n 1x6x6 images per class: the drawn components at ~190 on a ~50 background, Gaussian noise of std 25. */
+function synthetic(nPerClass: number, seed: number): ImageDataset {
+  const g = new E.Generator(seed);
+  const n = nPerClass * NUM_CLASSES;
+  const images = new Uint8Array(n * SIDE * SIDE);
+  const labels = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const c = i % NUM_CLASSES;
+    labels[i] = c;
+    const parts = CLASSES[c]![g.int(2)]!.map((k) => COMPONENT[k]!);
+    for (let r = 0; r < SIDE; r++) {
+      for (let k = 0; k < SIDE; k++) {
+        const v = (parts.some((on) => on(r, k)) ? 190 : 50) + 25 * g.normal();
+        images[i * SIDE * SIDE + r * SIDE + k] = Math.max(0, Math.min(255, Math.round(v)));
+      }
+    }
+  }
+  return new ImageDataset({ images, labels, channels: 1, height: SIDE, width: SIDE });
+}
+
+/** Flatten -> Linear(36, hidden) -> ReLU features, and a linear classifier over all 4 classes. */
+class TinyNet extends E.Classifier {
+  private readonly body: E.Sequential;
+
+  constructor(seed: number, hidden = 16) {
+    super();
+    const generator = new E.Generator(seed);
+    this.body = this.registerModule('features', new E.Sequential(new E.Flatten(), new E.Linear(SIDE * SIDE, hidden, { generator }), new E.ReLU()));
+    this.registerModule('classifier', new E.Linear(hidden, NUM_CLASSES, { generator }));
+  }
+
+
+  features(x: E.Tensor): E.Tensor {
+    return this.body.forward(x);
+  }
+}
+
+const TRAIN = synthetic(24, 1);
+const TEST = synthetic(25, 2);
+const tasks = (): Task[] => classIncremental(TRAIN, TEST, [[0, 1], [2, 3]]);
+const K = 20;
+
+/** Plain fine-tuning with cross-entropy and argmax prediction: the forgetting baseline. */
+function naive(model: TinyNet, epochs: number, lr: number): Strategy {
+  return {
+    name: 'naive',
+    async learnTask(task) {
+      const opt = new E.SGD(model.parameters(), { lr });
+      await E.fit(model, new DataLoader(task.train, { batchSize: 16, shuffle: true, seed: task.id }), { optimizer: opt, epochs, progress: false });
+      opt.dispose();
+    },
+    predict: (x) => E.noGrad(() => E.argmax(model.forward(x), 1)),
+    dispose: () => model.dispose(),
+  };
+}
+
+// ------------------------------------------------------------------ iCaRL
+
+describe('ICaRL', () => {
+  it('keeps K / classes exemplars per class, reduces by truncating the herding order, and resists forgetting', async () => {
+    const [t0, t1] = tasks() as [Task, Task];
+    const icarl = new ICaRL({ model: new TinyNet(3), memorySize: K, epochs: 40, lr: 0.2, batchSize: 16, seed: 4 });
+    try {
+      await icarl.learnTask(t0, [t0]);
+      expect([...icarl.exemplarCounts()]).toEqual([[0, 10], [1, 10]]);
+      const before = new Map([0, 1].map((c) => [c, icarl.exemplarSources(c)]));
+      const acc00 = await strategyAccuracy(icarl, t0.test);
+      expect(acc00).toBeGreaterThan(0.9);
+
+      await icarl.learnTask(t1, [t0, t1]);
+      expect([...icarl.exemplarCounts()]).toEqual([[0, 5], [1, 5], [2, 5], [3, 5]]);
+      for (const c of [0, 1]) expect(icarl.exemplarSources(c), `class ${c} keeps a prefix`).toEqual(before.get(c)!.slice(0, 5));
+
+      // The store holds the images themselves, grouped by class in herding order.
+      const store = icarl.store!;
+      expect(store.size).toBe(K);
+      expect(icarl.memoryStats()).toEqual({ exemplars: K, bytes: K * 36 * 4 });
+      let at = 0;
+      for (const [c, task] of [[0, t0], [1, t0], [2, t1], [3, t1]] as const) {
+        for (const s of icarl.exemplarSources(c)) {
+          expect(store.label(at)).toBe(c);
+          const px = Array.from(store.decode(at), (v) => Math.round(v * 255));
+          expect(px).toEqual([...task.train.image(s)]);
+          at++;
+        }
+      }
+      // Distinct exemplars of the right class.
+      for (const [c, task] of [[2, t1], [3, t1]] as const) {
+        const src = icarl.exemplarSources(c);
+        expect(new Set(src).size).toBe(src.length);
+        for (const s of src) expect(task.train.label(s)).toBe(c);
+      }
+
+      const acc10 = await strategyAccuracy(icarl, t0.test);
+      const acc11 = await strategyAccuracy(icarl, t1.test);
+      expect(acc10, 'task 0 after task 1').toBeGreaterThan(0.8);
+      expect(acc11, 'task 1 after task 1').toBeGreaterThan(0.8);
+      expect(icarl.taskLosses).toHaveLength(2);
+      expect(icarl.taskLosses.every(Number.isFinite)).toBe(true);
+
+      // predict gives int32 labels among the classes seen.
+      const x = E.tensor(Float32Array.from(TEST.images.subarray(0, 8 * 36), (p) => p / 255), [8, 1, SIDE, SIDE]);
+      const y = icarl.predict(x);
+      expect(y.dtype).toBe('int32');
+      expect([...(await y.toArray())].every((v) => v >= 0 && v < 4)).toBe(true);
+      x.dispose();
+      y.dispose();
+    } finally {
+      icarl.dispose();
+    }
+
+    // The same budget of training without memory forgets task 0 (class-incremental softmax).
+    const base = await runScenario(naive(new TinyNet(3), 40, 0.2), tasks());
+    expect(base.accuracyMatrix[1]![0], 'naive fine-tuning forgets').toBeLessThan(0.3);
+  });
+
+  for (const format of ['fp16', 'uint8'] as const) {
+    it(`works with ${format} exemplars`, async () => {
+      const icarl = new ICaRL({ model: new TinyNet(5), memorySize: K, memoryFormat: format, epochs: 40, lr: 0.2, batchSize: 16, seed: 1 });
+      try {
+        const r = await runScenario(icarl, tasks());
+        expect(icarl.store!.format).toBe(format);
+        expect(r.memory).toEqual({ exemplars: K, bytes: K * (format === 'fp16' ? 72 : 36) });
+        expect(r.accuracyMatrix[1]![0]).toBeGreaterThan(0.8);
+        expect(r.accuracyMatrix[1]![1]).toBeGreaterThan(0.8);
+      } finally {
+        icarl.dispose();
+      }
+    });
+  }
+
+  it('rejects bad options and tasks with clear errors', async () => {
+    const model = new TinyNet(0);
+    expect(() => new ICaRL({ model, memorySize: 0 })).toThrow(/ICaRL: memorySize must be a positive integer, got 0/);
+    expect(() => new ICaRL({ model, memorySize: 10, memoryFormat: 'int4' as never })).toThrow(/ICaRL: memoryFormat must be/);
+    expect(() => new ICaRL({} as never)).toThrow(/ICaRL: options need a Classifier model/);
+    const icarl = new ICaRL({ model, memorySize: 3 });
+    const [t0] = tasks() as [Task];
+    await expect(icarl.learnTask({ ...t0, classes: [0, 7] }, [t0])).rejects.toThrow(/ICaRL: task 0 has classes 7, but the model has outputs for 0..3 only/);
+    await expect(icarl.learnTask({ ...t0, classes: [0, 1, 2, 3] }, [t0])).rejects.toThrow(/memorySize 3 cannot hold one exemplar for each of the 4 classes/);
+    expect(() => icarl.predict(E.zeros([1, 1, SIDE, SIDE]))).toThrow(/ICaRL.predict: no class learned yet/);
+    icarl.dispose();
+  });
+});
+
+// ------------------------------------------------------------------ SCR
+
+describe('SCR', () => {
+  const MEM = 60;
+  // The classes are left-right symmetric, so a flip keeps them; a shifting crop of these 6x6 images
+  // moves bands into each other, so it is used only where accuracy is not measured.
+  const options = (format: 'float32' | 'fp16' | 'uint8', seed = 3) => ({
+    model: new TinyNet(seed, 32), memorySize: MEM, memoryBatchSize: 16, memoryFormat: format, transform: randomHorizontalFlip(),
+    temperature: 0.1, epochs: 5, lr: 0.1, batchSize: 8, seed,
+  });
+
+  it('trains online without readback and classifies both tasks by nearest class mean over the memory', async () => {
+    const [t0, t1] = tasks() as [Task, Task];
+    const scr = new SCR(options('float32'));
+    const rt = E.runtime();
+    // SupCon of the test images (two identical views): it must fall, i.e. the features are learned.
+    const X = E.tensor(Float32Array.from(TEST.images, (p) => p / 255), [TEST.length, 1, SIDE, SIDE]);
+    const Y = E.tensor(TEST.labels, [TEST.length], { dtype: 'int32' });
+    const testLoss = () => E.noGrad(() => E.scope(() => supConLoss(scr.model.features(E.concat([X, X])), Y, 0.1))).item();
+    try {
+      const lossBefore = await testLoss();
+      for (const task of [t0, t1]) {
+        const reads = rt.counters.readbacks;
+        scr.trainTask(task);
+        expect(rt.counters.readbacks - reads, `task ${task.id}: no readback while training`).toBe(0);
+        await scr.updateHead();
+      }
+      const lossAfter = await testLoss();
+      expect(lossAfter, `SupCon of the test set: ${lossBefore} before training`).toBeLessThan(lossBefore - 0.3);
+      expect(scr.head.labels).toEqual([0, 1, 2, 3]);
+      expect(scr.memoryStats()).toEqual({ exemplars: MEM, bytes: MEM * 144 });
+      // A reservoir over the whole stream holds both tasks.
+      const tasksHeld = new Set(scr.buffer!.store.tasks());
+      expect([...tasksHeld].sort()).toEqual([0, 1]);
+      expect(await strategyAccuracy(scr, t0.test), 'task 0 after task 1').toBeGreaterThan(0.8);
+      expect(await strategyAccuracy(scr, t1.test), 'task 1 after task 1').toBeGreaterThan(0.8);
+      const y = scr.predict(E.zeros([3, 1, SIDE, SIDE]).add(0.5));
+      expect(y.dtype).toBe('int32');
+      expect(y.shape).toEqual([3]);
+      y.dispose();
+    } finally {
+      scr.dispose();
+      X.dispose();
+      Y.dispose();
+    }
+  });
+
+  for (const format of ['fp16', 'uint8'] as const) {
+    it(`works with ${format} memory through runScenario`, async () => {
+      const scr = new SCR(options(format));
+      try {
+        const r = await runScenario(scr, tasks());
+        expect(scr.buffer!.store.format).toBe(format);
+        expect(r.memory).toEqual({ exemplars: MEM, bytes: MEM * (format === 'fp16' ? 72 : 36) });
+        expect(r.accuracyMatrix[1]![0]).toBeGreaterThan(0.8);
+        expect(r.accuracyMatrix[1]![1]).toBeGreaterThan(0.8);
+        expect(scr.taskLosses).toHaveLength(2);
+        expect(scr.taskLosses.every(Number.isFinite)).toBe(true);
+      } finally {
+        scr.dispose();
+      }
+    });
+  }
+
+  it('is deterministic for a seed, and takes a given buffer', async () => {
+    const [t0] = tasks() as [Task];
+    const augment = compose([randomCrop(SIDE, 1), randomHorizontalFlip()]);
+    const run = async (seed: number) => {
+      const buffer = new ReservoirBuffer({ shape: [1, SIDE, SIDE], capacity: K, seed: 1 });
+      const scr = new SCR({ model: new TinyNet(7, 32), buffer, transform: augment, epochs: 1, lr: 0.1, batchSize: 8, seed });
+      await scr.learnTask(t0, [t0]);
+      const out = { loss: scr.taskLosses[0]!, labels: [...buffer.store.labels()] };
+      expect(scr.buffer).toBe(buffer);
+      scr.dispose();
+      return out;
+    };
+    const a = await run(5);
+    expect(await run(5)).toEqual(a);
+    expect((await run(6)).loss).not.toBe(a.loss);
+  });
+
+  it('rejects bad options with clear errors', () => {
+    const model = new TinyNet(0);
+    expect(() => new SCR({ model })).toThrow(/SCR: memorySize must be a positive integer, got NaN/);
+    expect(() => new SCR({ model, memorySize: 10, temperature: -1 })).toThrow(/SCR: temperature must be a positive number, got -1/);
+    const buffer = new ReservoirBuffer({ shape: [1, SIDE, SIDE], capacity: 4 });
+    expect(() => new SCR({ model, buffer, memorySize: 4 })).toThrow(/SCR: give either a buffer or memorySize\/memoryFormat, not both/);
+    const wrong = new ReservoirBuffer({ shape: [1, 5, 5], capacity: 4 });
+    const scr = new SCR({ model, buffer: wrong });
+    const [t0] = tasks() as [Task];
+    expect(() => scr.trainTask(t0)).toThrow(/SCR: the buffer holds exemplars of shape \[1, 5, 5\], task 0 has images \[1, 6, 6\]/);
+    expect(() => scr.predict(E.zeros([1, 1, SIDE, SIDE]))).toThrow(/SCR.predict: no class learned yet/);
+    scr.dispose();
+  });
+});
+
+describe('both strategies', () => {
+  it('free every tensor they allocated on dispose', async () => {
+    const run = async (make: () => ICaRL | SCR) => {
+      const s = make();
+      await runScenario(s, tasks());
+      s.dispose();
+    };
+    const icarl = () => new ICaRL({ model: new TinyNet(1), memorySize: K, memoryFormat: 'fp16', epochs: 2, lr: 0.2, batchSize: 16 });
+    const scr = () => new SCR({ model: new TinyNet(1), memorySize: K, memoryFormat: 'uint8', transform: randomHorizontalFlip(), epochs: 2, lr: 0.1, batchSize: 8 });
+    await run(icarl); // first runs create the loader's conversion table, kept for the runtime's life
+    await run(scr);
+    const before = E.memory().tensors;
+    await run(icarl);
+    await run(scr);
+    expect(E.memory().tensors).toBe(before);
+  });
+});
