@@ -8,3 +8,4 @@ export { ExperienceReplay, type ReplayOptions, type BufferKind } from './replay.
 export { expandClassifier, classesNeeded } from './expansion.js';
 export { ICaRL, type ICaRLOptions, type TrainingOptions, type OptimizerHandle } from './icarl.js';
 export { SCR, type SCROptions } from './scr.js';
+export { NCMReplay, GaussianHeadStrategy, type NCMReplayOptions, type GaussianHeadStrategyOptions } from './head-strategies.js';

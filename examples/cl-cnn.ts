@@ -1,0 +1,143 @@
+// Class-incremental Split-MNIST / Split-Fashion-MNIST with a CNN (MnistCNN): classes 0-4 (task 1),
+// then 5-9 (task 2). Strategies:
+//   naive    : fine-tuning on each task in turn;
+//   er       : experience replay (stream CE + memory-batch CE), class-balanced memory filled at the end of each task;
+//   ncm-er   : the same training, prediction by nearest class mean on memory + current-task features;
+//   gaussian : features trained on task 1 only, then frozen; a Gaussian (LDA) head over every task's features;
+//   icarl    : iCaRL (herding exemplars, BCE + distillation, nearest-mean-of-exemplars).
+// The memory-based strategies (er, ncm-er, icarl) store exemplars as float32, fp16 or uint8 at the SAME
+// byte budget: --budget-images float32 images' worth of bytes (200 MNIST images = 627,200 bytes ->
+// 200 / 400 / 800 exemplars).
+// On a software GPU full-size runs are out of reach, so each task's training set is a seeded random
+// subset (--train-per-task) and so is its test set (--test-per-task); 0 means all.
+// Writes examples/out/cl-cnn-<dataset>.{json,html} and prints a strategy x format table.
+//
+//   npm run example -- cl-cnn [--dataset mnist|fashion] [--train-per-task 1000] [--test-per-task 500]
+//        [--epochs 1] [--strategies naive,er,ncm-er,gaussian,icarl] [--formats float32,fp16,uint8]
+//        [--budget-images 200] [--lr 0.05] [--momentum 0.9] [--batch 32] [--seed 0] [--data dir]
+
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as E from '../src/index.js';
+import { loadMNIST, loadFashionMNIST } from '../src/data/node.js';
+import { normalize, type ImageDataset } from '../src/data/index.js';
+import { splitMNIST2, runScenario, createExemplarStore, type ScenarioResult, type Strategy, type ExemplarFormat, type Task } from '../src/cl/index.js';
+import { Naive, ExperienceReplay, ICaRL } from '../src/cl/strategies/index.js';
+import { NCMReplay, GaussianHeadStrategy } from '../src/cl/strategies/head-strategies.js';
+import { scenarioReportHTML, scenarioReportJSON } from '../src/cl/report.js';
+import { parseArgs, mnistDefaultRoot, formatTable, MNIST_MEAN, MNIST_STD } from './util.js';
+
+const args = parseArgs({
+  dataset: 'mnist', 'train-per-task': 1000, 'test-per-task': 500, epochs: 1,
+  strategies: 'naive,er,ncm-er,gaussian,icarl', formats: 'float32,fp16,uint8', 'budget-images': 200,
+  lr: 0.05, momentum: 0.9, batch: 32, seed: 0, data: '', out: 'examples/out',
+});
+
+const ALL_STRATEGIES = ['naive', 'er', 'ncm-er', 'gaussian', 'icarl'] as const;
+const MEMORY_STRATEGIES = new Set(['er', 'ncm-er', 'icarl']);
+const FORMATS: readonly ExemplarFormat[] = ['float32', 'fp16', 'uint8'];
+const pct = (v: number): string => `${(v * 100).toFixed(2)}%`;
+
+/** A seeded random subset of n images (all when n is 0 or more than there are), in dataset order. */
+export function randomSubset(ds: ImageDataset, n: number, seed: number): ImageDataset {
+  if (!n || n >= ds.length) return ds;
+  const idx = Array.from(new E.Generator(seed).permutation(ds.length).subarray(0, n)).sort((a, b) => a - b);
+  return ds.subset(idx);
+}
+
+function list<T extends string>(value: string, allowed: readonly T[], what: string): T[] {
+  const items = value.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const s of items) if (!allowed.includes(s as T)) throw new Error(`--${what}: unknown ${JSON.stringify(s)}; choose from ${allowed.join(', ')}`);
+  return items as T[];
+}
+
+async function main(): Promise<void> {
+  const dataset = args.dataset as string;
+  if (dataset !== 'mnist' && dataset !== 'fashion') throw new Error(`--dataset must be mnist or fashion, got ${dataset}`);
+  const strategies = list(args.strategies as string, ALL_STRATEGIES, 'strategies');
+  const formats = list(args.formats as string, FORMATS, 'formats');
+  const seed = args.seed as number;
+  const rt = await E.init();
+  const adapter = `${rt.info.vendor} / ${rt.info.description}`;
+  console.log(`adapter: ${adapter}`);
+
+  const load = async (train: boolean) => dataset === 'mnist'
+    ? loadMNIST((args.data as string) || mnistDefaultRoot(), { train })
+    : (args.data ? loadFashionMNIST(args.data as string, { train }) : loadFashionMNIST(undefined, { train }));
+  const full = splitMNIST2(await load(true), await load(false));
+  const tasks: Task[] = full.map((t) => ({
+    ...t,
+    train: randomSubset(t.train, args['train-per-task'] as number, seed * 1000 + t.id),
+    test: randomSubset(t.test, args['test-per-task'] as number, seed * 1000 + 100 + t.id),
+  }));
+  console.log(`Split-${dataset === 'mnist' ? 'MNIST' : 'Fashion-MNIST'}: ${tasks.map((t, i) => `task ${i + 1} ${t.train.length}/${t.test.length}`).join(', ')} train/test images (of ${full.map((t) => `${t.train.length}/${t.test.length}`).join(', ')})`);
+
+  const transform = normalize([MNIST_MEAN], [MNIST_STD]);
+  const budget = (args['budget-images'] as number) * 28 * 28 * 4;
+  const train = { lr: args.lr as number, momentum: args.momentum as number, batchSize: args.batch as number, epochs: args.epochs as number, seed, transform };
+  const exemplarsFor = (format: ExemplarFormat) => createExemplarStore({ shape: [1, 28, 28], format }).capacityFor(budget);
+
+  const runs: { name: string; format: ExemplarFormat | null; build: (model: E.MnistCNN) => Strategy }[] = [];
+  for (const s of strategies) {
+    if (!MEMORY_STRATEGIES.has(s)) {
+      runs.push({ name: s, format: null, build: (model) => (s === 'naive' ? new Naive({ model, ...train }) : new GaussianHeadStrategy({ model, ...train, evalTransform: transform })) });
+      continue;
+    }
+    for (const format of formats) {
+      const name = `${s}/${format}`;
+      const memory = { memoryFormat: format, capacityBytes: budget, bufferKind: 'class-balanced' as const, update: 'end-of-task' as const };
+      runs.push({
+        name, format,
+        build: (model) => s === 'er'
+          ? new ExperienceReplay({ model, ...train, ...memory, name })
+          : s === 'ncm-er'
+            ? new NCMReplay({ model, ...train, ...memory, name, evalTransform: transform })
+            : new ICaRL({ model, ...train, memorySize: exemplarsFor(format), memoryFormat: format, evalTransform: transform }),
+      });
+    }
+  }
+
+  const results: ScenarioResult[] = [];
+  const t0 = performance.now();
+  for (const run of runs) {
+    E.manualSeed(seed); // the same initial model for every strategy
+    const strategy = run.build(new E.MnistCNN(10));
+    const r = await runScenario(strategy, tasks, {
+      evalTransform: transform,
+      onTask: (i, row) => console.log(`${run.name}: after task ${i + 1}: ${row.map(pct).join(' / ')} (${strategy.memoryStats?.().exemplars ?? 0} exemplars)`),
+    });
+    strategy.dispose?.();
+    r.strategy = run.name;
+    results.push(r);
+    console.log(`${run.name}: train ${r.trainSeconds.map((s) => `${s.toFixed(1)} s`).join(' + ')}`);
+  }
+  const seconds = (performance.now() - t0) / 1000;
+
+  console.log(formatTable(
+    ['strategy', 'format', 'task 1 after 1', 'task 1 after 2', 'task 2 after 2', 'final avg acc', 'forgetting', 'exemplars', 'bytes', 'train s'],
+    results.map((r, i) => [
+      r.strategy.split('/')[0]!, runs[i]!.format ?? '-', pct(r.accuracyMatrix[0]![0]!), pct(r.accuracyMatrix[1]![0]!), pct(r.accuracyMatrix[1]![1]!),
+      pct(r.averageAccuracy), pct(r.forgetting), String(r.memory?.exemplars ?? 0), String(r.memory?.bytes ?? 0), r.trainSeconds.reduce((a, b) => a + b, 0).toFixed(1),
+    ]),
+  ));
+  console.log(`byte budget ${budget} (${args['budget-images']} float32 images); total ${seconds.toFixed(1)} s`);
+
+  const meta = {
+    experiment: `Split-${dataset === 'mnist' ? 'MNIST' : 'Fashion-MNIST'} (0-4, 5-9), class-incremental`, model: 'MnistCNN',
+    optimizer: `SGD lr ${train.lr} momentum ${train.momentum}`, batchSize: train.batchSize, epochsPerTask: train.epochs,
+    trainPerTask: tasks.map((t) => t.train.length), testPerTask: tasks.map((t) => t.test.length),
+    memory: `class-balanced, filled at the end of each task, ${budget} bytes (${args['budget-images']} float32 images) in every format; iCaRL: herding, same byte budget`,
+    seed, adapter, seconds: Number(seconds.toFixed(1)),
+  };
+  const out = args.out as string;
+  mkdirSync(out, { recursive: true });
+  const base = join(out, `cl-cnn-${dataset}`);
+  writeFileSync(`${base}.json`, scenarioReportJSON(results, meta));
+  writeFileSync(`${base}.html`, scenarioReportHTML(results, { title: `Split-${dataset === 'mnist' ? 'MNIST' : 'Fashion-MNIST'} with a CNN`, taskLabels: ['task 1 (0-4)', 'task 2 (5-9)'], meta }));
+  console.log(`wrote ${base}.json and ${base}.html`);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,149 @@
+import { describe, it, expect } from 'vitest';
+import * as E from '../../src/index.js';
+import { ImageDataset } from '../../src/data/dataset.js';
+import { classIncremental, runScenario, type Task } from '../../src/cl/index.js';
+import { NCMReplay, GaussianHeadStrategy } from '../../src/cl/strategies/head-strategies.js';
+import { useGPU } from '../helpers/gpu.js';
+
+useGPU();
+
+const SIDE = 4; // 1x4x4 images
+const D = SIDE * SIDE;
+
+/** Images around one fixed random prototype per class (the same in every split), plus uniform noise. */
+function synthetic(classes: number[], perClass: number, seed: number, noise = 30): ImageDataset {
+  const g = new E.Generator(seed);
+  const images = new Uint8Array(classes.length * perClass * D);
+  const labels = new Int32Array(classes.length * perClass);
+  let n = 0;
+  for (let r = 0; r < perClass; r++) {
+    for (const c of classes) {
+      const proto = new E.Generator(500 + c);
+      for (let k = 0; k < D; k++) {
+        const v = 20 + proto.next() * 215 + (g.next() * 2 - 1) * noise;
+        images[n * D + k] = Math.max(0, Math.min(255, Math.round(v)));
+      }
+      labels[n++] = c;
+    }
+  }
+  return new ImageDataset({ images, labels, channels: 1, height: SIDE, width: SIDE });
+}
+
+/** {0, 1} then {2, 3}: separable classes. */
+function twoTasks(perClass = 60): Task[] {
+  return classIncremental(synthetic([0, 1, 2, 3], perClass, 1), synthetic([0, 1, 2, 3], 30, 2), [[0, 1], [2, 3]]);
+}
+
+/** A learned feature extractor (Linear + ReLU) and a linear head. */
+class TinyNet extends E.Classifier {
+  readonly body: E.Sequential;
+  constructor(numClasses: number, width = 24) {
+    super();
+    this.body = this.registerModule('features', new E.Sequential(new E.Flatten(), new E.Linear(D, width), new E.ReLU()));
+    this.registerModule('classifier', new E.Linear(width, numClasses));
+  }
+  features(x: E.Tensor): E.Tensor {
+    return this.body.forward(x);
+  }
+}
+
+async function featureWeights(model: E.Classifier): Promise<Float32Array[]> {
+  const head = new Set(model.classifier.parameters());
+  const out: Float32Array[] = [];
+  for (const p of model.parameters()) if (!head.has(p)) out.push((await p.toArray()) as Float32Array);
+  return out;
+}
+
+const train = { lr: 0.2, batchSize: 16, seed: 3 };
+
+describe('NCMReplay', () => {
+  it('trains like ER and predicts by nearest class mean, keeping task 0 after task 1', async () => {
+    E.manualSeed(0);
+    const s = new NCMReplay({ model: new TinyNet(4), ...train, capacity: 40, bufferKind: 'class-balanced', update: 'end-of-task' });
+    const tasks = twoTasks();
+    const r = await runScenario(s, tasks);
+    expect(r.strategy).toBe('ncm-er');
+    expect(r.accuracyMatrix[0]![0]!).toBeGreaterThan(0.9);
+    expect(r.accuracyMatrix[1]![0]!).toBeGreaterThan(0.85);
+    expect(r.accuracyMatrix[1]![1]!).toBeGreaterThan(0.85);
+    expect(s.head.labels).toEqual([0, 1, 2, 3]);
+    expect(r.memory).toEqual({ exemplars: 40, bytes: 40 * D * 4 });
+    expect(s.taskLosses).toHaveLength(2);
+    s.dispose();
+  });
+
+  it('fits the head on memory only when includeTaskData is false, and is seeded', async () => {
+    const run = async () => {
+      E.manualSeed(1);
+      const s = new NCMReplay({ model: new TinyNet(4), ...train, capacity: 12, update: 'online', memoryFormat: 'uint8', includeTaskData: false });
+      const r = await runScenario(s, twoTasks(30));
+      // The head's counts are the memory's: every class it holds, and nothing else.
+      const counts = s.head.labels.map((c) => s.head.classCount(c)).reduce((a, b) => a + b, 0);
+      expect(counts).toBe(12);
+      s.dispose();
+      return r.accuracyMatrix;
+    };
+    const a = await run();
+    const b = await run();
+    expect(a).toEqual(b);
+    expect(a[1]![0]!).toBeGreaterThan(0.6);
+  });
+
+  it('throws a clear error on a bad featureBatchSize', () => {
+    E.manualSeed(0);
+    const model = new TinyNet(4);
+    expect(() => new NCMReplay({ model, capacity: 4, featureBatchSize: 0 })).toThrow(/NCMReplay: featureBatchSize must be a positive integer, got 0/);
+    model.dispose();
+  });
+});
+
+describe('GaussianHeadStrategy', () => {
+  it('trains features on task 0 only, then adds classes to the Gaussian head without gradient steps', async () => {
+    E.manualSeed(2);
+    const s = new GaussianHeadStrategy({ model: new TinyNet(2), ...train, epochs: 2 });
+    const tasks = twoTasks();
+    const after: Float32Array[][] = [];
+    const r = await runScenario(s, tasks, { onTask: () => undefined });
+    // Re-run step by step to look at the weights between tasks.
+    E.manualSeed(2);
+    const s2 = new GaussianHeadStrategy({ model: new TinyNet(2), ...train, epochs: 2 });
+    await s2.learnTask(tasks[0]!, tasks.slice(0, 1));
+    after.push(await featureWeights(s2.model));
+    await s2.learnTask(tasks[1]!, tasks);
+    after.push(await featureWeights(s2.model));
+    for (let i = 0; i < after[0]!.length; i++) expect(after[1]![i]).toEqual(after[0]![i]);
+    expect(s2.model.parameters().every((p) => !p.requiresGrad)).toBe(true);
+    expect(s2.taskLosses).toHaveLength(1);
+    s2.dispose();
+
+    expect(r.strategy).toBe('gaussian');
+    expect(r.accuracyMatrix[0]![0]!).toBeGreaterThan(0.9);
+    expect(r.accuracyMatrix[1]![0]!).toBeGreaterThan(0.85);
+    expect(r.accuracyMatrix[1]![1]!).toBeGreaterThan(0.85);
+    expect(s.head.labels).toEqual([0, 1, 2, 3]);
+    expect(s.head.classCount(2)).toBe(60);
+    expect(r.memory).toEqual({ exemplars: 0, bytes: 0 });
+    s.dispose();
+  });
+
+  it('grows a too-small temporary head for task 0', async () => {
+    E.manualSeed(4);
+    const s = new GaussianHeadStrategy({ model: new TinyNet(1), ...train });
+    const tasks = twoTasks(20);
+    await s.learnTask(tasks[0]!, tasks.slice(0, 1));
+    expect(s.model.numClasses).toBe(2);
+    s.dispose();
+  });
+
+  it('rejects bad options and predicting before learning', () => {
+    expect(() => new GaussianHeadStrategy({} as never)).toThrow(/GaussianHeadStrategy: options need a Classifier model/);
+    E.manualSeed(0);
+    const model = new TinyNet(2);
+    expect(() => new GaussianHeadStrategy({ model, epochs: 1.5 })).toThrow(/GaussianHeadStrategy: epochs must be a positive integer, got 1.5/);
+    const s = new GaussianHeadStrategy({ model });
+    const x = E.zeros([1, 1, SIDE, SIDE]);
+    expect(() => s.predict(x)).toThrow(/GaussianHeadStrategy.predict: no class learned yet/);
+    x.dispose();
+    s.dispose();
+  });
+});
