@@ -77,6 +77,11 @@ export function withEvalMode<T>(model: Module, fn: () => T): T {
   }
 }
 
+/** Run `fn` in eval mode without recording gradients (features for heads, herding, predictions). */
+export function inEvalMode<T>(model: Module, fn: () => T): T {
+  return withEvalMode(model, () => noGrad(fn));
+}
+
 /** Predicted labels: argmax of the logits, in eval mode, without gradients. */
 export function argmaxPredict(model: Module, x: Tensor): Tensor {
   return noGrad(() => withEvalMode(model, () => argmax(model.forward(x), 1)));

@@ -33,7 +33,8 @@ import type { Strategy } from '../strategy.js';
 import { ExperienceReplay, type ReplayOptions } from './replay.js';
 import { classificationLoss, optimizerStep, taskSeed, type StrategyOptimizer } from './common.js';
 import { classesNeeded, expandClassifier } from './expansion.js';
-import { fitNCMOnStore, inEvalMode, mapDataset, ncmPredict } from './icarl.js';
+import { fitNCMOnStore, mapDataset, ncmPredict } from './icarl.js';
+import { inEvalMode } from './common.js';
 
 /** Rows per forward pass when computing features for a head (default 256). */
 const DEFAULT_FEATURE_BATCH = 256;

@@ -24,9 +24,10 @@
 // scenario from the start (e.g. 10 for Split-MNIST); only the seen columns are trained. Exemplars are
 // kept as images (pixels / 255, before any transform) in an ExemplarStore of the chosen format.
 
+import { inEvalMode } from './common.js';
 import { EngramError } from '../../engine/runtime.js';
 import { tensor, zeros, type Tensor } from '../../engine/tensor.js';
-import { noGrad, scope } from '../../engine/scope.js';
+import { scope } from '../../engine/scope.js';
 import { Generator } from '../../engine/random.js';
 import { addInPlace_, concat, indexSelect, reshape, sigmoid } from '../../engine/ops/index.js';
 import { DataLoader, streamSeed } from '../../data/loader.js';
@@ -97,17 +98,6 @@ export function checkModel(name: string, opts: { model?: Classifier } | undefine
 export function buildOptimizer(opts: TrainingOptions, params: Tensor[], lr: number): OptimizerHandle {
   if (opts.makeOptimizer) return opts.makeOptimizer(params, lr);
   return new SGD(params, { lr, momentum: opts.momentum ?? 0, weightDecay: opts.weightDecay ?? 0 });
-}
-
-/** Run `fn` with `model` in eval mode and gradients off, then restore each module's mode. */
-export function inEvalMode<T>(model: Module, fn: () => T): T {
-  const modes = model.modules().map((m) => [m, m.training] as const);
-  model.eval();
-  try {
-    return noGrad(fn);
-  } finally {
-    for (const [m, on] of modes) m.training = on;
-  }
 }
 
 /**
