@@ -10,107 +10,257 @@
 // the tile loaders gather A and B straight from x, w or the upstream gradient (zero where a tap
 // falls in the padding), so no im2col buffer of K times the input's size is ever allocated.
 //
-// Shared core (`implicitGemmWGSL`): a workgroup of 256 threads owns a 64x64 tile of C. Per step it
-// stages a 64x16 slice of A and a 16x64 slice of B in workgroup memory (each thread loads 4 + 4
-// values), then every thread accumulates a 4x4 block of C in registers: 16 FMAs per 8 shared-memory
-// reads, instead of 1 per 2 for a plain 16x16 tiling. Thread (tm, tn) = (lane % 16, lane / 16) owns
-// rows tm + 16i and columns tn + 16j: consecutive lanes hold consecutive rows, and every GEMM below
-// puts the output's contiguous axis on the rows, so stores coalesce.
+// Shared core (`implicitGemmWGSL`), generated per tile shape (see `TILES`): a workgroup of T threads
+// owns a BM x BN tile of C. Per step it stages a BK-deep slice of A (BK x BM) and of B (BK x BN) in
+// workgroup memory, then every thread accumulates a TM x TN block of C in registers, reading its rows
+// and columns as vec4s: TM*TN FMAs per (TM + TN) / 4 vector reads of workgroup memory. The tile
+// follows the GEMM: NN is a channel count, often 1-32 in small CNNs, so besides a 128x64 tile there
+// are tall narrow ones (256x32, 256x16) and a small one for tiny M, and no thread computes columns
+// that do not exist.
+//  - Thread (tm, tn) = (lane % RT, lane / RT), RT = BM / TM row-threads, CT = BN / TN column-threads,
+//    owns rows g*4*RT + 4*tm + i (g < TM/4, i < 4) and columns g*4*CT + 4*tn + j: each group of 4 is
+//    one vec4 of workgroup memory.
+//  - Loaders move vec4 slots: an A slot is 4 consecutive rows at one k, a B slot 4 consecutive columns
+//    at one k. A thread's A rows never change, so their decoding (divisions by the output size) runs
+//    once before the K loop; each slot's k is kept as mixed-radix digits (e.g. (c, kh, kw)) advanced
+//    by BK per step with carries, so the K loop divides nothing. Gathers return 0 outside the input.
+//  - The BK steps between the two barriers are unrolled (constant offsets into workgroup memory).
 // Tiles are numbered t = wg.x + wg.y * nwg.x (folded past 65535 workgroups like grid1d) with
 // t -> (t % mTiles, t / mTiles); wg.z selects a slice of K (split-K) whose partial result goes to
 // OUT + wg.z * splitStride, summed afterwards by the caller (used by grad-weight, whose K is large
 // and whose output is small).
 
-/** Workgroup tile: BM rows x BN columns of C, BK deep along K per step. */
-export const TILE = { BM: 64, BN: 64, BK: 16 } as const;
+/** A workgroup tile: BM rows x BN columns of C, BK deep along K per step, TM x TN per thread. */
+export interface Tile {
+  BM: number;
+  BN: number;
+  BK: number;
+  TM: number;
+  TN: number;
+}
 
-/** Geometry words shared by every conv kernel, in this order (see `convParams` in ops/conv.ts). */
+/**
+ * The tile shapes the conv kernels are generated for (ops/conv.ts picks one per GEMM from M and NN).
+ * Workgroup memory is (BM + BN) * BK * 4 bytes: 6, 9, 8.5 and 1.5 KiB, all under WebGPU's guaranteed
+ * 16 KiB. The taller tiles give each thread 8 rows: more FMAs per read of workgroup memory.
+ */
+export const TILES = {
+  /** NN > 32: 256 threads, 8x4 each. */
+  wide: { BM: 128, BN: 64, BK: 8, TM: 8, TN: 4 },
+  /** 16 < NN <= 32: 256 threads, 8x4 each. */
+  mid: { BM: 256, BN: 32, BK: 8, TM: 8, TN: 4 },
+  /** NN <= 16: 256 threads, 4x4 each. */
+  narrow: { BM: 256, BN: 16, BK: 8, TM: 4, TN: 4 },
+  /** Tiny M (grad-weight of a first layer: M = Cin*KH*KW = 25): 32 threads, 4x4 each. */
+  small: { BM: 32, BN: 16, BK: 8, TM: 4, TN: 4 },
+} as const satisfies Record<string, Tile>;
+
+/** Bytes of workgroup memory a tile needs. */
+function tileBytes(t: Tile): number {
+  return (t.BM + t.BN) * t.BK * 4;
+}
+
+/**
+ * The tile for a GEMM C[M, NN]. NN is a channel count, often 1-32 in small CNNs, where a 64-wide tile
+ * would leave most threads computing columns that do not exist. Estimated cost = the padded area
+ * (M and NN rounded up to whole tiles) divided by the tile's relative speed per multiply-add: 8 rows
+ * per thread do ~1.3x the work per read of workgroup memory of 4 (measured on lavapipe), and the
+ * 32-thread tile is a little slower than the 256-thread ones. The first cheapest in TILES order wins;
+ * tiles over `maxBytes` of workgroup memory are skipped (none is at WebGPU's guaranteed 16 KiB).
+ */
+function chooseTile(M: number, NN: number, maxBytes: number): Tile {
+  let best: Tile | null = null;
+  let bestCost = Infinity;
+  for (const t of Object.values(TILES) as Tile[]) {
+    if (tileBytes(t) > maxBytes) continue;
+    const speed = (t.TM * t.TN >= 32 ? 1.3 : 1) * ((t.BM / t.TM) * (t.BN / t.TN) < 256 ? 0.9 : 1);
+    const cost = (Math.ceil(M / t.BM) * t.BM * Math.ceil(NN / t.BN) * t.BN) / speed;
+    if (cost < bestCost) [best, bestCost] = [t, cost];
+  }
+  if (!best) throw new Error(`conv2d: no GEMM tile fits in ${maxBytes} bytes of workgroup memory`);
+  return best;
+}
+
+/**
+ * How conv GEMMs pick their tile. (An object, not exported functions: every function this module
+ * exports is a WGSL generator, which the shader reader in web/ lists.)
+ */
+export const tiling = {
+  bytes: tileBytes,
+  choose: chooseTile,
+  /** Tests and benchmarks only: force this tile on every conv GEMM (null: `choose` decides). */
+  force: null as Tile | null,
+};
+
+/** Geometry words shared by every conv kernel, in this order (see `params` in ops/conv.ts). */
 const GEOMETRY = `N: u32, C: u32, H: u32, W: u32, CO: u32, KH: u32, KW: u32, OH: u32, OW: u32,
   sh: u32, sw: u32, ph: u32, pw: u32, dh: u32, dw: u32`;
 
 const PARAMS = /* wgsl */ `struct Params {
   ${GEOMETRY},
-  M: u32, NN: u32, K: u32, mTiles: u32, kChunk: u32, splitStride: u32
+  M: u32, NN: u32, K: u32, mTiles: u32, kChunk: u32, splitStride: u32, bias: u32
 }
 @group(0) @binding(0) var<storage, read> p: Params;`;
+
+// The geometry as plain names for the gathers below (WGSL cannot index a struct by name, and short
+// names keep the index arithmetic readable).
+const GEOMETRY_LETS = `  let N = p.N; let C = p.C; let H = p.H; let W = p.W; let CO = p.CO; let KH = p.KH; let KW = p.KW;
+  let OH = p.OH; let OW = p.OW; let sh = p.sh; let sw = p.sw; let ph = p.ph; let pw = p.pw; let dh = p.dh; let dw = p.dw;
+  let khw = KH * KW; let ohw = OH * OW; let hw = H * W;`;
+
+const LANES = 'xyzw';
 
 interface GemmParts {
   /** The kernel's opening comment: what it computes and its GEMM view. */
   doc: string;
   /** Bindings 1..n (binding 0 is the Params block above). */
   bindings: string;
-  /** Per-thread code run once before the K loop (may use m0, n0, lane, kBegin, kEnd). */
-  setup: string;
-  /** Code that defines `v`, the A value for the slot with local k `ka = lane / 64 + 4r` and row `ma = lane % 64`
-   *  (global k `k = k0 + ka`; loaders must return 0 when k >= kEnd or the row is >= M). */
-  loadA: string;
-  /** Same for B: local k `kb`, local column `nb`, global k `k`; loaders own the slot's mapping (see `bSlots`). */
-  loadB: string;
-  /** How B's 1024 slots map to (kb, nb): 'k-fastest' (kb = lane % 16, nb = lane / 16 + 16r) when consecutive
-   *  k are contiguous in memory, 'n-fastest' (nb = lane % 64, kb = lane / 64 + 4r) otherwise. */
-  bSlots: 'k-fastest' | 'n-fastest';
-  /** Stores `v` at row `m`, column `n` of C (only called inside bounds); `split` is wg.z. */
+  /** Decodes this thread's A row `mA${i}` (i < 4, fixed for the whole kernel) into names suffixed by i;
+   *  `okA${i}` (row in range) is defined by the skeleton. */
+  rowA: (i: number) => string;
+  /** The mixed-radix digits of A's column index k, least significant first, as [name, radix]; the last
+   *  digit's radix is ''. The skeleton keeps them per A slot, decoded once and then advanced by BK per
+   *  step with carries (no division in the K loop), and defines them by name in `decodeA`. */
+  digitsA: [string, string][];
+  /** Per A slot, turns the digits of its `k` (k < kEnd) into names shared by the slot's 4 gathers. */
+  decodeA: string;
+  /** Sets `v.${lane}` to A[mA${i}, k] when it is nonzero (v starts at 0; only called when okA${i}). */
+  loadA: (i: number, lane: string) => string;
+  /** Same for B's k ([] when B only needs k itself). */
+  digitsB: [string, string][];
+  /** Per B slot, turns its `k` (k < kEnd) and digits into what `loadB` needs. */
+  decodeB: string;
+  /** Sets `v.${lane}` to B[k, n] (n < NN guaranteed). */
+  loadB: (lane: string) => string;
+  /** Per output row `m` (< M) of the thread, defines what `store` needs. */
+  storeRow: string;
+  /** Stores `v` at row `m`, column `n` of C (both in range); `split` is wg.z. */
   store: string;
 }
 
-function bSlot(mode: GemmParts['bSlots'], r: number): string {
-  return mode === 'k-fastest'
-    ? `let kb = lane % 16u; let nb = lane / 16u + ${16 * r}u;`
-    : `let nb = lane % 64u; let kb = lane / 64u + ${4 * r}u;`;
+/**
+ * Mixed-radix counters: `init` decodes k (once, with divisions) into per-slot variables `${name}${sfx}`,
+ * `step` adds BK, whose digits `${tag}_${name}` are decoded once per thread, with carries.
+ */
+function counters(digits: [string, string][], tag: string, BK: number) {
+  const radixProd = (i: number) => digits.slice(0, i).map(([, r]) => r).join(' * ') || '1u';
+  const decode = (k: string, i: number) => {
+    const [, r] = digits[i]!;
+    const q = i === 0 ? `(${k})` : `((${k}) / (${radixProd(i)}))`;
+    return r ? `${q} % ${r}` : q;
+  };
+  return {
+    steps: digits.map(([name], i) => `  let ${tag}_${name} = ${decode(`${BK}u`, i)};`).join('\n'),
+    init: (k: string, sfx: string) => digits.map(([name], i) => `  var ${name}${sfx} = ${decode(k, i)};`).join('\n'),
+    alias: (sfx: string) => digits.map(([name]) => `let ${name} = ${name}${sfx};`).join(' '),
+    step: (sfx: string) => digits.map(([name, r], i) => {
+      const v = `${name}${sfx}`;
+      const add = `${v} += ${tag}_${name}${i > 0 ? ' + carry' : ''};`;
+      return r ? `${add} ${i === 0 ? 'var ' : ''}carry = select(0u, 1u, ${v} >= ${r}); ${v} -= carry * ${r};` : add;
+    }).map((l) => `      ${l}`).join('\n'),
+  };
 }
 
 /** The register-tiled implicit GEMM skeleton (see the header comment); the parts supply the gathers. */
-function implicitGemmWGSL(parts: GemmParts): string {
-  const r4 = [0, 1, 2, 3];
-  const loadA = r4.map((r) => `  {
-    let ma = lane % 64u; let ka = lane / 64u + ${4 * r}u; let k = k0 + ka;
-    var v = 0.0;
-${parts.loadA}
-    As[ka * 64u + ma] = v;
+function implicitGemmWGSL(parts: GemmParts, tile: Tile): string {
+  const { BM, BN, BK, TM, TN } = tile;
+  const RT = BM / TM;
+  const CT = BN / TN;
+  const T = RT * CT; // threads
+  const BM4 = BM / 4;
+  const BN4 = BN / 4;
+  if (!Number.isInteger(RT) || !Number.isInteger(CT) || TM % 4 || TN % 4 || BK % 4 || (BK * BM4) % T || T % BM4) {
+    throw new Error(`conv2d: unsupported tile ${JSON.stringify(tile)}`);
+  }
+  const aSlots = (BK * BM4) / T; // vec4 A slots per thread, local k = aK + s * T / BM4
+  const bTotal = BK * BN4; // vec4 B slots per step, slot q = lane + T * s
+  const bSlots = Math.ceil(bTotal / T);
+  const bGuard = bTotal % T !== 0;
+  const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+  const rowSetup = range(4).map((i) => `  let mA${i} = aRow + ${i}u; let okA${i} = mA${i} < p.M;\n${parts.rowA(i)}`).join('\n');
+  const ca = counters(parts.digitsA, 'stepA', BK);
+  const cb = counters(parts.digitsB, 'stepB', BK);
+  const aKs = range(aSlots).map((s) => `aK + ${(s * T) / BM4}u`);
+  const counterSetup = [
+    ca.steps,
+    ...aKs.map((ka, s) => ca.init(`kBegin + ${ka}`, `A${s}`)),
+    cb.steps,
+    ...range(bSlots).map((s) => cb.init(`kBegin + (lane + ${T * s}u) % ${BK}u`, `B${s}`)),
+  ].filter((l) => l).join('\n');
+  const loadA = aKs.map((ka, s) => `    {
+      let ka = ${ka}; let k = k0 + ka;
+      var v = vec4<f32>(0.0);
+      if (k < kEnd) {
+        ${ca.alias(`A${s}`)}
+${parts.decodeA}
+${range(4).map((i) => `        if (okA${i}) { ${parts.loadA(i, LANES[i]!)} }`).join('\n')}
+      }
+      As[ka * ${BM4}u + aCol] = v;
+${ca.step(`A${s}`)}
+    }`).join('\n');
+  const loadB = range(bSlots).map((s) => `    {
+      let q = lane + ${T * s}u; let kb = q % ${BK}u; let nB = n0 + (q / ${BK}u) * 4u; let k = k0 + kb;
+      var v = vec4<f32>(0.0);
+      if (k < kEnd${bGuard ? ` && q < ${bTotal}u` : ''}) {
+        ${cb.alias(`B${s}`)}
+${parts.decodeB}
+${range(4).map((j) => `        if (nB + ${j}u < p.NN) { let n = nB + ${j}u; ${parts.loadB(LANES[j]!)} }`).join('\n')}
+      }
+      ${bGuard ? `if (q < ${bTotal}u) { ` : ''}Bs[kb * ${BN4}u + q / ${BK}u] = v;${bGuard ? ' }' : ''}
+${cb.step(`B${s}`)}
+    }`).join('\n');
+
+  const accs = range(TM).flatMap((r) => range(TN / 4).map((g) => `  var acc${r}_${g} = vec4<f32>(0.0);`)).join('\n');
+  // The BK steps are unrolled (constant workgroup-memory offsets; on CPU-backed adapters this is worth
+  // ~30%). Slots past kEnd hold zeros, so a partial last slice needs no bound here.
+  const steps = range(BK).map((kk) => [
+    ...range(TM / 4).map((g) => `    let a${g}_${kk} = As[${kk * BM4 + g * RT}u + tm];`),
+    ...range(TN / 4).map((g) => `    let b${g}_${kk} = Bs[${kk * BN4 + g * CT}u + tn];`),
+    ...range(TM).flatMap((r) => range(TN / 4).map((g) =>
+      `    acc${r}_${g} = fma(vec4<f32>(a${r >> 2}_${kk}.${LANES[r & 3]}), b${g}_${kk}, acc${r}_${g});`)),
+  ].join('\n')).join('\n');
+  const stores = range(TM).map((r) => `  {
+    let m = m0 + ${(r >> 2) * 4 * RT + (r & 3)}u + 4u * tm;
+    if (m < p.M) {
+${parts.storeRow}
+${range(TN).map((c) => `      { let n = n0 + ${(c >> 2) * 4 * CT + (c & 3)}u + 4u * tn; if (n < p.NN) { let v = acc${r}_${c >> 2}.${LANES[c & 3]}; ${parts.store} } }`).join('\n')}
+    }
   }`).join('\n');
-  const loadB = r4.map((r) => `  {
-    ${bSlot(parts.bSlots, r)} let k = k0 + kb;
-    var v = 0.0;
-${parts.loadB}
-    Bs[kb * 64u + nb] = v;
-  }`).join('\n');
-  const fmas = r4.map((i) => `      acc${i} = fma(vec4<f32>(As[kk * 64u + tm + ${16 * i}u]), b, acc${i});`).join('\n');
-  const stores = r4.map((i) => r4.map((j) => `  {
-    let m = m0 + tm + ${16 * i}u; let n = n0 + tn + ${16 * j}u;
-    if (m < p.M && n < p.NN) { let v = acc${i}[${j}]; ${parts.store} }
-  }`).join('\n')).join('\n');
+
   return /* wgsl */ `${parts.doc}
+// Tile ${BM}x${BN}, BK = ${BK}, ${TM}x${TN} per thread, ${T} threads (${RT} row-threads x ${CT} column-threads).
 ${PARAMS}
 ${parts.bindings}
-var<workgroup> As: array<f32, 1024>; // [BK=16][BM=64], A slice, k-major so a row of 64 m is contiguous
-var<workgroup> Bs: array<f32, 1024>; // [BK=16][BN=64], B slice
+var<workgroup> As: array<vec4<f32>, ${BK * BM4}>; // [BK][BM/4]: rows 4q..4q+3 of A at local k
+var<workgroup> Bs: array<vec4<f32>, ${BK * BN4}>; // [BK][BN/4]: columns 4q..4q+3 of B at local k
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(${T})
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lane: u32) {
   let t = wg.x + wg.y * nwg.x;
-  let nTiles = (p.NN + 63u) / 64u;
+  let nTiles = (p.NN + ${BN - 1}u) / ${BN}u;
   if (t >= p.mTiles * nTiles) { return; } // padding workgroup of a folded grid (uniform: whole group leaves)
-  let m0 = (t % p.mTiles) * 64u;
-  let n0 = (t / p.mTiles) * 64u;
+  let m0 = (t % p.mTiles) * ${BM}u;
+  let n0 = (t / p.mTiles) * ${BN}u;
   let split = wg.z;
   let kBegin = split * p.kChunk;
   let kEnd = min(p.K, kBegin + p.kChunk);
-  let tm = lane % 16u;
-  let tn = lane / 16u;
-  var acc0 = vec4<f32>(0.0);
-  var acc1 = vec4<f32>(0.0);
-  var acc2 = vec4<f32>(0.0);
-  var acc3 = vec4<f32>(0.0);
-${parts.setup}
-  for (var k0 = kBegin; k0 < kEnd; k0 += 16u) {
+${GEOMETRY_LETS}
+  // This thread's A slots: rows aRow..aRow+3 (decoded once), local k = aK + ${T / BM4}s.
+  let aCol = lane % ${BM4}u;
+  let aRow = m0 + 4u * aCol;
+  let aK = lane / ${BM4}u;
+${rowSetup}
+${counterSetup}
+  let tm = lane % ${RT}u;
+  let tn = lane / ${RT}u;
+${accs}
+  for (var k0 = kBegin; k0 < kEnd; k0 += ${BK}u) {
 ${loadA}
 ${loadB}
     workgroupBarrier();
-    for (var kk = 0u; kk < 16u; kk++) {
-      let b = vec4<f32>(Bs[kk * 64u + tn], Bs[kk * 64u + tn + 16u], Bs[kk * 64u + tn + 32u], Bs[kk * 64u + tn + 48u]);
-${fmas}
-    }
+${steps}
     workgroupBarrier();
   }
 ${stores}
@@ -125,38 +275,32 @@ ${stores}
  * Forward: y[n,co,oh,ow] = b[co] + sum_{c,kh,kw} x[n, c, oh*sh - ph + kh*dh, ow*sw - pw + kw*dw] * w[co,c,kh,kw].
  * GEMM view: M = N*OH*OW (output pixels, row m = (n, oh, ow)), NN = CO, K = C*KH*KW (k = (c, kh, kw)).
  * A[m,k] = the input tap gathered on the fly (the im2col matrix, never stored), B[k,co] = w[co*K + k].
- * Rows are output pixels so that the 16 consecutive lanes storing consecutive m write consecutive ow.
- * Bindings: X, Wt, [Bias], Y.
+ * Rows are output pixels so that the lanes storing consecutive m write consecutive ow.
+ * Bindings: X, Wt, Bias, Y; the bias is added when p.bias != 0 (one kernel serves both cases).
  */
-export function conv2dForwardWGSL(hasBias: boolean): string {
+export function conv2dForwardWGSL(tile: Tile): string {
   return implicitGemmWGSL({
-    doc: `// conv2d forward (implicit GEMM, 64x64 tile, 4x4 per thread${hasBias ? ', bias in the epilogue' : ''}):
-//   y[n,co,oh,ow] = ${hasBias ? 'b[co] + ' : ''}sum_{c,kh,kw} x[n,c,oh*sh-ph+kh*dh,ow*sw-pw+kw*dw] * w[co,c,kh,kw]
+    doc: `// conv2d forward (implicit GEMM, bias in the epilogue when p.bias != 0):
+//   y[n,co,oh,ow] = [b[co] +] sum_{c,kh,kw} x[n,c,oh*sh-ph+kh*dh,ow*sw-pw+kw*dw] * w[co,c,kh,kw]
 // NCHW. GEMM M = N*OH*OW (m = (n,oh,ow)), NN = CO, K = C*KH*KW (k = (c,kh,kw)); A = input patches
-// gathered on the fly (0 in the padding), B[k,co] = w[co*K + k]. One workgroup per 64x64 tile of y.`,
+// gathered on the fly (0 in the padding), B[k,co] = w[co*K + k]. One workgroup per tile of y.`,
     bindings: `@group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read> Wt: array<f32>;
-${hasBias ? '@group(0) @binding(3) var<storage, read> Bias: array<f32>;\n@group(0) @binding(4)' : '@group(0) @binding(3)'} var<storage, read_write> Y: array<f32>;`,
-    // This thread's A row is fixed (m = m0 + lane % 64): decode the output pixel once.
-    setup: `  let khw = p.KH * p.KW;
-  let ohw = p.OH * p.OW;
-  let mA = m0 + lane % 64u;
-  let rowOk = mA < p.M;
-  let pixA = mA % ohw;
-  let xBase = (mA / ohw) * p.C * p.H * p.W;
-  let ihBase = (pixA / p.OW) * p.sh - p.ph; // may wrap: see the padding note
-  let iwBase = (pixA % p.OW) * p.sw - p.pw;`,
-    loadA: `    if (rowOk && k < kEnd) {
-      let c = k / khw; let rk = k % khw;
-      let ih = ihBase + (rk / p.KW) * p.dh;
-      let iw = iwBase + (rk % p.KW) * p.dw;
-      if (ih < p.H && iw < p.W) { v = X[xBase + (c * p.H + ih) * p.W + iw]; }
-    }`,
-    bSlots: 'k-fastest',
-    loadB: `    let co = n0 + nb;
-    if (co < p.NN && k < kEnd) { v = Wt[co * p.K + k]; }`,
-    store: `let pix = m % ohw; Y[((m / ohw) * p.CO + n) * ohw + pix] = v${hasBias ? ' + Bias[n]' : ''};`,
-  });
+@group(0) @binding(3) var<storage, read> Bias: array<f32>; // any buffer when p.bias == 0 (not read)
+@group(0) @binding(4) var<storage, read_write> Y: array<f32>;`,
+    rowA: (i) => `  let pix${i} = mA${i} % ohw;
+  let xBase${i} = (mA${i} / ohw) * C * hw;
+  let ihB${i} = (pix${i} / OW) * sh - ph; // may wrap: see the padding note
+  let iwB${i} = (pix${i} % OW) * sw - pw;`,
+    digitsA: [['kw', 'KW'], ['kh', 'KH'], ['c', '']],
+    decodeA: `        let offH = kh * dh; let offW = kw * dw; let cOff = c * hw;`,
+    loadA: (i, l) => `let ih = ihB${i} + offH; let iw = iwB${i} + offW; if (ih < H && iw < W) { v.${l} = X[xBase${i} + cOff + ih * W + iw]; }`,
+    digitsB: [],
+    decodeB: '',
+    loadB: (l) => `v.${l} = Wt[n * p.K + k];`,
+    storeRow: `      let yBase = (m / ohw) * CO * ohw + m % ohw;`,
+    store: `var o = v; if (p.bias != 0u) { o += Bias[n]; } Y[yBase + n * ohw] = o;`,
+  }, tile);
 }
 
 /**
@@ -166,41 +310,36 @@ ${hasBias ? '@group(0) @binding(3) var<storage, read> Bias: array<f32>;\n@group(
  * A[m,k] = g at the output pixel that tap (kh, kw) of input pixel (h, w) feeds, 0 when there is none
  * (stride does not divide, or out of range); B[k,c] = w[co, c, kh, kw]. Rows are input pixels so
  * stores of consecutive lanes are contiguous in dx. Bindings: G, Wt, DX.
+ * `stride1` generates the variant for sh = sw = 1 (the common case), where every tap in range has
+ * an output pixel, so the gather needs neither the divisions by the stride nor the divisibility test.
  */
-export const CONV2D_GRAD_INPUT_WGSL = implicitGemmWGSL({
-  doc: `// conv2d grad-input (implicit GEMM, 64x64 tile, 4x4 per thread):
+export function conv2dGradInputWGSL(tile: Tile, stride1: boolean): string {
+  return implicitGemmWGSL({
+    doc: `// conv2d grad-input (implicit GEMM${stride1 ? ', stride 1' : ''}):
 //   dx[n,c,h,w] = sum_{co,kh,kw : oh=(h+ph-kh*dh)/sh, ow=(w+pw-kw*dw)/sw integral, in range} g[n,co,oh,ow] * w[co,c,kh,kw]
 // NCHW. GEMM M = N*H*W (m = (n,h,w)), NN = C, K = CO*KH*KW (k = (co,kh,kw)); A = g gathered (0 where
-// no output pixel uses the tap), B[k,c] = w[co,c,kh,kw]. One workgroup per 64x64 tile of dx.`,
-  bindings: `@group(0) @binding(1) var<storage, read> G: array<f32>;
+// no output pixel uses the tap), B[k,c] = w[co,c,kh,kw]. One workgroup per tile of dx.`,
+    bindings: `@group(0) @binding(1) var<storage, read> G: array<f32>;
 @group(0) @binding(2) var<storage, read> Wt: array<f32>;
 @group(0) @binding(3) var<storage, read_write> DX: array<f32>;`,
-  setup: `  let khw = p.KH * p.KW;
-  let hw = p.H * p.W;
-  let mA = m0 + lane % 64u;
-  let rowOk = mA < p.M;
-  let pixA = mA % hw;
-  let gBase = (mA / hw) * p.CO * p.OH * p.OW;
-  let hP = pixA / p.W + p.ph; // padded coordinates: oh*sh = hP - kh*dh
-  let wP = pixA % p.W + p.pw;`,
-  loadA: `    if (rowOk && k < kEnd) {
-      let co = k / khw; let rk = k % khw;
-      let offH = (rk / p.KW) * p.dh;
-      let offW = (rk % p.KW) * p.dw;
-      if (hP >= offH && wP >= offW) {
-        let th = hP - offH; let tw = wP - offW;
-        let oh = th / p.sh; let ow = tw / p.sw;
-        if (th % p.sh == 0u && tw % p.sw == 0u && oh < p.OH && ow < p.OW) {
-          v = G[gBase + (co * p.OH + oh) * p.OW + ow];
-        }
-      }
-    }`,
-  // Consecutive c are KH*KW apart in w and consecutive k mostly adjacent: keep the column fixed per thread.
-  bSlots: 'n-fastest',
-  loadB: `    let c = n0 + nb;
-    if (c < p.NN && k < kEnd) { v = Wt[((k / khw) * p.C + c) * khw + k % khw]; }`,
-  store: `let pix = m % hw; DX[((m / hw) * p.C + n) * hw + pix] = v;`,
-});
+    rowA: (i) => `  let pix${i} = mA${i} % hw;
+  let gBase${i} = (mA${i} / hw) * CO * ohw;
+  let hP${i} = pix${i} / W + ph; // padded coordinates: oh*sh = hP - kh*dh
+  let wP${i} = pix${i} % W + pw;`,
+    digitsA: [['kw', 'KW'], ['kh', 'KH'], ['co', '']],
+    decodeA: `        let offH = kh * dh; let offW = kw * dw; let gOff = co * ohw;`,
+    // A tap above/left of the image wraps to a huge u32 and fails the range test (see the padding note).
+    loadA: stride1
+      ? (i, l) => `let oh = hP${i} - offH; let ow = wP${i} - offW; if (oh < OH && ow < OW) { v.${l} = G[gBase${i} + gOff + oh * OW + ow]; }`
+      : (i, l) => `let th = hP${i} - offH; let tw = wP${i} - offW; let oh = th / sh; let ow = tw / sw;
+          if (th % sh == 0u && tw % sw == 0u && oh < OH && ow < OW) { v.${l} = G[gBase${i} + gOff + oh * OW + ow]; }`,
+    digitsB: [['rk', 'khw'], ['co', '']],
+    decodeB: `        let wOff = co * C * khw + rk;`,
+    loadB: (l) => `v.${l} = Wt[wOff + n * khw];`,
+    storeRow: `      let dxBase = (m / hw) * C * hw + m % hw;`,
+    store: `DX[dxBase + n * hw] = v;`,
+  }, tile);
+}
 
 /**
  * Gradient of the weight: dw[co,c,kh,kw] = sum_{n,oh,ow} g[n,co,oh,ow] * x[n, c, oh*sh - ph + kh*dh, ow*sw - pw + kw*dw].
@@ -210,33 +349,29 @@ export const CONV2D_GRAD_INPUT_WGSL = implicitGemmWGSL({
  * K grows with batch and image size while dw stays small, so the caller splits K over wg.z and sums
  * the partial results (DW + split * splitStride). Bindings: X, G, DW.
  */
-export const CONV2D_GRAD_WEIGHT_WGSL = implicitGemmWGSL({
-  doc: `// conv2d grad-weight (implicit GEMM on dw^T, 64x64 tile, 4x4 per thread, split-K over wg.z):
+export function conv2dGradWeightWGSL(tile: Tile): string {
+  return implicitGemmWGSL({
+    doc: `// conv2d grad-weight (implicit GEMM on dw^T, split-K over wg.z):
 //   dw[co,c,kh,kw] = sum_{n,oh,ow} g[n,co,oh,ow] * x[n,c,oh*sh-ph+kh*dh,ow*sw-pw+kw*dw]
 // NCHW. GEMM M = C*KH*KW (m = (c,kh,kw)), NN = CO, K = N*OH*OW (k = (n,oh,ow)); A = x gathered (0 in
 // the padding), B[k,co] = g. Workgroup (tile, split) writes its partial sum to DW[split * splitStride + ...].`,
-  bindings: `@group(0) @binding(1) var<storage, read> X: array<f32>;
+    bindings: `@group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read> G: array<f32>;
 @group(0) @binding(3) var<storage, read_write> DW: array<f32>;`,
-  setup: `  let khw = p.KH * p.KW;
-  let ohw = p.OH * p.OW;
-  let mA = m0 + lane % 64u;
-  let rowOk = mA < p.M;
-  let cA = mA / khw; let rkA = mA % khw;
-  let offH = (rkA / p.KW) * p.dh - p.ph; // may wrap: see the padding note
-  let offW = (rkA % p.KW) * p.dw - p.pw;`,
-  loadA: `    if (rowOk && k < kEnd) {
-      let n = k / ohw; let pix = k % ohw;
-      let ih = (pix / p.OW) * p.sh + offH;
-      let iw = (pix % p.OW) * p.sw + offW;
-      if (ih < p.H && iw < p.W) { v = X[((n * p.C + cA) * p.H + ih) * p.W + iw]; }
-    }`,
-  // Consecutive k are consecutive output pixels of g: let lanes run along k.
-  bSlots: 'k-fastest',
-  loadB: `    let co = n0 + nb;
-    if (co < p.NN && k < kEnd) { v = G[((k / ohw) * p.CO + co) * ohw + k % ohw]; }`,
-  store: `DW[split * p.splitStride + n * p.M + m] = v;`,
-});
+    rowA: (i) => `  let rkA${i} = mA${i} % khw;
+  let cOff${i} = (mA${i} / khw) * hw;
+  let offH${i} = (rkA${i} / KW) * dh - ph; // may wrap: see the padding note
+  let offW${i} = (rkA${i} % KW) * dw - pw;`,
+    digitsA: [['ow', 'OW'], ['oh', 'OH'], ['n', '']],
+    decodeA: `        let nOff = n * C * hw; let ihB = oh * sh; let iwB = ow * sw;`,
+    loadA: (i, l) => `let ih = ihB + offH${i}; let iw = iwB + offW${i}; if (ih < H && iw < W) { v.${l} = X[nOff + cOff${i} + ih * W + iw]; }`,
+    digitsB: [['pix', 'ohw'], ['n', '']],
+    decodeB: `        let gOff = n * CO * ohw + pix;`,
+    loadB: (l) => `v.${l} = G[gOff + n * ohw];`,
+    storeRow: '',
+    store: `DW[split * p.splitStride + n * p.M + m] = v;`,
+  }, tile);
+}
 
 /**
  * Gradient of the bias: db[co] = sum_{n,oh,ow} g[n,co,oh,ow]. One workgroup of 256 threads per

@@ -2,7 +2,8 @@ import { describe, it, expect } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as E from '../../src/index.js';
-import { conv2d, conv2dDirect, type Conv2dOptions } from '../../src/engine/ops/conv.js';
+import { conv2d, conv2dDirect, conv2dGradInput, conv2dGradWeight, type Conv2dOptions } from '../../src/engine/ops/conv.js';
+import { TILES, tiling, type Tile } from '../../src/shaders/conv2d.js';
 import { checkOp, expectClose } from '../helpers/gradcheck.js';
 import { useGPU } from '../helpers/gpu.js';
 import { conv2dRef } from '../reference/conv.js';
@@ -67,6 +68,88 @@ describe('conv2d matches the float64 reference, forward and backward', () => {
     // K = 2*16*16 = 512 (2 slices) and 4*20*20 = 1600 (6 slices) with a single output tile.
     await check({ x: [2, 3, 16, 16], w: [4, 3, 3, 3], bias: true, o: { padding: 1 } });
     await check({ x: [4, 2, 20, 20], w: [3, 2, 3, 3], bias: false, o: { stride: 1 } });
+  });
+});
+
+/** Run `fn` with every conv GEMM forced onto `tile`. */
+async function withTile(tile: Tile, fn: () => Promise<void>): Promise<void> {
+  tiling.force = tile;
+  try {
+    await fn();
+  } finally {
+    tiling.force = null;
+  }
+}
+
+describe('every GEMM tile shape, on odd channel counts and ragged M and K', () => {
+  // NN (the GEMM's column count) is Cout for forward and grad-weight and Cin for grad-input; the
+  // comments give NN per pass. Strides 1 run the stride-1 grad-input kernel, the others the general one.
+  const cases: Case[] = [
+    { x: [2, 5, 9, 7], w: [17, 5, 3, 3], bias: true, o: { padding: 1 } }, // fwd/gw 17, gi 5
+    { x: [1, 16, 6, 5], w: [1, 16, 3, 3], bias: false, o: {} }, // fwd/gw 1, gi 16
+    { x: [3, 1, 7, 6], w: [33, 1, 3, 3], bias: true, o: { padding: 1 } }, // fwd/gw 33, gi 1
+    { x: [1, 31, 5, 4], w: [5, 31, 3, 3], bias: false, o: { padding: 1 } }, // fwd/gw 5, gi 31
+    { x: [2, 33, 5, 3], w: [31, 33, 1, 3], bias: true, o: { stride: 2, padding: [1, 0] } }, // fwd/gw 31, gi 33 (stride 2)
+    { x: [2, 17, 7, 7], w: [16, 17, 3, 2], bias: false, o: { stride: [2, 1], padding: 1, dilation: [1, 2] } }, // fwd/gw 16, gi 17
+    { x: [2, 3, 13, 11], w: [5, 3, 3, 3], bias: true, o: { padding: 1 } }, // M = 286 (two 256-row tiles), gw K = 286
+    { x: [1, 2, 5, 4], w: [70, 2, 3, 3], bias: true, o: { padding: 1 } }, // fwd/gw 70 (two 64-column tiles)
+    { x: [3, 2, 16, 12], w: [3, 2, 3, 3], bias: false, o: { padding: 1 } }, // gw K = 576: split-K
+  ];
+  for (const [name, tile] of Object.entries(TILES)) {
+    it(`${name} (${tile.BM}x${tile.BN}, BK ${tile.BK}, ${tile.TM}x${tile.TN} per thread): ${cases.length} shapes vs float64, and vs the direct oracle`, async () => {
+      await withTile(tile, async () => {
+        for (const c of cases) await check(c);
+        await E.scope(async () => {
+          // Several row tiles of every shape, NN = 21 (partial column tiles), K = 54.
+          const x = E.randn([3, 6, 17, 19]);
+          const w = E.randn([21, 6, 3, 3]);
+          const b = E.randn([21]);
+          const fast = await conv2d(x, w, b, { padding: 1 }).toArray();
+          const direct = await conv2dDirect(x, w, b, { padding: 1 }).toArray();
+          expectClose(fast, direct, { atol: 1e-4, rtol: 1e-5 }, `conv2d (${name} tile) vs direct`);
+        });
+      });
+    });
+  }
+
+  it('the tile follows NN and M, and respects the workgroup-memory limit', () => {
+    const big = 1 << 20;
+    expect(tiling.choose(128 * 12 * 12, 16, big)).toBe(TILES.narrow); // MNIST conv2 grad-input: NN = Cin = 16
+    expect(tiling.choose(128 * 8 * 8, 32, big)).toBe(TILES.mid); // MNIST conv2 forward: NN = Cout = 32
+    expect(tiling.choose(32 * 32 * 32, 64, big)).toBe(TILES.wide); // CIFAR 64-channel layer
+    expect(tiling.choose(25, 16, big)).toBe(TILES.small); // MNIST conv1 grad-weight: M = 1*5*5
+    expect(tiling.choose(128 * 28 * 28, 1, big)).toBe(TILES.narrow);
+    for (const t of Object.values(TILES)) expect(tiling.bytes(t)).toBeLessThanOrEqual(16384); // WebGPU's guaranteed minimum
+    expect(tiling.choose(32 * 32 * 32, 64, tiling.bytes(TILES.small))).toBe(TILES.small);
+    expect(() => tiling.choose(100, 100, 1000)).toThrow(/no GEMM tile fits in 1000 bytes/);
+  });
+});
+
+describe('conv2dGradInput and conv2dGradWeight (the backward passes as functions)', () => {
+  it('equal the gradients autograd computes', async () => {
+    await E.scope(async () => {
+      const o: Conv2dOptions = { stride: [2, 1], padding: 1 };
+      const x = E.randn([2, 3, 7, 6], { requiresGrad: true });
+      const w = E.randn([4, 3, 3, 3], { requiresGrad: true });
+      const y = conv2d(x, w, null, o);
+      const g = E.randn(y.shape);
+      y.backward(g);
+      expectClose(await conv2dGradInput([2, 3, 7, 6], w, g, o).toArray(), await x.grad!.toArray(), { atol: 1e-5, rtol: 1e-5 }, 'conv2dGradInput');
+      expectClose(await conv2dGradWeight(x, [4, 3, 3, 3], g, o).toArray(), await w.grad!.toArray(), { atol: 1e-5, rtol: 1e-5 }, 'conv2dGradWeight');
+    });
+  });
+
+  it('reject a gradient of the wrong shape, and bad shapes, naming the op', () => {
+    const w = E.zeros([4, 3, 3, 3]);
+    expect(() => conv2dGradInput([2, 3, 7, 6], w, E.zeros([2, 4, 5, 5]))).toThrow(
+      "conv2dGradInput: grad_output [2, 4, 5, 5] must have the convolution's output shape [2, 4, 5, 4]",
+    );
+    expect(() => conv2dGradInput([2, 5, 7, 6], w, E.zeros([2, 4, 5, 4]))).toThrow(/conv2dGradInput: input \[2, 5, 7, 6\] has 5 channels but weight \[4, 3, 3, 3\] expects 3/);
+    expect(() => conv2dGradInput([2, 3, 7.5, 6], w, E.zeros([2, 4, 5, 4]))).toThrow(/conv2dGradInput: input shape must be 4 non-negative integers/);
+    expect(() => conv2dGradWeight(E.zeros([2, 3, 7, 6]), [4, 3, 3], E.zeros([2, 4, 5, 4]))).toThrow(/conv2dGradWeight: weight must be 4-D/);
+    expect(() => conv2dGradWeight(E.zeros([2, 3, 7, 6]), [4, 3, 3, 3], E.zeros([2, 4, 5, 4]), { stride: 0 })).toThrow(/conv2dGradWeight: stride must be an integer >= 1/);
+    const gi = E.tensor(new Int32Array(160), [2, 4, 5, 4], { dtype: 'int32' });
+    expect(() => conv2dGradWeight(E.zeros([2, 3, 7, 6]), [4, 3, 3, 3], gi)).toThrow(/conv2dGradWeight: expects float32 tensors, got int32 grad_output/);
   });
 });
 

@@ -1,9 +1,11 @@
 // 2-D convolution (NCHW, groups = 1) with PyTorch's F.conv2d semantics: forward and the gradients of
-// input, weight and bias, each one implicit-GEMM kernel (see src/shaders/conv2d.ts).
+// input, weight and bias. Forward and the input and weight gradients are implicit GEMMs whose tile
+// shape is chosen per call from the GEMM's size (narrow tiles for the few channels of small CNNs);
+// grad-input has a stride-1 variant. See src/shaders/conv2d.ts.
 
 import { runtime, grid1d, EngramError, type Kernel } from '../runtime.js';
 import {
-  conv2dForwardWGSL, conv2dDirectWGSL, CONV2D_GRAD_INPUT_WGSL, CONV2D_GRAD_WEIGHT_WGSL, CONV2D_GRAD_BIAS_WGSL, TILE,
+  conv2dForwardWGSL, conv2dDirectWGSL, conv2dGradInputWGSL, conv2dGradWeightWGSL, CONV2D_GRAD_BIAS_WGSL, tiling, type Tile,
 } from '../../shaders/conv2d.js';
 import { empty, withGrad, type Tensor } from '../tensor.js';
 import { shapeStr } from '../shape.js';
@@ -25,36 +27,44 @@ interface Geometry {
   sh: number; sw: number; ph: number; pw: number; dh: number; dw: number;
 }
 
-function pair(v: number | [number, number] | undefined, dflt: number, min: number, what: string): [number, number] {
+function pair(v: number | [number, number] | undefined, dflt: number, min: number, what: string, op: string): [number, number] {
   const p: unknown = v === undefined ? [dflt, dflt] : typeof v === 'number' ? [v, v] : v;
   if (!Array.isArray(p) || p.length !== 2 || !p.every((d) => Number.isInteger(d) && d >= min)) {
-    throw new EngramError(`conv2d: ${what} must be an integer >= ${min} or a pair [h, w] of them, got ${JSON.stringify(v)}`);
+    throw new EngramError(`${op}: ${what} must be an integer >= ${min} or a pair [h, w] of them, got ${JSON.stringify(v)}`);
   }
   return [p[0] as number, p[1] as number];
 }
 
-function geometry(x: Tensor, weight: Tensor, bias: Tensor | null, opts: Conv2dOptions): Geometry {
+function geometry(x: Tensor, weight: Tensor, bias: Tensor | null, opts: Conv2dOptions, op = 'conv2d'): Geometry {
   for (const [t, what] of [[x, 'input'], [weight, 'weight'], [bias, 'bias']] as const) {
-    if (t && t.dtype !== 'float32') throw new EngramError(`conv2d: expects float32 tensors, got ${t.dtype} ${what} (shape ${shapeStr(t.shape)}); convert with toFloat()`);
+    if (t) checkFloat(t, what, op);
   }
-  if (x.rank !== 4) throw new EngramError(`conv2d: input must be 4-D [N, C, H, W], got shape ${shapeStr(x.shape)}`);
-  if (weight.rank !== 4) throw new EngramError(`conv2d: weight must be 4-D [Cout, Cin, KH, KW], got shape ${shapeStr(weight.shape)}`);
-  const [N, C, H, W] = x.shape as [number, number, number, number];
-  const [CO, CI, KH, KW] = weight.shape as [number, number, number, number];
+  return shapeGeometry(x.shape, weight.shape, bias ? bias.shape : null, opts, op);
+}
+
+function checkFloat(t: Tensor, what: string, op: string): void {
+  if (t.dtype !== 'float32') throw new EngramError(`${op}: expects float32 tensors, got ${t.dtype} ${what} (shape ${shapeStr(t.shape)}); convert with toFloat()`);
+}
+
+function shapeGeometry(xShape: readonly number[], wShape: readonly number[], bShape: readonly number[] | null, opts: Conv2dOptions, op: string): Geometry {
+  if (xShape.length !== 4) throw new EngramError(`${op}: input must be 4-D [N, C, H, W], got shape ${shapeStr(xShape)}`);
+  if (wShape.length !== 4) throw new EngramError(`${op}: weight must be 4-D [Cout, Cin, KH, KW], got shape ${shapeStr(wShape)}`);
+  const [N, C, H, W] = xShape as [number, number, number, number];
+  const [CO, CI, KH, KW] = wShape as [number, number, number, number];
   if (CI !== C) {
-    throw new EngramError(`conv2d: input ${shapeStr(x.shape)} has ${C} channels but weight ${shapeStr(weight.shape)} expects ${CI}`);
+    throw new EngramError(`${op}: input ${shapeStr(xShape)} has ${C} channels but weight ${shapeStr(wShape)} expects ${CI}`);
   }
-  if (bias && (bias.rank !== 1 || bias.shape[0] !== CO)) {
-    throw new EngramError(`conv2d: bias ${shapeStr(bias.shape)} must have shape [${CO}] (one value per output channel of weight ${shapeStr(weight.shape)})`);
+  if (bShape && (bShape.length !== 1 || bShape[0] !== CO)) {
+    throw new EngramError(`${op}: bias ${shapeStr(bShape)} must have shape [${CO}] (one value per output channel of weight ${shapeStr(wShape)})`);
   }
-  const [sh, sw] = pair(opts.stride, 1, 1, 'stride');
-  const [ph, pw] = pair(opts.padding, 0, 0, 'padding');
-  const [dh, dw] = pair(opts.dilation, 1, 1, 'dilation');
+  const [sh, sw] = pair(opts.stride, 1, 1, 'stride', op);
+  const [ph, pw] = pair(opts.padding, 0, 0, 'padding', op);
+  const [dh, dw] = pair(opts.dilation, 1, 1, 'dilation', op);
   const OH = Math.floor((H + 2 * ph - dh * (KH - 1) - 1) / sh) + 1;
   const OW = Math.floor((W + 2 * pw - dw * (KW - 1) - 1) / sw) + 1;
   if (OH <= 0 || OW <= 0 || KH === 0 || KW === 0) {
     throw new EngramError(
-      `conv2d: output size [${OH}, ${OW}] is not positive for input ${shapeStr(x.shape)} and weight ${shapeStr(weight.shape)} ` +
+      `${op}: output size [${OH}, ${OW}] is not positive for input ${shapeStr(xShape)} and weight ${shapeStr(wShape)} ` +
         `(stride [${sh}, ${sw}], padding [${ph}, ${pw}], dilation [${dh}, ${dw}]): the dilated kernel [${dh * (KH - 1) + 1}, ${dw * (KW - 1) + 1}] ` +
         `is larger than the padded input [${H + 2 * ph}, ${W + 2 * pw}]`,
     );
@@ -63,35 +73,46 @@ function geometry(x: Tensor, weight: Tensor, bias: Tensor | null, opts: Conv2dOp
 }
 
 /** The parameter block shared by every conv kernel (order of the Params struct in conv2d.ts). */
-function params(g: Geometry, gemm: { M: number; NN: number; K: number; kChunk?: number; splitStride?: number }): number[] {
-  const mTiles = Math.ceil(gemm.M / TILE.BM);
+function params(g: Geometry, gemm: { M: number; NN: number; K: number; mTiles?: number; kChunk?: number; splitStride?: number; bias?: boolean }): number[] {
   return [
     g.N, g.C, g.H, g.W, g.CO, g.KH, g.KW, g.OH, g.OW, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw,
-    gemm.M, gemm.NN, gemm.K, mTiles, gemm.kChunk ?? gemm.K, gemm.splitStride ?? 0,
+    gemm.M, gemm.NN, gemm.K, gemm.mTiles ?? 0, gemm.kChunk ?? gemm.K, gemm.splitStride ?? 0, gemm.bias ? 1 : 0,
   ];
 }
 
-/** Launch an implicit GEMM: one workgroup per 64x64 tile of C[M, NN] (folded past 65535), `splits` slices of K on z. */
-function gemm(k: Kernel, buffers: GPUBuffer[], g: Geometry, M: number, NN: number, K: number, splits = 1, kChunk = K, splitStride = 0): void {
-  const tiles = Math.ceil(M / TILE.BM) * Math.ceil(NN / TILE.BN);
-  const [x, y] = grid1d(tiles, 1);
-  runtime().dispatch(k, buffers, params(g, { M, NN, K, kChunk, splitStride }), [x, y, splits]);
+/** The GEMM tile for C[M, NN] (see `tiling.choose`), unless a test or benchmark forces one. */
+function tileFor(M: number, NN: number): Tile {
+  return tiling.force ?? tiling.choose(M, NN, runtime().device.limits.maxComputeWorkgroupStorageSize);
 }
+
+/** Launch an implicit GEMM: one workgroup per tile of C[M, NN] (folded past 65535), `splits` slices of K on z. */
+function gemm(k: Kernel, t: Tile, buffers: GPUBuffer[], g: Geometry, M: number, NN: number, K: number, splits = 1, kChunk = K, splitStride = 0, bias = false): void {
+  const mTiles = Math.ceil(M / t.BM);
+  const [x, y] = grid1d(mTiles * Math.ceil(NN / t.BN), 1);
+  runtime().dispatch(k, buffers, params(g, { M, NN, K, mTiles, kChunk, splitStride, bias }), [x, y, splits]);
+}
+
+const tileName = (t: Tile) => `${t.BM}x${t.BN}x${t.BK}_${t.TM}x${t.TN}`;
 
 function forward(x: Tensor, weight: Tensor, bias: Tensor | null, g: Geometry): Tensor {
   const rt = runtime();
-  const k = rt.kernel({ name: 'conv2d_fwd', wgsl: conv2dForwardWGSL(!!bias), bindings: bias ? ['read', 'read', 'read', 'write'] : ['read', 'read', 'write'] });
+  const M = g.N * g.OH * g.OW;
+  const t = tileFor(M, g.CO);
+  const k = rt.kernel({ name: `conv2d_fwd_${tileName(t)}`, wgsl: conv2dForwardWGSL(t), bindings: ['read', 'read', 'read', 'write'] });
   const y = empty([g.N, g.CO, g.OH, g.OW]);
-  const bufs = bias ? [x.buffer, weight.buffer, bias.buffer, y.buffer] : [x.buffer, weight.buffer, y.buffer];
-  gemm(k, bufs, g, g.N * g.OH * g.OW, g.CO, g.C * g.KH * g.KW);
+  // One kernel with and without bias (a flag in the parameters; the weight stands in for the absent bias).
+  gemm(k, t, [x.buffer, weight.buffer, (bias ?? weight).buffer, y.buffer], g, M, g.CO, g.C * g.KH * g.KW, 1, undefined, 0, !!bias);
   return y;
 }
 
 function gradInput(gy: Tensor, weight: Tensor, g: Geometry): Tensor {
   const rt = runtime();
-  const k = rt.kernel({ name: 'conv2d_grad_input', wgsl: CONV2D_GRAD_INPUT_WGSL, bindings: ['read', 'read', 'write'] });
+  const M = g.N * g.H * g.W;
+  const t = tileFor(M, g.C);
+  const stride1 = g.sh === 1 && g.sw === 1;
+  const k = rt.kernel({ name: `conv2d_grad_input_${tileName(t)}${stride1 ? '_s1' : ''}`, wgsl: conv2dGradInputWGSL(t, stride1), bindings: ['read', 'read', 'write'] });
   const dx = empty([g.N, g.C, g.H, g.W]);
-  gemm(k, [gy.buffer, weight.buffer, dx.buffer], g, g.N * g.H * g.W, g.C, g.CO * g.KH * g.KW);
+  gemm(k, t, [gy.buffer, weight.buffer, dx.buffer], g, M, g.C, g.CO * g.KH * g.KW);
   return dx;
 }
 
@@ -101,28 +122,29 @@ function gradInput(gy: Tensor, weight: Tensor, g: Geometry): Tensor {
  * until about 128 workgroups are in flight, keeping at least 256 of K per slice so the extra
  * partial-sum pass stays small next to the GEMM.
  */
-function weightSplits(M: number, NN: number, K: number): { splits: number; kChunk: number } {
-  const tiles = Math.ceil(M / TILE.BM) * Math.ceil(NN / TILE.BN);
+function weightSplits(t: Tile, M: number, NN: number, K: number): { splits: number; kChunk: number } {
+  const tiles = Math.ceil(M / t.BM) * Math.ceil(NN / t.BN);
   const wanted = Math.min(Math.ceil(128 / tiles), Math.floor(K / 256), 64);
   if (wanted <= 1) return { splits: 1, kChunk: K };
-  const kChunk = Math.ceil(K / wanted / TILE.BK) * TILE.BK;
+  const kChunk = Math.ceil(K / wanted / t.BK) * t.BK;
   return { splits: Math.ceil(K / kChunk), kChunk };
 }
 
 function gradWeight(gy: Tensor, x: Tensor, g: Geometry): Tensor {
   const rt = runtime();
-  const k = rt.kernel({ name: 'conv2d_grad_weight', wgsl: CONV2D_GRAD_WEIGHT_WGSL, bindings: ['read', 'read', 'write'] });
   const M = g.C * g.KH * g.KW;
   const K = g.N * g.OH * g.OW;
+  const t = tileFor(M, g.CO);
+  const k = rt.kernel({ name: `conv2d_grad_weight_${tileName(t)}`, wgsl: conv2dGradWeightWGSL(t), bindings: ['read', 'read', 'write'] });
   const wShape = [g.CO, g.C, g.KH, g.KW];
-  const { splits, kChunk } = weightSplits(M, g.CO, K);
+  const { splits, kChunk } = weightSplits(t, M, g.CO, K);
   if (splits === 1) {
     const dw = empty(wShape);
-    gemm(k, [x.buffer, gy.buffer, dw.buffer], g, M, g.CO, K);
+    gemm(k, t, [x.buffer, gy.buffer, dw.buffer], g, M, g.CO, K);
     return dw;
   }
   const partial = empty([splits, ...wShape]);
-  gemm(k, [x.buffer, gy.buffer, partial.buffer], g, M, g.CO, K, splits, kChunk, g.CO * M);
+  gemm(k, t, [x.buffer, gy.buffer, partial.buffer], g, M, g.CO, K, splits, kChunk, g.CO * M);
   const dw = sumTo(partial, wShape);
   partial.dispose();
   return dw;
@@ -167,4 +189,45 @@ export function conv2dDirect(x: Tensor, weight: Tensor, bias?: Tensor | null, op
   const y = empty([g.N, g.CO, g.OH, g.OW]);
   rt.dispatch(k, b ? [x.buffer, weight.buffer, b.buffer, y.buffer] : [x.buffer, weight.buffer, y.buffer], params(g, { M: 0, NN: 0, K: 0 }), grid1d(y.size));
   return y;
+}
+
+/** Checks that a gradient tensor has the convolution's output shape. */
+function checkGradOutput(gy: Tensor, g: Geometry, op: string): void {
+  checkFloat(gy, 'grad_output', op);
+  const want = [g.N, g.CO, g.OH, g.OW];
+  if (gy.rank !== 4 || gy.shape.some((d, i) => d !== want[i])) {
+    throw new EngramError(`${op}: grad_output ${shapeStr(gy.shape)} must have the convolution's output shape ${shapeStr(want)}`);
+  }
+}
+
+/**
+ * The gradient of `conv2d` with respect to its input, like PyTorch's `torch.nn.grad.conv2d_input`:
+ * given the input's shape [N, Cin, H, W], the weight [Cout, Cin, KH, KW] and the gradient of the
+ * output [N, Cout, OH, OW], returns dL/dx [N, Cin, H, W]. No autograd (the result is a plain tensor).
+ */
+export function conv2dGradInput(inputShape: readonly number[], weight: Tensor, gradOutput: Tensor, opts: Conv2dOptions = {}): Tensor {
+  const op = 'conv2dGradInput';
+  checkFloat(weight, 'weight', op);
+  if (inputShape.length !== 4 || !inputShape.every((d) => Number.isInteger(d) && d >= 0)) {
+    throw new EngramError(`${op}: input shape must be 4 non-negative integers [N, C, H, W], got ${JSON.stringify(inputShape)}`);
+  }
+  const g = shapeGeometry(inputShape, weight.shape, null, opts, op);
+  checkGradOutput(gradOutput, g, op);
+  return gradInput(gradOutput, weight, g);
+}
+
+/**
+ * The gradient of `conv2d` with respect to its weight, like PyTorch's `torch.nn.grad.conv2d_weight`:
+ * given the input [N, Cin, H, W], the weight's shape [Cout, Cin, KH, KW] and the gradient of the
+ * output [N, Cout, OH, OW], returns dL/dw [Cout, Cin, KH, KW]. No autograd.
+ */
+export function conv2dGradWeight(input: Tensor, weightShape: readonly number[], gradOutput: Tensor, opts: Conv2dOptions = {}): Tensor {
+  const op = 'conv2dGradWeight';
+  checkFloat(input, 'input', op);
+  if (weightShape.length === 4 && !weightShape.every((d) => Number.isInteger(d) && d >= 0)) {
+    throw new EngramError(`${op}: weight shape must be 4 non-negative integers [Cout, Cin, KH, KW], got ${JSON.stringify(weightShape)}`);
+  }
+  const g = shapeGeometry(input.shape, weightShape, null, opts, op);
+  checkGradOutput(gradOutput, g, op);
+  return gradWeight(gradOutput, input, g);
 }
