@@ -33,7 +33,6 @@ import { addInPlace_, concat, indexSelect, reshape, sigmoid } from '../../engine
 import { DataLoader, streamSeed } from '../../data/loader.js';
 import type { ImageDataset } from '../../data/dataset.js';
 import type { GpuTransform } from '../../data/transforms.js';
-import type { Module } from '../../nn/module.js';
 import type { Classifier } from '../../models/classifier.js';
 import { SGD } from '../../optim/sgd.js';
 import { createExemplarStore, type ExemplarStore } from '../memory/store.js';

@@ -15,7 +15,7 @@
 // images enter the memory from the dataset's own pixels.
 
 import { EngramError } from '../../engine/runtime.js';
-import { tensor, zeros, type Tensor } from '../../engine/tensor.js';
+import { zeros, type Tensor } from '../../engine/tensor.js';
 import { scope } from '../../engine/scope.js';
 import { Generator } from '../../engine/random.js';
 import { addInPlace_, concat, reshape } from '../../engine/ops/index.js';
