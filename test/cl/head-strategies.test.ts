@@ -4,6 +4,7 @@ import { ImageDataset } from '../../src/data/dataset.js';
 import { classIncremental, runScenario, type Task } from '../../src/cl/index.js';
 import { NCMReplay, GaussianHeadStrategy } from '../../src/cl/strategies/head-strategies.js';
 import { useGPU } from '../helpers/gpu.js';
+import { syntheticImages } from './synthetic.js';
 
 useGPU();
 
@@ -12,21 +13,7 @@ const D = SIDE * SIDE;
 
 /** Images around one fixed random prototype per class (the same in every split), plus uniform noise. */
 function synthetic(classes: number[], perClass: number, seed: number, noise = 30): ImageDataset {
-  const g = new E.Generator(seed);
-  const images = new Uint8Array(classes.length * perClass * D);
-  const labels = new Int32Array(classes.length * perClass);
-  let n = 0;
-  for (let r = 0; r < perClass; r++) {
-    for (const c of classes) {
-      const proto = new E.Generator(500 + c);
-      for (let k = 0; k < D; k++) {
-        const v = 20 + proto.next() * 215 + (g.next() * 2 - 1) * noise;
-        images[n * D + k] = Math.max(0, Math.min(255, Math.round(v)));
-      }
-      labels[n++] = c;
-    }
-  }
-  return new ImageDataset({ images, labels, channels: 1, height: SIDE, width: SIDE });
+  return syntheticImages(classes, perClass, seed, { side: SIDE, noise, base: 20, range: 215, protoSeed: 500 });
 }
 
 /** {0, 1} then {2, 3}: separable classes. */

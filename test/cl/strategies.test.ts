@@ -5,6 +5,7 @@ import type { GpuTransform } from '../../src/data/transforms.js';
 import { classIncremental, runScenario, ReservoirBuffer, type Task, type ReplayBatch } from '../../src/cl/index.js';
 import { Naive, ExperienceReplay, expandClassifier, classesNeeded } from '../../src/cl/strategies/index.js';
 import { useGPU } from '../helpers/gpu.js';
+import { syntheticImages } from './synthetic.js';
 
 useGPU();
 
@@ -13,27 +14,9 @@ useGPU();
 const SIDE = 4; // 1x4x4 images
 const D = SIDE * SIDE;
 
-/**
- * Images of `classes` around one random prototype per class (uint8, all positive, so classes share a
- * large common component: a linear model trained on new classes alone overwrites the old ones, as on
- * MNIST), plus uniform noise of +-noise.
- */
+/** Images of `classes` around one random prototype per class (see synthetic.ts). */
 function synthetic(classes: number[], perClass: number, seed: number, noise = 40): ImageDataset {
-  const g = new E.Generator(seed);
-  const images = new Uint8Array(classes.length * perClass * D);
-  const labels = new Int32Array(classes.length * perClass);
-  let n = 0;
-  for (let r = 0; r < perClass; r++) {
-    for (const c of classes) {
-      const proto = new E.Generator(1000 + c); // the same prototype in every split
-      for (let k = 0; k < D; k++) {
-        const v = 40 + proto.next() * 175 + (g.next() * 2 - 1) * noise;
-        images[n * D + k] = Math.max(0, Math.min(255, Math.round(v)));
-      }
-      labels[n++] = c;
-    }
-  }
-  return new ImageDataset({ images, labels, channels: 1, height: SIDE, width: SIDE });
+  return syntheticImages(classes, perClass, seed, { side: SIDE, noise, base: 40, range: 175, protoSeed: 1000 });
 }
 
 /** Two tasks of two classes each: {0, 1} then {2, 3}. */
