@@ -32,6 +32,14 @@ export interface Kernel {
 
 /** Bytes reserved per dispatch for its parameter block (64 u32/f32 words). */
 export const PARAM_BLOCK_BYTES = 256;
+/** One recorded dispatch (see `Runtime.trace`). */
+export interface TracedDispatch {
+  kernel: Kernel;
+  buffers: GPUBuffer[];
+  params: Uint32Array;
+  workgroups: [number, number, number];
+}
+
 const ARENA_BYTES = 1 << 18; // 1024 dispatches per submit before a forced flush
 
 export class EngramError extends Error {
@@ -60,6 +68,12 @@ export class Runtime {
   private deviceError: Error | null = null;
   private errorChecks: Promise<GPUError | null>[] = [];
   private lostReason: string | null = null;
+
+  /**
+   * When set to an array, every dispatch is also appended to it (kernel, buffers, a copy of the
+   * parameters, grid) so tools such as bench/profile.ts can replay and time kernels one by one.
+   */
+  trace: TracedDispatch[] | null = null;
 
   /** Counters for tests and benchmarks. */
   readonly counters = { dispatches: 0, submits: 0, pipelinesCreated: 0, bindGroupsCreated: 0, readbacks: 0 };
@@ -139,6 +153,7 @@ export class Runtime {
     this.arenaCPU.set(params as ArrayLike<number>, offset / 4);
     this.arenaUsed += Math.ceil(PARAM_BLOCK_BYTES / this.arenaAlign) * this.arenaAlign;
 
+    if (this.trace) this.trace.push({ kernel: k, buffers: [...buffers], params: Uint32Array.from(params), workgroups: [x, y, z] });
     const bindGroup = this.bindGroupFor(k, buffers);
     const pass = this.computePass();
     pass.setPipeline(k.pipeline);

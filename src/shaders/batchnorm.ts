@@ -98,11 +98,12 @@ ${MAIN_1D} {
 }`;
 
 /**
- * y = (x - mean[c]) * invstd[c] (* w[c] + b[c] when affine). One thread per element.
- * Params: n, C, S. Bindings: X, MEAN, INVSTD[, W, B], Y.
+ * y = (x - mean[c]) * invstd[c] (* w[c] + b[c] when affine), then ReLU when `relu` (batch norm +
+ * ReLU in one pass). One thread per element. Params: n, C, S. Bindings: X, MEAN, INVSTD[, W, B], Y.
  */
-export function bnNormalizeWGSL(affine: boolean): string {
-  return /* wgsl */ `// batchNorm normalize: y = (x - mean[c]) * invstd[c]${affine ? ' * w[c] + b[c]' : ''}
+export function bnNormalizeWGSL(affine: boolean, relu = false): string {
+  const value = affine ? 'xhat * W[c] + B[c]' : 'xhat';
+  return /* wgsl */ `// batchNorm normalize: y = ${relu ? 'relu(' : ''}(x - mean[c]) * invstd[c]${affine ? ' * w[c] + b[c]' : ''}${relu ? ')' : ''}
 struct Params { n: u32, C: u32, S: u32 }
 @group(0) @binding(0) var<storage, read> p: Params;
 @group(0) @binding(1) var<storage, read> X: array<f32>;
@@ -117,23 +118,35 @@ ${MAIN_1D} {
   if (i >= p.n) { return; }
   let c = (i / p.S) % p.C;
   let xhat = (X[i] - MEAN[c]) * INVSTD[c];
-  Y[i] = ${affine ? 'xhat * W[c] + B[c]' : 'xhat'};
+${relu ? `  let v = ${value};
+  Y[i] = select(v, 0.0, v < 0.0); // keeps NaN, as torch.relu` : `  Y[i] = ${value};`}
 }`;
 }
 
 /**
- * Backward reductions: SUMG[c] = sum of g over channel c (= dbias), SUMGX[c] = sum of g * xhat
- * (= dweight). One workgroup per channel. Params: C, S, count. Bindings: G, X, MEAN, INVSTD, SUMG, SUMGX.
+ * The incoming gradient at element i. With a fused ReLU (`relu`), G is the gradient of the ReLU's
+ * output Y, and the batch norm's own output gradient is G where Y > 0, else 0.
  */
-export const BN_BACKWARD_REDUCE_WGSL = /* wgsl */ `// batchNorm backward reduce: per channel sum(g) and sum(g * xhat)
+function gradAt(relu: boolean): string {
+  return relu ? 'select(0.0, G[i], Y[i] > 0.0)' : 'G[i]';
+}
+
+/**
+ * Backward reductions: SUMG[c] = sum of g over channel c (= dbias), SUMGX[c] = sum of g * xhat
+ * (= dweight). One workgroup per channel. Params: C, S, count.
+ * Bindings: G, X, MEAN, INVSTD[, Y with a fused ReLU], SUMG, SUMGX.
+ */
+export function bnBackwardReduceWGSL(relu = false): string {
+  const y = relu ? 1 : 0;
+  return /* wgsl */ `// batchNorm backward reduce: per channel sum(g) and sum(g * xhat)${relu ? ', g masked by the fused ReLU (Y > 0)' : ''}
 struct Params { C: u32, S: u32, count: u32 }
 @group(0) @binding(0) var<storage, read> p: Params;
 @group(0) @binding(1) var<storage, read> G: array<f32>;
 @group(0) @binding(2) var<storage, read> X: array<f32>;
 @group(0) @binding(3) var<storage, read> MEAN: array<f32>;
 @group(0) @binding(4) var<storage, read> INVSTD: array<f32>;
-@group(0) @binding(5) var<storage, read_write> SUMG: array<f32>;
-@group(0) @binding(6) var<storage, read_write> SUMGX: array<f32>;
+${relu ? '@group(0) @binding(5) var<storage, read> Y: array<f32>;\n' : ''}@group(0) @binding(${5 + y}) var<storage, read_write> SUMG: array<f32>;
+@group(0) @binding(${6 + y}) var<storage, read_write> SUMGX: array<f32>;
 ${CHANNEL_REDUCE}
 ${CHANNEL_MAIN} {
   let c = wid.x + wid.y * nwg.x;
@@ -145,7 +158,7 @@ ${CHANNEL_MAIN} {
   var sgx = 0.0;
   for (var k = lid; k < p.count; k += 256u) {
     let i = chan_index(k, c);
-    let g = G[i];
+    let g = ${gradAt(relu)};
     sg += g;
     sgx += g * (X[i] - mean) * invstd;
   }
@@ -156,26 +169,29 @@ ${CHANNEL_MAIN} {
     SUMGX[c] = totalGX;
   }
 }`;
+}
 
 /**
  * dx for training mode, where mean and variance depend on x:
  *   dx = (w * invstd / n) * (n * g - sum(g) - xhat * sum(g * xhat))
  * and for eval mode, where they are constants: dx = g * w * invstd (w = 1 without affine).
- * One thread per element. Params: n, C, S, count (f32).
- * Bindings (training): G, X, MEAN, INVSTD[, W], SUMG, SUMGX, DX. (eval): G, INVSTD[, W], DX.
+ * One thread per element; with a fused ReLU, g is masked by Y > 0 first. Params: n, C, S, count (f32).
+ * Bindings (training): G, X, MEAN, INVSTD[, W], SUMG, SUMGX[, Y], DX. (eval): G, INVSTD[, W][, Y], DX.
  */
-export function bnBackwardDxWGSL(training: boolean, affine: boolean): string {
+export function bnBackwardDxWGSL(training: boolean, affine: boolean, relu = false): string {
   const bufs = training ? ['G', 'X', 'MEAN', 'INVSTD'] : ['G', 'INVSTD'];
   if (affine) bufs.push('W');
   if (training) bufs.push('SUMG', 'SUMGX');
+  if (relu) bufs.push('Y');
+  const g = gradAt(relu);
   const decls = bufs.map((b, k) => `@group(0) @binding(${k + 1}) var<storage, read> ${b}: array<f32>;`).join('\n');
   const w = affine ? 'W[c]' : '1.0';
   const body = training
     ? `  let invstd = INVSTD[c];
   let xhat = (X[i] - MEAN[c]) * invstd;
-  DX[i] = (${w} * invstd / p.count) * (p.count * G[i] - SUMG[c] - xhat * SUMGX[c]);`
-    : `  DX[i] = G[i] * ${w} * INVSTD[c];`;
-  return /* wgsl */ `// batchNorm backward dx (${training ? 'training: batch statistics' : 'eval: running statistics'}${affine ? ', affine' : ''})
+  DX[i] = (${w} * invstd / p.count) * (p.count * ${g} - SUMG[c] - xhat * SUMGX[c]);`
+    : `  DX[i] = ${g} * ${w} * INVSTD[c];`;
+  return /* wgsl */ `// batchNorm backward dx (${training ? 'training: batch statistics' : 'eval: running statistics'}${affine ? ', affine' : ''}${relu ? ', through a fused ReLU' : ''})
 struct Params { n: u32, C: u32, S: u32, count: f32 }
 @group(0) @binding(0) var<storage, read> p: Params;
 ${decls}

@@ -276,17 +276,18 @@ ${stores}
  * GEMM view: M = N*OH*OW (output pixels, row m = (n, oh, ow)), NN = CO, K = C*KH*KW (k = (c, kh, kw)).
  * A[m,k] = the input tap gathered on the fly (the im2col matrix, never stored), B[k,co] = w[co*K + k].
  * Rows are output pixels so that the lanes storing consecutive m write consecutive ow.
- * Bindings: X, Wt, Bias, Y; the bias is added when p.bias != 0 (one kernel serves both cases).
+ * Bindings: X, Wt, Bias, Y. The epilogue is chosen by flags in p.bias (one kernel serves every case):
+ * bit 0 adds the bias, bit 1 applies ReLU (conv + bias + ReLU in one pass over y).
  */
 export function conv2dForwardWGSL(tile: Tile): string {
   return implicitGemmWGSL({
-    doc: `// conv2d forward (implicit GEMM, bias in the epilogue when p.bias != 0):
-//   y[n,co,oh,ow] = [b[co] +] sum_{c,kh,kw} x[n,c,oh*sh-ph+kh*dh,ow*sw-pw+kw*dw] * w[co,c,kh,kw]
+    doc: `// conv2d forward (implicit GEMM; epilogue flags in p.bias: bit 0 adds the bias, bit 1 applies ReLU):
+//   y[n,co,oh,ow] = [relu]([b[co] +] sum_{c,kh,kw} x[n,c,oh*sh-ph+kh*dh,ow*sw-pw+kw*dw] * w[co,c,kh,kw])
 // NCHW. GEMM M = N*OH*OW (m = (n,oh,ow)), NN = CO, K = C*KH*KW (k = (c,kh,kw)); A = input patches
 // gathered on the fly (0 in the padding), B[k,co] = w[co*K + k]. One workgroup per tile of y.`,
     bindings: `@group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read> Wt: array<f32>;
-@group(0) @binding(3) var<storage, read> Bias: array<f32>; // any buffer when p.bias == 0 (not read)
+@group(0) @binding(3) var<storage, read> Bias: array<f32>; // any buffer when bit 0 of p.bias is clear (not read)
 @group(0) @binding(4) var<storage, read_write> Y: array<f32>;`,
     rowA: (i) => `  let pix${i} = mA${i} % ohw;
   let xBase${i} = (mA${i} / ohw) * C * hw;
@@ -299,7 +300,8 @@ export function conv2dForwardWGSL(tile: Tile): string {
     decodeB: '',
     loadB: (l) => `v.${l} = Wt[n * p.K + k];`,
     storeRow: `      let yBase = (m / ohw) * CO * ohw + m % ohw;`,
-    store: `var o = v; if (p.bias != 0u) { o += Bias[n]; } Y[yBase + n * ohw] = o;`,
+    // select keeps NaN (NaN < 0 is false), as torch.relu does.
+    store: `var o = v; if ((p.bias & 1u) != 0u) { o += Bias[n]; } if ((p.bias & 2u) != 0u) { o = select(o, 0.0, o < 0.0); } Y[yBase + n * ohw] = o;`,
   }, tile);
 }
 

@@ -95,6 +95,37 @@ ${MAIN_1D} {
   DX[i] = acc;
 }`;
 
+/**
+ * Max pool backward for windows that tile the input exactly (stride = kernel, no padding, H and W
+ * multiples of the kernel), the common "maxpool 2" case: every input element lies in exactly one
+ * window, so one thread per OUTPUT writes its whole window (g at the argmax, 0 elsewhere). That is
+ * kh*kw times fewer threads and index decodings than the general gather above.
+ */
+export const MAX_POOL_BWD_TILED_WGSL = /* wgsl */ `// maxPool2d backward, windows tiling the input: dx[window of o] = (g[o] at idx[o], 0 elsewhere)
+${WINDOW_PARAMS}
+@group(0) @binding(1) var<storage, read> G: array<f32>;
+@group(0) @binding(2) var<storage, read> IDX: array<i32>;
+@group(0) @binding(3) var<storage, read_write> DX: array<f32>;
+${LINEAR_INDEX}
+${MAIN_1D} {
+  let o = linear_index(gid, nwg);
+  if (o >= p.n) { return; } // p.n = number of outputs here
+  let ow = o % p.OW;
+  let oh = (o / p.OW) % p.OH;
+  let plane = o / (p.OW * p.OH);
+  let base = plane * p.H * p.W;
+  let arg = u32(IDX[o]);
+  let g = G[o];
+  let h0 = oh * u32(p.kh);
+  let w0 = ow * u32(p.kw);
+  for (var h = h0; h < h0 + u32(p.kh); h++) {
+    for (var w = w0; w < w0 + u32(p.kw); w++) {
+      let off = h * p.W + w;
+      DX[base + off] = select(0.0, g, off == arg);
+    }
+  }
+}`;
+
 /** Divisor of the average window of output (oh, ow), PyTorch's rule (no ceil mode). */
 const AVG_DIVISOR = /* wgsl */ `
 fn avg_divisor(oh: i32, ow: i32) -> f32 {

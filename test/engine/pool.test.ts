@@ -19,7 +19,8 @@ const refOpts = (c: Case, countIncludePad?: boolean): PoolRefOptions => ({
 const label = (c: Case) => `[${c.shape}] k${c.k} s${c.s ?? c.k} p${c.pad ?? 0}`;
 
 // Kernels 2/3, strides 1/2, paddings 0/1, odd sizes, batch 1, overlapping windows (k3 s1),
-// rectangular kernels, unbatched input and more planes than a workgroup has threads.
+// rectangular kernels, unbatched input and more planes than a workgroup has threads; windows that
+// tile the input exactly (the backward's scatter path), including more outputs than 256 threads.
 const CASES: Case[] = [
   { shape: [1, 2, 7, 9], k: 2 },
   { shape: [2, 2, 5, 5], k: 3, s: 1, pad: 1 },
@@ -30,6 +31,11 @@ const CASES: Case[] = [
   { shape: [3, 5, 5], k: 2, s: 1 },
   { shape: [2, 130, 3, 3], k: 2, s: 1 },
   { shape: [1, 1, 1, 1], k: 1 },
+  // Windows that tile the input exactly (stride = kernel, no padding): the scatter backward.
+  { shape: [2, 3, 8, 6], k: 2 },
+  { shape: [1, 2, 9, 6], k: 3 },
+  { shape: [1, 130, 4, 6], k: 2 },
+  { shape: [2, 2, 6, 8], k: [2, 4] },
 ];
 
 describe('maxPool2d matches the float64 reference, forward and backward', () => {

@@ -5,7 +5,7 @@
 
 import { runtime, grid1d, f32bits, EngramError } from '../runtime.js';
 import {
-  bnStatsWGSL, BN_EVAL_STATS_WGSL, bnNormalizeWGSL, BN_BACKWARD_REDUCE_WGSL, bnBackwardDxWGSL,
+  bnStatsWGSL, BN_EVAL_STATS_WGSL, bnNormalizeWGSL, bnBackwardReduceWGSL, bnBackwardDxWGSL,
 } from '../../shaders/batchnorm.js';
 import { empty, withGrad, type Tensor } from '../tensor.js';
 import { shapeStr } from '../shape.js';
@@ -17,6 +17,11 @@ export interface BatchNormOptions {
   momentum?: number;
   /** Added to the variance before the square root (default 1e-5). */
   eps?: number;
+  /**
+   * Apply ReLU to the output in the same kernel: equals `relu(batchNorm(...))` (values and
+   * gradients) without the extra passes over the activation in forward and backward.
+   */
+  relu?: boolean;
 }
 
 interface Layout {
@@ -81,10 +86,10 @@ function evalStats(rm: Tensor, rv: Tensor, C: number, eps: number): [Tensor, Ten
   return [mean, invstd];
 }
 
-function normalize(x: Tensor, L: Layout, mean: Tensor, invstd: Tensor, w: Tensor | null, b: Tensor | null): Tensor {
+function normalize(x: Tensor, L: Layout, mean: Tensor, invstd: Tensor, w: Tensor | null, b: Tensor | null, relu: boolean): Tensor {
   const rt = runtime();
   const affine = w !== null && b !== null;
-  const k = rt.kernel({ name: 'bn_normalize', wgsl: bnNormalizeWGSL(affine), bindings: affine ? ['read', 'read', 'read', 'read', 'read', 'write'] : ['read', 'read', 'read', 'write'] });
+  const k = rt.kernel({ name: relu ? 'bn_normalize_relu' : 'bn_normalize', wgsl: bnNormalizeWGSL(affine, relu), bindings: affine ? ['read', 'read', 'read', 'read', 'read', 'write'] : ['read', 'read', 'read', 'write'] });
   const y = empty(x.shape);
   const bufs = [x.buffer, mean.buffer, invstd.buffer];
   if (affine) bufs.push(w.buffer, b.buffer);
@@ -93,25 +98,35 @@ function normalize(x: Tensor, L: Layout, mean: Tensor, invstd: Tensor, w: Tensor
   return y;
 }
 
-/** [sum(g), sum(g * xhat)] per channel: the bias and weight gradients. */
-function backwardSums(g: Tensor, x: Tensor, L: Layout, mean: Tensor, invstd: Tensor): [Tensor, Tensor] {
+/**
+ * [sum(g), sum(g * xhat)] per channel: the bias and weight gradients. `reluOut` is the output of a
+ * fused ReLU, which masks g (null without one).
+ */
+function backwardSums(g: Tensor, x: Tensor, L: Layout, mean: Tensor, invstd: Tensor, reluOut: Tensor | null): [Tensor, Tensor] {
   const rt = runtime();
-  const k = rt.kernel({ name: 'bn_backward_reduce', wgsl: BN_BACKWARD_REDUCE_WGSL, bindings: ['read', 'read', 'read', 'read', 'write', 'write'] });
+  const bufs = [g.buffer, x.buffer, mean.buffer, invstd.buffer];
+  if (reluOut) bufs.push(reluOut.buffer);
+  const k = rt.kernel({
+    name: reluOut ? 'bn_backward_reduce_relu' : 'bn_backward_reduce',
+    wgsl: bnBackwardReduceWGSL(reluOut !== null),
+    bindings: [...bufs.map(() => 'read' as const), 'write', 'write'],
+  });
   const sumG = empty([L.C]);
   const sumGX = empty([L.C]);
-  rt.dispatch(k, [g.buffer, x.buffer, mean.buffer, invstd.buffer, sumG.buffer, sumGX.buffer], [L.C, L.S, L.count], grid1d(L.C, 1));
+  rt.dispatch(k, [...bufs, sumG.buffer, sumGX.buffer], [L.C, L.S, L.count], grid1d(L.C, 1));
   return [sumG, sumGX];
 }
 
-function backwardDx(g: Tensor, x: Tensor, L: Layout, mean: Tensor, invstd: Tensor, w: Tensor | null, sums: [Tensor, Tensor] | null): Tensor {
+function backwardDx(g: Tensor, x: Tensor, L: Layout, mean: Tensor, invstd: Tensor, w: Tensor | null, sums: [Tensor, Tensor] | null, reluOut: Tensor | null): Tensor {
   const rt = runtime();
   const training = sums !== null;
   const bufs = training ? [g.buffer, x.buffer, mean.buffer, invstd.buffer] : [g.buffer, invstd.buffer];
   if (w) bufs.push(w.buffer);
   if (sums) bufs.push(sums[0].buffer, sums[1].buffer);
+  if (reluOut) bufs.push(reluOut.buffer);
   const k = rt.kernel({
-    name: 'bn_backward_dx',
-    wgsl: bnBackwardDxWGSL(training, w !== null),
+    name: reluOut ? 'bn_backward_dx_relu' : 'bn_backward_dx',
+    wgsl: bnBackwardDxWGSL(training, w !== null, reluOut !== null),
     bindings: [...bufs.map(() => 'read' as const), 'write'],
   });
   const dx = empty(x.shape);
@@ -144,15 +159,17 @@ export function batchNorm(
   const [mean, invstd] = training
     ? batchStats(x, L, runningMean, runningVar, momentum, eps)
     : evalStats(runningMean!, runningVar!, L.C, eps);
-  const y = normalize(x, L, mean, invstd, weight, bias);
+  const relu = opts.relu === true;
+  const y = normalize(x, L, mean, invstd, weight, bias, relu);
 
   const inputs = [x];
   if (weight && bias) inputs.push(weight, bias);
-  const out = withGrad(y, 'batchNorm', inputs, (g) => {
+  const out = withGrad(y, relu ? 'batchNormRelu' : 'batchNorm', inputs, (g) => {
     // The training dx needs both sums; eval needs them only for the affine gradients.
     const wantSums = training || (weight !== null && (weight.requiresGrad || bias!.requiresGrad));
-    const sums = wantSums ? backwardSums(g, x, L, mean, invstd) : null;
-    const dx = x.requiresGrad ? backwardDx(g, x, L, mean, invstd, weight, training ? sums : null) : null;
+    const reluOut = relu ? y : null;
+    const sums = wantSums ? backwardSums(g, x, L, mean, invstd, reluOut) : null;
+    const dx = x.requiresGrad ? backwardDx(g, x, L, mean, invstd, weight, training ? sums : null, reluOut) : null;
     if (!weight) {
       sums?.[0].dispose();
       sums?.[1].dispose();

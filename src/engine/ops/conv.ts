@@ -9,7 +9,7 @@ import {
 } from '../../shaders/conv2d.js';
 import { empty, withGrad, type Tensor } from '../tensor.js';
 import { shapeStr } from '../shape.js';
-import { sumTo } from './elementwise.js';
+import { sumTo, reluBackwardFromOutput } from './elementwise.js';
 
 export interface Conv2dOptions {
   /** Step between output pixels, per axis (default 1). */
@@ -18,6 +18,12 @@ export interface Conv2dOptions {
   padding?: number | [number, number];
   /** Spacing between kernel taps, per axis (default 1). */
   dilation?: number | [number, number];
+  /**
+   * Apply ReLU to the output in the same kernel: `conv2d(x, w, b, { relu: true })` equals
+   * `relu(conv2d(x, w, b))` (values and gradients) without the extra pass over y. Forward only:
+   * ignored by conv2dGradInput / conv2dGradWeight.
+   */
+  relu?: boolean;
 }
 
 /** Everything a conv kernel needs to know about the problem, resolved and validated once. */
@@ -73,12 +79,16 @@ function shapeGeometry(xShape: readonly number[], wShape: readonly number[], bSh
 }
 
 /** The parameter block shared by every conv kernel (order of the Params struct in conv2d.ts). */
-function params(g: Geometry, gemm: { M: number; NN: number; K: number; mTiles?: number; kChunk?: number; splitStride?: number; bias?: boolean }): number[] {
+function params(g: Geometry, gemm: { M: number; NN: number; K: number; mTiles?: number; kChunk?: number; splitStride?: number; epilogue?: number }): number[] {
   return [
     g.N, g.C, g.H, g.W, g.CO, g.KH, g.KW, g.OH, g.OW, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw,
-    gemm.M, gemm.NN, gemm.K, gemm.mTiles ?? 0, gemm.kChunk ?? gemm.K, gemm.splitStride ?? 0, gemm.bias ? 1 : 0,
+    gemm.M, gemm.NN, gemm.K, gemm.mTiles ?? 0, gemm.kChunk ?? gemm.K, gemm.splitStride ?? 0, gemm.epilogue ?? 0,
   ];
 }
+
+/** Forward epilogue flags (the `bias` word of the parameter block). */
+const EPILOGUE_BIAS = 1;
+const EPILOGUE_RELU = 2;
 
 /** The GEMM tile for C[M, NN] (see `tiling.choose`), unless a test or benchmark forces one. */
 function tileFor(M: number, NN: number): Tile {
@@ -86,22 +96,23 @@ function tileFor(M: number, NN: number): Tile {
 }
 
 /** Launch an implicit GEMM: one workgroup per tile of C[M, NN] (folded past 65535), `splits` slices of K on z. */
-function gemm(k: Kernel, t: Tile, buffers: GPUBuffer[], g: Geometry, M: number, NN: number, K: number, splits = 1, kChunk = K, splitStride = 0, bias = false): void {
+function gemm(k: Kernel, t: Tile, buffers: GPUBuffer[], g: Geometry, M: number, NN: number, K: number, splits = 1, kChunk = K, splitStride = 0, epilogue = 0): void {
   const mTiles = Math.ceil(M / t.BM);
   const [x, y] = grid1d(mTiles * Math.ceil(NN / t.BN), 1);
-  runtime().dispatch(k, buffers, params(g, { M, NN, K, mTiles, kChunk, splitStride, bias }), [x, y, splits]);
+  runtime().dispatch(k, buffers, params(g, { M, NN, K, mTiles, kChunk, splitStride, epilogue }), [x, y, splits]);
 }
 
 const tileName = (t: Tile) => `${t.BM}x${t.BN}x${t.BK}_${t.TM}x${t.TN}`;
 
-function forward(x: Tensor, weight: Tensor, bias: Tensor | null, g: Geometry): Tensor {
+function forward(x: Tensor, weight: Tensor, bias: Tensor | null, g: Geometry, relu = false): Tensor {
   const rt = runtime();
   const M = g.N * g.OH * g.OW;
   const t = tileFor(M, g.CO);
   const k = rt.kernel({ name: `conv2d_fwd_${tileName(t)}`, wgsl: conv2dForwardWGSL(t), bindings: ['read', 'read', 'read', 'write'] });
   const y = empty([g.N, g.CO, g.OH, g.OW]);
-  // One kernel with and without bias (a flag in the parameters; the weight stands in for the absent bias).
-  gemm(k, t, [x.buffer, weight.buffer, (bias ?? weight).buffer, y.buffer], g, M, g.CO, g.C * g.KH * g.KW, 1, undefined, 0, !!bias);
+  // One kernel with and without bias and ReLU (flags in the parameters; the weight stands in for the absent bias).
+  const epilogue = (bias ? EPILOGUE_BIAS : 0) | (relu ? EPILOGUE_RELU : 0);
+  gemm(k, t, [x.buffer, weight.buffer, (bias ?? weight).buffer, y.buffer], g, M, g.CO, g.C * g.KH * g.KW, 1, undefined, 0, epilogue);
   return y;
 }
 
@@ -167,13 +178,20 @@ function gradBias(gy: Tensor, g: Geometry): Tensor {
 export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Conv2dOptions = {}): Tensor {
   const b = bias ?? null;
   const g = geometry(x, weight, b, opts);
-  const y = forward(x, weight, b, g);
+  const relu = opts.relu === true;
+  const y = forward(x, weight, b, g, relu);
   const inputs = b ? [x, weight, b] : [x, weight];
-  return withGrad(y, 'conv2d', inputs, (gy) => [
-    x.requiresGrad ? gradInput(gy, weight, g) : null,
-    weight.requiresGrad ? gradWeight(gy, x, g) : null,
-    ...(b ? [b.requiresGrad ? gradBias(gy, g) : null] : []),
-  ]);
+  return withGrad(y, relu ? 'conv2dRelu' : 'conv2d', inputs, (gyOut) => {
+    // With the fused ReLU, first route the gradient through it (y > 0 exactly where the pre-activation was).
+    const gy = relu ? reluBackwardFromOutput(gyOut, y) : gyOut;
+    const grads = [
+      x.requiresGrad ? gradInput(gy, weight, g) : null,
+      weight.requiresGrad ? gradWeight(gy, x, g) : null,
+      ...(b ? [b.requiresGrad ? gradBias(gy, g) : null] : []),
+    ];
+    if (relu) gy.dispose();
+    return grads;
+  });
 }
 
 /**
@@ -183,6 +201,7 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Co
  */
 export function conv2dDirect(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Conv2dOptions = {}): Tensor {
   const b = bias ?? null;
+  if (opts.relu) throw new EngramError('conv2dDirect: the reference kernel has no fused ReLU; apply relu() to its result');
   const g = geometry(x, weight, b, opts);
   const rt = runtime();
   const k = rt.kernel({ name: 'conv2d_direct', wgsl: conv2dDirectWGSL(!!b), bindings: b ? ['read', 'read', 'read', 'write'] : ['read', 'read', 'write'] });

@@ -39,6 +39,14 @@ function unary(op: UnaryOp, x: Tensor, a = 0): Tensor {
   return withGrad(y, op, [x], (g) => [unaryBackward(op, g, x, y, a)]);
 }
 
+/**
+ * The gradient through a ReLU whose output is `y`: g where y > 0, else 0. Fused conv/batch-norm
+ * kernels that apply ReLU in their epilogue keep only y, and y > 0 exactly where the input was.
+ */
+export function reluBackwardFromOutput(g: Tensor, y: Tensor): Tensor {
+  return unaryBackward('relu', g, y, y, 0);
+}
+
 export const neg = (x: Tensor): Tensor => unary('neg', x);
 export const exp = (x: Tensor): Tensor => unary('exp', x);
 export const log = (x: Tensor): Tensor => unary('log', x);

@@ -4,7 +4,7 @@
 
 import { runtime, grid1d, EngramError } from '../runtime.js';
 import {
-  MAX_POOL_FWD_WGSL, MAX_POOL_BWD_WGSL, AVG_POOL_FWD_WGSL, AVG_POOL_BWD_WGSL, ADAPTIVE_AVG_FWD_WGSL, ADAPTIVE_AVG_BWD_WGSL,
+  MAX_POOL_FWD_WGSL, MAX_POOL_BWD_WGSL, MAX_POOL_BWD_TILED_WGSL, AVG_POOL_FWD_WGSL, AVG_POOL_BWD_WGSL, ADAPTIVE_AVG_FWD_WGSL, ADAPTIVE_AVG_BWD_WGSL,
 } from '../../shaders/pool.js';
 import { empty, withGrad, type Tensor } from '../tensor.js';
 import { shapeStr } from '../shape.js';
@@ -96,6 +96,13 @@ function maxPoolForward(x: Tensor, g: Geometry): [Tensor, Tensor] {
 
 function maxPoolBackward(grad: Tensor, idx: Tensor, x: Tensor, g: Geometry): Tensor {
   const rt = runtime();
+  const tiles = g.s[0] === g.k[0] && g.s[1] === g.k[1] && g.pad[0] === 0 && g.pad[1] === 0 && g.H % g.k[0] === 0 && g.W % g.k[1] === 0;
+  if (tiles) {
+    const kt = rt.kernel({ name: 'maxPool2d_bwd_tiled', wgsl: MAX_POOL_BWD_TILED_WGSL, bindings: ['read', 'read', 'write'] });
+    const dx = empty(x.shape);
+    rt.dispatch(kt, [grad.buffer, idx.buffer, dx.buffer], windowParams(grad.size, g), grid1d(grad.size));
+    return dx;
+  }
   const k = rt.kernel({ name: 'maxPool2d_bwd', wgsl: MAX_POOL_BWD_WGSL, bindings: ['read', 'read', 'write'] });
   const dx = empty(x.shape);
   rt.dispatch(k, [grad.buffer, idx.buffer, dx.buffer], windowParams(dx.size, g), grid1d(dx.size));

@@ -42,6 +42,13 @@ export class Conv2d extends Module {
     return conv2d(x, this.weight, this.bias, { stride: this.stride, padding: this.padding, dilation: this.dilation });
   }
 
+  /** relu(forward(x)) with the ReLU in the convolution's epilogue (see Sequential). */
+  forwardRelu(x: Tensor): Tensor {
+    return conv2d(x, this.weight, this.bias, { stride: this.stride, padding: this.padding, dilation: this.dilation, relu: true });
+  }
+
+  readonly fusedForward = Conv2d.prototype.forward;
+
   override extraRepr(): string {
     return `${this.inChannels}, ${this.outChannels}, kernel=${this.kernelSize.join('x')}, stride=${this.stride.join(',')}, padding=${this.padding.join(',')}`;
   }

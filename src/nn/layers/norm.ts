@@ -38,6 +38,17 @@ abstract class BatchNormBase extends Module {
   }
 
   forward(x: Tensor): Tensor {
+    return this.normalize(x, false);
+  }
+
+  /** relu(forward(x)) with the ReLU in the normalization kernel (see Sequential). */
+  forwardRelu(x: Tensor): Tensor {
+    return this.normalize(x, true);
+  }
+
+  readonly fusedForward = BatchNormBase.prototype.forward;
+
+  private normalize(x: Tensor, relu: boolean): Tensor {
     if (!this.ranks.includes(x.rank) || x.shape[1] !== this.numFeatures) {
       throw new EngramError(`${this.constructor.name}(${this.numFeatures}): expected input of rank ${this.ranks.join(' or ')} with ${this.numFeatures} channels in dimension 1, got ${shapeStr(x.shape)}`);
     }
@@ -47,6 +58,7 @@ abstract class BatchNormBase extends Module {
       training: useBatchStats,
       momentum: this.training ? this.momentum : 0,
       eps: this.eps,
+      relu,
     });
   }
 

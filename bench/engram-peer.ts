@@ -1,0 +1,91 @@
+// engram's implementation of the side-by-side workloads (bench/workloads.ts), behind the same
+// Peer contract as the JS peers so the runner times every library the same way.
+
+import * as E from '../src/index.js';
+import type { Peer, PeerRun } from './peer-types.js';
+import type { ModelName, Workload } from './workloads.js';
+
+/** The issue's reference model: two conv+BN+ReLU+maxpool blocks and a linear classifier. */
+function referenceModel(): E.Module {
+  return new E.Sequential(
+    new E.Conv2d(3, 32, 3, { padding: 1 }), new E.BatchNorm2d(32), new E.ReLU(), new E.MaxPool2d(2),
+    new E.Conv2d(32, 64, 3, { padding: 1 }), new E.BatchNorm2d(64), new E.ReLU(), new E.MaxPool2d(2),
+    new E.Flatten(), new E.Linear(4096, 10),
+  );
+}
+
+function buildModel(name: ModelName): { model: E.Module; input: [number, number, number] } {
+  switch (name) {
+    case 'ref': return { model: referenceModel(), input: [3, 32, 32] };
+    case 'mnist-cnn': return { model: new E.MnistCNN(10), input: [1, 28, 28] };
+    case 'cifar-cnn': return { model: new E.CifarCNN(10), input: [3, 32, 32] };
+  }
+}
+
+/** Training step options: the fused-kernel and fp16 switches under test. */
+export interface EngramOptions {
+  label?: string;
+}
+
+export async function createEngramPeer(opts: EngramOptions = {}): Promise<Peer> {
+  const rt = await E.init();
+  const gen = new E.Generator(0);
+  // Records `work` (into one command encoder), submits it, waits for the device; reports the CPU
+  // time of recording + submit separately from the wait.
+  const timed = async (work: () => void): Promise<{ recordMs: number }> => {
+    const t0 = performance.now();
+    E.scope(work);
+    rt.flush();
+    const recordMs = performance.now() - t0;
+    await E.sync();
+    return { recordMs };
+  };
+
+  function prepareTrain(w: Extract<Workload, { kind: 'train' }>): PeerRun {
+    const { model, input } = buildModel(w.model);
+    model.train();
+    const opt = new E.SGD(model.parameters(), { lr: 0.01 });
+    const x = E.randn([w.batch, ...input], { generator: gen }).keep();
+    const y = E.randint(0, 10, [w.batch], { generator: gen }).keep();
+    return {
+      run: () => timed(() => {
+        const loss = E.crossEntropy(model.forward(x), y);
+        opt.zeroGrad();
+        loss.backward();
+        opt.step();
+      }),
+      dispose: () => { model.dispose(); opt.dispose(); x.dispose(); y.dispose(); },
+    };
+  }
+
+  return {
+    name: opts.label ?? 'engram',
+    adapter: `${rt.info.vendor} / ${rt.info.architecture} / ${rt.info.description}`,
+    async prepare(w: Workload) {
+      if (w.kind === 'matmul') {
+        const a = E.randn([w.n, w.n], { generator: gen }).keep();
+        const b = E.randn([w.n, w.n], { generator: gen }).keep();
+        return { run: () => timed(() => void E.matmul(a, b)), dispose: () => { a.dispose(); b.dispose(); } };
+      }
+      if (w.kind === 'conv') {
+        const x = E.randn([w.batch, w.cin, w.size, w.size], { generator: gen }).keep();
+        const wt = E.randn([w.cout, w.cin, 3, 3], { generator: gen, std: 0.1 }).keep();
+        const dy = E.randn([w.batch, w.cout, w.size, w.size], { generator: gen }).keep();
+        if (w.backward) { x.requiresGrad_(); wt.requiresGrad_(); }
+        return {
+          run: () => timed(() => {
+            const y = E.conv2d(x, wt, null, { padding: 1 });
+            if (w.backward) {
+              x.grad?.dispose(); x.grad = null;
+              wt.grad?.dispose(); wt.grad = null;
+              E.sum(E.mul(y, dy)).backward();
+            }
+          }),
+          dispose: () => { x.grad?.dispose(); wt.grad?.dispose(); x.dispose(); wt.dispose(); dy.dispose(); },
+        };
+      }
+      return prepareTrain(w);
+    },
+    dispose: () => {},
+  };
+}

@@ -1,0 +1,148 @@
+// Fused kernels: conv2d + bias + ReLU and batch norm + ReLU must equal the unfused composition
+// relu(op(...)) in values and gradients (checked against the float64 references composed with a
+// ReLU), and Sequential must fuse "layer, ReLU" pairs without changing results.
+import { describe, it, expect } from 'vitest';
+import * as E from '../../src/index.js';
+import { conv2d, type Conv2dOptions } from '../../src/engine/ops/conv.js';
+import { batchNorm } from '../../src/engine/ops/batchnorm.js';
+import { checkOp, expectClose } from '../helpers/gradcheck.js';
+import { useGPU } from '../helpers/gpu.js';
+import { arr, type Arr } from '../reference/arr.js';
+import { conv2dRef } from '../reference/conv.js';
+import { batchNormForward, batchNormGrad, type BNRefOptions } from '../reference/batchnorm.js';
+
+useGPU();
+
+const reluArr = (a: Arr): Arr => arr(a.shape, a.data.map((v) => Math.max(v, 0)));
+/** The gradient reaching the pre-activation `pre` of a ReLU, given the gradient g of its output. */
+const throughRelu = (g: Arr, pre: Arr): Arr => arr(g.shape, g.data.map((v, i) => (pre.data[i]! > 0 ? v : 0)));
+
+describe('conv2d with the fused ReLU equals relu(conv2d) against the float64 reference', () => {
+  const cases: Array<{ x: number[]; w: number[]; bias: boolean; o: Conv2dOptions }> = [
+    { x: [3, 3, 7, 9], w: [5, 3, 3, 3], bias: true, o: { padding: 1 } },
+    { x: [1, 4, 11, 6], w: [8, 4, 3, 3], bias: false, o: { stride: 2, padding: 2 } },
+    { x: [2, 1, 9, 9], w: [16, 1, 5, 5], bias: true, o: {} },
+  ];
+  it(`${cases.length} configurations, forward and backward`, async () => {
+    for (const c of cases) {
+      const r = conv2dRef(c.o);
+      await checkOp({
+        name: `conv2d+relu x [${c.x}] w [${c.w}]${c.bias ? ' +bias' : ''}`,
+        inputs: [{ shape: c.x }, { shape: c.w }, ...(c.bias ? [{ shape: [c.w[0]!] }] : [])],
+        gpu: (x, w, b) => conv2d(x!, w!, b, { ...c.o, relu: true }),
+        ref: (x, w, b) => reluArr(r.forward(x!, w!, b)),
+        refGrad: (g, x, w, b) => r.grad(throughRelu(g, r.forward(x!, w!, b)), x!, w!, b),
+        fdSamples: 24,
+      });
+    }
+  });
+});
+
+describe('batchNorm with the fused ReLU equals relu(batchNorm) against the float64 reference', () => {
+  const shapes = [[5, 3], [4, 7, 3, 5], [2, 3, 9, 11], [3, 2, 13, 13]];
+  it('training mode, affine', async () => {
+    for (const shape of shapes) {
+      const C = shape[1]!;
+      const o: BNRefOptions = { training: true, eps: 1e-5, momentum: 0.1 };
+      await checkOp({
+        name: `batchNorm+relu train [${shape}]`,
+        inputs: [{ shape, low: -2, high: 3 }, { shape: [C], low: 0.5, high: 1.5 }, { shape: [C] }],
+        gpu: (x, w, b) => batchNorm(x, null, null, w!, b!, { ...o, relu: true }),
+        ref: (x, w, b) => reluArr(batchNormForward(x, null, null, w!, b!, o)),
+        refGrad: (g, x, w, b) => {
+          const gPre = throughRelu(g, batchNormForward(x, null, null, w!, b!, o));
+          const [dx, dw, db] = batchNormGrad(gPre, x, null, null, w!, o);
+          return [dx, dw, db];
+        },
+        bwdTol: { atol: 2e-4, rtol: 2e-4 },
+      });
+    }
+  });
+
+  it('eval mode (running statistics), affine', async () => {
+    for (const shape of shapes) {
+      const C = shape[1]!;
+      const o: BNRefOptions = { training: false, eps: 1e-5 };
+      await checkOp({
+        name: `batchNorm+relu eval [${shape}]`,
+        inputs: [{ shape }, { shape: [C], grad: false }, { shape: [C], low: 0.5, high: 2, grad: false }, { shape: [C], low: 0.5, high: 1.5 }, { shape: [C] }],
+        gpu: (x, rm, rv, w, b) => batchNorm(x, rm!, rv!, w!, b!, { ...o, relu: true }),
+        ref: (x, rm, rv, w, b) => reluArr(batchNormForward(x, rm!, rv!, w!, b!, o)),
+        refGrad: (g, x, rm, rv, w, b) => {
+          const gPre = throughRelu(g, batchNormForward(x, rm!, rv!, w!, b!, o));
+          const [dx, dw, db] = batchNormGrad(gPre, x, rm!, rv!, w!, o);
+          return [dx, null, null, dw, db];
+        },
+      });
+    }
+  });
+
+  it('keeps NaN like torch.relu', async () => {
+    const x = E.tensor([Number.NaN, 1, -1, 2, 0.5, -3], [3, 2]);
+    const y = await batchNorm(x, null, null, null, null, { training: true, relu: true }).toArray();
+    expect(Number.isNaN(y[0]!)).toBe(true);
+  });
+});
+
+/** Outputs and parameter gradients of one forward/backward, and the dispatches it recorded. */
+async function runModel(model: E.Module, x: E.Tensor): Promise<{ out: Float32Array; grads: Float32Array[]; dispatches: number }> {
+  const rt = E.runtime();
+  for (const p of model.parameters()) { p.grad?.dispose(); p.grad = null; }
+  const before = rt.counters.dispatches;
+  let out!: Float32Array;
+  await E.scope(async () => {
+    const y = model.forward(x);
+    E.sum(E.mul(y, y)).backward();
+    out = (await y.toArray()) as Float32Array;
+  });
+  const dispatches = rt.counters.dispatches - before;
+  const grads = await Promise.all(model.parameters().map(async (p) => (await p.grad!.toArray()) as Float32Array));
+  return { out, grads, dispatches };
+}
+
+describe('Sequential fuses "Conv2d/BatchNorm, ReLU" pairs', () => {
+  const build = () => {
+    E.manualSeed(7);
+    return new E.Sequential(
+      new E.Conv2d(3, 8, 3, { padding: 1 }), new E.BatchNorm2d(8), new E.ReLU(), new E.MaxPool2d(2),
+      new E.Conv2d(8, 6, 3), new E.ReLU(), new E.Flatten(), new E.Linear(6 * 2 * 2, 5), new E.ReLU(),
+    );
+  };
+
+  it('gives the same outputs and gradients as running every layer alone, in fewer dispatches', async () => {
+    const x = E.randn([2, 3, 8, 8], { generator: new E.Generator(3) }).keep();
+    const fusedModel = build();
+    const fused = await runModel(fusedModel, x);
+    const plainModel = build();
+    E.Sequential.fuseRelu = false;
+    let plain;
+    try {
+      plain = await runModel(plainModel, x);
+    } finally {
+      E.Sequential.fuseRelu = true;
+    }
+    expectClose(fused.out, plain.out, { atol: 1e-6, rtol: 1e-5 }, 'fused vs unfused output');
+    fused.grads.forEach((g, i) => expectClose(g, plain.grads[i]!, { atol: 1e-5, rtol: 1e-4 }, `gradient ${i}`));
+    // Two ReLUs fold into their layers' forward kernels: 2 fewer forward dispatches; in backward the
+    // batch norm masks inside its own kernels (1 fewer) while the conv keeps one masking kernel.
+    expect(plain.dispatches - fused.dispatches).toBe(3);
+    fusedModel.dispose(); plainModel.dispose(); x.dispose();
+  });
+
+  it('does not fuse a subclass that overrides forward, nor a ReLU subclass', async () => {
+    class Shifted extends E.Conv2d {
+      override forward(x: E.Tensor): E.Tensor { return E.add(super.forward(x), -10); }
+    }
+    class LoudReLU extends E.ReLU {
+      override forward(x: E.Tensor): E.Tensor { return E.mul(super.forward(x), 2); }
+    }
+    E.manualSeed(1);
+    const m = new E.Sequential(new Shifted(1, 2, 1), new E.ReLU(), new E.Conv2d(2, 2, 1), new LoudReLU());
+    const x = E.randn([1, 1, 2, 2], { generator: new E.Generator(2) });
+    const conv0 = m.at(0) as E.Conv2d;
+    const conv2 = m.at(2) as E.Conv2d;
+    const expected = E.mul(E.relu(conv2.forward(E.relu(conv0.forward(x)))), 2);
+    expectClose(await m.forward(x).toArray(), await expected.toArray(), { atol: 1e-6, rtol: 1e-6 }, 'unfused semantics kept');
+    m.dispose();
+  });
+});
