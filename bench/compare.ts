@@ -3,11 +3,12 @@
 //
 // Usage (after `npx tsc -p tsconfig.scripts.json`; `npm run bench:compare` does both and installs
 // the peers into bench/peers/node_modules on first use):
-//   node build/bench/compare.js [--peers engram,tfjs,jax,torch] [--only <substring>[,<substring>]]
+//   node build/bench/compare.js [--peers engram,engram-f16,tfjs,jax,torch] [--only <substring>[,<substring>]]
 //                               [--runs 5] [--warmup 1] [--max-seconds 60] [--conv-batch 16] [--json out.json]
 // Every implementation gets `warmup` untimed runs (compiles shaders / traces), then up to `runs`
 // timed runs, stopping early once `max-seconds` have passed (at least one timed run). A run ends
 // when the device has finished the work. Prints medians and speed-ups (peer ms / engram ms).
+// `engram-f16` is engram with setFloat32MatmulPrecision('medium') (float16 GEMM operands).
 
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -95,7 +96,9 @@ async function main(): Promise<void> {
   for (const name of peerNames) {
     if (name === 'torch') continue;
     try {
-      peers.push(name === 'engram' ? await createEngramPeer() : await loadJsPeer(name, gpu));
+      if (name === 'engram') peers.push(await createEngramPeer());
+      else if (name === 'engram-f16') peers.push(await createEngramPeer({ label: 'engram f16', f16: true }));
+      else peers.push(await loadJsPeer(name, gpu));
     } catch (e) {
       notes.push(`${name}: could not start: ${(e as Error).message}`);
     }

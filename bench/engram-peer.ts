@@ -22,9 +22,10 @@ function buildModel(name: ModelName): { model: E.Module; input: [number, number,
   }
 }
 
-/** Training step options: the fused-kernel and fp16 switches under test. */
 export interface EngramOptions {
   label?: string;
+  /** Record with setFloat32MatmulPrecision('medium') (float16 GEMM operands, float32 sums). */
+  f16?: boolean;
 }
 
 export async function createEngramPeer(opts: EngramOptions = {}): Promise<Peer> {
@@ -34,7 +35,12 @@ export async function createEngramPeer(opts: EngramOptions = {}): Promise<Peer> 
   // time of recording + submit separately from the wait.
   const timed = async (work: () => void): Promise<{ recordMs: number }> => {
     const t0 = performance.now();
-    E.scope(work);
+    E.setFloat32MatmulPrecision(opts.f16 ? 'medium' : 'highest');
+    try {
+      E.scope(work);
+    } finally {
+      E.setFloat32MatmulPrecision('highest');
+    }
     rt.flush();
     const recordMs = performance.now() - t0;
     await E.sync();

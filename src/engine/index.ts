@@ -8,4 +8,5 @@ export {
 export type { DType, Shape, GradFn, CreateOptions, RandomOptions } from './tensor.js';
 export { scope, noGrad, isGradEnabled, setGradEnabled } from './scope.js';
 export { Generator, manualSeed, defaultGenerator } from './random.js';
+export { setFloat32MatmulPrecision, getFloat32MatmulPrecision, type MatmulPrecision } from './precision.js';
 export * from './ops/index.js';

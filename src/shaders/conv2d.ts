@@ -161,8 +161,13 @@ function counters(digits: [string, string][], tag: string, BK: number) {
   };
 }
 
-/** The register-tiled implicit GEMM skeleton (see the header comment); the parts supply the gathers. */
-function implicitGemmWGSL(parts: GemmParts, tile: Tile): string {
+/**
+ * The register-tiled implicit GEMM skeleton (see the header comment); the parts supply the gathers.
+ * `f16`: stage the A and B tiles as float16 in workgroup memory (half the bytes and bandwidth; the
+ * opt-in 'medium' precision of src/engine/precision.ts), converting back to float32 for the FMAs so
+ * the sums accumulate in float32.
+ */
+function implicitGemmWGSL(parts: GemmParts, tile: Tile, f16 = false): string {
   const { BM, BN, BK, TM, TN } = tile;
   const RT = BM / TM;
   const CT = BN / TN;
@@ -196,7 +201,7 @@ function implicitGemmWGSL(parts: GemmParts, tile: Tile): string {
 ${parts.decodeA}
 ${range(4).map((i) => `        if (okA${i}) { ${parts.loadA(i, LANES[i]!)} }`).join('\n')}
       }
-      As[ka * ${BM4}u + aCol] = v;
+      As[ka * ${BM4}u + aCol] = ${f16 ? 'vec4<f16>(v)' : 'v'};
 ${ca.step(`A${s}`)}
     }`).join('\n');
   const loadB = range(bSlots).map((s) => `    {
@@ -207,16 +212,17 @@ ${ca.step(`A${s}`)}
 ${parts.decodeB}
 ${range(4).map((j) => `        if (nB + ${j}u < p.NN) { let n = nB + ${j}u; ${parts.loadB(LANES[j]!)} }`).join('\n')}
       }
-      ${bGuard ? `if (q < ${bTotal}u) { ` : ''}Bs[kb * ${BN4}u + q / ${BK}u] = v;${bGuard ? ' }' : ''}
+      ${bGuard ? `if (q < ${bTotal}u) { ` : ''}Bs[kb * ${BN4}u + q / ${BK}u] = ${f16 ? 'vec4<f16>(v)' : 'v'};${bGuard ? ' }' : ''}
 ${cb.step(`B${s}`)}
     }`).join('\n');
 
+  const widen = (e: string) => (f16 ? `vec4<f32>(${e})` : e);
   const accs = range(TM).flatMap((r) => range(TN / 4).map((g) => `  var acc${r}_${g} = vec4<f32>(0.0);`)).join('\n');
   // The BK steps are unrolled (constant workgroup-memory offsets; on CPU-backed adapters this is worth
   // ~30%). Slots past kEnd hold zeros, so a partial last slice needs no bound here.
   const steps = range(BK).map((kk) => [
-    ...range(TM / 4).map((g) => `    let a${g}_${kk} = As[${kk * BM4 + g * RT}u + tm];`),
-    ...range(TN / 4).map((g) => `    let b${g}_${kk} = Bs[${kk * BN4 + g * CT}u + tn];`),
+    ...range(TM / 4).map((g) => `    let a${g}_${kk} = ${widen(`As[${kk * BM4 + g * RT}u + tm]`)};`),
+    ...range(TN / 4).map((g) => `    let b${g}_${kk} = ${widen(`Bs[${kk * BN4 + g * CT}u + tn]`)};`),
     ...range(TM).flatMap((r) => range(TN / 4).map((g) =>
       `    acc${r}_${g} = fma(vec4<f32>(a${r >> 2}_${kk}.${LANES[r & 3]}), b${g}_${kk}, acc${r}_${g});`)),
   ].join('\n')).join('\n');
@@ -228,12 +234,15 @@ ${range(TN).map((c) => `      { let n = n0 + ${(c >> 2) * 4 * CT + (c & 3)}u + 4
     }
   }`).join('\n');
 
+  const el = f16 ? 'f16' : 'f32';
   return /* wgsl */ `${parts.doc}
-// Tile ${BM}x${BN}, BK = ${BK}, ${TM}x${TN} per thread, ${T} threads (${RT} row-threads x ${CT} column-threads).
+// Tile ${BM}x${BN}, BK = ${BK}, ${TM}x${TN} per thread, ${T} threads (${RT} row-threads x ${CT} column-threads).${f16 ? `
+// Operands staged as float16 (rounded on the way into workgroup memory), products summed in float32.
+enable f16;` : ''}
 ${PARAMS}
 ${parts.bindings}
-var<workgroup> As: array<vec4<f32>, ${BK * BM4}>; // [BK][BM/4]: rows 4q..4q+3 of A at local k
-var<workgroup> Bs: array<vec4<f32>, ${BK * BN4}>; // [BK][BN/4]: columns 4q..4q+3 of B at local k
+var<workgroup> As: array<vec4<${el}>, ${BK * BM4}>; // [BK][BM/4]: rows 4q..4q+3 of A at local k
+var<workgroup> Bs: array<vec4<${el}>, ${BK * BN4}>; // [BK][BN/4]: columns 4q..4q+3 of B at local k
 
 @compute @workgroup_size(${T})
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -279,7 +288,7 @@ ${stores}
  * Bindings: X, Wt, Bias, Y. The epilogue is chosen by flags in p.bias (one kernel serves every case):
  * bit 0 adds the bias, bit 1 applies ReLU (conv + bias + ReLU in one pass over y).
  */
-export function conv2dForwardWGSL(tile: Tile): string {
+export function conv2dForwardWGSL(tile: Tile, f16 = false): string {
   return implicitGemmWGSL({
     doc: `// conv2d forward (implicit GEMM; epilogue flags in p.bias: bit 0 adds the bias, bit 1 applies ReLU):
 //   y[n,co,oh,ow] = [relu]([b[co] +] sum_{c,kh,kw} x[n,c,oh*sh-ph+kh*dh,ow*sw-pw+kw*dw] * w[co,c,kh,kw])
@@ -302,7 +311,7 @@ export function conv2dForwardWGSL(tile: Tile): string {
     storeRow: `      let yBase = (m / ohw) * CO * ohw + m % ohw;`,
     // select keeps NaN (NaN < 0 is false), as torch.relu does.
     store: `var o = v; if ((p.bias & 1u) != 0u) { o += Bias[n]; } if ((p.bias & 2u) != 0u) { o = select(o, 0.0, o < 0.0); } Y[yBase + n * ohw] = o;`,
-  }, tile);
+  }, tile, f16);
 }
 
 /**
@@ -315,7 +324,7 @@ export function conv2dForwardWGSL(tile: Tile): string {
  * `stride1` generates the variant for sh = sw = 1 (the common case), where every tap in range has
  * an output pixel, so the gather needs neither the divisions by the stride nor the divisibility test.
  */
-export function conv2dGradInputWGSL(tile: Tile, stride1: boolean): string {
+export function conv2dGradInputWGSL(tile: Tile, stride1: boolean, f16 = false): string {
   return implicitGemmWGSL({
     doc: `// conv2d grad-input (implicit GEMM${stride1 ? ', stride 1' : ''}):
 //   dx[n,c,h,w] = sum_{co,kh,kw : oh=(h+ph-kh*dh)/sh, ow=(w+pw-kw*dw)/sw integral, in range} g[n,co,oh,ow] * w[co,c,kh,kw]
@@ -340,7 +349,7 @@ export function conv2dGradInputWGSL(tile: Tile, stride1: boolean): string {
     loadB: (l) => `v.${l} = Wt[wOff + n * khw];`,
     storeRow: `      let dxBase = (m / hw) * C * hw + m % hw;`,
     store: `DX[dxBase + n * hw] = v;`,
-  }, tile);
+  }, tile, f16);
 }
 
 /**
@@ -351,7 +360,7 @@ export function conv2dGradInputWGSL(tile: Tile, stride1: boolean): string {
  * K grows with batch and image size while dw stays small, so the caller splits K over wg.z and sums
  * the partial results (DW + split * splitStride). Bindings: X, G, DW.
  */
-export function conv2dGradWeightWGSL(tile: Tile): string {
+export function conv2dGradWeightWGSL(tile: Tile, f16 = false): string {
   return implicitGemmWGSL({
     doc: `// conv2d grad-weight (implicit GEMM on dw^T, split-K over wg.z):
 //   dw[co,c,kh,kw] = sum_{n,oh,ow} g[n,co,oh,ow] * x[n,c,oh*sh-ph+kh*dh,ow*sw-pw+kw*dw]
@@ -372,7 +381,7 @@ export function conv2dGradWeightWGSL(tile: Tile): string {
     loadB: (l) => `v.${l} = G[gOff + n * ohw];`,
     storeRow: '',
     store: `DW[split * p.splitStride + n * p.M + m] = v;`,
-  }, tile);
+  }, tile, f16);
 }
 
 /**

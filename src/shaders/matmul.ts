@@ -37,6 +37,8 @@ export interface MatmulVariant {
   transB: boolean;
   /** Add BIAS[n] to every row of C (bias is bound before C). */
   bias: boolean;
+  /** Tiled kernel only: stage the operands as float16 in workgroup memory, accumulate in float32. */
+  f16?: boolean;
 }
 
 /** Output tile of one workgroup of the tiled kernel (rows and columns). */
@@ -111,13 +113,19 @@ export function matmulTiledWGSL(v: MatmulVariant): string {
   // transposed one), so global loads are coalesced whatever the flags.
   const aIdx = v.transA ? 'let kk = i / 64u; let mm = i % 64u;' : 'let mm = i / 16u; let kk = i % 16u;';
   const bIdx = v.transB ? 'let nn = i / 16u; let kk = i % 16u;' : 'let kk = i / 64u; let nn = i % 64u;';
-  return /* wgsl */ `// matmul (tiled): C[z] = ${variantName(v)}; 16x16 threads per 64x64 tile of C, 4x4 per thread (see src/shaders/matmul.ts)
+  const el = v.f16 ? 'f16' : 'f32';
+  // With f16 staging, operands are rounded to float16 on the way in and widened for the products.
+  const stage = (e: string) => (v.f16 ? `f16(${e})` : e);
+  const widen = (e: string) => (v.f16 ? `f32(${e})` : e);
+  return /* wgsl */ `// matmul (tiled): C[z] = ${variantName(v)}; 16x16 threads per 64x64 tile of C, 4x4 per thread (see src/shaders/matmul.ts)${v.f16 ? `
+// Operands staged as float16 in workgroup memory (opt-in 'medium' precision), products summed in float32.
+enable f16;` : ''}
 ${header(v)}
 
 // Staged slices: AS[k][m] and BS[k][n] for 16 values of k. Rows are padded to 65 words so that the
 // strided stores of a non-transposed A (or transposed B) hit distinct banks.
-var<workgroup> AS: array<array<f32, 65>, 16>;
-var<workgroup> BS: array<array<f32, 65>, 16>;
+var<workgroup> AS: array<array<${el}, 65>, 16>;
+var<workgroup> BS: array<array<${el}, 65>, 16>;
 
 @compute @workgroup_size(16, 16)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
@@ -134,20 +142,20 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
       let i = li + r * 256u;
       {
         ${aIdx}
-        AS[kk][mm] = load_a(offs.x, m0 + mm, k0 + kk);
+        AS[kk][mm] = ${stage('load_a(offs.x, m0 + mm, k0 + kk)')};
       }
       {
         ${bIdx}
-        BS[kk][nn] = load_b(offs.y, k0 + kk, n0 + nn);
+        BS[kk][nn] = ${stage('load_b(offs.y, k0 + kk, n0 + nn)')};
       }
     }
     workgroupBarrier();
     for (var kk = 0u; kk < 16u; kk++) {
-      let b = vec4<f32>(BS[kk][tx], BS[kk][tx + 16u], BS[kk][tx + 32u], BS[kk][tx + 48u]);
-      acc[0] += AS[kk][ty] * b;
-      acc[1] += AS[kk][ty + 16u] * b;
-      acc[2] += AS[kk][ty + 32u] * b;
-      acc[3] += AS[kk][ty + 48u] * b;
+      let b = ${v.f16 ? 'vec4<f32>(vec4<f16>' : 'vec4<f32>'}(BS[kk][tx], BS[kk][tx + 16u], BS[kk][tx + 32u], BS[kk][tx + 48u])${v.f16 ? ')' : ''};
+      acc[0] += ${widen('AS[kk][ty]')} * b;
+      acc[1] += ${widen('AS[kk][ty + 16u]')} * b;
+      acc[2] += ${widen('AS[kk][ty + 32u]')} * b;
+      acc[3] += ${widen('AS[kk][ty + 48u]')} * b;
     }
     workgroupBarrier();
   }

@@ -10,6 +10,7 @@ import {
 import { empty, withGrad, type Tensor } from '../tensor.js';
 import { shapeStr } from '../shape.js';
 import { sumTo, reluBackwardFromOutput } from './elementwise.js';
+import { gemmUsesF16 } from '../precision.js';
 
 export interface Conv2dOptions {
   /** Step between output pixels, per axis (default 1). */
@@ -102,13 +103,15 @@ function gemm(k: Kernel, t: Tile, buffers: GPUBuffer[], g: Geometry, M: number, 
   runtime().dispatch(k, buffers, params(g, { M, NN, K, mTiles, kChunk, splitStride, epilogue }), [x, y, splits]);
 }
 
-const tileName = (t: Tile) => `${t.BM}x${t.BN}x${t.BK}_${t.TM}x${t.TN}`;
+/** Kernel name suffix: the tile, and _f16 when the operands are staged as float16 (see precision.ts). */
+const tileName = (t: Tile, f16: boolean) => `${t.BM}x${t.BN}x${t.BK}_${t.TM}x${t.TN}${f16 ? '_f16' : ''}`;
 
 function forward(x: Tensor, weight: Tensor, bias: Tensor | null, g: Geometry, relu = false): Tensor {
   const rt = runtime();
   const M = g.N * g.OH * g.OW;
   const t = tileFor(M, g.CO);
-  const k = rt.kernel({ name: `conv2d_fwd_${tileName(t)}`, wgsl: conv2dForwardWGSL(t), bindings: ['read', 'read', 'read', 'write'] });
+  const f16 = gemmUsesF16();
+  const k = rt.kernel({ name: `conv2d_fwd_${tileName(t, f16)}`, wgsl: conv2dForwardWGSL(t, f16), bindings: ['read', 'read', 'read', 'write'] });
   const y = empty([g.N, g.CO, g.OH, g.OW]);
   // One kernel with and without bias and ReLU (flags in the parameters; the weight stands in for the absent bias).
   const epilogue = (bias ? EPILOGUE_BIAS : 0) | (relu ? EPILOGUE_RELU : 0);
@@ -121,7 +124,8 @@ function gradInput(gy: Tensor, weight: Tensor, g: Geometry): Tensor {
   const M = g.N * g.H * g.W;
   const t = tileFor(M, g.C);
   const stride1 = g.sh === 1 && g.sw === 1;
-  const k = rt.kernel({ name: `conv2d_grad_input_${tileName(t)}${stride1 ? '_s1' : ''}`, wgsl: conv2dGradInputWGSL(t, stride1), bindings: ['read', 'read', 'write'] });
+  const f16 = gemmUsesF16();
+  const k = rt.kernel({ name: `conv2d_grad_input_${tileName(t, f16)}${stride1 ? '_s1' : ''}`, wgsl: conv2dGradInputWGSL(t, stride1, f16), bindings: ['read', 'read', 'write'] });
   const dx = empty([g.N, g.C, g.H, g.W]);
   gemm(k, t, [gy.buffer, weight.buffer, dx.buffer], g, M, g.C, g.CO * g.KH * g.KW);
   return dx;
@@ -146,7 +150,8 @@ function gradWeight(gy: Tensor, x: Tensor, g: Geometry): Tensor {
   const M = g.C * g.KH * g.KW;
   const K = g.N * g.OH * g.OW;
   const t = tileFor(M, g.CO);
-  const k = rt.kernel({ name: `conv2d_grad_weight_${tileName(t)}`, wgsl: conv2dGradWeightWGSL(t), bindings: ['read', 'read', 'write'] });
+  const f16 = gemmUsesF16();
+  const k = rt.kernel({ name: `conv2d_grad_weight_${tileName(t, f16)}`, wgsl: conv2dGradWeightWGSL(t, f16), bindings: ['read', 'read', 'write'] });
   const wShape = [g.CO, g.C, g.KH, g.KW];
   const { splits, kChunk } = weightSplits(t, M, g.CO, K);
   if (splits === 1) {

@@ -7,6 +7,7 @@ import { matmulTiledWGSL, matmulNaiveWGSL, TILE, WG_SIDE, type MatmulVariant } f
 import { empty, withGrad, type Tensor } from '../tensor.js';
 import { MAX_RANK, numel, padRank, sameShape, shapeStr } from '../shape.js';
 import { sumTo } from './elementwise.js';
+import { gemmUsesF16 } from '../precision.js';
 
 export interface GemmArgs {
   /** Row-major operands; `a` holds [...aBatch, M, K] ([..., K, M] when transA), `b` [...bBatch, K, N] ([..., N, K] when transB). */
@@ -77,14 +78,14 @@ export function gemm(args: GemmArgs): Tensor {
   if (count === 0 || M === 0 || N === 0) return out;
 
   const rt = runtime();
-  const variant: MatmulVariant = { transA, transB, bias: !!bias };
+  const variant: MatmulVariant = { transA, transB, bias: !!bias, f16: gemmUsesF16() };
   // Small matrices (per-head attention scores, vector-matrix products, a batch of 1x1s) would
   // leave most of a 64x64 tile's threads idle yet waiting at its barriers; one thread per output
   // is faster there.
   const sparseTiles = 4 * M * N < Math.ceil(M / TILE) * Math.ceil(N / TILE) * TILE * TILE;
   const naive = args.kernel === 'naive' || ((args.kernel ?? 'auto') === 'auto' && sparseTiles);
   const wgsl = naive ? matmulNaiveWGSL(variant) : matmulTiledWGSL(variant);
-  const k = rt.kernel({ name: naive ? 'matmul_naive' : 'matmul', wgsl, bindings: bias ? ['read', 'read', 'read', 'write'] : ['read', 'read', 'write'] });
+  const k = rt.kernel({ name: naive ? 'matmul_naive' : variant.f16 ? 'matmul_f16' : 'matmul', wgsl, bindings: bias ? ['read', 'read', 'read', 'write'] : ['read', 'read', 'write'] });
   const buffers = bias ? [a.buffer, b.buffer, bias.buffer, out.buffer] : [a.buffer, b.buffer, out.buffer];
   const side = naive ? WG_SIDE : TILE;
   const gx = Math.ceil(N / side);
