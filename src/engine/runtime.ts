@@ -49,6 +49,11 @@ export class EngramError extends Error {
 export class Runtime {
   readonly pool: BufferPool;
   readonly hasF16: boolean;
+  /**
+   * The adapter runs kernels on the CPU (lavapipe/llvmpipe, SwiftShader): kernels choose variants
+   * measured faster there (no workgroup memory, vec4 loads).
+   */
+  readonly cpuBacked: boolean;
   private kernels = new Map<string, Kernel>();
   private bindGroups = new Map<string, GPUBindGroup>();
   private bufferIds = new WeakMap<GPUBuffer, number>();
@@ -82,6 +87,7 @@ export class Runtime {
   constructor(readonly device: GPUDevice, readonly info: AdapterDescription, readonly gpu?: GPU) {
     this.pool = new BufferPool(device, device.limits.maxBufferSize);
     this.hasF16 = device.features.has('shader-f16');
+    this.cpuBacked = info.isFallbackAdapter || /llvmpipe|lavapipe|swiftshader|software/i.test(`${info.vendor} ${info.architecture} ${info.description}`);
     this.arenaAlign = Math.max(device.limits.minStorageBufferOffsetAlignment, 16);
     this.arena = device.createBuffer({ size: ARENA_BYTES, usage: 0x80 | 0x08, label: 'engram-param-arena' });
     device.addEventListener('uncapturederror', (ev) => {

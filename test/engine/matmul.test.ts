@@ -131,6 +131,9 @@ describe('the tiled kernel agrees with the naive oracle kernel', () => {
       { M: 67, N: 45, K: 33, batch: [2, 3], aBatch: [2, 1], bBatch: [1, 3] },
       { M: 5, N: 3, K: 70, batch: [], aBatch: [], bBatch: [] },
       { M: 1, N: 1, K: 1, batch: [3], aBatch: [3], bBatch: [1] },
+      // Multiples of 4: the vec4 register-blocked kernel runs too (more than one 8x8 workgroup of blocks).
+      { M: 68, N: 44, K: 36, batch: [2, 3], aBatch: [2, 1], bBatch: [1, 3] },
+      { M: 4, N: 8, K: 4, batch: [], aBatch: [], bBatch: [] },
     ];
     for (const sz of sizes) {
       const count = (xs: number[]) => xs.reduce((x, y) => x * y, 1);
@@ -146,11 +149,14 @@ describe('the tiled kernel agrees with the naive oracle kernel', () => {
             for (const withBias of [false, true]) {
               const label = `M=${sz.M} N=${sz.N} K=${sz.K} batch ${s(sz.batch)}: A${transA ? '^T' : ''} @ B${transB ? '^T' : ''}${withBias ? ' + bias' : ''}`;
               const o = { ...sz, transA, transB };
-              const run = (kernel: 'tiled' | 'naive') => E.gemm({ a, b, bias: withBias ? bias : null, out: E.empty([...sz.batch, sz.M, sz.N]), kernel, ...o }).toArray();
+              const run = (kernel: 'tiled' | 'naive' | 'vec4') => E.gemm({ a, b, bias: withBias ? bias : null, out: E.empty([...sz.batch, sz.M, sz.N]), kernel, ...o }).toArray();
               const naive = await run('naive');
               const tiled = await run('tiled');
               expectClose(naive, cpuGemm(aData, bData, withBias ? biasData : null, o), { atol: 1e-5, rtol: 1e-5 }, `naive ${label} vs CPU`);
               expectClose(tiled, naive, { atol: 1e-5, rtol: 1e-5 }, `tiled ${label} vs naive`);
+              if (sz.M % 4 === 0 && sz.N % 4 === 0 && sz.K % 4 === 0) {
+                expectClose(await run('vec4'), naive, { atol: 1e-5, rtol: 1e-5 }, `vec4 ${label} vs naive`);
+              }
             }
           }
         }
@@ -175,13 +181,23 @@ describe('the tiled kernel agrees with the naive oracle kernel', () => {
       const b = E.tensor(gen.uniformArray(256 * 256, -1, 1), [256, 256]);
       const args = { a, b, M: 256, N: 256, K: 256 };
       const naive = await E.gemm({ ...args, out: E.empty([256, 256]), kernel: 'naive' }).toArray();
-      const tiled = await E.matmul(a, b).toArray();
+      const tiled = await E.gemm({ ...args, out: E.empty([256, 256]), kernel: 'tiled' }).toArray();
+      const vec4 = await E.gemm({ ...args, out: E.empty([256, 256]), kernel: 'vec4' }).toArray();
+      const auto = await E.matmul(a, b).toArray();
       expectClose(tiled, naive, { atol: 1e-4, rtol: 1e-5 }, 'tiled vs naive 256^3');
+      expectClose(vec4, naive, { atol: 1e-4, rtol: 1e-5 }, 'vec4 vs naive 256^3');
+      expectClose(auto, naive, { atol: 1e-4, rtol: 1e-5 }, 'matmul (auto kernel) vs naive 256^3');
     });
   });
 });
 
 describe('matmul and linear reject bad input with messages naming the op and the shapes', () => {
+  it('the vec4 kernel names its shape requirement', () => {
+    expect(() => E.gemm({ a: E.zeros([2]), b: E.zeros([3]), M: 2, N: 3, K: 1, out: E.empty([2, 3]), kernel: 'vec4' })).toThrow(
+      'gemm: the vec4 kernel needs M, N, K multiples of 4 (and float32 operands), got M=2, N=3, K=1',
+    );
+  });
+
   it('matmul [2, 3] @ [4, 5]', () => {
     expect(() => E.matmul(E.zeros([2, 3]), E.zeros([4, 5]))).toThrow('matmul: shapes [2, 3] and [4, 5] are incompatible (inner dimensions 3 and 4 differ)');
   });
