@@ -8,7 +8,7 @@
 // Mapping: the per-channel reductions run one workgroup of 256 threads per channel (workgroup
 // index folded into y past 65535 channels); each thread accumulates a strided share of the
 // channel, then a workgroup-memory tree reduction combines the 256 partial sums. The elementwise
-// kernels run one thread per element (MAIN_1D).
+// kernels run one thread per element: on a (spatial, C, N) grid for S >= 64, else 1-D (MAIN_1D).
 
 import { LINEAR_INDEX, MAIN_1D } from './common.js';
 
@@ -29,10 +29,42 @@ fn wg_sum(lid: u32, v: f32) -> f32 {
   return total;
 }
 
-// Linear index of the k-th element (0 <= k < N * S) of channel c.
-fn chan_index(k: u32, c: u32) -> u32 {
-  return ((k / p.S) * p.C + c) * p.S + k % p.S;
+// A walk over channel c's elements k = lid, lid + 256, ... (k = n * S + s) that keeps (n, s) and
+// divides only when a step crosses into the next image(s), not at every element: integer division
+// is slow on CPU-backed adapters (no vector divide).
+struct ChanCursor { s: u32, base: u32 }
+fn chan_start(lid: u32, c: u32) -> ChanCursor {
+  let n = lid / p.S;
+  return ChanCursor(lid % p.S, (n * p.C + c) * p.S);
+}
+fn chan_next(cur: ChanCursor) -> ChanCursor {
+  var s = cur.s + 256u;
+  var base = cur.base;
+  if (s >= p.S) {
+    let images = s / p.S;
+    s -= images * p.S;
+    base += images * p.C * p.S;
+  }
+  return ChanCursor(s, base);
 }`;
+
+/**
+ * Entry and element index of the elementwise kernels. `planes`: a 3-D grid (ceil(S/64), C, N) of
+ * 64-thread workgroups, so the channel is the workgroup's y and no thread divides (for S >= 64,
+ * the spatial layers); otherwise the 1-D grid, the channel decoded as (i / S) % C.
+ */
+function elementMain(planes: boolean): string {
+  return planes
+    ? `@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg: vec3<u32>) {
+  if (gid.x >= p.S) { return; }
+  let c = wg.y;
+  let i = (wg.z * p.C + c) * p.S + gid.x;`
+    : `${MAIN_1D} {
+  let i = linear_index(gid, nwg);
+  if (i >= p.n) { return; }
+  let c = (i / p.S) % p.C;`;
+}
 
 const CHANNEL_MAIN = /* wgsl */ `@compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>)`;
@@ -59,12 +91,15 @@ ${CHANNEL_MAIN} {
   let lid = lid3.x;
   let n = f32(p.count);
   var acc = 0.0;
-  for (var k = lid; k < p.count; k += 256u) { acc += X[chan_index(k, c)]; }
+  var cur = chan_start(lid, c);
+  for (var k = lid; k < p.count; k += 256u) { acc += X[cur.base + cur.s]; cur = chan_next(cur); }
   let mean = wg_sum(lid, acc) / n;
   acc = 0.0;
+  cur = chan_start(lid, c);
   for (var k = lid; k < p.count; k += 256u) {
-    let d = X[chan_index(k, c)] - mean;
+    let d = X[cur.base + cur.s] - mean;
     acc += d * d;
+    cur = chan_next(cur);
   }
   let v = wg_sum(lid, acc) / n;
   if (lid == 0u) {
@@ -101,7 +136,7 @@ ${MAIN_1D} {
  * y = (x - mean[c]) * invstd[c] (* w[c] + b[c] when affine), then ReLU when `relu` (batch norm +
  * ReLU in one pass). One thread per element. Params: n, C, S. Bindings: X, MEAN, INVSTD[, W, B], Y.
  */
-export function bnNormalizeWGSL(affine: boolean, relu = false): string {
+export function bnNormalizeWGSL(affine: boolean, relu = false, planes = false): string {
   const value = affine ? 'xhat * W[c] + B[c]' : 'xhat';
   return /* wgsl */ `// batchNorm normalize: y = ${relu ? 'relu(' : ''}(x - mean[c]) * invstd[c]${affine ? ' * w[c] + b[c]' : ''}${relu ? ')' : ''}
 struct Params { n: u32, C: u32, S: u32 }
@@ -113,10 +148,7 @@ ${affine ? `@group(0) @binding(4) var<storage, read> W: array<f32>;
 @group(0) @binding(5) var<storage, read> B: array<f32>;
 @group(0) @binding(6) var<storage, read_write> Y: array<f32>;` : `@group(0) @binding(4) var<storage, read_write> Y: array<f32>;`}
 ${LINEAR_INDEX}
-${MAIN_1D} {
-  let i = linear_index(gid, nwg);
-  if (i >= p.n) { return; }
-  let c = (i / p.S) % p.C;
+${elementMain(planes)}
   let xhat = (X[i] - MEAN[c]) * INVSTD[c];
 ${relu ? `  let v = ${value};
   Y[i] = select(v, 0.0, v < 0.0); // keeps NaN, as torch.relu` : `  Y[i] = ${value};`}
@@ -156,11 +188,13 @@ ${CHANNEL_MAIN} {
   let invstd = INVSTD[c];
   var sg = 0.0;
   var sgx = 0.0;
+  var cur = chan_start(lid, c);
   for (var k = lid; k < p.count; k += 256u) {
-    let i = chan_index(k, c);
+    let i = cur.base + cur.s;
     let g = ${gradAt(relu)};
     sg += g;
     sgx += g * (X[i] - mean) * invstd;
+    cur = chan_next(cur);
   }
   let totalG = wg_sum(lid, sg);
   let totalGX = wg_sum(lid, sgx);
@@ -178,7 +212,7 @@ ${CHANNEL_MAIN} {
  * One thread per element; with a fused ReLU, g is masked by Y > 0 first. Params: n, C, S, count (f32).
  * Bindings (training): G, X, MEAN, INVSTD[, W], SUMG, SUMGX[, Y], DX. (eval): G, INVSTD[, W][, Y], DX.
  */
-export function bnBackwardDxWGSL(training: boolean, affine: boolean, relu = false): string {
+export function bnBackwardDxWGSL(training: boolean, affine: boolean, relu = false, planes = false): string {
   const bufs = training ? ['G', 'X', 'MEAN', 'INVSTD'] : ['G', 'INVSTD'];
   if (affine) bufs.push('W');
   if (training) bufs.push('SUMG', 'SUMGX');
@@ -197,10 +231,7 @@ struct Params { n: u32, C: u32, S: u32, count: f32 }
 ${decls}
 @group(0) @binding(${bufs.length + 1}) var<storage, read_write> DX: array<f32>;
 ${LINEAR_INDEX}
-${MAIN_1D} {
-  let i = linear_index(gid, nwg);
-  if (i >= p.n) { return; }
-  let c = (i / p.S) % p.C;
+${elementMain(planes)}
 ${body}
 }`;
 }

@@ -454,3 +454,173 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   Y[i] = s;
 }`;
 }
+
+/**
+ * Register-blocked direct convolution for CPU-backed adapters (ops/conv.ts picks it there): no
+ * workgroup memory and no barriers. Each thread computes PPT consecutive output pixels of one row
+ * (n, oh, ow0..ow0+PPT-1) for CPT consecutive output channels, walking (c, kh, kw) with plain nested
+ * loops (no index division inside them). Per tap it loads PPT input values (zero in the padding) and
+ * CPT/4 vec4s of the re-laid-out weight WT[k][co] (k = (c*KH + kh)*KW + kw, see conv2dWeightLayoutWGSL),
+ * then does PPT*CPT multiply-adds from registers. Rows of the input that fall in the padding are
+ * skipped whole. The epilogue flags in p.bias are the implicit-GEMM forward's (bit 0 bias, bit 1 ReLU).
+ * Grid: 1-D over N*OH*ceil(OW/PPT)*(CO/CPT) threads, channel block fastest, 64 per workgroup, folded
+ * into y past 65535 workgroups. Needs CO % CPT == 0. Bindings: X, WT (vec4), Bias, Y.
+ * Also serves stride-1 grad-input, as the convolution of dy with the flipped, transposed weight.
+ */
+export function conv2dRegisterWGSL(PPT: number, CPT: number): string {
+  const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+  const Q = CPT / 4;
+  const accs = range(PPT).flatMap((j) => range(Q).map((q) => `  var acc${j}_${q} = vec4<f32>(0.0);`)).join('\n');
+  const taps = range(PPT).map((j) => `        { let iw = iw0 + ${j}u * p.sw; var xv = 0.0; if (iw < p.W) { xv = X[xRow + iw]; }
+${range(Q).map((q) => `          acc${j}_${q} = fma(vec4<f32>(xv), w${q}, acc${j}_${q});`).join('\n')} }`).join('\n');
+  const stores = range(PPT).map((j) => `  if (ow0 + ${j}u < p.OW) {
+${range(Q).map((q) => range(4).map((l) => `    { let co = co0 + ${q * 4 + l}u; var o = acc${j}_${q}.${LANES[l]}; if ((p.bias & 1u) != 0u) { o += Bias[co]; } if ((p.bias & 2u) != 0u) { o = select(o, 0.0, o < 0.0); } Y[yBase + ${q * 4 + l}u * ohw + ${j}u] = o; }`).join('\n')).join('\n')}
+  }`).join('\n');
+  return /* wgsl */ `// conv2d (register-blocked direct, for CPU-backed adapters): y[n,co,oh,ow] = [relu]([b[co] +]
+//   sum_{c,kh,kw} x[n,c,oh*sh-ph+kh*dh,ow*sw-pw+kw*dw] * WT[(c*KH+kh)*KW+kw][co])
+// NCHW. One thread: ${PPT} pixels along ow x ${CPT} output channels, accumulators in registers.
+${PARAMS}
+@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(2) var<storage, read> WT: array<vec4<f32>>; // [K][CO/4]
+@group(0) @binding(3) var<storage, read> Bias: array<f32>; // any buffer when bit 0 of p.bias is clear
+@group(0) @binding(4) var<storage, read_write> Y: array<f32>;
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = gid.x + gid.y * nwg.x * 64u;
+  let COB = p.CO / ${CPT}u;
+  let OWB = (p.OW + ${PPT - 1}u) / ${PPT}u;
+  if (t >= p.N * p.OH * OWB * COB) { return; }
+  let cob = t % COB;
+  let owb = (t / COB) % OWB;
+  let oh = (t / (COB * OWB)) % p.OH;
+  let n = t / (COB * OWB * p.OH);
+  let co0 = cob * ${CPT}u;
+  let ow0 = owb * ${PPT}u;
+  let CO4 = p.CO / 4u;
+  let hw = p.H * p.W;
+  let ohw = p.OH * p.OW;
+${accs}
+  for (var c = 0u; c < p.C; c++) {
+    let xPlane = (n * p.C + c) * hw;
+    for (var kh = 0u; kh < p.KH; kh++) {
+      let ih = oh * p.sh + kh * p.dh - p.ph; // wraps past the top padding: ih >= H rejects both sides
+      if (ih >= p.H) { continue; }
+      let xRow = xPlane + ih * p.W;
+      let kRow = (c * p.KH + kh) * p.KW;
+      for (var kw = 0u; kw < p.KW; kw++) {
+        let wBase = (kRow + kw) * CO4 + cob * ${Q}u;
+${range(Q).map((q) => `        let w${q} = WT[wBase + ${q}u];`).join('\n')}
+        let iw0 = ow0 * p.sw + kw * p.dw - p.pw; // may wrap, as ih
+${taps}
+      }
+    }
+  }
+  let yBase = (n * p.CO + co0) * ohw + oh * p.OW + ow0;
+${stores}
+}`;
+}
+
+/**
+ * Re-lays out a conv weight w [CO, C, KH, KW] as WT [K][OC] for conv2dRegisterWGSL, K = IC*KH*KW:
+ *  - forward (p.flip == 0): OC = CO, IC = C: WT[(c*KH + kh)*KW + kw][co] = w[co, c, kh, kw];
+ *  - grad-input (p.flip == 1): the convolution of dy with the flipped kernel, OC = C, IC = CO:
+ *    WT[(co*KH + kh)*KW + kw][c] = w[co, c, KH-1-kh, KW-1-kw].
+ * One thread per element of WT (256 per workgroup, folded into y). Params: CO, C, KH, KW, flip, n.
+ */
+export const CONV2D_WEIGHT_LAYOUT_WGSL = /* wgsl */ `// conv2d weight re-layout: w [CO, C, KH, KW] -> WT [K][OC] (transposed; flipped for grad-input)
+struct Params { CO: u32, C: u32, KH: u32, KW: u32, flip: u32, n: u32 }
+@group(0) @binding(0) var<storage, read> p: Params;
+@group(0) @binding(1) var<storage, read> Wt: array<f32>;
+@group(0) @binding(2) var<storage, read_write> WT: array<f32>;
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * 256u;
+  if (i >= p.n) { return; }
+  let khw = p.KH * p.KW;
+  if (p.flip == 0u) {
+    let co = i % p.CO;
+    let k = i / p.CO; // (c, kh, kw)
+    WT[i] = Wt[co * p.C * khw + k];
+  } else {
+    let c = i % p.C;
+    let k = i / p.C; // (co, kh, kw)
+    let co = k / khw;
+    let kh = (k / p.KW) % p.KH;
+    let kw = k % p.KW;
+    WT[i] = Wt[((co * p.C + c) * p.KH + (p.KH - 1u - kh)) * p.KW + (p.KW - 1u - kw)];
+  }
+}`;
+
+/**
+ * Register-blocked grad-weight for CPU-backed adapters: dw[co, k] = sum over output pixels m = (n, oh,
+ * ow) of dy[n, co, oh, ow] * x-tap k of m, k = (c, kh, kw). Each thread owns 8 consecutive k x 8
+ * consecutive co and walks its slice of the output rows (n, oh) four pixels at a time: per step it
+ * loads dy as 8 aligned vec4s (OW % 4 == 0) and the 8 taps' 4 input values, then does 64 vec4 dot
+ * products from registers; no workgroup memory. Slice z (wg.z) covers rows [z*rowsPerSplit, ...) and
+ * writes its partial sums at z * splitStride (summed afterwards when there are several slices).
+ * Params: the conv block with K = C*KH*KW, kChunk = rows (n, oh) per slice, splitStride. Grid: 1-D over
+ * ceil(K/8) * (CO/8) threads (co block fastest), 64 per workgroup; z = slices. Bindings: X, G (vec4), DW.
+ */
+export function conv2dGradWeightRegisterWGSL(): string {
+  const r8 = Array.from({ length: 8 }, (_, j) => j);
+  const tapSetup = r8.map((j) => `  let tap${j} = min(k0 + ${j}u, p.K - 1u); let cOff${j} = (tap${j} / khw) * hw; let offH${j} = ((tap${j} / p.KW) % p.KH) * p.dh; let offW${j} = (tap${j} % p.KW) * p.dw;`).join('\n');
+  const accs = r8.map((j) => `  var acc${j}_0 = vec4<f32>(0.0); var acc${j}_1 = vec4<f32>(0.0);`).join('\n');
+  const gLoads = r8.map((c) => `      let g${c} = G[gRow + (co0 + ${c}u) * gStride + q4];`).join('\n');
+  const taps = r8.map((j) => `      {
+        let ih = oh * p.sh + offH${j} - p.ph; // wraps past the top padding: ih >= H rejects both sides
+        var xv = vec4<f32>(0.0);
+        if (ih < p.H) {
+          let base = xImg + cOff${j} + ih * p.W;
+          let iw = ow * p.sw + offW${j} - p.pw;
+          if (iw < p.W) { xv.x = X[base + iw]; }
+          if (iw + p.sw < p.W) { xv.y = X[base + iw + p.sw]; }
+          if (iw + 2u * p.sw < p.W) { xv.z = X[base + iw + 2u * p.sw]; }
+          if (iw + 3u * p.sw < p.W) { xv.w = X[base + iw + 3u * p.sw]; }
+        }
+        acc${j}_0 += vec4<f32>(dot(xv, g0), dot(xv, g1), dot(xv, g2), dot(xv, g3));
+        acc${j}_1 += vec4<f32>(dot(xv, g4), dot(xv, g5), dot(xv, g6), dot(xv, g7));
+      }`).join('\n');
+  const stores = r8.map((j) => `  if (k0 + ${j}u < p.K) {
+${[0, 1].map((q) => [0, 1, 2, 3].map((l) => `    DW[out + (co0 + ${4 * q + l}u) * p.K + k0 + ${j}u] = acc${j}_${q}.${LANES[l]};`).join('\n')).join('\n')}
+  }`).join('\n');
+  return /* wgsl */ `// conv2d grad-weight (register-blocked, for CPU-backed adapters): dw[co,c,kh,kw] = sum_{n,oh,ow} g[n,co,oh,ow] * x[n,c,oh*sh-ph+kh*dh,ow*sw-pw+kw*dw]
+// NCHW. One thread: 8 taps k x 8 output channels, over a slice of the output rows, 4 pixels per step.
+${PARAMS}
+@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(2) var<storage, read> G: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> DW: array<f32>;
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(workgroup_id) wg: vec3<u32>) {
+  let t = gid.x + gid.y * nwg.x * 64u;
+  let COB = p.CO / 8u;
+  let KB = (p.K + 7u) / 8u;
+  if (t >= KB * COB) { return; }
+  let co0 = (t % COB) * 8u;
+  let k0 = (t / COB) * 8u;
+  let khw = p.KH * p.KW;
+  let hw = p.H * p.W;
+  let OW4 = p.OW / 4u;
+  // The 8 taps' input plane offset and row/column offsets (taps past K repeat the last; never stored).
+${tapSetup}
+${accs}
+  let rows = p.N * p.OH;
+  let r0 = wg.z * p.kChunk;
+  let r1 = min(rows, r0 + p.kChunk);
+  let gStride = p.OH * OW4; // vec4s from one channel's row to the next channel's
+  for (var r = r0; r < r1; r++) {
+    let n = r / p.OH;
+    let oh = r % p.OH;
+    let xImg = n * p.C * hw;
+    let gRow = (n * p.CO * p.OH + oh) * OW4; // vec4 index of g[n, 0, oh, 0]
+    for (var q4 = 0u; q4 < OW4; q4++) {
+${gLoads}
+      let ow = q4 * 4u;
+${taps}
+    }
+  }
+  let out = wg.z * p.splitStride;
+${stores}
+}`;
+}

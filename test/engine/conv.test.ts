@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as E from '../../src/index.js';
-import { conv2d, conv2dDirect, conv2dGradInput, conv2dGradWeight, type Conv2dOptions } from '../../src/engine/ops/conv.js';
+import { conv2d, conv2dDirect, conv2dGradInput, conv2dGradWeight, convKernels, type Conv2dOptions } from '../../src/engine/ops/conv.js';
 import { TILES, tiling, type Tile } from '../../src/shaders/conv2d.js';
 import { checkOp, expectClose } from '../helpers/gradcheck.js';
 import { useGPU } from '../helpers/gpu.js';
@@ -70,6 +70,35 @@ describe('conv2d matches the float64 reference, forward and backward', () => {
     await check({ x: [4, 2, 20, 20], w: [3, 2, 3, 3], bias: false, o: { stride: 1 } });
   });
 });
+
+// The register-blocked direct kernel (forward and stride-1 grad-input; needs the output channels of
+// the pass to be a multiple of 4) and the implicit GEMM, each forced on, over the same configurations
+// plus direct-kernel edge cases: several 8-pixel blocks per row, 4- and 8-channel blocks, dilation,
+// asymmetric padding, and padding larger than the kernel's reach (grad-input falls back to the GEMM);
+// grad-weight's register-blocked kernel where Cout % 8 == 0 and OW % 4 == 0.
+const DIRECT_CASES: Case[] = [
+  ...CASES,
+  { x: [2, 4, 7, 19], w: [8, 4, 3, 3], bias: true, o: { padding: 1 } },
+  { x: [1, 8, 6, 11], w: [12, 8, 3, 5], bias: false, o: { padding: [0, 2], dilation: [2, 1] } },
+  { x: [2, 12, 5, 5], w: [4, 12, 1, 1], bias: true, o: { padding: 1 } },
+  { x: [1, 4, 9, 9], w: [16, 4, 3, 3], bias: true, o: { stride: 2, padding: 1 } },
+  // Register-blocked grad-weight (Cout % 8 == 0, OW % 4 == 0): K = 27 and 45 (partial 8-tap blocks),
+  // two channel blocks, rows sliced across workgroups, dilation and asymmetric padding.
+  { x: [2, 3, 9, 8], w: [16, 3, 3, 3], bias: true, o: { padding: 1 }, gradX: false },
+  { x: [3, 5, 6, 12], w: [8, 5, 3, 3], bias: false, o: { padding: [1, 0], dilation: 2 } },
+];
+for (const direct of [true, false]) {
+  describe(`conv2d with the ${direct ? 'register-blocked direct kernel' : 'implicit-GEMM kernels'} forced`, () => {
+    it(`${DIRECT_CASES.length} configurations vs float64`, async () => {
+      convKernels.direct = direct;
+      try {
+        for (const c of DIRECT_CASES) await check(c);
+      } finally {
+        convKernels.direct = null;
+      }
+    });
+  });
+}
 
 /** Run `fn` with every conv GEMM forced onto `tile`. */
 async function withTile(tile: Tile, fn: () => Promise<void>): Promise<void> {

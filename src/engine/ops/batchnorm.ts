@@ -32,6 +32,13 @@ interface Layout {
   count: number;
 }
 
+/** Elementwise kernels on the (ceil(S/64), C, N) grid: spatial inputs within the grid limits. */
+function planesGrid(x: Tensor, L: Layout): [number, number, number] | null {
+  const max = runtime().device.limits.maxComputeWorkgroupsPerDimension;
+  const N = x.shape[0]!;
+  return L.S >= 64 && L.C <= max && N <= max && N > 0 ? [Math.ceil(L.S / 64), L.C, N] : null;
+}
+
 function layoutOf(x: Tensor): Layout {
   const C = x.shape[1]!;
   let S = 1;
@@ -89,12 +96,13 @@ function evalStats(rm: Tensor, rv: Tensor, C: number, eps: number): [Tensor, Ten
 function normalize(x: Tensor, L: Layout, mean: Tensor, invstd: Tensor, w: Tensor | null, b: Tensor | null, relu: boolean): Tensor {
   const rt = runtime();
   const affine = w !== null && b !== null;
-  const k = rt.kernel({ name: relu ? 'bn_normalize_relu' : 'bn_normalize', wgsl: bnNormalizeWGSL(affine, relu), bindings: affine ? ['read', 'read', 'read', 'read', 'read', 'write'] : ['read', 'read', 'read', 'write'] });
+  const planes = planesGrid(x, L);
+  const k = rt.kernel({ name: relu ? 'bn_normalize_relu' : 'bn_normalize', wgsl: bnNormalizeWGSL(affine, relu, planes !== null), bindings: affine ? ['read', 'read', 'read', 'read', 'read', 'write'] : ['read', 'read', 'read', 'write'] });
   const y = empty(x.shape);
   const bufs = [x.buffer, mean.buffer, invstd.buffer];
   if (affine) bufs.push(w.buffer, b.buffer);
   bufs.push(y.buffer);
-  rt.dispatch(k, bufs, [x.size, L.C, L.S], grid1d(x.size));
+  rt.dispatch(k, bufs, [x.size, L.C, L.S], planes ?? grid1d(x.size));
   return y;
 }
 
@@ -120,18 +128,19 @@ function backwardSums(g: Tensor, x: Tensor, L: Layout, mean: Tensor, invstd: Ten
 function backwardDx(g: Tensor, x: Tensor, L: Layout, mean: Tensor, invstd: Tensor, w: Tensor | null, sums: [Tensor, Tensor] | null, reluOut: Tensor | null): Tensor {
   const rt = runtime();
   const training = sums !== null;
+  const planes = planesGrid(x, L);
   const bufs = training ? [g.buffer, x.buffer, mean.buffer, invstd.buffer] : [g.buffer, invstd.buffer];
   if (w) bufs.push(w.buffer);
   if (sums) bufs.push(sums[0].buffer, sums[1].buffer);
   if (reluOut) bufs.push(reluOut.buffer);
   const k = rt.kernel({
     name: reluOut ? 'bn_backward_dx_relu' : 'bn_backward_dx',
-    wgsl: bnBackwardDxWGSL(training, w !== null, reluOut !== null),
+    wgsl: bnBackwardDxWGSL(training, w !== null, reluOut !== null, planes !== null),
     bindings: [...bufs.map(() => 'read' as const), 'write'],
   });
   const dx = empty(x.shape);
   bufs.push(dx.buffer);
-  rt.dispatch(k, bufs, [x.size, L.C, L.S, f32bits(L.count)], grid1d(x.size));
+  rt.dispatch(k, bufs, [x.size, L.C, L.S, f32bits(L.count)], planes ?? grid1d(x.size));
   return dx;
 }
 

@@ -5,7 +5,7 @@
 
 import { runtime, grid1d, EngramError, type Kernel } from '../runtime.js';
 import {
-  conv2dForwardWGSL, conv2dDirectWGSL, conv2dGradInputWGSL, conv2dGradWeightWGSL, CONV2D_GRAD_BIAS_WGSL, tiling, type Tile,
+  conv2dForwardWGSL, conv2dDirectWGSL, conv2dRegisterWGSL, conv2dGradWeightRegisterWGSL, CONV2D_WEIGHT_LAYOUT_WGSL, conv2dGradInputWGSL, conv2dGradWeightWGSL, CONV2D_GRAD_BIAS_WGSL, tiling, type Tile,
 } from '../../shaders/conv2d.js';
 import { empty, withGrad, type Tensor } from '../tensor.js';
 import { shapeStr } from '../shape.js';
@@ -106,8 +106,56 @@ function gemm(k: Kernel, t: Tile, buffers: GPUBuffer[], g: Geometry, M: number, 
 /** Kernel name suffix: the tile, and _f16 when the operands are staged as float16 (see precision.ts). */
 const tileName = (t: Tile, f16: boolean) => `${t.BM}x${t.BN}x${t.BK}_${t.TM}x${t.TN}${f16 ? '_f16' : ''}`;
 
+/** The register-blocked direct kernel's blocking: 8 pixels x 8 channels when CO allows, else x 4. */
+function registerBlocking(outChannels: number): { PPT: number; CPT: number } | null {
+  if (outChannels % 8 === 0) return { PPT: 8, CPT: 8 };
+  if (outChannels % 4 === 0) return { PPT: 8, CPT: 4 };
+  return null;
+}
+
+/**
+ * Whether forward and stride-1 grad-input use the register-blocked direct kernel (conv2dRegisterWGSL)
+ * instead of the implicit GEMM: by default on CPU-backed adapters, where it measured faster, and not
+ * with float16 operands (an implicit-GEMM feature) or a forced GEMM tile. Tests and benchmarks set
+ * `direct` to force either way. (Grad-weight always runs the split-K implicit GEMM.)
+ */
+export const convKernels = { direct: null as boolean | null };
+function useDirect(): boolean {
+  if (convKernels.direct !== null) return convKernels.direct;
+  return runtime().cpuBacked && !gemmUsesF16() && tiling.force === null;
+}
+
+/** w [CO, C, KH, KW] re-laid out as [K][OC] for the direct kernel (flipped and transposed for grad-input). */
+function weightLayout(weight: Tensor, g: Geometry, flip: boolean): Tensor {
+  const rt = runtime();
+  const k = rt.kernel({ name: 'conv2d_weight_layout', wgsl: CONV2D_WEIGHT_LAYOUT_WGSL, bindings: ['read', 'write'] });
+  const wt = empty([weight.size]);
+  rt.dispatch(k, [weight.buffer, wt.buffer], [g.CO, g.C, g.KH, g.KW, flip ? 1 : 0, weight.size], grid1d(weight.size));
+  return wt;
+}
+
+/** Runs the direct kernel for geometry `g` (x [N, C, H, W] -> y [N, CO, OH, OW]) with WT from weightLayout. */
+function directConv(x: Tensor, wt: Tensor, bias: Tensor | null, g: Geometry, epilogue: number, b: { PPT: number; CPT: number }): Tensor {
+  const rt = runtime();
+  const k = rt.kernel({ name: `conv2d_register_${b.PPT}x${b.CPT}`, wgsl: conv2dRegisterWGSL(b.PPT, b.CPT), bindings: ['read', 'read', 'read', 'write'] });
+  const y = empty([g.N, g.CO, g.OH, g.OW]);
+  const threads = g.N * g.OH * Math.ceil(g.OW / b.PPT) * (g.CO / b.CPT);
+  const wgs = Math.ceil(threads / 64);
+  const maxWG = rt.device.limits.maxComputeWorkgroupsPerDimension;
+  const grid: [number, number] = wgs <= maxWG ? [wgs, 1] : [maxWG, Math.ceil(wgs / maxWG)];
+  rt.dispatch(k, [x.buffer, wt.buffer, (bias ?? wt).buffer, y.buffer], params(g, { M: 0, NN: 0, K: g.C * g.KH * g.KW, epilogue }), grid);
+  return y;
+}
+
 function forward(x: Tensor, weight: Tensor, bias: Tensor | null, g: Geometry, relu = false): Tensor {
   const rt = runtime();
+  const blocking = registerBlocking(g.CO);
+  if (useDirect() && blocking) {
+    const wt = weightLayout(weight, g, false);
+    const y = directConv(x, wt, bias, g, (bias ? EPILOGUE_BIAS : 0) | (relu ? EPILOGUE_RELU : 0), blocking);
+    wt.dispose();
+    return y;
+  }
   const M = g.N * g.OH * g.OW;
   const t = tileFor(M, g.CO);
   const f16 = gemmUsesF16();
@@ -121,6 +169,20 @@ function forward(x: Tensor, weight: Tensor, bias: Tensor | null, g: Geometry, re
 
 function gradInput(gy: Tensor, weight: Tensor, g: Geometry): Tensor {
   const rt = runtime();
+  // Stride 1: dx is the convolution of dy with the flipped, transposed kernel and padding d*(K-1) - p.
+  const blocking = registerBlocking(g.C);
+  const ph2 = g.dh * (g.KH - 1) - g.ph;
+  const pw2 = g.dw * (g.KW - 1) - g.pw;
+  if (useDirect() && blocking && g.sh === 1 && g.sw === 1 && ph2 >= 0 && pw2 >= 0) {
+    const wt = weightLayout(weight, g, true);
+    const asConv: Geometry = {
+      N: g.N, C: g.CO, H: g.OH, W: g.OW, CO: g.C, KH: g.KH, KW: g.KW, OH: g.H, OW: g.W,
+      sh: 1, sw: 1, ph: ph2, pw: pw2, dh: g.dh, dw: g.dw,
+    };
+    const dx = directConv(gy, wt, null, asConv, 0, blocking);
+    wt.dispose();
+    return dx;
+  }
   const M = g.N * g.H * g.W;
   const t = tileFor(M, g.C);
   const stride1 = g.sh === 1 && g.sw === 1;
@@ -145,8 +207,32 @@ function weightSplits(t: Tile, M: number, NN: number, K: number): { splits: numb
   return { splits: Math.ceil(K / kChunk), kChunk };
 }
 
+/** Register-blocked grad-weight (CPU-backed adapters): needs CO % 8 == 0 and OW % 4 == 0. */
+function gradWeightDirect(gy: Tensor, x: Tensor, g: Geometry): Tensor {
+  const rt = runtime();
+  const K = g.C * g.KH * g.KW;
+  const k = rt.kernel({ name: 'conv2d_grad_weight_register', wgsl: conv2dGradWeightRegisterWGSL(), bindings: ['read', 'read', 'write'] });
+  const wShape = [g.CO, g.C, g.KH, g.KW];
+  const threads = Math.ceil(K / 8) * (g.CO / 8);
+  const wgs = Math.ceil(threads / 64);
+  // Slice the output rows so there are at least ~32 workgroups, each slice at least 4 rows.
+  const rows = g.N * g.OH;
+  const splits = Math.max(1, Math.min(Math.ceil(32 / wgs), Math.floor(rows / 4), 64));
+  const rowsPerSplit = Math.ceil(rows / splits);
+  const slices = Math.ceil(rows / rowsPerSplit);
+  const maxWG = rt.device.limits.maxComputeWorkgroupsPerDimension;
+  const grid: [number, number, number] = wgs <= maxWG ? [wgs, 1, slices] : [maxWG, Math.ceil(wgs / maxWG), slices];
+  const out = empty(slices === 1 ? wShape : [slices, ...wShape]);
+  rt.dispatch(k, [x.buffer, gy.buffer, out.buffer], params(g, { M: 0, NN: 0, K, kChunk: rowsPerSplit, splitStride: g.CO * K }), grid);
+  if (slices === 1) return out;
+  const dw = sumTo(out, wShape);
+  out.dispose();
+  return dw;
+}
+
 function gradWeight(gy: Tensor, x: Tensor, g: Geometry): Tensor {
   const rt = runtime();
+  if (useDirect() && g.CO % 8 === 0 && g.OW % 4 === 0) return gradWeightDirect(gy, x, g);
   const M = g.C * g.KH * g.KW;
   const K = g.N * g.OH * g.OW;
   const t = tileFor(M, g.CO);
