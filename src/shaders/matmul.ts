@@ -53,15 +53,8 @@ export const TILE = 64;
 /** Threads per workgroup side (both kernels). */
 export const WG_SIDE = 16;
 
-function header(v: MatmulVariant): string {
-  const out = v.bias ? 4 : 3;
-  return /* wgsl */ `struct Params { M: u32, N: u32, K: u32, rank: u32, z0: u32, shape: array<u32, 8>, sa: array<u32, 8>, sb: array<u32, 8> }
-@group(0) @binding(0) var<storage, read> p: Params;
-@group(0) @binding(1) var<storage, read> A: array<f32>;
-@group(0) @binding(2) var<storage, read> B: array<f32>;
-${v.bias ? '@group(0) @binding(3) var<storage, read> BIAS: array<f32>;\n' : ''}@group(0) @binding(${out}) var<storage, read_write> C: array<f32>;
-
-// Element offsets of batch z's matrices in A and B.
+/** Decodes batch index z into the element offsets of its matrices in A and B (Params shape/sa/sb). */
+const BATCH_OFFSETS = /* wgsl */ `// Element offsets of batch z's matrices in A and B.
 fn batch_offsets(z: u32) -> vec2<u32> {
   var rem = z;
   var oa = 0u;
@@ -73,7 +66,17 @@ fn batch_offsets(z: u32) -> vec2<u32> {
     ob += c * p.sb[d];
   }
   return vec2<u32>(oa, ob);
-}
+}`;
+
+function header(v: MatmulVariant): string {
+  const out = v.bias ? 4 : 3;
+  return /* wgsl */ `struct Params { M: u32, N: u32, K: u32, rank: u32, z0: u32, shape: array<u32, 8>, sa: array<u32, 8>, sb: array<u32, 8> }
+@group(0) @binding(0) var<storage, read> p: Params;
+@group(0) @binding(1) var<storage, read> A: array<f32>;
+@group(0) @binding(2) var<storage, read> B: array<f32>;
+${v.bias ? '@group(0) @binding(3) var<storage, read> BIAS: array<f32>;\n' : ''}@group(0) @binding(${out}) var<storage, read_write> C: array<f32>;
+
+${BATCH_OFFSETS}
 
 // a(m, k) and b(k, n) of the current batch, 0 outside the matrices.
 fn load_a(base: u32, m: u32, k: u32) -> f32 {
@@ -215,19 +218,8 @@ struct Params { M: u32, N: u32, K: u32, rank: u32, z0: u32, shape: array<u32, 8>
 @group(0) @binding(2) var<storage, read> B: array<vec4<f32>>;
 ${v.bias ? '@group(0) @binding(3) var<storage, read> BIAS: array<vec4<f32>>;\n' : ''}@group(0) @binding(${v.bias ? 4 : 3}) var<storage, read_write> C: array<vec4<f32>>;
 
-// Element offsets of batch z's matrices in A and B (multiples of 4: whole matrices of 4-multiples).
-fn batch_offsets(z: u32) -> vec2<u32> {
-  var rem = z;
-  var oa = 0u;
-  var ob = 0u;
-  for (var d = i32(p.rank) - 1; d >= 0; d--) {
-    let c = rem % p.shape[d];
-    rem = rem / p.shape[d];
-    oa += c * p.sa[d];
-    ob += c * p.sb[d];
-  }
-  return vec2<u32>(oa, ob);
-}
+// (Offsets are multiples of 4 here: whole matrices whose sizes are multiples of 4.)
+${BATCH_OFFSETS}
 
 @compute @workgroup_size(8, 8)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg: vec3<u32>) {

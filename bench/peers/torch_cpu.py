@@ -1,0 +1,184 @@
+#!/usr/bin/env python3
+# The PyTorch CPU peer of the side-by-side benchmark (bench/compare.ts runs it as a separate process).
+# Usage: /usr/bin/python3 bench/peers/torch_cpu.py <workloads.json> [--runs N] [--warmup N] [--max-seconds S]
+# workloads.json is a JSON array of the Workload objects of bench/workloads.ts; each one is rebuilt
+# here in PyTorch (float32, NCHW, CPU) with the same shapes and semantics, and timed with the same
+# policy as compare.ts's timeRun so the numbers are comparable. stdout carries only JSON lines (a
+# header line, then one line per workload); everything for humans goes to stderr.
+
+import argparse
+import json
+import os
+import sys
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def log(*args):
+    print(*args, file=sys.stderr, flush=True)
+
+
+def emit(obj):
+    print(json.dumps(obj), flush=True)
+
+
+def cpu_model():
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('model name'):
+                    return line.split(':', 1)[1].strip()
+    except OSError:
+        pass
+    return 'unknown cpu'
+
+
+# ---- models (mirroring bench/engram-peer.ts and src/models/*.ts layer for layer) ----
+
+def ref_model():
+    # engram's Conv2d has a bias by default, so these do too.
+    return nn.Sequential(
+        nn.Conv2d(3, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(4096, 10),
+    )
+
+
+def mnist_cnn():
+    return nn.Sequential(
+        nn.Conv2d(1, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, 5), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(512, 128), nn.ReLU(), nn.Dropout(0.25),
+        nn.Linear(128, 10),
+    )
+
+
+def cifar_block(cin, cout):
+    return [
+        nn.Conv2d(cin, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU(),
+        nn.Conv2d(cout, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU(),
+        nn.MaxPool2d(2), nn.Dropout(0.25),
+    ]
+
+
+def cifar_cnn():
+    return nn.Sequential(
+        *cifar_block(3, 64), *cifar_block(64, 128), *cifar_block(128, 256),
+        nn.Flatten(), nn.Linear(4096, 512), nn.ReLU(), nn.Dropout(0.5),
+        nn.Linear(512, 10),
+    )
+
+
+MODELS = {
+    'ref': (ref_model, (3, 32, 32)),
+    'mnist-cnn': (mnist_cnn, (1, 28, 28)),
+    'cifar-cnn': (cifar_cnn, (3, 32, 32)),
+}
+
+
+# ---- workloads: each returns a zero-argument function doing one run ----
+
+def prepare(w):
+    kind = w['kind']
+    if kind == 'matmul':
+        n = w['n']
+        a = torch.randn(n, n)
+        b = torch.randn(n, n)
+
+        def run():
+            torch.matmul(a, b)
+        return run
+
+    if kind == 'conv':
+        x = torch.randn(w['batch'], w['cin'], w['size'], w['size'])
+        wt = torch.randn(w['cout'], w['cin'], 3, 3)
+        if not w['backward']:
+            def run_fwd():
+                with torch.no_grad():
+                    F.conv2d(x, wt, None, stride=1, padding=1)
+            return run_fwd
+        x.requires_grad_(True)
+        wt.requires_grad_(True)
+        dy = torch.randn(w['batch'], w['cout'], w['size'], w['size'])
+
+        def run_bwd():
+            x.grad = None
+            wt.grad = None
+            y = F.conv2d(x, wt, None, stride=1, padding=1)
+            (y * dy).sum().backward()
+        return run_bwd
+
+    if kind == 'train':
+        if w['model'] not in MODELS:
+            raise ValueError(f"unknown model {w['model']!r}")
+        build, shape = MODELS[w['model']]
+        model = build()
+        model.train()
+        x = torch.randn(w['batch'], *shape)
+        labels = torch.randint(0, 10, (w['batch'],))
+        loss_fn = nn.CrossEntropyLoss()
+        opt = torch.optim.SGD(model.parameters(), lr=0.01)
+
+        def run_train():
+            opt.zero_grad(set_to_none=True)
+            loss = loss_fn(model(x), labels)
+            loss.backward()
+            opt.step()
+        return run_train
+
+    raise ValueError(f'unknown workload kind {kind!r}')
+
+
+def time_run(run, runs, warmup, max_seconds):
+    # Same policy as compare.ts timeRun: warm-up, then up to `runs` timed runs, stopping once the
+    # timed loop has used `max_seconds` (the check follows each run, so at least one is timed).
+    # PyTorch CPU ops are synchronous, so a run has finished when the call returns.
+    for _ in range(warmup):
+        run()
+    samples = []
+    start = time.perf_counter()
+    for _ in range(max(1, runs)):
+        t0 = time.perf_counter()
+        run()
+        samples.append((time.perf_counter() - t0) * 1000)
+        if time.perf_counter() - start > max_seconds:
+            break
+    # compare.ts takes sorted[floor(n/2)] (the upper median for even n); match it exactly.
+    s = sorted(samples)
+    return {'medianMs': s[len(s) // 2], 'minMs': s[0], 'runs': len(s)}
+
+
+def main():
+    p = argparse.ArgumentParser(description='PyTorch CPU peer for bench/compare.ts')
+    p.add_argument('workloads')
+    p.add_argument('--runs', type=int, default=5)
+    p.add_argument('--warmup', type=int, default=1)
+    p.add_argument('--max-seconds', type=float, default=60)
+    args = p.parse_args()
+
+    with open(args.workloads) as f:
+        workloads = json.load(f)
+
+    threads = os.cpu_count() or 1
+    torch.set_num_threads(threads)
+    emit({'peer': f'pytorch {torch.__version__} cpu', 'threads': torch.get_num_threads(), 'device': cpu_model()})
+    log(f'pytorch {torch.__version__}: {torch.get_num_threads()} threads on {cpu_model()}')
+
+    for w in workloads:
+        name = w.get('name', '?')
+        try:
+            torch.manual_seed(0)
+            run = prepare(w)
+            r = time_run(run, args.runs, args.warmup, args.max_seconds)
+            emit({'name': name, **r})
+            log(f'  {name}: {r["medianMs"]:.2f} ms median, {r["minMs"]:.2f} ms min ({r["runs"]} runs)')
+        except Exception as e:  # one workload's failure must not stop the others
+            emit({'name': name, 'error': f'{type(e).__name__}: {e}'})
+            log(f'  {name}: error: {type(e).__name__}: {e}')
+
+
+if __name__ == '__main__':
+    main()
