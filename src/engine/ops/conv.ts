@@ -140,10 +140,7 @@ function directConv(x: Tensor, wt: Tensor, bias: Tensor | null, g: Geometry, epi
   const k = rt.kernel({ name: `conv2d_register_${b.PPT}x${b.CPT}`, wgsl: conv2dRegisterWGSL(b.PPT, b.CPT), bindings: ['read', 'read', 'read', 'write'] });
   const y = empty([g.N, g.CO, g.OH, g.OW]);
   const threads = g.N * g.OH * Math.ceil(g.OW / b.PPT) * (g.CO / b.CPT);
-  const wgs = Math.ceil(threads / 64);
-  const maxWG = rt.device.limits.maxComputeWorkgroupsPerDimension;
-  const grid: [number, number] = wgs <= maxWG ? [wgs, 1] : [maxWG, Math.ceil(wgs / maxWG)];
-  rt.dispatch(k, [x.buffer, wt.buffer, (bias ?? wt).buffer, y.buffer], params(g, { M: 0, NN: 0, K: g.C * g.KH * g.KW, epilogue }), grid);
+  rt.dispatch(k, [x.buffer, wt.buffer, (bias ?? wt).buffer, y.buffer], params(g, { M: 0, NN: 0, K: g.C * g.KH * g.KW, epilogue }), grid1d(threads, 64));
   return y;
 }
 
@@ -220,8 +217,7 @@ function gradWeightDirect(gy: Tensor, x: Tensor, g: Geometry): Tensor {
   const splits = Math.max(1, Math.min(Math.ceil(32 / wgs), Math.floor(rows / 4), 64));
   const rowsPerSplit = Math.ceil(rows / splits);
   const slices = Math.ceil(rows / rowsPerSplit);
-  const maxWG = rt.device.limits.maxComputeWorkgroupsPerDimension;
-  const grid: [number, number, number] = wgs <= maxWG ? [wgs, 1, slices] : [maxWG, Math.ceil(wgs / maxWG), slices];
+  const grid: [number, number, number] = [...grid1d(threads, 64), slices];
   const out = empty(slices === 1 ? wShape : [slices, ...wShape]);
   rt.dispatch(k, [x.buffer, gy.buffer, out.buffer], params(g, { M: 0, NN: 0, K, kChunk: rowsPerSplit, splitStride: g.CO * K }), grid);
   if (slices === 1) return out;
