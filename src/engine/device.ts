@@ -22,6 +22,8 @@ export interface AdapterDescription {
   device: string;
   description: string;
   isFallbackAdapter: boolean;
+  /** The smallest subgroup size the adapter may use (0 when the device has no `subgroups` feature). */
+  subgroupMinSize: number;
   features: string[];
   limits: Record<string, number>;
 }
@@ -88,6 +90,8 @@ export async function requestDevice(opts: InitOptions = {}): Promise<{ gpu: GPU;
   const requiredFeatures: GPUFeatureName[] = [];
   if ((opts.f16 ?? true) && adapter.features.has('shader-f16')) requiredFeatures.push('shader-f16');
   if (adapter.features.has('timestamp-query')) requiredFeatures.push('timestamp-query');
+  // Subgroup operations let CPU-backed adapters share loads across SIMD lanes (conv2dSubgroupWGSL).
+  if (adapter.features.has('subgroups' as GPUFeatureName)) requiredFeatures.push('subgroups' as GPUFeatureName);
 
   const device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
   const ai = adapter.info;
@@ -108,6 +112,7 @@ export async function requestDevice(opts: InitOptions = {}): Promise<{ gpu: GPU;
       device: ai?.device ?? '',
       description: ai?.description ?? '',
       isFallbackAdapter: (ai as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter ?? false,
+      subgroupMinSize: device.features.has('subgroups' as GPUFeatureName) ? ((ai as { subgroupMinSize?: number } | undefined)?.subgroupMinSize ?? 0) : 0,
       features: [...device.features].map(String).sort(),
       limits,
     },

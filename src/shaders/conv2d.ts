@@ -522,6 +522,150 @@ ${stores}
 }
 
 /**
+ * Subgroup variant of conv2dRegisterWGSL, for CPU-backed adapters with the `subgroups` feature (lavapipe
+ * has it). On a CPU every invocation's buffer load is a scalar load per SIMD lane, so the register
+ * kernel spends most of its time loading the same weights into every lane. Here the channel block is
+ * the workgroup's (workgroup_id.y), so every lane of a subgroup needs the same weights: lane l loads the
+ * vec4 of channels co0+4l..co0+4l+3 once and subgroupBroadcast hands each vec4 to every lane. The
+ * input row is loaded once per (c, kh) and reused across the KW taps (KW, stride and dilation along
+ * the width are compile-time constants). Loops have uniform trip counts and no early exit, so every
+ * broadcast runs in uniform control flow; padding is handled with clamped loads and select.
+ * One thread: PPT consecutive output pixels of one row x 4*QB output channels. Needs a subgroup size
+ * >= QB and OC % (4*QB) == 0. Grid: x (folded into z) over N*OH*ceil(OW/PPT) threads, 64 per
+ * workgroup; y = OC / (4*QB). Bindings and parameters as conv2dRegisterWGSL (also serves stride-1
+ * grad-input the same way).
+ */
+export function conv2dSubgroupWGSL(PPT: number, QB: number, KW: number, SW: number, DW: number): string {
+  const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+  const CPT = 4 * QB;
+  const cols = (PPT - 1) * SW + (KW - 1) * DW + 1; // input columns one row of PPT outputs reads
+  const accs = range(PPT).flatMap((j) => range(QB).map((q) => `  var acc${j}_${q} = vec4<f32>(0.0);`)).join('\n');
+  const xs = range(cols).map((o) => `      let iw${o} = iw0 + ${o}u; let x${o} = select(0.0, X[xRow + select(0u, iw${o}, iw${o} < p.W)], rowOk && iw${o} < p.W);`).join('\n');
+  const taps = range(KW).map((kw) => `      {
+        let wl = WT[(kRow + ${kw}u) * CO4 + co4 + lane];
+${range(QB).map((q) => `        let w${q} = subgroupBroadcast(wl, ${q}u);`).join('\n')}
+${range(PPT).flatMap((j) => range(QB).map((q) => `        acc${j}_${q} = fma(vec4<f32>(x${j * SW + kw * DW}), w${q}, acc${j}_${q});`)).join('\n')}
+      }`).join('\n');
+  const stores = range(PPT).map((j) => `  if (live && ow0 + ${j}u < p.OW) {
+${range(QB).map((q) => range(4).map((l) => `    { let co = co0 + ${q * 4 + l}u; var o = acc${j}_${q}.${LANES[l]}; if ((p.bias & 1u) != 0u) { o += Bias[co]; } if ((p.bias & 2u) != 0u) { o = select(o, 0.0, o < 0.0); } Y[yBase + ${q * 4 + l}u * ohw + ${j}u] = o; }`).join('\n')).join('\n')}
+  }`).join('\n');
+  return /* wgsl */ `// conv2d (register-blocked direct, weights shared through subgroups; CPU-backed adapters):
+//   y[n,co,oh,ow] = [relu]([b[co] +] sum_{c,kh,kw} x[n,c,oh*sh-ph+kh*dh,ow*${SW}-pw+kw*${DW}] * WT[(c*KH+kh)*${KW}+kw][co])
+// NCHW. One thread: ${PPT} pixels along ow x ${CPT} output channels; the channel block is workgroup_id.y.
+enable subgroups;
+${PARAMS}
+@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(2) var<storage, read> WT: array<vec4<f32>>; // [K][CO/4]
+@group(0) @binding(3) var<storage, read> Bias: array<f32>; // any buffer when bit 0 of p.bias is clear
+@group(0) @binding(4) var<storage, read_write> Y: array<f32>;
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg: vec3<u32>,
+        @builtin(num_workgroups) nwg: vec3<u32>, @builtin(subgroup_invocation_id) sgi: u32) {
+  let lane = min(sgi, ${QB - 1}u); // lanes past the block reload its last vec4 (never broadcast)
+  let OWB = (p.OW + ${PPT - 1}u) / ${PPT}u;
+  let total = p.N * p.OH * OWB;
+  let t = gid.x + wg.z * nwg.x * 64u;
+  let live = t < total; // threads past the end compute a clamped pixel block and store nothing
+  let tc = min(t, total - 1u);
+  let ow0 = (tc % OWB) * ${PPT}u;
+  let oh = (tc / OWB) % p.OH;
+  let n = tc / (OWB * p.OH);
+  let co4 = wg.y * ${QB}u;
+  let co0 = wg.y * ${CPT}u;
+  let CO4 = p.CO / 4u;
+  let hw = p.H * p.W;
+  let ohw = p.OH * p.OW;
+  let iw0 = ow0 * ${SW}u - p.pw; // may wrap below zero, like ih: iw >= W rejects both sides
+${accs}
+  for (var c = 0u; c < p.C; c++) {
+    let xPlane = (n * p.C + c) * hw;
+    for (var kh = 0u; kh < p.KH; kh++) {
+      let ih = oh * p.sh + kh * p.dh - p.ph;
+      let rowOk = ih < p.H;
+      let xRow = xPlane + select(0u, ih, rowOk) * p.W;
+      let kRow = (c * p.KH + kh) * ${KW}u;
+${xs}
+${taps}
+    }
+  }
+  let yBase = (n * p.CO + co0) * ohw + oh * p.OW + ow0;
+${stores}
+}`;
+}
+
+/**
+ * Grad-weight of a 3x3 "same-width" convolution (KW = 3, stride and dilation 1 along the width, width
+ * padding 1, OW = W, W % 4 == 0) for CPU-backed adapters with `subgroups`: dw[co, c, kh, kw] = sum over
+ * (n, oh, ow) of g[n, co, oh, ow] * x[n, c, oh*sh - ph + kh*dh, ow - 1 + kw]. A workgroup is one
+ * subgroup of 8 lanes; lane = input channel c (8 consecutive per workgroup), workgroup_id.y = a block of
+ * CB output channels, workgroup_id.z = a slice of the output rows (n, oh). Walking a row four pixels at
+ * a time, each lane loads one vec4 of x per kernel row (the next chunk; the window's left neighbour is
+ * kept from the previous chunk) and one lane per output channel loads that channel's vec4 of g, which
+ * subgroupBroadcast shares; each lane then accumulates its 3 x 3 x CB weights with dot products. Few
+ * loads per multiply-add is what matters on a CPU, where every lane's load is a separate scalar load.
+ * Slice z writes its partial sums at z * splitStride (summed afterwards when there are several).
+ * Params: the conv block with kChunk = rows per slice. Bindings: X (vec4), G (vec4), DW.
+ */
+export function conv2dGradWeightSubgroupWGSL(CB: number): string {
+  const r3 = [0, 1, 2];
+  const rb = Array.from({ length: CB }, (_, b) => b);
+  const accs = r3.flatMap((kh) => r3.map((kw) => `  var acc${kh}${kw} = array<f32, ${CB}>();`)).join('\n');
+  const rowSetup = r3.map((kh) => `    let ih${kh} = oh * p.sh + ${kh}u * p.dh - p.ph; // wraps past the top padding: >= H rejects both sides
+    let ok${kh} = ih${kh} < p.H;
+    let row${kh} = (xPlane + select(0u, ih${kh}, ok${kh}) * p.W) / 4u;
+    var prev${kh} = 0.0;
+    var cur${kh} = select(vec4<f32>(0.0), X[row${kh}], ok${kh});`).join('\n');
+  const step = r3.map((kh) => `      {
+        let next = select(vec4<f32>(0.0), X[row${kh} + min(q4 + 1u, W4 - 1u)], ok${kh} && q4 + 1u < W4);
+        let t0 = vec4<f32>(prev${kh}, cur${kh}.xyz);
+        let t2 = vec4<f32>(cur${kh}.yzw, next.x);
+${rb.map((b) => `        acc${kh}0[${b}] += dot(t0, g${b}); acc${kh}1[${b}] += dot(cur${kh}, g${b}); acc${kh}2[${b}] += dot(t2, g${b});`).join('\n')}
+        prev${kh} = cur${kh}.w;
+        cur${kh} = next;
+      }`).join('\n');
+  const stores = rb.map((b) => r3.map((kh) => `    DW[out + (co0 + ${b}u) * p.C * 9u + c * 9u + ${kh * 3}u] = acc${kh}0[${b}]; DW[out + (co0 + ${b}u) * p.C * 9u + c * 9u + ${kh * 3 + 1}u] = acc${kh}1[${b}]; DW[out + (co0 + ${b}u) * p.C * 9u + c * 9u + ${kh * 3 + 2}u] = acc${kh}2[${b}];`).join('\n')).join('\n');
+  return /* wgsl */ `// conv2d grad-weight, 3x3 same-width (subgroups; CPU-backed adapters): dw[co,c,kh,kw] = sum_{n,oh,ow} g[n,co,oh,ow] * x[n,c,oh*sh-ph+kh*dh,ow-1+kw]
+// NCHW, W % 4 == 0. Workgroup = one subgroup of 8 lanes (lane = input channel) x ${CB} output channels x a slice of rows.
+enable subgroups;
+${PARAMS}
+@group(0) @binding(1) var<storage, read> X: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> G: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> DW: array<f32>;
+
+@compute @workgroup_size(8)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32, @builtin(subgroup_invocation_id) sgi: u32) {
+  let cRaw = wg.x * 8u + li;
+  let live = cRaw < p.C;
+  let c = min(cRaw, p.C - 1u); // lanes past C repeat the last channel and store nothing
+  let co0 = wg.y * ${CB}u;
+  let gLane = co0 + min(sgi, ${CB - 1}u); // the output channel whose g this lane loads for the subgroup
+  let W4 = p.W / 4u;
+  let gStride = p.OH * W4; // vec4s from one channel of g to the next
+${accs}
+  let rows = p.N * p.OH;
+  let r0 = wg.z * p.kChunk;
+  let r1 = min(rows, r0 + p.kChunk);
+  for (var r = r0; r < r1; r++) {
+    let n = r / p.OH;
+    let oh = r % p.OH;
+    let xPlane = (n * p.C + c) * p.H * p.W;
+    let gRow = (n * p.CO + gLane) * gStride + oh * W4;
+${rowSetup}
+    for (var q4 = 0u; q4 < W4; q4++) {
+      let gl = G[gRow + q4];
+${rb.map((b) => `      let g${b} = subgroupBroadcast(gl, ${b}u);`).join('\n')}
+${step}
+    }
+  }
+  if (live) {
+    let out = wg.z * p.splitStride;
+${stores}
+  }
+}`;
+}
+
+/**
  * Re-lays out a conv weight w [CO, C, KH, KW] as WT [K][OC] for conv2dRegisterWGSL, K = IC*KH*KW:
  *  - forward (p.flip == 0): OC = CO, IC = C: WT[(c*KH + kh)*KW + kw][co] = w[co, c, kh, kw];
  *  - grad-input (p.flip == 1): the convolution of dy with the flipped kernel, OC = C, IC = CO:

@@ -86,15 +86,43 @@ const DIRECT_CASES: Case[] = [
   // two channel blocks, rows sliced across workgroups, dilation and asymmetric padding.
   { x: [2, 3, 9, 8], w: [16, 3, 3, 3], bias: true, o: { padding: 1 }, gradX: false },
   { x: [3, 5, 6, 12], w: [8, 5, 3, 3], bias: false, o: { padding: [1, 0], dilation: 2 } },
+  // Subgroup kernel blockings: 4 px x 32 ch (Cout 64, two channel blocks; grad-input Cin 32 -> 8 x 16),
+  // a partial last pixel block (OW 9), 16 channels with a 5-wide kernel at stride 2.
+  { x: [2, 32, 5, 9], w: [64, 32, 3, 3], bias: true, o: { padding: 1 } },
+  { x: [1, 4, 7, 13], w: [16, 4, 3, 5], bias: true, o: { stride: 2, padding: [1, 2] } },
+  // Subgroup grad-weight (3x3, width kept, W % 4 == 0): 8-channel blocks with a partial lane group
+  // (C 5, 9), height stride/dilation/padding 2, and a 4-channel block on a single 4-pixel chunk.
+  { x: [2, 5, 6, 8], w: [16, 5, 3, 3], bias: true, o: { padding: 1 } },
+  { x: [3, 9, 5, 12], w: [8, 9, 3, 3], bias: false, o: { stride: [2, 1], padding: [2, 1], dilation: [2, 1] } },
+  { x: [1, 3, 4, 4], w: [4, 3, 3, 3], bias: true, o: { padding: 1 } },
 ];
-for (const direct of [true, false]) {
-  describe(`conv2d with the ${direct ? 'register-blocked direct kernel' : 'implicit-GEMM kernels'} forced`, () => {
-    it(`${DIRECT_CASES.length} configurations vs float64`, async () => {
-      convKernels.direct = direct;
+const DIRECT_MODES = [
+  { name: 'subgroup direct kernel', direct: true, subgroups: null },
+  { name: 'register-blocked direct kernel (no subgroups)', direct: true, subgroups: false },
+  { name: 'implicit-GEMM kernels', direct: false, subgroups: null },
+] as const;
+for (const mode of DIRECT_MODES) {
+  describe(`conv2d with the ${mode.name} forced`, () => {
+    it(`${DIRECT_CASES.length} configurations vs float64`, async (ctx) => {
+      // The subgroup kernel needs the 'subgroups' feature (lavapipe has it; SwiftShader does not):
+      // reported as skipped where it is missing.
+      if (mode.name.startsWith('subgroup') && E.runtime().info.subgroupMinSize === 0) ctx.skip();
+      convKernels.direct = mode.direct;
+      convKernels.subgroups = mode.subgroups;
+      const rt = E.runtime();
+      rt.trace = [];
       try {
         for (const c of DIRECT_CASES) await check(c);
+        const names = new Set(rt.trace.map((d) => d.kernel.name));
+        const used = (prefix: string) => rt.trace!.some((d) => d.kernel.name.startsWith(prefix));
+        // The forced path really ran (and the others did not run the forward).
+        expect(used('conv2d_subgroup'), [...names].join(',')).toBe(mode.name.startsWith('subgroup'));
+        expect(used('conv2d_register'), [...names].join(',')).toBe(mode.subgroups === false);
+        expect(used('conv2d_grad_weight_subgroup'), [...names].join(',')).toBe(mode.name.startsWith('subgroup'));
       } finally {
         convKernels.direct = null;
+        convKernels.subgroups = null;
+        rt.trace = null;
       }
     });
   });

@@ -5,7 +5,7 @@
 
 import { runtime, grid1d, EngramError, type Kernel } from '../runtime.js';
 import {
-  conv2dForwardWGSL, conv2dDirectWGSL, conv2dRegisterWGSL, conv2dGradWeightRegisterWGSL, CONV2D_WEIGHT_LAYOUT_WGSL, conv2dGradInputWGSL, conv2dGradWeightWGSL, CONV2D_GRAD_BIAS_WGSL, tiling, type Tile,
+  conv2dForwardWGSL, conv2dDirectWGSL, conv2dRegisterWGSL, conv2dSubgroupWGSL, conv2dGradWeightRegisterWGSL, conv2dGradWeightSubgroupWGSL, CONV2D_WEIGHT_LAYOUT_WGSL, conv2dGradInputWGSL, conv2dGradWeightWGSL, CONV2D_GRAD_BIAS_WGSL, tiling, type Tile,
 } from '../../shaders/conv2d.js';
 import { empty, withGrad, type Tensor } from '../tensor.js';
 import { shapeStr } from '../shape.js';
@@ -114,12 +114,30 @@ function registerBlocking(outChannels: number): { PPT: number; CPT: number } | n
 }
 
 /**
+ * The subgroup kernel's blocking (PPT pixels x 4*QB channels, measured on lavapipe: 4 x 32 is ~2x the
+ * register kernel from 64 channels up, 8 x 16 at 32 channels), or null when it does not apply: no
+ * `subgroups` feature, a subgroup smaller than QB, or a test forcing it off.
+ */
+function subgroupBlocking(outChannels: number): { PPT: number; QB: number } | null {
+  const size = runtime().info.subgroupMinSize;
+  if (convKernels.subgroups === false || size === 0) return null;
+  const options = [
+    { PPT: 4, QB: 8, ok: outChannels % 32 === 0 && outChannels >= 64 },
+    { PPT: 8, QB: 4, ok: outChannels % 16 === 0 },
+    { PPT: 8, QB: 2, ok: outChannels % 8 === 0 },
+    { PPT: 8, QB: 1, ok: outChannels % 4 === 0 },
+  ];
+  const b = options.find((o) => o.ok && o.QB <= size);
+  return b ? { PPT: b.PPT, QB: b.QB } : null;
+}
+
+/**
  * Whether forward and stride-1 grad-input use the register-blocked direct kernel (conv2dRegisterWGSL)
  * instead of the implicit GEMM: by default on CPU-backed adapters, where it measured faster, and not
  * with float16 operands (an implicit-GEMM feature) or a forced GEMM tile. Tests and benchmarks set
- * `direct` to force either way. (Grad-weight always runs the split-K implicit GEMM.)
+ * `direct` to force either way, and `subgroups = false` to keep the direct path off the subgroup kernel.
  */
-export const convKernels = { direct: null as boolean | null };
+export const convKernels = { direct: null as boolean | null, subgroups: null as boolean | null };
 function useDirect(): boolean {
   if (convKernels.direct !== null) return convKernels.direct;
   return runtime().cpuBacked && !gemmUsesF16() && tiling.force === null;
@@ -134,13 +152,26 @@ function weightLayout(weight: Tensor, g: Geometry, flip: boolean): Tensor {
   return wt;
 }
 
-/** Runs the direct kernel for geometry `g` (x [N, C, H, W] -> y [N, CO, OH, OW]) with WT from weightLayout. */
+/**
+ * Runs the direct kernel for geometry `g` (x [N, C, H, W] -> y [N, CO, OH, OW]) with WT from
+ * weightLayout: the subgroup variant where it applies, else the register-blocked one.
+ */
 function directConv(x: Tensor, wt: Tensor, bias: Tensor | null, g: Geometry, epilogue: number, b: { PPT: number; CPT: number }): Tensor {
   const rt = runtime();
-  const k = rt.kernel({ name: `conv2d_register_${b.PPT}x${b.CPT}`, wgsl: conv2dRegisterWGSL(b.PPT, b.CPT), bindings: ['read', 'read', 'read', 'write'] });
   const y = empty([g.N, g.CO, g.OH, g.OW]);
+  const p = params(g, { M: 0, NN: 0, K: g.C * g.KH * g.KW, epilogue });
+  const buffers = [x.buffer, wt.buffer, (bias ?? wt).buffer, y.buffer];
+  const sg = subgroupBlocking(g.CO);
+  if (sg) {
+    const name = `conv2d_subgroup_${sg.PPT}x${4 * sg.QB}_k${g.KW}s${g.sw}d${g.dw}`;
+    const k = rt.kernel({ name, wgsl: conv2dSubgroupWGSL(sg.PPT, sg.QB, g.KW, g.sw, g.dw), bindings: ['read', 'read', 'read', 'write'] });
+    const [gx, gz] = grid1d(g.N * g.OH * Math.ceil(g.OW / sg.PPT), 64);
+    rt.dispatch(k, buffers, p, [gx, g.CO / (4 * sg.QB), gz]);
+    return y;
+  }
+  const k = rt.kernel({ name: `conv2d_register_${b.PPT}x${b.CPT}`, wgsl: conv2dRegisterWGSL(b.PPT, b.CPT), bindings: ['read', 'read', 'read', 'write'] });
   const threads = g.N * g.OH * Math.ceil(g.OW / b.PPT) * (g.CO / b.CPT);
-  rt.dispatch(k, [x.buffer, wt.buffer, (bias ?? wt).buffer, y.buffer], params(g, { M: 0, NN: 0, K: g.C * g.KH * g.KW, epilogue }), grid1d(threads, 64));
+  rt.dispatch(k, buffers, p, grid1d(threads, 64));
   return y;
 }
 
@@ -226,8 +257,39 @@ function gradWeightDirect(gy: Tensor, x: Tensor, g: Geometry): Tensor {
   return dw;
 }
 
+/**
+ * Subgroup grad-weight for 3x3 convolutions that keep the width (stride 1, dilation 1 and padding 1
+ * along it, W % 4 == 0), or null when it does not apply. 8 output channels per workgroup (measured on
+ * lavapipe: 2.6-3x the register kernel; 4 channels: 1.6-2.5x), 4 where the subgroup or CO needs it.
+ */
+function gradWeightSubgroup(gy: Tensor, x: Tensor, g: Geometry): Tensor | null {
+  const size = runtime().info.subgroupMinSize;
+  const CB = [8, 4].find((cb) => cb <= size && g.CO % cb === 0);
+  const fits = g.KH === 3 && g.KW === 3 && g.sw === 1 && g.dw === 1 && g.pw === 1 && g.OW === g.W && g.W % 4 === 0;
+  if (!CB || !fits || convKernels.subgroups === false) return null;
+  const rt = runtime();
+  const k = rt.kernel({ name: `conv2d_grad_weight_subgroup_${CB}`, wgsl: conv2dGradWeightSubgroupWGSL(CB), bindings: ['read', 'read', 'write'] });
+  const wShape = [g.CO, g.C, 3, 3];
+  const wgs = Math.ceil(g.C / 8) * (g.CO / CB);
+  // Slice the output rows so there are at least ~64 workgroups, each slice at least 4 rows.
+  const rows = g.N * g.OH;
+  const splits = Math.max(1, Math.min(Math.ceil(64 / wgs), Math.floor(rows / 4), 64));
+  const rowsPerSplit = Math.ceil(rows / splits);
+  const slices = Math.ceil(rows / rowsPerSplit);
+  const out = empty(slices === 1 ? wShape : [slices, ...wShape]);
+  rt.dispatch(k, [x.buffer, gy.buffer, out.buffer], params(g, { M: 0, NN: 0, K: g.C * 9, kChunk: rowsPerSplit, splitStride: g.CO * g.C * 9 }), [Math.ceil(g.C / 8), g.CO / CB, slices]);
+  if (slices === 1) return out;
+  const dw = sumTo(out, wShape);
+  out.dispose();
+  return dw;
+}
+
 function gradWeight(gy: Tensor, x: Tensor, g: Geometry): Tensor {
   const rt = runtime();
+  if (useDirect()) {
+    const dw = gradWeightSubgroup(gy, x, g);
+    if (dw) return dw;
+  }
   if (useDirect() && g.CO % 8 === 0 && g.OW % 4 === 0) return gradWeightDirect(gy, x, g);
   const M = g.C * g.KH * g.KW;
   const K = g.N * g.OH * g.OW;
