@@ -29,6 +29,8 @@ const INSTANCES: Record<string, unknown[][]> = {
   conv2dGradWeightWGSL: [[{ BM: 32, BN: 16, BK: 8, TM: 4, TN: 4 }]],
   conv2dDirectWGSL: [[true]],
   conv2dRegisterWGSL: [[8, 8]],
+  conv2dSubgroupWGSL: [[4, 8, 3, 1, 1]],
+  conv2dGradWeightSubgroupWGSL: [[8]],
   conv2dGradWeightRegisterWGSL: [[]],
   reduceWGSL: [['sum', 'row', false], ['max', 'col', false]],
   softmaxForwardWGSL: [[false, 'row'], [true, 'col']],
