@@ -235,6 +235,24 @@ function weightSplits(t: Tile, M: number, NN: number, K: number): { splits: numb
   return { splits: Math.ceil(K / kChunk), kChunk };
 }
 
+/**
+ * How the direct grad-weight kernels slice the output rows (n, oh) across workgroups (z): enough
+ * slices for about `minWorkgroups` workgroups in all, each slice at least 4 rows, at most 64 slices.
+ */
+function rowSlices(rows: number, workgroups: number, minWorkgroups: number): { rowsPerSplit: number; slices: number } {
+  const splits = Math.max(1, Math.min(Math.ceil(minWorkgroups / workgroups), Math.floor(rows / 4), 64));
+  const rowsPerSplit = Math.ceil(rows / splits);
+  return { rowsPerSplit, slices: Math.ceil(rows / rowsPerSplit) };
+}
+
+/** dw from per-slice partial sums [slices, ...wShape] (or the result itself when there is one slice). */
+function sumSlices(out: Tensor, wShape: number[], slices: number): Tensor {
+  if (slices === 1) return out;
+  const dw = sumTo(out, wShape);
+  out.dispose();
+  return dw;
+}
+
 /** Register-blocked grad-weight (CPU-backed adapters): needs CO % 8 == 0 and OW % 4 == 0. */
 function gradWeightDirect(gy: Tensor, x: Tensor, g: Geometry): Tensor {
   const rt = runtime();
@@ -242,19 +260,11 @@ function gradWeightDirect(gy: Tensor, x: Tensor, g: Geometry): Tensor {
   const k = rt.kernel({ name: 'conv2d_grad_weight_register', wgsl: conv2dGradWeightRegisterWGSL(), bindings: ['read', 'read', 'write'] });
   const wShape = [g.CO, g.C, g.KH, g.KW];
   const threads = Math.ceil(K / 8) * (g.CO / 8);
-  const wgs = Math.ceil(threads / 64);
-  // Slice the output rows so there are at least ~32 workgroups, each slice at least 4 rows.
-  const rows = g.N * g.OH;
-  const splits = Math.max(1, Math.min(Math.ceil(32 / wgs), Math.floor(rows / 4), 64));
-  const rowsPerSplit = Math.ceil(rows / splits);
-  const slices = Math.ceil(rows / rowsPerSplit);
+  const { rowsPerSplit, slices } = rowSlices(g.N * g.OH, Math.ceil(threads / 64), 32);
   const grid: [number, number, number] = [...grid1d(threads, 64), slices];
   const out = empty(slices === 1 ? wShape : [slices, ...wShape]);
   rt.dispatch(k, [x.buffer, gy.buffer, out.buffer], params(g, { M: 0, NN: 0, K, kChunk: rowsPerSplit, splitStride: g.CO * K }), grid);
-  if (slices === 1) return out;
-  const dw = sumTo(out, wShape);
-  out.dispose();
-  return dw;
+  return sumSlices(out, wShape, slices);
 }
 
 /**
@@ -270,18 +280,10 @@ function gradWeightSubgroup(gy: Tensor, x: Tensor, g: Geometry): Tensor | null {
   const rt = runtime();
   const k = rt.kernel({ name: `conv2d_grad_weight_subgroup_${CB}`, wgsl: conv2dGradWeightSubgroupWGSL(CB), bindings: ['read', 'read', 'write'] });
   const wShape = [g.CO, g.C, 3, 3];
-  const wgs = Math.ceil(g.C / 8) * (g.CO / CB);
-  // Slice the output rows so there are at least ~64 workgroups, each slice at least 4 rows.
-  const rows = g.N * g.OH;
-  const splits = Math.max(1, Math.min(Math.ceil(64 / wgs), Math.floor(rows / 4), 64));
-  const rowsPerSplit = Math.ceil(rows / splits);
-  const slices = Math.ceil(rows / rowsPerSplit);
+  const { rowsPerSplit, slices } = rowSlices(g.N * g.OH, Math.ceil(g.C / 8) * (g.CO / CB), 64);
   const out = empty(slices === 1 ? wShape : [slices, ...wShape]);
   rt.dispatch(k, [x.buffer, gy.buffer, out.buffer], params(g, { M: 0, NN: 0, K: g.C * 9, kChunk: rowsPerSplit, splitStride: g.CO * g.C * 9 }), [Math.ceil(g.C / 8), g.CO / CB, slices]);
-  if (slices === 1) return out;
-  const dw = sumTo(out, wShape);
-  out.dispose();
-  return dw;
+  return sumSlices(out, wShape, slices);
 }
 
 function gradWeight(gy: Tensor, x: Tensor, g: Geometry): Tensor {
