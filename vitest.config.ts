@@ -1,8 +1,10 @@
-import { defineConfig, configDefaults } from 'vitest/config';
+import { defineConfig } from 'vitest/config';
 import { playwright } from '@vitest/browser-playwright';
+import { nodeProject } from './vitest.node.config.js';
 
 // Two projects, both run by `npx vitest run` (select one with `--project node|browser`):
-//  - node: the whole suite in Node on Dawn (npm `webgpu`) over a software Vulkan driver;
+//  - node: the whole suite in Node on Dawn (npm `webgpu`) over a software Vulkan driver
+//    (defined in vitest.node.config.ts, which also runs it alone);
 //  - browser: test/browser/** inside headless Chromium, on the browser's own navigator.gpu
 //    (SwiftShader when there is no GPU). The browser is Debian's `chromium` (scripts/setup-browser.sh);
 //    Playwright only drives it and never downloads one.
@@ -12,17 +14,7 @@ export default defineConfig({
   test: {
     reporters: ['default'],
     projects: [
-      {
-        test: {
-          name: 'node',
-          include: ['test/**/*.test.ts'],
-          exclude: [...configDefaults.exclude, 'test/browser/**'],
-          globalSetup: ['test/helpers/global-setup.ts'],
-          pool: 'forks',
-          testTimeout: 120_000,
-          hookTimeout: 60_000,
-        },
-      },
+      nodeProject,
       {
         test: {
           name: 'browser',

@@ -1,14 +1,19 @@
 // Side-by-side benchmark: engram against TensorFlow.js (WebGPU backend) and jax-js (WebGPU, jit)
-// on the same adapter in this process, and PyTorch on the CPU in a separate process.
+// on the same adapter in this process, and PyTorch (CPU, or CUDA where it has a GPU) in a separate process.
 //
 // Usage (after `npx tsc -p tsconfig.scripts.json`; `npm run bench:compare` does both and installs
 // the peers into bench/peers/node_modules on first use):
 //   node build/bench/compare.js [--peers engram,engram-f16,tfjs,jax,torch] [--only <substring>[,<substring>]]
 //                               [--runs 5] [--warmup 1] [--max-seconds 60] [--conv-batch 16] [--json out.json]
+//                               [--matmul-sizes 256,512,1024] [--peak-gflops N] [--python /usr/bin/python3]
 // Every implementation gets `warmup` untimed runs (compiles shaders / traces), then up to `runs`
 // timed runs, stopping early once `max-seconds` have passed (at least one timed run). A run ends
 // when the device has finished the work. Prints medians and speed-ups (peer ms / engram ms).
-// `engram-f16` is engram with setFloat32MatmulPrecision('medium') (float16 GEMM operands).
+// Peers: `engram` (the adapter's default kernels), `engram-f16` (setFloat32MatmulPrecision('medium'):
+// float16 GEMM operands), `engram-direct` / `engram-tiled` (that kernel family forced, see
+// Runtime.kernelFamily), `tfjs`, `jax`, `torch` (PyTorch on the CPU, all cores) and `torch-cuda`
+// (PyTorch on CUDA, float32 with TF32 off). `--peak-gflops` adds engram's share of that peak rate.
+// `--python` is the interpreter that has torch.
 
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -20,7 +25,6 @@ import type { CreatePeer, Peer, PeerRun } from './peer-types.js';
 import { allWorkloads, type Workload } from './workloads.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const peersDir = join(repoRoot, 'bench', 'peers');
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -33,6 +37,11 @@ const warmup = Number(arg('warmup') ?? 1);
 const maxSeconds = Number(arg('max-seconds') ?? 60);
 const convBatch = Number(arg('conv-batch') ?? 16);
 const jsonOut = arg('json');
+const matmulSizes = (arg('matmul-sizes') ?? '256,512,1024').split(',').map(Number);
+const peakGflops = arg('peak-gflops') ? Number(arg('peak-gflops')) : undefined;
+const python = arg('python') ?? '/usr/bin/python3';
+const peersDir = join(repoRoot, 'bench', 'peers');
+if (matmulSizes.some((n) => !Number.isInteger(n) || n <= 0)) throw new Error(`--matmul-sizes: expected positive integers, got ${arg('matmul-sizes')}`);
 
 interface Result { medianMs?: number; minMs?: number; runs?: number; error?: string; recordMs?: number }
 type Row = { workload: Workload; results: Map<string, Result> };
@@ -55,24 +64,25 @@ async function timeRun(run: PeerRun): Promise<Result> {
 
 async function loadJsPeer(name: string, gpu: GPU): Promise<Peer> {
   if (!existsSync(join(peersDir, 'node_modules'))) {
-    throw new Error(`peer libraries are not installed: run \`npm ci --prefix bench/peers\` (or \`npm run bench:compare\`, which does it)`);
+    throw new Error(`peer libraries are not installed in ${peersDir}: run \`npm ci --prefix bench/peers\` (or \`npm run bench:compare\`, which does it)`);
   }
   const mod = (await import(pathToFileURL(join(peersDir, `${name}.mjs`)).href)) as { createPeer: CreatePeer };
   return mod.createPeer({ gpu });
 }
 
-function runTorch(workloads: Workload[]): { peer: string; results: Map<string, Result> } {
+function runTorch(workloads: Workload[], device: 'cpu' | 'cuda'): { peer: string; results: Map<string, Result> } {
   const dir = mkdtempSync(join(tmpdir(), 'engram-bench-'));
   const file = join(dir, 'workloads.json');
   writeFileSync(file, JSON.stringify(workloads));
-  const p = spawnSync('/usr/bin/python3', [join(peersDir, 'torch_cpu.py'), file, '--runs', String(runs), '--warmup', String(warmup), '--max-seconds', String(maxSeconds)],
+  const script = join(peersDir, 'torch_peer.py');
+  const p = spawnSync(python, [script, file, '--device', device, '--runs', String(runs), '--warmup', String(warmup), '--max-seconds', String(maxSeconds)],
     { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
-  if (p.status !== 0) throw new Error(`torch_cpu.py exited with ${p.status}: ${p.error?.message ?? ''}`);
+  if (p.status !== 0) throw new Error(`${python} torch_peer.py --device ${device} exited with ${p.status}: ${p.error?.message ?? ''}`);
   const results = new Map<string, Result>();
-  let peer = 'pytorch cpu';
+  let peer = `pytorch ${device}`;
   for (const line of p.stdout.split('\n').filter((l) => l.trim())) {
     const o = JSON.parse(line) as { peer?: string; threads?: number; device?: string; name?: string } & Result;
-    if (o.peer) peer = `${o.peer}, ${o.threads} threads (${o.device})`;
+    if (o.peer) peer = device === 'cpu' ? `${o.peer}, ${o.threads} threads (${o.device})` : `${o.peer} (${o.device})`;
     else if (o.name) results.set(o.name, o);
   }
   return { peer, results };
@@ -81,7 +91,7 @@ function runTorch(workloads: Workload[]): { peer: string; results: Map<string, R
 const fmt = (r: Result | undefined) => (r?.medianMs !== undefined ? r.medianMs.toFixed(r.medianMs < 10 ? 2 : 1) : r?.error ? 'n/a' : '');
 
 async function main(): Promise<void> {
-  let workloads = allWorkloads(convBatch);
+  let workloads = allWorkloads(convBatch, matmulSizes);
   if (only) workloads = workloads.filter((w) => only.some((s) => w.name.includes(s)));
   const rows: Row[] = workloads.map((workload) => ({ workload, results: new Map() }));
 
@@ -94,10 +104,12 @@ async function main(): Promise<void> {
   const peers: Peer[] = [];
   const notes: string[] = [];
   for (const name of peerNames) {
-    if (name === 'torch') continue;
+    if (name.startsWith('torch')) continue;
     try {
       if (name === 'engram') peers.push(await createEngramPeer());
       else if (name === 'engram-f16') peers.push(await createEngramPeer({ label: 'engram f16', f16: true }));
+      else if (name === 'engram-direct') peers.push(await createEngramPeer({ label: 'engram direct', family: 'direct' }));
+      else if (name === 'engram-tiled') peers.push(await createEngramPeer({ label: 'engram tiled', family: 'tiled' }));
       else peers.push(await loadJsPeer(name, gpu));
     } catch (e) {
       notes.push(`${name}: could not start: ${(e as Error).message}`);
@@ -130,26 +142,30 @@ async function main(): Promise<void> {
   for (const p of peers) await p.dispose();
 
   const columns = peers.map((p) => p.name);
-  if (peerNames.includes('torch')) {
-    console.error('pytorch (separate process) ...');
+  for (const [name, device] of [['torch', 'cpu'], ['torch-cuda', 'cuda']] as const) {
+    if (!peerNames.includes(name)) continue;
+    console.error(`pytorch ${device} (separate process) ...`);
     try {
-      const torch = runTorch(workloads);
+      const torch = runTorch(workloads, device);
       columns.push(torch.peer);
       for (const row of rows) row.results.set(torch.peer, torch.results.get(row.workload.name) ?? { error: 'missing' });
     } catch (e) {
-      notes.push(`torch: ${(e as Error).message}`);
+      notes.push(`${name}: ${(e as Error).message}`);
     }
   }
 
   const engram = columns.find((c) => c === 'engram');
   const others = columns.filter((c) => c !== engram);
-  const header = ['workload', 'GFLOP', ...columns.map((c) => `${c} ms`), ...(engram ? ['engram GFLOP/s', 'engram CPU record ms', ...others.map((c) => `vs ${c}`)] : [])];
+  const peakCol = peakGflops ? [`engram % of ${peakGflops} GFLOP/s`] : [];
+  const header = ['workload', 'GFLOP', ...columns.map((c) => `${c} ms`), ...(engram ? ['engram GFLOP/s', ...peakCol, 'engram CPU record ms', ...others.map((c) => `vs ${c}`)] : [])];
   const lines = [`| ${header.join(' | ')} |`, `|${header.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`];
   for (const row of rows) {
     const e = engram ? row.results.get(engram) : undefined;
     const cells = [row.workload.name, (row.workload.flops / 1e9).toFixed(2), ...columns.map((c) => fmt(row.results.get(c)))];
     if (engram) {
-      cells.push(e?.medianMs ? (row.workload.flops / (e.medianMs * 1e6)).toFixed(2) : '');
+      const gflops = e?.medianMs ? row.workload.flops / (e.medianMs * 1e6) : undefined;
+      cells.push(gflops !== undefined ? gflops.toFixed(2) : '');
+      if (peakGflops) cells.push(gflops !== undefined ? `${((100 * gflops) / peakGflops).toFixed(2)}%` : '');
       cells.push(e?.recordMs !== undefined && Number.isFinite(e.recordMs) ? e.recordMs.toFixed(2) : '');
       for (const c of others) {
         const p = row.results.get(c);

@@ -26,6 +26,8 @@ export interface EngramOptions {
   label?: string;
   /** Record with setFloat32MatmulPrecision('medium') (float16 GEMM operands, float32 sums). */
   f16?: boolean;
+  /** Force a kernel family (runtime().kernelFamily) instead of the adapter's default. */
+  family?: 'direct' | 'tiled';
 }
 
 export async function createEngramPeer(opts: EngramOptions = {}): Promise<Peer> {
@@ -35,11 +37,14 @@ export async function createEngramPeer(opts: EngramOptions = {}): Promise<Peer> 
   // time of recording + submit separately from the wait.
   const timed = async (work: () => void): Promise<{ recordMs: number }> => {
     const t0 = performance.now();
+    const defaultFamily = rt.kernelFamily;
     E.setFloat32MatmulPrecision(opts.f16 ? 'medium' : 'highest');
+    rt.kernelFamily = opts.family ?? defaultFamily;
     try {
       E.scope(work);
     } finally {
       E.setFloat32MatmulPrecision('highest');
+      rt.kernelFamily = defaultFamily;
     }
     rt.flush();
     const recordMs = performance.now() - t0;

@@ -1,5 +1,5 @@
 // The side-by-side benchmark's workloads, defined once for every implementation (engram, the JS
-// peers in bench/peers/*.mjs, PyTorch in bench/peers/torch_cpu.py). A workload is plain data so it
+// peers in bench/peers/*.mjs, PyTorch in bench/peers/torch_peer.py). A workload is plain data so it
 // can be passed to another process as JSON.
 //
 // Models (all in training mode, cross-entropy with mean reduction, plain SGD lr 0.01, random
@@ -56,10 +56,13 @@ export const cifarConvShapes: Array<[number, number, number]> = [
   [3, 64, 32], [64, 64, 32], [64, 128, 16], [128, 128, 16], [128, 256, 8], [256, 256, 8],
 ];
 
-/** Every workload, in the order the benchmark runs them. `convBatch` is the conv workloads' batch. */
-export function allWorkloads(convBatch = 16): Workload[] {
+/**
+ * Every workload, in the order the benchmark runs them. `convBatch` is the conv workloads' batch;
+ * `matmulSizes` the square matmuls (larger ones show a real GPU's rate: 4096^3 is 137 GFLOP).
+ */
+export function allWorkloads(convBatch = 16, matmulSizes = [256, 512, 1024]): Workload[] {
   return [
-    matmul(256), matmul(512), matmul(1024),
+    ...matmulSizes.map(matmul),
     ...cifarConvShapes.flatMap(([cin, cout, size]) => [conv(convBatch, cin, cout, size, false), conv(convBatch, cin, cout, size, true)]),
     train('ref', 64),
     train('mnist-cnn', 128),

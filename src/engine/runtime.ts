@@ -54,6 +54,13 @@ export class Runtime {
    * measured faster there (no workgroup memory, vec4 loads).
    */
   readonly cpuBacked: boolean;
+  /**
+   * Kernel families chosen by default: 'direct' (register-blocked and subgroup kernels without
+   * workgroup memory, measured faster on CPU-backed adapters) or 'tiled' (workgroup-memory tiles,
+   * the GPU default). Starts from the adapter (`cpuBacked`); benchmarks set it to time one family on
+   * a device where the other is the default. Both compute the same function (tested).
+   */
+  kernelFamily: 'direct' | 'tiled';
   private kernels = new Map<string, Kernel>();
   private bindGroups = new Map<string, GPUBindGroup>();
   private bufferIds = new WeakMap<GPUBuffer, number>();
@@ -88,6 +95,7 @@ export class Runtime {
     this.pool = new BufferPool(device, device.limits.maxBufferSize);
     this.hasF16 = device.features.has('shader-f16');
     this.cpuBacked = info.isFallbackAdapter || /llvmpipe|lavapipe|swiftshader|software/i.test(`${info.vendor} ${info.architecture} ${info.description}`);
+    this.kernelFamily = this.cpuBacked ? 'direct' : 'tiled';
     this.arenaAlign = Math.max(device.limits.minStorageBufferOffsetAlignment, 16);
     this.arena = device.createBuffer({ size: ARENA_BYTES, usage: 0x80 | 0x08, label: 'engram-param-arena' });
     device.addEventListener('uncapturederror', (ev) => {

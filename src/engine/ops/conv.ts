@@ -133,14 +133,14 @@ function subgroupBlocking(outChannels: number): { PPT: number; QB: number } | nu
 
 /**
  * Whether forward and stride-1 grad-input use the register-blocked direct kernel (conv2dRegisterWGSL)
- * instead of the implicit GEMM: by default on CPU-backed adapters, where it measured faster, and not
+ * instead of the implicit GEMM: by default on CPU-backed adapters (runtime().kernelFamily), where it measured faster, and not
  * with float16 operands (an implicit-GEMM feature) or a forced GEMM tile. Tests and benchmarks set
  * `direct` to force either way, and `subgroups = false` to keep the direct path off the subgroup kernel.
  */
 export const convKernels = { direct: null as boolean | null, subgroups: null as boolean | null };
 function useDirect(): boolean {
   if (convKernels.direct !== null) return convKernels.direct;
-  return runtime().cpuBacked && !gemmUsesF16() && tiling.force === null;
+  return runtime().kernelFamily === 'direct' && !gemmUsesF16() && tiling.force === null;
 }
 
 /** w [CO, C, KH, KW] re-laid out as [K][OC] for the direct kernel (flipped and transposed for grad-input). */

@@ -86,9 +86,9 @@ export function gemm(args: GemmArgs): Tensor {
   const sparseTiles = 4 * M * N < Math.ceil(M / TILE) * Math.ceil(N / TILE) * TILE * TILE;
   const naive = args.kernel === 'naive' || ((args.kernel ?? 'auto') === 'auto' && sparseTiles);
   // The vec4 register-blocked kernel (no workgroup memory) where the shapes allow it: by default on
-  // CPU-backed adapters, where it measured ~3x the tiled kernel (see src/shaders/matmul.ts).
+  // CPU-backed adapters (kernelFamily 'direct'), where it measured ~3x the tiled kernel (see src/shaders/matmul.ts).
   const vec4Shapes = M % 4 === 0 && N % 4 === 0 && K % 4 === 0 && !variant.f16;
-  const vec4 = vec4Shapes && (args.kernel === 'vec4' || ((args.kernel ?? 'auto') === 'auto' && !naive && rt.cpuBacked));
+  const vec4 = vec4Shapes && (args.kernel === 'vec4' || ((args.kernel ?? 'auto') === 'auto' && !naive && rt.kernelFamily === 'direct'));
   if (args.kernel === 'vec4' && !vec4Shapes) throw new EngramError(`gemm: the vec4 kernel needs M, N, K multiples of 4 (and float32 operands), got M=${M}, N=${N}, K=${K}`);
   const wgsl = vec4 ? matmulVec4WGSL(variant) : naive ? matmulNaiveWGSL(variant) : matmulTiledWGSL(variant);
   const name = vec4 ? 'matmul_vec4' : naive ? 'matmul_naive' : variant.f16 ? 'matmul_f16' : 'matmul';

@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-# The PyTorch CPU peer of the side-by-side benchmark (bench/compare.ts runs it as a separate process).
-# Usage: /usr/bin/python3 bench/peers/torch_cpu.py <workloads.json> [--runs N] [--warmup N] [--max-seconds S]
+# The PyTorch peer of the side-by-side benchmark (bench/compare.ts runs it as a separate process).
+# Usage: python3 bench/peers/torch_peer.py <workloads.json> [--device cpu|cuda] [--runs N] [--warmup N] [--max-seconds S]
 # workloads.json is a JSON array of the Workload objects of bench/workloads.ts; each one is rebuilt
-# here in PyTorch (float32, NCHW, CPU) with the same shapes and semantics, and timed with the same
+# here in PyTorch (float32, NCHW) with the same shapes and semantics, and timed with the same
 # policy as compare.ts's timeRun so the numbers are comparable. stdout carries only JSON lines (a
 # header line, then one line per workload); everything for humans goes to stderr.
+# On the CPU it uses every core. On CUDA it keeps float32 exact (TF32 off for matmul and cuDNN, so
+# it does the same arithmetic as engram's float32 path) and a run ends at torch.cuda.synchronize().
 
 import argparse
 import json
@@ -81,20 +83,20 @@ MODELS = {
 
 # ---- workloads: each returns a zero-argument function doing one run ----
 
-def prepare(w):
+def prepare(w, dev):
     kind = w['kind']
     if kind == 'matmul':
         n = w['n']
-        a = torch.randn(n, n)
-        b = torch.randn(n, n)
+        a = torch.randn(n, n, device=dev)
+        b = torch.randn(n, n, device=dev)
 
         def run():
             torch.matmul(a, b)
         return run
 
     if kind == 'conv':
-        x = torch.randn(w['batch'], w['cin'], w['size'], w['size'])
-        wt = torch.randn(w['cout'], w['cin'], 3, 3)
+        x = torch.randn(w['batch'], w['cin'], w['size'], w['size'], device=dev)
+        wt = torch.randn(w['cout'], w['cin'], 3, 3, device=dev)
         if not w['backward']:
             def run_fwd():
                 with torch.no_grad():
@@ -102,7 +104,7 @@ def prepare(w):
             return run_fwd
         x.requires_grad_(True)
         wt.requires_grad_(True)
-        dy = torch.randn(w['batch'], w['cout'], w['size'], w['size'])
+        dy = torch.randn(w['batch'], w['cout'], w['size'], w['size'], device=dev)
 
         def run_bwd():
             x.grad = None
@@ -115,10 +117,10 @@ def prepare(w):
         if w['model'] not in MODELS:
             raise ValueError(f"unknown model {w['model']!r}")
         build, shape = MODELS[w['model']]
-        model = build()
+        model = build().to(dev)
         model.train()
-        x = torch.randn(w['batch'], *shape)
-        labels = torch.randint(0, 10, (w['batch'],))
+        x = torch.randn(w['batch'], *shape, device=dev)
+        labels = torch.randint(0, 10, (w['batch'],), device=dev)
         loss_fn = nn.CrossEntropyLoss()
         opt = torch.optim.SGD(model.parameters(), lr=0.01)
 
@@ -132,17 +134,19 @@ def prepare(w):
     raise ValueError(f'unknown workload kind {kind!r}')
 
 
-def time_run(run, runs, warmup, max_seconds):
+def time_run(run, runs, warmup, max_seconds, sync):
     # Same policy as compare.ts timeRun: warm-up, then up to `runs` timed runs, stopping once the
     # timed loop has used `max_seconds` (the check follows each run, so at least one is timed).
-    # PyTorch CPU ops are synchronous, so a run has finished when the call returns.
+    # A run has finished when sync() returns (a no-op on the CPU, whose ops are synchronous).
     for _ in range(warmup):
         run()
+    sync()
     samples = []
     start = time.perf_counter()
     for _ in range(max(1, runs)):
         t0 = time.perf_counter()
         run()
+        sync()
         samples.append((time.perf_counter() - t0) * 1000)
         if time.perf_counter() - start > max_seconds:
             break
@@ -152,8 +156,9 @@ def time_run(run, runs, warmup, max_seconds):
 
 
 def main():
-    p = argparse.ArgumentParser(description='PyTorch CPU peer for bench/compare.ts')
+    p = argparse.ArgumentParser(description='PyTorch peer for bench/compare.ts')
     p.add_argument('workloads')
+    p.add_argument('--device', choices=['cpu', 'cuda'], default='cpu')
     p.add_argument('--runs', type=int, default=5)
     p.add_argument('--warmup', type=int, default=1)
     p.add_argument('--max-seconds', type=float, default=60)
@@ -164,15 +169,28 @@ def main():
 
     threads = os.cpu_count() or 1
     torch.set_num_threads(threads)
-    emit({'peer': f'pytorch {torch.__version__} cpu', 'threads': torch.get_num_threads(), 'device': cpu_model()})
-    log(f'pytorch {torch.__version__}: {torch.get_num_threads()} threads on {cpu_model()}')
+    dev = torch.device(args.device)
+    if args.device == 'cuda':
+        if not torch.cuda.is_available():
+            raise SystemExit('torch_peer.py: --device cuda but torch.cuda.is_available() is False')
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cudnn.benchmark = True
+        sync = torch.cuda.synchronize
+        where = torch.cuda.get_device_name(0)
+    else:
+        def sync():
+            pass
+        where = cpu_model()
+    emit({'peer': f'pytorch {torch.__version__} {args.device}', 'threads': torch.get_num_threads(), 'device': where})
+    log(f'pytorch {torch.__version__} on {args.device}: {torch.get_num_threads()} CPU threads, {where}')
 
     for w in workloads:
         name = w.get('name', '?')
         try:
             torch.manual_seed(0)
-            run = prepare(w)
-            r = time_run(run, args.runs, args.warmup, args.max_seconds)
+            run = prepare(w, dev)
+            r = time_run(run, args.runs, args.warmup, args.max_seconds, sync)
             emit({'name': name, **r})
             log(f'  {name}: {r["medianMs"]:.2f} ms median, {r["minMs"]:.2f} ms min ({r["runs"]} runs)')
         except Exception as e:  # one workload's failure must not stop the others

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# The GPU run, on a machine lent with a real GPU (no Node, no network there): unpacks .devpack/
+# (made here by scripts/device/pack.sh), makes the Vulkan loader and the NVIDIA driver visible to
+# Dawn, then
+#   1. prints the GPU and the WebGPU adapter Dawn found (features, limits, subgroup sizes);
+#   2. runs the Node test suite's GPU tests on that adapter (the fast kernels against float64);
+#   3. runs the side-by-side benchmark (engram with each kernel family and f16, tfjs-webgpu,
+#      jax-js, PyTorch on the CPU and on CUDA);
+#   4. profiles two training steps kernel by kernel.
+# Each stage has its own time limit and a failing stage does not stop the next; logs go to $OUT
+# (or /tmp/engram-device). Usage there: bash scripts/device/run.sh [test-seconds] [bench-seconds]
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+OUT=${OUT:-/tmp/engram-device}
+mkdir -p "$OUT"
+TEST_S=${1:-150}
+BENCH_S=${2:-330}
+stage() { printf '\n== %s (%s)\n' "$*" "$(date +%T)"; }
+unxz() {
+  if command -v xz >/dev/null; then xz -dc "$1"
+  else python3 -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), sys.stdout.buffer)' "$1"; fi
+}
+
+stage unpack
+mkdir -p /tmp/engram-node/bin
+unxz .devpack/node.xz > /tmp/engram-node/bin/node && chmod +x /tmp/engram-node/bin/node
+export PATH=/tmp/engram-node/bin:$PATH
+unxz .devpack/node_modules.tar.xz | tar -xf -
+mkdir -p bench/peers/node_modules && unxz .devpack/peers.tar.xz | tar -xf - -C bench/peers/node_modules
+unxz .devpack/build.tar.xz | tar -xf -
+if ! ldconfig -p | grep -q 'libvulkan.so.1 '; then dpkg -x .devpack/libvulkan1_*.deb / && ldconfig; fi
+icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+if [ -f "$icd" ]; then export VK_DRIVER_FILES=$icd VK_ICD_FILENAMES=$icd; fi
+egl=/usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json
+[ -f "$egl" ] && export __EGL_VENDOR_LIBRARY_FILENAMES=$egl
+export VK_LOADER_LAYERS_DISABLE='~implicit~'
+echo "node $(node --version); python3 $(command -v python3)"
+
+stage GPU and WebGPU adapter
+nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm,power.limit --format=csv 2>&1 | tee "$OUT/gpu.txt"
+node --input-type=module -e "
+import { create, globals } from 'webgpu';
+Object.assign(globalThis, globals);
+const a = await create([]).requestAdapter({ powerPreference: 'high-performance' });
+if (!a) { console.log('no WebGPU adapter'); process.exit(1); }
+const i = a.info, l = a.limits;
+console.log('adapter:', i.vendor, '/', i.architecture, '/', i.device, '/', i.description, '; subgroup sizes', i.subgroupMinSize, '-', i.subgroupMaxSize);
+console.log('features:', [...a.features].sort().join(' '));
+console.log('limits:', ['maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupStorageSize', 'maxStorageBufferBindingSize', 'maxBufferSize', 'maxStorageBuffersPerShaderStage'].map((k) => k + '=' + l[k]).join(' '));
+process.exit(0);
+" 2>&1 | grep -v 'artificially reduced' | tee "$OUT/adapter.txt"
+
+stage "GPU tests (limit ${TEST_S} s)"
+NO_COLOR=1 timeout "$TEST_S" node node_modules/vitest/vitest.mjs run --config vitest.node.config.ts \
+  test/engine test/nn test/models test/cl test/train test/data/transforms.test.ts test/data/loader.test.ts \
+  > "$OUT/tests.log" 2>&1
+echo "exit $?"; grep -E 'adapter|FAIL|✗|×|Test Files|Tests  ' "$OUT/tests.log" | grep -v 'artificially' | head -40
+
+stage "side-by-side benchmark (limit ${BENCH_S} s)"
+timeout "$BENCH_S" node build/bench/compare.js --peers engram,engram-direct,engram-f16,tfjs,jax,torch,torch-cuda \
+  --matmul-sizes 256,512,1024,2048,4096 --runs 10 --warmup 2 --max-seconds 8 --peak-gflops 67000 --python python3 \
+  --json "$OUT/compare.json" > "$OUT/compare.md" 2> "$OUT/compare.log"
+echo "exit $?"; cat "$OUT/compare.md"; [ -s "$OUT/compare.md" ] || grep -v 'artificially reduced' "$OUT/compare.log" | tail -40
+
+stage profiles
+for w in ref "cifar-cnn b128"; do timeout 40 node build/bench/profile.js "$w" 2>&1 | grep -v 'artificially reduced'; done > "$OUT/profile.txt"
+head -70 "$OUT/profile.txt"
