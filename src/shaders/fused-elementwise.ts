@@ -39,13 +39,8 @@ export interface FusedProgram {
   scalars: number;
 }
 
-/** Words of the parameter block for a program at a given output rank. */
-export function fusedParamWords(prog: FusedProgram, rank: number): number {
-  return 2 + prog.scalars + rank * (1 + prog.broadcast.filter(Boolean).length);
-}
-
 /** A readable one-line formula for the kernel's header comment; shared or long subterms are named v<i>. */
-export function describeFused(prog: FusedProgram): string {
+function describeFused(prog: FusedProgram): string {
   const memo = new Map<number, string>();
   const full = (id: number): string => {
     let s = memo.get(id);
@@ -133,7 +128,7 @@ ${body}
 }
 
 /** Nodes whose gradient the backward kernel must carry: on a path from an input in `grads` to the output. */
-export function nodesNeedingGrad(prog: FusedProgram, grads: readonly boolean[]): boolean[] {
+function nodesNeedingGrad(prog: FusedProgram, grads: readonly boolean[]): boolean[] {
   const n = prog.nodes.length;
   const fromInput = new Array<boolean>(n).fill(false);
   prog.nodes.forEach((node, id) => {

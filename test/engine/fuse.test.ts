@@ -150,6 +150,18 @@ describe('fuse: dispatches and compilation', () => {
     expectClose(await x.grad!.toArray(), [0.5, -1, 2].map((v) => 3 + (1 - Math.tanh(v) ** 2)), { atol: 1e-5, rtol: 1e-5 }, 'gradient');
   });
 
+  it('a fused function called inside another is inlined into its kernel', async () => {
+    const rt = E.runtime();
+    const inner = E.fuse((x) => x.tanh().mul(2));
+    const outer = E.fuse((x, y) => inner(x).add(y).relu());
+    const x = E.tensor([0.5, -2, 1], [3]);
+    const y = E.tensor([0.1, 3, -4], [3]);
+    const before = rt.counters.dispatches;
+    const out = outer(x, y);
+    expect(rt.counters.dispatches - before).toBe(1);
+    expectClose(await out.toArray(), [0.5, -2, 1].map((v, i) => Math.max(2 * Math.tanh(v) + [0.1, 3, -4][i]!, 0)), { atol: 1e-6, rtol: 1e-6 }, 'nested');
+  });
+
   it('the free functions record into the trace like the methods', async () => {
     const f = E.fuse((x, y) => E.tanh(E.add(E.mul(x, y), 1)));
     const g = E.fuse((x, y) => x.mul(y).add(1).tanh());

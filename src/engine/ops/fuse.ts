@@ -13,7 +13,7 @@
 import { runtime, grid1d, f32bits, EngramError, PARAM_BLOCK_BYTES } from '../runtime.js';
 import { Tensor, empty, withGrad, needsGrad } from '../tensor.js';
 import { broadcastStrides, numel, shapeStr } from '../shape.js';
-import { fusedForwardWGSL, fusedBackwardWGSL, fusedParamWords, type FusedNode, type FusedProgram } from '../../shaders/fused-elementwise.js';
+import { fusedForwardWGSL, fusedBackwardWGSL, type FusedNode, type FusedProgram } from '../../shaders/fused-elementwise.js';
 import { FusionTrace, FusedValue, type ScalarSlot } from './fuse-trace.js';
 import { sumTo } from './elementwise.js';
 
@@ -53,6 +53,8 @@ export function fuse(fn: (...args: Tensor[]) => Tensor, opts: FuseOptions = {}):
   const name = opts.name ?? (fn.name || 'fused');
   const traces = new Map<string, CompiledTrace>();
   const fused = (...args: (Tensor | number)[]): Tensor => {
+    // Called while another fused function is being traced: inline fn into that trace.
+    if (args.some((a) => a instanceof FusedValue)) return fn(...(args as Tensor[]));
     const key = signature(name, args);
     let compiled = traces.get(key);
     if (!compiled) {
@@ -96,11 +98,11 @@ function compile(fn: (...args: Tensor[]) => Tensor, args: readonly (Tensor | num
   if (inputs.length + 2 > maxBuffers) {
     throw new EngramError(`${name}: ${inputs.length} tensor inputs do not fit in one kernel: with the output and the parameter block they need ${inputs.length + 2} storage buffers, and this device allows ${maxBuffers} per shader stage (at most ${maxBuffers - 2} inputs)`);
   }
-  const words = fusedParamWords(prog, outShape.length);
-  if (words * 4 > PARAM_BLOCK_BYTES) {
-    throw new EngramError(`${name}: ${prog.scalars} numbers and ${broadcast.filter(Boolean).length} broadcast inputs at rank ${outShape.length} need ${words} parameter words; at most ${PARAM_BLOCK_BYTES / 4} fit`);
-  }
   const layoutWords = [...outShape, ...inputShapes.flatMap((s, j) => (broadcast[j] ? broadcastStrides(s, outShape) : []))];
+  const words = 2 + slots.length + layoutWords.length; // n, rank, scalars, then the layout (see the shader's header)
+  if (words * 4 > PARAM_BLOCK_BYTES) {
+    throw new EngramError(`${name}: ${slots.length} numbers and ${broadcast.filter(Boolean).length} broadcast inputs at rank ${outShape.length} need ${words} parameter words; at most ${PARAM_BLOCK_BYTES / 4} fit`);
+  }
   return {
     prog, outShape, slots, layoutWords,
     inputArgs: inputs.map((j) => tensorArgs[j]!),
