@@ -1,4 +1,5 @@
-// engram benchmarks: matmul at 256/512/1024 and an MLP training step, on the current adapter.
+// engram benchmarks: matmul at 256/512/1024, an MLP training step and a fused elementwise chain, on
+// the current adapter.
 // Usage: npm run bench [-- --quick]   (--quick: fewer runs, for a smoke test)
 // Prints a Markdown table (median of N runs after warm-up, synchronized on GPU completion).
 
@@ -42,6 +43,30 @@ async function main(): Promise<void> {
     opt.dispose();
     x.dispose();
     y.dispose();
+  }
+
+  // A 6-op elementwise chain on 1M elements: one kernel per op (peer column) against fuse().
+  {
+    const n = quick ? 1 << 16 : 1 << 20;
+    const chain = (x: E.Tensor, b: E.Tensor) => x.mul(b).add(1).tanh().mul(0.5).sub(b).relu();
+    const fused = E.fuse(chain);
+    const x = E.randn([n], { generator: gen }).requiresGrad_().keep();
+    const b = E.randn([n], { generator: gen }).requiresGrad_().keep();
+    const g = E.ones([n]).keep();
+    const runs = quick ? 3 : 10;
+    const backward = (f: (x: E.Tensor, b: E.Tensor) => E.Tensor) => () => {
+      f(x, b).backward(g);
+      x.grad!.dispose(); x.grad = null;
+      b.grad!.dispose(); b.grad = null;
+    };
+    const eagerFwd = await timeIt('eager', () => void E.noGrad(() => chain(x, b)), { runs });
+    const fwd = await timeIt(`6-op elementwise chain forward, ${n} elements: fuse`, () => void E.noGrad(() => fused(x, b)), { runs });
+    const eagerBwd = await timeIt('eager', backward(chain), { runs });
+    const bwd = await timeIt(`6-op elementwise chain forward+backward, ${n} elements: fuse`, backward(fused), { runs });
+    fwd.peer = { name: 'eager, one kernel per op', ms: eagerFwd.medianMs };
+    bwd.peer = { name: 'eager, one kernel per op', ms: eagerBwd.medianMs };
+    results.push(fwd, bwd);
+    x.dispose(); b.dispose(); g.dispose();
   }
 
   console.log(timingTable(results));

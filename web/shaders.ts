@@ -8,10 +8,23 @@
 //  - exported WGSL snippets without an entry point (shared helpers) are shown as such.
 
 import * as elementwise from '../src/shaders/elementwise.js';
+import type { FusedProgram } from '../src/shaders/fused-elementwise.js';
 
 type ShaderModule = Record<string, unknown>;
 const modules = import.meta.glob<ShaderModule>('../src/shaders/*.ts', { eager: true });
 const sources = import.meta.glob<string>('../src/shaders/*.ts', { eager: true, query: '?raw', import: 'default' });
+
+/** The program fuse() traces from x.mul(b).add(1).tanh().mul(0.5) when b is broadcast. */
+const GATE: FusedProgram = {
+  nodes: [
+    { kind: 'input', input: 0 }, { kind: 'input', input: 1 }, { kind: 'binary', op: 'mul', a: 0, b: 1 },
+    { kind: 'scalar', slot: 0 }, { kind: 'unary', op: 'addScalar', x: 2, scalar: 3 }, { kind: 'unary', op: 'tanh', x: 4, scalar: null },
+    { kind: 'scalar', slot: 1 }, { kind: 'unary', op: 'mulScalar', x: 5, scalar: 6 },
+  ],
+  output: 7,
+  broadcast: [false, true],
+  scalars: 2,
+};
 
 /** Representative arguments of every generator function (each entry is one instance shown). */
 const INSTANCES: Record<string, unknown[][]> = {
@@ -40,12 +53,15 @@ const INSTANCES: Record<string, unknown[][]> = {
   bnNormalizeWGSL: [[true], [true, true, true]],
   bnBackwardReduceWGSL: [[false], [true]],
   bnBackwardDxWGSL: [[true, true], [true, true, true, true]],
+  // fuse((x, b) => x.mul(b).add(1).tanh().mul(0.5)) with b broadcast (see src/engine/ops/fuse.ts).
+  fusedForwardWGSL: [[GATE]],
+  fusedBackwardWGSL: [[GATE, [true, true]]],
   arangeWGSL: [['f32']],
   castWGSL: [['f32', 'i32']],
 };
 
 /** Reading order: the families a training step uses most first, then the rest alphabetically. */
-const ORDER = ['matmul', 'conv2d', 'elementwise', 'reduce', 'softmax', 'batchnorm', 'pool', 'optim', 'shape', 'dropout', 'fill', 'transforms', 'pack', 'common'];
+const ORDER = ['matmul', 'conv2d', 'elementwise', 'fused-elementwise', 'reduce', 'softmax', 'batchnorm', 'pool', 'optim', 'shape', 'dropout', 'fill', 'transforms', 'pack', 'common'];
 
 export interface Kernel {
   name: string;

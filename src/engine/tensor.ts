@@ -164,6 +164,10 @@ export class Tensor {
   sqrt(): Tensor { return ops.sqrt(this); }
   pow(exponent: number): Tensor { return ops.pow(this, exponent); }
   relu(): Tensor { return ops.relu(this); }
+  abs(): Tensor { return ops.abs(this); }
+  sigmoid(): Tensor { return ops.sigmoid(this); }
+  tanh(): Tensor { return ops.tanh(this); }
+  maximum(o: Tensor): Tensor { return ops.maximum(this, o); }
   eq(o: Tensor | number): Tensor { return ops.eq(this, o); }
   sum(dim?: number | number[], keepdim = false): Tensor { return ops.sum(this, dim, keepdim); }
   mean(dim?: number | number[], keepdim = false): Tensor { return ops.mean(this, dim, keepdim); }

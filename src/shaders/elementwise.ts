@@ -35,8 +35,8 @@ export const BINARY_OPS = {
 } as const;
 export type BinaryOp = keyof typeof BINARY_OPS;
 
-// WGSL's pow() is undefined for negative bases; PyTorch's pow with an integral exponent is not.
-const POWR = /* wgsl */ `
+/** powr(x, p): x ** p. WGSL's pow() is undefined for negative bases; PyTorch's pow with an integral exponent is not. */
+export const POWR = /* wgsl */ `
 fn powr(x: f32, p: f32) -> f32 {
   if (p == 0.0) { return 1.0; }
   if (p == round(p)) {

@@ -1,7 +1,8 @@
 // Matrix multiplication kernels: C[z] = op(A[z]) @ op(B[z]) (+ bias), for a batch of matrices.
 //
 // What: for every batch index z, C[z][m][n] = sum_k a(m, k) * b(k, n) (+ BIAS[n] when fused),
-//   with C of shape [M, N]. The sum runs over k in order, accumulating in f32.
+//   then max(., 0) when the ReLU epilogue is on (Linear followed by ReLU), with C of shape [M, N].
+//   The sum runs over k in order, accumulating in f32.
 // Layout: every matrix is contiguous row-major float32. The transposition flags say how A and B
 //   are stored, so a backward pass reads a transposed operand in place instead of materializing it:
 //     transA = false: A is [M, K], a(m, k) = A[m * K + k];  transA = true: A is [K, M], a(m, k) = A[k * M + m]
@@ -44,6 +45,8 @@ export interface MatmulVariant {
   transB: boolean;
   /** Add BIAS[n] to every row of C (bias is bound before C). */
   bias: boolean;
+  /** Apply ReLU to C in the epilogue, after the bias: max(v, 0), the unary relu's expression. */
+  relu?: boolean;
   /** Tiled kernel only: stage the operands as float16 in workgroup memory, accumulate in float32. */
   f16?: boolean;
 }
@@ -88,12 +91,18 @@ fn load_b(base: u32, k: u32, n: u32) -> f32 {
   return B[base + ${v.transB ? 'n * p.K + k' : 'k * p.N + n'}];
 }
 fn store_c(base: u32, m: u32, n: u32, v: f32) {
-  C[base + m * p.N + n] = v${v.bias ? ' + BIAS[n]' : ''};
+  C[base + m * p.N + n] = ${epilogue(v, `v${v.bias ? ' + BIAS[n]' : ''}`, '0.0')};
 }`;
 }
 
+/** The stored value: `expr` (the sum, plus the bias if any), through the ReLU when it is fused. */
+function epilogue(v: MatmulVariant, expr: string, zero: string): string {
+  return v.relu ? `max(${expr}, ${zero})` : expr;
+}
+
 function variantName(v: MatmulVariant): string {
-  return `A${v.transA ? '^T' : ''} @ B${v.transB ? '^T' : ''}${v.bias ? ' + bias' : ''}`;
+  const sum = `A${v.transA ? '^T' : ''} @ B${v.transB ? '^T' : ''}${v.bias ? ' + bias' : ''}`;
+  return v.relu ? `relu(${sum})` : sum;
 }
 
 /** The oracle: one thread per output element. */
@@ -246,6 +255,6 @@ ${loadB}
 ${update}
   }
   let cBase = z * M4 * p.N; // batch z's C, in vec4s
-${range.map((r) => `  C[cBase + (m0 + ${r}u) * N4 + nq] = acc${r}${v.bias ? ' + BIAS[nq]' : ''};`).join('\n')}
+${range.map((r) => `  C[cBase + (m0 + ${r}u) * N4 + nq] = ${epilogue(v, `acc${r}${v.bias ? ' + BIAS[nq]' : ''}`, 'vec4<f32>(0.0)')};`).join('\n')}
 }`;
 }

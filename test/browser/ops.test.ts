@@ -14,6 +14,8 @@ import { conv2dRef } from '../reference/conv.js';
 import { batchNormForward, batchNormGrad } from '../reference/batchnorm.js';
 import { maxPoolRef, avgPoolRef, adaptiveAvgPoolRef } from '../reference/pool.js';
 import { dropoutRef, keepMaskRef } from '../reference/dropout.js';
+import { chainRef, type Dual } from '../reference/fused.js';
+import { arr, type Arr } from '../reference/arr.js';
 import { useBrowserGPU } from './helpers.js';
 
 useBrowserGPU();
@@ -50,6 +52,22 @@ describe('elementwise', () => {
         });
       }
     }
+  });
+});
+
+describe('fuse', () => {
+  it('a fused elementwise chain with broadcasting matches the float64 reference in one forward kernel', async () => {
+    const chain = <T extends { mul(o: T | number): T; add(o: T | number): T; tanh(): T; maximum(o: T): T; pow(p: number): T; div(o: T): T; sigmoid(): T }>(x: T, b: T): T =>
+      x.mul(b).add(1).tanh().maximum(b.pow(2)).div(x.sigmoid());
+    const fused = E.fuse((x, b) => chain(x, b));
+    const ref = chainRef((x: Dual, b: Dual) => chain(x, b));
+    for (const [sx, sb] of [[[1], [1]], [[3, 37], [37]], [[3, 1, 4], [1, 6, 1]]]) {
+      await checkOp({ name: `fused chain [${sx}] [${sb}]`, inputs: [{ shape: sx! }, { shape: sb! }], gpu: (x, b) => fused(x!, b!), ref: ref.forward, refGrad: ref.grad });
+    }
+    const rt = E.runtime();
+    const before = rt.counters.dispatches;
+    E.scope(() => fused(E.zeros([5]), E.ones([5])));
+    expect(rt.counters.dispatches - before).toBe(1 + 2); // the two fills, then one fused kernel
   });
 });
 
@@ -137,6 +155,19 @@ describe('matmul and linear', () => {
         fdSamples: 16,
       });
     }
+  });
+
+  it('linear with the fused ReLU equals relu(linear)', async () => {
+    const relu = (a: Arr): Arr => arr(a.shape, a.data.map((v) => Math.max(v, 0)));
+    const mask = (g: Arr, pre: Arr): Arr => arr(g.shape, g.data.map((v, i) => (pre.data[i]! > 0 ? v : 0)));
+    await checkOp({
+      name: 'linear+relu [5,7] -> 3',
+      inputs: [{ shape: [5, 7] }, { shape: [3, 7] }, { shape: [3] }],
+      gpu: (x, w, b) => E.linear(x!, w!, b, { relu: true }),
+      ref: (x, w, b) => relu(linearRef(x!, w!, b)),
+      refGrad: (g, x, w, b) => linearRefGrad(mask(g, linearRef(x!, w!, b)), x!, w!, b),
+      fdSamples: 16,
+    });
   });
 });
 

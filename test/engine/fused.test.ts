@@ -1,4 +1,4 @@
-// Fused kernels: conv2d + bias + ReLU and batch norm + ReLU must equal the unfused composition
+// Fused kernels: conv2d + bias + ReLU, linear + bias + ReLU and batch norm + ReLU must equal the unfused composition
 // relu(op(...)) in values and gradients (checked against the float64 references composed with a
 // ReLU), and Sequential must fuse "layer, ReLU" pairs without changing results.
 import { describe, it, expect } from 'vitest';
@@ -9,6 +9,7 @@ import { checkOp, expectClose } from '../helpers/gradcheck.js';
 import { useGPU } from '../helpers/gpu.js';
 import { arr, type Arr } from '../reference/arr.js';
 import { conv2dRef } from '../reference/conv.js';
+import { linearRef, linearRefGrad } from '../reference/matmul.js';
 import { batchNormForward, batchNormGrad, type BNRefOptions } from '../reference/batchnorm.js';
 
 useGPU();
@@ -32,6 +33,29 @@ describe('conv2d with the fused ReLU equals relu(conv2d) against the float64 ref
         gpu: (x, w, b) => conv2d(x!, w!, b, { ...c.o, relu: true }),
         ref: (x, w, b) => reluArr(r.forward(x!, w!, b)),
         refGrad: (g, x, w, b) => r.grad(throughRelu(g, r.forward(x!, w!, b)), x!, w!, b),
+        fdSamples: 24,
+      });
+    }
+  });
+});
+
+describe('linear with the fused ReLU equals relu(linear) against the float64 reference', () => {
+  // On CPU-backed adapters these shapes take the naive, the vec4 and the tiled matmul kernel in turn.
+  const cases: Array<{ x: number[]; out: number; bias: boolean }> = [
+    { x: [3, 5], out: 7, bias: true },
+    { x: [2, 4, 16], out: 12, bias: true },
+    { x: [70, 9], out: 66, bias: false },
+    { x: [1, 1], out: 1, bias: true },
+  ];
+  it(`${cases.length} configurations, forward and backward`, async () => {
+    for (const c of cases) {
+      const inF = c.x[c.x.length - 1]!;
+      await checkOp({
+        name: `linear+relu x [${c.x}] -> ${c.out}${c.bias ? ' +bias' : ''}`,
+        inputs: [{ shape: c.x }, { shape: [c.out, inF] }, ...(c.bias ? [{ shape: [c.out] }] : [])],
+        gpu: (x, w, b) => E.linear(x!, w!, b, { relu: true }),
+        ref: (x, w, b) => reluArr(linearRef(x!, w!, b)),
+        refGrad: (g, x, w, b) => linearRefGrad(throughRelu(g, linearRef(x!, w!, b)), x!, w!, b),
         fdSamples: 24,
       });
     }
@@ -100,7 +124,7 @@ async function runModel(model: E.Module, x: E.Tensor): Promise<{ out: Float32Arr
   return { out, grads, dispatches };
 }
 
-describe('Sequential fuses "Conv2d/BatchNorm, ReLU" pairs', () => {
+describe('Sequential fuses "Conv2d/Linear/BatchNorm, ReLU" pairs', () => {
   const build = () => {
     E.manualSeed(7);
     return new E.Sequential(
@@ -123,10 +147,23 @@ describe('Sequential fuses "Conv2d/BatchNorm, ReLU" pairs', () => {
     }
     expectClose(fused.out, plain.out, { atol: 1e-6, rtol: 1e-5 }, 'fused vs unfused output');
     fused.grads.forEach((g, i) => expectClose(g, plain.grads[i]!, { atol: 1e-5, rtol: 1e-4 }, `gradient ${i}`));
-    // Two ReLUs fold into their layers' forward kernels: 2 fewer forward dispatches; in backward the
-    // batch norm masks inside its own kernels (1 fewer) while the conv keeps one masking kernel.
-    expect(plain.dispatches - fused.dispatches).toBe(3);
+    // Three ReLUs (after batch norm, conv and linear) fold into their layers' forward kernels: 3 fewer
+    // forward dispatches; in backward the batch norm masks inside its own kernels (1 fewer) while
+    // the conv and the linear each keep one masking kernel.
+    expect(plain.dispatches - fused.dispatches).toBe(4);
     fusedModel.dispose(); plainModel.dispose(); x.dispose();
+  });
+
+  it('does not fuse a Linear subclass that overrides forward', async () => {
+    class ShiftedLinear extends E.Linear {
+      override forward(x: E.Tensor): E.Tensor { return E.add(super.forward(x), -10); }
+    }
+    E.manualSeed(4);
+    const m = new E.Sequential(new ShiftedLinear(3, 4), new E.ReLU());
+    const x = E.randn([2, 3], { generator: new E.Generator(5) });
+    const expected = E.relu(E.add(E.linear(x, (m.at(0) as E.Linear).weight, (m.at(0) as E.Linear).bias), -10));
+    expectClose(await m.forward(x).toArray(), await expected.toArray(), { atol: 1e-6, rtol: 1e-6 }, 'unfused semantics kept');
+    m.dispose();
   });
 
   it('does not fuse a subclass that overrides forward, nor a ReLU subclass', async () => {

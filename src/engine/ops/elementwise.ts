@@ -8,12 +8,16 @@ import {
 } from '../../shaders/elementwise.js';
 import { empty, withGrad, type Tensor } from '../tensor.js';
 import { broadcastShapes, broadcastStrides, padRank, sameShape, shapeStr, numel } from '../shape.js';
+import { FusedValue, notElementwise } from './fuse-trace.js';
 
 function requireFloat(op: string, ...ts: Tensor[]): void {
   for (const t of ts) {
     if (t.dtype !== 'float32') throw new EngramError(`${op}: expects float32 tensors, got ${t.dtype} (shape ${shapeStr(t.shape)}); convert with toFloat()`);
   }
 }
+
+// A FusedValue stands in for a tensor while fuse() traces its function: the ops record it instead of running.
+const traced = (v: FusedValue): Tensor => v as unknown as Tensor;
 
 // ------------------------------------------------------------------ unary
 
@@ -34,6 +38,7 @@ function unaryBackward(op: UnaryOp, g: Tensor, x: Tensor, y: Tensor, a: number):
 }
 
 function unary(op: UnaryOp, x: Tensor, a = 0): Tensor {
+  if (x instanceof FusedValue) return traced(x.unary(op, a)); // inside fuse(): record, do not run
   requireFloat(op, x);
   const y = unaryForward(op, x, a);
   return withGrad(y, op, [x], (g) => [unaryBackward(op, g, x, y, a)]);
@@ -57,6 +62,7 @@ export const sigmoid = (x: Tensor): Tensor => unary('sigmoid', x);
 export const tanh = (x: Tensor): Tensor => unary('tanh', x);
 /** x ** exponent for a scalar exponent (integral exponents accept negative bases, as in PyTorch). */
 export function pow(x: Tensor, exponent: number): Tensor {
+  if (x instanceof FusedValue) return traced((x as FusedValue).pow(exponent));
   if (typeof exponent !== 'number') throw new EngramError('pow: the exponent must be a number (tensor exponents are not supported)');
   return unary('pow', x, exponent);
 }
@@ -76,7 +82,12 @@ function binaryKernelCall(name: string, expr: string, a: Tensor, b: Tensor, outS
   return out;
 }
 
-function binary(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
+function binary(op: BinaryOp, a: Tensor, b: Tensor | number): Tensor {
+  if (a instanceof FusedValue) return traced(a.binary(op, b));
+  if (b instanceof FusedValue) {
+    throw new EngramError(`fuse: '${op}' got a tensor that is not an argument of the fused function; pass it as an argument (tensors cannot be captured from outside)`);
+  }
+  if (typeof b === 'number') throw new EngramError(`${op}: needs a tensor operand`);
   requireFloat(op, a, b);
   const outShape = broadcastShapes(a.shape, b.shape, op);
   const spec = BINARY_OPS[op];
@@ -114,11 +125,12 @@ export const sub = (a: Tensor, b: Tensor | number): Tensor => scalarOrTensor('su
 export const mul = (a: Tensor, b: Tensor | number): Tensor => scalarOrTensor('mul', a, b);
 /** a / b with broadcasting (b may be a number). */
 export const div = (a: Tensor, b: Tensor | number): Tensor => scalarOrTensor('div', a, b);
-/** Elementwise maximum of two tensors (gradient to `a` on ties). */
+/** Elementwise maximum of two tensors (gradient to `a` on ties). Inside fuse(), `b` may also be a number. */
 export const maximum = (a: Tensor, b: Tensor): Tensor => binary('maximum', a, b);
 
 /** 1.0 where a == b, else 0.0 (float32, no gradient). Works for int32 tensors, e.g. predictions vs labels. */
 export function eq(a: Tensor, b: Tensor | number): Tensor {
+  if (a instanceof FusedValue || b instanceof FusedValue) throw notElementwise('eq');
   if (typeof b === 'number') {
     throw new EngramError('eq: compare with a tensor (use full(shape, value) for a constant)');
   }

@@ -10,3 +10,4 @@ export * from './conv.js';
 export * from './batchnorm.js';
 export * from './pool.js';
 export * from './dropout.js';
+export * from './fuse.js';

@@ -6,7 +6,7 @@ import { runtime, EngramError } from '../runtime.js';
 import { matmulTiledWGSL, matmulNaiveWGSL, matmulVec4WGSL, TILE, WG_SIDE, type MatmulVariant } from '../../shaders/matmul.js';
 import { empty, withGrad, type Tensor } from '../tensor.js';
 import { MAX_RANK, numel, padRank, sameShape, shapeStr } from '../shape.js';
-import { sumTo } from './elementwise.js';
+import { sumTo, reluBackwardFromOutput } from './elementwise.js';
 import { gemmUsesF16 } from '../precision.js';
 
 export interface GemmArgs {
@@ -17,6 +17,8 @@ export interface GemmArgs {
   out: Tensor;
   /** Added to every row of each output matrix: N values. */
   bias?: Tensor | null;
+  /** Apply ReLU in the kernel's epilogue, after the bias. */
+  relu?: boolean;
   M: number;
   N: number;
   K: number;
@@ -79,7 +81,7 @@ export function gemm(args: GemmArgs): Tensor {
   if (count === 0 || M === 0 || N === 0) return out;
 
   const rt = runtime();
-  const variant: MatmulVariant = { transA, transB, bias: !!bias, f16: gemmUsesF16() };
+  const variant: MatmulVariant = { transA, transB, bias: !!bias, relu: args.relu === true, f16: gemmUsesF16() };
   // Small matrices (per-head attention scores, vector-matrix products, a batch of 1x1s) would
   // leave most of a 64x64 tile's threads idle yet waiting at its barriers; one thread per output
   // is faster there.
@@ -188,13 +190,23 @@ function sameBatch(x: readonly number[], batch: readonly number[]): boolean {
   return x.every((d, i) => d === batch[i]);
 }
 
+export interface LinearOptions {
+  /**
+   * Apply ReLU in the matmul's epilogue: `linear(x, w, b, { relu: true })` equals
+   * `relu(linear(x, w, b))` in values and gradients, without a pass over the output. The backward
+   * masks the gradient by the output (y > 0 exactly where the pre-activation was).
+   */
+  relu?: boolean;
+}
+
 /**
  * Fully connected layer, like torch.nn.functional.linear: x [..., in], weight [out, in] (PyTorch
  * layout), optional bias [out] -> [..., out] = x @ weight^T + bias. The weight is read transposed in
- * place and the bias is added by the matmul kernel itself.
+ * place and the bias (and the optional ReLU) is applied by the matmul kernel itself.
  */
-export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
+export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: LinearOptions = {}): Tensor {
   const b = bias ?? null;
+  const relu = opts.relu === true;
   requireFloat('linear', x, weight, ...(b ? [b] : []));
   if (weight.rank !== 2) throw new EngramError(`linear: weight must be 2-D [out, in], got shape ${shapeStr(weight.shape)}`);
   const outF = weight.shape[0]!;
@@ -207,14 +219,16 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
   }
   const rows = numel(x.shape.slice(0, -1));
   const outShape = [...x.shape.slice(0, -1), outF];
-  const y = gemm({ a: x, b: weight, bias: b, out: empty(outShape), M: rows, N: outF, K: inF, transB: true });
+  const y = gemm({ a: x, b: weight, bias: b, relu, out: empty(outShape), M: rows, N: outF, K: inF, transB: true });
 
-  return withGrad(y, 'linear', b ? [x, weight, b] : [x, weight], (g) => {
+  return withGrad(y, relu ? 'linearRelu' : 'linear', b ? [x, weight, b] : [x, weight], (gOut) => {
+    const g = relu ? reluBackwardFromOutput(gOut, y) : gOut;
     // With x' = x as [rows, in] and g' = g as [rows, out]: dx' = g' @ W, dW = g'^T @ x', db = sum of g' over rows.
     const dx = x.requiresGrad ? gemm({ a: g, b: weight, out: empty(x.shape), M: rows, N: inF, K: outF }) : null;
     const dw = weight.requiresGrad ? gemm({ a: g, b: x, out: empty(weight.shape), M: outF, N: inF, K: rows, transA: true }) : null;
     const grads: (Tensor | null)[] = [dx, dw];
     if (b) grads.push(b.requiresGrad ? sumTo(g, b.shape) : null);
+    if (relu) g.dispose();
     return grads;
   });
 }

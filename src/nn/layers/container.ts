@@ -1,5 +1,5 @@
 // Sequential: children applied in order, named "0", "1", ... as in torch.nn.Sequential.
-// A layer that can apply ReLU inside its own kernel (Conv2d, batch norm) followed by a ReLU module
+// A layer that can apply ReLU inside its own kernel (Conv2d, Linear, batch norm) followed by a ReLU module
 // runs as one fused op (same values and gradients, one pass less over the activation).
 
 import { EngramError } from '../../engine/runtime.js';
@@ -7,7 +7,7 @@ import type { Tensor } from '../../engine/tensor.js';
 import { Module } from '../module.js';
 import { ReLU } from './activation.js';
 
-/** A layer whose forward can end with a ReLU computed in the same kernel. */
+/** A layer whose forward can end with a ReLU computed in the same kernel (Conv2d, Linear, BatchNorm). */
 export interface ReluFusable {
   /** relu(forward(x)), fused. */
   forwardRelu(x: Tensor): Tensor;

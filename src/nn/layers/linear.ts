@@ -1,4 +1,5 @@
 // Linear (fully connected) layer: y = x W^T + b, with W stored [out, in] like torch.nn.Linear.
+// forwardRelu applies a following ReLU inside the matmul kernel (see Sequential).
 
 import { EngramError } from '../../engine/runtime.js';
 import { linear } from '../../engine/ops/matmul.js';
@@ -21,6 +22,13 @@ export class Linear extends Module {
   forward(x: Tensor): Tensor {
     return linear(x, this.weight, this.bias);
   }
+
+  /** relu(forward(x)) with the ReLU in the matmul's epilogue (Sequential uses it for "Linear, ReLU"). */
+  forwardRelu(x: Tensor): Tensor {
+    return linear(x, this.weight, this.bias, { relu: true });
+  }
+
+  readonly fusedForward = Linear.prototype.forward;
 
   override extraRepr(): string {
     return `in=${this.inFeatures}, out=${this.outFeatures}, bias=${this.bias !== null}`;
