@@ -3,7 +3,7 @@
 # npm registry and no network: into .devpack/ (git-ignored, well under the 64 MiB a device call
 # carries), the Node binary, engram's node_modules without the browser-test and type-check parts,
 # the benchmark peers' run-time files (scripts/device/peer-files.txt), the compiled benchmarks and
-# the Vulkan loader (libvulkan1, Debian's .deb, unpacked there). Run it here after `npm ci` and
+# the Vulkan loader and libglvnd (Debian's .debs, unpacked there). Run it here after `npm ci` and
 # `npm ci --prefix bench/peers`; then run scripts/device/run.sh there with .devpack carried along.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -26,5 +26,6 @@ tar -cf - --exclude='node_modules/typescript' --exclude='node_modules/playwright
 npx tsc -p tsconfig.scripts.json
 tar -cf - build | xz -T0 -6 > .devpack/build.tar.xz
 
-(cd .devpack && apt-get download libvulkan1 >/dev/null)
+# The Vulkan loader, and libglvnd, which the NVIDIA driver's Vulkan ICD (libGLX_nvidia.so.0) links.
+(cd .devpack && apt-get download libvulkan1 libglvnd0 libglx0 libgl1 libegl1 libgles2 libopengl0 >/dev/null)
 du -sh .devpack/*

@@ -28,7 +28,10 @@ export PATH=/tmp/engram-node/bin:$PATH
 unxz .devpack/node_modules.tar.xz | tar -xf -
 mkdir -p bench/peers/node_modules && unxz .devpack/peers.tar.xz | tar -xf - -C bench/peers/node_modules
 unxz .devpack/build.tar.xz | tar -xf -
-if ! ldconfig -p | grep -q 'libvulkan.so.1 '; then dpkg -x .devpack/libvulkan1_*.deb / && ldconfig; fi
+# The NVIDIA driver's Vulkan ICD (libGLX_nvidia.so.0) needs the GL vendor-neutral dispatch
+# libraries (libglvnd) besides the Vulkan loader; the image has neither.
+for deb in .devpack/*.deb; do dpkg -x "$deb" /; done
+ldconfig
 icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
 if [ -f "$icd" ]; then export VK_DRIVER_FILES=$icd VK_ICD_FILENAMES=$icd; fi
 egl=/usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json
