@@ -28,14 +28,16 @@ export interface EngramOptions {
   f16?: boolean;
   /** Force a kernel family (runtime().kernelFamily) instead of the adapter's default. */
   family?: 'direct' | 'tiled';
+  /** Options for E.init (e.g. Dawn flags). */
+  init?: E.InitOptions;
 }
 
 export async function createEngramPeer(opts: EngramOptions = {}): Promise<Peer> {
-  const rt = await E.init();
+  const rt = await E.init(opts.init);
   const gen = new E.Generator(0);
   // Records `work` (into one command encoder), submits it, waits for the device; reports the CPU
-  // time of recording + submit separately from the wait.
-  const timed = async (work: () => void): Promise<{ recordMs: number }> => {
+  // time of recording + submit separately from the wait (and the submit alone, for the profiler).
+  const timed = async (work: () => void): Promise<{ recordMs: number; submitMs: number }> => {
     const t0 = performance.now();
     const defaultFamily = rt.kernelFamily;
     E.setFloat32MatmulPrecision(opts.f16 ? 'medium' : 'highest');
@@ -46,10 +48,11 @@ export async function createEngramPeer(opts: EngramOptions = {}): Promise<Peer> 
       E.setFloat32MatmulPrecision('highest');
       rt.kernelFamily = defaultFamily;
     }
+    const t1 = performance.now();
     rt.flush();
-    const recordMs = performance.now() - t0;
+    const t2 = performance.now();
     await E.sync();
-    return { recordMs };
+    return { recordMs: t2 - t0, submitMs: t2 - t1 };
   };
 
   function prepareTrain(w: Extract<Workload, { kind: 'train' }>): PeerRun {

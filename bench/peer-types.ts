@@ -10,7 +10,7 @@ export interface PeerRun {
    * Do the workload once; resolve only when the device has finished the work (no full readback).
    * May resolve to the CPU time spent recording/submitting the work, to separate overhead from GPU time.
    */
-  run(): Promise<void | { recordMs: number }>;
+  run(): Promise<void | { recordMs: number; submitMs?: number }>;
   /** Release everything prepare() allocated. */
   dispose(): void | Promise<void>;
 }

@@ -1,7 +1,12 @@
-// Where a training step's time goes: records one step of a workload with dispatch tracing on,
-// then replays each dispatch alone (several times, synchronized) and prints time per kernel name,
-// sorted. Also reports the step's CPU recording time vs its end-to-end time.
-// Usage: node build/bench/profile.js [workload substring, default "ref"] [--repeats 3] [--conv-batch 16]
+// Where a training step's time goes. For one workload (default "ref"):
+//  1. the step's phases, median of `--runs` steps: CPU recording, submit (Dawn encodes the command
+//     buffer), and the wait until the device reports the work done;
+//  2. time per kernel. With 'timestamp-query' (GPUs; lavapipe has it too) one step is recorded with a
+//     GpuTimer: every dispatch in its own timestamped pass, so the times are the GPU's own, and the
+//     span from first start to last end less their sum is the time between dispatches. Without it,
+//     each dispatch is replayed alone (several times, synchronized), which adds the submit latency.
+// Usage: node build/bench/profile.js [workload substring, default "ref"] [--runs 10] [--repeats 3]
+//        [--conv-batch 16] [--replay] [--direct | --tiled]
 
 import * as E from '../src/index.js';
 import { createEngramPeer } from './engram-peer.js';
@@ -11,50 +16,92 @@ function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
+const flag = (name: string) => process.argv.includes(`--${name}`);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+interface KernelRow { ms: number; count: number }
+
+function printKernels(rows: Map<string, KernelRow>, sum: number): void {
+  console.log('| kernel | dispatches | ms | share |\n|---|---:|---:|---:|');
+  for (const [name, e] of [...rows].sort((a, b) => b[1].ms - a[1].ms)) {
+    console.log(`| ${name} | ${e.count} | ${e.ms.toFixed(3)} | ${((100 * e.ms) / sum).toFixed(1)}% |`);
+  }
+}
+
+function add(rows: Map<string, KernelRow>, name: string, ms: number): void {
+  const e = rows.get(name) ?? { ms: 0, count: 0 };
+  e.ms += ms;
+  e.count++;
+  rows.set(name, e);
+}
 
 async function main(): Promise<void> {
   const pick = process.argv[2] && !process.argv[2].startsWith('--') ? process.argv[2] : 'ref';
+  const runs = Number(arg('runs') ?? 10);
   const repeats = Number(arg('repeats') ?? 3);
   const w = allWorkloads(Number(arg('conv-batch') ?? 16)).find((x) => x.name.includes(pick));
   if (!w) throw new Error(`no workload matches '${pick}'`);
-  const peer = await createEngramPeer();
+  const family = flag('direct') ? 'direct' : flag('tiled') ? 'tiled' : undefined;
+  // Dawn rounds timestamps to 2^16 ns unless told not to (a browser's defence against timing attacks).
+  const peer = await createEngramPeer({ family, init: { dawnFlags: ['disable-dawn-features=timestamp_quantization'] } });
+  const rt = E.runtime();
   const run = await peer.prepare(w);
   if ('unsupported' in run) throw new Error(run.unsupported);
-  await run.run(); // warm-up: compile pipelines, fill the buffer pool
-  const t0 = performance.now();
-  const r = await run.run();
-  const total = performance.now() - t0;
+  for (let i = 0; i < 3; i++) await run.run(); // warm-up: compile pipelines, settle the buffer pool
 
-  const rt = E.runtime();
-  rt.trace = [];
-  await run.run();
-  const trace = rt.trace;
-  rt.trace = null;
+  const total: number[] = [];
+  const record: number[] = [];
+  const submit: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    const r = await run.run();
+    total.push(performance.now() - t0);
+    if (r) {
+      record.push(r.recordMs - (r.submitMs ?? 0));
+      submit.push(r.submitMs ?? 0);
+    }
+  }
+  const [tot, rec, sub] = [median(total), median(record), median(submit)];
+  console.log(`${w.name} (${rt.info.description}, kernels: ${family ?? rt.kernelFamily}): ${tot.toFixed(2)} ms end to end = ` +
+    `${rec.toFixed(2)} ms CPU recording + ${sub.toFixed(2)} ms submit + ${(tot - rec - sub).toFixed(2)} ms until the device reports done (medians of ${runs})`);
 
-  const byKernel = new Map<string, { ms: number; count: number }>();
+  const rows = new Map<string, KernelRow>();
   let sum = 0;
-  for (const d of trace) {
-    rt.dispatch(d.kernel, d.buffers, d.params, d.workgroups);
-    await rt.sync();
-    const s0 = performance.now();
-    for (let i = 0; i < repeats; i++) rt.dispatch(d.kernel, d.buffers, d.params, d.workgroups);
-    await rt.sync();
-    const ms = (performance.now() - s0) / repeats;
-    sum += ms;
-    const e = byKernel.get(d.kernel.name) ?? { ms: 0, count: 0 };
-    e.ms += ms;
-    e.count++;
-    byKernel.set(d.kernel.name, e);
+  if (rt.device.features.has('timestamp-query') && !flag('replay')) {
+    rt.timer = new E.GpuTimer(rt);
+    await run.run();
+    const times = await rt.timer.read();
+    rt.timer.destroy();
+    rt.timer = null;
+    for (const t of times) {
+      const ms = (t.endNs - t.startNs) / 1e6;
+      sum += ms;
+      add(rows, t.name, ms);
+    }
+    const span = (times.at(-1)!.endNs - times[0]!.startNs) / 1e6;
+    console.log(`GPU timestamps, one pass per dispatch: ${times.length} dispatches, kernels ${sum.toFixed(3)} ms, first start to last end ${span.toFixed(3)} ms (${(span - sum).toFixed(3)} ms between dispatches)\n`);
+  } else {
+    rt.trace = [];
+    await run.run();
+    const trace = rt.trace;
+    rt.trace = null;
+    for (const d of trace) {
+      rt.dispatch(d.kernel, d.buffers, d.params, d.workgroups);
+      await rt.sync();
+      const s0 = performance.now();
+      for (let i = 0; i < repeats; i++) rt.dispatch(d.kernel, d.buffers, d.params, d.workgroups);
+      await rt.sync();
+      const ms = (performance.now() - s0) / repeats;
+      sum += ms;
+      add(rows, d.kernel.name, ms);
+    }
+    console.log(`replayed one by one (no timestamp queries): ${trace.length} dispatches, ${sum.toFixed(1)} ms including a submit each\n`);
   }
-  console.log(`${w.name}: ${total.toFixed(1)} ms end to end, ${r ? r.recordMs.toFixed(2) : '?'} ms CPU recording; ${trace.length} dispatches, ${sum.toFixed(1)} ms when replayed one by one\n`);
-  console.log('| kernel | dispatches | ms | share |\n|---|---:|---:|---:|');
-  for (const [name, e] of [...byKernel].sort((a, b) => b[1].ms - a[1].ms)) {
-    console.log(`| ${name} | ${e.count} | ${e.ms.toFixed(1)} | ${((100 * e.ms) / sum).toFixed(1)}% |`);
-  }
+  printKernels(rows, sum);
   await run.dispose();
 }
 
-main().catch((e) => {
+main().then(() => process.exit(0), (e) => {
   console.error(e);
   process.exit(1);
 });

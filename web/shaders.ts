@@ -103,6 +103,9 @@ export function docComments(src: string): Map<string, string> {
   return docs;
 }
 
+/** Exported functions of src/shaders that are not generators (common.ts's generator cache). */
+const NOT_GENERATORS = new Set(['memoize']);
+
 const isWGSL = (v: unknown): v is string => typeof v === 'string' && /@group|fn\s+\w+\s*\(/.test(v);
 
 export function families(): Family[] {
@@ -117,7 +120,7 @@ export function families(): Family[] {
     for (const [key, v] of Object.entries(mod)) {
       if (isWGSL(v)) {
         kernels.push({ name: key, doc: docs.get(key) ?? '', wgsl: v.trim(), entry: v.includes('@compute') });
-      } else if (typeof v === 'function') {
+      } else if (typeof v === 'function' && !NOT_GENERATORS.has(key)) {
         const calls = INSTANCES[key];
         if (!calls) {
           missing.push(key);

@@ -24,7 +24,10 @@ export interface PoolStats {
 }
 
 export class BufferPool {
+  /** Free buffers per size class, sorted by creation order, newest first (so pop() takes the oldest). */
   private free = new Map<number, GPUBuffer[]>();
+  private order = new WeakMap<GPUBuffer, number>();
+  private nextOrder = 0;
   private stats: PoolStats = { liveBuffers: 0, liveBytes: 0, pooledBuffers: 0, pooledBytes: 0, created: 0 };
 
   constructor(private readonly device: GPUDevice, private readonly maxBufferSize: number) {}
@@ -35,14 +38,17 @@ export class BufferPool {
       throw new Error(`engram: a ${bytes}-byte buffer${label ? ` for ${label}` : ''} exceeds this adapter's maxBufferSize (${this.maxBufferSize} bytes)`);
     }
     const list = this.free.get(size);
-    // LIFO: identical training steps settle within a few steps into handing each op the same
-    // buffers as last time, so cached bind groups hit (FIFO rotates through the free list instead).
+    // The oldest free buffer of the class, whatever order buffers came back in: then which buffer an
+    // op gets depends only on which are free, not on the order of the last step's releases (gradients
+    // kept across steps are released mid-step, which kept a LIFO pool rotating), so identical training
+    // steps settle into handing each op the same buffers and cached bind groups hit.
     let buf = list?.pop();
     if (buf) {
       this.stats.pooledBuffers--;
       this.stats.pooledBytes -= size;
     } else {
       buf = this.device.createBuffer({ size, usage: USAGE_STORAGE, label: label || undefined });
+      this.order.set(buf, this.nextOrder++);
       this.stats.created++;
     }
     this.stats.liveBuffers++;
@@ -54,7 +60,11 @@ export class BufferPool {
     const size = buf.size;
     let list = this.free.get(size);
     if (!list) this.free.set(size, (list = []));
-    list.push(buf);
+    // Insert keeping newest-first order (lists are short: the buffers of one size class).
+    const rank = this.order.get(buf) ?? -1;
+    let i = list.length;
+    while (i > 0 && (this.order.get(list[i - 1]!) ?? -1) < rank) i--;
+    list.splice(i, 0, buf);
     this.stats.liveBuffers--;
     this.stats.liveBytes -= size;
     this.stats.pooledBuffers++;

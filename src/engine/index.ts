@@ -1,5 +1,6 @@
 export { init, runtime, adapterInfo, sync, isInitialized, EngramError, f32bits, grid1d, Runtime } from './runtime.js';
 export type { Kernel, KernelSpec, BindingAccess } from './runtime.js';
+export { GpuTimer, type TimedDispatch } from './gpu-timer.js';
 export type { InitOptions, AdapterDescription } from './device.js';
 export {
   Tensor, Storage, tensor, empty, zeros, ones, full, zerosLike, onesLike, arange, rand, randn, uniform, randint,

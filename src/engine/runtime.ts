@@ -9,6 +9,7 @@
 
 import { BufferPool } from './buffer-pool.js';
 import { requestDevice, type AdapterDescription, type InitOptions } from './device.js';
+import type { GpuTimer } from './gpu-timer.js';
 
 /** How a kernel uses each storage buffer, in binding order (binding 0 is always the parameter block). */
 export type BindingAccess = 'read' | 'write';
@@ -86,6 +87,9 @@ export class Runtime {
    * parameters, grid) so tools such as bench/profile.ts can replay and time kernels one by one.
    */
   trace: TracedDispatch[] | null = null;
+
+  /** When set, each dispatch runs in its own compute pass timed on the GPU (see gpu-timer.ts). */
+  timer: GpuTimer | null = null;
 
   /** Counters for tests and benchmarks. */
   readonly counters = { dispatches: 0, submits: 0, pipelinesCreated: 0, bindGroupsCreated: 0, readbacks: 0 };
@@ -169,10 +173,12 @@ export class Runtime {
 
     if (this.trace) this.trace.push({ kernel: k, buffers: [...buffers], params: Uint32Array.from(params), workgroups: [x, y, z] });
     const bindGroup = this.bindGroupFor(k, buffers);
-    const pass = this.computePass();
+    if (this.timer) this.endPass();
+    const pass = this.computePass(this.timer?.nextPass(k.name));
     pass.setPipeline(k.pipeline);
     pass.setBindGroup(0, bindGroup, [offset]);
     pass.dispatchWorkgroups(x, y, z);
+    if (this.timer) this.endPass();
     this.pendingCommands++;
     this.counters.dispatches++;
   }
@@ -293,9 +299,15 @@ export class Runtime {
     return this.encoder;
   }
 
-  private computePass(): GPUComputePassEncoder {
-    if (!this.pass) this.pass = this.currentEncoder().beginComputePass();
+  private computePass(timestampWrites?: GPUComputePassTimestampWrites): GPUComputePassEncoder {
+    if (!this.pass) this.pass = this.currentEncoder().beginComputePass(timestampWrites ? { timestampWrites } : undefined);
     return this.pass;
+  }
+
+  /** Record resolving the first `count` queries of `set` into `dst` (GpuTimer). */
+  resolveQueries(set: GPUQuerySet, count: number, dst: GPUBuffer): void {
+    this.endPass();
+    this.currentEncoder().resolveQuerySet(set, 0, count, dst, 0);
   }
 
   private endPass(): void {

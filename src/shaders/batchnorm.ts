@@ -10,7 +10,7 @@
 // channel, then a workgroup-memory tree reduction combines the 256 partial sums. The elementwise
 // kernels run one thread per element: on a (spatial, C, N) grid for S >= 64, else 1-D (MAIN_1D).
 
-import { LINEAR_INDEX, MAIN_1D } from './common.js';
+import { LINEAR_INDEX, MAIN_1D, RELU, memoize } from './common.js';
 
 /** A 256-wide tree sum in workgroup memory, plus the channel/element index helpers. */
 const CHANNEL_REDUCE = /* wgsl */ `
@@ -75,7 +75,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
  * running stats in place: rm = (1 - m) rm + m mean, rv = (1 - m) rv + m biased_var * count / (count - 1).
  * Params: C, S, count, momentum, eps. Bindings: X, MEAN, INVSTD[, RM, RV].
  */
-export function bnStatsWGSL(running: boolean): string {
+export const bnStatsWGSL = memoize(function bnStatsWGSL(running: boolean): string {
   return /* wgsl */ `// batchNorm statistics: per-channel mean and 1/sqrt(var + eps)${running ? ', running stats updated in place' : ''}
 struct Params { C: u32, S: u32, count: u32, momentum: f32, eps: f32 }
 @group(0) @binding(0) var<storage, read> p: Params;
@@ -110,7 +110,7 @@ ${running ? `    let m = p.momentum;
     RV[c] = (1.0 - m) * RV[c] + m * v * (n / (n - 1.0));` : ''}
   }
 }`;
-}
+});
 
 /**
  * Evaluation statistics from the running stats: MEAN[c] = RM[c] (a copy, so later in-place
@@ -136,7 +136,7 @@ ${MAIN_1D} {
  * y = (x - mean[c]) * invstd[c] (* w[c] + b[c] when affine), then ReLU when `relu` (batch norm +
  * ReLU in one pass). One thread per element. Params: n, C, S. Bindings: X, MEAN, INVSTD[, W, B], Y.
  */
-export function bnNormalizeWGSL(affine: boolean, relu = false, planes = false): string {
+export const bnNormalizeWGSL = memoize(function bnNormalizeWGSL(affine: boolean, relu: boolean = false, planes: boolean = false): string {
   const value = affine ? 'xhat * W[c] + B[c]' : 'xhat';
   return /* wgsl */ `// batchNorm normalize: y = ${relu ? 'relu(' : ''}(x - mean[c]) * invstd[c]${affine ? ' * w[c] + b[c]' : ''}${relu ? ')' : ''}
 struct Params { n: u32, C: u32, S: u32 }
@@ -147,13 +147,14 @@ struct Params { n: u32, C: u32, S: u32 }
 ${affine ? `@group(0) @binding(4) var<storage, read> W: array<f32>;
 @group(0) @binding(5) var<storage, read> B: array<f32>;
 @group(0) @binding(6) var<storage, read_write> Y: array<f32>;` : `@group(0) @binding(4) var<storage, read_write> Y: array<f32>;`}
+${relu ? RELU : ''}
 ${LINEAR_INDEX}
 ${elementMain(planes)}
   let xhat = (X[i] - MEAN[c]) * INVSTD[c];
 ${relu ? `  let v = ${value};
-  Y[i] = select(v, 0.0, v < 0.0); // keeps NaN, as torch.relu` : `  Y[i] = ${value};`}
+  Y[i] = relu_f32(v);` : `  Y[i] = ${value};`}
 }`;
-}
+});
 
 /**
  * The incoming gradient at element i. With a fused ReLU (`relu`), G is the gradient of the ReLU's
@@ -168,7 +169,7 @@ function gradAt(relu: boolean): string {
  * (= dweight). One workgroup per channel. Params: C, S, count.
  * Bindings: G, X, MEAN, INVSTD[, Y with a fused ReLU], SUMG, SUMGX.
  */
-export function bnBackwardReduceWGSL(relu = false): string {
+export const bnBackwardReduceWGSL = memoize(function bnBackwardReduceWGSL(relu: boolean = false): string {
   const y = relu ? 1 : 0;
   return /* wgsl */ `// batchNorm backward reduce: per channel sum(g) and sum(g * xhat)${relu ? ', g masked by the fused ReLU (Y > 0)' : ''}
 struct Params { C: u32, S: u32, count: u32 }
@@ -203,7 +204,7 @@ ${CHANNEL_MAIN} {
     SUMGX[c] = totalGX;
   }
 }`;
-}
+});
 
 /**
  * dx for training mode, where mean and variance depend on x:
@@ -212,7 +213,7 @@ ${CHANNEL_MAIN} {
  * One thread per element; with a fused ReLU, g is masked by Y > 0 first. Params: n, C, S, count (f32).
  * Bindings (training): G, X, MEAN, INVSTD[, W], SUMG, SUMGX[, Y], DX. (eval): G, INVSTD[, W][, Y], DX.
  */
-export function bnBackwardDxWGSL(training: boolean, affine: boolean, relu = false, planes = false): string {
+export const bnBackwardDxWGSL = memoize(function bnBackwardDxWGSL(training: boolean, affine: boolean, relu: boolean = false, planes: boolean = false): string {
   const bufs = training ? ['G', 'X', 'MEAN', 'INVSTD'] : ['G', 'INVSTD'];
   if (affine) bufs.push('W');
   if (training) bufs.push('SUMG', 'SUMGX');
@@ -234,4 +235,4 @@ ${LINEAR_INDEX}
 ${elementMain(planes)}
 ${body}
 }`;
-}
+});

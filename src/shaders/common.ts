@@ -12,3 +12,35 @@ fn linear_index(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
 /** Entry-point attributes and builtins for a 1-D kernel of 256 threads per workgroup. */
 export const MAIN_1D = /* wgsl */ `@compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>)`;
+
+/**
+ * Caches a WGSL generator by its arguments. The runtime looks kernels up by their source on every
+ * dispatch, and regenerating an unrolled source costs CPU on every call (about 0.1 ms for the 32 KB
+ * subgroup convolution); a cached string is also the same object each time, so the lookup reuses
+ * its hash.
+ */
+export function memoize<A extends unknown[]>(generate: (...args: A) => string): (...args: A) => string {
+  const cache = new Map<string, string>();
+  return (...args: A): string => {
+    const key = JSON.stringify(args);
+    let wgsl = cache.get(key);
+    if (wgsl === undefined) cache.set(key, (wgsl = generate(...args)));
+    return wgsl;
+  };
+}
+
+/**
+ * ReLU that keeps NaN (as torch.relu does) on every backend. WGSL lets a compiler assume there are
+ * no NaNs, and on an H200 NVIDIA's Vulkan driver compiled select(v, 0.0, v < 0.0) so that NaN became
+ * 0; so the test is on the bits, which no float optimization touches: the negative non-NaN floats
+ * are exactly the patterns in (0x80000000, 0xff800000] (-0.0 stays -0.0, as max(v, 0) leaves it).
+ */
+export const RELU = /* wgsl */ `
+fn relu_f32(v: f32) -> f32 {
+  let b = bitcast<u32>(v);
+  return select(v, 0.0, b > 0x80000000u && b <= 0xff800000u);
+}
+fn relu_vec4(v: vec4<f32>) -> vec4<f32> {
+  let b = bitcast<vec4<u32>>(v);
+  return select(v, vec4<f32>(0.0), (b > vec4<u32>(0x80000000u)) & (b <= vec4<u32>(0xff800000u)));
+}`;

@@ -30,6 +30,8 @@
 // OUT + wg.z * splitStride, summed afterwards by the caller (used by grad-weight, whose K is large
 // and whose output is small).
 
+import { RELU, memoize } from './common.js';
+
 /** A workgroup tile: BM rows x BN columns of C, BK deep along K per step, TM x TN per thread. */
 export interface Tile {
   BM: number;
@@ -288,7 +290,7 @@ ${stores}
  * Bindings: X, Wt, Bias, Y. The epilogue is chosen by flags in p.bias (one kernel serves every case):
  * bit 0 adds the bias, bit 1 applies ReLU (conv + bias + ReLU in one pass over y).
  */
-export function conv2dForwardWGSL(tile: Tile, f16 = false): string {
+export const conv2dForwardWGSL = memoize(function conv2dForwardWGSL(tile: Tile, f16: boolean = false): string {
   return implicitGemmWGSL({
     doc: `// conv2d forward (implicit GEMM; epilogue flags in p.bias: bit 0 adds the bias, bit 1 applies ReLU):
 //   y[n,co,oh,ow] = [relu]([b[co] +] sum_{c,kh,kw} x[n,c,oh*sh-ph+kh*dh,ow*sw-pw+kw*dw] * w[co,c,kh,kw])
@@ -297,7 +299,8 @@ export function conv2dForwardWGSL(tile: Tile, f16 = false): string {
     bindings: `@group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read> Wt: array<f32>;
 @group(0) @binding(3) var<storage, read> Bias: array<f32>; // any buffer when bit 0 of p.bias is clear (not read)
-@group(0) @binding(4) var<storage, read_write> Y: array<f32>;`,
+@group(0) @binding(4) var<storage, read_write> Y: array<f32>;
+${RELU}`,
     rowA: (i) => `  let pix${i} = mA${i} % ohw;
   let xBase${i} = (mA${i} / ohw) * C * hw;
   let ihB${i} = (pix${i} / OW) * sh - ph; // may wrap: see the padding note
@@ -309,10 +312,9 @@ export function conv2dForwardWGSL(tile: Tile, f16 = false): string {
     decodeB: '',
     loadB: (l) => `v.${l} = Wt[n * p.K + k];`,
     storeRow: `      let yBase = (m / ohw) * CO * ohw + m % ohw;`,
-    // select keeps NaN (NaN < 0 is false), as torch.relu does.
-    store: `var o = v; if ((p.bias & 1u) != 0u) { o += Bias[n]; } if ((p.bias & 2u) != 0u) { o = select(o, 0.0, o < 0.0); } Y[yBase + n * ohw] = o;`,
+    store: `var o = v; if ((p.bias & 1u) != 0u) { o += Bias[n]; } if ((p.bias & 2u) != 0u) { o = relu_f32(o); } Y[yBase + n * ohw] = o;`,
   }, tile, f16);
-}
+});
 
 /**
  * Gradient of the input: dx[n,c,h,w] = sum over (co, kh, kw) with oh = (h + ph - kh*dh) / sh integral
@@ -324,7 +326,7 @@ export function conv2dForwardWGSL(tile: Tile, f16 = false): string {
  * `stride1` generates the variant for sh = sw = 1 (the common case), where every tap in range has
  * an output pixel, so the gather needs neither the divisions by the stride nor the divisibility test.
  */
-export function conv2dGradInputWGSL(tile: Tile, stride1: boolean, f16 = false): string {
+export const conv2dGradInputWGSL = memoize(function conv2dGradInputWGSL(tile: Tile, stride1: boolean, f16: boolean = false): string {
   return implicitGemmWGSL({
     doc: `// conv2d grad-input (implicit GEMM${stride1 ? ', stride 1' : ''}):
 //   dx[n,c,h,w] = sum_{co,kh,kw : oh=(h+ph-kh*dh)/sh, ow=(w+pw-kw*dw)/sw integral, in range} g[n,co,oh,ow] * w[co,c,kh,kw]
@@ -350,7 +352,7 @@ export function conv2dGradInputWGSL(tile: Tile, stride1: boolean, f16 = false): 
     storeRow: `      let dxBase = (m / hw) * C * hw + m % hw;`,
     store: `DX[dxBase + n * hw] = v;`,
   }, tile, f16);
-}
+});
 
 /**
  * Gradient of the weight: dw[co,c,kh,kw] = sum_{n,oh,ow} g[n,co,oh,ow] * x[n, c, oh*sh - ph + kh*dh, ow*sw - pw + kw*dw].
@@ -360,7 +362,7 @@ export function conv2dGradInputWGSL(tile: Tile, stride1: boolean, f16 = false): 
  * K grows with batch and image size while dw stays small, so the caller splits K over wg.z and sums
  * the partial results (DW + split * splitStride). Bindings: X, G, DW.
  */
-export function conv2dGradWeightWGSL(tile: Tile, f16 = false): string {
+export const conv2dGradWeightWGSL = memoize(function conv2dGradWeightWGSL(tile: Tile, f16: boolean = false): string {
   return implicitGemmWGSL({
     doc: `// conv2d grad-weight (implicit GEMM on dw^T, split-K over wg.z):
 //   dw[co,c,kh,kw] = sum_{n,oh,ow} g[n,co,oh,ow] * x[n,c,oh*sh-ph+kh*dh,ow*sw-pw+kw*dw]
@@ -382,7 +384,7 @@ export function conv2dGradWeightWGSL(tile: Tile, f16 = false): string {
     storeRow: '',
     store: `DW[split * p.splitStride + n * p.M + m] = v;`,
   }, tile, f16);
-}
+});
 
 /**
  * Gradient of the bias: db[co] = sum_{n,oh,ow} g[n,co,oh,ow]. One workgroup of 256 threads per
@@ -423,7 +425,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
  * check the implicit-GEMM forward against it. Bindings: X, Wt, [Bias], Y. 1-D grid of 256-thread
  * workgroups folded into y (see LINEAR_INDEX).
  */
-export function conv2dDirectWGSL(hasBias: boolean): string {
+export const conv2dDirectWGSL = memoize(function conv2dDirectWGSL(hasBias: boolean): string {
   return /* wgsl */ `// conv2d direct (naive oracle): y[n,co,oh,ow] = ${hasBias ? 'b[co] + ' : ''}sum_{c,kh,kw} x[n,c,oh*sh-ph+kh*dh,ow*sw-pw+kw*dw] * w[co,c,kh,kw]
 // NCHW. One thread per output element (linear index over [N, CO, OH, OW]), 256 per workgroup.
 ${PARAMS}
@@ -453,7 +455,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   }
   Y[i] = s;
 }`;
-}
+});
 
 /**
  * Register-blocked direct convolution for CPU-backed adapters (ops/conv.ts picks it there): no
@@ -467,14 +469,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
  * into y past 65535 workgroups. Needs CO % CPT == 0. Bindings: X, WT (vec4), Bias, Y.
  * Also serves stride-1 grad-input, as the convolution of dy with the flipped, transposed weight.
  */
-export function conv2dRegisterWGSL(PPT: number, CPT: number): string {
+export const conv2dRegisterWGSL = memoize(function conv2dRegisterWGSL(PPT: number, CPT: number): string {
   const range = (n: number) => Array.from({ length: n }, (_, i) => i);
   const Q = CPT / 4;
   const accs = range(PPT).flatMap((j) => range(Q).map((q) => `  var acc${j}_${q} = vec4<f32>(0.0);`)).join('\n');
   const taps = range(PPT).map((j) => `        { let iw = iw0 + ${j}u * p.sw; var xv = 0.0; if (iw < p.W) { xv = X[xRow + iw]; }
 ${range(Q).map((q) => `          acc${j}_${q} = fma(vec4<f32>(xv), w${q}, acc${j}_${q});`).join('\n')} }`).join('\n');
   const stores = range(PPT).map((j) => `  if (ow0 + ${j}u < p.OW) {
-${range(Q).map((q) => range(4).map((l) => `    { let co = co0 + ${q * 4 + l}u; var o = acc${j}_${q}.${LANES[l]}; if ((p.bias & 1u) != 0u) { o += Bias[co]; } if ((p.bias & 2u) != 0u) { o = select(o, 0.0, o < 0.0); } Y[yBase + ${q * 4 + l}u * ohw + ${j}u] = o; }`).join('\n')).join('\n')}
+${range(Q).map((q) => range(4).map((l) => `    { let co = co0 + ${q * 4 + l}u; var o = acc${j}_${q}.${LANES[l]}; if ((p.bias & 1u) != 0u) { o += Bias[co]; } if ((p.bias & 2u) != 0u) { o = relu_f32(o); } Y[yBase + ${q * 4 + l}u * ohw + ${j}u] = o; }`).join('\n')).join('\n')}
   }`).join('\n');
   return /* wgsl */ `// conv2d (register-blocked direct, for CPU-backed adapters): y[n,co,oh,ow] = [relu]([b[co] +]
 //   sum_{c,kh,kw} x[n,c,oh*sh-ph+kh*dh,ow*sw-pw+kw*dw] * WT[(c*KH+kh)*KW+kw][co])
@@ -484,6 +486,7 @@ ${PARAMS}
 @group(0) @binding(2) var<storage, read> WT: array<vec4<f32>>; // [K][CO/4]
 @group(0) @binding(3) var<storage, read> Bias: array<f32>; // any buffer when bit 0 of p.bias is clear
 @group(0) @binding(4) var<storage, read_write> Y: array<f32>;
+${RELU}
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -519,7 +522,7 @@ ${taps}
   let yBase = (n * p.CO + co0) * ohw + oh * p.OW + ow0;
 ${stores}
 }`;
-}
+});
 
 /**
  * Subgroup variant of conv2dRegisterWGSL, for CPU-backed adapters with the `subgroups` feature (lavapipe
@@ -535,7 +538,7 @@ ${stores}
  * workgroup; y = OC / (4*QB). Bindings and parameters as conv2dRegisterWGSL (also serves stride-1
  * grad-input the same way).
  */
-export function conv2dSubgroupWGSL(PPT: number, QB: number, KW: number, SW: number, DW: number): string {
+export const conv2dSubgroupWGSL = memoize(function conv2dSubgroupWGSL(PPT: number, QB: number, KW: number, SW: number, DW: number): string {
   const range = (n: number) => Array.from({ length: n }, (_, i) => i);
   const CPT = 4 * QB;
   const cols = (PPT - 1) * SW + (KW - 1) * DW + 1; // input columns one row of PPT outputs reads
@@ -547,7 +550,7 @@ ${range(QB).map((q) => `        let w${q} = subgroupBroadcast(wl, ${q}u);`).join
 ${range(PPT).flatMap((j) => range(QB).map((q) => `        acc${j}_${q} = fma(vec4<f32>(x${j * SW + kw * DW}), w${q}, acc${j}_${q});`)).join('\n')}
       }`).join('\n');
   const stores = range(PPT).map((j) => `  if (live && ow0 + ${j}u < p.OW) {
-${range(QB).map((q) => range(4).map((l) => `    { let co = co0 + ${q * 4 + l}u; var o = acc${j}_${q}.${LANES[l]}; if ((p.bias & 1u) != 0u) { o += Bias[co]; } if ((p.bias & 2u) != 0u) { o = select(o, 0.0, o < 0.0); } Y[yBase + ${q * 4 + l}u * ohw + ${j}u] = o; }`).join('\n')).join('\n')}
+${range(QB).map((q) => range(4).map((l) => `    { let co = co0 + ${q * 4 + l}u; var o = acc${j}_${q}.${LANES[l]}; if ((p.bias & 1u) != 0u) { o += Bias[co]; } if ((p.bias & 2u) != 0u) { o = relu_f32(o); } Y[yBase + ${q * 4 + l}u * ohw + ${j}u] = o; }`).join('\n')).join('\n')}
   }`).join('\n');
   return /* wgsl */ `// conv2d (register-blocked direct, weights shared through subgroups; CPU-backed adapters):
 //   y[n,co,oh,ow] = [relu]([b[co] +] sum_{c,kh,kw} x[n,c,oh*sh-ph+kh*dh,ow*${SW}-pw+kw*${DW}] * WT[(c*KH+kh)*${KW}+kw][co])
@@ -558,6 +561,7 @@ ${PARAMS}
 @group(0) @binding(2) var<storage, read> WT: array<vec4<f32>>; // [K][CO/4]
 @group(0) @binding(3) var<storage, read> Bias: array<f32>; // any buffer when bit 0 of p.bias is clear
 @group(0) @binding(4) var<storage, read_write> Y: array<f32>;
+${RELU}
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg: vec3<u32>,
@@ -592,7 +596,7 @@ ${taps}
   let yBase = (n * p.CO + co0) * ohw + oh * p.OW + ow0;
 ${stores}
 }`;
-}
+});
 
 /**
  * Grad-weight of a 3x3 "same-width" convolution (KW = 3, stride and dilation 1 along the width, width
@@ -607,7 +611,7 @@ ${stores}
  * Slice z writes its partial sums at z * splitStride (summed afterwards when there are several).
  * Params: the conv block with kChunk = rows per slice. Bindings: X (vec4), G (vec4), DW.
  */
-export function conv2dGradWeightSubgroupWGSL(CB: number): string {
+export const conv2dGradWeightSubgroupWGSL = memoize(function conv2dGradWeightSubgroupWGSL(CB: number): string {
   const r3 = [0, 1, 2];
   const rb = Array.from({ length: CB }, (_, b) => b);
   const accs = r3.flatMap((kh) => r3.map((kw) => `  var acc${kh}${kw} = array<f32, ${CB}>();`)).join('\n');
@@ -663,7 +667,7 @@ ${step}
 ${stores}
   }
 }`;
-}
+});
 
 /**
  * Re-lays out a conv weight w [CO, C, KH, KW] as WT [K][OC] for conv2dRegisterWGSL, K = IC*KH*KW:
@@ -706,7 +710,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
  * Params: the conv block with K = C*KH*KW, kChunk = rows (n, oh) per slice, splitStride. Grid: 1-D over
  * ceil(K/8) * (CO/8) threads (co block fastest), 64 per workgroup; z = slices. Bindings: X, G (vec4), DW.
  */
-export function conv2dGradWeightRegisterWGSL(): string {
+export const conv2dGradWeightRegisterWGSL = memoize(function conv2dGradWeightRegisterWGSL(): string {
   const r8 = Array.from({ length: 8 }, (_, j) => j);
   const tapSetup = r8.map((j) => `  let tap${j} = min(k0 + ${j}u, p.K - 1u); let cOff${j} = (tap${j} / khw) * hw; let offH${j} = ((tap${j} / p.KW) % p.KH) * p.dh; let offW${j} = (tap${j} % p.KW) * p.dw;`).join('\n');
   const accs = r8.map((j) => `  var acc${j}_0 = vec4<f32>(0.0); var acc${j}_1 = vec4<f32>(0.0);`).join('\n');
@@ -767,4 +771,4 @@ ${taps}
   let out = wg.z * p.splitStride;
 ${stores}
 }`;
-}
+});

@@ -5,7 +5,7 @@
 // Mapping: one thread per output element, 256 threads per workgroup, 1-D grid folded into y past
 // 65535 workgroups (see LINEAR_INDEX).
 
-import { LINEAR_INDEX, MAIN_1D } from './common.js';
+import { LINEAR_INDEX, MAIN_1D, RELU, memoize } from './common.js';
 
 /** Unary ops. In `forward`, `x` is the input and `a` a scalar parameter. In `backward`, `g` is the
  *  upstream gradient, `x` the input and `y` the forward output; the result is dL/dx. */
@@ -14,7 +14,7 @@ export const UNARY_OPS = {
   exp: { forward: 'exp(x)', backward: 'g * y' },
   log: { forward: 'log(x)', backward: 'g / x' },
   sqrt: { forward: 'sqrt(x)', backward: 'g * 0.5 / y' },
-  relu: { forward: 'max(x, 0.0)', backward: 'select(0.0, g, x > 0.0)' },
+  relu: { forward: 'relu_f32(x)', backward: 'select(0.0, g, x > 0.0)' },
   abs: { forward: 'abs(x)', backward: 'g * sign(x)' },
   sigmoid: { forward: '1.0 / (1.0 + exp(-x))', backward: 'g * y * (1.0 - y)' },
   tanh: { forward: 'tanh(x)', backward: 'g * (1.0 - y * y)' },
@@ -48,7 +48,7 @@ fn powr(x: f32, p: f32) -> f32 {
 }`;
 
 /** y = f(x, a) for a unary op. Params: n, a. */
-export function unaryForwardWGSL(op: UnaryOp): string {
+export const unaryForwardWGSL = memoize(function unaryForwardWGSL(op: UnaryOp): string {
   return /* wgsl */ `// ${op} forward: y[i] = ${UNARY_OPS[op].forward}
 struct Params { n: u32, a: f32 }
 @group(0) @binding(0) var<storage, read> p: Params;
@@ -56,6 +56,7 @@ struct Params { n: u32, a: f32 }
 @group(0) @binding(2) var<storage, read_write> Y: array<f32>;
 ${LINEAR_INDEX}
 ${POWR}
+${RELU}
 ${MAIN_1D} {
   let i = linear_index(gid, nwg);
   if (i >= p.n) { return; }
@@ -63,10 +64,10 @@ ${MAIN_1D} {
   let a = p.a;
   Y[i] = ${UNARY_OPS[op].forward};
 }`;
-}
+});
 
 /** dx = f'(g, x, y, a) for a unary op. Params: n, a. */
-export function unaryBackwardWGSL(op: UnaryOp): string {
+export const unaryBackwardWGSL = memoize(function unaryBackwardWGSL(op: UnaryOp): string {
   return /* wgsl */ `// ${op} backward: dx[i] = ${UNARY_OPS[op].backward}
 struct Params { n: u32, a: f32 }
 @group(0) @binding(0) var<storage, read> p: Params;
@@ -76,6 +77,7 @@ struct Params { n: u32, a: f32 }
 @group(0) @binding(4) var<storage, read_write> DX: array<f32>;
 ${LINEAR_INDEX}
 ${POWR}
+${RELU}
 ${MAIN_1D} {
   let i = linear_index(gid, nwg);
   if (i >= p.n) { return; }
@@ -85,7 +87,7 @@ ${MAIN_1D} {
   let a = p.a;
   DX[i] = ${UNARY_OPS[op].backward};
 }`;
-}
+});
 
 /**
  * out = a (op) b for two operands broadcast to the output shape. `expr` uses `a` and `b` (and `g`
@@ -94,7 +96,7 @@ ${MAIN_1D} {
  * Each thread decodes its output index into coordinates and re-encodes them with each operand's
  * strides. `sameShape` skips the index arithmetic when no operand is broadcast.
  */
-export function binaryWGSL(name: string, expr: string, opts: { sameShape: boolean; withGrad?: boolean; inType?: 'f32' | 'i32'; outType?: 'f32' }): string {
+export const binaryWGSL = memoize(function binaryWGSL(name: string, expr: string, opts: { sameShape: boolean; withGrad?: boolean; inType?: 'f32' | 'i32'; outType?: 'f32' }): string {
   const t = opts.inType ?? 'f32';
   const gBinding = opts.withGrad ? `@group(0) @binding(3) var<storage, read> G: array<f32>;\n` : '';
   const outBinding = opts.withGrad ? 4 : 3;
@@ -124,7 +126,7 @@ ${indexing}
   let b = B[ib];
 ${opts.withGrad ? '  let g = G[i];\n' : ''}  OUT[i] = ${expr};
 }`;
-}
+});
 
 /**
  * Sum a gradient of shape G down to the shape T it was broadcast from (T padded with leading 1s to

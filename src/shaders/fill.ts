@@ -1,7 +1,7 @@
 // Kernels that write values without reading a tensor: fill with a constant, arange, dtype casts.
 // Layout: contiguous 32-bit elements. Mapping: one thread per element, 256 per workgroup.
 
-import { LINEAR_INDEX, MAIN_1D } from './common.js';
+import { LINEAR_INDEX, MAIN_1D, memoize } from './common.js';
 
 /** out[i] = bits (the 32-bit pattern of the value, so one kernel serves f32 and i32). Params: n, bits. */
 export const FILL_WGSL = /* wgsl */ `// fill: out[i] = value (as raw 32-bit pattern)
@@ -16,7 +16,7 @@ ${MAIN_1D} {
 }`;
 
 /** out[i] = start + i * step, in f32 or i32. Params: n, start, step (in the output's type). */
-export function arangeWGSL(t: 'f32' | 'i32'): string {
+export const arangeWGSL = memoize(function arangeWGSL(t: 'f32' | 'i32'): string {
   return /* wgsl */ `// arange (${t}): out[i] = start + i * step
 struct Params { n: u32, start: ${t}, step: ${t} }
 @group(0) @binding(0) var<storage, read> p: Params;
@@ -27,10 +27,10 @@ ${MAIN_1D} {
   if (i >= p.n) { return; }
   OUT[i] = p.start + ${t}(i) * p.step;
 }`;
-}
+});
 
 /** out[i] = to(in[i]): i32 -> f32 or f32 -> i32 (truncation toward zero, as PyTorch). Params: n. */
-export function castWGSL(from: 'f32' | 'i32', to: 'f32' | 'i32'): string {
+export const castWGSL = memoize(function castWGSL(from: 'f32' | 'i32', to: 'f32' | 'i32'): string {
   return /* wgsl */ `// cast ${from} -> ${to}
 struct Params { n: u32 }
 @group(0) @binding(0) var<storage, read> p: Params;
@@ -42,7 +42,7 @@ ${MAIN_1D} {
   if (i >= p.n) { return; }
   OUT[i] = ${to}(X[i]);
 }`;
-}
+});
 
 /** x[i] += delta for an int32 tensor (counters such as batch norm's num_batches_tracked). Params: n, delta. */
 export const ADD_INT_INPLACE_WGSL = /* wgsl */ `// addInt: x[i] += delta (i32, in place)

@@ -38,6 +38,8 @@
 //    kernel, it measured ~3x the tiled kernel (8 vs 2.7 GFLOP/s at 1024^3), so ops/matmul.ts uses it
 //    there. Grid: x = ceil(N/4 / 8), y = ceil(M/4 / 8), z = batch, 8x8 threads per workgroup.
 
+import { RELU, memoize } from './common.js';
+
 export interface MatmulVariant {
   /** A is stored [K, M] (read as its transpose). */
   transA: boolean;
@@ -45,7 +47,7 @@ export interface MatmulVariant {
   transB: boolean;
   /** Add BIAS[n] to every row of C (bias is bound before C). */
   bias: boolean;
-  /** Apply ReLU to C in the epilogue, after the bias: max(v, 0), the unary relu's expression. */
+  /** Apply ReLU to C in the epilogue, after the bias (common.ts's RELU, which keeps NaN). */
   relu?: boolean;
   /** Tiled kernel only: stage the operands as float16 in workgroup memory, accumulate in float32. */
   f16?: boolean;
@@ -80,7 +82,7 @@ function header(v: MatmulVariant): string {
 ${v.bias ? '@group(0) @binding(3) var<storage, read> BIAS: array<f32>;\n' : ''}@group(0) @binding(${out}) var<storage, read_write> C: array<f32>;
 
 ${BATCH_OFFSETS}
-
+${v.relu ? RELU : ''}
 // a(m, k) and b(k, n) of the current batch, 0 outside the matrices.
 fn load_a(base: u32, m: u32, k: u32) -> f32 {
   if (m >= p.M || k >= p.K) { return 0.0; }
@@ -91,13 +93,13 @@ fn load_b(base: u32, k: u32, n: u32) -> f32 {
   return B[base + ${v.transB ? 'n * p.K + k' : 'k * p.N + n'}];
 }
 fn store_c(base: u32, m: u32, n: u32, v: f32) {
-  C[base + m * p.N + n] = ${epilogue(v, `v${v.bias ? ' + BIAS[n]' : ''}`, '0.0')};
+  C[base + m * p.N + n] = ${epilogue(v, `v${v.bias ? ' + BIAS[n]' : ''}`, 'f32')};
 }`;
 }
 
 /** The stored value: `expr` (the sum, plus the bias if any), through the ReLU when it is fused. */
-function epilogue(v: MatmulVariant, expr: string, zero: string): string {
-  return v.relu ? `max(${expr}, ${zero})` : expr;
+function epilogue(v: MatmulVariant, expr: string, type: 'f32' | 'vec4'): string {
+  return v.relu ? `relu_${type}(${expr})` : expr;
 }
 
 function variantName(v: MatmulVariant): string {
@@ -106,7 +108,7 @@ function variantName(v: MatmulVariant): string {
 }
 
 /** The oracle: one thread per output element. */
-export function matmulNaiveWGSL(v: MatmulVariant): string {
+export const matmulNaiveWGSL = memoize(function matmulNaiveWGSL(v: MatmulVariant): string {
   return /* wgsl */ `// matmul (naive oracle): C[z] = ${variantName(v)}; one thread per element of C (see src/shaders/matmul.ts)
 ${header(v)}
 
@@ -123,10 +125,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
   }
   store_c(z * p.M * p.N, m, n, acc);
 }`;
-}
+});
 
 /** The fast kernel: 64x64 output tile per 16x16 workgroup, 4x4 per thread, K in steps of 16. */
-export function matmulTiledWGSL(v: MatmulVariant): string {
+export const matmulTiledWGSL = memoize(function matmulTiledWGSL(v: MatmulVariant): string {
   // Which tile element the i-th of a thread's 4 loads fills. Consecutive threads take consecutive
   // addresses of the operand as it is stored (k fastest for a row-major A, m fastest for a
   // transposed one), so global loads are coalesced whatever the flags.
@@ -189,7 +191,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     }
   }
 }`;
-}
+});
 
 /**
  * Register-blocked vec4 kernel (see the header): thread (gx, gy) computes C[4gy..4gy+3][4gx..4gx+3]
@@ -198,7 +200,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
  *   A [M, K]: 4 rows of A as vec4 over k;  A^T ([K, M]): 4 k-rows as vec4 over m;
  *   B [K, N]: 4 k-rows as vec4 over n;     B^T ([N, K]): 4 rows of B^T as vec4 over k.
  */
-export function matmulVec4WGSL(v: MatmulVariant): string {
+export const matmulVec4WGSL = memoize(function matmulVec4WGSL(v: MatmulVariant): string {
   const range = [0, 1, 2, 3];
   const L = 'xyzw';
   // a[r] = the values a(m0 + r, k0..k0+3) (vec4 over k) or, transposed, ak[i] = a(m0..m0+3, k0 + i).
@@ -229,7 +231,7 @@ ${v.bias ? '@group(0) @binding(3) var<storage, read> BIAS: array<vec4<f32>>;\n' 
 
 // (Offsets are multiples of 4 here: whole matrices whose sizes are multiples of 4.)
 ${BATCH_OFFSETS}
-
+${v.relu ? RELU : ''}
 @compute @workgroup_size(8, 8)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg: vec3<u32>) {
   let M4 = p.M / 4u;
@@ -255,6 +257,6 @@ ${loadB}
 ${update}
   }
   let cBase = z * M4 * p.N; // batch z's C, in vec4s
-${range.map((r) => `  C[cBase + (m0 + ${r}u) * N4 + nq] = ${epilogue(v, `acc${r}${v.bias ? ' + BIAS[nq]' : ''}`, 'vec4<f32>(0.0)')};`).join('\n')}
+${range.map((r) => `  C[cBase + (m0 + ${r}u) * N4 + nq] = ${epilogue(v, `acc${r}${v.bias ? ' + BIAS[nq]' : ''}`, 'vec4')};`).join('\n')}
 }`;
-}
+});

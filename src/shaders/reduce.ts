@@ -12,7 +12,7 @@
 //  - 'col' (anything else): one thread per (outer, chunk, inner) output, looping over its chunk;
 //    neighbouring threads read neighbouring addresses when inner > 1.
 
-import { LINEAR_INDEX, MAIN_1D } from './common.js';
+import { LINEAR_INDEX, MAIN_1D, memoize } from './common.js';
 
 export type ReduceKind = 'sum' | 'max' | 'min';
 export type ReduceLayout = 'row' | 'col';
@@ -51,7 +51,7 @@ fn better(v: f32, id: u32, acc: f32, idx: u32) -> bool {
  * Bindings: X, [IDX_IN when `indexIn`: i32 indices of X's elements from an earlier pass], OUT,
  * [IDX_OUT for max/min: the winner's index along R (i32)].
  */
-export function reduceWGSL(kind: ReduceKind, layout: ReduceLayout, indexIn: boolean): string {
+export const reduceWGSL = memoize(function reduceWGSL(kind: ReduceKind, layout: ReduceLayout, indexIn: boolean): string {
   const arg = kind !== 'sum';
   let b = 1;
   const bindings = [
@@ -133,7 +133,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     ${write('row')}
   }
 }`;
-}
+});
 
 /**
  * Backward of sum/mean: dx[(o, k, i)] = g[(o, i)] * scale, i.e. the upstream gradient broadcast

@@ -13,7 +13,7 @@
 //
 // Numerical stability: every exponential is of (x - row max), so it never overflows.
 
-import { LINEAR_INDEX, MAIN_1D } from './common.js';
+import { LINEAR_INDEX, MAIN_1D, memoize } from './common.js';
 import type { ReduceLayout } from './reduce.js';
 
 interface Mapping {
@@ -97,7 +97,7 @@ function rowStats(m: Mapping): string {
  * softmax: y = exp(x - max) / sum(exp(x - max)); log-softmax: y = x - max - log(sum(exp(x - max))).
  * Params: outer, r, inner. Bindings: X, Y.
  */
-export function softmaxForwardWGSL(log: boolean, layout: ReduceLayout): string {
+export const softmaxForwardWGSL = memoize(function softmaxForwardWGSL(log: boolean, layout: ReduceLayout): string {
   const m = mappingOf(layout);
   const write = log ? 'Y[j] = X[j] - lse;' : 'Y[j] = exp(X[j] - mx) * inv;';
   return /* wgsl */ `// ${log ? 'log-softmax' : 'softmax'} forward over R of [outer, R, inner] (${layout} mapping)
@@ -113,13 +113,13 @@ ${m.entry} {
   let inv = 1.0 / s;
   ${m.loop(write)}
 }`;
-}
+});
 
 /**
  * softmax: dx = y * (g - sum(g * y)); log-softmax: dx = g - exp(y) * sum(g), sums over the row.
  * Params: outer, r, inner. Bindings: G, Y (the forward output), DX.
  */
-export function softmaxBackwardWGSL(log: boolean, layout: ReduceLayout): string {
+export const softmaxBackwardWGSL = memoize(function softmaxBackwardWGSL(log: boolean, layout: ReduceLayout): string {
   const m = mappingOf(layout);
   const acc = log ? 'd += G[j];' : 'd += G[j] * Y[j];';
   const write = log ? 'DX[j] = G[j] - exp(Y[j]) * d;' : 'DX[j] = Y[j] * (G[j] - d);';
@@ -137,7 +137,7 @@ ${m.entry} {
   d = ${m.allSum('d')};
   ${m.loop(write)}
 }`;
-}
+});
 
 /**
  * Cross-entropy per row of logits [N, C]: loss[n] = logsumexp(x[n, :]) - x[n, label[n]]; also
@@ -146,7 +146,7 @@ ${m.entry} {
  * WGSL cannot spell NaN as a constant). Params: outer (= N), r (= C), inner (= 1), nan.
  * Bindings: X (logits), LABELS (i32), LOSS, LSE.
  */
-export function crossEntropyForwardWGSL(layout: ReduceLayout): string {
+export const crossEntropyForwardWGSL = memoize(function crossEntropyForwardWGSL(layout: ReduceLayout): string {
   const m = mappingOf(layout);
   return /* wgsl */ `// cross-entropy forward: loss[n] = logsumexp(x[n, :]) - x[n, label[n]] (${layout} mapping), NaN for a bad label
 struct Params { outer: u32, r: u32, inner: u32, nan: f32 }
@@ -169,7 +169,7 @@ ${m.entry} {
     LSE[row] = select(p.nan, lse, ok);
   }
 }`;
-}
+});
 
 /**
  * Cross-entropy backward: dx[n, c] = (exp(x[n, c] - lse[n]) - [c == label[n]]) * g[n * gstride] * scale,

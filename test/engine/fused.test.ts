@@ -108,6 +108,58 @@ describe('batchNorm with the fused ReLU equals relu(batchNorm) against the float
   });
 });
 
+// WGSL lets a compiler assume there are no NaNs; on an H200, NVIDIA's Vulkan driver turned a ReLU
+// written as select(v, 0.0, v < 0.0) into one that maps NaN to 0. Every ReLU must keep NaN, as
+// torch.relu does, whichever kernel applies it.
+describe('every ReLU keeps NaN and maps negatives (and -Infinity) to 0, as torch.relu', () => {
+  const special = [Number.NaN, -1, 2, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY, -0.5, 0.25, Number.NaN];
+  const expected = [Number.NaN, 0, 2, 0, Number.POSITIVE_INFINITY, 0, 0.25, Number.NaN];
+  const same = (got: ArrayLike<number>, want: number[]) => {
+    expect(Array.from(got).map((v) => (Number.isNaN(v) ? 'NaN' : v))).toEqual(want.map((v) => (Number.isNaN(v) ? 'NaN' : v)));
+  };
+
+  it('E.relu and a fused chain ending in relu', async () => {
+    same(await E.relu(E.tensor(special)).toArray(), expected);
+    const f = E.fuse((x: E.Tensor) => x.mul(1).relu());
+    same(await f(E.tensor(special)).toArray(), expected);
+  });
+
+  // Through conv and linear the special values ride on the bias (the input is 0): a NaN or an
+  // infinity in a sum's terms would make the whole sum NaN.
+  it('conv2d with the fused ReLU, in each kernel family', async () => {
+    const rt = E.runtime();
+    const family = rt.kernelFamily;
+    const x = E.zeros([2, 4, 3, 4]);
+    const w = E.randn([8, 4, 3, 3]);
+    try {
+      for (const f of ['tiled', 'direct'] as const) {
+        rt.kernelFamily = f;
+        const y = await conv2d(x, w, E.tensor(special), { padding: 1, relu: true }).toArray();
+        for (let n = 0; n < 2; n++) {
+          for (let pix = 0; pix < 12; pix++) same(expected.map((_, c) => y[(n * 8 + c) * 12 + pix]!), expected);
+        }
+      }
+    } finally {
+      rt.kernelFamily = family;
+    }
+  });
+
+  it('linear with the fused ReLU (naive, tiled and vec4 matmul kernels)', async () => {
+    // 1 row: the naive kernel; 64 rows: the vec4 kernel for 64 outputs, the tiled one for 63.
+    const rt = E.runtime();
+    for (const [rows, outF, kernel] of [[1, 64, 'matmul_naive'], [64, 64, 'matmul_vec4'], [64, 63, 'matmul']] as const) {
+      const bias = E.tensor(Array.from({ length: outF }, (_, i) => special[i % 8]!));
+      const want = Array.from({ length: outF }, (_, i) => expected[i % 8]!);
+      rt.trace = [];
+      const out = E.linear(E.zeros([rows, 64]), E.randn([outF, 64]), bias, { relu: true });
+      expect(rt.trace.map((d) => d.kernel.name)).toContain(kernel);
+      rt.trace = null;
+      const y = await out.toArray();
+      for (let r = 0; r < rows; r++) same(y.slice(r * outF, (r + 1) * outF), want);
+    }
+  });
+});
+
 /** Outputs and parameter gradients of one forward/backward, and the dispatches it recorded. */
 async function runModel(model: E.Module, x: E.Tensor): Promise<{ out: Float32Array; grads: Float32Array[]; dispatches: number }> {
   const rt = E.runtime();

@@ -87,10 +87,12 @@ export function gemm(args: GemmArgs): Tensor {
   // is faster there.
   const sparseTiles = 4 * M * N < Math.ceil(M / TILE) * Math.ceil(N / TILE) * TILE * TILE;
   const naive = args.kernel === 'naive' || ((args.kernel ?? 'auto') === 'auto' && sparseTiles);
-  // The vec4 register-blocked kernel (no workgroup memory) where the shapes allow it: by default on
-  // CPU-backed adapters (kernelFamily 'direct'), where it measured ~3x the tiled kernel (see src/shaders/matmul.ts).
+  // The vec4 register-blocked kernel (no workgroup memory) wherever the shapes allow it, on every
+  // adapter: it measured ~3x the tiled kernel on lavapipe, and on an H200 (Dawn/Vulkan) 1.0-3.3x
+  // (256^3 to 4096^3; the tiled kernel falls to 6.9 TFLOP/s at 4096^3, vec4 holds 22.5). See
+  // bench/RESULTS.md. The tiled kernel remains for other shapes and for float16 operands.
   const vec4Shapes = M % 4 === 0 && N % 4 === 0 && K % 4 === 0 && !variant.f16;
-  const vec4 = vec4Shapes && (args.kernel === 'vec4' || ((args.kernel ?? 'auto') === 'auto' && !naive && rt.kernelFamily === 'direct'));
+  const vec4 = vec4Shapes && (args.kernel === 'vec4' || ((args.kernel ?? 'auto') === 'auto' && !naive));
   if (args.kernel === 'vec4' && !vec4Shapes) throw new EngramError(`gemm: the vec4 kernel needs M, N, K multiples of 4 (and float32 operands), got M=${M}, N=${N}, K=${K}`);
   const wgsl = vec4 ? matmulVec4WGSL(variant) : naive ? matmulNaiveWGSL(variant) : matmulTiledWGSL(variant);
   const name = vec4 ? 'matmul_vec4' : naive ? 'matmul_naive' : variant.f16 ? 'matmul_f16' : 'matmul';
