@@ -1,4 +1,4 @@
-// engram benchmarks: matmul at 256/512/1024, an MLP training step and a fused elementwise chain, on
+// engram benchmarks: matmul at 256/512/1024, split-K against naive on few-output products, an MLP training step and a fused elementwise chain, on
 // the current adapter.
 // Usage: npm run bench [-- --quick]   (--quick: fewer runs, for a smoke test)
 // Prints a Markdown table (median of N runs after warm-up, synchronized on GPU completion).
@@ -22,6 +22,28 @@ async function main(): Promise<void> {
     const t = await timeIt(`matmul ${n}x${n}x${n}`, () => void E.matmul(a, b), { flops: 2 * n ** 3, runs: quick ? 3 : 10, maxSeconds: 30 });
     t.peer = { name: 'plain JS', ms: timeJsMatmul(n, n >= 1024 ? 1 : 3) };
     results.push(t);
+    a.dispose();
+    b.dispose();
+  }
+
+  // Few outputs, long K: a classifier head's forward (x [64, 4096] @ W^T, W [10, 4096]) and a weight
+  // gradient over a large batch (g^T [10, 4096] @ x [4096, 32]). The split-K kernel against the
+  // naive one (one thread per output), each forced; 20 dispatches per run so the sync is amortized.
+  for (const [label, M, N, K, transA, transB] of [
+    ['linear 4096->10, batch 64: x @ W^T', 64, 10, 4096, false, true],
+    ['weight grad 10x32 over batch 4096: g^T @ x', 10, 32, 4096, true, false],
+  ] as const) {
+    const a = E.randn([M * K], { generator: gen }).keep();
+    const b = E.randn([K * N], { generator: gen }).keep();
+    const reps = 20;
+    const gemmRuns = (kernel: 'dot' | 'naive') => () => {
+      for (let i = 0; i < reps; i++) E.gemm({ a, b, out: E.empty([M, N]), M, N, K, transA, transB, kernel });
+    };
+    const runs = quick ? 3 : 10;
+    const naive = await timeIt('naive', gemmRuns('naive'), { runs });
+    const dot = await timeIt(`${label} (${M}x${N}x${K}) x${reps}: split-K kernel`, gemmRuns('dot'), { runs, flops: reps * 2 * M * N * K });
+    dot.peer = { name: 'naive kernel', ms: naive.medianMs };
+    results.push(dot);
     a.dispose();
     b.dispose();
   }

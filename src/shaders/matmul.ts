@@ -2,7 +2,7 @@
 //
 // What: for every batch index z, C[z][m][n] = sum_k a(m, k) * b(k, n) (+ BIAS[n] when fused),
 //   then max(., 0) when the ReLU epilogue is on (Linear followed by ReLU), with C of shape [M, N].
-//   The sum runs over k in order, accumulating in f32.
+//   The sum runs over k in order, accumulating in f32 (except in the split-K kernel, see below).
 // Layout: every matrix is contiguous row-major float32. The transposition flags say how A and B
 //   are stored, so a backward pass reads a transposed operand in place instead of materializing it:
 //     transA = false: A is [M, K], a(m, k) = A[m * K + k];  transA = true: A is [K, M], a(m, k) = A[k * M + m]
@@ -13,7 +13,7 @@
 // Params: M, N, K, rank (of the batch shape), z0 (first batch index of this dispatch: batches past
 //   65535 are split over several dispatches), shape[8], sa[8], sb[8] (batch shape and strides).
 //
-// Two kernels compute the same thing:
+// Four kernels compute the same thing:
 //  - `matmulTiledWGSL`, the fast one. A workgroup of 16x16 threads owns a 64x64 tile of C; each
 //    thread owns a 4x4 block of it. K is walked in steps of 16: the workgroup stages the 64x16
 //    slice of A and the 16x64 slice of B in workgroup memory (each of the 256 threads loads 4+4
@@ -37,6 +37,14 @@
 //    where each load of a lane-varying address is a separate scalar load and barriers split the
 //    kernel, it measured ~3x the tiled kernel (8 vs 2.7 GFLOP/s at 1024^3), so ops/matmul.ts uses it
 //    there. Grid: x = ceil(N/4 / 8), y = ceil(M/4 / 8), z = batch, 8x8 threads per workgroup.
+//  - `matmulDotWGSL`, split-K for few outputs and a long K (a classifier head, x [64, 4096] @ W^T
+//    [4096, 10]; a weight gradient summed over a large batch): one workgroup of 64 threads per
+//    element of C. The naive kernel gives such a product a few hundred threads, each walking all of
+//    K alone (latency-bound, the GPU nearly empty); here thread t sums k = t, t + 64, ... (64
+//    neighbouring threads read 64 neighbouring words of a row-major A or a transposed B), then the
+//    workgroup adds its 64 partial sums in a tree in workgroup memory. The sum is thus not in k order:
+//    it agrees with the other kernels to rounding. Grid: the M * N outputs over x (folded into y past
+//    65535 workgroups, as runtime.ts's grid1d does), z = batch.
 
 import { RELU, memoize } from './common.js';
 
@@ -55,7 +63,7 @@ export interface MatmulVariant {
 
 /** Output tile of one workgroup of the tiled kernel (rows and columns). */
 export const TILE = 64;
-/** Threads per workgroup side (both kernels). */
+/** Threads per workgroup side (tiled and naive kernels). */
 export const WG_SIDE = 16;
 
 /** Decodes batch index z into the element offsets of its matrices in A and B (Params shape/sa/sb). */
@@ -258,5 +266,42 @@ ${update}
   }
   let cBase = z * M4 * p.N; // batch z's C, in vec4s
 ${range.map((r) => `  C[cBase + (m0 + ${r}u) * N4 + nq] = ${epilogue(v, `acc${r}${v.bias ? ' + BIAS[nq]' : ''}`, 'vec4')};`).join('\n')}
+}`;
+});
+
+/** Threads per workgroup of the split-K kernel, each summing every 64th k of one output. */
+export const DOT_THREADS = 64;
+
+/**
+ * Split-K kernel (see the header): workgroup o = wg.x + wg.y * num_workgroups.x computes
+ * C[z][o / N][o % N]; its 64 threads stride over k and reduce their partial sums in workgroup memory.
+ */
+export const matmulDotWGSL = memoize(function matmulDotWGSL(v: MatmulVariant): string {
+  return /* wgsl */ `// matmul (split-K dot products): C[z] = ${variantName(v)}; one workgroup of ${DOT_THREADS} threads per element of C,
+// threads stride over k, then a tree sum in workgroup memory (see src/shaders/matmul.ts)
+${header(v)}
+
+var<workgroup> partial: array<f32, ${DOT_THREADS}>;
+
+@compute @workgroup_size(${DOT_THREADS})
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  // Depends on the workgroup alone, so a whole workgroup leaves together (the barriers stay uniform).
+  let o = wg.x + wg.y * nwg.x;
+  if (o >= p.M * p.N) { return; }
+  let m = o / p.N;
+  let n = o % p.N;
+  let z = wg.z + p.z0;
+  let offs = batch_offsets(z);
+  var acc = 0.0;
+  for (var k = li; k < p.K; k += ${DOT_THREADS}u) {
+    acc += load_a(offs.x, m, k) * load_b(offs.y, k, n);
+  }
+  partial[li] = acc;
+  workgroupBarrier();
+  for (var half = ${DOT_THREADS / 2}u; half > 0u; half >>= 1u) {
+    if (li < half) { partial[li] += partial[li + half]; }
+    workgroupBarrier();
+  }
+  if (li == 0u) { store_c(z * p.M * p.N, m, n, partial[0]); }
 }`;
 });

@@ -158,6 +158,14 @@ describe('every ReLU keeps NaN and maps negatives (and -Infinity) to 0, as torch
       for (let r = 0; r < rows; r++) same(y.slice(r * outF, (r + 1) * outF), want);
     }
   });
+
+  it('the split-K matmul kernel with the fused ReLU', async () => {
+    const [rows, outF, K] = [3, 16, 300];
+    const bias = E.tensor(Array.from({ length: outF }, (_, i) => special[i % 8]!));
+    const want = Array.from({ length: outF }, (_, i) => expected[i % 8]!);
+    const y = await E.gemm({ a: E.zeros([rows, K]), b: E.randn([outF, K]), bias, relu: true, out: E.empty([rows, outF]), M: rows, N: outF, K, transB: true, kernel: 'dot' }).toArray();
+    for (let r = 0; r < rows; r++) same(y.slice(r * outF, (r + 1) * outF), want);
+  });
 });
 
 /** Outputs and parameter gradients of one forward/backward, and the dispatches it recorded. */

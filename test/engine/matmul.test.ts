@@ -91,7 +91,7 @@ describe('linear matches the float64 reference, forward and backward', () => {
   }
 });
 
-describe('the tiled kernel agrees with the naive oracle kernel', () => {
+describe('the tiled, vec4 and split-K kernels agree with the naive oracle kernel', () => {
   // CPU product of the stored layouts, for checking the oracle itself.
   function cpuGemm(a: ArrayLike<number>, b: ArrayLike<number>, bias: ArrayLike<number> | null, o: { M: number; N: number; K: number; transA: boolean; transB: boolean; batch: number[]; aBatch: number[]; bBatch: number[] }): Float64Array {
     const { M, N, K } = o;
@@ -149,11 +149,12 @@ describe('the tiled kernel agrees with the naive oracle kernel', () => {
             for (const withBias of [false, true]) {
               const label = `M=${sz.M} N=${sz.N} K=${sz.K} batch ${s(sz.batch)}: A${transA ? '^T' : ''} @ B${transB ? '^T' : ''}${withBias ? ' + bias' : ''}`;
               const o = { ...sz, transA, transB };
-              const run = (kernel: 'tiled' | 'naive' | 'vec4') => E.gemm({ a, b, bias: withBias ? bias : null, out: E.empty([...sz.batch, sz.M, sz.N]), kernel, ...o }).toArray();
+              const run = (kernel: 'tiled' | 'naive' | 'vec4' | 'dot') => E.gemm({ a, b, bias: withBias ? bias : null, out: E.empty([...sz.batch, sz.M, sz.N]), kernel, ...o }).toArray();
               const naive = await run('naive');
               const tiled = await run('tiled');
               expectClose(naive, cpuGemm(aData, bData, withBias ? biasData : null, o), { atol: 1e-5, rtol: 1e-5 }, `naive ${label} vs CPU`);
               expectClose(tiled, naive, { atol: 1e-5, rtol: 1e-5 }, `tiled ${label} vs naive`);
+              expectClose(await run('dot'), naive, { atol: 1e-5, rtol: 1e-5 }, `dot ${label} vs naive`);
               if (sz.M % 4 === 0 && sz.N % 4 === 0 && sz.K % 4 === 0) {
                 expectClose(await run('vec4'), naive, { atol: 1e-5, rtol: 1e-5 }, `vec4 ${label} vs naive`);
               }
@@ -162,6 +163,70 @@ describe('the tiled kernel agrees with the naive oracle kernel', () => {
         }
       });
     }
+  });
+
+  it('the split-K kernel on odd K and output counts, with bias and ReLU, matches float64', async () => {
+    // K = 1 and 3 leave most of the 64 threads without a k; 257 and 4099 give threads unequal shares.
+    // M * N = 1, 7 (one row), 640 (64 x 10, a classifier head) with a broadcast batch on A.
+    const gen = new E.Generator(13);
+    const shapes = [
+      { M: 1, N: 1, K: 1, batch: [], aBatch: [], bBatch: [] },
+      { M: 7, N: 1, K: 3, batch: [2], aBatch: [2], bBatch: [2] },
+      { M: 1, N: 7, K: 257, batch: [], aBatch: [], bBatch: [] },
+      { M: 64, N: 10, K: 4099, batch: [], aBatch: [], bBatch: [] },
+      { M: 64, N: 10, K: 257, batch: [2, 3], aBatch: [1, 3], bBatch: [2, 1] },
+    ];
+    for (const sz of shapes) {
+      const count = (xs: number[]) => xs.reduce((x, y) => x * y, 1);
+      const aData = gen.uniformArray(count(sz.aBatch) * sz.M * sz.K, -1, 1);
+      const bData = gen.uniformArray(count(sz.bBatch) * sz.K * sz.N, -1, 1);
+      const biasData = gen.uniformArray(sz.N, -1, 1);
+      await E.scope(async () => {
+        const a = E.tensor(aData, [aData.length]);
+        const b = E.tensor(bData, [bData.length]);
+        const bias = E.tensor(biasData, [sz.N]);
+        for (const transA of [false, true]) {
+          for (const transB of [false, true]) {
+            for (const relu of [false, true]) {
+              const o = { ...sz, transA, transB };
+              const label = `dot M=${sz.M} N=${sz.N} K=${sz.K} batch ${s(sz.batch)}: ${relu ? 'relu(' : ''}A${transA ? '^T' : ''} @ B${transB ? '^T' : ''} + bias${relu ? ')' : ''}`;
+              const got = await E.gemm({ a, b, bias, relu, out: E.empty([...sz.batch, sz.M, sz.N]), kernel: 'dot', ...o }).toArray();
+              const want = cpuGemm(aData, bData, biasData, o).map((v) => (relu ? Math.max(v, 0) : v));
+              // Sums of up to 4099 products of values in [-1, 1]: float32 rounding grows with K.
+              expectClose(got, want, { atol: 2e-5 * Math.sqrt(sz.K), rtol: 1e-5 }, label);
+              if (relu) expect(got.every((v) => v >= 0)).toBe(true);
+            }
+          }
+        }
+      });
+    }
+  });
+
+  it('auto: a few outputs over a long K (linear 4096 -> 10, batch 64) take the split-K kernel on GPUs, naive on CPU-backed adapters', async () => {
+    // The split-K kernel's barriers cost more than its parallelism gains on a CPU (see autoKernel in ops/matmul.ts).
+    const rt = E.runtime();
+    const gen = new E.Generator(5);
+    await E.scope(async () => {
+      const x = E.tensor(gen.uniformArray(64 * 4096, -1, 1), [64, 4096]);
+      const w = E.tensor(gen.uniformArray(10 * 4096, -1, 1), [10, 4096]);
+      rt.trace = [];
+      let y: E.Tensor;
+      try {
+        y = E.linear(x, w);
+      } finally {
+        const names = rt.trace.map((d) => d.kernel.name);
+        rt.trace = null;
+        expect(names).toEqual([rt.cpuBacked ? 'matmul_naive' : 'matmul_dot']);
+      }
+      const naive = await E.gemm({ a: x, b: w, out: E.empty([64, 10]), M: 64, N: 10, K: 4096, transB: true, kernel: 'naive' }).toArray();
+      expectClose(await y.toArray(), naive, { atol: 1e-4, rtol: 1e-5 }, 'linear 4096 -> 10 (auto kernel) vs naive');
+      // A short K stays with the one-thread-per-output kernel everywhere.
+      rt.trace = [];
+      E.linear(E.tensor(gen.uniformArray(64 * 255, -1, 1), [64, 255]), E.tensor(gen.uniformArray(10 * 255, -1, 1), [10, 255]));
+      const short = rt.trace.map((d) => d.kernel.name);
+      rt.trace = null;
+      expect(short).toEqual(['matmul_naive']);
+    });
   });
 
   it('batches past 65535 workgroups are split over several dispatches', async () => {

@@ -58,6 +58,23 @@ describe.skipIf(!hasF16)("setFloat32MatmulPrecision('medium')", () => {
     expect(E.getFloat32MatmulPrecision()).toBe('medium');
   });
 
+  it('the split-K kernel is float32-only: auto leaves it out and forcing it throws', async () => {
+    const rt = E.runtime();
+    E.setFloat32MatmulPrecision('medium');
+    await E.scope(async () => {
+      const x = E.zeros([64, 4096]);
+      const w = E.zeros([10, 4096]);
+      rt.trace = [];
+      E.linear(x, w);
+      const names = rt.trace.map((d) => d.kernel.name);
+      rt.trace = null;
+      expect(names).toEqual(['matmul_naive']); // (64x10 outputs: the naive kernel, as before split-K)
+      expect(() => E.gemm({ a: x, b: w, out: E.empty([64, 10]), M: 64, N: 10, K: 4096, transB: true, kernel: 'dot' })).toThrow(
+        'gemm: the dot kernel needs float32 operands (float16 matmul precision is on)',
+      );
+    });
+  });
+
   it('conv2d: forward, grad-input and grad-weight with float16 operands', async () => {
     const gen = new E.Generator(6);
     for (const [xs, ws, o] of [[[2, 5, 9, 7], [12, 5, 3, 3], { padding: 1 }], [[3, 3, 11, 8], [40, 3, 3, 3], { stride: 2 }]] as const) {

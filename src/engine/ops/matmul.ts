@@ -2,8 +2,8 @@
 // (x @ W^T + b with W in PyTorch's [out, in] layout), plus `gemm`, the low-level batched kernel call
 // both are built on. Backward passes read operands transposed in place (no transpose copies).
 
-import { runtime, EngramError } from '../runtime.js';
-import { matmulTiledWGSL, matmulNaiveWGSL, matmulVec4WGSL, TILE, WG_SIDE, type MatmulVariant } from '../../shaders/matmul.js';
+import { runtime, grid1d, EngramError } from '../runtime.js';
+import { matmulTiledWGSL, matmulNaiveWGSL, matmulVec4WGSL, matmulDotWGSL, TILE, WG_SIDE, type MatmulVariant } from '../../shaders/matmul.js';
 import { empty, withGrad, type Tensor } from '../tensor.js';
 import { MAX_RANK, numel, padRank, sameShape, shapeStr } from '../shape.js';
 import { sumTo, reluBackwardFromOutput } from './elementwise.js';
@@ -30,11 +30,12 @@ export interface GemmArgs {
   aBatch?: readonly number[];
   bBatch?: readonly number[];
   /**
-   * 'tiled', 'vec4' or 'naive' (the one-thread-per-output oracle) forces a kernel, for tests. 'auto'
-   * (the default) takes the vec4 register-blocked kernel on CPU-backed adapters when M, N, K are
-   * multiples of 4, else the tiled kernel unless its 64x64 tiles would be less than a quarter full.
+   * 'tiled', 'vec4', 'dot' (split-K) or 'naive' (the one-thread-per-output oracle) forces a kernel,
+   * for tests. 'auto' (the default) takes the split-K kernel for few outputs and a long K (see
+   * `dotWins`), else the vec4 register-blocked kernel when M, N, K are multiples of 4, else the tiled
+   * kernel unless its 64x64 tiles would be less than a quarter full (then the naive one).
    */
-  kernel?: 'auto' | 'tiled' | 'naive' | 'vec4';
+  kernel?: 'auto' | 'tiled' | 'naive' | 'vec4' | 'dot';
 }
 
 /** Contiguous strides of an operand's batch dimensions in elements (0 where it is broadcast). */
@@ -82,32 +83,52 @@ export function gemm(args: GemmArgs): Tensor {
 
   const rt = runtime();
   const variant: MatmulVariant = { transA, transB, bias: !!bias, relu: args.relu === true, f16: gemmUsesF16() };
-  // Small matrices (per-head attention scores, vector-matrix products, a batch of 1x1s) would
-  // leave most of a 64x64 tile's threads idle yet waiting at its barriers; one thread per output
-  // is faster there.
-  const sparseTiles = 4 * M * N < Math.ceil(M / TILE) * Math.ceil(N / TILE) * TILE * TILE;
-  const naive = args.kernel === 'naive' || ((args.kernel ?? 'auto') === 'auto' && sparseTiles);
-  // The vec4 register-blocked kernel (no workgroup memory) wherever the shapes allow it, on every
-  // adapter: it measured ~3x the tiled kernel on lavapipe, and on an H200 (Dawn/Vulkan) 1.0-3.3x
-  // (256^3 to 4096^3; the tiled kernel falls to 6.9 TFLOP/s at 4096^3, vec4 holds 22.5). See
-  // bench/RESULTS.md. The tiled kernel remains for other shapes and for float16 operands.
-  const vec4Shapes = M % 4 === 0 && N % 4 === 0 && K % 4 === 0 && !variant.f16;
-  const vec4 = vec4Shapes && (args.kernel === 'vec4' || ((args.kernel ?? 'auto') === 'auto' && !naive));
-  if (args.kernel === 'vec4' && !vec4Shapes) throw new EngramError(`gemm: the vec4 kernel needs M, N, K multiples of 4 (and float32 operands), got M=${M}, N=${N}, K=${K}`);
-  const wgsl = vec4 ? matmulVec4WGSL(variant) : naive ? matmulNaiveWGSL(variant) : matmulTiledWGSL(variant);
-  const name = vec4 ? 'matmul_vec4' : naive ? 'matmul_naive' : variant.f16 ? 'matmul_f16' : 'matmul';
+  const kernel = args.kernel ?? 'auto';
+  const total = numel(batch);
+  if (kernel === 'vec4' && !(M % 4 === 0 && N % 4 === 0 && K % 4 === 0 && !variant.f16)) {
+    throw new EngramError(`gemm: the vec4 kernel needs M, N, K multiples of 4 (and float32 operands), got M=${M}, N=${N}, K=${K}`);
+  }
+  if (kernel === 'dot' && variant.f16) throw new EngramError('gemm: the dot kernel needs float32 operands (float16 matmul precision is on)');
+  const choice = kernel === 'auto' ? autoKernel(total * M * N, M, N, K, variant.f16 === true, rt.cpuBacked) : kernel;
+  const wgsl = { dot: matmulDotWGSL, vec4: matmulVec4WGSL, naive: matmulNaiveWGSL, tiled: matmulTiledWGSL }[choice](variant);
+  const name = choice === 'tiled' ? (variant.f16 ? 'matmul_f16' : 'matmul') : `matmul_${choice}`;
   const k = rt.kernel({ name, wgsl, bindings: bias ? ['read', 'read', 'read', 'write'] : ['read', 'read', 'write'] });
   const buffers = bias ? [a.buffer, b.buffer, bias.buffer, out.buffer] : [a.buffer, b.buffer, out.buffer];
-  const side = naive ? WG_SIDE : TILE;
-  const gx = vec4 ? Math.ceil(N / 4 / 8) : Math.ceil(N / side);
-  const gy = vec4 ? Math.ceil(M / 4 / 8) : Math.ceil(M / side);
-  const total = numel(batch);
+  const [gx, gy] = choice === 'dot' ? grid1d(M * N, 1)
+    : choice === 'vec4' ? [Math.ceil(N / 4 / 8), Math.ceil(M / 4 / 8)]
+      : choice === 'naive' ? [Math.ceil(N / WG_SIDE), Math.ceil(M / WG_SIDE)]
+        : [Math.ceil(N / TILE), Math.ceil(M / TILE)];
   const maxZ = rt.device.limits.maxComputeWorkgroupsPerDimension;
   const tail = [...padRank(batch, 1), ...padRank(sa), ...padRank(sb)];
   for (let z0 = 0; z0 < total; z0 += maxZ) {
     rt.dispatch(k, buffers, [M, N, K, batch.length, z0, ...tail], [gx, gy, Math.min(maxZ, total - z0)]);
   }
   return out;
+}
+
+/**
+ * The kernel `gemm` picks by itself for `outputs` elements of C (all batches) of an M x N x K product.
+ */
+function autoKernel(outputs: number, M: number, N: number, K: number, f16: boolean, cpuBacked: boolean): 'dot' | 'vec4' | 'naive' | 'tiled' {
+  // Few outputs over a long K (a classifier head, 64x10x4096; a weight gradient over a large
+  // batch): any one-thread-per-output kernel leaves the GPU nearly idle, each thread walking K
+  // alone, so split K over a workgroup per output. (H200: the naive kernel took ~0.25 ms for
+  // 64x10x4096 with transB.) Not on CPU-backed adapters, where a workgroup's barriers and its
+  // start cost more than the parallelism gains. On lavapipe (2 shared cores), ms per product,
+  // split-K against naive: 64x10x4096 transB 7.8-9.7 vs 7.5-8.1 and 10x32x4096 transA 4.6-5.9 vs
+  // 2.8-4.5 (`npm run bench -- --quick`, three runs); 64x10x256 4.1 vs 0.74 and 128x64x1024 126 vs
+  // 30-48 (a one-off script). The thresholds are a first guess, not yet tuned on a GPU.
+  if (!f16 && outputs <= 8192 && K >= 256 && !cpuBacked) return 'dot';
+  // Small matrices (per-head attention scores, vector-matrix products, a batch of 1x1s) would
+  // leave most of a 64x64 tile's threads idle yet waiting at its barriers; one thread per output
+  // is faster there.
+  if (4 * M * N < Math.ceil(M / TILE) * Math.ceil(N / TILE) * TILE * TILE) return 'naive';
+  // The vec4 register-blocked kernel (no workgroup memory) wherever the shapes allow it, on every
+  // adapter: it measured ~3x the tiled kernel on lavapipe, and on an H200 (Dawn/Vulkan) 1.0-3.3x
+  // (256^3 to 4096^3; the tiled kernel falls to 6.9 TFLOP/s at 4096^3, vec4 holds 22.5). See
+  // bench/RESULTS.md. The tiled kernel remains for other shapes and for float16 operands.
+  if (M % 4 === 0 && N % 4 === 0 && K % 4 === 0 && !f16) return 'vec4';
+  return 'tiled';
 }
 
 function requireFloat(op: string, ...ts: Tensor[]): void {
