@@ -4,11 +4,12 @@
 # Dawn, then
 #   1. prints the GPU and the WebGPU adapter Dawn found (features, limits, subgroup sizes);
 #   2. runs the Node test suite's GPU tests on that adapter (the fast kernels against float64);
-#   3. runs the side-by-side benchmark (engram with each kernel family and f16, tfjs-webgpu,
-#      jax-js, PyTorch on the CPU and on CUDA);
-#   4. profiles two training steps kernel by kernel.
+#   3. runs the side-by-side benchmark (engram, tfjs-webgpu, jax-js, PyTorch on the CPU and on
+#      CUDA; PEERS=engram,engram-direct,engram-f16,... to choose);
+#   4. profiles four training steps (record / submit / wait, GPU time per kernel).
 # Each stage has its own time limit and a failing stage does not stop the next; logs go to $OUT
 # (or /tmp/engram-device). Usage there: bash scripts/device/run.sh [test-seconds] [bench-seconds]
+# (the 64 MiB .devpack travels as a carried path; the H200 fp32 peak for --peak-gflops is 67 TFLOP/s).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-/tmp/engram-device}
@@ -41,11 +42,13 @@ NO_COLOR=1 timeout "$TEST_S" node node_modules/vitest/vitest.mjs run --config vi
 echo "exit $?"; grep -E 'adapter|FAIL|✗|×|Test Files|Tests  ' "$OUT/tests.log" | grep -v 'artificially' | head -40
 
 stage "side-by-side benchmark (limit ${BENCH_S} s)"
-timeout "$BENCH_S" node build/bench/compare.js --peers engram,engram-direct,engram-f16,tfjs,jax,torch,torch-cuda \
-  --matmul-sizes 256,512,1024,2048,4096 --runs 10 --warmup 2 --max-seconds 8 --peak-gflops 67000 --python python3 \
+timeout "$BENCH_S" node build/bench/compare.js --peers "${PEERS:-engram,tfjs,jax,torch,torch-cuda}" \
+  --matmul-sizes 256,512,1024,2048,4096 --runs 20 --warmup 5 --max-seconds 5 --peak-gflops 67000 --python python3 \
   --json "$OUT/compare.json" > "$OUT/compare.md" 2> "$OUT/compare.log"
 echo "exit $?"; cat "$OUT/compare.md"; [ -s "$OUT/compare.md" ] || grep -v 'artificially reduced' "$OUT/compare.log" | tail -40
 
 stage profiles
-for w in ref "cifar-cnn b128"; do timeout 40 node build/bench/profile.js "$w" 2>&1 | grep -v 'artificially reduced'; done > "$OUT/profile.txt"
-head -70 "$OUT/profile.txt"
+for w in "train step ref" mnist "cifar-cnn b32" "cifar-cnn b128"; do
+  timeout 30 node build/bench/profile.js "$w" --runs 20 2>&1 | grep -v 'artificially reduced'; echo
+done > "$OUT/profile.txt"
+grep -E 'end to end|GPU timestamps' "$OUT/profile.txt"
