@@ -33,7 +33,8 @@ export interface GradFn {
   backward(grad: Tensor): (Tensor | null)[];
 }
 
-const counts = { tensors: 0 };
+// tensors: live; undisposed: created and never disposed (still live, or reclaimed by the collector).
+const counts = { tensors: 0, undisposed: 0 };
 let nextId = 1;
 
 // Tensors dropped without dispose() give their buffer back when collected.
@@ -67,6 +68,7 @@ export class Tensor {
     this.dtype = dtype;
     this.size = numel(shape);
     counts.tensors++;
+    counts.undisposed++;
     finalizer.register(this, storage, this);
     track(this);
   }
@@ -99,6 +101,7 @@ export class Tensor {
     if (!this.storage_) return;
     finalizer.unregister(this);
     counts.tensors--;
+    counts.undisposed--;
     const s = this.storage_;
     this.storage_ = null;
     this.gradFn = null;
@@ -334,8 +337,13 @@ export function withGrad(out: Tensor, name: string, inputs: Tensor[], backward: 
   return out;
 }
 
-/** Live tensors and GPU memory, for leak checks. */
-export function memory(): { tensors: number; buffers: number; bytes: number; pooledBuffers: number; pooledBytes: number } {
+/**
+ * Live tensors and GPU memory, for leak checks. `tensors` counts live tensors; `undisposed` counts
+ * tensors created and never disposed, including those the garbage collector has since reclaimed, so
+ * a difference of `undisposed` over a window counts the window's leaks exactly, whenever the
+ * collector happens to run (`tensors` also drops when older garbage is collected meanwhile).
+ */
+export function memory(): { tensors: number; undisposed: number; buffers: number; bytes: number; pooledBuffers: number; pooledBytes: number } {
   const s = runtime().pool.snapshot();
-  return { tensors: counts.tensors, buffers: s.liveBuffers, bytes: s.liveBytes, pooledBuffers: s.pooledBuffers, pooledBytes: s.pooledBytes };
+  return { tensors: counts.tensors, undisposed: counts.undisposed, buffers: s.liveBuffers, bytes: s.liveBytes, pooledBuffers: s.pooledBuffers, pooledBytes: s.pooledBytes };
 }

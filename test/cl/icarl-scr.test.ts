@@ -285,9 +285,9 @@ describe('both strategies', () => {
     const scr = () => new SCR({ model: new TinyNet(1), memorySize: K, memoryFormat: 'uint8', transform: randomHorizontalFlip(), epochs: 2, lr: 0.1, batchSize: 8 });
     await run(icarl); // first runs create the loader's conversion table, kept for the runtime's life
     await run(scr);
-    const before = E.memory().tensors;
+    const before = E.memory().undisposed;
     await run(icarl);
     await run(scr);
-    expect(E.memory().tensors).toBe(before);
+    expect(E.memory().undisposed).toBe(before);
   });
 });

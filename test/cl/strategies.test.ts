@@ -107,9 +107,9 @@ describe('Naive vs experience replay', () => {
     expect(model.sizes).toEqual([16, 4, 4]);
     buffer.draws = [];
     model.sizes = [];
-    const live = E.memory().tensors;
+    const live = E.memory().undisposed;
     await er.learnTask(tasks[1]!, tasks);
-    expect(E.memory().tensors).toBe(live); // every step's tensors, memory batches included, are freed
+    expect(E.memory().undisposed).toBe(live); // every step's tensors, memory batches included, are freed
     expect(buffer.draws).toEqual([[16, 12], [4, 4]]);
     expect(model.sizes).toEqual([16, 12, 4, 4]);
     expect(buffer.seen).toBe(40);

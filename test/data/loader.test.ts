@@ -153,31 +153,31 @@ describe('DataLoader', () => {
   it('owns its batches: freed when the next one is requested and when the loop ends or breaks', async () => {
     const ds = makeDataset(20);
     const loader = new DataLoader(ds, { batchSize: 4 });
-    const before = E.memory().tensors;
+    const before = E.memory().undisposed;
     let prev: Batch | null = null;
     for (const b of loader) {
       if (prev) expect(prev.x.disposed && prev.y.disposed).toBe(true);
       expect(b.x.disposed).toBe(false);
       // the current batch and the prefetched next one are alive (2 tensors each)
-      expect(E.memory().tensors - before).toBeLessThanOrEqual(4);
+      expect(E.memory().undisposed - before).toBeLessThanOrEqual(4);
       E.scope(() => {
         b.x.sum(); // a "step": its intermediates go with the scope, the batch stays
       });
       expect(b.x.disposed).toBe(false);
       prev = b;
     }
-    expect(E.memory().tensors).toBe(before);
+    expect(E.memory().undisposed).toBe(before);
     for (const b of loader) {
       prev = b;
       break;
     }
     expect(prev!.x.disposed).toBe(true);
-    expect(E.memory().tensors).toBe(before);
+    expect(E.memory().undisposed).toBe(before);
     // `for await` works too (a sync iterable)
     let count = 0;
     for await (const b of loader) count += b.indices.length;
     expect(count).toBe(20);
-    expect(E.memory().tensors).toBe(before);
+    expect(E.memory().undisposed).toBe(before);
   });
 
   it('rejects bad arguments with clear errors', () => {

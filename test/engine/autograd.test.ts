@@ -80,21 +80,21 @@ describe('scopes and memory', () => {
       const b = E.mul(a, 2);
       return E.add(b, 1);
     });
-    expect(E.memory().tensors).toBe(before.tensors + 1);
+    expect(E.memory().undisposed).toBe(before.undisposed + 1);
     expect(await vals(kept)).toEqual(new Array(10).fill(3));
     kept.dispose();
-    expect(E.memory()).toMatchObject({ tensors: before.tensors, buffers: before.buffers, bytes: before.bytes });
+    expect(E.memory()).toMatchObject({ undisposed: before.undisposed, buffers: before.buffers, bytes: before.bytes });
   });
 
   it('async scopes end when their promise settles', async () => {
-    const before = E.memory().tensors;
+    const before = E.memory().undisposed;
     const v = await E.scope(async () => {
       const a = E.full([3], 2);
       await E.sync();
       return (await E.mul(a, a).toArray())[0];
     });
     expect(v).toBe(4);
-    expect(E.memory().tensors).toBe(before);
+    expect(E.memory().undisposed).toBe(before);
   });
 
   it('a leaf gradient computed inside a scope survives it', async () => {

@@ -209,12 +209,12 @@ describe('fuse: autograd', () => {
     const x = E.randn([8, 3]).requiresGrad_().keep();
     const b = E.randn([3]).requiresGrad_().keep();
     await E.sync();
-    const start = E.memory().tensors;
+    const start = E.memory().undisposed;
     for (let i = 0; i < 3; i++) {
       E.scope(() => { E.sum(f(x, b)).backward(); });
       x.grad!.dispose(); x.grad = null; b.grad!.dispose(); b.grad = null;
     }
-    expect(E.memory().tensors).toBe(start);
+    expect(E.memory().undisposed).toBe(start);
   });
 });
 

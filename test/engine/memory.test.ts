@@ -1,10 +1,26 @@
 import { describe, it, expect } from 'vitest';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import * as E from '../../src/index.js';
 import { useGPU } from '../helpers/gpu.js';
 
 useGPU();
 
 describe('memory', () => {
+  it('counts a tensor dropped without dispose() in undisposed, also after the collector reclaims it', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const before = E.memory();
+    (() => void E.ones([1000]))(); // created outside any scope, never disposed, unreachable
+    expect(E.memory()).toMatchObject({ tensors: before.tensors + 1, undisposed: before.undisposed + 1 });
+    for (let i = 0; i < 20 && E.memory().tensors > before.tensors; i++) {
+      gc();
+      await new Promise((r) => setTimeout(r, 10)); // finalizers run as tasks after a collection
+    }
+    // The collector gave the buffer back (tensors and live buffers drop) but the leak stays counted.
+    expect(E.memory()).toMatchObject({ tensors: before.tensors, undisposed: before.undisposed + 1, buffers: before.buffers });
+  });
+
   it('is back at its starting value after 100 training steps run inside scopes', async () => {
     const model = new E.Sequential(new E.Linear(20, 16), new E.ReLU(), new E.Linear(16, 4));
     const opt = new E.SGD(model.parameters(), { lr: 0.1, momentum: 0.9 });

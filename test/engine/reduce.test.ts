@@ -109,14 +109,14 @@ describe('sum, mean, max, min match the float64 reference, forward and backward'
   });
 
   it('intermediates of a multi-dimension reduction are freed with the scope', () => {
-    const before = E.memory().tensors;
+    const before = E.memory().undisposed;
     E.scope(() => {
       const x = E.ones([2, 3, 4]).requiresGrad_();
       E.sum(x, [0, 2]).sum().backward();
       x.grad!.dispose(); // a leaf's gradient deliberately outlives the scope
       E.max(E.ones([2, 3, 4]), [0, 2]);
     });
-    expect(E.memory().tensors).toBe(before);
+    expect(E.memory().undisposed).toBe(before);
   });
 });
 

@@ -91,17 +91,17 @@ describe('evaluate', () => {
   it('reads back once, leaks nothing, and rejects bad input with clear errors', async () => {
     const model = fixedModel();
     const rt = E.runtime();
-    const before = { tensors: E.memory().tensors, reads: rt.counters.readbacks };
+    const before = { tensors: E.memory().undisposed, reads: rt.counters.readbacks };
     await evaluate(model, fixedData(), { batchSize: 2 });
     expect(rt.counters.readbacks - before.reads).toBe(1);
-    expect(E.memory().tensors).toBe(before.tensors);
+    expect(E.memory().undisposed).toBe(before.tensors);
     await expect(evaluate(model, fixedData(), { numClasses: 3 })).rejects.toThrow(/evaluate: numClasses \(3\) is smaller than the model's 4 outputs/);
     const bad = new ImageDataset({ images: new Uint8Array(6), labels: [0, 4], channels: 1, height: 1, width: 3 });
     await expect(evaluate(model, bad)).rejects.toThrow(/evaluate: label 4 of image 1 is outside the model's 4 classes \[0, 4\)/);
     await expect(evaluate(model, new DataLoader(fixedData(), { batchSize: 2 }), { batchSize: 4 })).rejects.toThrow(/batchSize and transform apply when passing a dataset/);
     await expect(evaluate(new E.Flatten(), fixedData())).rejects.toThrow(/evaluate: label 3 of image 3 is outside the model's 3 classes \[0, 3\)/);
     await expect(evaluate(new E.Identity(), fixedData())).rejects.toThrow(/the model must return float32 logits \[B, C\]; for a batch \[8, 1, 1, 3\] it returned float32 \[8, 1, 1, 3\]/);
-    expect(E.memory().tensors).toBe(before.tensors);
+    expect(E.memory().undisposed).toBe(before.tensors);
     model.dispose();
   });
 });
@@ -137,7 +137,7 @@ describe('fit', () => {
     // Warm up once: the engine creates a few long-lived tensors on first use (e.g. the pixel table).
     await fit(new E.Sequential(new E.Flatten(), new E.Linear(4, 2)), loader, { optimizer: { step() {}, zeroGrad() {} }, progress: false });
     loader.epoch = 0;
-    const before = E.memory().tensors;
+    const before = E.memory().undisposed;
     const history = await fit(model, loader, {
       optimizer: opt,
       epochs: 4,
@@ -168,7 +168,7 @@ describe('fit', () => {
     expect(lines[0]).toMatch(/^epoch 1\/4 step 3\/7 loss \d+\.\d{4} \(\d+\.\d steps\/s\)$/);
     expect(lines[3]).toMatch(/^epoch 1\/4: loss \d+\.\d{4}, \d+\.\d s \(\d+\.\d steps\/s\), val loss \d+\.\d{4}, val accuracy \d+\.\d\d%$/);
     opt.dispose(); // its per-parameter state
-    expect(E.memory().tensors).toBe(before);
+    expect(E.memory().undisposed).toBe(before);
     model.dispose();
   });
 
@@ -206,10 +206,10 @@ describe('fit', () => {
     await expect(fit(model, loader, { optimizer: opt, logEvery: 0 })).rejects.toThrow(/logEvery must be a positive integer, got 0/);
     await expect(fit(model, loader, { optimizer: opt, progress: 'fancy' as 'bar' })).rejects.toThrow(/progress must be true, false, 'auto', 'bar' or 'lines', got "fancy"/);
     await expect(fit(model, loader, { optimizer: opt, valData: loader, valTransform: normalize([0], [1]) })).rejects.toThrow(/valTransform applies when valData is an ImageDataset/);
-    const before = E.memory().tensors;
+    const before = E.memory().undisposed;
     await expect(fit(model, loader, { optimizer: opt, progress: false, lossFn: (o, y) => E.crossEntropy(o, y, { reduction: 'none' }) }))
       .rejects.toThrow(/fit: lossFn must return a scalar loss, got shape \[4\]/);
-    expect(E.memory().tensors).toBe(before);
+    expect(E.memory().undisposed).toBe(before);
     model.dispose();
   });
 });
