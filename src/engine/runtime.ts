@@ -56,10 +56,10 @@ export class Runtime {
    */
   readonly cpuBacked: boolean;
   /**
-   * Kernel families chosen by default: 'direct' (register-blocked and subgroup kernels without
-   * workgroup memory, measured faster on CPU-backed adapters) or 'tiled' (workgroup-memory tiles,
-   * the GPU default). Starts from the adapter (`cpuBacked`); benchmarks set it to time one family on
-   * a device where the other is the default. Both compute the same function (tested).
+   * conv2d's kernel family: 'direct' (register-blocked and subgroup kernels without workgroup
+   * memory, measured faster on CPU-backed adapters) or 'tiled' (implicit GEMMs with workgroup-memory
+   * tiles, measured 2-4x faster on an H200). Starts from the adapter (`cpuBacked`); benchmarks set it
+   * to time one family where the other is the default. Both compute the same function (tested).
    */
   kernelFamily: 'direct' | 'tiled';
   private kernels = new Map<string, Kernel>();
