@@ -133,36 +133,79 @@ ${opts.withGrad ? '  let g = G[i];\n' : ''}  OUT[i] = ${expr};
  * G's rank). One thread per output element loops over the R input elements that were broadcast
  * onto it. Params: n (output size), rank, R, gshape[8], tshape[8].
  */
-export const SUM_TO_WGSL = /* wgsl */ `// sumTo: out[j] = sum of G over the dimensions where T has size 1 and G does not
-struct Params { n: u32, rank: u32, r: u32, gshape: array<u32, 8>, tshape: array<u32, 8> }
+const SUM_TO_HEADER = /* wgsl */ `struct Params { n: u32, rank: u32, r: u32, gshape: array<u32, 8>, tshape: array<u32, 8> }
 @group(0) @binding(0) var<storage, read> p: Params;
 @group(0) @binding(1) var<storage, read> G: array<f32>;
 @group(0) @binding(2) var<storage, read_write> OUT: array<f32>;
+
+// The offset in G of reduced element k of output j: j's digits walk the dimensions T keeps, k's the
+// dimensions T has size 1 in (row-major, last dimension fastest).
+fn g_offset(j: u32, k: u32) -> u32 {
+  var remj = j;
+  var remk = k;
+  var offset = 0u;
+  var stride = 1u;
+  for (var d = i32(p.rank) - 1; d >= 0; d--) {
+    var c: u32;
+    if (p.tshape[d] == p.gshape[d]) {
+      c = remj % p.tshape[d];
+      remj = remj / p.tshape[d];
+    } else {
+      c = remk % p.gshape[d];
+      remk = remk / p.gshape[d];
+    }
+    offset += c * stride;
+    stride *= p.gshape[d];
+  }
+  return offset;
+}`;
+
+export const SUM_TO_WGSL = /* wgsl */ `// sumTo: out[j] = sum of G over the dimensions where T has size 1 and G does not
+// (r elements each). One thread per output. Params: n (outputs), rank, r, gshape, tshape.
+${SUM_TO_HEADER}
 ${LINEAR_INDEX}
 ${MAIN_1D} {
   let j = linear_index(gid, nwg);
   if (j >= p.n) { return; }
   var acc = 0.0;
   for (var k = 0u; k < p.r; k++) {
-    var remj = j;
-    var remk = k;
-    var offset = 0u;
-    var stride = 1u;
-    for (var d = i32(p.rank) - 1; d >= 0; d--) {
-      var c: u32;
-      if (p.tshape[d] == p.gshape[d]) {
-        c = remj % p.tshape[d];
-        remj = remj / p.tshape[d];
-      } else {
-        c = remk % p.gshape[d];
-        remk = remk / p.gshape[d];
-      }
-      offset += c * stride;
-      stride *= p.gshape[d];
-    }
-    acc += G[offset];
+    acc += G[g_offset(j, k)];
   }
   OUT[j] = acc;
+}`;
+
+/**
+ * sumTo for few outputs over many reduced elements (a bias gradient: [batch, features] to
+ * [features]): one thread per output would leave a GPU nearly idle while each thread runs a serial
+ * chain of r dependent loads, so here a workgroup of 64 threads shares each output.
+ */
+export const SUM_TO_WIDE_WGSL = /* wgsl */ `// sumTo, one workgroup per output: out[j] = sum of G over the dimensions where T has size 1
+// and G does not. Workgroup j (x + y * num_workgroups.x): thread t adds reduced elements
+// k = t, t + 64, ..., then the 64 partial sums are added in a tree in workgroup memory.
+${SUM_TO_HEADER}
+var<workgroup> partial: array<f32, 64>;
+
+@compute @workgroup_size(64)
+fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wg: vec3<u32>,
+        @builtin(num_workgroups) nwg: vec3<u32>) {
+  let j = wg.x + wg.y * nwg.x; // the same for the whole workgroup, so the barriers stay uniform
+  var acc = 0.0;
+  if (j < p.n) {
+    for (var k = lid.x; k < p.r; k += 64u) {
+      acc += G[g_offset(j, k)];
+    }
+  }
+  partial[lid.x] = acc;
+  workgroupBarrier();
+  for (var width = 32u; width > 0u; width = width / 2u) {
+    if (lid.x < width) {
+      partial[lid.x] += partial[lid.x + width];
+    }
+    workgroupBarrier();
+  }
+  if (lid.x == 0u && j < p.n) {
+    OUT[j] = partial[0];
+  }
 }`;
 
 /** dst[i] += src[i] (gradient accumulation). Params: n. */

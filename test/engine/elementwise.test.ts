@@ -95,3 +95,67 @@ describe('binary ops broadcast like PyTorch, forward and backward', () => {
     expect(() => E.mul(a, a)).toThrow(/mul: expects float32/);
   });
 });
+
+describe('sumTo (the gradient of a broadcast operand) equals a float64 sum, with either kernel', () => {
+  // g's shape -> the operand's shape; the wide kernel (a workgroup per output) runs by default on
+  // GPUs for few outputs over >= 32 reduced elements, the one-thread kernel elsewhere.
+  const cases: Array<[number[], number[]]> = [
+    [[64, 10], [10]], [[128, 7], [1, 7]], [[3, 5, 7], [5, 1]], [[2, 3, 4, 5], [3, 1, 1]],
+    [[1, 1], [1]], [[257, 3], [3]], [[5, 200], [5, 1]], [[2, 33, 2], [2, 1, 2]],
+  ];
+  /** Row-major float64 reference: each element of g added to the output it broadcasts from. */
+  const sumToRef = (g: Float32Array, gShape: number[], shape: number[]) => {
+    const t = [...new Array<number>(gShape.length - shape.length).fill(1), ...shape];
+    const out = new Float64Array(t.reduce((a, b) => a * b, 1));
+    for (let i = 0; i < g.length; i++) {
+      let rem = i;
+      let o = 0;
+      let stride = 1;
+      for (let d = gShape.length - 1; d >= 0; d--) {
+        const c = rem % gShape[d]!;
+        rem = Math.floor(rem / gShape[d]!);
+        o += (t[d] === 1 ? 0 : c) * stride;
+        stride *= t[d]!;
+      }
+      out[o]! += g[i]!;
+    }
+    return out;
+  };
+
+  for (const wide of [true, false]) {
+    it(`${wide ? 'a workgroup per output' : 'a thread per output'}, ${cases.length} shapes`, async () => {
+      const rt = E.runtime();
+      E.sumToKernels.wide = wide;
+      try {
+        for (const [gShape, shape] of cases) {
+          const g = E.randn(gShape);
+          rt.trace = [];
+          const out = E.sumTo(g, shape);
+          expect(rt.trace.map((d) => d.kernel.name)).toEqual([wide ? 'sumTo_wide' : 'sumTo']);
+          rt.trace = null;
+          expect(out.shape).toEqual(shape);
+          const want = sumToRef((await g.toArray()) as Float32Array, gShape, shape);
+          const got = await out.toArray();
+          for (let i = 0; i < want.length; i++) expect(Math.abs(got[i]! - want[i]!)).toBeLessThan(1e-4 * (1 + Math.abs(want[i]!)));
+        }
+      } finally {
+        E.sumToKernels.wide = null;
+        rt.trace = null;
+      }
+    });
+  }
+
+  it('picks the wide kernel on GPUs for few outputs over a long reduction, the thread kernel otherwise', () => {
+    const rt = E.runtime();
+    const pick = (gShape: number[], shape: number[]) => {
+      const g = E.zeros(gShape);
+      rt.trace = [];
+      E.sumTo(g, shape);
+      const names = rt.trace.map((d) => d.kernel.name);
+      rt.trace = null;
+      return names.join(',');
+    };
+    expect(pick([64, 10], [10])).toBe(rt.cpuBacked ? 'sumTo' : 'sumTo_wide');
+    expect(pick([2, 9000], [9000])).toBe('sumTo'); // many outputs, short reduction
+  });
+});

@@ -3,7 +3,7 @@
 
 import { runtime, grid1d, f32bits, EngramError } from '../runtime.js';
 import {
-  UNARY_OPS, BINARY_OPS, unaryForwardWGSL, unaryBackwardWGSL, binaryWGSL, SUM_TO_WGSL, ADD_INPLACE_WGSL,
+  UNARY_OPS, BINARY_OPS, unaryForwardWGSL, unaryBackwardWGSL, binaryWGSL, SUM_TO_WGSL, SUM_TO_WIDE_WGSL, ADD_INPLACE_WGSL,
   type UnaryOp, type BinaryOp,
 } from '../../shaders/elementwise.js';
 import { empty, withGrad, type Tensor } from '../tensor.js';
@@ -155,11 +155,23 @@ export function sumTo(g: Tensor, shape: readonly number[]): Tensor {
     }
   }
   const rt = runtime();
-  const k = rt.kernel({ name: 'sumTo', wgsl: SUM_TO_WGSL, bindings: ['read', 'write'] });
   const out = empty(shape);
-  rt.dispatch(k, [g.buffer, out.buffer], [out.size, rank, r, ...padRank(g.shape, 1), ...padRank(t, 1)], grid1d(out.size));
+  const params = [out.size, rank, r, ...padRank(g.shape, 1), ...padRank(t, 1)];
+  // Few outputs over a long reduction (bias gradients): a workgroup per output. Not on CPU-backed
+  // adapters, where a workgroup barrier splits the kernel and one thread per output is cheaper.
+  const wide = sumToKernels.wide ?? (!rt.cpuBacked && out.size <= 4096 && r >= 32);
+  if (wide) {
+    const k = rt.kernel({ name: 'sumTo_wide', wgsl: SUM_TO_WIDE_WGSL, bindings: ['read', 'write'] });
+    rt.dispatch(k, [g.buffer, out.buffer], params, grid1d(out.size, 1));
+  } else {
+    const k = rt.kernel({ name: 'sumTo', wgsl: SUM_TO_WGSL, bindings: ['read', 'write'] });
+    rt.dispatch(k, [g.buffer, out.buffer], params, grid1d(out.size));
+  }
   return out;
 }
+
+/** Tests force sumTo's kernel: `wide` true (a workgroup per output), false (a thread per output), null (auto). */
+export const sumToKernels = { wide: null as boolean | null };
 
 /** dst += src, in place (used to accumulate gradients). */
 export function addInPlace_(dst: Tensor, src: Tensor): Tensor {
