@@ -8,6 +8,16 @@ useGPU();
 
 const s = (shape: readonly number[]): string => `[${shape.join(', ')}]`;
 
+/** Random A, B (flat, with their own batch shapes) and bias for a gemm of the given sizes. */
+function gemmOperands(gen: E.Generator, sz: { M: number; N: number; K: number; aBatch: number[]; bBatch: number[] }) {
+  const count = (xs: number[]) => xs.reduce((x, y) => x * y, 1);
+  return {
+    aData: gen.uniformArray(count(sz.aBatch) * sz.M * sz.K, -1, 1),
+    bData: gen.uniformArray(count(sz.bBatch) * sz.K * sz.N, -1, 1),
+    biasData: gen.uniformArray(sz.N, -1, 1),
+  };
+}
+
 describe('matmul matches the float64 reference, forward and backward', () => {
   // 1, primes, exact tile sizes (64) and one past them (65), batches that broadcast on either side.
   const pairs: [number[], number[]][] = [
@@ -136,10 +146,7 @@ describe('the tiled, vec4 and split-K kernels agree with the naive oracle kernel
       { M: 4, N: 8, K: 4, batch: [], aBatch: [], bBatch: [] },
     ];
     for (const sz of sizes) {
-      const count = (xs: number[]) => xs.reduce((x, y) => x * y, 1);
-      const aData = gen.uniformArray(count(sz.aBatch) * sz.M * sz.K, -1, 1);
-      const bData = gen.uniformArray(count(sz.bBatch) * sz.K * sz.N, -1, 1);
-      const biasData = gen.uniformArray(sz.N, -1, 1);
+      const { aData, bData, biasData } = gemmOperands(gen, sz);
       await E.scope(async () => {
         const a = E.tensor(aData, [aData.length]);
         const b = E.tensor(bData, [bData.length]);
@@ -177,10 +184,7 @@ describe('the tiled, vec4 and split-K kernels agree with the naive oracle kernel
       { M: 64, N: 10, K: 257, batch: [2, 3], aBatch: [1, 3], bBatch: [2, 1] },
     ];
     for (const sz of shapes) {
-      const count = (xs: number[]) => xs.reduce((x, y) => x * y, 1);
-      const aData = gen.uniformArray(count(sz.aBatch) * sz.M * sz.K, -1, 1);
-      const bData = gen.uniformArray(count(sz.bBatch) * sz.K * sz.N, -1, 1);
-      const biasData = gen.uniformArray(sz.N, -1, 1);
+      const { aData, bData, biasData } = gemmOperands(gen, sz);
       await E.scope(async () => {
         const a = E.tensor(aData, [aData.length]);
         const b = E.tensor(bData, [bData.length]);
