@@ -42,6 +42,7 @@ const peakGflops = arg('peak-gflops') ? Number(arg('peak-gflops')) : undefined;
 const python = arg('python') ?? '/usr/bin/python3';
 const peersDir = join(repoRoot, 'bench', 'peers');
 if (matmulSizes.some((n) => !Number.isInteger(n) || n <= 0)) throw new Error(`--matmul-sizes: expected positive integers, got ${arg('matmul-sizes')}`);
+if (peakGflops !== undefined && !(peakGflops > 0)) throw new Error(`--peak-gflops: expected a positive number (the card's fp32 GFLOP/s), got ${arg('peak-gflops')}`);
 
 interface Result { medianMs?: number; minMs?: number; runs?: number; error?: string; recordMs?: number }
 type Row = { workload: Workload; results: Map<string, Result> };
