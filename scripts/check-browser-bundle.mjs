@@ -1,4 +1,4 @@
-// Proves the browser entry points bundle for the browser: builds src/index.ts and src/data/index.ts
+// Proves the browser entry point bundles for the browser: builds src/index.ts (the package root)
 // with vite (library mode, ES module, browser resolution) into a temporary folder and fails when
 // the bundle reaches a Node-only module:
 //  - any Node built-in (`node:fs`, `fs`, `path`, ...): vite swaps those for an empty
@@ -24,7 +24,7 @@ const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const entryArgs = process.argv.filter((a) => a.startsWith('--entry=')).map((a) => a.slice('--entry='.length).split(':'));
 const ENTRIES = entryArgs.length
   ? Object.fromEntries(entryArgs.map(([name, path]) => [name, path]))
-  : { index: 'src/index.ts', data: 'src/data/index.ts' };
+  : { index: 'src/index.ts' };
 const keep = process.argv.includes('--keep');
 
 const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));

@@ -4,13 +4,19 @@
 #  - installs a software Vulkan driver when Dawn finds no WebGPU adapter (needs root or sudo).
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export VK_LOADER_LAYERS_DISABLE="${VK_LOADER_LAYERS_DISABLE:-~implicit~}" # silences a harmless loader warning
+# Dawn prints two lines from native code whenever it opens Mesa's software adapter
+# ("maxDynamic...PerPipelineLayout artificially reduced ... to fit dynamic offset allocation limit"):
+# limits engram never uses, and no API switches them off, so the commands drop exactly those lines
+# from their error stream (every other line passes through unchanged, as it comes).
+exec 2> >(grep --line-buffered -v 'PerPipelineLayout artificially reduced from' >&2)
 if [ ! -d node_modules/webgpu ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi
 # Headless Chromium (Debian's package) for the browser test project.
 bash scripts/setup-browser.sh
 [ -f .software-gpu.env ] && . ./.software-gpu.env
-if ! node scripts/probe-adapter.mjs 2>/dev/null; then
+# Quiet when an adapter is found: the test run and the examples print the adapter they use, once.
+if ! node scripts/probe-adapter.mjs >/dev/null 2>&1; then
   echo "No WebGPU adapter found; installing a software Vulkan driver (scripts/setup-software-gpu.sh)..."
   bash scripts/setup-software-gpu.sh
   [ -f .software-gpu.env ] && . ./.software-gpu.env

@@ -1,4 +1,6 @@
-// Node-only helpers (file paths): dataset folders and checkpoint files. Browser code imports
-// 'engram' and 'engram/data', which never reach node:fs.
+/// <reference types="@webgpu/types" preserve="true" />
+// engram/node: the Node-only helpers, which take file paths: dataset folders in torchvision's
+// layout and checkpoint files. Everything else (and everything that runs in a browser) is in the
+// package root 'engram', which never reaches node:fs.
 export * from './data/node.js';
 export { saveCheckpoint, loadCheckpoint } from './nn/checkpoint-node.js';

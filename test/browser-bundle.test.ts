@@ -1,4 +1,4 @@
-// The browser entry points (engram and engram/data) must bundle for the browser without reaching
+// The browser entry point (engram, the package root) must bundle for the browser without reaching
 // Node-only code; scripts/check-browser-bundle.mjs builds them with vite and inspects the result.
 // The negative cases prove the check is not vacuous: a fixture that imports node:fs and 'webgpu'
 // through a helper, and the real Node entry point src/node.ts, must both be rejected.
@@ -18,11 +18,10 @@ function runCheck(args: string[]): Promise<{ code: number; out: string }> {
 }
 
 describe('browser bundle', () => {
-  it('src/index.ts and src/data/index.ts bundle as browser ESM with no Node built-ins and no webgpu package', async () => {
+  it('src/index.ts bundles as browser ESM with no Node built-ins and no webgpu package', async () => {
     const { code, out } = await runCheck([]);
     console.log(out.trim());
     expect(out).toMatch(/ok {3}src\/index\.ts: browser ES bundle [\d.]+ KiB/);
-    expect(out).toMatch(/ok {3}src\/data\/index\.ts: browser ES bundle [\d.]+ KiB/);
     expect(code, out).toBe(0);
   });
 
