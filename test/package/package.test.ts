@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import ts from 'typescript';
 import { ROOT, TSC, run, packAndInstall, addData, type Consumer } from './consumer.js';
 import { PageRunner } from './browser.js';
-import { readmeBlocks } from './readme-blocks.js';
+import { readmeBlocks, printsLike } from './readme-blocks.js';
 
 let consumer: Consumer;
 let pages: PageRunner | null = null;
@@ -45,8 +45,12 @@ describe('npm package', () => {
     expect(pkg.engines.node).toBeDefined();
     expect(pkg.keywords).toContain('webgpu');
     expect(Object.keys(pkg.exports).sort()).toEqual(['.', './browser', './node', './package.json']);
-    const kib = statSync(consumer.tarball).size / 1024;
-    console.log(`packed tarball: ${kib.toFixed(0)} KiB, ${files.length} files`);
+    const mb = statSync(consumer.tarball).size / 1e6;
+    console.log(`packed tarball: ${mb.toFixed(2)} MB, ${files.length} files`);
+    // The README states the size; keep it honest.
+    const stated = /about ([\d.]+) MB packed/.exec(readFileSync(join(ROOT, 'README.md'), 'utf8'));
+    expect(stated, 'README states the packed size as "about N MB packed"').not.toBeNull();
+    expect(Math.abs(Number(stated![1]) - mb) / mb).toBeLessThan(0.15);
   });
 
   it('Node ESM: imports engram and engram/node, trains (the loss falls) and round-trips a checkpoint', async () => {
@@ -173,6 +177,7 @@ describe('README.md code blocks, run as written against the installed package', 
       const { code, out } = await run(cmd, [file], consumer.dir, 600_000);
       console.log(`README block ${b.index} (${b.lang}):\n${out.trim()}`);
       expect(code, out).toBe(0);
+      if (b.prints) expect(printsLike(out, b.prints), `README says it prints "${b.prints}"; it printed:\n${out}`).toBe(true);
     }, 600_000);
   }
 });
