@@ -16,6 +16,21 @@
 import { LINEAR_INDEX, MAIN_1D, memoize } from './common.js';
 import type { ReduceLayout } from './reduce.js';
 
+/**
+ * max that returns NaN when either side is NaN. WGSL leaves max(NaN, x) to the implementation and
+ * lets compilers assume no NaNs, so NaN is recognized from its bits; a row holding a NaN then has a
+ * NaN max, and everything computed from the row is NaN, as in PyTorch.
+ */
+const MAX_NAN = /* wgsl */ `
+fn is_nan(v: f32) -> bool {
+  return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u;
+}
+fn max_nan(a: f32, b: f32) -> f32 {
+  if (is_nan(a)) { return a; }
+  if (is_nan(b)) { return b; }
+  return max(a, b);
+}`;
+
 interface Mapping {
   entry: string;
   /** Defines `row`, `valid`, `base`, `stride`, and for 'row' `lid`. */
@@ -41,13 +56,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   allMax: (v) => `wg_max(${v}, lid)`,
   allSum: (v) => `wg_sum(${v}, lid)`,
   leader: 'valid && lid == 0u',
-  helpers: /* wgsl */ `
+  helpers: /* wgsl */ `${MAX_NAN}
 var<workgroup> red: array<f32, 256>;
 fn wg_max(v: f32, lid: u32) -> f32 {
   red[lid] = v;
   workgroupBarrier();
   for (var s = 128u; s > 0u; s >>= 1u) {
-    if (lid < s) { red[lid] = max(red[lid], red[lid + s]); }
+    if (lid < s) { red[lid] = max_nan(red[lid], red[lid + s]); }
     workgroupBarrier();
   }
   let r = red[0];
@@ -77,7 +92,7 @@ const COL: Mapping = {
   allMax: (v) => v,
   allSum: (v) => v,
   leader: 'valid',
-  helpers: LINEAR_INDEX,
+  helpers: `${MAX_NAN}${LINEAR_INDEX}`,
 };
 
 const mappingOf = (layout: ReduceLayout): Mapping => (layout === 'row' ? ROW : COL);
@@ -86,7 +101,7 @@ const mappingOf = (layout: ReduceLayout): Mapping => (layout === 'row' ? ROW : C
 function rowStats(m: Mapping): string {
   return `var mx = 0.0;
   if (valid) { mx = X[base]; }
-  ${m.loop('mx = max(mx, X[j]);')}
+  ${m.loop('mx = max_nan(mx, X[j]);')}
   mx = ${m.allMax('mx')};
   var s = 0.0;
   ${m.loop('s += exp(X[j] - mx);')}
@@ -139,58 +154,184 @@ ${m.entry} {
 }`;
 });
 
+export type CrossEntropyTarget = 'index' | 'prob';
+
 /**
- * Cross-entropy per row of logits [N, C]: loss[n] = logsumexp(x[n, :]) - x[n, label[n]]; also
- * writes lse[n] = logsumexp(x[n, :]) for the backward pass. A label outside [0, C) cannot be
- * reported without reading back to the CPU, so its row gets NaN in both (p.nan holds NaN's bits:
- * WGSL cannot spell NaN as a constant). Params: outer (= N), r (= C), inner (= 1), nan.
- * Bindings: X (logits), LABELS (i32), LOSS, LSE.
+ * The loss kernels' inputs: `fromLogits` (crossEntropy: log p = log_softmax(x), computed here as
+ * (x - max) - log(sum(exp(x - max))), never as x - lse, whose rounding at |x| ~ 1e3 would cost 6e-5
+ * in every log-probability) or not (nllLoss: the input already is log p); integer class targets or
+ * probability targets; with or without per-class weights.
  */
-export const crossEntropyForwardWGSL = memoize(function crossEntropyForwardWGSL(layout: ReduceLayout): string {
+function lossDecls(fromLogits: boolean, target: CrossEntropyTarget, weighted: boolean): { logp: (j: string) => string; w: (k: string) => string; bindings: string } {
+  const logp = (j: string) => (fromLogits ? `((X[${j}] - mx) - logs)` : `X[${j}]`);
+  const w = (k: string) => (weighted ? `W[${k}]` : '1.0');
+  let b = 1;
+  const bindings = [
+    `@group(0) @binding(${b++}) var<storage, read> X: array<f32>;`,
+    `@group(0) @binding(${b++}) var<storage, read> T: array<${target === 'index' ? 'i32' : 'f32'}>;`,
+    weighted ? `@group(0) @binding(${b++}) var<storage, read> W: array<f32>;` : '',
+  ].filter(Boolean).join('\n');
+  return { logp, w, bindings };
+}
+
+/**
+ * Loss forward, one row of x [N, C] per workgroup ('row' mapping) or per thread ('col'). Writes, per
+ * row n, PARTS[3n..3n+2] = (nll, smooth, den) and STATS[3n..3n+2] = (max, log-sum-exp of x - max,
+ * aux) for the backward pass. With logp = the row's log-probabilities and w = the class weights
+ * (1 without them):
+ *  - class index target y:  nll = -logp[y] * w[y]; smooth = -sum_c logp[c] * w[c] (only when
+ *    label smoothing is on, else 0); den = w[y]; aux = sum_c w[c]. A row whose target equals
+ *    ignore_index gets (0, 0, 0); a target outside [0, C) cannot be reported without a readback,
+ *    so its row gets NaN (p.nan holds NaN's bits: WGSL cannot spell NaN as a constant).
+ *  - probability target p:  q = p * (1 - eps) + eps / C; smooth = -sum_c (logp[c] * q[c]) * w[c]
+ *    (PyTorch's product order); nll = 0; den = 1 (a mean divides by N); aux = sum_c q[c] * w[c].
+ * Params: outer (= N), r (= C), inner (= 1), nan, ignore (i32), eps.
+ */
+export const lossForwardWGSL = memoize(function lossForwardWGSL(layout: ReduceLayout, fromLogits: boolean, target: CrossEntropyTarget, weighted: boolean): string {
   const m = mappingOf(layout);
-  return /* wgsl */ `// cross-entropy forward: loss[n] = logsumexp(x[n, :]) - x[n, label[n]] (${layout} mapping), NaN for a bad label
-struct Params { outer: u32, r: u32, inner: u32, nan: f32 }
+  const { logp, w, bindings } = lossDecls(fromLogits, target, weighted);
+  const stats = fromLogits ? `${rowStats(m)}\n  let logs = log(s);` : 'let mx = 0.0; let logs = 0.0;';
+  const acc = target === 'index'
+    ? `if (smoothing) { sm += ${weighted ? `${logp('j')} * ${w('k')}` : logp('j')}; } sa += ${w('k')};`
+    : `var q = T[j]; if (smoothing) { q = q * (1.0 - p.eps) + p.eps / f32(p.r); } sm += ${weighted ? `(${logp('j')} * q) * ${w('k')}` : `${logp('j')} * q`}; sa += q * ${w('k')};`;
+  const finish = target === 'index'
+    ? `let label = T[row];
+    var nll = 0.0; var smo = 0.0; var den = 0.0;
+    if (label != p.ignore) {
+      if (label >= 0 && u32(label) < p.r) {
+        let wy = ${w('u32(label)')};
+        nll = -${logp('base + u32(label) * stride')} * wy;
+        if (smoothing) { smo = -sm; }
+        den = wy;
+      } else {
+        nll = p.nan; smo = p.nan; den = p.nan;
+      }
+    }`
+    : `let nll = 0.0; let smo = -sm; let den = 1.0;`;
+  return /* wgsl */ `// ${fromLogits ? 'cross-entropy' : 'nll loss'} forward, ${target} targets${weighted ? ', class weights' : ''} (${layout} mapping):
+// per row n of x [N, C], PARTS[n] = (nll, smooth, den) and STATS[n] = (max, log-sum-exp of x - max, aux)
+struct Params { outer: u32, r: u32, inner: u32, nan: f32, ignore: i32, eps: f32 }
 @group(0) @binding(0) var<storage, read> p: Params;
-@group(0) @binding(1) var<storage, read> X: array<f32>;
-@group(0) @binding(2) var<storage, read> LABELS: array<i32>;
-@group(0) @binding(3) var<storage, read_write> LOSS: array<f32>;
-@group(0) @binding(4) var<storage, read_write> LSE: array<f32>;
+${bindings}
+@group(0) @binding(${weighted ? 4 : 3}) var<storage, read_write> PARTS: array<f32>;
+@group(0) @binding(${weighted ? 5 : 4}) var<storage, read_write> STATS: array<f32>;
 ${m.helpers}
 ${m.entry} {
   ${m.prologue}
-  ${rowStats(m)}
+  ${stats}
+  let smoothing = p.eps > 0.0;
+  var sm = 0.0;
+  var sa = 0.0;
+  ${m.loop(acc)}
+  sm = ${m.allSum('sm')};
+  sa = ${m.allSum('sa')};
   if (${m.leader}) {
-    let label = LABELS[row];
-    let ok = label >= 0 && u32(label) < p.r;
-    let lse = mx + log(s);
-    var picked = 0.0;
-    if (ok) { picked = X[base + u32(label) * stride]; }
-    LOSS[row] = select(p.nan, lse - picked, ok);
-    LSE[row] = select(p.nan, lse, ok);
+    ${finish}
+    PARTS[3u * row] = nll;
+    PARTS[3u * row + 1u] = smo;
+    PARTS[3u * row + 2u] = den;
+    STATS[3u * row] = mx;
+    STATS[3u * row + 1u] = logs;
+    STATS[3u * row + 2u] = sa;
   }
 }`;
 });
 
 /**
- * Cross-entropy backward: dx[n, c] = (exp(x[n, c] - lse[n]) - [c == label[n]]) * g[n * gstride] * scale,
- * i.e. (softmax - onehot) times the upstream gradient; gstride is 0 when the loss was reduced to a
- * scalar, and scale is 1/N for the mean. A NaN lse (bad label) makes the row's gradient NaN.
- * One thread per logit. Params: n (= N * C), c, gstride, scale. Bindings: X, LABELS, LSE, G, DX.
+ * Loss from its parts, one thread per output: PARTS is [count, 3] rows of (nll, smooth, den),
+ * per row for reduction 'none' or already summed over the rows (count = 1) for 'sum' and 'mean'.
+ *  - class index targets: nll, or (1 - eps) * nll + smooth * (eps / C) with label smoothing;
+ *    for 'mean' nll and smooth are each first divided by the summed den (the weight of the rows
+ *    not ignored: NaN = 0 / 0 when every row is ignored, as in PyTorch).
+ *  - probability targets: smooth, divided by den = N for 'mean'.
+ * The branches mirror PyTorch's expression so that the result, -0.0 included, is the same.
+ * Params: count, mean (0/1), prob (0/1), smoothing (0/1), a (= 1 - eps), b (= eps / C).
  */
-export const CROSS_ENTROPY_BACKWARD_WGSL = /* wgsl */ `// cross-entropy backward: dx = (softmax(x) - onehot(label)) * g * scale
-struct Params { n: u32, c: u32, gstride: u32, scale: f32 }
+export const LOSS_COMBINE_WGSL = /* wgsl */ `// loss combine: out[i] = (nll, smooth, den)[i] -> the loss, PyTorch's formula per reduction
+struct Params { count: u32, mean: u32, prob: u32, smoothing: u32, a: f32, b: f32 }
 @group(0) @binding(0) var<storage, read> p: Params;
-@group(0) @binding(1) var<storage, read> X: array<f32>;
-@group(0) @binding(2) var<storage, read> LABELS: array<i32>;
-@group(0) @binding(3) var<storage, read> LSE: array<f32>;
-@group(0) @binding(4) var<storage, read> G: array<f32>;
-@group(0) @binding(5) var<storage, read_write> DX: array<f32>;
+@group(0) @binding(1) var<storage, read> PARTS: array<f32>;
+@group(0) @binding(2) var<storage, read_write> OUT: array<f32>;
+${LINEAR_INDEX}
+${MAIN_1D} {
+  let i = linear_index(gid, nwg);
+  if (i >= p.count) { return; }
+  var nll = PARTS[3u * i];
+  var smo = PARTS[3u * i + 1u];
+  if (p.mean == 1u) {
+    let den = PARTS[3u * i + 2u];
+    nll = nll / den;
+    smo = smo / den;
+  }
+  if (p.prob == 1u) {
+    OUT[i] = smo;
+  } else if (p.smoothing == 1u) {
+    OUT[i] = p.a * nll + smo * p.b;
+  } else {
+    OUT[i] = nll;
+  }
+}`;
+
+/**
+ * Loss backward, one thread per element of x [N, C]. The upstream gradient of row n is
+ * g = G[n * gstride] (gstride 0 for a reduced loss), divided by the summed den (SUMS[2]) for
+ * 'mean'. The gradient with respect to the log-probabilities is
+ *  - class index target y: dlogp[c] = -g * a * w[y] * [c == y] - g * b * w[c], with a = 1 - eps and
+ *    b = eps / C (a = 1, b = 0 without smoothing); 0 for an ignored row, NaN for a bad target;
+ *  - probability target:   dlogp[c] = -g * q[c] * w[c].
+ * nllLoss: dx = dlogp. crossEntropy: dx = dlogp - softmax(x) * sum_c dlogp[c], where
+ * sum_c dlogp[c] = -g * (a * w[y] + b * aux) or -g * aux, and softmax = exp((x - max) - logs) from
+ * STATS (not exp(x - lse): see the forward).
+ * Params: n (= N * C), c, gstride, mean (0/1), nan, ignore (i32), eps, a, b.
+ * Bindings: X, T, [W], STATS, SUMS (the summed parts; any buffer unless mean), G, DX.
+ */
+export const lossBackwardWGSL = memoize(function lossBackwardWGSL(fromLogits: boolean, target: CrossEntropyTarget, weighted: boolean): string {
+  const { w, bindings } = lossDecls(fromLogits, target, weighted);
+  let b = weighted ? 4 : 3;
+  const grad = target === 'index'
+    ? `let label = T[row];
+  var dlogp = 0.0;
+  var total = 0.0;
+  if (label != p.ignore) {
+    if (label >= 0 && u32(label) < p.c) {
+      let wy = ${w('u32(label)')};
+      let gn = g * p.a;
+      if (i32(cls) == label) { dlogp = -gn * wy; }
+      total = -gn * wy;
+      if (p.eps > 0.0) {
+        let gs = g * p.b;
+        dlogp = dlogp - gs * ${w('cls')};
+        total = total - gs * STATS[3u * row + 2u];
+      }
+    } else {
+      dlogp = p.nan; total = p.nan;
+    }
+  }`
+    : `var q = T[j];
+  if (p.eps > 0.0) { q = q * (1.0 - p.eps) + p.eps / f32(p.c); }
+  let dlogp = -g * q * ${w('cls')};
+  let total = -g * STATS[3u * row + 2u];`;
+  const write = fromLogits
+    ? `let softmax = exp((X[j] - STATS[3u * row]) - STATS[3u * row + 1u]);
+  DX[j] = dlogp - softmax * total;`
+    : 'DX[j] = dlogp;';
+  return /* wgsl */ `// ${fromLogits ? 'cross-entropy' : 'nll loss'} backward, ${target} targets${weighted ? ', class weights' : ''}: one thread per element of x [N, C]
+struct Params { n: u32, c: u32, gstride: u32, mean: u32, nan: f32, ignore: i32, eps: f32, a: f32, b: f32 }
+@group(0) @binding(0) var<storage, read> p: Params;
+${bindings}
+@group(0) @binding(${b++}) var<storage, read> STATS: array<f32>;
+@group(0) @binding(${b++}) var<storage, read> SUMS: array<f32>;
+@group(0) @binding(${b++}) var<storage, read> G: array<f32>;
+@group(0) @binding(${b++}) var<storage, read_write> DX: array<f32>;
 ${LINEAR_INDEX}
 ${MAIN_1D} {
   let j = linear_index(gid, nwg);
   if (j >= p.n) { return; }
   let row = j / p.c;
   let cls = j % p.c;
-  let onehot = select(0.0, 1.0, i32(cls) == LABELS[row]);
-  DX[j] = (exp(X[j] - LSE[row]) - onehot) * G[row * p.gstride] * p.scale;
+  var g = G[row * p.gstride];
+  if (p.mean == 1u) { g = g / SUMS[2]; }
+  ${grad}
+  ${write}
 }`;
+});

@@ -49,26 +49,74 @@ export function softmaxRef(log: boolean, dim = -1) {
 
 export type Reduction = 'mean' | 'sum' | 'none';
 
-/** Cross-entropy of logits [N, C] against labels [N] (class indices held as numbers). */
-export function crossEntropyRef(reduction: Reduction) {
-  const perRow = (x: Arr, n: number) => Array.from({ length: x.shape[1]! }, (_, c) => x.data[n * x.shape[1]! + c]!);
+export interface LossRefOptions {
+  weight?: number[];
+  ignoreIndex?: number;
+  labelSmoothing?: number;
+  /** The target is class probabilities [N, C] instead of class indices [N]. */
+  prob?: boolean;
+  /** nllLoss: the input already is log-probabilities (default false: logits, i.e. crossEntropy). */
+  logProbs?: boolean;
+}
+
+/**
+ * Cross-entropy of logits [N, C] (or nllLoss of log-probabilities) against class indices [N]
+ * (held as numbers) or probabilities [N, C], with PyTorch's weight / ignore_index /
+ * label_smoothing / reduction semantics (torch 1.13):
+ *   index target y: row loss (1 - eps) * -w[y] logp[y] + eps / C * -sum_c w[c] logp[c]; ignored rows 0;
+ *                   'mean' divides by the sum of w[y] over the rows not ignored.
+ *   prob target p:  q = (1 - eps) p + eps / C; row loss -sum_c w[c] q[c] logp[c]; 'mean' divides by N.
+ */
+export function crossEntropyRef(reduction: Reduction, o: LossRefOptions = {}) {
+  const eps = o.labelSmoothing ?? 0;
+  const ignore = o.ignoreIndex ?? -100;
+  const w = (c: number) => (o.weight ? o.weight[c]! : 1);
+  const logProbs = (x: Arr, n: number): number[] => {
+    const c = x.shape[1]!;
+    const row = Array.from({ length: c }, (_, k) => x.data[n * c + k]!);
+    if (o.logProbs) return row;
+    const lse = logSumExp(row);
+    return row.map((v) => v - lse);
+  };
+  /** Per row: the coefficients a[c] with row loss = -sum_c a[c] logp[c], and the row's denominator. */
+  const coeffs = (t: Arr, n: number, c: number): { a: number[]; den: number } => {
+    if (o.prob) {
+      const a = Array.from({ length: c }, (_, k) => w(k) * ((1 - eps) * t.data[n * c + k]! + eps / c));
+      return { a, den: 1 };
+    }
+    const y = t.data[n]!;
+    if (y === ignore) return { a: new Array<number>(c).fill(0), den: 0 };
+    const a = Array.from({ length: c }, (_, k) => (eps / c) * w(k) + (k === y ? (1 - eps) * w(y) : 0));
+    return { a, den: w(y) };
+  };
+  const denominator = (x: Arr, t: Arr) => {
+    let d = 0;
+    for (let n = 0; n < x.shape[0]!; n++) d += coeffs(t, n, x.shape[1]!).den;
+    return d;
+  };
   return {
-    forward(x: Arr, labels: Arr): Arr {
-      const [n] = x.shape as [number, number];
-      const losses = Array.from({ length: n }, (_, i) => logSumExp(perRow(x, i)) - x.data[i * x.shape[1]! + labels.data[i]!]!);
+    forward(x: Arr, t: Arr): Arr {
+      const [n, c] = x.shape as [number, number];
+      const losses = Array.from({ length: n }, (_, i) => {
+        const lp = logProbs(x, i);
+        return -coeffs(t, i, c).a.reduce((s, a, k) => s + (a === 0 ? 0 : a * lp[k]!), 0);
+      });
       if (reduction === 'none') return arr([n], losses);
       const total = losses.reduce((a, b) => a + b, 0);
-      return arr([], [reduction === 'mean' ? total / n : total]);
+      return arr([], [reduction === 'mean' ? total / denominator(x, t) : total]);
     },
-    // d loss_n / d x[n, c] = softmax(x[n])_c - [c == label_n]
-    grad(g: Arr, x: Arr, labels: Arr): (Arr | null)[] {
+    // d loss_n / d logp[c] = -a[c]; through log_softmax: d loss_n / d x[c] = softmax[c] * sum(a) - a[c]
+    grad(g: Arr, x: Arr, t: Arr): (Arr | null)[] {
       const [n, c] = x.shape as [number, number];
       const dx = arr(x.shape);
+      const den = reduction === 'mean' ? denominator(x, t) : 1;
       for (let i = 0; i < n; i++) {
-        const up = reduction === 'none' ? g.data[i]! : g.data[0]! / (reduction === 'mean' ? n : 1);
-        const lse = logSumExp(perRow(x, i));
+        const up = reduction === 'none' ? g.data[i]! : g.data[0]! / den;
+        const { a } = coeffs(t, i, c);
+        const sa = a.reduce((s, v) => s + v, 0);
+        const lp = logProbs(x, i);
         for (let k = 0; k < c; k++) {
-          dx.data[i * c + k] = (Math.exp(x.data[i * c + k]! - lse) - (k === labels.data[i] ? 1 : 0)) * up;
+          dx.data[i * c + k] = (o.logProbs ? -a[k]! : Math.exp(lp[k]!) * sa - a[k]!) * up;
         }
       }
       return [dx, null];

@@ -1,15 +1,16 @@
-// softmax, logSoftmax (over any dimension) and crossEntropy (logits [N, C], int32 labels [N]).
+// softmax, logSoftmax (over any dimension), crossEntropy (logits [N, C] against int32 class indices
+// [N] or float32 class probabilities [N, C]) and nllLoss (log-probabilities [N, C], class indices).
 // Forward and backward are GPU kernels; nothing is read back to the CPU.
 
 import { runtime, grid1d, f32bits, EngramError } from '../runtime.js';
 import { ROW_MAPPING_MIN, type ReduceLayout } from '../../shaders/reduce.js';
 import {
-  softmaxForwardWGSL, softmaxBackwardWGSL, crossEntropyForwardWGSL, CROSS_ENTROPY_BACKWARD_WGSL,
+  softmaxForwardWGSL, softmaxBackwardWGSL, lossForwardWGSL, lossBackwardWGSL, LOSS_COMBINE_WGSL, type CrossEntropyTarget,
 } from '../../shaders/softmax.js';
 import { empty, needsGrad, withGrad, type Tensor } from '../tensor.js';
 import { noGrad } from '../scope.js';
 import { normalizeDim, numel, shapeStr } from '../shape.js';
-import { mean, sum } from './reduce.js';
+import { sum } from './reduce.js';
 
 /** Launch a row kernel over `rows` rows of length r: a workgroup per row, or a thread per row. */
 function launch(layout: ReduceLayout, rows: number): [number, number] {
@@ -53,59 +54,146 @@ export function logSoftmax(x: Tensor, dim = -1): Tensor {
   return softmaxFamily(true, x, dim);
 }
 
-export interface CrossEntropyOptions {
-  /** 'mean' (default) over the N rows, 'sum', or 'none' for the per-row losses [N]. */
-  reduction?: 'mean' | 'sum' | 'none';
+type Reduction = 'mean' | 'sum' | 'none';
+
+export interface NllLossOptions {
+  /** Per-class weights, float32 [C]: row n counts w[target[n]] times (and 'mean' divides by their sum). */
+  weight?: Tensor;
+  /** Rows whose target equals this contribute 0 loss and 0 gradient, and do not count in 'mean' (default -100). */
+  ignoreIndex?: number;
+  /** 'mean' (default): summed loss / summed weight of the rows not ignored; 'sum'; or 'none' for the per-row losses [N]. */
+  reduction?: Reduction;
 }
 
-/**
- * Cross-entropy between logits [N, C] (float32) and class indices labels [N] (int32), like
- * torch.nn.functional.cross_entropy: per row, logsumexp(logits) - logits[label].
- *
- * Labels outside [0, C) cannot be detected without a GPU->CPU readback, which this op never does;
- * instead the row's loss (and so a 'mean'/'sum' loss) and its gradient come out NaN. There is no
- * ignore_index: a label of -100 is out of range too.
- */
-export function crossEntropy(logits: Tensor, labels: Tensor, opts: CrossEntropyOptions = {}): Tensor {
+export interface CrossEntropyOptions extends NllLossOptions {
+  /** eps in [0, 1]: the target becomes (1 - eps) * target + eps / C, as in PyTorch (default 0). */
+  labelSmoothing?: number;
+}
+
+/** Shared by crossEntropy and nllLoss: validates, runs the loss kernels, records the gradient. */
+function classLoss(op: 'crossEntropy' | 'nllLoss', x: Tensor, target: Tensor, opts: CrossEntropyOptions): Tensor {
+  const fromLogits = op === 'crossEntropy';
+  const what = fromLogits ? 'logits' : 'log-probabilities';
   const reduction = opts.reduction ?? 'mean';
   if (reduction !== 'mean' && reduction !== 'sum' && reduction !== 'none') {
-    throw new EngramError(`crossEntropy: reduction must be 'mean', 'sum' or 'none', got ${JSON.stringify(reduction)}`);
+    throw new EngramError(`${op}: reduction must be 'mean', 'sum' or 'none', got ${JSON.stringify(reduction)}`);
   }
-  if (logits.dtype !== 'float32') {
-    throw new EngramError(`crossEntropy: logits must be float32, got ${logits.dtype} (shape ${shapeStr(logits.shape)})`);
+  const ignoreIndex = opts.ignoreIndex ?? -100;
+  if (!Number.isInteger(ignoreIndex) || ignoreIndex < -(2 ** 31) || ignoreIndex >= 2 ** 31) {
+    throw new EngramError(`${op}: ignoreIndex must be an int32 integer, got ${String(ignoreIndex)}`);
   }
-  if (labels.dtype !== 'int32') {
-    throw new EngramError(`crossEntropy: labels must be int32 class indices, got ${labels.dtype} (shape ${shapeStr(labels.shape)}); build them with { dtype: 'int32' }`);
+  const eps = opts.labelSmoothing ?? 0;
+  if (typeof eps !== 'number' || !(eps >= 0 && eps <= 1)) {
+    throw new EngramError(`${op}: labelSmoothing must be a number in [0, 1], got ${String(eps)}`);
   }
-  if (logits.rank !== 2 || labels.rank !== 1 || labels.shape[0] !== logits.shape[0]) {
-    throw new EngramError(`crossEntropy: logits ${shapeStr(logits.shape)} and labels ${shapeStr(labels.shape)} do not match; expected logits [N, C] and labels [N]`);
+  if (x.dtype !== 'float32') {
+    throw new EngramError(`${op}: ${what} must be float32, got ${x.dtype} (shape ${shapeStr(x.shape)})`);
   }
-  const [n, c] = logits.shape as [number, number];
-  if (c === 0) throw new EngramError(`crossEntropy: logits ${shapeStr(logits.shape)} have no classes`);
+  if (x.rank !== 2) {
+    throw new EngramError(`${op}: ${what} ${shapeStr(x.shape)} must have shape [N, C]; reshape a batch of sequences to [N * L, C] first`);
+  }
+  const [n, c] = x.shape as [number, number];
+  if (c === 0) throw new EngramError(`${op}: ${what} ${shapeStr(x.shape)} have no classes`);
+  let kind: CrossEntropyTarget;
+  if (target.dtype === 'int32') {
+    if (target.rank !== 1 || target.shape[0] !== n) {
+      throw new EngramError(`${op}: ${what} ${shapeStr(x.shape)} and class indices ${shapeStr(target.shape)} do not match; expected ${what} [N, C] and int32 class indices [N]`);
+    }
+    kind = 'index';
+  } else {
+    if (!fromLogits) {
+      throw new EngramError(`${op}: the target must be int32 class indices [N], got ${target.dtype} ${shapeStr(target.shape)}; for class probabilities use crossEntropy on logits`);
+    }
+    if (target.rank !== 2 || target.shape[0] !== n || target.shape[1] !== c) {
+      throw new EngramError(`${op}: ${what} ${shapeStr(x.shape)} and class probabilities ${shapeStr(target.shape)} do not match; expected int32 class indices [${n}] or float32 probabilities [${n}, ${c}]`);
+    }
+    if (opts.ignoreIndex !== undefined) {
+      throw new EngramError(`${op}: ignoreIndex applies to class index targets only, and the target is float32 probabilities ${shapeStr(target.shape)} (PyTorch rejects it too); drop the option or pass int32 class indices`);
+    }
+    kind = 'prob';
+  }
+  const weight = opts.weight;
+  if (weight !== undefined && (weight.dtype !== 'float32' || weight.rank !== 1 || weight.shape[0] !== c)) {
+    throw new EngramError(`${op}: weight must be a float32 tensor of shape [${c}] (one per class of ${what} ${shapeStr(x.shape)}), got ${weight.dtype} ${shapeStr(weight.shape)}`);
+  }
+  const weighted = weight !== undefined;
 
   const rt = runtime();
   const layout = layoutFor(c, 1);
-  const fwd = rt.kernel({ name: `crossEntropy_fwd_${layout}`, wgsl: crossEntropyForwardWGSL(layout), bindings: ['read', 'read', 'write', 'write'] });
-  const losses = empty([n]);
-  const lse = empty([n]);
-  rt.dispatch(fwd, [logits.buffer, labels.buffer, losses.buffer, lse.buffer], [n, c, 1, f32bits(NaN)], launch(layout, n));
+  const inputs = [x.buffer, target.buffer, ...(weighted ? [weight.buffer] : [])];
+  const fwd = rt.kernel({
+    name: `${op}_fwd_${kind}${weighted ? '_w' : ''}_${layout}`,
+    wgsl: lossForwardWGSL(layout, fromLogits, kind, weighted),
+    bindings: [...inputs.map(() => 'read' as const), 'write', 'write'],
+  });
+  const parts = empty([n, 3]);
+  const stats = empty([n, 3]);
+  const nan = f32bits(NaN);
+  rt.dispatch(fwd, [...inputs, parts.buffer, stats.buffer], [n, c, 1, nan, ignoreIndex >>> 0, f32bits(eps)], launch(layout, n));
 
-  let out = losses;
-  if (reduction !== 'none') {
-    out = noGrad(() => (reduction === 'mean' ? mean(losses) : sum(losses)));
-    losses.dispose();
-  }
-  if (!needsGrad(logits)) {
-    lse.dispose();
+  // 'sum' and 'mean' combine the summed parts (one reduction over the rows), 'none' each row's.
+  const summed = reduction === 'none' ? parts : noGrad(() => sum(parts, 0));
+  const count = reduction === 'none' ? n : 1;
+  const a = 1 - eps;
+  const b = eps / c;
+  const out = empty(reduction === 'none' ? [n] : []);
+  const combine = rt.kernel({ name: 'loss_combine', wgsl: LOSS_COMBINE_WGSL, bindings: ['read', 'write'] });
+  const mean = reduction === 'mean' ? 1 : 0;
+  rt.dispatch(combine, [summed.buffer, out.buffer], [count, mean, kind === 'prob' ? 1 : 0, eps > 0 ? 1 : 0, f32bits(a), f32bits(b)], grid1d(count));
+  if (summed !== parts) parts.dispose();
+
+  if (!needsGrad(x)) {
+    stats.dispose();
+    summed.dispose();
     return out;
   }
   const gstride = reduction === 'none' ? 1 : 0; // a reduced loss has one upstream value for all rows
-  const scale = reduction === 'mean' ? 1 / n : 1;
-  return withGrad(out, 'crossEntropy', [logits, labels], (g) => {
-    const bwd = rt.kernel({ name: 'crossEntropy_bwd', wgsl: CROSS_ENTROPY_BACKWARD_WGSL, bindings: ['read', 'read', 'read', 'read', 'write'] });
-    const dx = empty(logits.shape);
-    rt.dispatch(bwd, [logits.buffer, labels.buffer, lse.buffer, g.buffer, dx.buffer], [n * c, c, gstride, f32bits(scale)], grid1d(n * c));
-    lse.dispose(); // the graph is freed after backward; lse is not needed again
+  return withGrad(out, op, [x, target], (g) => {
+    const bwd = rt.kernel({
+      name: `${op}_bwd_${kind}${weighted ? '_w' : ''}`,
+      wgsl: lossBackwardWGSL(fromLogits, kind, weighted),
+      bindings: [...inputs.map(() => 'read' as const), 'read', 'read', 'read', 'write'],
+    });
+    const dx = empty(x.shape);
+    const params = [n * c, c, gstride, mean, nan, ignoreIndex >>> 0, f32bits(eps), f32bits(a), f32bits(b)];
+    rt.dispatch(bwd, [...inputs, stats.buffer, summed.buffer, g.buffer, dx.buffer], params, grid1d(n * c));
+    // the graph is freed after backward; these are not needed again
+    stats.dispose();
+    summed.dispose();
     return [dx, null];
   });
+}
+
+/**
+ * Cross-entropy between logits [N, C] (float32) and a target, like torch.nn.functional.cross_entropy:
+ *  - int32 class indices [N]: per row -w[y] * log_softmax(x)[y], with `weight`, `ignoreIndex`
+ *    (default -100: those rows give 0 loss and 0 gradient and do not count in the mean; a mean over
+ *    no counted rows is NaN, as in PyTorch) and `labelSmoothing` eps (adds eps / C * -sum_c w[c] logp[c]);
+ *  - float32 class probabilities [N, C]: per row -sum_c w[c] q[c] logp[c] with q the (smoothed)
+ *    target; 'mean' divides by N. ignoreIndex is rejected, as in PyTorch.
+ * 'mean' divides by the summed weight of the rows not ignored (N without weights or ignored rows).
+ *
+ * log_softmax is (x - max) - log(sum(exp(x - max))) in one kernel, so logits of any size are
+ * stable, and the gradient (softmax - target) * g uses the same form: at logits around 1e3 it is
+ * within float32 rounding of PyTorch's.
+ *
+ * Class indices outside [0, C) (other than ignoreIndex) cannot be detected without a GPU->CPU
+ * readback, which this op never does; instead the row's loss (and so a 'mean'/'sum' loss) and its
+ * gradient come out NaN. Neither the target nor the weight receives a gradient.
+ */
+export function crossEntropy(logits: Tensor, target: Tensor, opts: CrossEntropyOptions = {}): Tensor {
+  return classLoss('crossEntropy', logits, target, opts);
+}
+
+/**
+ * Negative log-likelihood of log-probabilities [N, C] (e.g. logSoftmax's output) at int32 class
+ * indices [N], like torch.nn.functional.nll_loss: per row -w[y] * logProbs[n, y], with `weight`,
+ * `ignoreIndex` (default -100) and `reduction` as in crossEntropy (which is nllLoss(logSoftmax(x))
+ * in one kernel). Out-of-range indices give NaN rows, as in crossEntropy.
+ */
+export function nllLoss(logProbs: Tensor, target: Tensor, opts: NllLossOptions = {}): Tensor {
+  if ((opts as CrossEntropyOptions).labelSmoothing !== undefined) {
+    throw new EngramError(`nllLoss: labelSmoothing is a crossEntropy option (PyTorch's nll_loss has none); use crossEntropy on the logits`);
+  }
+  return classLoss('nllLoss', logProbs, target, opts);
 }
