@@ -174,7 +174,14 @@ export class Tensor {
   eq(o: Tensor | number): Tensor { return ops.eq(this, o); }
   sum(dim?: number | number[], keepdim = false): Tensor { return ops.sum(this, dim, keepdim); }
   mean(dim?: number | number[], keepdim = false): Tensor { return ops.mean(this, dim, keepdim); }
-  max(dim?: number | number[], keepdim = false): Tensor { return ops.max(this, dim, keepdim); }
+  max(): Tensor;
+  max(dim: number, keepdim?: boolean): ops.ValuesIndices;
+  max(dim?: number, keepdim = false): Tensor | ops.ValuesIndices { return dim === undefined ? ops.max(this) : ops.max(this, dim, keepdim); }
+  min(): Tensor;
+  min(dim: number, keepdim?: boolean): ops.ValuesIndices;
+  min(dim?: number, keepdim = false): Tensor | ops.ValuesIndices { return dim === undefined ? ops.min(this) : ops.min(this, dim, keepdim); }
+  amax(dim?: number | number[], keepdim = false): Tensor { return ops.amax(this, dim, keepdim); }
+  amin(dim?: number | number[], keepdim = false): Tensor { return ops.amin(this, dim, keepdim); }
   argmax(dim?: number, keepdim = false): Tensor { return ops.argmax(this, dim, keepdim); }
   matmul(o: Tensor): Tensor { return ops.matmul(this, o); }
   reshape(shape: readonly number[]): Tensor { return ops.reshape(this, shape); }

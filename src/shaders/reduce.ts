@@ -1,5 +1,6 @@
 // Reduction kernels: sum (and mean, via a scale), max and min with the index of the winner, and
-// the two backward kernels (broadcast back for sum/mean, route to the winner for max/min).
+// the backward kernels (broadcast back for sum/mean, route to the winner for max/min over a dim,
+// split evenly among tied extrema for amax/amin and the full max()/min()).
 //
 // Layout: the input is viewed as [outer, R, inner] (R = the reduced extent, contiguous row-major
 // float32); element (o, k, i) sits at (o * R + k) * inner + i. A pass may split R into `chunks`
@@ -172,4 +173,76 @@ ${MAIN_1D} {
   let o = j / (p.r * p.inner);
   let out = o * p.inner + i;
   DX[j] = select(0.0, G[out], i32(k) == IDX[out]);
+}`;
+
+/**
+ * Strided addressing shared by the two tie kernels: x has shape `shape` (rank <= 8); the reduced
+ * tensors (values, upstream gradient, tie counts) are laid out like x with the reduced dimensions
+ * kept as size 1, so element j of x maps to reduced element sum_d coord_d(j) * vstrides[d], with
+ * vstride 0 on every reduced dimension.
+ */
+const TIE_COMMON = /* wgsl */ `
+struct Params { n: u32, rank: u32, nan_split: u32, nan: f32, shape: array<u32, 8>, vstrides: array<u32, 8> }
+fn is_nan(v: f32) -> bool {
+  return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u;
+}
+fn reduced_index(j: u32) -> u32 {
+  var rem = j;
+  var out = 0u;
+  for (var d = i32(p.rank) - 1; d >= 0; d--) {
+    let s = p.shape[d];
+    out += (rem % s) * p.vstrides[d];
+    rem = rem / s;
+  }
+  return out;
+}
+// Whether x is one of the extrema that tie for v. v NaN: with nan_split (the full max()/min(),
+// PyTorch's evenly_distribute_backward) the NaNs of the group tie; otherwise (amax/amin: PyTorch
+// compares x == v, false for NaN) nothing does. NaN is recognized from its bits (see betterFn).
+fn ties(x: f32, v: f32) -> bool {
+  if (is_nan(v)) { return p.nan_split == 1u && is_nan(x); }
+  return !is_nan(x) && x == v;
+}`;
+
+/**
+ * amax/amin backward, step 1: M[j] = 1.0 where x[j] ties for its group's extremum, else 0.0; the
+ * caller sums M over the reduced dimensions to count the ties. One thread per element of x.
+ * Params: n, rank, nan_split, nan (unused), shape[8], vstrides[8]. Bindings: X, V (values), M.
+ */
+export const TIE_MASK_WGSL = /* wgsl */ `// tie mask: m[j] = x[j] ties for the extremum of its reduced group (1.0) or not (0.0)
+${TIE_COMMON}
+@group(0) @binding(0) var<storage, read> p: Params;
+@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(2) var<storage, read> V: array<f32>;
+@group(0) @binding(3) var<storage, read_write> M: array<f32>;
+${LINEAR_INDEX}
+${MAIN_1D} {
+  let j = linear_index(gid, nwg);
+  if (j >= p.n) { return; }
+  M[j] = select(0.0, 1.0, ties(X[j], V[reduced_index(j)]));
+}`;
+
+/**
+ * amax/amin backward, step 2: dx[j] = (g / count) * tie(j), PyTorch's (grad / mask.sum()) * mask:
+ * the upstream gradient split evenly among the tied extrema of the group, 0 elsewhere (NaN where g
+ * is infinite, as 0 * inf is in PyTorch). A group with no tie (amax of a group holding NaN) gets
+ * NaN everywhere, which PyTorch reaches as g / 0 * 0. One thread per element of x.
+ * Params as TIE_MASK_WGSL. Bindings: X, V (values), G (upstream gradient), COUNT (ties per group), DX.
+ */
+export const TIE_SPLIT_WGSL = /* wgsl */ `// tie split: dx[j] = g[v(j)] / count[v(j)] * (x[j] ties for v(j))
+${TIE_COMMON}
+@group(0) @binding(0) var<storage, read> p: Params;
+@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(2) var<storage, read> V: array<f32>;
+@group(0) @binding(3) var<storage, read> G: array<f32>;
+@group(0) @binding(4) var<storage, read> COUNT: array<f32>;
+@group(0) @binding(5) var<storage, read_write> DX: array<f32>;
+${LINEAR_INDEX}
+${MAIN_1D} {
+  let j = linear_index(gid, nwg);
+  if (j >= p.n) { return; }
+  let o = reduced_index(j);
+  let count = COUNT[o];
+  if (count == 0.0) { DX[j] = p.nan; return; }
+  DX[j] = (G[o] / count) * select(0.0, 1.0, ties(X[j], V[o]));
 }`;

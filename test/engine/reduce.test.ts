@@ -3,7 +3,7 @@ import * as E from '../../src/index.js';
 import { checkOp } from '../helpers/gradcheck.js';
 import { useGPU } from '../helpers/gpu.js';
 import { arr } from '../reference/arr.js';
-import { reduceRef, argRef, type ReduceOp } from '../reference/reduce.js';
+import { reduceRef, maxDimRef, argRef, type ReduceOp } from '../reference/reduce.js';
 
 useGPU();
 
@@ -43,8 +43,8 @@ const CASES: Case[] = [
 
 const label = ([shape, dim, keepdim]: Case) => `[${shape}] dim=${JSON.stringify(dim)}${keepdim ? ' keepdim' : ''}`;
 
-describe('sum, mean, max, min match the float64 reference, forward and backward', () => {
-  for (const op of ['sum', 'mean', 'max', 'min'] as ReduceOp[]) {
+describe('sum, mean, amax, amin match the float64 reference, forward and backward', () => {
+  for (const op of ['sum', 'mean', 'amax', 'amin'] as ReduceOp[]) {
     it(`${op} over ${CASES.length} shape/dim cases`, async () => {
       for (const c of CASES) {
         const [shape, dim, keepdim] = c;
@@ -69,7 +69,11 @@ describe('sum, mean, max, min match the float64 reference, forward and backward'
     expect(await x.sum().item()).toBe(21);
     expect(await vals(x.mean(1, true))).toEqual([2, 5]);
     expect(x.mean(1, true).shape).toEqual([2, 1]);
-    expect(await vals(x.max(0))).toEqual([4, 5, 6]);
+    expect(await vals(x.max(0).values)).toEqual([4, 5, 6]);
+    expect(await vals(x.min(1).indices)).toEqual([0, 0]);
+    expect(await x.max().item()).toBe(6);
+    expect(await vals(x.amax([0, 1], true))).toEqual([6]);
+    expect(await vals(x.amin(0))).toEqual([1, 2, 3]);
   });
 
   it('a long full reduction runs in two passes, not one thread over every element', () => {
@@ -86,10 +90,72 @@ describe('sum, mean, max, min match the float64 reference, forward and backward'
     expect(s.every((v) => v === 33)).toBe(true);
   });
 
-  it('max sends the gradient to the first of tied maxima only', async () => {
+  it('max(x, dim) sends the gradient to the returned index (the first of tied maxima) only', async () => {
     const x = E.tensor([[2, 5, 5, 1], [7, 7, 7, 7]]).requiresGrad_();
-    E.max(x, 1).backward(E.tensor([1, 2]));
+    const { values, indices } = E.max(x, 1);
+    expect(indices.dtype).toBe('int32');
+    expect(await vals(indices)).toEqual([1, 0]);
+    values.backward(E.tensor([1, 2]));
     expect(await vals(x.grad!)).toEqual([0, 1, 0, 0, 2, 0, 0, 0]);
+  });
+
+  it('amax and the full max() split the gradient evenly among ties (as PyTorch)', async () => {
+    const x = E.tensor([[2, 5, 5, 1], [7, 7, 7, 7]]).requiresGrad_();
+    E.amax(x, 1).backward(E.tensor([1, 2]));
+    expect(await vals(x.grad!)).toEqual([0, 0.5, 0.5, 0, 0.5, 0.5, 0.5, 0.5]);
+    x.grad = null;
+    E.max(x).backward();
+    expect(await vals(x.grad!)).toEqual([0, 0, 0, 0, 0.25, 0.25, 0.25, 0.25]);
+    x.grad = null;
+    E.amin(x, 0, true).backward(E.tensor([[1, 1, 1, 1]]));
+    expect(await vals(x.grad!)).toEqual([1, 1, 1, 1, 0, 0, 0, 0]);
+    // over dimensions that are not adjacent: one even split over the whole group (3 ties in the
+    // first), not a split per stage of the staged reduction (which would give 0.75, 0.75, 1.5)
+    const y = E.tensor([[[9, 9], [9, 0]], [[9, 2], [3, 4]]]).requiresGrad_(); // [2, 2, 2]
+    E.amax(y, [0, 2]).backward(E.tensor([3, 6]));
+    expect(await vals(y.grad!)).toEqual([1, 1, 6, 0, 1, 0, 0, 0]);
+  });
+
+  it('max(x, dim) / min(x, dim) match the reference: values, first-index indices, gradient', async () => {
+    const cases: [number[], number, boolean][] = [[[], 0, false], [[7], 0, true], [[3, 5], 0, false], [[3, 5], -1, true], [[2, 3, 37], 1, false], [[4, 131], 1, false], [[600, 3], 0, false], [[2, 600], -1, true]];
+    for (const op of ['max', 'min'] as const) {
+      for (const [shape, dim, keepdim] of cases) {
+        const r = maxDimRef(op, dim, keepdim);
+        await checkOp({
+          name: `${op} [${shape}] dim ${dim}${keepdim ? ' keepdim' : ''}`,
+          inputs: [{ shape }],
+          gpu: (x) => E[op](x, dim, keepdim).values,
+          ref: r.forward,
+          refGrad: r.grad,
+          fdSamples: 12,
+        });
+        const x = E.randint(0, 4, shape, { generator: new E.Generator(shape.length + dim) }).toFloat(); // many ties
+        const got = E[op](x, dim, keepdim).indices;
+        const want = argRef(op === 'max' ? 'argmax' : 'argmin', arr(shape, [...(await x.toArray())]), shape.length ? dim : undefined, keepdim);
+        expect([...got.shape]).toEqual(want.shape);
+        expect(await vals(got), `${op} [${shape}] dim ${dim} indices`).toEqual([...want.data]);
+      }
+    }
+  });
+
+  it('amax of a group holding NaN: NaN value and NaN gradient for the group; max() splits among the NaNs', async () => {
+    const x = E.tensor([[1, NaN, NaN], [1, 3, 3]]).requiresGrad_();
+    const v = E.amax(x, 1);
+    const got = await vals(v);
+    expect(Number.isNaN(got[0]!)).toBe(true);
+    expect(got[1]).toBe(3);
+    v.backward(E.tensor([1, 1]));
+    const g = await vals(x.grad!);
+    expect(g.slice(0, 3).every(Number.isNaN)).toBe(true);
+    expect(g.slice(3)).toEqual([0, 0.5, 0.5]);
+    x.grad = null;
+    E.max(x).backward();
+    expect(await vals(x.grad!)).toEqual([0, 0.5, 0.5, 0, 0, 0]);
+    x.grad = null;
+    const m = E.max(x, 1);
+    expect(await vals(m.indices)).toEqual([1, 1]);
+    m.values.backward(E.tensor([1, 1]));
+    expect(await vals(x.grad!)).toEqual([0, 1, 0, 0, 1, 0]);
   });
 
   it('sum and mean of an empty dimension give 0 and NaN (as in PyTorch)', async () => {
@@ -114,7 +180,10 @@ describe('sum, mean, max, min match the float64 reference, forward and backward'
       const x = E.ones([2, 3, 4]).requiresGrad_();
       E.sum(x, [0, 2]).sum().backward();
       x.grad!.dispose(); // a leaf's gradient deliberately outlives the scope
-      E.max(E.ones([2, 3, 4]), [0, 2]);
+      E.amax(E.ones([2, 3, 4]), [0, 2]);
+      const a = E.ones([2, 3, 4]).requiresGrad_();
+      E.amax(a, [0, 2]).sum().backward();
+      a.grad!.dispose();
     });
     expect(E.memory().undisposed).toBe(before);
   });
@@ -173,6 +242,10 @@ describe('reduction errors', () => {
     expect(() => E.sum(t, [1, -1])).toThrow(/sum: dimension -1 appears more than once in dims \[1, -1\] \(shape \[2, 3\]\)/);
     expect(() => E.max(t, 1.5)).toThrow(/max: dimension 1.5 is out of range/);
     expect(() => E.max(E.zeros([2, 0]), 1)).toThrow(/max: cannot reduce over a dimension of size 0 \(shape \[2, 0\]\)/);
+    expect(() => E.amax(E.zeros([2, 0]), 1)).toThrow(/amax: cannot reduce over a dimension of size 0 \(shape \[2, 0\]\)/);
+    expect(() => E.amin(E.zeros([0]))).toThrow(/amin: cannot reduce over a dimension of size 0/);
+    expect(() => E.max(t, [0, 1] as unknown as number)).toThrow(/max: dim must be a single integer, got \[0,1\] \(shape \[2, 3\]\); for several dimensions use amax\(x, dims\)/);
+    expect(() => E.amax(t, 2)).toThrow(/amax: dimension 2 is out of range/);
     expect(() => E.argmax(E.zeros([0]))).toThrow(/argmax: cannot reduce over a dimension of size 0/);
     expect(() => E.argmax(t, [0, 1] as unknown as number)).toThrow(/argmax: dim must be a single integer/);
     const ints = E.tensor(new Int32Array([1, 2]), [2]);

@@ -2,7 +2,7 @@
 // over every input element and the output element it lands in.
 import { arr, unravel, type Arr } from './arr.js';
 
-export type ReduceOp = 'sum' | 'mean' | 'max' | 'min';
+export type ReduceOp = 'sum' | 'mean' | 'amax' | 'amin';
 
 /** Sorted, normalized reduced dims (undefined = all). */
 function dimsOf(rank: number, dim?: number | number[]): number[] {
@@ -49,13 +49,18 @@ function winners(x: Arr, dims: number[], better: (a: number, b: number) => boole
   return { value, at };
 }
 
+/**
+ * sum / mean / amax / amin over `dim`. amax/amin's gradient is PyTorch's: the upstream gradient
+ * split evenly among the elements equal to the group's extremum.
+ */
 export function reduceRef(op: ReduceOp, dim?: number | number[], keepdim = false) {
-  const better = op === 'max' ? (a: number, b: number) => a > b : (a: number, b: number) => a < b;
+  const better = op === 'amax' ? (a: number, b: number) => a > b : (a: number, b: number) => a < b;
+  const extremum = op === 'amax' || op === 'amin';
   return {
     forward(x: Arr): Arr {
       const dims = dimsOf(x.shape.length, dim);
       const out = arr(outShapeOf(x.shape, dims, keepdim));
-      if (op === 'max' || op === 'min') {
+      if (extremum) {
         out.data.set(winners(x, dims, better).value);
         return out;
       }
@@ -68,14 +73,41 @@ export function reduceRef(op: ReduceOp, dim?: number | number[], keepdim = false
     grad(g: Arr, x: Arr): Arr[] {
       const dims = dimsOf(x.shape.length, dim);
       const dx = arr(x.shape);
-      if (op === 'max' || op === 'min') {
-        const { at } = winners(x, dims, better);
-        at.forEach((i, j) => (dx.data[i] = g.data[j]!));
+      const { index, outSize } = targets(x.shape, dims);
+      if (extremum) {
+        const { value } = winners(x, dims, better);
+        const ties = new Float64Array(outSize);
+        for (let i = 0; i < x.data.length; i++) if (x.data[i] === value[index[i]!]) ties[index[i]!]! += 1;
+        for (let i = 0; i < x.data.length; i++) {
+          const j = index[i]!;
+          dx.data[i] = x.data[i] === value[j] ? g.data[j]! / ties[j]! : 0;
+        }
         return [dx];
       }
-      const { index, outSize } = targets(x.shape, dims);
       const scale = op === 'mean' ? outSize / x.data.length : 1;
       for (let i = 0; i < x.data.length; i++) dx.data[i] = g.data[index[i]!]! * scale;
+      return [dx];
+    },
+  };
+}
+
+/**
+ * max(x, dim) / min(x, dim): the values along one dimension (forward) and the gradient routed to
+ * the first extremal element only (PyTorch: the returned index).
+ */
+export function maxDimRef(op: 'max' | 'min', dim: number, keepdim = false) {
+  const better = op === 'max' ? (a: number, b: number) => a > b : (a: number, b: number) => a < b;
+  const norm = (x: Arr) => [dim < 0 ? dim + Math.max(x.shape.length, 1) : dim].filter((d) => d < x.shape.length);
+  return {
+    forward(x: Arr): Arr {
+      const dims = norm(x);
+      const out = arr(outShapeOf(x.shape, dims, keepdim));
+      out.data.set(winners(x, dims, better).value);
+      return out;
+    },
+    grad(g: Arr, x: Arr): Arr[] {
+      const dx = arr(x.shape);
+      winners(x, norm(x), better).at.forEach((i, j) => (dx.data[i] = g.data[j]!));
       return [dx];
     },
   };

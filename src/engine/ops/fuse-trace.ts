@@ -174,7 +174,7 @@ export class FusedValue {
 
 // Tensor methods that are not elementwise: each throws, naming itself, when called on a traced value.
 const NOT_ELEMENTWISE_METHODS = [
-  'sum', 'mean', 'max', 'min', 'argmax', 'argmin', 'matmul', 'reshape', 'view', 'flatten', 'squeeze', 'unsqueeze',
+  'sum', 'mean', 'max', 'min', 'amax', 'amin', 'argmax', 'argmin', 'matmul', 'reshape', 'view', 'flatten', 'squeeze', 'unsqueeze',
   'transpose', 'permute', 'expand', 'slice', 'narrow', 'indexSelect', 'gather', 'softmax', 'logSoftmax', 'eq',
   'toFloat', 'toInt', 'clone', 'detach', 'backward', 'toArray', 'item', 'dispose', 'requiresGrad_',
 ] as const;

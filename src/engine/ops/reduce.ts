@@ -1,4 +1,5 @@
-// Reductions: sum, mean, max, min (values, differentiable) and argmax, argmin (int32 indices).
+// Reductions: sum, mean, amax, amin (values, differentiable), max, min (the full reduction's value,
+// or over one dim the values and their int32 indices, as torch.max) and argmax, argmin (int32 indices).
 //
 // Every reduction views its input as [outer, R, inner], where R is the product of one run of
 // adjacent reduced dimensions. A reduction over several dimensions that are not adjacent becomes
@@ -6,9 +7,10 @@
 // its own autograd node. Nothing is read back to the CPU, forward or backward.
 
 import { runtime, grid1d, f32bits, EngramError } from '../runtime.js';
-import { REDUCE_EXPAND_WGSL, REDUCE_SCATTER_WGSL, ROW_MAPPING_MIN, reduceWGSL, type ReduceKind, type ReduceLayout } from '../../shaders/reduce.js';
+import { REDUCE_EXPAND_WGSL, REDUCE_SCATTER_WGSL, ROW_MAPPING_MIN, TIE_MASK_WGSL, TIE_SPLIT_WGSL, reduceWGSL, type ReduceKind, type ReduceLayout } from '../../shaders/reduce.js';
 import { empty, needsGrad, withGrad, type Tensor } from '../tensor.js';
-import { normalizeDim, numel, shapeStr } from '../shape.js';
+import { noGrad } from '../scope.js';
+import { broadcastStrides, normalizeDim, numel, padRank, shapeStr } from '../shape.js';
 
 /** Elements one workgroup reduces before the row is split into chunks for a second pass. */
 const ROW_CHUNK = 4096;
@@ -69,6 +71,27 @@ function expandBackward(g: Tensor, inShape: readonly number[], r: number, inner:
   return dx;
 }
 
+/**
+ * The gradient of amax/amin (and of the full max()/min()) over `dims`: the upstream gradient split
+ * evenly among the elements that tie for the extremum, as PyTorch does. `nanSplit`: a NaN result
+ * splits among the group's NaNs (max()/min()) instead of making the group's gradient NaN (amax/amin).
+ */
+function tieSplitBackward(g: Tensor, x: Tensor, values: Tensor, dims: number[], nanSplit: boolean): Tensor {
+  const rt = runtime();
+  const kept = x.shape.map((s, d) => (dims.includes(d) ? 1 : s));
+  const params = [x.size, x.rank, nanSplit ? 1 : 0, f32bits(NaN), ...padRank(x.shape), ...padRank(broadcastStrides(kept, x.shape))];
+  const maskK = rt.kernel({ name: 'reduce_tie_mask', wgsl: TIE_MASK_WGSL, bindings: ['read', 'read', 'write'] });
+  const mask = empty(x.shape);
+  rt.dispatch(maskK, [x.buffer, values.buffer, mask.buffer], params, grid1d(x.size));
+  const count = x.rank === 0 ? mask : sum(mask, dims, true); // ties per group (sum is exact for counts < 2^24)
+  const splitK = rt.kernel({ name: 'reduce_tie_split', wgsl: TIE_SPLIT_WGSL, bindings: ['read', 'read', 'read', 'read', 'write'] });
+  const dx = empty(x.shape);
+  rt.dispatch(splitK, [x.buffer, values.buffer, g.buffer, count.buffer, dx.buffer], params, grid1d(x.size));
+  if (count !== mask) count.dispose();
+  mask.dispose();
+  return dx;
+}
+
 function scatterBackward(g: Tensor, indices: Tensor, inShape: readonly number[], r: number, inner: number): Tensor {
   const rt = runtime();
   const k = rt.kernel({ name: 'reduce_scatter', wgsl: REDUCE_SCATTER_WGSL, bindings: ['read', 'read', 'write'] });
@@ -124,11 +147,11 @@ function viewOf(shape: readonly number[], start: number, end: number, keepdim: b
 // ------------------------------------------------------------------ one differentiable reduction
 
 /** Reduce dimensions [start, end) of x (a scalar is handled as shape [1] by the caller). */
-function reduceRun(op: Op, x: Tensor, shape: readonly number[], start: number, end: number, keepdim: boolean, outShapeOverride?: number[]): Tensor {
+function reduceRun(op: Op, x: Tensor, shape: readonly number[], start: number, end: number, keepdim: boolean, outShapeOverride?: number[], name: string = op): Tensor {
   const { outer, r, inner, outShape: natural } = viewOf(shape, start, end, keepdim);
   const outShape = outShapeOverride ?? natural;
   if ((op === 'max' || op === 'min') && r === 0) {
-    throw new EngramError(`${op}: cannot reduce over a dimension of size 0 (shape ${shapeStr(x.shape)}); ${op} has no identity`);
+    throw new EngramError(`${name}: cannot reduce over a dimension of size 0 (shape ${shapeStr(x.shape)}); ${name} has no identity`);
   }
   if (op === 'sum' || op === 'mean') {
     const scale = op === 'mean' ? 1 / r : 1; // mean of nothing is NaN (0 * inf), as in PyTorch
@@ -147,19 +170,19 @@ function reduceRun(op: Op, x: Tensor, shape: readonly number[], start: number, e
   });
 }
 
-function reduce(op: Op, x: Tensor, dim: number | readonly number[] | undefined, keepdim: boolean): Tensor {
-  requireFloat(op, x);
+function reduce(op: Op, x: Tensor, dim: number | readonly number[] | undefined, keepdim: boolean, name: string = op): Tensor {
+  requireFloat(name, x);
   if (x.rank === 0) {
-    resolveDims(op, x.shape, dim); // validates
-    return reduceRun(op, x, [1], 0, 1, false, []);
+    resolveDims(name, x.shape, dim); // validates
+    return reduceRun(op, x, [1], 0, 1, false, [], name);
   }
-  const runs = runsOf(resolveDims(op, x.shape, dim));
+  const runs = runsOf(resolveDims(name, x.shape, dim));
   let cur = x;
   let shape: readonly number[] = x.shape;
   // Last run first: reducing it does not renumber the dimensions of the runs before it.
   for (let k = runs.length - 1; k >= 0; k--) {
     const [start, end] = runs[k]!;
-    const next = reduceRun(op, cur, shape, start, end, keepdim);
+    const next = reduceRun(op, cur, shape, start, end, keepdim, undefined, name);
     if (cur !== x && !next.requiresGrad) cur.dispose(); // an intermediate no graph refers to
     cur = next;
     shape = next.shape;
@@ -179,18 +202,74 @@ export function mean(x: Tensor, dim?: number | number[], keepdim = false): Tenso
   return reduce('mean', x, dim, keepdim);
 }
 
-/**
- * Maximum values over `dim` (all when omitted -> shape []), like torch.amax. NaN wins (propagates).
- * Backward sends the gradient to the first maximal element of each reduced run only (PyTorch's
- * max(dim) does the same; its full reduction max() splits it among ties instead).
- */
-export function max(x: Tensor, dim?: number | number[], keepdim = false): Tensor {
-  return reduce('max', x, dim, keepdim);
+/** The values and (int32) indices of max(x, dim) / min(x, dim), like torch.return_types.max. */
+export interface ValuesIndices {
+  values: Tensor;
+  indices: Tensor;
 }
 
-/** Minimum values over `dim` (all when omitted), like torch.amin; the mirror image of `max`. */
-export function min(x: Tensor, dim?: number | number[], keepdim = false): Tensor {
-  return reduce('min', x, dim, keepdim);
+/**
+ * Values only, differentiable with PyTorch's tie-splitting gradient. The values come from the
+ * staged single-run reductions (without a graph: staging would split the gradient unevenly); one
+ * autograd node covers all of `dim`.
+ */
+function extremum(kind: 'max' | 'min', name: string, x: Tensor, dim: number | readonly number[] | undefined, keepdim: boolean, nanSplit: boolean): Tensor {
+  requireFloat(name, x);
+  const dims = resolveDims(name, x.shape, dim);
+  const values = noGrad(() => reduce(kind, x, dim, keepdim, name));
+  if (!needsGrad(x)) return values;
+  return withGrad(values, name, [x], (g) => [tieSplitBackward(g, x, values, x.rank === 0 ? [] : dims, nanSplit)]);
+}
+
+/** max(x, dim) / min(x, dim): values and indices along one dimension; the gradient goes to the index. */
+function extremumAlong(kind: 'max' | 'min', x: Tensor, dim: number, keepdim: boolean): ValuesIndices {
+  requireFloat(kind, x);
+  if (typeof dim !== 'number') {
+    throw new EngramError(`${kind}: dim must be a single integer, got ${JSON.stringify(dim)} (shape ${shapeStr(x.shape)}); for several dimensions use a${kind}(x, dims), which returns the values only`);
+  }
+  const d = normalizeDim(dim, x.rank, kind);
+  const { outer, r, inner, outShape } = x.rank === 0 ? { outer: 1, r: 1, inner: 1, outShape: [] } : viewOf(x.shape, d, d + 1, keepdim);
+  if (r === 0) throw new EngramError(`${kind}: cannot reduce over a dimension of size 0 (shape ${shapeStr(x.shape)}); ${kind} has no identity`);
+  const { values, indices } = reducePass(kind, x, null, outer, r, inner, 1, outShape);
+  // The gradient reads the returned indices (as softmax's reads its output), so they must outlive backward.
+  const v = withGrad(values, kind, [x], (g) => [scatterBackward(g, indices!, x.shape, r, inner)]);
+  return { values: v, indices: indices! };
+}
+
+/**
+ * max(x): the largest element (shape []), like torch.max(x); NaN wins (propagates). Its gradient
+ * is split evenly among tied maxima (among the NaNs when the result is NaN), as PyTorch does.
+ * max(x, dim, keepdim?): { values, indices } along `dim`, like torch.max(x, dim); ties go to the
+ * first index, a NaN (the first one) wins, and the gradient goes to the returned index only.
+ * For several dimensions, or values with a tie-splitting gradient, use amax.
+ */
+export function max(x: Tensor): Tensor;
+export function max(x: Tensor, dim: number, keepdim?: boolean): ValuesIndices;
+export function max(x: Tensor, dim?: number, keepdim = false): Tensor | ValuesIndices {
+  if (dim === undefined) return extremum('max', 'max', x, undefined, false, true);
+  return extremumAlong('max', x, dim, keepdim);
+}
+
+/** min(x) / min(x, dim, keepdim?): the mirror image of `max`. */
+export function min(x: Tensor): Tensor;
+export function min(x: Tensor, dim: number, keepdim?: boolean): ValuesIndices;
+export function min(x: Tensor, dim?: number, keepdim = false): Tensor | ValuesIndices {
+  if (dim === undefined) return extremum('min', 'min', x, undefined, false, true);
+  return extremumAlong('min', x, dim, keepdim);
+}
+
+/**
+ * Maximum over `dim` (a dimension, a list of them, or all when omitted), like torch.amax. NaN
+ * propagates. The gradient is split evenly among the tied maxima of each group (PyTorch's
+ * (grad / count) * (x == amax)); a group whose maximum is NaN gets a NaN gradient, as in PyTorch.
+ */
+export function amax(x: Tensor, dim?: number | number[], keepdim = false): Tensor {
+  return extremum('max', 'amax', x, dim, keepdim, false);
+}
+
+/** Minimum over `dim` (all when omitted), like torch.amin; the mirror image of `amax`. */
+export function amin(x: Tensor, dim?: number | number[], keepdim = false): Tensor {
+  return extremum('min', 'amin', x, dim, keepdim, false);
 }
 
 function argReduce(op: 'argmax' | 'argmin', x: Tensor, dim: number | undefined, keepdim: boolean): Tensor {
