@@ -306,7 +306,11 @@ export const lossBackwardWGSL = memoize(function lossBackwardWGSL(fromLogits: bo
     } else {
       dlogp = p.nan; total = p.nan;
     }
-  }`
+  }
+  // PyTorch sums dlogp over the classes starting from +0, so a zero sum is +0 even when its only
+  // term, -g * w[y], is -0 (a zero class weight); keeping -0 would turn the target's gradient
+  // -0 - softmax * -0 into +0 where PyTorch has -0. Done on the bits: compilers may ignore the sign of zero.
+  if (bitcast<u32>(total) == 0x80000000u) { total = bitcast<f32>(0u); }`
     : `var q = T[j];
   if (p.eps > 0.0) { q = q * (1.0 - p.eps) + p.eps / f32(p.c); }
   let dlogp = -g * q * ${w('cls')};
