@@ -225,6 +225,21 @@ describe('crossEntropy and nllLoss options match the float64 reference (PyTorch 
     expect(await vals(x.grad!)).toEqual([0, 0, 0, 0, 0, 0]);
   });
 
+  it('intermediates are freed with the scope, with and without backward', () => {
+    const before = E.memory().undisposed;
+    E.scope(() => {
+      const x = E.randn([6, 40]).requiresGrad_();
+      const y = E.randint(0, 40, [6]);
+      for (const reduction of ['mean', 'sum', 'none'] as Reduction[]) {
+        E.crossEntropy(x, y, { reduction, weight: E.ones([40]), labelSmoothing: 0.1 }).sum().backward();
+        E.crossEntropy(x, E.softmax(E.randn([6, 40])), { reduction });
+        E.nllLoss(x, y, { reduction });
+      }
+      x.grad!.dispose(); // a leaf's gradient deliberately outlives the scope
+    });
+    expect(E.memory().undisposed).toBe(before);
+  });
+
   it('nllLoss(logSoftmax(x)) equals crossEntropy(x), values and gradients', async () => {
     const g = new E.Generator(5);
     const data = E.randn([9, 41], { generator: g });
