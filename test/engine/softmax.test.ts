@@ -65,6 +65,15 @@ describe('softmax and logSoftmax match the float64 reference, forward and backwa
     expect(y[6]).toBeCloseTo(1 / 3, 6);
   });
 
+  it('logSoftmax at logits around 1e3 is within float32 rounding of float64 (PyTorch computes (x - max) - log(sum) too)', async () => {
+    const gen = new E.Generator(4);
+    const xs = Float32Array.from({ length: 8 * 50 }, () => 1000 + (gen.next() * 2 - 1) * 4);
+    const want = softmaxRef(true).forward(arr([8, 50], [...xs])).data;
+    const got = await vals(E.logSoftmax(E.tensor(xs, [8, 50])));
+    // x - max is exact and log(sum) is O(1): a few ulps of the O(10) result, not ulp(1e3) = 6e-5
+    got.forEach((v, i) => expect(Math.abs(v - want[i]!)).toBeLessThan(4e-6));
+  });
+
   it('Tensor methods default to the last dimension', async () => {
     const x = E.tensor([[0, Math.log(3)]]);
     const y = await vals(x.softmax());
