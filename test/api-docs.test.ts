@@ -43,6 +43,7 @@ function documented(symbol: ts.Symbol, checker: ts.TypeChecker): boolean {
 
 function isHiddenMember(symbol: ts.Symbol): boolean {
   if (symbol.name.startsWith('#') || symbol.name.startsWith('__')) return true;
+  if (symbol.flags & ts.SymbolFlags.Prototype) return true;
   if (hasTag(symbol, 'internal', 'hidden', 'ignore')) return true;
   return (symbol.declarations ?? []).some(
     (d) => (ts.getCombinedModifierFlags(d) & (ts.ModifierFlags.Private | ts.ModifierFlags.Protected)) !== 0 ||

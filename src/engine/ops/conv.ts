@@ -12,6 +12,7 @@ import { shapeStr } from '../shape.js';
 import { sumTo, reluBackwardFromOutput } from './elementwise.js';
 import { gemmUsesF16 } from '../precision.js';
 
+/** Options for `conv2d()` and its gradient ops, as in torch.nn.functional.conv2d (no groups). */
 export interface Conv2dOptions {
   /** Step between output pixels, per axis (default 1). */
   stride?: number | [number, number];
