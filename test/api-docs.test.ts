@@ -3,9 +3,10 @@
 // only; no GPU. The rule:
 //   - every name exported from the entry points (src/index.ts, src/data/index.ts, src/node.ts),
 //     re-exports followed to the declaration, has a JSDoc comment with text;
-//   - for an exported class: every public own member (methods, properties, accessors, static
-//     members) too; constructors are described by the class comment and are not checked;
-//   - for an exported interface: every own member (properties, methods);
+//   - for an exported class: every public member (methods, properties, accessors, static members),
+//     inherited ones included (named after the class that declares them); constructors are
+//     described by the class comment and are not checked;
+//   - for an exported interface: every member (properties, methods), inherited ones included;
 //   - for an exported enum: every member.
 // Private, protected and #private members and anything tagged @internal or @hidden are skipped. A
 // member that overrides a documented base-class member inherits that comment (as in TypeScript's
@@ -51,6 +52,18 @@ function isHiddenMember(symbol: ts.Symbol): boolean {
   );
 }
 
+/** Declared in this repository (not inherited from a library type such as Error). */
+function ownMember(symbol: ts.Symbol): boolean {
+  return (symbol.declarations ?? []).some((d) => !path.relative(root, d.getSourceFile().fileName).startsWith('node_modules'));
+}
+
+/** The class or interface that declares a member (for an inherited member, its base). */
+function ownerName(member: ts.Symbol): string {
+  const parent = member.declarations?.[0]?.parent;
+  const owner = parent && ts.isConstructorDeclaration(parent) ? parent.parent : parent;
+  return owner && (ts.isClassLike(owner) || ts.isInterfaceDeclaration(owner) || ts.isEnumDeclaration(owner)) && owner.name ? owner.name.text : '?';
+}
+
 function fileOf(symbol: ts.Symbol): string {
   const decl = symbol.declarations?.[0];
   return decl ? path.relative(root, decl.getSourceFile().fileName).split(path.sep).join('/') : '?';
@@ -65,12 +78,12 @@ function undocumentedNames(): string[] {
   const check = (symbol: ts.Symbol, name: string): void => {
     if (!documented(symbol, checker)) missing.add(`${fileOf(symbol)}: ${name}`);
   };
-  const checkMembers = (members: ts.SymbolTable | undefined, owner: string): void => {
-    members?.forEach((member) => {
-      if (isHiddenMember(member)) return;
-      if (!(member.flags & (ts.SymbolFlags.Property | ts.SymbolFlags.Method | ts.SymbolFlags.Accessor | ts.SymbolFlags.EnumMember))) return;
-      check(member, `${owner}.${member.name}`);
-    });
+  const checkMembers = (members: ts.Symbol[]): void => {
+    for (const member of members) {
+      if (isHiddenMember(member) || !ownMember(member)) continue;
+      if (!(member.flags & (ts.SymbolFlags.Property | ts.SymbolFlags.Method | ts.SymbolFlags.Accessor | ts.SymbolFlags.EnumMember))) continue;
+      check(member, `${ownerName(member)}.${member.name}`);
+    }
   };
   for (const entry of entryPoints) {
     const source = prog.getSourceFile(path.join(root, entry));
@@ -84,11 +97,12 @@ function undocumentedNames(): string[] {
       if (hasTag(symbol, 'internal', 'hidden', 'ignore')) continue;
       const name = exported.name;
       check(symbol, name);
-      if (symbol.flags & (ts.SymbolFlags.Class | ts.SymbolFlags.Interface | ts.SymbolFlags.Enum)) {
-        checkMembers(symbol.members, name);
+      if (symbol.flags & (ts.SymbolFlags.Class | ts.SymbolFlags.Interface)) {
+        // Instance members, inherited ones included: the API page lists them too.
+        checkMembers(checker.getPropertiesOfType(checker.getDeclaredTypeOfSymbol(symbol)));
       }
       if (symbol.flags & (ts.SymbolFlags.Class | ts.SymbolFlags.Enum)) {
-        checkMembers(symbol.exports, name); // static members; enum members
+        checkMembers(checker.getPropertiesOfType(checker.getTypeOfSymbol(symbol))); // static members; enum members
       }
     }
   }
