@@ -108,7 +108,7 @@ export const CIFAR100_FILES = { train: 'train.bin', test: 'test.bin' } as const;
 /** The files of a CIFAR archive (.tar or .tar.gz), as unpacked in memory. */
 export class CifarArchive {
   private constructor(
-    /** @param name The archive's name, used in error messages and in members' names. */
+    /** The archive's name, used in error messages and in the names of its members. */
     readonly name: string,
     private readonly files: Map<string, Uint8Array>,
   ) {}
