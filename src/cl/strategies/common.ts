@@ -21,17 +21,26 @@ import { classesNeeded, expandClassifier } from './expansion.js';
 
 /** What a strategy needs of an optimizer (every engram optimizer has it). */
 export interface StrategyOptimizer {
+  /** Clear every parameter's gradient. */
   zeroGrad(): void;
+  /** Apply one update to the parameters that have a gradient. */
   step(): void;
+  /** Free the optimizer's state. */
   dispose(): void;
 }
 
+/**
+ * Options shared by the fine-tuning-like strategies (`Naive`, `ExperienceReplay`, ...): the model, SGD
+ * hyperparameters, epochs, batch size and transforms.
+ */
 export interface StrategyOptions {
   /** The model to train; the strategy owns it from now on (dispose() frees it). */
   model: Classifier;
   /** SGD learning rate (default 0.01). */
   lr?: number;
+  /** SGD momentum (default 0). */
   momentum?: number;
+  /** SGD weight decay (default 0). */
   weightDecay?: number;
   /** Epochs over each task's training data (default 1). */
   epochs?: number;
@@ -113,6 +122,7 @@ export function classificationLoss(model: Module, x: Tensor, y: Tensor): Tensor 
  */
 export abstract class SupervisedStrategy implements Strategy {
   abstract readonly name: string;
+  /** The model being trained (owned by the strategy). */
   readonly model: Classifier;
   /** Mean training loss of each learned task (one readback per task). */
   readonly taskLosses: number[] = [];
