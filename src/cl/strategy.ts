@@ -27,7 +27,12 @@ export interface Strategy {
   /** Predicted labels (int32 [B]) for a batch of images x (float32 [B, C, H, W], already transformed). */
   predict(x: Tensor): Tensor;
   /** Exemplar memory in use, for reports (0 when the strategy keeps none). */
-  memoryStats?(): { exemplars: number; bytes: number };
+  memoryStats?(): {
+    /** Exemplars held. */
+    exemplars: number;
+    /** Stored payload bytes (see `ExemplarStore.bytes`). */
+    bytes: number;
+  };
   /** Free GPU state (model, buffers, optimizer). */
   dispose?(): void;
 }
@@ -57,7 +62,12 @@ export interface ScenarioResult {
   /** Seconds spent in learnTask per task. */
   trainSeconds: number[];
   /** Exemplar memory at the end (`Strategy.memoryStats()`), when the strategy keeps one. */
-  memory?: { exemplars: number; bytes: number };
+  memory?: {
+    /** Exemplars held. */
+    exemplars: number;
+    /** Stored payload bytes. */
+    bytes: number;
+  };
 }
 
 /** Accuracy of `strategy.predict` on a test set; correct counts accumulate on the GPU, read back once. */

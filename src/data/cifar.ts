@@ -98,12 +98,19 @@ export function parseCifar100(bytes: Uint8Array, name: string): Cifar100Records 
 
 /** The file names of CIFAR-10's binary batches: five training batches and one test batch. */
 export const CIFAR10_BATCHES = {
+  /** The five training batches. */
   train: ['data_batch_1.bin', 'data_batch_2.bin', 'data_batch_3.bin', 'data_batch_4.bin', 'data_batch_5.bin'],
+  /** The test batch. */
   test: ['test_batch.bin'],
 } as const;
 
 /** The file names of CIFAR-100's binary training and test files. */
-export const CIFAR100_FILES = { train: 'train.bin', test: 'test.bin' } as const;
+export const CIFAR100_FILES = {
+  /** The training set. */
+  train: 'train.bin',
+  /** The test set. */
+  test: 'test.bin',
+} as const;
 
 /** The files of a CIFAR archive (.tar or .tar.gz), as unpacked in memory. */
 export class CifarArchive {

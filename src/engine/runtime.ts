@@ -110,7 +110,18 @@ export class Runtime {
   timer: GpuTimer | null = null;
 
   /** Counters for tests and benchmarks. */
-  readonly counters = { dispatches: 0, submits: 0, pipelinesCreated: 0, bindGroupsCreated: 0, readbacks: 0 };
+  readonly counters = {
+    /** Kernel dispatches recorded. */
+    dispatches: 0,
+    /** Command buffers submitted to the queue. */
+    submits: 0,
+    /** Compute pipelines compiled (kernel cache misses). */
+    pipelinesCreated: 0,
+    /** Bind groups created (bind-group cache misses). */
+    bindGroupsCreated: 0,
+    /** Buffers read back to the CPU. */
+    readbacks: 0,
+  };
 
   /**
    * @param device The WebGPU device all kernels run on.

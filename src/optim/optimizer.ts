@@ -16,11 +16,15 @@ export interface ParamGroup<H> {
  * A parameter group as passed to an optimizer's constructor: its parameters plus any hyperparameters that
  * override the optimizer's defaults.
  */
-export type ParamGroupInput<H> = { params: Iterable<Tensor> } & Partial<H>;
+export type ParamGroupInput<H> = {
+  /** The group's parameters. */
+  params: Iterable<Tensor>;
+} & Partial<H>;
 
 /**
  * Base class of the optimizers, as torch.optim.Optimizer: parameter groups with their own hyperparameters;
  * `step()` updates every parameter that has a gradient (frozen or unused ones are skipped).
+ * @typeParam H The hyperparameters of a group; every optimizer has a learning rate `lr`.
  */
 export abstract class Optimizer<H extends { lr: number }> {
   /** The parameter groups, in the order given. */
@@ -79,5 +83,9 @@ export abstract class Optimizer<H extends { lr: number }> {
   /** Free optimizer state (momentum buffers, moments). */
   abstract dispose(): void;
 
+  /**
+   * Update parameter `p` in place from its gradient `grad` with its group's hyperparameters `h` (records GPU
+   * work only).
+   */
   protected abstract update(p: Tensor, grad: Tensor, h: H): void;
 }

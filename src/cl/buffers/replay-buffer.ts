@@ -90,6 +90,7 @@ export abstract class BaseReplayBuffer implements ReplayBuffer {
   abstract readonly kind: string;
   readonly store: ExemplarStore;
   readonly capacity: number;
+  /** Source of every random decision of the policy and of `sample()` (unless given a generator). */
   protected readonly generator: Generator;
   private seenCount = 0;
 

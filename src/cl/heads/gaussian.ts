@@ -52,7 +52,7 @@ export interface Discriminant {
   labels: number[];
   /** [C, D] row-major: row c is S^-1 mu_c. */
   weight: Float64Array;
-  /** [C]: -1/2 mu_c^T S^-1 mu_c + log pi_c. */
+  /** One per class ([C]): -1/2 mu_c^T S^-1 mu_c + log pi_c. */
   bias: Float64Array;
 }
 
@@ -141,7 +141,12 @@ export class GaussianHead {
   }
 
   /** Samples that have contributed to the covariance, and the number of their classes. */
-  get covarianceSamples(): { samples: number; classes: number } {
+  get covarianceSamples(): {
+    /** Samples N behind the covariance. */
+    samples: number;
+    /** Classes C behind it. */
+    classes: number;
+  } {
     let n = 0;
     for (const c of this.covClasses.values()) n += c.n;
     return { samples: n, classes: this.covClasses.size };

@@ -58,7 +58,10 @@ export interface ExemplarStoreOptions {
   /** uint8 only: 'image' (lossless 8-bit pixels, default) or 'affine' (per-exemplar min/step). */
   quantization?: Uint8Quantization;
   /** Deflate each packed exemplar (fflate); `true` or a deflate level 0-9 (default 6). */
-  compress?: boolean | { level?: number };
+  compress?: boolean | {
+    /** Deflate level 0-9 (default 6). */
+    level?: number;
+  };
 }
 
 /**

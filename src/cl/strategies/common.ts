@@ -126,14 +126,24 @@ export abstract class SupervisedStrategy implements Strategy {
   readonly model: Classifier;
   /** Mean training loss of each learned task (one readback per task). */
   readonly taskLosses: number[] = [];
+  /** SGD learning rate (`opts.lr`, default 0.01). */
   protected readonly lr: number;
+  /** Epochs over each task's training data. */
   protected readonly epochs: number;
+  /** Stream batch size. */
   protected readonly batchSize: number;
+  /** GPU transform of training batches, if any. */
   protected readonly transform: GpuTransform | undefined;
+  /** Seed of the shuffles and of the strategy's generator. */
   protected readonly seed: number;
   /** Memory sampling and memory-batch augmentation draw from here. */
   protected readonly generator: Generator;
+  /** The options the strategy was built with. */
   protected readonly opts: StrategyOptions;
+  /**
+   * The optimizer over the trainable parameters, rebuilt when the classifier grows or features are frozen
+   * (null before the first task).
+   */
   protected optimizer: StrategyOptimizer | null = null;
   private frozen = false;
   private readonly headGenerator: Generator;
@@ -189,7 +199,12 @@ export abstract class SupervisedStrategy implements Strategy {
     return argmaxPredict(this.model, x);
   }
 
-  memoryStats(): { exemplars: number; bytes: number } {
+  memoryStats(): {
+    /** Exemplars held. */
+    exemplars: number;
+    /** Stored payload bytes (see `ExemplarStore.bytes`). */
+    bytes: number;
+  } {
     return { exemplars: 0, bytes: 0 };
   }
 

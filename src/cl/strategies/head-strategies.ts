@@ -197,7 +197,12 @@ export class GaussianHeadStrategy implements Strategy {
     return inEvalMode(this.model, () => scope(() => this.head.predict(this.model.features(x))));
   }
 
-  memoryStats(): { exemplars: number; bytes: number } {
+  memoryStats(): {
+    /** Exemplars held. */
+    exemplars: number;
+    /** Stored payload bytes (see `ExemplarStore.bytes`). */
+    bytes: number;
+  } {
     return { exemplars: 0, bytes: 0 };
   }
 

@@ -260,7 +260,12 @@ export class ICaRL implements Strategy {
     return ncmPredict('ICaRL', this.head, this.model, x);
   }
 
-  memoryStats(): { exemplars: number; bytes: number } {
+  memoryStats(): {
+    /** Exemplars held. */
+    exemplars: number;
+    /** Stored payload bytes (see `ExemplarStore.bytes`). */
+    bytes: number;
+  } {
     return { exemplars: this.store_?.size ?? 0, bytes: this.store_?.bytes ?? 0 };
   }
 

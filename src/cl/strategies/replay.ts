@@ -50,7 +50,10 @@ export interface ReplayOptions extends StrategyOptions {
   /** uint8 only: 'image' (lossless for 8-bit images, default) or 'affine'. */
   quantization?: Uint8Quantization;
   /** Deflate each stored exemplar. */
-  compress?: boolean | { level?: number };
+  compress?: boolean | {
+    /** Deflate level 0-9 (default 6). */
+    level?: number;
+  };
   /** 'er' (default): sum of the stream and memory losses; 'concat': one loss on the concatenated batch. */
   mode?: 'er' | 'concat';
   /** 'online' (default): offer every stream batch after its step; 'end-of-task': offer a selection of each task's data at its end. */
@@ -125,7 +128,12 @@ export class ExperienceReplay extends SupervisedStrategy {
     return this.buf;
   }
 
-  override memoryStats(): { exemplars: number; bytes: number } {
+  override memoryStats(): {
+    /** Exemplars held. */
+    exemplars: number;
+    /** Stored payload bytes (see `ExemplarStore.bytes`). */
+    bytes: number;
+  } {
     return { exemplars: this.buf?.size ?? 0, bytes: this.buf?.bytes ?? 0 };
   }
 

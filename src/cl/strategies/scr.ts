@@ -189,7 +189,12 @@ export class SCR implements Strategy {
     return ncmPredict('SCR', this.head, this.model, x);
   }
 
-  memoryStats(): { exemplars: number; bytes: number } {
+  memoryStats(): {
+    /** Exemplars held. */
+    exemplars: number;
+    /** Stored payload bytes (see `ExemplarStore.bytes`). */
+    bytes: number;
+  } {
     return { exemplars: this.buffer_?.size ?? 0, bytes: this.buffer_?.bytes ?? 0 };
   }
 

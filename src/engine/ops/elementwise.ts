@@ -179,7 +179,10 @@ export function sumTo(g: Tensor, shape: readonly number[]): Tensor {
 }
 
 /** Tests force sumTo's kernel: `wide` true (a workgroup per output), false (a thread per output), null (auto). */
-export const sumToKernels = { wide: null as boolean | null };
+export const sumToKernels = {
+  /** true: a workgroup per output; false: a thread per output; null (default): chosen by size and adapter. */
+  wide: null as boolean | null,
+};
 
 /** dst += src, in place (used to accumulate gradients). */
 export function addInPlace_(dst: Tensor, src: Tensor): Tensor {
