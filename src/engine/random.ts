@@ -25,7 +25,7 @@ export class Generator {
     this.manualSeed(seed);
   }
 
-  /** Reset the state from `seed` (a 32-bit unsigned integer); returns this. */
+  /** Reset the state from `seed` (taken as a 32-bit unsigned integer); returns this. */
   manualSeed(seed: number): this {
     const st = { s: seed >>> 0 };
     this.s0 = splitmix32(st);

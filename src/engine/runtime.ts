@@ -52,7 +52,7 @@ export interface TracedDispatch {
 
 const ARENA_BYTES = 1 << 18; // 1024 dispatches per submit before a forced flush
 
-/** The error engram throws for misuse and for WebGPU errors, with a message naming the op and the cause. */
+/** The error engram throws for invalid use (arguments, shapes, state) and for WebGPU errors. */
 export class EngramError extends Error {
   /** Always 'EngramError'. */
   override name = 'EngramError';

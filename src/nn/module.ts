@@ -191,7 +191,7 @@ export abstract class Module {
     missing: string[];
     /** Keys of the source that this module lacks. */
     unexpected: string[];
-    /** Keys on both sides whose shape or dtype differ, each with both shapes ("key: checkpoint [..] dtype, model [..] dtype"). */
+    /** Keys on both sides whose shape or dtype differ, each as `key: checkpoint [shape] dtype, model [shape] dtype`. */
     mismatched: string[];
   } {
     const strict = opts.strict ?? true;
