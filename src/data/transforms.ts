@@ -20,6 +20,10 @@ import {
 /** The shape of one image, [channels, height, width]. */
 export type ImageShape = readonly [number, number, number];
 
+/**
+ * A batch transform that runs on the GPU (normalize, randomCrop, randomHorizontalFlip, resize,
+ * compose): DataLoader applies it to each batch, fit/evaluate reuse its deterministic part.
+ */
 export interface GpuTransform {
   /** Short description, e.g. "randomCrop(32, padding=4)". */
   readonly name: string;

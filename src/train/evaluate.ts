@@ -12,6 +12,7 @@ import { ImageDataset } from '../data/dataset.js';
 import { DataLoader } from '../data/loader.js';
 import { deterministicPart, type GpuTransform } from '../data/transforms.js';
 
+/** Options of evaluate(). */
 export interface EvaluateOptions {
   /** Size of the confusion matrix (default: the model's number of outputs). */
   numClasses?: number;
@@ -27,6 +28,7 @@ export interface EvaluateOptions {
   transform?: GpuTransform | DataLoader;
 }
 
+/** What evaluate() measured. */
 export interface EvalResult {
   /** Mean cross-entropy over the evaluated images. */
   loss: number;

@@ -18,10 +18,13 @@ import { Progress, defaultWriter, type ProgressOption, type ProgressWriter } fro
 
 /** What fit() needs of an optimizer (every engram optimizer has it). */
 export interface OptimizerLike {
+  /** Clear the parameters' gradients before a step's backward pass. */
   zeroGrad(): void;
+  /** Update the parameters from their gradients. */
   step(): void;
 }
 
+/** Passed to FitOptions.onStep after every training step. */
 export interface StepInfo {
   /** Epoch, counted from 1. */
   epoch: number;
@@ -33,6 +36,7 @@ export interface StepInfo {
   loss?: number;
 }
 
+/** One epoch of fit()'s returned history. */
 export interface EpochHistory {
   /** Counted from 1. */
   epoch: number;
@@ -40,12 +44,15 @@ export interface EpochHistory {
   loss: number;
   /** Wall time of the epoch's training steps (validation excluded), GPU work included. */
   seconds: number;
+  /** Number of training steps in the epoch. */
   steps: number;
   /** Validation result when `valData` is given. */
   val?: EvalResult;
 }
 
+/** Options of fit(); only `optimizer` is required. */
 export interface FitOptions {
+  /** Updates the model's parameters after each step's backward pass (e.g. `new SGD(model.parameters(), { lr: 0.1 })`). */
   optimizer: OptimizerLike;
   /** Number of passes over the training data (default 1). */
   epochs?: number;

@@ -4,7 +4,9 @@
 
 /** Where progress text goes. `isTTY` selects the redrawing bar in 'auto' mode. */
 export interface ProgressWriter {
+  /** Write `text` as it is (the progress display adds its own newlines and carriage returns). */
   write(text: string): void;
+  /** True for a terminal: 'auto' mode then redraws one bar in place instead of printing lines. */
   readonly isTTY?: boolean;
 }
 
@@ -41,18 +43,34 @@ export function formatDuration(seconds: number): string {
   return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
 }
 
+/** What Progress.endEpoch prints for one finished epoch. */
 export interface EpochSummary {
+  /** Epoch, counted from 1. */
   epoch: number;
+  /** Mean training loss over the epoch. */
   loss: number;
+  /** Wall time of the epoch's training steps. */
   seconds: number;
+  /** Number of training steps in the epoch. */
   steps: number;
-  val?: { loss: number; accuracy: number };
+  /** Validation loss and accuracy, when fit() validated. */
+  val?: {
+    /** Mean validation loss. */
+    loss: number;
+    /** Validation accuracy in [0, 1]. */
+    accuracy: number;
+  };
 }
 
+/** Settings of a Progress display. */
 export interface ProgressOptions {
+  /** Number of epochs the run will train (shown as "epoch e/epochs"). */
   epochs: number;
+  /** Steps in each epoch (the bar's length and the ETA's basis). */
   stepsPerEpoch: number;
+  /** 'bar' redraws one line in place (terminals); 'lines' prints a line per step with a loss. */
   mode: 'bar' | 'lines';
+  /** Where the text goes. */
   writer: ProgressWriter;
   /** Clock in milliseconds (injectable for tests). */
   now?: () => number;
@@ -88,6 +106,7 @@ export class Progress {
     this.now = opts.now ?? (() => performance.now());
   }
 
+  /** Begin epoch `epoch` (counted from 1): resets the clock, the rate and the loss shown. */
   startEpoch(epoch: number): void {
     this.epoch = epoch;
     this.epochStart = this.now();
