@@ -86,8 +86,9 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): unknown {
   };
   const raw = (n: number) => bytes.subarray(take(n), pos);
   const str = (n: number) => {
+    const b = raw(n); // outside the try: a truncation must be reported as one
     try {
-      return utf8.decode(raw(n));
+      return utf8.decode(b);
     } catch {
       return fail('string is not valid UTF-8');
     }
@@ -99,12 +100,14 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): unknown {
     pos = end + 1;
     return s;
   };
+  // As in Python's unpickler, a MARK starts a new stack frame: nothing may reach below it.
+  const empty = () => stack.length === 0 || (marks.length > 0 && stack.length <= marks[marks.length - 1]!);
   const pop = (): unknown => {
-    if (stack.length === 0 || (marks.length && stack.length <= marks[marks.length - 1]!)) fail('stack underflow');
+    if (empty()) fail('stack underflow');
     return stack.pop();
   };
   const top = (): unknown => {
-    if (stack.length === 0) fail('stack underflow');
+    if (empty()) fail('stack underflow');
     return stack[stack.length - 1];
   };
   const popMark = (): unknown[] => {

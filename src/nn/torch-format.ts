@@ -63,6 +63,15 @@ function isIntTuple(v: unknown): v is readonly number[] {
   return Array.isArray(v) && v.every((d) => Number.isSafeInteger(d) && d >= 0);
 }
 
+/** A short description of an unpickled value for error messages (values may be cyclic or huge). */
+function preview(v: unknown, depth = 0): string {
+  if (Array.isArray(v)) return depth > 1 ? '(...)' : `(${v.slice(0, 6).map((x) => preview(x, depth + 1)).join(', ')}${v.length > 6 ? ', ...' : ''})`;
+  if (v instanceof Map) return `a dict of ${v.size}`;
+  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}...` : v);
+  if (typeof v === 'object' && v !== null) return 'module' in v ? `${(v as PickleGlobal).module}.${(v as PickleGlobal).name}` : 'an object';
+  return String(v);
+}
+
 /** Finds the one `<archive>/data.pkl`; explains the files that are zips but not torch.save output. */
 function findArchivePrefix(zip: ZipArchive, name: string): string {
   const names = [...zip.entries.keys()];
@@ -139,7 +148,7 @@ function unpickleCheckpoint(zip: ZipArchive, prefix: string, name: string): unkn
     persistentLoad(pid) {
       const [tag, cls, key, , numel] = (Array.isArray(pid) ? pid : []) as [unknown, StorageClass, unknown, unknown, unknown];
       if (!Array.isArray(pid) || pid.length !== 5 || tag !== 'storage' || typeof key !== 'string' || !Number.isSafeInteger(numel) || (numel as number) < 0 || !cls?.dtype) {
-        throw new EngramError(`${where}: persistent id ${JSON.stringify(pid, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v))} is not ('storage', <torch storage class>, key, location, numel)`);
+        throw new EngramError(`${where}: persistent id ${preview(pid)} is not ('storage', <torch storage class>, key, location, numel)`);
       }
       const seen = storages.get(key);
       if (seen && (seen.dtype !== cls.dtype || seen.numel !== numel)) {

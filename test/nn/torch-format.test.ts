@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import * as E from '../../src/index.js';
 import { loadCheckpoint, saveCheckpoint } from '../../src/node.js';
 import { readZip, writeZip, ZIP_ALIGNMENT } from '../../src/nn/zip.js';
-import { PickleWriter } from '../../src/nn/pickle.js';
+import { PickleWriter, unpickle } from '../../src/nn/pickle.js';
 import { expectClose } from '../helpers/gradcheck.js';
 import { useGPU } from '../helpers/gpu.js';
 
@@ -264,6 +264,47 @@ describe('writing .pt files', () => {
     const { status, results } = runChecker(args);
     expect(results[0]?.ok).toBe(false);
     expect(status).toBe(1);
+  });
+});
+
+describe('pickle reader', () => {
+  const hex = (h: string) => new Uint8Array(h.match(/../g)!.map((b) => parseInt(b, 16)));
+  const noGlobals = { name: 'test.pkl', resolveGlobal: (m: string, n: string): never => { throw new Error(`global ${m}.${n}`); } };
+  // pickle.dumps({'a': [1, 2.5, None, True, False, 'é', (1,2,3,4), (), (7,)], 3: -2**40, 'big': 2**70,
+  //               'neg': -129, 'i': 70000, 'n': -1}, protocol=2), and protocol 5 with b'xy' after 'é'.
+  const P2 = '80027d71002858010000006171015d7102284b014740040000000000004e88895802000000c3a97103284b014b024b034b04747104294b07857105654b038a060000000000ff580300000062696771068a0900000000000000004058030000006e656771074a7fffffff58010000006971084a7011010058010000006e71094affffffff752e';
+  const P5 = '8005956d000000000000007d94288c0161945d94284b014740040000000000004e88898c02c3a9944302787994284b014b024b034b047494294b078594654b038a060000000000ff8c03626967948a090000000000000000408c036e6567944a7fffffff8c0169944a701101008c016e944affffffff752e';
+
+  it("reads Python's protocol 2 and 5 pickles of ints, floats, strings, bytes, lists, tuples and dicts", () => {
+    for (const [h, bytes] of [[P2, []], [P5, [new Uint8Array([0x78, 0x79])]]] as const) {
+      const v = unpickle(hex(h), noGlobals) as Map<unknown, unknown>;
+      expect(v.get('a')).toEqual([1, 2.5, null, true, false, 'é', ...bytes, [1, 2, 3, 4], [], [7]]);
+      expect(Object.isFrozen((v.get('a') as unknown[])[bytes.length + 6])).toBe(true); // tuples are frozen, lists not
+      expect(Object.isFrozen(v.get('a'))).toBe(false);
+      expect([v.get(3), v.get('big'), v.get('neg'), v.get('i'), v.get('n')]).toEqual([-(2 ** 40), 2n ** 70n, -129, 70000, -1]);
+    }
+  });
+
+  it('PickleWriter integers read back exactly, through every integer opcode', () => {
+    for (const n of [0, 255, 256, 65535, 65536, -1, -129, 2 ** 31 - 1, -(2 ** 31), 2 ** 31, -(2 ** 31) - 1, 2 ** 40, -(2 ** 40), Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER]) {
+      expect(unpickle(new PickleWriter().proto(2).int(n).stop().finish(), noGlobals), String(n)).toBe(n);
+    }
+    expect(unpickle(new PickleWriter().proto(2).intTuple([1, 2, 3, 4, 5]).stop().finish(), noGlobals)).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('rejects malformed programs with the byte offset: underflow, missing memo, unterminated, unknown globals', () => {
+    const bad: [string, RegExp][] = [
+      ['800252', /test\.pkl: invalid pickle at byte 2: stack underflow/], // REDUCE on an empty stack
+      ['80026805', /at byte 2: memo index 5 was never stored/],
+      ['8002580a000000ab', /at byte 2: needs 10 more bytes but the data ends at byte 8 \(truncated\)/],
+      ['80024b01', /at byte 4: needs 1 more bytes/], // no STOP
+      ['80024b014b022e', /at byte 6: STOP with 2 values/],
+      ['8002636f730a73797374656d0a', /global os\.system/], // GLOBAL 'os system' goes to resolveGlobal
+      ['80024b01284b0261', /at byte 7: stack underflow/], // APPEND may not pop through a MARK
+      ['80027d284b0174284b0174732e', /SETITEM: dict key is a tuple/],
+      ['8002ff', /opcode 0xff is not supported/],
+    ];
+    for (const [h, message] of bad) expect(() => unpickle(hex(h), noGlobals), h).toThrow(message);
   });
 });
 
