@@ -15,7 +15,7 @@
 
 import { EngramError } from '../engine/runtime.js';
 
-/** A global a pickle may name; `call` makes it callable by REDUCE, `build` lets BUILD set its state. */
+/** A global a pickle may name; `call` makes it callable by REDUCE (globals without it are plain values). */
 export interface PickleGlobal {
   readonly module: string;
   readonly name: string;

@@ -36,6 +36,9 @@ const STORAGE_DTYPES: Record<string, SafetensorsDType> = {
 };
 const ITEM_BYTES: Record<SafetensorsDType, number> = { F32: 4, F16: 2, BF16: 2, F64: 8, I32: 4, I64: 8, I16: 2, I8: 1, U8: 1, BOOL: 1 };
 
+/** Elements of the largest tensor materialized (2^31 - 1: typed-array and GPU binding limits are near it). */
+const MAX_ELEMENTS = 2 ** 31 - 1;
+
 export const ALLOWED_GLOBALS: readonly string[] = [
   'collections.OrderedDict', 'torch._utils._rebuild_tensor_v2', 'torch._utils._rebuild_parameter',
   ...Object.keys(STORAGE_DTYPES).map((s) => `torch.${s}`),
@@ -116,7 +119,7 @@ function unpickleCheckpoint(zip: ZipArchive, prefix: string, name: string): unkn
       if (storage?.kind !== 'storage') throw new EngramError(`${where}: _rebuild_tensor_v2's first argument is not a storage`);
       if (!Number.isSafeInteger(offset) || offset < 0) throw new EngramError(`${where}: tensor storage offset ${String(offset)} is not a non-negative integer`);
       if (!isIntTuple(size) || !isIntTuple(stride) || size.length !== stride.length) {
-        throw new EngramError(`${where}: tensor size ${JSON.stringify(size)} and stride ${JSON.stringify(stride)} are not two equally long tuples of non-negative integers`);
+        throw new EngramError(`${where}: tensor size ${preview(size)} and stride ${preview(stride)} are not two equally long tuples of non-negative integers`);
       }
       return { kind: 'tensor', storage, offset, size, stride };
     },
@@ -171,13 +174,9 @@ function unpickleCheckpoint(zip: ZipArchive, prefix: string, name: string): unkn
  * Copies the tensor's elements, in row-major order of its size, from the storage into `out`, after
  * checking that its offset, size and strides stay inside the storage.
  */
-function gather(t: TensorRef, read: (i: number) => number, out: Float32Array | Int32Array, key: string, name: string): void {
+function gather(t: TensorRef, read: (i: number) => number, out: Float32Array | Int32Array): void {
   const count = out.length;
   if (count === 0) return;
-  const last = t.offset + t.size.reduce((s, d, i) => s + (d - 1) * t.stride[i]!, 0);
-  if (last >= t.storage.numel) {
-    fail(name, `tensor '${key}' (offset ${t.offset}, size ${JSON.stringify(t.size)}, stride ${JSON.stringify(t.stride)}) reaches element ${last} of storage '${t.storage.key}', which has ${t.storage.numel}`);
-  }
   let contiguous = true;
   for (let d = t.size.length - 1, expect = 1; d >= 0; expect *= t.size[d]!, d--) if (t.size[d]! > 1 && t.stride[d] !== expect) contiguous = false;
   if (contiguous) {
@@ -280,10 +279,16 @@ export function parseTorchStateDict(bytes: Uint8Array, name = 'PyTorch checkpoin
       dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
       storageBytes.set(s.key, dv);
     }
+    // Bounds first, then size: a stride-0 (expanded) view can be far larger than its storage.
     const count = t.size.reduce((a, b) => a * b, 1);
+    const last = t.offset + t.size.reduce((sum, d, i) => sum + (d - 1) * t.stride[i]!, 0);
+    if (count > 0 && last >= s.numel) {
+      fail(name, `tensor '${key}' (offset ${t.offset}, size ${JSON.stringify(t.size)}, stride ${JSON.stringify(t.stride)}) reaches element ${last} of storage '${s.key}', which has ${s.numel}`);
+    }
+    if (count > MAX_ELEMENTS) fail(name, `tensor '${key}' has ${count} elements (size ${JSON.stringify(t.size)}); engram tensors hold at most ${MAX_ELEMENTS}`);
     const isFloat = s.dtype[0] === 'F' || s.dtype === 'BF16';
     const out = isFloat ? new Float32Array(count) : new Int32Array(count);
-    gather(t, elementReader(s.dtype, dv, key, name), out, key, name);
+    gather(t, elementReader(s.dtype, dv, key, name), out);
     tensors.set(key, { storedDtype: s.dtype, shape: [...t.size], data: out });
   }
   return { tensors, metadata: {} };

@@ -323,7 +323,8 @@ describe('hostile and damaged files fail with the file name and the problem', ()
     ['an unknown pickle opcode', () => rezip(simple, { 'data.pkl': new Uint8Array([0x80, 0x02, 0xff, 0x2e]) }), /evil\.pt: entry 'torch_simple_nn\/data\.pkl': invalid pickle at byte 2: opcode 0xff is not supported/],
     ['a corrupted storage byte', () => corrupt(simple), /evil\.pt: not a valid zip archive: entry 'torch_simple_nn\/data\/0' fails its CRC-32 check/],
     ['not a zip at all', () => new TextEncoder().encode('{"not": "a checkpoint"}'), /evil\.pt: .*does not start with a zip signature/],
-    ['a tensor larger than its storage', () => tensorBeyondStorage(), /evil\.pt: .*tensor 'w' \(offset 2, size \[2,2\], stride \[2,1\]\) reaches element 5 of storage '0', which has 4/],
+    ['a tensor larger than its storage', () => handMade(2, [2, 2], [2, 1], 4), /evil\.pt: .*tensor 'w' \(offset 2, size \[2,2\], stride \[2,1\]\) reaches element 5 of storage '0', which has 4/],
+    ['an expanded view too large to materialize', () => handMade(0, [65536, 65536], [0, 0], 1), /evil\.pt: .*tensor 'w' has 4294967296 elements/],
     ['a TorchScript archive', () => writeZip([['m/constants.pkl', new Uint8Array([0x80, 2, 0x29, 0x2e])], ['m/version', new TextEncoder().encode('3')]]), /evil\.pt: .*TorchScript archive/],
   ];
 
@@ -362,13 +363,13 @@ function corrupt(bytes: Uint8Array): Uint8Array {
   return copy;
 }
 
-/** A hand-made checkpoint whose one tensor (offset 2, 2x2) runs past its 4-element storage. */
-function tensorBeyondStorage(): Uint8Array {
+/** A hand-made checkpoint with one float32 tensor 'w' viewing a storage of `numel` elements. */
+function handMade(offset: number, size: number[], stride: number[], numel: number): Uint8Array {
   const p = new PickleWriter().proto(2).emptyDict().mark().str('w').global('torch._utils', '_rebuild_tensor_v2').mark()
-    .mark().str('storage').global('torch', 'FloatStorage').str('0').str('cpu').int(4).tupleFromMark().persid()
-    .int(2).intTuple([2, 2]).intTuple([2, 1]).bool(false).global('collections', 'OrderedDict').emptyTuple().reduce()
+    .mark().str('storage').global('torch', 'FloatStorage').str('0').str('cpu').int(numel).tupleFromMark().persid()
+    .int(offset).intTuple(size).intTuple(stride).bool(false).global('collections', 'OrderedDict').emptyTuple().reduce()
     .tupleFromMark().reduce().setitems().stop().finish();
-  return writeZip([['a/data.pkl', p], ['a/data/0', new Uint8Array(16)], ['a/version', new TextEncoder().encode('3\n')]]);
+  return writeZip([['a/data.pkl', p], ['a/data/0', new Uint8Array(4 * numel)], ['a/version', new TextEncoder().encode('3\n')]]);
 }
 
 describe('saveCheckpoint / loadCheckpoint choose the format', () => {
