@@ -159,6 +159,19 @@ describe('reading torch.save files', () => {
     }
   });
 
+  it("PyTorch 2's additions load: a byteorder entry, .data/version and .data/serialization_id", () => {
+    const zip = readZip(read('torch_simple_nn.pt'), 'fixture');
+    const enc = new TextEncoder();
+    const files: [string, Uint8Array][] = [...zip.entries.keys()].filter((n) => !n.endsWith('/version')).map((n) => [n, zip.read(n)]);
+    files.splice(1, 0, ['torch_simple_nn/byteorder', enc.encode('little')]);
+    files.push(['torch_simple_nn/.data/version', enc.encode('3\n')], ['torch_simple_nn/.data/serialization_id', enc.encode('1234567890')]);
+    const modern = E.parseTorchStateDict(writeZip(files), 'modern.pt').tensors;
+    const original = E.parseTorchStateDict(read('torch_simple_nn.pt'), 'torch_simple_nn.pt').tensors;
+    for (const [k, e] of original) expect(bitsEqual(modern.get(k)!.data, e.data), k).toBe(true);
+    // Without any version entry the file is damaged: PyTorch's reader refuses it too.
+    expect(() => E.parseTorchStateDict(writeZip(files.filter(([n]) => !n.endsWith('version'))), 'modern.pt')).toThrow(/modern\.pt: .*entry 'torch_simple_nn\/version' is missing/);
+  });
+
   it('strict loading lists missing and unexpected keys, naming the file', () => {
     const model = new E.MnistCNN();
     try {
