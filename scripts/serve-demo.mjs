@@ -11,6 +11,7 @@
 
 import { createServer } from 'node:http';
 import { createReadStream, existsSync, statSync } from 'node:fs';
+import { pipeline } from 'node:stream';
 import { extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -96,13 +97,28 @@ const server = createServer((req, res) => {
     res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end(`not found: ${pathname}`);
     return;
   }
-  res.writeHead(200, {
+  const headers = {
     'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
     'content-length': statSync(file).size,
     'cache-control': 'no-cache',
+  };
+  if (req.method === 'HEAD') {
+    res.writeHead(200, headers).end();
+    return;
+  }
+  // The file is opened before the headers go out, so a failure to open it (EMFILE when the process
+  // is out of descriptors, a file removed meanwhile) is answered with an error status instead of
+  // crashing the server. pipeline() closes the file when the client goes away mid-download
+  // (.pipe() left it open: one descriptor leaked per aborted download).
+  const stream = createReadStream(file);
+  stream.once('error', (e) => {
+    if (res.headersSent) return; // pipeline() handles errors after the start
+    res.writeHead(e.code === 'EMFILE' || e.code === 'ENFILE' ? 503 : 500, { 'content-type': 'text/plain; charset=utf-8' }).end(`cannot read ${pathname}: ${e.code ?? e.message}`);
   });
-  if (req.method === 'HEAD') res.end();
-  else createReadStream(file).pipe(res);
+  stream.once('open', () => {
+    res.writeHead(200, headers);
+    pipeline(stream, res, () => {}); // errors here are aborted downloads: the client has gone
+  });
 });
 
 server.on('error', (e) => {
