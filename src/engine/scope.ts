@@ -12,7 +12,8 @@
 //
 // Async scopes: there is one scope stack and JavaScript gives no portable way to tell which async
 // function is running after an await (no AsyncContext in browsers), so async scopes are not isolated
-// from each other. They must nest: await an async scope before another starts. Interleaving is
+// from each other. They must nest: await an async scope before another starts (while one is pending,
+// it is the innermost scope for every piece of code, its own or not). Interleaving is
 // detected where it does harm and raised as an error: a scope that ends while a scope opened after
 // it is still open rejects; a scope returning a tensor another scope's end disposed rejects; using a
 // tensor disposed by a scope's end names that scope and the fix.

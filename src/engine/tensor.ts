@@ -1,6 +1,8 @@
 // Tensors: a shape, a dtype and a reference-counted GPU buffer, contiguous row-major.
 // Views that only change the shape (reshape, detach) share the buffer; the buffer returns to the
-// pool when its last tensor is disposed (or garbage-collected, as a safety net).
+// pool when its last tensor is disposed (or garbage-collected, as a safety net). A tensor that a live
+// autograd node holds outlives its disposal (unusable, but readable by backward) until the graph
+// lets go of it: see withGrad and autograd.ts.
 
 import { runtime, EngramError } from './runtime.js';
 import { track, untrack, isGradEnabled, endingScope, SCOPE_LEAF } from './scope.js';
@@ -510,8 +512,10 @@ export function withGrad(out: Tensor, name: string, inputs: Tensor[], backward: 
   const savedVersions = saved.map((t) => t.storage.version);
   out.requiresGrad = true;
   const fn: GradFn = { name, inputs, backward, saved, savedVersions };
-  // The output is not counted as a use of its own node (that would be a cycle that never frees).
-  const uses = [...inputs, ...owned].filter((t) => t !== out);
+  // The node holds every tensor it may read: inputs, saved tensors that are not inputs (indices
+  // passed in, like indexSelect's), owned ones. The output is not a use of its own node (that would
+  // be a cycle that never frees): the node lives exactly as long as the output.
+  const uses = [...new Set([...inputs, ...saved, ...owned])].filter((t) => t !== out);
   const watched = [...new Set(saved.map((t) => t.storage))];
   out.attachNode_(fn, uses, watched);
   for (const t of owned) t.dispose(); // the op's handle: the graph's hold keeps them

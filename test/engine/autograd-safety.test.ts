@@ -95,6 +95,18 @@ describe('the graph keeps what backward needs (item 1)', () => {
     expect((await vals(x.grad!)).some((v) => v !== 0)).toBe(true);
   });
 
+  it('tensors an op saves without owning them (an index, returned max-pool indices) are held by the graph too', async () => {
+    const x = E.tensor([[1, 2], [3, 4], [5, 6]]).requiresGrad_();
+    const loss = E.scope(() => E.sum(E.mul(E.indexSelect(x, 0, E.tensor(new Int32Array([2, 0, 2]), [3], { dtype: 'int32' })), 2)));
+    loss.backward();
+    expect(await vals(x.grad!)).toEqual([2, 2, 0, 0, 4, 4]);
+    const img = E.tensor([1, 9, 3, 4, 5, 6, 7, 8, 2, 0, 1, 1, 3, 4, 5, 2], [1, 1, 4, 4]).requiresGrad_();
+    const [pooled, idx] = E.maxPool2dWithIndices(img, { kernelSize: 2 });
+    idx.dispose();
+    E.sum(pooled).backward();
+    expect(await vals(img.grad!)).toEqual([0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 1, 0]);
+  });
+
   it('memory returns to baseline: after backward, after disposing an unused graph, and after the collector reclaims a dropped one', async () => {
     const { m, x, y } = setup();
     // Warm up: the pool and lazily created state exist before the baseline.
