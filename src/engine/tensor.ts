@@ -107,7 +107,7 @@ function releaseNode(cell: Cell): void {
     const t = work.pop()!;
     if (--t.graphUses === 0 && t.disposed) {
       const next = t.free_();
-      if (next) work.push(...next);
+      if (next) for (const n of next) work.push(n);
     }
   }
 }

@@ -194,6 +194,17 @@ describe('freed graphs and in-place writes raise (item 2)', () => {
     expect(() => l2.backward()).toThrow(/second time/);
   });
 
+  it('retainGraph keeps the tensors ops own for backward (crossEntropy statistics, max indices): the second backward doubles the gradients', async () => {
+    const { m, x, y } = setup();
+    const l = E.scope(() => E.add(E.crossEntropy(m.forward(x), y), E.sum(E.max(m.forward(x), 1))));
+    l.backward(undefined, { retainGraph: true });
+    const once = await gradsOf(m);
+    l.backward();
+    const twice = await gradsOf(m);
+    twice.forEach((g, i) => closeTo(g, once[i]!.map((v) => 2 * v)));
+    expect(() => l.backward()).toThrow(/second time/);
+  });
+
   it('fill_ on a tensor saved for backward raises naming fill_, the op and the shape; nothing is accumulated', () => {
     const w = E.tensor([1, 2, 3]).requiresGrad_();
     const h = E.exp(w); // exp's gradient reads its output h
