@@ -115,9 +115,9 @@ function endScope(frame: Frame, result: unknown, failed: boolean): void {
     const by = (t as { disposedByScope?: number | null }).disposedByScope;
     if (t.disposed && by != null && by > frame.id) {
       throw new EngramError(
-        `scope #${frame.id} returned a tensor that scope #${by} disposed when it ended: scope #${by} opened while scope #${frame.id} was open ` +
-        `but did not nest inside it, so it tracked a tensor this scope created. Async scopes whose awaits interleave share one scope stack: ` +
-        'await each async scope before starting the next',
+        `scope #${frame.id} returned a tensor that scope #${by} disposed when it ended: the tensor was created while scope #${by}, opened after ` +
+        `scope #${frame.id}, was the innermost open scope (inside a nested scope that did not return it, or, with async scopes whose awaits ` +
+        `interleave, by this scope's code running while scope #${by} was open). Return it from scope #${by} or keep() it, and await each async scope before starting the next`,
       );
     }
   }
