@@ -34,10 +34,11 @@ const IN_PLACE_OPS: Record<string, string> = { fill: 'fill_()', arange: 'arange_
 function checkSaved(node: Tensor): void {
   const fn = node.gradFn!;
   const saved = fn.saved ?? [];
-  saved.forEach((t, k) => {
+  for (let k = 0; k < saved.length; k++) {
+    const t = saved[k]!;
     const s = t.storageForGraph();
     const then = fn.savedVersions?.[k];
-    if (!s || then === undefined || s.version === then) return;
+    if (!s || then === undefined || s.version === then) continue;
     const writer = s.lastWriter === 'copy' || s.lastWriter === 'upload'
       ? `a buffer ${s.lastWriter} into it (e.g. loadStateDict)`
       : `${IN_PLACE_OPS[s.lastWriter] ? `${IN_PLACE_OPS[s.lastWriter]} (kernel '${s.lastWriter}')` : `kernel '${s.lastWriter}'`}`;
@@ -47,7 +48,7 @@ function checkSaved(node: Tensor): void {
       `${role} saved by '${fn.name}', is at version ${s.version}; '${fn.name}' saved it at version ${then}. The last write was ${writer}. ` +
       `Do the in-place update after backward() (or after every backward through '${fn.name}'), or write into a clone()`,
     );
-  });
+  }
 }
 
 function topoOrder(root: Tensor): Tensor[] {

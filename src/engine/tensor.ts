@@ -102,12 +102,14 @@ function releaseNode(cell: Cell): void {
   cell.watched = null;
   if (watched) for (const s of watched) s.unwatch();
   if (!uses) return;
-  const work = [...uses];
-  while (work.length) {
-    const t = work.pop()!;
-    if (--t.graphUses === 0 && t.disposed) {
-      const next = t.free_();
-      if (next) for (const n of next) work.push(n);
+  let work: Tensor[] | null = null; // tensors freed here whose own nodes must let go in turn
+  for (const t of uses) {
+    if (--t.graphUses === 0 && t.disposed) (work ??= []).push(t);
+  }
+  while (work?.length) {
+    const next = work.pop()!.free_();
+    if (next) {
+      for (const t of next) if (--t.graphUses === 0 && t.disposed) work.push(t);
     }
   }
 }
@@ -508,15 +510,23 @@ export function withGrad(out: Tensor, name: string, inputs: Tensor[], backward: 
     for (const t of owned) t.dispose();
     return out;
   }
-  const saved = [...(opts.saved ?? [...inputs, out]), ...owned];
-  const savedVersions = saved.map((t) => t.storage.version);
-  out.requiresGrad = true;
-  const fn: GradFn = { name, inputs, backward, saved, savedVersions };
+  const saved = opts.saved ? [...opts.saved, ...owned] : [...inputs, out, ...owned];
   // The node holds every tensor it may read: inputs, saved tensors that are not inputs (indices
   // passed in, like indexSelect's), owned ones. The output is not a use of its own node (that would
-  // be a cycle that never frees): the node lives exactly as long as the output.
-  const uses = [...new Set([...inputs, ...saved, ...owned])].filter((t) => t !== out);
-  const watched = [...new Set(saved.map((t) => t.storage))];
+  // be a cycle that never frees): the node lives exactly as long as the output. The lists hold a
+  // handful of tensors, so linear de-duplication is cheapest (this runs for every op).
+  const uses: Tensor[] = [];
+  for (const t of inputs) if (t !== out && !uses.includes(t)) uses.push(t);
+  const savedVersions: number[] = [];
+  const watched: Storage[] = [];
+  for (const t of saved) {
+    const st = t.storage;
+    savedVersions.push(st.version);
+    if (!watched.includes(st)) watched.push(st);
+    if (t !== out && !uses.includes(t)) uses.push(t);
+  }
+  out.requiresGrad = true;
+  const fn: GradFn = { name, inputs, backward, saved, savedVersions };
   out.attachNode_(fn, uses, watched);
   for (const t of owned) t.dispose(); // the op's handle: the graph's hold keeps them
   return out;
