@@ -42,7 +42,7 @@ function checkSaved(node: Tensor): void {
     const writer = s.lastWriter === 'copy' || s.lastWriter === 'upload'
       ? `a buffer ${s.lastWriter} into it (e.g. loadStateDict)`
       : `${IN_PLACE_OPS[s.lastWriter] ? `${IN_PLACE_OPS[s.lastWriter]} (kernel '${s.lastWriter}')` : `kernel '${s.lastWriter}'`}`;
-    const role = t === node ? 'its output' : fn.inputs.includes(t) ? `its input ${fn.inputs.indexOf(t)}` : 'a tensor it computed';
+    const role = t === node ? 'its output' : fn.inputs.includes(t) ? `its input ${fn.inputs.indexOf(t)}` : 'a tensor';
     throw new EngramError(
       `backward(): one of the tensors needed for gradient computation has been modified by an in-place operation: ${describe(t)}, ` +
       `${role} saved by '${fn.name}', is at version ${s.version}; '${fn.name}' saved it at version ${then}. The last write was ${writer}. ` +

@@ -222,6 +222,14 @@ describe('freed graphs and in-place writes raise (item 2)', () => {
     expect(() => l.backward()).toThrow(/modified by an in-place operation: tensor #\d+ 'weight' \(shape \[3, 6\]\), its input 1 saved by 'linear'.*an SGD step \(kernel 'sgd'\)/);
   });
 
+  it('an index saved by indexSelect, written in place, raises naming it (not an input of the node, still saved)', () => {
+    const x = E.tensor([[1, 2], [3, 4]]).requiresGrad_();
+    const index = E.tensor(new Int32Array([1, 1]), [2], { dtype: 'int32' });
+    const l = E.sum(E.indexSelect(x, 0, index));
+    E.fill_(index, 0);
+    expect(() => l.backward()).toThrow(/tensor #\d+ \(shape \[2\]\), a tensor saved by 'indexSelect', is at version 1; 'indexSelect' saved it at version 0.*fill_\(\)/);
+  });
+
   it('in-place writes into tensors whose values backward does not read are fine (add, reshape)', async () => {
     const w = E.tensor([1, 2]).requiresGrad_();
     const c = E.tensor([5, 5]);
