@@ -107,6 +107,20 @@ describe('the graph keeps what backward needs (item 1)', () => {
     expect(await vals(img.grad!)).toEqual([0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 1, 0]);
   });
 
+  it('a deep graph (3000 ops) whose intermediates a scope disposed is freed, all of it, when its root is disposed', () => {
+    const before = E.memory();
+    const w = E.tensor([1]).requiresGrad_();
+    const root = E.scope(() => {
+      let h = w;
+      for (let i = 0; i < 3000; i++) h = E.mul(h, 1);
+      return h;
+    });
+    expect(E.memory().tensors).toBe(before.tensors + 3001);
+    root.dispose();
+    w.dispose();
+    expect(E.memory()).toMatchObject({ tensors: before.tensors, undisposed: before.undisposed, buffers: before.buffers });
+  });
+
   it('memory returns to baseline: after backward, after disposing an unused graph, and after the collector reclaims a dropped one', async () => {
     const { m, x, y } = setup();
     // Warm up: the pool and lazily created state exist before the baseline.
@@ -344,6 +358,29 @@ describe('interleaved async scopes (item 4)', () => {
     const tb = await b;
     expect(tb.disposed).toBe(false);
     tb.dispose();
+  });
+
+  it("a tensor one async scope creates after another scope opened is disposed by that scope's end: using it raises, naming the scope", async () => {
+    let releaseA!: () => void;
+    const gateA = new Promise<void>((r) => (releaseA = r));
+    let releaseB!: () => void;
+    const gateB = new Promise<void>((r) => (releaseB = r));
+    let bId = 0;
+    const a = E.scope(async () => {
+      await gateA;
+      const u = E.ones([2]); // B is the innermost open scope now: B tracks u
+      releaseB();
+      await tick(); // B ends meanwhile and disposes u
+      return E.add(u, 1);
+    });
+    const b = E.scope(async () => {
+      await gateB;
+      bId = 1;
+    });
+    releaseA();
+    await b;
+    expect(bId).toBe(1);
+    await expect(a).rejects.toThrow(/used after dispose\(\) \(by the end of scope #\d+.*async scopes run concurrently/);
   });
 
   it("a result of one async scope disposed by another's end raises when used, naming the scope and the interleaving", async () => {
