@@ -38,6 +38,14 @@ export interface Kernel {
   readonly layout: GPUBindGroupLayout;
   /** Number of storage buffers bound after the parameter block. */
   readonly bindings: number;
+  /** Indices (into the buffers of a dispatch) of the bindings the kernel writes. */
+  readonly writes: readonly number[];
+}
+
+/** A buffer's write counter (a tensor Storage), bumped by the runtime while autograd watches it. */
+export interface WriteCounter {
+  version: number;
+  lastWriter: string;
 }
 
 /** Bytes reserved per dispatch for its parameter block (64 u32/f32 words). */
@@ -109,6 +117,14 @@ export class Runtime {
   /** When set, each dispatch runs in its own compute pass timed on the GPU (see gpu-timer.ts). */
   timer: GpuTimer | null = null;
 
+  /**
+   * Buffers saved by a live autograd node, with their write counters: every write into one (a
+   * kernel's write binding, a copy, an upload) bumps its version, which backward() checks so that
+   * an in-place write into a saved tensor raises instead of silently giving wrong gradients. Empty
+   * when no graph is alive, so a dispatch then pays one size check.
+   */
+  readonly watched = new Map<GPUBuffer, WriteCounter>();
+
   /** Counters for tests and benchmarks. */
   readonly counters = {
     /** Kernel dispatches recorded. */
@@ -168,7 +184,8 @@ export class Runtime {
       label: spec.name,
     });
     this.counters.pipelinesCreated++;
-    const k: Kernel = { id: this.nextKernelId++, name: spec.name, pipeline, layout, bindings: spec.bindings.length };
+    const writes = spec.bindings.flatMap((access, i) => (access === 'write' ? [i] : []));
+    const k: Kernel = { id: this.nextKernelId++, name: spec.name, pipeline, layout, bindings: spec.bindings.length, writes };
     this.kernels.set(spec.wgsl, k);
     return k;
   }
@@ -206,6 +223,7 @@ export class Runtime {
     this.arenaCPU.set(params as ArrayLike<number>, offset / 4);
     this.arenaUsed += Math.ceil(PARAM_BLOCK_BYTES / this.arenaAlign) * this.arenaAlign;
 
+    if (this.watched.size !== 0) for (const i of k.writes) this.noteWrite(buffers[i]!, k.name);
     if (this.trace) this.trace.push({ kernel: k, buffers: [...buffers], params: Uint32Array.from(params), workgroups: [x, y, z] });
     const bindGroup = this.bindGroupFor(k, buffers);
     if (this.timer) this.endPass();
@@ -218,10 +236,20 @@ export class Runtime {
     this.counters.dispatches++;
   }
 
+  /** Count a write into `buf` if autograd watches it (see `watched`). */
+  private noteWrite(buf: GPUBuffer, writer: string): void {
+    const c = this.watched.get(buf);
+    if (c) {
+      c.version++;
+      c.lastWriter = writer;
+    }
+  }
+
   /** Record a copy of `bytes` bytes between buffers (e.g. to clone a tensor). */
-  copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
+  copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number, writer = 'copy'): void {
     this.assertAlive();
     if (bytes === 0) return;
+    if (this.watched.size !== 0) this.noteWrite(dst, writer);
     this.endPass();
     this.currentEncoder().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
     this.pendingCommands++;
@@ -240,7 +268,7 @@ export class Runtime {
     const staging = this.device.createBuffer({ size: padded, usage: 0x04 /* COPY_SRC */, mappedAtCreation: true });
     new Uint8Array(staging.getMappedRange()).set(new Uint8Array(data.buffer, data.byteOffset, bytes));
     staging.unmap();
-    this.copy(staging, 0, dst, dstOffset, padded);
+    this.copy(staging, 0, dst, dstOffset, padded, 'upload');
     this.toDestroyAfterSubmit.push(staging);
   }
 

@@ -188,11 +188,7 @@ export function batchNorm(
     if (!sums) return [dx, null, null];
     const [sumG, sumGX] = sums;
     return [dx, sumGX, sumG];
-  });
-  // mean and invstd live as long as the graph that needs them (or die with the op's scope).
-  if (!out.gradFn) {
-    mean.dispose();
-    invstd.dispose();
-  }
+  }, { saved: [x, ...(weight ? [weight] : []), ...(relu ? [y] : [])], owned: [mean, invstd] });
+  // mean and invstd are owned by the graph (freed with it); without a graph withGrad freed them.
   return out;
 }

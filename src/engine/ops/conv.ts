@@ -348,7 +348,7 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Co
     ];
     if (relu) gy.dispose();
     return grads;
-  });
+  }, { saved: relu ? [x, weight, y] : [x, weight] });
 }
 
 /**

@@ -41,7 +41,10 @@ function unary(op: UnaryOp, x: Tensor, a = 0): Tensor {
   if (x instanceof FusedValue) return traced(x.unary(op, a)); // inside fuse(): record, do not run
   requireFloat(op, x);
   const y = unaryForward(op, x, a);
-  return withGrad(y, op, [x], (g) => [unaryBackward(op, g, x, y, a)]);
+  // The backward kernel binds x and y for every op; saved are those its expression reads.
+  const expr = UNARY_OPS[op].backward;
+  const reads = [...(/\bx\b/.test(expr) ? [x] : []), ...(/\by\b/.test(expr) ? [y] : [])];
+  return withGrad(y, op, [x], (g) => [unaryBackward(op, g, x, y, a)], { saved: reads });
 }
 
 /**
@@ -111,7 +114,7 @@ function binary(op: BinaryOp, a: Tensor, b: Tensor | number): Tensor {
       return reduced;
     };
     return [gradFor(spec.gradA, a, 'A'), gradFor(spec.gradB, b, 'B')];
-  });
+  }, { saved: /\b[ab]\b/.test(spec.gradA + spec.gradB) ? [a, b] : [] });
 }
 
 function scalarOrTensor(op: BinaryOp, a: Tensor, b: Tensor | number): Tensor {

@@ -181,5 +181,5 @@ function run(c: CompiledTrace, args: readonly (Tensor | number)[], name: string)
       d.dispose();
       return reduced;
     });
-  });
+  }, { saved: inputs }); // the backward kernel recomputes from every input
 }

@@ -213,7 +213,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
       }
     }
     return [da, db];
-  });
+  }, { saved: [a, b] });
 }
 
 function padRank1(shape: readonly number[], rank: number): number[] {
@@ -265,5 +265,5 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Li
     if (b) grads.push(b.requiresGrad ? sumTo(g, b.shape) : null);
     if (relu) g.dispose();
     return grads;
-  });
+  }, { saved: relu ? [x, weight, y] : [x, weight] });
 }

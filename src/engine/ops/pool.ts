@@ -120,7 +120,8 @@ function maxPoolBackward(grad: Tensor, idx: Tensor, x: Tensor, g: Geometry): Ten
 export function maxPool2dWithIndices(x: Tensor, opts: Pool2dOptions): [Tensor, Tensor] {
   const g = geometry(x, opts, 'maxPool2d');
   const [out, idx] = maxPoolForward(x, g);
-  withGrad(out, 'maxPool2d', [x], (grad) => [maxPoolBackward(grad, idx, x, g)]);
+  // The indices are the caller's too: saved (a write into them raises in backward), not owned.
+  withGrad(out, 'maxPool2d', [x], (grad) => [maxPoolBackward(grad, idx, x, g)], { saved: [idx] });
   return [out, idx];
 }
 
@@ -128,9 +129,8 @@ export function maxPool2dWithIndices(x: Tensor, opts: Pool2dOptions): [Tensor, T
 export function maxPool2d(x: Tensor, opts: Pool2dOptions): Tensor {
   const g = geometry(x, opts, 'maxPool2d');
   const [out, idx] = maxPoolForward(x, g);
-  const y = withGrad(out, 'maxPool2d', [x], (grad) => [maxPoolBackward(grad, idx, x, g)]);
-  if (!y.gradFn) idx.dispose(); // the indices only serve the backward
-  return y;
+  // The indices only serve the backward: the graph owns them (without a graph they are freed now).
+  return withGrad(out, 'maxPool2d', [x], (grad) => [maxPoolBackward(grad, idx, x, g)], { saved: [], owned: [idx] });
 }
 
 /** Average pooling over H, W (torch.nn.functional.avg_pool2d); padding counts as zeros. */
@@ -146,7 +146,7 @@ export function avgPool2d(x: Tensor, opts: AvgPool2dOptions): Tensor {
     const dx = empty(x.shape);
     rt.dispatch(bwd, [grad.buffer, dx.buffer], windowParams(dx.size, g, cip), grid1d(dx.size));
     return [dx];
-  });
+  }, { saved: [] });
 }
 
 /**
@@ -168,5 +168,5 @@ export function adaptiveAvgPool2d(x: Tensor, outputSize: Size2): Tensor {
     const dx = empty(x.shape);
     rt.dispatch(bwd, [grad.buffer, dx.buffer], [dx.size, H, W, OH, OW], grid1d(dx.size));
     return [dx];
-  });
+  }, { saved: [] });
 }

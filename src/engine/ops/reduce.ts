@@ -133,18 +133,15 @@ function reduceRun(op: Op, x: Tensor, shape: readonly number[], start: number, e
   if (op === 'sum' || op === 'mean') {
     const scale = op === 'mean' ? 1 / r : 1; // mean of nothing is NaN (0 * inf), as in PyTorch
     const { values } = reducePass('sum', x, null, outer, r, inner, scale, outShape);
-    return withGrad(values, op, [x], (g) => [expandBackward(g, x.shape, r, inner, scale)]);
+    return withGrad(values, op, [x], (g) => [expandBackward(g, x.shape, r, inner, scale)], { saved: [] });
   }
   const { values, indices } = reducePass(op, x, null, outer, r, inner, 1, outShape);
   if (!needsGrad(x)) {
     indices!.dispose();
     return values;
   }
-  return withGrad(values, op, [x], (g) => {
-    const dx = scatterBackward(g, indices!, x.shape, r, inner);
-    indices!.dispose(); // the graph is freed after backward; the indices are not needed again
-    return [dx];
-  });
+  // The graph owns the indices: freed with it (kept by retainGraph).
+  return withGrad(values, op, [x], (g) => [scatterBackward(g, indices!, x.shape, r, inner)], { saved: [], owned: [indices!] });
 }
 
 function reduce(op: Op, x: Tensor, dim: number | readonly number[] | undefined, keepdim: boolean): Tensor {

@@ -40,7 +40,7 @@ function softmaxFamily(log: boolean, x: Tensor, dim: number): Tensor {
     const dx = empty(x.shape);
     rt.dispatch(bwd, [g.buffer, y.buffer, dx.buffer], params, launch(layout, outer * inner));
     return [dx];
-  });
+  }, { saved: [y] });
 }
 
 /** softmax along `dim` (default last), like torch.softmax. */
@@ -106,7 +106,6 @@ export function crossEntropy(logits: Tensor, labels: Tensor, opts: CrossEntropyO
     const bwd = rt.kernel({ name: 'crossEntropy_bwd', wgsl: CROSS_ENTROPY_BACKWARD_WGSL, bindings: ['read', 'read', 'read', 'read', 'write'] });
     const dx = empty(logits.shape);
     rt.dispatch(bwd, [logits.buffer, labels.buffer, lse.buffer, g.buffer, dx.buffer], [n * c, c, gstride, f32bits(scale)], grid1d(n * c));
-    lse.dispose(); // the graph is freed after backward; lse is not needed again
     return [dx, null];
-  });
+  }, { saved: [logits, labels], owned: [lse] }); // the graph owns lse: freed with it, kept by retainGraph
 }
