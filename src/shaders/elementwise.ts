@@ -12,7 +12,7 @@ import { LINEAR_INDEX, MAIN_1D, NAN_HELPERS, RELU, memoize } from './common.js';
  *  functions they call (relu_f32, powr, tanh_f32, log_f32, ...) are in ELEMENTWISE_HELPERS. */
 export const UNARY_OPS = {
   neg: { forward: '-x', backward: '-g' },
-  exp: { forward: 'exp(x)', backward: 'g * y' },
+  exp: { forward: 'exp_f32(x)', backward: 'g * y' },
   log: { forward: 'log_f32(x)', backward: 'g / x' },
   sqrt: { forward: 'sqrt(x)', backward: 'g * 0.5 / y' },
   relu: { forward: 'relu_f32(x)', backward: 'relu_grad_f32(g, x)' },
@@ -32,7 +32,8 @@ export const BINARY_OPS = {
   add: { forward: 'a + b', gradA: 'g', gradB: 'g' },
   sub: { forward: 'a - b', gradA: 'g', gradB: '-g' },
   mul: { forward: 'a * b', gradA: 'g * b', gradB: 'g * a' },
-  div: { forward: 'a / b', gradA: 'g / b', gradB: '-g * a / (b * b)' },
+  // PyTorch's order, (a / b) / b: b * b underflows to 0 for |b| < 1e-19, and 0 / 0 would be NaN.
+  div: { forward: 'a / b', gradA: 'g / b', gradB: '-g * ((a / b) / b)' },
   maximum: { forward: 'max_nan_f32(a, b)', gradA: 'minmax_grad(g, a, b)', gradB: 'minmax_grad(g, b, a)' },
   minimum: { forward: 'min_nan_f32(a, b)', gradA: 'minmax_grad(g, b, a)', gradB: 'minmax_grad(g, a, b)' },
 } as const;
@@ -147,6 +148,22 @@ fn log_f32(x: f32) -> f32 {
   return log(x);
 }`;
 
+/**
+ * exp_f32: exp whose subnormal results survive. Lavapipe's exp builds its result from the exponent
+ * bits and returns 0 below the smallest normal float (exp(-88.7) gave 0, PyTorch 3.0e-39). For
+ * ln(2^-150) < x < ln(2^-126), exp(x) = m * 2^-149 with m = exp(x + 149 ln 2) in [0.5, 2^23], and
+ * the subnormal with bits round(m) is the float32 nearest to exp(x). m is computed as
+ * exp(x + 103) * e^(149 ln 2 - 103): x + 103 is exact (Sterbenz), so m carries only exp's and one
+ * multiplication's rounding (a few 1e-7), not that of rounding x + 103.28 to float32.
+ */
+export const EXP = /* wgsl */ `
+fn exp_f32(x: f32) -> f32 {
+  if (x < -87.33654 && x > -103.97208) {
+    return bitcast<f32>(u32(round(exp(x + 103.0) * 1.3217146929582648)));
+  }
+  return exp(x);
+}`;
+
 /** The gradient of max(a, b) (or of min(b, a)) with respect to a: g where a wins or either is NaN,
  *  g / 2 on a tie, 0 where b wins (PyTorch's maximum/minimum backward). */
 const MINMAX_GRAD = /* wgsl */ `
@@ -157,7 +174,7 @@ fn minmax_grad(g: f32, a: f32, b: f32) -> f32 {
 }`;
 
 /** Every helper the table's expressions call; unused ones cost nothing in a kernel. */
-export const ELEMENTWISE_HELPERS = [NAN_HELPERS, RELU, POWR, TANH, LOG, MINMAX_GRAD].join('\n');
+export const ELEMENTWISE_HELPERS = [NAN_HELPERS, RELU, POWR, TANH, LOG, EXP, MINMAX_GRAD].join('\n');
 
 /** y = f(x, a) for a unary op. Params: n, a. */
 export const unaryForwardWGSL = memoize(function unaryForwardWGSL(op: UnaryOp): string {

@@ -83,6 +83,18 @@ describe('unary ops match the float64 reference, forward and backward', () => {
     expect([...neg].every(Number.isNaN), 'log of negative numbers, subnormal ones included, is NaN').toBe(true);
   });
 
+  it('exp with subnormal results equals the float64 exp rounded to float32 (lavapipe\'s exp returned 0)', async () => {
+    const xs = Float32Array.from({ length: 301 }, (_, i) => -104 + i * 0.0552); // -104 .. -87.44: subnormal results
+    const ys = (await E.exp(E.tensor(xs, [xs.length])).toArray()) as Float32Array;
+    for (let i = 0; i < xs.length; i++) {
+      const want = Math.fround(Math.exp(xs[i]!));
+      // One subnormal step (2^-149) or 2e-6 relative: the kernel's exp(x + 103) is exp2 of a
+      // rounded x * log2(e) ~ 21 (6.6e-7 relative); exp of normal results near -88 is off by up to
+      // 2.6e-6 for the same reason.
+      expect(Math.abs(ys[i]! - want), `exp(${xs[i]})`).toBeLessThanOrEqual(Math.max(2e-6 * want, 2 ** -149));
+    }
+  });
+
   it('scalar add/sub/mul/div', async () => {
     for (const [name, op, a, fn] of [
       ['add', 'addScalar', 2.5, (x: E.Tensor) => E.add(x, 2.5)],
