@@ -1,4 +1,4 @@
-// Elementwise ops with broadcasting: add, sub, mul, div, maximum, eq, and the unary table
+// Elementwise ops with broadcasting: add, sub, mul, div, maximum, minimum, eq, and the unary table
 // (neg, exp, log, sqrt, pow, relu, abs, sigmoid, tanh). Forward and backward live side by side.
 
 import { runtime, grid1d, f32bits, EngramError } from '../runtime.js';
@@ -48,8 +48,9 @@ function unary(op: UnaryOp, x: Tensor, a = 0): Tensor {
 }
 
 /**
- * The gradient through a ReLU whose output is `y`: g where y > 0, else 0. Fused conv/batch-norm
- * kernels that apply ReLU in their epilogue keep only y, and y > 0 exactly where the input was.
+ * The gradient through a ReLU whose output is `y`: 0 where y <= 0, else g (a NaN passes its
+ * gradient, as PyTorch's threshold_backward does). Fused conv/matmul kernels that apply ReLU in their
+ * epilogue keep only y, which is <= 0 or NaN exactly where the input was.
  */
 export function reluBackwardFromOutput(g: Tensor, y: Tensor): Tensor {
   return unaryBackward('relu', g, y, y, 0);
@@ -136,8 +137,13 @@ export const sub = (a: Tensor, b: Tensor | number): Tensor => scalarOrTensor('su
 export const mul = (a: Tensor, b: Tensor | number): Tensor => scalarOrTensor('mul', a, b);
 /** a / b with broadcasting (b may be a number). */
 export const div = (a: Tensor, b: Tensor | number): Tensor => scalarOrTensor('div', a, b);
-/** Elementwise maximum of two tensors (gradient to `a` on ties). Inside fuse(), `b` may also be a number. */
+/**
+ * Elementwise maximum of two tensors, as torch.maximum: NaN if either is NaN; on a tie each operand
+ * gets half the gradient. Inside fuse(), `b` may also be a number.
+ */
 export const maximum = (a: Tensor, b: Tensor): Tensor => binary('maximum', a, b);
+/** Elementwise minimum of two tensors, as torch.minimum (NaN wins, ties split the gradient). */
+export const minimum = (a: Tensor, b: Tensor): Tensor => binary('minimum', a, b);
 
 /** 1.0 where a == b, else 0.0 (float32, no gradient). Works for int32 tensors, e.g. predictions vs labels. */
 export function eq(a: Tensor, b: Tensor | number): Tensor {

@@ -41,7 +41,7 @@ interface CompiledTrace {
 }
 
 /**
- * Fuse a function of elementwise ops (add, sub, mul, div, maximum, neg, exp, log, sqrt, relu, abs,
+ * Fuse a function of elementwise ops (add, sub, mul, div, maximum, minimum, neg, exp, log, sqrt, relu, abs,
  * sigmoid, tanh, pow with a number exponent; tensor or number operands, broadcasting as eagerly)
  * into one forward dispatch, with a backward that computes the gradients of every input that needs
  * one in one dispatch (plus the usual sumTo for an input that was broadcast). Results, gradients and
