@@ -12,6 +12,7 @@ const GZIP_FLAG_COMMENT = 0x10;
 const GZIP_FLAGS_RESERVED = 0xe0;
 const ZLIB_FLAG_PRESET_DICTIONARY = 0x20;
 
+/** True when the bytes start with the gzip magic number (1f 8b). */
 export function isGzip(bytes: Uint8Array): boolean {
   return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
 }

@@ -1,12 +1,55 @@
 // Reverse-mode automatic differentiation (micrograd's algorithm, on GPU tensors).
-// backward() orders the graph topologically once, walks it in reverse calling each op's
-// gradient function under noGrad, accumulates into leaves' `.grad`, then frees the graph.
+// backward() orders the graph topologically once, checks it (no node freed by an earlier backward,
+// no saved tensor written in place since it was saved), walks it in reverse calling each op's
+// gradient function under noGrad, accumulates into leaves' `.grad`, then frees the graph unless
+// asked to retain it.
+//
+// The graph owns what backward needs: each node holds its inputs and internal tensors (see
+// withGrad), so a tensor disposed by the user or by a scope stays readable here until the graph is
+// freed, and a loss computed inside a scope still backpropagates to the parameters.
 
 import { EngramError } from './runtime.js';
 import { noGrad, untrack } from './scope.js';
-import { Tensor, onesLike } from './tensor.js';
+import { Tensor, onesLike, withGraphAccess, type BackwardOptions } from './tensor.js';
 import { shapeStr, sameShape } from './shape.js';
 import { add, addInPlace_ } from './ops/elementwise.js';
+
+function describe(t: Tensor): string {
+  return `tensor #${t.id}${t.name ? ` '${t.name}'` : ''} (shape ${shapeStr(t.shape)})`;
+}
+
+function freedError(t: Tensor): EngramError {
+  return new EngramError(
+    `backward(): trying to backward through the graph a second time: ${describe(t)}, the output of '${t.graphFreed}', ` +
+    'had its graph freed (with the tensors saved for its gradient) by an earlier backward(). ' +
+    'Pass { retainGraph: true } to the earlier call, e.g. loss.backward(undefined, { retainGraph: true }), to backward through it again, ' +
+    'or recompute the forward pass',
+  );
+}
+
+// In-place kernels of the engine, by kernel name, for the error message.
+const IN_PLACE_OPS: Record<string, string> = { fill: 'fill_()', arange: 'arange_()', addInt: 'addInt_()', addInPlace: 'addInPlace_()', sgd: 'an SGD step', adam: 'an Adam step' };
+
+/** Raise if a tensor a node saved was written since (PyTorch's "modified by an inplace operation"). */
+function checkSaved(node: Tensor): void {
+  const fn = node.gradFn!;
+  const saved = fn.saved ?? [];
+  for (let k = 0; k < saved.length; k++) {
+    const t = saved[k]!;
+    const s = t.storageForGraph();
+    const then = fn.savedVersions?.[k];
+    if (!s || then === undefined || s.version === then) continue;
+    const writer = s.lastWriter === 'copy' || s.lastWriter === 'upload'
+      ? `a buffer ${s.lastWriter} into it (e.g. loadStateDict)`
+      : `${IN_PLACE_OPS[s.lastWriter] ? `${IN_PLACE_OPS[s.lastWriter]} (kernel '${s.lastWriter}')` : `kernel '${s.lastWriter}'`}`;
+    const role = t === node ? 'its output' : fn.inputs.includes(t) ? `its input ${fn.inputs.indexOf(t)}` : 'a tensor';
+    throw new EngramError(
+      `backward(): one of the tensors needed for gradient computation has been modified by an in-place operation: ${describe(t)}, ` +
+      `${role} saved by '${fn.name}', is at version ${s.version}; '${fn.name}' saved it at version ${then}. The last write was ${writer}. ` +
+      `Do the in-place update after backward() (or after every backward through '${fn.name}'), or write into a clone()`,
+    );
+  }
+}
 
 function topoOrder(root: Tensor): Tensor[] {
   const order: Tensor[] = [];
@@ -17,6 +60,10 @@ function topoOrder(root: Tensor): Tensor[] {
   while (stack.length) {
     const top = stack[stack.length - 1]!;
     const [t, i] = top;
+    if (i === 0) {
+      if (!t.gradFn && t.graphFreed) throw freedError(t);
+      if (t.gradFn) checkSaved(t);
+    }
     const inputs = t.gradFn?.inputs ?? [];
     if (i < inputs.length) {
       top[1]++;
@@ -38,7 +85,16 @@ function alias(t: Tensor): Tensor {
   return t.detach();
 }
 
-export function backward(root: Tensor, grad?: Tensor): void {
+/**
+ * Accumulate d(root)/d(leaf) into every leaf's `.grad`. Then the graph is freed: each node lets go
+ * of the tensors it saved (tensors the user or a scope disposed are freed now) and a later backward
+ * through it raises, unless `opts.retainGraph`. Raises before computing anything when a node was
+ * freed by an earlier backward or a tensor it saved was modified in place since.
+ */
+export function backward(root: Tensor, grad?: Tensor, opts: BackwardOptions = {}): void {
+  if (root.disposed) {
+    throw new EngramError(`backward(): ${describe(root)} was disposed; call backward() before disposing it (or before its scope ends)`);
+  }
   if (!root.requiresGrad) {
     throw new EngramError('backward(): this tensor does not require grad (no input had requiresGrad, or it was computed under noGrad)');
   }
@@ -62,7 +118,8 @@ export function backward(root: Tensor, grad?: Tensor): void {
         accumulateLeaf(node, g);
         continue;
       }
-      const inputGrads = fn.backward(g);
+      // The node may read tensors whose user handle was released: the graph holds them.
+      const inputGrads = withGraphAccess(() => fn.backward(g));
       const handedOut = new Set<Tensor>();
       fn.inputs.forEach((input, k) => {
         let gi = inputGrads[k];
@@ -87,11 +144,17 @@ export function backward(root: Tensor, grad?: Tensor): void {
       if (!handedOut.has(g)) g.dispose();
     }
   });
-  // Free the graph: intermediate results no longer hold their inputs alive.
-  for (const t of order) t.gradFn = null;
+  if (opts.retainGraph) return;
+  // Free the graph from the root down: each node lets go of what it held, so intermediates the user
+  // or a scope disposed are freed as soon as the last node using them is.
+  for (let i = order.length - 1; i >= 0; i--) order[i]!.freeNode_();
 }
 
 function accumulateLeaf(leaf: Tensor, g: Tensor): void {
+  if (leaf.disposed) {
+    g.dispose(); // nobody can use a released leaf, or its gradient
+    return;
+  }
   if (leaf.grad && !leaf.grad.disposed) {
     addInPlace_(leaf.grad, g);
     g.dispose();

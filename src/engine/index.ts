@@ -6,7 +6,7 @@ export {
   Tensor, Storage, tensor, empty, zeros, ones, full, zerosLike, onesLike, arange, rand, randn, uniform, randint,
   memory, withGrad, needsGrad,
 } from './tensor.js';
-export type { DType, Shape, GradFn, CreateOptions, RandomOptions } from './tensor.js';
+export type { DType, Shape, GradFn, CreateOptions, RandomOptions, BackwardOptions, SavedForBackward } from './tensor.js';
 export { scope, noGrad, isGradEnabled, setGradEnabled } from './scope.js';
 export { Generator, manualSeed, defaultGenerator } from './random.js';
 export { setFloat32MatmulPrecision, getFloat32MatmulPrecision, type MatmulPrecision } from './precision.js';

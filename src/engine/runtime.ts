@@ -14,6 +14,7 @@ import type { GpuTimer } from './gpu-timer.js';
 /** How a kernel uses each storage buffer, in binding order (binding 0 is always the parameter block). */
 export type BindingAccess = 'read' | 'write';
 
+/** A compute kernel to compile: its WGSL and how it binds storage buffers. */
 export interface KernelSpec {
   /** Name used in error messages and GPU debug labels. */
   name: string;
@@ -23,12 +24,28 @@ export interface KernelSpec {
   bindings: BindingAccess[];
 }
 
+/**
+ * A compiled compute kernel (pipeline and bind group layout), cached by `Runtime.kernel()` per WGSL source.
+ */
 export interface Kernel {
+  /** Unique id of this kernel in its runtime. */
   readonly id: number;
+  /** The kernel's name, from its spec. */
   readonly name: string;
+  /** The compute pipeline (entry point `main`). */
   readonly pipeline: GPUComputePipeline;
+  /** Layout of the kernel's bind group: the parameter block at binding 0, then the storage buffers. */
   readonly layout: GPUBindGroupLayout;
+  /** Number of storage buffers bound after the parameter block. */
   readonly bindings: number;
+  /** Indices (into the buffers of a dispatch) of the bindings the kernel writes. */
+  readonly writes: readonly number[];
+}
+
+/** A buffer's write counter (a tensor Storage), bumped by the runtime while autograd watches it. */
+export interface WriteCounter {
+  version: number;
+  lastWriter: string;
 }
 
 /** Bytes reserved per dispatch for its parameter block (64 u32/f32 words). */
@@ -43,12 +60,21 @@ export interface TracedDispatch {
 
 const ARENA_BYTES = 1 << 18; // 1024 dispatches per submit before a forced flush
 
+/** The error engram throws for invalid use (arguments, shapes, state) and for WebGPU errors. */
 export class EngramError extends Error {
+  /** Always 'EngramError'. */
   override name = 'EngramError';
 }
 
+/**
+ * The WebGPU device and everything that makes dispatch cheap: pipeline and bind-group caches, a buffer pool,
+ * a parameter arena and one command encoder that records dispatches until a result is needed. Get it with
+ * `runtime()` after `init()`.
+ */
 export class Runtime {
+  /** Pool of GPU buffers reused by tensors. */
   readonly pool: BufferPool;
+  /** The device has the 'shader-f16' feature. */
   readonly hasF16: boolean;
   /**
    * The adapter runs kernels on the CPU (lavapipe/llvmpipe, SwiftShader): kernels choose variants
@@ -91,10 +117,34 @@ export class Runtime {
   /** When set, each dispatch runs in its own compute pass timed on the GPU (see gpu-timer.ts). */
   timer: GpuTimer | null = null;
 
-  /** Counters for tests and benchmarks. */
-  readonly counters = { dispatches: 0, submits: 0, pipelinesCreated: 0, bindGroupsCreated: 0, readbacks: 0 };
+  /**
+   * Buffers saved by a live autograd node, with their write counters: every write into one (a
+   * kernel's write binding, a copy, an upload) bumps its version, which backward() checks so that
+   * an in-place write into a saved tensor raises instead of silently giving wrong gradients. Empty
+   * when no graph is alive, so a dispatch then pays one size check.
+   */
+  readonly watched = new Map<GPUBuffer, WriteCounter>();
 
-  /** `gpu` is held so that Dawn's instance in Node is not garbage-collected under the device. */
+  /** Counters for tests and benchmarks. */
+  readonly counters = {
+    /** Kernel dispatches recorded. */
+    dispatches: 0,
+    /** Command buffers submitted to the queue. */
+    submits: 0,
+    /** Compute pipelines compiled (kernel cache misses). */
+    pipelinesCreated: 0,
+    /** Bind groups created (bind-group cache misses). */
+    bindGroupsCreated: 0,
+    /** Buffers read back to the CPU. */
+    readbacks: 0,
+  };
+
+  /**
+   * @param device The WebGPU device all kernels run on.
+   * @param info The adapter and device description (`adapterInfo()`).
+   * @param gpu The GPU object the device came from, held so that Dawn's instance in Node is not
+   * garbage-collected under the device.
+   */
   constructor(readonly device: GPUDevice, readonly info: AdapterDescription, readonly gpu?: GPU) {
     this.pool = new BufferPool(device, device.limits.maxBufferSize);
     this.hasF16 = device.features.has('shader-f16');
@@ -113,6 +163,7 @@ export class Runtime {
 
   // ---------------------------------------------------------------- kernels
 
+  /** The compiled kernel for `spec`, compiled on first use and then cached by its WGSL source. */
   kernel(spec: KernelSpec): Kernel {
     const cached = this.kernels.get(spec.wgsl);
     if (cached) return cached;
@@ -133,7 +184,8 @@ export class Runtime {
       label: spec.name,
     });
     this.counters.pipelinesCreated++;
-    const k: Kernel = { id: this.nextKernelId++, name: spec.name, pipeline, layout, bindings: spec.bindings.length };
+    const writes = spec.bindings.flatMap((access, i) => (access === 'write' ? [i] : []));
+    const k: Kernel = { id: this.nextKernelId++, name: spec.name, pipeline, layout, bindings: spec.bindings.length, writes };
     this.kernels.set(spec.wgsl, k);
     return k;
   }
@@ -171,6 +223,7 @@ export class Runtime {
     this.arenaCPU.set(params as ArrayLike<number>, offset / 4);
     this.arenaUsed += Math.ceil(PARAM_BLOCK_BYTES / this.arenaAlign) * this.arenaAlign;
 
+    if (this.watched.size !== 0) for (const i of k.writes) this.noteWrite(buffers[i]!, k.name);
     if (this.trace) this.trace.push({ kernel: k, buffers: [...buffers], params: Uint32Array.from(params), workgroups: [x, y, z] });
     const bindGroup = this.bindGroupFor(k, buffers);
     if (this.timer) this.endPass();
@@ -183,10 +236,20 @@ export class Runtime {
     this.counters.dispatches++;
   }
 
+  /** Count a write into `buf` if autograd watches it (see `watched`). */
+  private noteWrite(buf: GPUBuffer, writer: string): void {
+    const c = this.watched.get(buf);
+    if (c) {
+      c.version++;
+      c.lastWriter = writer;
+    }
+  }
+
   /** Record a copy of `bytes` bytes between buffers (e.g. to clone a tensor). */
-  copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
+  copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number, writer = 'copy'): void {
     this.assertAlive();
     if (bytes === 0) return;
+    if (this.watched.size !== 0) this.noteWrite(dst, writer);
     this.endPass();
     this.currentEncoder().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
     this.pendingCommands++;
@@ -205,7 +268,7 @@ export class Runtime {
     const staging = this.device.createBuffer({ size: padded, usage: 0x04 /* COPY_SRC */, mappedAtCreation: true });
     new Uint8Array(staging.getMappedRange()).set(new Uint8Array(data.buffer, data.byteOffset, bytes));
     staging.unmap();
-    this.copy(staging, 0, dst, dstOffset, padded);
+    this.copy(staging, 0, dst, dstOffset, padded, 'upload');
     this.toDestroyAfterSubmit.push(staging);
   }
 
@@ -265,10 +328,12 @@ export class Runtime {
     this.bindGroups.clear(); // cached groups may name destroyed buffers
   }
 
+  /** Commands (dispatches and copies) recorded since the last submit. */
   get pending(): number {
     return this.pendingCommands;
   }
 
+  /** Destroy the device and drop the kernel and bind-group caches; the runtime is unusable afterwards. */
   destroy(): void {
     this.kernels.clear();
     this.bindGroups.clear();
@@ -359,6 +424,7 @@ export function runtime(): Runtime {
   return current;
 }
 
+/** True once `init()` has created the runtime. */
 export function isInitialized(): boolean {
   return current !== null;
 }

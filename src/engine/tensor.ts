@@ -1,20 +1,40 @@
 // Tensors: a shape, a dtype and a reference-counted GPU buffer, contiguous row-major.
 // Views that only change the shape (reshape, detach) share the buffer; the buffer returns to the
-// pool when its last tensor is disposed (or garbage-collected, as a safety net).
+// pool when its last tensor is disposed (or garbage-collected, as a safety net). A tensor that a live
+// autograd node holds outlives its disposal (unusable, but readable by backward) until the graph
+// lets go of it: see withGrad and autograd.ts.
 
 import { runtime, EngramError } from './runtime.js';
-import { track, untrack, isGradEnabled } from './scope.js';
+import { track, untrack, isGradEnabled, endingScope, SCOPE_LEAF } from './scope.js';
 import { defaultGenerator, type Generator } from './random.js';
 import { checkShape, numel, shapeStr } from './shape.js';
 import * as ops from './ops/index.js';
 
 export type DType = 'float32' | 'int32';
+
+export interface BackwardOptions {
+  /**
+   * Keep the graph (its nodes and saved tensors) after backward, so that backward can run through
+   * it again (like PyTorch's retain_graph). Without it the graph is freed and a second backward
+   * through it raises.
+   */
+  retainGraph?: boolean;
+}
 export type Shape = readonly number[];
 export type TypedArrayFor<D extends DType> = D extends 'int32' ? Int32Array : Float32Array;
 
 /** A GPU buffer shared by every tensor that views it. */
 export class Storage {
   refs = 1;
+  /**
+   * Bumped by every write into the buffer while a live graph node has saved it (the runtime counts
+   * writes of watched buffers: kernels' write bindings, copies, uploads). Views share it, as in
+   * PyTorch, because they share the data. backward() compares it with the version each node saved.
+   */
+  version = 0;
+  /** Kernel (or 'copy' / 'upload') of the last counted write, for the in-place error message. */
+  lastWriter = '';
+  private watchers = 0;
   constructor(readonly buffer: GPUBuffer, readonly bytes: number) {}
   retain(): this {
     this.refs++;
@@ -22,6 +42,13 @@ export class Storage {
   }
   release(): void {
     if (--this.refs === 0) runtime().pool.release(this.buffer);
+  }
+  /** A graph node saved this buffer: count writes into it from now on (see Runtime.watched). */
+  watch(): void {
+    if (this.watchers++ === 0) runtime().watched.set(this.buffer, this);
+  }
+  unwatch(): void {
+    if (--this.watchers === 0) runtime().watched.delete(this.buffer);
   }
 }
 
@@ -31,17 +58,70 @@ export interface GradFn {
   inputs: Tensor[];
   /** Gradients for each input (null where an input needs none); called under noGrad. */
   backward(grad: Tensor): (Tensor | null)[];
+  /** Tensors whose values `backward` reads (set by withGrad), checked for in-place writes. */
+  saved?: readonly Tensor[];
+  /** The storage version of each saved tensor when it was saved. */
+  savedVersions?: readonly number[];
 }
 
-// tensors: live; undisposed: created and never disposed (still live, or reclaimed by the collector).
+/**
+ * What a tensor's graph node holds, kept apart from the tensor so that the garbage collector's
+ * finalizer can release it (the node's closure refers to the tensor itself; this must not).
+ */
+interface Cell {
+  storage: Storage | null;
+  /** Tensors the node keeps alive (its inputs and the internal tensors it owns); null once released. */
+  uses: Tensor[] | null;
+  /** Storages the node watches for in-place writes. */
+  watched: Storage[] | null;
+}
+
+// tensors: holding GPU memory (live, or disposed by the user but still kept by a graph);
+// undisposed: created and never disposed (still live, or reclaimed by the collector).
 const counts = { tensors: 0, undisposed: 0 };
 let nextId = 1;
+// > 0 while backward() runs gradient functions: they may read tensors the user disposed but the
+// graph kept (see Tensor.dispose). Backward is synchronous, so no user code runs meanwhile.
+let graphAccess = 0;
 
-// Tensors dropped without dispose() give their buffer back when collected.
-const finalizer = new FinalizationRegistry<Storage>((s) => {
+/** Run `fn` with access to graph-held tensors whose user handle was disposed (autograd only). */
+export function withGraphAccess<T>(fn: () => T): T {
+  graphAccess++;
+  try {
+    return fn();
+  } finally {
+    graphAccess--;
+  }
+}
+
+/** Release a node's hold on its tensors; frees (iteratively: graphs can be deep) those nobody else holds. */
+function releaseNode(cell: Cell): void {
+  const uses = cell.uses;
+  const watched = cell.watched;
+  cell.uses = null;
+  cell.watched = null;
+  if (watched) for (const s of watched) s.unwatch();
+  if (!uses) return;
+  let work: Tensor[] | null = null; // tensors freed here whose own nodes must let go in turn
+  for (const t of uses) {
+    if (--t.graphUses === 0 && t.disposed) (work ??= []).push(t);
+  }
+  while (work?.length) {
+    const next = work.pop()!.free_();
+    if (next) {
+      for (const t of next) if (--t.graphUses === 0 && t.disposed) work.push(t);
+    }
+  }
+}
+
+// Tensors dropped without dispose() give their buffer back when collected, and their graph node
+// lets go of its inputs (which may free tensors the user disposed while the graph kept them).
+const finalizer = new FinalizationRegistry<Cell>((cell) => {
   try {
     counts.tensors--;
-    s.release();
+    cell.storage?.release();
+    cell.storage = null;
+    releaseNode(cell);
   } catch {
     /* the runtime may be gone at exit */
   }
@@ -53,6 +133,15 @@ export class Tensor {
   readonly dtype: DType;
   readonly size: number;
   private storage_: Storage | null;
+  /** The user's handle was released (dispose() or a scope's end); the graph may still hold the data. */
+  private released_ = false;
+  private readonly cell: Cell;
+  /** How many live graph nodes (other than its own) hold this tensor. Internal to autograd. */
+  graphUses = 0;
+  /** Set when backward() freed this tensor's node: the op's name, for the second-backward error. */
+  graphFreed: string | null = null;
+  /** Set when a scope's end disposed this tensor (its id), for the use-after-dispose error. */
+  disposedByScope: number | null = null;
   requiresGrad = false;
   /** Accumulated gradient of a leaf tensor after `backward()`. */
   grad: Tensor | null = null;
@@ -67,9 +156,10 @@ export class Tensor {
     this.shape = Object.freeze([...shape]);
     this.dtype = dtype;
     this.size = numel(shape);
+    this.cell = { storage, uses: null, watched: null };
     counts.tensors++;
     counts.undisposed++;
-    finalizer.register(this, storage, this);
+    finalizer.register(this, this.cell, this);
     track(this);
   }
 
@@ -77,36 +167,95 @@ export class Tensor {
     return this.shape.length;
   }
 
+  /** True once the user's handle is released: any use raises, even while a graph keeps the data for backward. */
   get disposed(): boolean {
-    return this.storage_ === null;
+    return this.released_;
   }
 
   get storage(): Storage {
-    if (!this.storage_) {
-      throw new EngramError(`tensor #${this.id}${this.name ? ` '${this.name}'` : ''} (shape ${shapeStr(this.shape)}) was used after dispose()`);
+    if (this.released_ && !(graphAccess > 0 && this.storage_)) {
+      const how = this.disposedByScope !== null
+        ? ` (by the end of scope #${this.disposedByScope}, which created it and did not return it: return it from the scope function or call keep() on it. ` +
+          'If async scopes run concurrently, their awaits interleave and a tensor created by one can be tracked and disposed by another: await each async scope before starting the next)'
+        : '';
+      throw new EngramError(`tensor #${this.id}${this.name ? ` '${this.name}'` : ''} (shape ${shapeStr(this.shape)}) was used after dispose()${how}`);
     }
-    return this.storage_;
+    return this.storage_!;
   }
 
   get buffer(): GPUBuffer {
     return this.storage.buffer;
   }
 
+  /** The data version (bumped by in-place writes while a graph has saved it); shared by views. */
+  get version(): number {
+    return this.storage_?.version ?? -1;
+  }
+
   get isLeaf(): boolean {
     return this.gradFn === null;
   }
 
-  /** Free the GPU buffer (when no other view shares it). Safe to call twice. */
+  /**
+   * Release this handle. The GPU buffer goes back to the pool (when no other view shares it) unless
+   * a live autograd graph still needs the tensor for backward: then it stays, unusable by the user,
+   * until that graph is freed (by backward(), or by disposing or dropping the tensors computed from
+   * it). Safe to call twice.
+   */
   dispose(): void {
-    if (!this.storage_) return;
+    if (this.released_) return;
+    this.released_ = true;
+    this.disposedByScope = endingScope();
     finalizer.unregister(this);
-    counts.tensors--;
     counts.undisposed--;
-    const s = this.storage_;
-    this.storage_ = null;
-    this.gradFn = null;
     untrack(this);
+    if (this.graphUses === 0) {
+      const uses = this.free_();
+      if (uses) releaseNode({ storage: null, uses, watched: null });
+    }
+  }
+
+  /**
+   * Internal: give the buffer back and detach this tensor's node, returning the tensors the node
+   * held (the caller releases them). Called once nothing can reach the tensor any more.
+   */
+  free_(): Tensor[] | null {
+    const s = this.storage_;
+    if (!s) return null;
+    const uses = this.cell.uses;
+    this.cell.uses = null;
+    const watched = this.cell.watched;
+    this.cell.watched = null;
+    if (watched) for (const w of watched) w.unwatch();
+    this.storage_ = null;
+    this.cell.storage = null;
+    this.gradFn = null;
+    counts.tensors--;
     s.release();
+    return uses;
+  }
+
+  /** Internal (autograd): the storage whatever the user did with the handle; null once freed. */
+  storageForGraph(): Storage | null {
+    return this.storage_;
+  }
+
+  /** Internal (autograd, withGrad): attach a node that holds `uses` and watches `watched`. */
+  attachNode_(fn: GradFn, uses: Tensor[], watched: Storage[]): void {
+    this.gradFn = fn;
+    for (const u of uses) u.graphUses++;
+    for (const w of watched) w.watch();
+    this.cell.uses = uses;
+    this.cell.watched = watched;
+  }
+
+  /** Internal (autograd): release this tensor's node after backward; a later backward through it raises. */
+  freeNode_(): void {
+    const fn = this.gradFn;
+    if (!fn) return;
+    this.gradFn = null;
+    this.graphFreed = fn.name;
+    releaseNode(this.cell);
   }
 
   /** Keep this tensor alive past every open scope. */
@@ -147,9 +296,12 @@ export class Tensor {
     return this;
   }
 
-  /** Reverse-mode autodiff from this tensor; see `backward()` in autograd.ts. */
-  backward(grad?: Tensor): void {
-    ops.backward(this, grad);
+  /**
+   * Reverse-mode autodiff from this tensor; see `backward()` in autograd.ts. The graph is freed
+   * afterwards unless `{ retainGraph: true }`: `loss.backward(undefined, { retainGraph: true })`.
+   */
+  backward(grad?: Tensor, opts?: BackwardOptions): void {
+    ops.backward(this, grad, opts);
   }
 
   toString(): string {
@@ -174,13 +326,17 @@ export class Tensor {
   eq(o: Tensor | number): Tensor { return ops.eq(this, o); }
   sum(dim?: number | number[], keepdim = false): Tensor { return ops.sum(this, dim, keepdim); }
   mean(dim?: number | number[], keepdim = false): Tensor { return ops.mean(this, dim, keepdim); }
+  /** `max(x)`: the largest element; `max(x, dim)`: `{ values, indices }` along `dim` (see ops `max`). */
   max(): Tensor;
   max(dim: number, keepdim?: boolean): ops.ValuesIndices;
   max(dim?: number, keepdim = false): Tensor | ops.ValuesIndices { return dim === undefined ? ops.max(this) : ops.max(this, dim, keepdim); }
+  /** `min(x)`: the smallest element; `min(x, dim)`: `{ values, indices }` along `dim` (see ops `min`). */
   min(): Tensor;
   min(dim: number, keepdim?: boolean): ops.ValuesIndices;
   min(dim?: number, keepdim = false): Tensor | ops.ValuesIndices { return dim === undefined ? ops.min(this) : ops.min(this, dim, keepdim); }
+  /** Maximum over `dim` (all when omitted), gradient split among ties (see ops `amax`). */
   amax(dim?: number | number[], keepdim = false): Tensor { return ops.amax(this, dim, keepdim); }
+  /** Minimum over `dim` (all when omitted), gradient split among ties (see ops `amin`). */
   amin(dim?: number | number[], keepdim = false): Tensor { return ops.amin(this, dim, keepdim); }
   argmax(dim?: number, keepdim = false): Tensor { return ops.argmax(this, dim, keepdim); }
   matmul(o: Tensor): Tensor { return ops.matmul(this, o); }
@@ -195,6 +351,9 @@ export class Tensor {
   logSoftmax(dim = -1): Tensor { return ops.logSoftmax(this, dim); }
   toFloat(): Tensor { return ops.toFloat(this); }
 }
+
+// A scope never looks inside a tensor for more tensors to keep (its graph is not a return value).
+Object.defineProperty(Tensor.prototype, SCOPE_LEAF, { value: true });
 
 // ------------------------------------------------------------------ creation
 
@@ -335,17 +494,58 @@ export function needsGrad(...inputs: (Tensor | null | undefined)[]): boolean {
   return isGradEnabled() && inputs.some((t) => t?.requiresGrad);
 }
 
-/** Attach `gradFn` to an op's output when any input requires a gradient. Returns `out`. */
-export function withGrad(out: Tensor, name: string, inputs: Tensor[], backward: GradFn['backward']): Tensor {
-  if (needsGrad(...inputs)) {
-    out.requiresGrad = true;
-    out.gradFn = { name, inputs, backward };
+export interface SavedForBackward {
+  /**
+   * Tensors whose values the gradient function reads (inputs, the output, internal tensors).
+   * backward() raises if one of them was written in place after the op ran. Default: every input
+   * and the output (an op that does not say is assumed to read them all).
+   */
+  saved?: readonly Tensor[];
+  /**
+   * Internal tensors the op created only for its backward (softmax statistics, argmax indices):
+   * the graph takes them over, freeing them with the graph; without a graph they are freed now.
+   */
+  owned?: readonly Tensor[];
+}
+
+/**
+ * Attach `gradFn` to an op's output when any input requires a gradient. Returns `out`.
+ *
+ * The node holds its inputs and owned tensors (reference-counted by the graph): disposing them, or
+ * ending the scope that created them, releases the user's handle but not the graph's, so backward
+ * still has them. backward() releases the graph's hold (unless retainGraph).
+ */
+export function withGrad(out: Tensor, name: string, inputs: Tensor[], backward: GradFn['backward'], opts: SavedForBackward = {}): Tensor {
+  const owned = opts.owned ?? [];
+  if (!needsGrad(...inputs)) {
+    for (const t of owned) t.dispose();
+    return out;
   }
+  const saved = opts.saved ? [...opts.saved, ...owned] : [...inputs, out, ...owned];
+  // The node holds every tensor it may read: inputs, saved tensors that are not inputs (indices
+  // passed in, like indexSelect's), owned ones. The output is not a use of its own node (that would
+  // be a cycle that never frees): the node lives exactly as long as the output. The lists hold a
+  // handful of tensors, so linear de-duplication is cheapest (this runs for every op).
+  const uses: Tensor[] = [];
+  for (const t of inputs) if (t !== out && !uses.includes(t)) uses.push(t);
+  const savedVersions: number[] = [];
+  const watched: Storage[] = [];
+  for (const t of saved) {
+    const st = t.storage;
+    savedVersions.push(st.version);
+    if (!watched.includes(st)) watched.push(st);
+    if (t !== out && !uses.includes(t)) uses.push(t);
+  }
+  out.requiresGrad = true;
+  const fn: GradFn = { name, inputs, backward, saved, savedVersions };
+  out.attachNode_(fn, uses, watched);
+  for (const t of owned) t.dispose(); // the op's handle: the graph's hold keeps them
   return out;
 }
 
 /**
- * Live tensors and GPU memory, for leak checks. `tensors` counts live tensors; `undisposed` counts
+ * Live tensors and GPU memory, for leak checks. `tensors` counts tensors holding GPU memory (live
+ * ones, and disposed ones a live autograd graph still keeps for backward); `undisposed` counts
  * tensors created and never disposed, including those the garbage collector has since reclaimed, so
  * a difference of `undisposed` over a window counts the window's leaks exactly, whenever the
  * collector happens to run (`tensors` also drops when older garbage is collected meanwhile).

@@ -10,21 +10,27 @@ import { EngramError } from '../engine/runtime.js';
 import { tensor, type Tensor } from '../engine/tensor.js';
 import type { Module } from './module.js';
 
+/** Element types of the safetensors format. */
 export type SafetensorsDType = 'F32' | 'F16' | 'BF16' | 'F64' | 'I32' | 'I64' | 'I16' | 'I8' | 'U8' | 'BOOL';
 
 const DTYPE_BYTES: Record<SafetensorsDType, number> = { F32: 4, F16: 2, BF16: 2, F64: 8, I32: 4, I64: 8, I16: 2, I8: 1, U8: 1, BOOL: 1 };
 const FLOAT_DTYPES = new Set<SafetensorsDType>(['F32', 'F16', 'BF16', 'F64']);
 
+/** One tensor of a parsed safetensors file. */
 export interface SafetensorsEntry {
   /** dtype as stored in the file. */
   storedDtype: SafetensorsDType;
+  /** Dimensions, outermost first. */
   shape: number[];
   /** Values converted to engram's dtypes: floats to float32, integers to int32. */
   data: Float32Array | Int32Array;
 }
 
+/** The contents of a safetensors file: tensors by key and the header's `__metadata__`. */
 export interface ParsedSafetensors {
+  /** Tensors by key (PyTorch state_dict names for checkpoints). */
   tensors: Map<string, SafetensorsEntry>;
+  /** String pairs from the header's `__metadata__` (empty when absent). */
   metadata: Record<string, string>;
 }
 

@@ -3,14 +3,15 @@
 // Layout: x is contiguous [N, C, S] where S is the product of the spatial dimensions (1 for
 // [N, C] input): element (n, c, s) sits at (n * C + c) * S + s. A channel's `count` = N * S
 // elements are therefore strided: S contiguous values every C * S.
-// Per-channel vectors (mean, invstd, weight, bias, running stats, sums) are [C].
+// Per-channel vectors (invstd, weight, bias, running stats, sums) are [C]; the mean is [2C], hi
+// then lo (the mean is hi + lo, see bnStatsWGSL).
 //
 // Mapping: the per-channel reductions run one workgroup of 256 threads per channel (workgroup
 // index folded into y past 65535 channels); each thread accumulates a strided share of the
 // channel, then a workgroup-memory tree reduction combines the 256 partial sums. The elementwise
 // kernels run one thread per element: on a (spatial, C, N) grid for S >= 64, else 1-D (MAIN_1D).
 
-import { LINEAR_INDEX, MAIN_1D, RELU, memoize } from './common.js';
+import { LINEAR_INDEX, MAIN_1D, NAN_HELPERS, RELU, memoize } from './common.js';
 
 /** A 256-wide tree sum in workgroup memory, plus the channel/element index helpers. */
 const CHANNEL_REDUCE = /* wgsl */ `
@@ -70,13 +71,22 @@ const CHANNEL_MAIN = /* wgsl */ `@compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>)`;
 
 /**
- * Training statistics, two-pass for stability: mean first, then the mean of squared deviations.
- * Writes MEAN[c] and INVSTD[c] = 1 / sqrt(biased_var + eps); with `running`, also updates the
- * running stats in place: rm = (1 - m) rm + m mean, rv = (1 - m) rv + m biased_var * count / (count - 1).
+ * Training statistics, two-pass for stability, with the mean carried as two floats:
+ *   pass 1: hi = shift + sum(x - shift) / n, the shift being the channel's first element (when
+ *           finite): x - shift is exact for values within a factor of 2 of it, so a channel at
+ *           1e4 + N(0, 1) sums numbers of size 1, not 1e4;
+ *   pass 2: with d = x - hi (exact for the same reason), lo = sum(d) / n, the part of the mean that
+ *           rounding hi to float32 lost (up to half an ulp of 1e4, 5e-4), and the biased variance
+ *           sum(d^2) / n - lo^2 (the corrected two-pass formula).
+ * The kernels that normalize use x - hi - lo, which stays accurate at any offset (PyTorch sums in
+ * float64 but then computes x * (invstd) + (-mean * invstd), which cancels at a large offset).
+ * Writes MEAN[c] = hi, MEAN[C + c] = lo (MEAN is [2C]) and INVSTD[c] = 1 / sqrt(biased_var + eps);
+ * with `running`, also updates the running stats in place: rm = (1 - m) rm + m (hi + lo),
+ * rv = (1 - m) rv + m biased_var * count / (count - 1).
  * Params: C, S, count, momentum, eps. Bindings: X, MEAN, INVSTD[, RM, RV].
  */
 export const bnStatsWGSL = memoize(function bnStatsWGSL(running: boolean): string {
-  return /* wgsl */ `// batchNorm statistics: per-channel mean and 1/sqrt(var + eps)${running ? ', running stats updated in place' : ''}
+  return /* wgsl */ `// batchNorm statistics: per-channel mean (hi + lo) and 1/sqrt(var + eps)${running ? ', running stats updated in place' : ''}
 struct Params { C: u32, S: u32, count: u32, momentum: f32, eps: f32 }
 @group(0) @binding(0) var<storage, read> p: Params;
 @group(0) @binding(1) var<storage, read> X: array<f32>;
@@ -84,36 +94,48 @@ struct Params { C: u32, S: u32, count: u32, momentum: f32, eps: f32 }
 @group(0) @binding(3) var<storage, read_write> INVSTD: array<f32>;
 ${running ? `@group(0) @binding(4) var<storage, read_write> RM: array<f32>;
 @group(0) @binding(5) var<storage, read_write> RV: array<f32>;` : ''}
+${RELU}
 ${CHANNEL_REDUCE}
 ${CHANNEL_MAIN} {
   let c = wid.x + wid.y * nwg.x;
   if (c >= p.C) { return; }
   let lid = lid3.x;
   let n = f32(p.count);
+  let first = X[c * p.S];
+  let shift = select(0.0, first, (bitcast<u32>(first) & 0x7f800000u) != 0x7f800000u);
   var acc = 0.0;
   var cur = chan_start(lid, c);
-  for (var k = lid; k < p.count; k += 256u) { acc += X[cur.base + cur.s]; cur = chan_next(cur); }
-  let mean = wg_sum(lid, acc) / n;
+  for (var k = lid; k < p.count; k += 256u) { acc += X[cur.base + cur.s] - shift; cur = chan_next(cur); }
+  let hi = shift + wg_sum(lid, acc) / n;
   acc = 0.0;
+  var acc2 = 0.0;
   cur = chan_start(lid, c);
   for (var k = lid; k < p.count; k += 256u) {
-    let d = X[cur.base + cur.s] - mean;
-    acc += d * d;
+    let d = X[cur.base + cur.s] - hi;
+    acc += d;
+    acc2 += d * d;
     cur = chan_next(cur);
   }
-  let v = wg_sum(lid, acc) / n;
+  // An infinite mean (an inf in the channel) has no rounding to correct: lo = 0 keeps it inf, as
+  // PyTorch's running mean has it, instead of inf - inf = NaN.
+  let lo = select(wg_sum(lid, acc) / n, 0.0, (bitcast<u32>(hi) & 0x7fffffffu) == 0x7f800000u);
+  // Rounding can leave the corrected variance a hair below 0; clamped with relu_f32 (bits, not
+  // max()), so that a NaN variance stays NaN.
+  let v = relu_f32(wg_sum(lid, acc2) / n - lo * lo);
   if (lid == 0u) {
-    MEAN[c] = mean;
+    MEAN[c] = hi;
+    MEAN[p.C + c] = lo;
     INVSTD[c] = 1.0 / sqrt(v + p.eps);
 ${running ? `    let m = p.momentum;
-    RM[c] = (1.0 - m) * RM[c] + m * mean;
+    RM[c] = (1.0 - m) * RM[c] + m * (hi + lo);
     RV[c] = (1.0 - m) * RV[c] + m * v * (n / (n - 1.0));` : ''}
   }
 }`;
 });
 
 /**
- * Evaluation statistics from the running stats: MEAN[c] = RM[c] (a copy, so later in-place
+ * Evaluation statistics from the running stats: MEAN[c] = RM[c], MEAN[C + c] = 0 (the [2C] hi/lo
+ * layout of the training statistics; a copy, so later in-place
  * updates of the running stats cannot change what backward sees), INVSTD[c] = 1 / sqrt(RV[c] + eps).
  * One thread per channel. Params: C, eps. Bindings: RM, RV, MEAN, INVSTD.
  */
@@ -129,6 +151,7 @@ ${MAIN_1D} {
   let c = linear_index(gid, nwg);
   if (c >= p.C) { return; }
   MEAN[c] = RM[c];
+  MEAN[p.C + c] = 0.0;
   INVSTD[c] = 1.0 / sqrt(RV[c] + p.eps);
 }`;
 
@@ -150,7 +173,7 @@ ${affine ? `@group(0) @binding(4) var<storage, read> W: array<f32>;
 ${relu ? RELU : ''}
 ${LINEAR_INDEX}
 ${elementMain(planes)}
-  let xhat = (X[i] - MEAN[c]) * INVSTD[c];
+  let xhat = (X[i] - MEAN[c] - MEAN[p.C + c]) * INVSTD[c]; // mean = hi + lo, see bnStatsWGSL
 ${relu ? `  let v = ${value};
   Y[i] = relu_f32(v);` : `  Y[i] = ${value};`}
 }`;
@@ -158,10 +181,11 @@ ${relu ? `  let v = ${value};
 
 /**
  * The incoming gradient at element i. With a fused ReLU (`relu`), G is the gradient of the ReLU's
- * output Y, and the batch norm's own output gradient is G where Y > 0, else 0.
+ * output Y, and the batch norm's own output gradient is 0 where Y <= 0, else G (NaN passes, as in
+ * PyTorch; relu_grad_f32 in common.ts tests the bits).
  */
 function gradAt(relu: boolean): string {
-  return relu ? 'select(0.0, G[i], Y[i] > 0.0)' : 'G[i]';
+  return relu ? 'relu_grad_f32(G[i], Y[i])' : 'G[i]';
 }
 
 /**
@@ -180,12 +204,14 @@ struct Params { C: u32, S: u32, count: u32 }
 @group(0) @binding(4) var<storage, read> INVSTD: array<f32>;
 ${relu ? '@group(0) @binding(5) var<storage, read> Y: array<f32>;\n' : ''}@group(0) @binding(${5 + y}) var<storage, read_write> SUMG: array<f32>;
 @group(0) @binding(${6 + y}) var<storage, read_write> SUMGX: array<f32>;
+${relu ? NAN_HELPERS : ''}
 ${CHANNEL_REDUCE}
 ${CHANNEL_MAIN} {
   let c = wid.x + wid.y * nwg.x;
   if (c >= p.C) { return; }
   let lid = lid3.x;
-  let mean = MEAN[c];
+  let mean_hi = MEAN[c];
+  let mean_lo = MEAN[p.C + c];
   let invstd = INVSTD[c];
   var sg = 0.0;
   var sgx = 0.0;
@@ -194,7 +220,7 @@ ${CHANNEL_MAIN} {
     let i = cur.base + cur.s;
     let g = ${gradAt(relu)};
     sg += g;
-    sgx += g * (X[i] - mean) * invstd;
+    sgx += g * (X[i] - mean_hi - mean_lo) * invstd;
     cur = chan_next(cur);
   }
   let totalG = wg_sum(lid, sg);
@@ -223,7 +249,7 @@ export const bnBackwardDxWGSL = memoize(function bnBackwardDxWGSL(training: bool
   const w = affine ? 'W[c]' : '1.0';
   const body = training
     ? `  let invstd = INVSTD[c];
-  let xhat = (X[i] - MEAN[c]) * invstd;
+  let xhat = (X[i] - MEAN[c] - MEAN[p.C + c]) * invstd;
   DX[i] = (${w} * invstd / p.count) * (p.count * ${g} - SUMG[c] - xhat * SUMGX[c]);`
     : `  DX[i] = ${g} * ${w} * INVSTD[c];`;
   return /* wgsl */ `// batchNorm backward dx (${training ? 'training: batch statistics' : 'eval: running statistics'}${affine ? ', affine' : ''}${relu ? ', through a fused ReLU' : ''})
@@ -231,6 +257,7 @@ struct Params { n: u32, C: u32, S: u32, count: f32 }
 @group(0) @binding(0) var<storage, read> p: Params;
 ${decls}
 @group(0) @binding(${bufs.length + 1}) var<storage, read_write> DX: array<f32>;
+${relu ? NAN_HELPERS : ''}
 ${LINEAR_INDEX}
 ${elementMain(planes)}
 ${body}

@@ -44,3 +44,34 @@ fn relu_vec4(v: vec4<f32>) -> vec4<f32> {
   let b = bitcast<vec4<u32>>(v);
   return select(v, vec4<f32>(0.0), (b > vec4<u32>(0x80000000u)) & (b <= vec4<u32>(0xff800000u)));
 }`;
+
+/**
+ * Bit-level float tests and NaN-propagating max/min. Like RELU above, these never compare floats to
+ * detect NaN: WGSL allows a compiler to assume no NaN, so `v != v` may fold to false and max(a, b)
+ * may return either operand for a NaN (lavapipe's max(NaN, 1) is 1; PyTorch's maximum is NaN).
+ * - is_nan_f32: exponent all ones and a non-zero mantissa.
+ * - max_nan_f32 / min_nan_f32: torch.maximum / torch.minimum: NaN if either operand is NaN (the
+ *   first NaN's bits), otherwise max / min; on a tie (-0 vs +0) `a`, as std::max / std::min do.
+ * - relu_grad_f32(g, v): the gradient through a ReLU whose input (or output: they agree in sign and
+ *   NaN-ness) is v: 0 where v <= 0, else g. PyTorch's threshold_backward is `v <= 0 ? 0 : g`, so a
+ *   NaN input passes its gradient; the zero/negative test is on the bits (+0: 0, negative non-NaN:
+ *   [0x80000000, 0xff800000]).
+ */
+export const NAN_HELPERS = /* wgsl */ `
+fn is_nan_f32(v: f32) -> bool {
+  return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u;
+}
+fn max_nan_f32(a: f32, b: f32) -> f32 {
+  if (is_nan_f32(a)) { return a; }
+  if (is_nan_f32(b)) { return b; }
+  return select(a, b, a < b);
+}
+fn min_nan_f32(a: f32, b: f32) -> f32 {
+  if (is_nan_f32(a)) { return a; }
+  if (is_nan_f32(b)) { return b; }
+  return select(a, b, b < a);
+}
+fn relu_grad_f32(g: f32, v: f32) -> f32 {
+  let b = bitcast<u32>(v);
+  return select(g, 0.0, b == 0u || (b >= 0x80000000u && b <= 0xff800000u));
+}`;

@@ -5,47 +5,176 @@
 // Mapping: one thread per output element, 256 threads per workgroup, 1-D grid folded into y past
 // 65535 workgroups (see LINEAR_INDEX).
 
-import { LINEAR_INDEX, MAIN_1D, RELU, memoize } from './common.js';
+import { LINEAR_INDEX, MAIN_1D, NAN_HELPERS, RELU, memoize } from './common.js';
 
 /** Unary ops. In `forward`, `x` is the input and `a` a scalar parameter. In `backward`, `g` is the
- *  upstream gradient, `x` the input and `y` the forward output; the result is dL/dx. */
+ *  upstream gradient, `x` the input and `y` the forward output; the result is dL/dx. The helper
+ *  functions they call (relu_f32, powr, tanh_f32, log_f32, ...) are in ELEMENTWISE_HELPERS. */
 export const UNARY_OPS = {
   neg: { forward: '-x', backward: '-g' },
-  exp: { forward: 'exp(x)', backward: 'g * y' },
-  log: { forward: 'log(x)', backward: 'g / x' },
+  exp: { forward: 'exp_f32(x)', backward: 'g * y' },
+  log: { forward: 'log_f32(x)', backward: 'g / x' },
   sqrt: { forward: 'sqrt(x)', backward: 'g * 0.5 / y' },
-  relu: { forward: 'relu_f32(x)', backward: 'select(0.0, g, x > 0.0)' },
+  relu: { forward: 'relu_f32(x)', backward: 'relu_grad_f32(g, x)' },
   abs: { forward: 'abs(x)', backward: 'g * sign(x)' },
   sigmoid: { forward: '1.0 / (1.0 + exp(-x))', backward: 'g * y * (1.0 - y)' },
-  tanh: { forward: 'tanh(x)', backward: 'g * (1.0 - y * y)' },
-  pow: { forward: 'powr(x, a)', backward: 'g * a * powr(x, a - 1.0)' },
+  tanh: { forward: 'tanh_f32(x)', backward: 'g * (1.0 - y * y)' },
+  pow: { forward: 'powr(x, a)', backward: 'pow_grad(g, x, a)' },
   addScalar: { forward: 'x + a', backward: 'g' },
   mulScalar: { forward: 'x * a', backward: 'g * a' },
   divScalar: { forward: 'x / a', backward: 'g / a' },
 } as const;
 export type UnaryOp = keyof typeof UNARY_OPS;
 
-/** Binary ops on broadcast operands `a` and `b`; gradients with respect to each. */
+/** Binary ops on broadcast operands `a` and `b`; gradients with respect to each. maximum/minimum
+ *  follow torch.maximum/minimum: NaN wins, and on a tie (a == b) each operand gets half of g. */
 export const BINARY_OPS = {
   add: { forward: 'a + b', gradA: 'g', gradB: 'g' },
   sub: { forward: 'a - b', gradA: 'g', gradB: '-g' },
   mul: { forward: 'a * b', gradA: 'g * b', gradB: 'g * a' },
-  div: { forward: 'a / b', gradA: 'g / b', gradB: '-g * a / (b * b)' },
-  maximum: { forward: 'max(a, b)', gradA: 'select(0.0, g, a >= b)', gradB: 'select(0.0, g, a < b)' },
+  // PyTorch's order, (a / b) / b: b * b underflows to 0 for |b| < 1e-19, and 0 / 0 would be NaN.
+  div: { forward: 'a / b', gradA: 'g / b', gradB: '-g * ((a / b) / b)' },
+  maximum: { forward: 'max_nan_f32(a, b)', gradA: 'minmax_grad(g, a, b)', gradB: 'minmax_grad(g, b, a)' },
+  minimum: { forward: 'min_nan_f32(a, b)', gradA: 'minmax_grad(g, b, a)', gradB: 'minmax_grad(g, a, b)' },
 } as const;
 export type BinaryOp = keyof typeof BINARY_OPS;
 
-/** powr(x, p): x ** p. WGSL's pow() is undefined for negative bases; PyTorch's pow with an integral exponent is not. */
+/**
+ * powr(x, p): x ** p with PyTorch's pow(tensor, scalar) semantics, every IEEE special case spelled
+ * out, because WGSL's pow() is undefined for negative bases and for 0, and a compiler may assume no
+ * NaN or inf. PyTorch computes p = 2, 3, -2, -1, 0.5, -0.5 as x*x, x*x*x, 1/(x*x), 1/x, sqrt(x),
+ * 1/sqrt(x) (so pow(-0, 0.5) = -0 and pow(-0, -0.5) = -inf, where C's pow gives +0 and +inf) and
+ * everything else with std::pow; this follows both. Other integral exponents (|p| < 2^24) use
+ * exponentiation by squaring (a few ulp; WGSL's pow is exp2(p * log2 x), whose error grows with
+ * |p log2 x|); odd ones keep the base's sign, -0 included. A non-integral exponent of a negative
+ * finite base is NaN. Special values come from the operands or from bits (f32_bits), never from
+ * float literals, which WGSL cannot spell for inf and NaN.
+ *
+ * pow_grad(g, x, a): PyTorch's pow backward, g * (a * x^(a-1)), and exactly 0 when a == 0 (even for
+ * NaN x or g), so pow(0, 0.5) has gradient inf and pow(0, 2) gradient 0.
+ */
 export const POWR = /* wgsl */ `
-fn powr(x: f32, p: f32) -> f32 {
-  if (p == 0.0) { return 1.0; }
-  if (p == round(p)) {
-    let r = pow(abs(x), p);
-    let odd = (i32(abs(p)) & 1) == 1;
-    return select(r, -r, odd && x < 0.0);
+fn f32_bits(b: u32) -> f32 { return bitcast<f32>(b); }
+fn powr_abs(ax: f32, p: f32) -> f32 {
+  // |x| ** p for ax >= 0 (sign bit clear) and finite non-zero p.
+  if (bitcast<u32>(ax) == 0u) { return select(f32_bits(0x7f800000u), 0.0, p > 0.0); }
+  if (bitcast<u32>(ax) == 0x7f800000u) { return select(0.0, ax, p > 0.0); }
+  if (p == round(p) && abs(p) < 16777216.0) {
+    var n = u32(abs(p));
+    var base = ax;
+    var r = 1.0;
+    loop {
+      if ((n & 1u) == 1u) { r = r * base; }
+      n = n >> 1u;
+      if (n == 0u) { break; }
+      base = base * base;
+    }
+    return select(r, 1.0 / r, p < 0.0);
   }
-  return pow(x, p);
+  return pow(ax, p);
+}
+fn powr(x: f32, p: f32) -> f32 {
+  let bx = bitcast<u32>(x);
+  let bp = bitcast<u32>(p) & 0x7fffffffu;
+  if (bp == 0u) { return 1.0; }
+  if (is_nan_f32(x) || is_nan_f32(p)) {
+    // 1 ** NaN = 1; otherwise the NaN operand itself.
+    return select(select(p, x, is_nan_f32(x)), 1.0, bx == 0x3f800000u);
+  }
+  let negative = bx > 0x80000000u; // below zero, -0 excluded
+  if (bp == 0x7f800000u) {
+    // p = +-inf: |x| == 1 gives 1, else 0 or inf by whether |x| > 1 agrees with the sign of p.
+    let ax = abs(x);
+    if (ax == 1.0) { return 1.0; }
+    return select(0.0, abs(p), (ax > 1.0) == (p > 0.0));
+  }
+  if (p == 2.0) { return x * x; }
+  if (p == 3.0) { return x * x * x; }
+  if (p == -1.0) { return 1.0 / x; }
+  if (p == -2.0) { return 1.0 / (x * x); }
+  if (p == 0.5 || p == -0.5) {
+    if (negative) { return f32_bits(0x7fc00000u); } // sqrt of a negative number (or of -inf)
+    let r = sqrt(x); // sqrt(-0) = -0
+    return select(r, 1.0 / r, p < 0.0);
+  }
+  let ax = abs(x);
+  if (p == round(p)) {
+    let odd = abs(p) < 16777216.0 && (u32(abs(p)) & 1u) == 1u; // from 2^24 on every float is even
+    let r = powr_abs(ax, p);
+    // Odd powers keep the base's sign bit: (-0)^3 = -0, (-0)^-3 = -inf.
+    return select(r, -r, odd && bx >= 0x80000000u);
+  }
+  if (negative && bx != 0xff800000u) { return f32_bits(0x7fc00000u); } // negative finite base, fractional p
+  return powr_abs(ax, p); // -inf ** fractional p = +inf ** p; -0 ** fractional p = +0 ** p
+}
+fn pow_grad(g: f32, x: f32, a: f32) -> f32 {
+  if ((bitcast<u32>(a) & 0x7fffffffu) == 0u) { return 0.0; }
+  return g * (a * powr(x, a - 1.0));
 }`;
+
+/**
+ * tanh_f32: tanh with a small relative error everywhere (the built-in tanh on lavapipe has an
+ * absolute error floor near 1e-7, so tanh(1e-4) was off by 1.7e-4 relative). Cephes' tanhf: an odd
+ * minimax polynomial x + x^3 P(x^2) for |x| < 0.625, 1 - 2 / (exp(2|x|) + 1) above (no cancellation
+ * there: tanh >= 0.55; exp overflows to inf past |x| = 44 and the result rounds to exactly 1). The
+ * sign bit is copied from x, so tanh(-0) = -0; NaN returns itself.
+ */
+export const TANH = /* wgsl */ `
+fn tanh_f32(x: f32) -> f32 {
+  if (is_nan_f32(x)) { return x; }
+  let ax = abs(x);
+  var r: f32;
+  if (ax < 0.625) {
+    let s = ax * ax;
+    r = ((((-5.70498872745e-3 * s + 2.06390887954e-2) * s - 5.37397155531e-2) * s + 1.33314422036e-1) * s - 3.33332819422e-1) * s * ax + ax;
+  } else {
+    r = 1.0 - 2.0 / (exp(ax + ax) + 1.0);
+  }
+  return bitcast<f32>(bitcast<u32>(r) | (bitcast<u32>(x) & 0x80000000u));
+}`;
+
+/**
+ * log_f32: log that handles subnormal inputs itself. Lavapipe (and GPUs generally) flush subnormal
+ * inputs of log to zero, so log(1e-40) came out as log of the smallest normal region (-88.02, or
+ * -inf) instead of -92.10. A positive subnormal with bits b is exactly b * 2^-149, and b < 2^23
+ * converts to f32 exactly, so log(x) = log(f32(b)) - 149 ln 2. A negative non-zero number (normal,
+ * subnormal or -inf) is NaN, as in PyTorch (a flushed negative subnormal would otherwise give -inf).
+ */
+export const LOG = /* wgsl */ `
+fn log_f32(x: f32) -> f32 {
+  let b = bitcast<u32>(x);
+  if (b > 0u && b < 0x00800000u) { return log(f32(b)) - 103.27892990343185; }
+  if (b > 0x80000000u && b <= 0xff800000u) { return bitcast<f32>(b | 0x7fc00000u); }
+  return log(x);
+}`;
+
+/**
+ * exp_f32: exp whose subnormal results survive. Lavapipe's exp builds its result from the exponent
+ * bits and returns 0 below the smallest normal float (exp(-88.7) gave 0, PyTorch 3.0e-39). For
+ * ln(2^-150) < x < ln(2^-126), exp(x) = m * 2^-149 with m = exp(x + 149 ln 2) in [0.5, 2^23], and
+ * the subnormal with bits round(m) is the float32 nearest to exp(x). m is computed as
+ * exp(x + 103) * e^(149 ln 2 - 103): x + 103 is exact (Sterbenz), so m carries only exp's and one
+ * multiplication's rounding (a few 1e-7), not that of rounding x + 103.28 to float32.
+ */
+export const EXP = /* wgsl */ `
+fn exp_f32(x: f32) -> f32 {
+  if (x < -87.33654 && x > -103.97208) {
+    return bitcast<f32>(u32(round(exp(x + 103.0) * 1.3217146929582648)));
+  }
+  return exp(x);
+}`;
+
+/** The gradient of max(a, b) (or of min(b, a)) with respect to a: g where a wins or either is NaN,
+ *  g / 2 on a tie, 0 where b wins (PyTorch's maximum/minimum backward). */
+const MINMAX_GRAD = /* wgsl */ `
+fn minmax_grad(g: f32, a: f32, b: f32) -> f32 {
+  if (is_nan_f32(a) || is_nan_f32(b)) { return g; }
+  if (a == b) { return g * 0.5; }
+  return select(0.0, g, a > b);
+}`;
+
+/** Every helper the table's expressions call; unused ones cost nothing in a kernel. */
+export const ELEMENTWISE_HELPERS = [NAN_HELPERS, RELU, POWR, TANH, LOG, EXP, MINMAX_GRAD].join('\n');
 
 /** y = f(x, a) for a unary op. Params: n, a. */
 export const unaryForwardWGSL = memoize(function unaryForwardWGSL(op: UnaryOp): string {
@@ -55,8 +184,7 @@ struct Params { n: u32, a: f32 }
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read_write> Y: array<f32>;
 ${LINEAR_INDEX}
-${POWR}
-${RELU}
+${ELEMENTWISE_HELPERS}
 ${MAIN_1D} {
   let i = linear_index(gid, nwg);
   if (i >= p.n) { return; }
@@ -76,8 +204,7 @@ struct Params { n: u32, a: f32 }
 @group(0) @binding(3) var<storage, read> Y: array<f32>;
 @group(0) @binding(4) var<storage, read_write> DX: array<f32>;
 ${LINEAR_INDEX}
-${POWR}
-${RELU}
+${ELEMENTWISE_HELPERS}
 ${MAIN_1D} {
   let i = linear_index(gid, nwg);
   if (i >= p.n) { return; }
@@ -118,6 +245,7 @@ struct Params { n: u32, rank: u32, shape: array<u32, 8>, sa: array<u32, 8>, sb: 
 @group(0) @binding(2) var<storage, read> B: array<${t}>;
 ${gBinding}@group(0) @binding(${outBinding}) var<storage, read_write> OUT: array<f32>;
 ${LINEAR_INDEX}
+${t === 'f32' ? ELEMENTWISE_HELPERS : ''}
 ${MAIN_1D} {
   let i = linear_index(gid, nwg);
   if (i >= p.n) { return; }

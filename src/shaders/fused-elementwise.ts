@@ -18,8 +18,8 @@
 // Mapping: one thread per output element, 256 threads per workgroup, 1-D grid folded into y past
 //   65535 workgroups (see LINEAR_INDEX).
 
-import { LINEAR_INDEX, MAIN_1D, RELU } from './common.js';
-import { UNARY_OPS, BINARY_OPS, POWR, type UnaryOp, type BinaryOp } from './elementwise.js';
+import { LINEAR_INDEX, MAIN_1D } from './common.js';
+import { UNARY_OPS, BINARY_OPS, ELEMENTWISE_HELPERS, type UnaryOp, type BinaryOp } from './elementwise.js';
 
 /** One node of a traced elementwise expression; operands are indices of earlier nodes. */
 export type FusedNode =
@@ -68,9 +68,9 @@ function opFunctions(prog: FusedProgram, withBackward: boolean): string {
     if (n.kind === 'unary') unary.add(n.op);
     if (n.kind === 'binary') binary.add(n.op);
   }
-  const out: string[] = [];
-  if (unary.has('pow')) out.push(POWR);
-  if (unary.has('relu')) out.push(RELU);
+  // The same helpers (NaN-aware max, accurate tanh, PyTorch's pow, ...) as the eager kernels, so a
+  // fused chain computes bit for bit what the eager ops compute.
+  const out: string[] = [ELEMENTWISE_HELPERS];
   for (const op of unary) {
     out.push(`fn fwd_${op}(x: f32, a: f32) -> f32 { return ${UNARY_OPS[op].forward}; }`);
     if (withBackward) out.push(`fn bwd_${op}(g: f32, x: f32, y: f32, a: f32) -> f32 { return ${UNARY_OPS[op].backward}; }`);

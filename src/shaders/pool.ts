@@ -7,7 +7,7 @@
 // Backward gathers: each input element loops over the few outputs whose window covers it and sums
 // their contributions, so overlapping windows need no atomics and the result is deterministic.
 
-import { LINEAR_INDEX, MAIN_1D } from './common.js';
+import { LINEAR_INDEX, MAIN_1D, NAN_HELPERS } from './common.js';
 
 /** Shared parameter block of the windowed (non-adaptive) kernels; n is the thread count. */
 const WINDOW_PARAMS = /* wgsl */ `struct Params {
@@ -29,13 +29,19 @@ fn covering(i: i32, k: i32, s: i32, pad: i32, outSize: u32) -> vec2<i32> {
   return vec2<i32>(lo, hi);
 }`;
 
-/** Max pool forward: OUT = max over the window (padding acts as -inf), IDX = its plane offset (first max wins). */
-export const MAX_POOL_FWD_WGSL = /* wgsl */ `// maxPool2d forward: out[p, oh, ow] = max of the window, idx = argmax as h * W + w
+/**
+ * Max pool forward: OUT = max over the window (padding acts as -inf), IDX = its plane offset. As in
+ * PyTorch's kernels (`val > maxval || isnan(val)`), the first maximum wins among equal values and a
+ * NaN wins over everything, the last NaN in row-major order when there are several; the NaN test
+ * is on the bits (is_nan_f32), since a compiler may fold `v != v` to false (lavapipe did).
+ */
+export const MAX_POOL_FWD_WGSL = /* wgsl */ `// maxPool2d forward: out[p, oh, ow] = max of the window (NaN wins), idx = argmax as h * W + w
 ${WINDOW_PARAMS}
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read_write> OUT: array<f32>;
 @group(0) @binding(3) var<storage, read_write> IDX: array<i32>;
 ${LINEAR_INDEX}
+${NAN_HELPERS}
 ${MAIN_1D} {
   let i = linear_index(gid, nwg);
   if (i >= p.n) { return; }
@@ -57,7 +63,8 @@ ${MAIN_1D} {
     for (var w = ws; w < we; w++) {
       let off = h * i32(p.W) + w;
       let v = X[base + u32(off)];
-      if (v > best || v != v) { // NaN propagates, as in PyTorch
+      // Once best is NaN only another NaN replaces it (no float comparison with a NaN is trusted).
+      if (is_nan_f32(v) || (!is_nan_f32(best) && v > best)) {
         best = v;
         arg = off;
       }

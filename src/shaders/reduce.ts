@@ -13,7 +13,7 @@
 //  - 'col' (anything else): one thread per (outer, chunk, inner) output, looping over its chunk;
 //    neighbouring threads read neighbouring addresses when inner > 1.
 
-import { LINEAR_INDEX, MAIN_1D, memoize } from './common.js';
+import { LINEAR_INDEX, MAIN_1D, NAN_HELPERS, memoize } from './common.js';
 
 export type ReduceKind = 'sum' | 'max' | 'min';
 export type ReduceLayout = 'row' | 'col';
@@ -183,9 +183,7 @@ ${MAIN_1D} {
  */
 const TIE_COMMON = /* wgsl */ `
 struct Params { n: u32, rank: u32, nan_split: u32, nan: f32, shape: array<u32, 8>, vstrides: array<u32, 8> }
-fn is_nan(v: f32) -> bool {
-  return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u;
-}
+${NAN_HELPERS}
 fn reduced_index(j: u32) -> u32 {
   var rem = j;
   var out = 0u;
@@ -200,8 +198,8 @@ fn reduced_index(j: u32) -> u32 {
 // PyTorch's evenly_distribute_backward) the NaNs of the group tie; otherwise (amax/amin: PyTorch
 // compares x == v, false for NaN) nothing does. NaN is recognized from its bits (see betterFn).
 fn ties(x: f32, v: f32) -> bool {
-  if (is_nan(v)) { return p.nan_split == 1u && is_nan(x); }
-  return !is_nan(x) && x == v;
+  if (is_nan_f32(v)) { return p.nan_split == 1u && is_nan_f32(x); }
+  return !is_nan_f32(x) && x == v;
 }`;
 
 /**

@@ -11,25 +11,12 @@
 // Each kernel body is written once against a small set of helpers (loop over my share of the row,
 // combine across the threads that share the row, pick one writer) that the two mappings provide.
 //
-// Numerical stability: every exponential is of (x - row max), so it never overflows.
+// Numerical stability: every exponential is of (x - row max), so it never overflows. The row max
+// propagates NaN (max_nan_f32, on the bits: WGSL lets compilers assume no NaN), so a row holding a
+// NaN is NaN throughout, as in PyTorch.
 
-import { LINEAR_INDEX, MAIN_1D, memoize } from './common.js';
+import { LINEAR_INDEX, MAIN_1D, NAN_HELPERS, memoize } from './common.js';
 import type { ReduceLayout } from './reduce.js';
-
-/**
- * max that returns NaN when either side is NaN. WGSL leaves max(NaN, x) to the implementation and
- * lets compilers assume no NaNs, so NaN is recognized from its bits; a row holding a NaN then has a
- * NaN max, and everything computed from the row is NaN, as in PyTorch.
- */
-const MAX_NAN = /* wgsl */ `
-fn is_nan(v: f32) -> bool {
-  return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u;
-}
-fn max_nan(a: f32, b: f32) -> f32 {
-  if (is_nan(a)) { return a; }
-  if (is_nan(b)) { return b; }
-  return max(a, b);
-}`;
 
 interface Mapping {
   entry: string;
@@ -56,13 +43,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   allMax: (v) => `wg_max(${v}, lid)`,
   allSum: (v) => `wg_sum(${v}, lid)`,
   leader: 'valid && lid == 0u',
-  helpers: /* wgsl */ `${MAX_NAN}
+  helpers: /* wgsl */ `${NAN_HELPERS}
 var<workgroup> red: array<f32, 256>;
 fn wg_max(v: f32, lid: u32) -> f32 {
   red[lid] = v;
   workgroupBarrier();
   for (var s = 128u; s > 0u; s >>= 1u) {
-    if (lid < s) { red[lid] = max_nan(red[lid], red[lid + s]); }
+    if (lid < s) { red[lid] = max_nan_f32(red[lid], red[lid + s]); }
     workgroupBarrier();
   }
   let r = red[0];
@@ -92,7 +79,7 @@ const COL: Mapping = {
   allMax: (v) => v,
   allSum: (v) => v,
   leader: 'valid',
-  helpers: `${MAX_NAN}${LINEAR_INDEX}`,
+  helpers: `${NAN_HELPERS}${LINEAR_INDEX}`,
 };
 
 const mappingOf = (layout: ReduceLayout): Mapping => (layout === 'row' ? ROW : COL);
@@ -101,7 +88,7 @@ const mappingOf = (layout: ReduceLayout): Mapping => (layout === 'row' ? ROW : C
 function rowStats(m: Mapping): string {
   return `var mx = 0.0;
   if (valid) { mx = X[base]; }
-  ${m.loop('mx = max_nan(mx, X[j]);')}
+  ${m.loop('mx = max_nan_f32(mx, X[j]);')}
   mx = ${m.allMax('mx')};
   var s = 0.0;
   ${m.loop('s += exp(X[j] - mx);')}

@@ -62,6 +62,7 @@ describe('autograd', () => {
     const y = E.mul(x, 2).sum();
     y.backward();
     expect(y.gradFn).toBeNull();
+    expect(() => y.backward()).toThrow(/backward through the graph a second time/);
   });
 
   it('using a disposed tensor names it', () => {

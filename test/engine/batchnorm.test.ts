@@ -119,6 +119,52 @@ describe('batchNorm running statistics', () => {
   });
 });
 
+describe('batchNorm statistics at a large offset and on empty batches, as PyTorch', () => {
+  it('channels at 1e4 + N(0, 1): output within 2e-6 of float64 (PyTorch float32 on CPU: 3.2e-4)', async () => {
+    // With the mean summed in float32 around 0 and stored as one float, the output was off by up
+    // to 9e-4 (half an ulp of 1e4 in the mean). Sizes: 4 channels of 64 * 8 * 8 = 4096 values,
+    // and an odd [37, 3, 5] layout; running stats checked too.
+    const gen = new E.Generator(11);
+    for (const shape of [[64, 4, 8, 8], [37, 3, 5]]) {
+      const n = shape.reduce((a, b) => a * b, 1);
+      const C = shape[1]!;
+      const S = n / (shape[0]! * C);
+      // Channel c (of element i at (n * C + c) * S + s) sits at (c + 1) * 1e4.
+      const x = arr(shape, Float32Array.from(gen.normalArray(n, 0, 1), (v, i) => 1e4 * (1 + (Math.floor(i / S) % C)) + v));
+      const rm = E.zeros([C]);
+      const rv = E.ones([C]);
+      const y = await batchNorm(E.tensor(Float32Array.from(x.data), shape), rm, rv, null, null, { training: true }).toArray();
+      const want = batchNormForward(x, null, null, null, null, { training: true });
+      let worst = 0;
+      for (let i = 0; i < n; i++) worst = Math.max(worst, Math.abs(y[i]! - want.data[i]!));
+      expect(worst, `[${shape}] worst absolute error vs float64`).toBeLessThan(2e-6);
+      const [wantRm, wantRv] = updatedRunningStats(x, arr([C], new Array<number>(C).fill(0)), arr([C], new Array<number>(C).fill(1)));
+      expectClose(await rm.toArray(), wantRm, { atol: 0, rtol: 1e-6 }, `[${shape}] running mean`);
+      expectClose(await rv.toArray(), wantRv, { atol: 0, rtol: 1e-4 }, `[${shape}] running var`);
+    }
+  });
+
+  it('an empty batch in training gives an empty output, leaves the running stats alone, and has zero parameter gradients', async () => {
+    for (const shape of [[0, 3, 4, 4], [0, 3], [2, 3, 0]]) {
+      const x = E.zeros(shape, { requiresGrad: true });
+      const w = E.ones([3], { requiresGrad: true });
+      const b = E.zeros([3], { requiresGrad: true });
+      const rm = E.tensor([1, 2, 3], [3]);
+      const rv = E.tensor([4, 5, 6], [3]);
+      for (const relu of [false, true]) {
+        const y = batchNorm(x, rm, rv, w, b, { training: true, relu });
+        expect(y.shape).toEqual(shape);
+        y.backward(E.zeros(shape));
+      }
+      expect([...(await rm.toArray())]).toEqual([1, 2, 3]);
+      expect([...(await rv.toArray())]).toEqual([4, 5, 6]);
+      expect(x.grad!.shape).toEqual(shape);
+      expect([...(await w.grad!.toArray())]).toEqual([0, 0, 0]);
+      expect([...(await b.grad!.toArray())]).toEqual([0, 0, 0]);
+    }
+  });
+});
+
 describe('batchNorm rejects bad input with errors naming the op and shapes', () => {
   it('one value per channel in training, like PyTorch', () => {
     expect(() => batchNorm(E.zeros([1, 3]), null, null, null, null, { training: true })).toThrow(

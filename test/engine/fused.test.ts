@@ -3,7 +3,7 @@
 // ReLU), and Sequential must fuse "layer, ReLU" pairs without changing results.
 import { describe, it, expect } from 'vitest';
 import * as E from '../../src/index.js';
-import { conv2d, type Conv2dOptions } from '../../src/engine/ops/conv.js';
+import { conv2d, convKernels, type Conv2dOptions } from '../../src/engine/ops/conv.js';
 import { batchNorm } from '../../src/engine/ops/batchnorm.js';
 import { checkOp, expectClose } from '../helpers/gradcheck.js';
 import { useGPU } from '../helpers/gpu.js';
@@ -241,5 +241,31 @@ describe('Sequential fuses "Conv2d/Linear/BatchNorm, ReLU" pairs', () => {
     const expected = E.mul(E.relu(conv2.forward(E.relu(conv0.forward(x)))), 2);
     expectClose(await m.forward(x).toArray(), await expected.toArray(), { atol: 1e-6, rtol: 1e-6 }, 'unfused semantics kept');
     m.dispose();
+  });
+});
+
+describe('fused ReLU epilogues pass the gradient at a NaN, as torch.relu does (threshold_backward: 0 only where y <= 0)', () => {
+  it('linear and conv2d (both families) with a NaN bias entry: that channel keeps its bias gradient, a negative one gets none', async () => {
+    // Bias [NaN, -100, 100]: channel 0 is NaN everywhere (gradient passes), channel 1 is below 0
+    // everywhere (gradient 0), channel 2 above 0 (gradient passes): bias gradient = [sum g, 0, sum g].
+    const bias = (): E.Tensor => E.tensor([NaN, -100, 100], [3], { requiresGrad: true });
+    const x = E.uniform([4, 5], -1, 1, { generator: new E.Generator(3) });
+    const w = E.uniform([3, 5], -1, 1, { generator: new E.Generator(4) });
+    const b1 = bias();
+    E.linear(x, w, b1, { relu: true }).backward(E.full([4, 3], 0.5));
+    expect([...(await b1.grad!.toArray())], 'linear').toEqual([2, 0, 2]);
+    const xi = E.uniform([2, 2, 4, 4], -1, 1, { generator: new E.Generator(5) });
+    const wc = E.uniform([3, 2, 3, 3], -1, 1, { generator: new E.Generator(6) });
+    try {
+      for (const direct of [false, true]) {
+        convKernels.direct = direct; // the implicit GEMM and the register-blocked direct family
+        const b2 = bias();
+        const y = conv2d(xi, wc, b2, { padding: 1, relu: true });
+        y.backward(E.full(y.shape, 0.25));
+        expect([...(await b2.grad!.toArray())], `conv2d direct: ${direct}`).toEqual([8, 0, 8]);
+      }
+    } finally {
+      convKernels.direct = null;
+    }
   });
 });

@@ -8,11 +8,13 @@ export const unary: Record<string, Unary> = {
   exp: { f: (x) => Math.exp(x), df: (x) => Math.exp(x) },
   log: { f: (x) => Math.log(x), df: (x) => 1 / x },
   sqrt: { f: (x) => Math.sqrt(x), df: (x) => 0.5 / Math.sqrt(x) },
-  relu: { f: (x) => Math.max(x, 0), df: (x) => (x > 0 ? 1 : 0) },
+  // PyTorch's threshold_backward: 0 where x <= 0, so a NaN input passes its gradient.
+  relu: { f: (x) => Math.max(x, 0), df: (x) => (x <= 0 ? 0 : 1) },
   abs: { f: (x) => Math.abs(x), df: (x) => Math.sign(x) },
   sigmoid: { f: (x) => 1 / (1 + Math.exp(-x)), df: (x) => { const s = 1 / (1 + Math.exp(-x)); return s * (1 - s); } },
   tanh: { f: (x) => Math.tanh(x), df: (x) => 1 - Math.tanh(x) ** 2 },
-  pow: { f: (x, a) => x ** a, df: (x, a) => a * x ** (a - 1) },
+  // PyTorch's pow backward is exactly 0 for a zero exponent (even at x = 0 or NaN).
+  pow: { f: (x, a) => x ** a, df: (x, a) => (a === 0 ? 0 : a * x ** (a - 1)) },
   addScalar: { f: (x, a) => x + a, df: () => 1 },
   mulScalar: { f: (x, a) => x * a, df: (_x, a) => a },
   divScalar: { f: (x, a) => x / a, df: (_x, a) => 1 / a },
@@ -26,13 +28,22 @@ export function unaryRef(op: string, a = 0) {
   };
 }
 
+/** d max(a, b) / da: 1 where a wins or either is NaN, 0.5 on a tie, 0 where b wins. */
+function minmaxGrad(a: number, b: number): number {
+  if (Number.isNaN(a) || Number.isNaN(b)) return 1;
+  return a === b ? 0.5 : a > b ? 1 : 0;
+}
+
 type Binary = { f: (a: number, b: number) => number; da: (a: number, b: number) => number; db: (a: number, b: number) => number };
 export const binary: Record<string, Binary> = {
   add: { f: (a, b) => a + b, da: () => 1, db: () => 1 },
   sub: { f: (a, b) => a - b, da: () => 1, db: () => -1 },
   mul: { f: (a, b) => a * b, da: (_a, b) => b, db: (a) => a },
   div: { f: (a, b) => a / b, da: (_a, b) => 1 / b, db: (a, b) => -a / (b * b) },
-  maximum: { f: (a, b) => Math.max(a, b), da: (a, b) => (a >= b ? 1 : 0), db: (a, b) => (a < b ? 1 : 0) },
+  // torch.maximum/minimum: NaN wins (Math.max/min propagate it), and on a tie each operand gets half
+  // the gradient (which is also what a central difference gives there); a NaN passes g to both.
+  maximum: { f: (a, b) => Math.max(a, b), da: (a, b) => minmaxGrad(a, b), db: (a, b) => minmaxGrad(b, a) },
+  minimum: { f: (a, b) => Math.min(a, b), da: (a, b) => minmaxGrad(b, a), db: (a, b) => minmaxGrad(a, b) },
 };
 
 export function binaryRef(op: string) {

@@ -24,6 +24,7 @@ export class Dual {
   mul(o: Dual | number): Dual { return typeof o === 'number' ? this.un('mulScalar', o) : this.bin('mul', o); }
   div(o: Dual | number): Dual { return typeof o === 'number' ? this.un('divScalar', o) : this.bin('div', o); }
   maximum(o: Dual | number): Dual { return this.bin('maximum', typeof o === 'number' ? new Dual(o) : o); }
+  minimum(o: Dual | number): Dual { return this.bin('minimum', typeof o === 'number' ? new Dual(o) : o); }
   neg(): Dual { return this.un('neg'); }
   exp(): Dual { return this.un('exp'); }
   log(): Dual { return this.un('log'); }

@@ -7,9 +7,10 @@ import { runtime, grid1d, f32bits, EngramError } from '../runtime.js';
 import {
   bnStatsWGSL, BN_EVAL_STATS_WGSL, bnNormalizeWGSL, bnBackwardReduceWGSL, bnBackwardDxWGSL,
 } from '../../shaders/batchnorm.js';
-import { empty, withGrad, type Tensor } from '../tensor.js';
+import { empty, zeros, withGrad, type Tensor } from '../tensor.js';
 import { shapeStr } from '../shape.js';
 
+/** Options for `batchNorm()`. */
 export interface BatchNormOptions {
   /** Batch statistics (true) or running statistics (false). */
   training: boolean;
@@ -64,7 +65,8 @@ function validate(x: Tensor, rm: Tensor | null, rv: Tensor | null, w: Tensor | n
   checkVector(b, 'bias', x, L.C);
   if ((rm === null) !== (rv === null)) throw new EngramError('batchNorm: pass both runningMean and runningVar, or neither');
   if ((w === null) !== (b === null)) throw new EngramError('batchNorm: pass both weight and bias, or neither');
-  if (training && L.count <= 1) {
+  // Only exactly one value per channel is an error, as in PyTorch: an empty batch is not (see batchNorm).
+  if (training && L.count === 1) {
     throw new EngramError(`batchNorm: expected more than 1 value per channel when training, got input of shape ${shapeStr(x.shape)}`);
   }
   if (!training && !rm) throw new EngramError('batchNorm: runningMean and runningVar are required in eval mode (training: false)');
@@ -76,7 +78,7 @@ function batchStats(x: Tensor, L: Layout, rm: Tensor | null, rv: Tensor | null, 
   const rt = runtime();
   const running = rm !== null && rv !== null;
   const k = rt.kernel({ name: 'bn_stats', wgsl: bnStatsWGSL(running), bindings: running ? ['read', 'write', 'write', 'write', 'write'] : ['read', 'write', 'write'] });
-  const mean = empty([L.C]);
+  const mean = empty([2 * L.C]); // hi, then lo: see bnStatsWGSL
   const invstd = empty([L.C]);
   const bufs = [x.buffer, mean.buffer, invstd.buffer];
   if (running) bufs.push(rm.buffer, rv.buffer);
@@ -87,7 +89,7 @@ function batchStats(x: Tensor, L: Layout, rm: Tensor | null, rv: Tensor | null, 
 function evalStats(rm: Tensor, rv: Tensor, C: number, eps: number): [Tensor, Tensor] {
   const rt = runtime();
   const k = rt.kernel({ name: 'bn_eval_stats', wgsl: BN_EVAL_STATS_WGSL, bindings: ['read', 'read', 'write', 'write'] });
-  const mean = empty([C]);
+  const mean = empty([2 * C]); // hi = running mean, lo = 0: the layout of the batch statistics
   const invstd = empty([C]);
   rt.dispatch(k, [rm.buffer, rv.buffer, mean.buffer, invstd.buffer], [C, f32bits(eps)], grid1d(C));
   return [mean, invstd];
@@ -145,6 +147,19 @@ function backwardDx(g: Tensor, x: Tensor, L: Layout, mean: Tensor, invstd: Tenso
 }
 
 /**
+ * An input with no elements (batch 0, or an empty spatial dimension): as in PyTorch, an empty
+ * output, running stats untouched (there is no batch statistic to blend in), and gradients that
+ * are empty for x and zero for weight and bias (sums over no elements).
+ */
+function emptyBatchNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null, relu: boolean): Tensor {
+  const inputs = [x];
+  if (weight && bias) inputs.push(weight, bias);
+  const C = x.shape[1]!;
+  return withGrad(empty(x.shape), relu ? 'batchNormRelu' : 'batchNorm', inputs, () =>
+    weight ? [empty(x.shape), zeros([C]), zeros([C])] : [empty(x.shape)]);
+}
+
+/**
  * Batch normalization of x [N, C, ...] per channel C, like torch.nn.functional.batch_norm.
  * Training: batch mean and biased variance; runningMean/runningVar (when given) are updated in
  * place with the unbiased variance. Eval: the running stats are used (and required).
@@ -164,6 +179,7 @@ export function batchNorm(
   if (!(eps >= 0)) throw new EngramError(`batchNorm: eps must be non-negative, got ${eps}`);
   if (!Number.isFinite(momentum)) throw new EngramError(`batchNorm: momentum must be a finite number, got ${momentum}`);
   const L = validate(x, runningMean, runningVar, weight, bias, training);
+  if (x.size === 0) return emptyBatchNorm(x, weight, bias, opts.relu === true);
 
   const [mean, invstd] = training
     ? batchStats(x, L, runningMean, runningVar, momentum, eps)
@@ -187,11 +203,7 @@ export function batchNorm(
     if (!sums) return [dx, null, null];
     const [sumG, sumGX] = sums;
     return [dx, sumGX, sumG];
-  });
-  // mean and invstd live as long as the graph that needs them (or die with the op's scope).
-  if (!out.gradFn) {
-    mean.dispose();
-    invstd.dispose();
-  }
+  }, { saved: [x, ...(weight ? [weight] : []), ...(relu ? [y] : [])], owned: [mean, invstd] });
+  // mean and invstd are owned by the graph (freed with it); without a graph withGrad freed them.
   return out;
 }

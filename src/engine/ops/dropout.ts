@@ -24,7 +24,12 @@ export function manualSeedDropout(seed: number, counter = 0): void {
 onManualSeed((seed) => manualSeedDropout(seed >>> 0));
 
 /** The current seed and call counter (e.g. to checkpoint and later resume the same masks). */
-export function dropoutRngState(): { seed: number; counter: number } {
+export function dropoutRngState(): {
+  /** Seed of dropout's random stream. */
+  seed: number;
+  /** The call counter, advanced by each dropout call. */
+  counter: number;
+} {
   return { ...state };
 }
 
@@ -86,7 +91,7 @@ export function dropout(x: Tensor, p: number, training: boolean, seed?: number):
     throw new EngramError(`dropout: probability has to be between 0 and 1, but got ${p}`);
   }
   if (x.dtype !== 'float32') throw new EngramError(`dropout: expects a float32 input, got ${x.dtype} (shape ${shapeStr(x.shape)})`);
-  if (!training || p === 0) return withGrad(x.detach(), 'dropout', [x], (g) => [g]);
+  if (!training || p === 0) return withGrad(x.detach(), 'dropout', [x], (g) => [g], { saved: [] });
   let key: [number, number];
   if (seed !== undefined) {
     checkU32(seed, 'seed');
@@ -98,5 +103,5 @@ export function dropout(x: Tensor, p: number, training: boolean, seed?: number):
   const thr = dropoutThreshold(p);
   const scale = p === 1 ? 0 : 1 / (1 - p);
   const y = applyMask(x, key, thr, scale);
-  return withGrad(y, 'dropout', [x], (g) => [applyMask(g, key, thr, scale)]);
+  return withGrad(y, 'dropout', [x], (g) => [applyMask(g, key, thr, scale)], { saved: [] });
 }

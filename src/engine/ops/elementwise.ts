@@ -1,4 +1,4 @@
-// Elementwise ops with broadcasting: add, sub, mul, div, maximum, eq, and the unary table
+// Elementwise ops with broadcasting: add, sub, mul, div, maximum, minimum, eq, and the unary table
 // (neg, exp, log, sqrt, pow, relu, abs, sigmoid, tanh). Forward and backward live side by side.
 
 import { runtime, grid1d, f32bits, EngramError } from '../runtime.js';
@@ -41,24 +41,36 @@ function unary(op: UnaryOp, x: Tensor, a = 0): Tensor {
   if (x instanceof FusedValue) return traced(x.unary(op, a)); // inside fuse(): record, do not run
   requireFloat(op, x);
   const y = unaryForward(op, x, a);
-  return withGrad(y, op, [x], (g) => [unaryBackward(op, g, x, y, a)]);
+  // The backward kernel binds x and y for every op; saved are those its expression reads.
+  const expr = UNARY_OPS[op].backward;
+  const reads = [...(/\bx\b/.test(expr) ? [x] : []), ...(/\by\b/.test(expr) ? [y] : [])];
+  return withGrad(y, op, [x], (g) => [unaryBackward(op, g, x, y, a)], { saved: reads });
 }
 
 /**
- * The gradient through a ReLU whose output is `y`: g where y > 0, else 0. Fused conv/batch-norm
- * kernels that apply ReLU in their epilogue keep only y, and y > 0 exactly where the input was.
+ * The gradient through a ReLU whose output is `y`: 0 where y <= 0, else g (a NaN passes its
+ * gradient, as PyTorch's threshold_backward does). Fused conv/matmul kernels that apply ReLU in their
+ * epilogue keep only y, which is <= 0 or NaN exactly where the input was.
  */
 export function reluBackwardFromOutput(g: Tensor, y: Tensor): Tensor {
   return unaryBackward('relu', g, y, y, 0);
 }
 
+/** Elementwise negation, -x. */
 export const neg = (x: Tensor): Tensor => unary('neg', x);
+/** Elementwise e^x. */
 export const exp = (x: Tensor): Tensor => unary('exp', x);
+/** Elementwise natural logarithm. */
 export const log = (x: Tensor): Tensor => unary('log', x);
+/** Elementwise square root. */
 export const sqrt = (x: Tensor): Tensor => unary('sqrt', x);
+/** Elementwise max(x, 0). */
 export const relu = (x: Tensor): Tensor => unary('relu', x);
+/** Elementwise absolute value. */
 export const abs = (x: Tensor): Tensor => unary('abs', x);
+/** Elementwise logistic sigmoid, 1 / (1 + e^-x). */
 export const sigmoid = (x: Tensor): Tensor => unary('sigmoid', x);
+/** Elementwise hyperbolic tangent. */
 export const tanh = (x: Tensor): Tensor => unary('tanh', x);
 /** x ** exponent for a scalar exponent (integral exponents accept negative bases, as in PyTorch). */
 export function pow(x: Tensor, exponent: number): Tensor {
@@ -103,7 +115,7 @@ function binary(op: BinaryOp, a: Tensor, b: Tensor | number): Tensor {
       return reduced;
     };
     return [gradFor(spec.gradA, a, 'A'), gradFor(spec.gradB, b, 'B')];
-  });
+  }, { saved: /\b[ab]\b/.test(spec.gradA + spec.gradB) ? [a, b] : [] });
 }
 
 function scalarOrTensor(op: BinaryOp, a: Tensor, b: Tensor | number): Tensor {
@@ -125,8 +137,13 @@ export const sub = (a: Tensor, b: Tensor | number): Tensor => scalarOrTensor('su
 export const mul = (a: Tensor, b: Tensor | number): Tensor => scalarOrTensor('mul', a, b);
 /** a / b with broadcasting (b may be a number). */
 export const div = (a: Tensor, b: Tensor | number): Tensor => scalarOrTensor('div', a, b);
-/** Elementwise maximum of two tensors (gradient to `a` on ties). Inside fuse(), `b` may also be a number. */
+/**
+ * Elementwise maximum of two tensors, as torch.maximum: NaN if either is NaN; on a tie each operand
+ * gets half the gradient. Inside fuse(), `b` may also be a number.
+ */
 export const maximum = (a: Tensor, b: Tensor): Tensor => binary('maximum', a, b);
+/** Elementwise minimum of two tensors, as torch.minimum (NaN wins, ties split the gradient). */
+export const minimum = (a: Tensor, b: Tensor): Tensor => binary('minimum', a, b);
 
 /** 1.0 where a == b, else 0.0 (float32, no gradient). Works for int32 tensors, e.g. predictions vs labels. */
 export function eq(a: Tensor, b: Tensor | number): Tensor {
@@ -171,7 +188,10 @@ export function sumTo(g: Tensor, shape: readonly number[]): Tensor {
 }
 
 /** Tests force sumTo's kernel: `wide` true (a workgroup per output), false (a thread per output), null (auto). */
-export const sumToKernels = { wide: null as boolean | null };
+export const sumToKernels = {
+  /** true: a workgroup per output; false: a thread per output; null (default): chosen by size and adapter. */
+  wide: null as boolean | null,
+};
 
 /** dst += src, in place (used to accumulate gradients). */
 export function addInPlace_(dst: Tensor, src: Tensor): Tensor {

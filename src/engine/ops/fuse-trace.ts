@@ -12,7 +12,7 @@ import type { UnaryOp, BinaryOp } from '../../shaders/elementwise.js';
 /** Where a scalar slot of the kernel's parameter block gets its value at each call. */
 export type ScalarSlot = { kind: 'constant'; value: number } | { kind: 'argument'; arg: number };
 
-const FUSIBLE = 'add, sub, mul, div, maximum (tensor or number operands), neg, exp, log, sqrt, relu, abs, sigmoid, tanh, pow (number exponent)';
+const FUSIBLE = 'add, sub, mul, div, maximum, minimum (tensor or number operands), neg, exp, log, sqrt, relu, abs, sigmoid, tanh, pow (number exponent)';
 
 /** The error for an op that fuse() cannot put in an elementwise kernel. */
 export function notElementwise(op: string | null): EngramError {
@@ -94,7 +94,7 @@ type Operand = FusedValue | number | { shape: readonly number[] };
  * A traced value: what the fused function's tensor (and number) arguments are while it is traced.
  * It has the table's elementwise ops as methods (PyTorch names, as on Tensor), and the engine's free
  * functions (add, exp, ...) accept it too. Number operands follow the eager ops exactly: x.sub(2) is
- * addScalar(-2), x.mul(2) is mulScalar(2); maximum also takes a number here.
+ * addScalar(-2), x.mul(2) is mulScalar(2); maximum and minimum also take a number here.
  */
 export class FusedValue {
   readonly dtype = 'float32' as const;
@@ -116,6 +116,7 @@ export class FusedValue {
   mul(o: Operand): FusedValue { return typeof o === 'number' ? this.unary('mulScalar', o) : this.binary('mul', o); }
   div(o: Operand): FusedValue { return typeof o === 'number' ? this.unary('divScalar', o) : this.binary('div', o); }
   maximum(o: Operand): FusedValue { return this.binary('maximum', o); }
+  minimum(o: Operand): FusedValue { return this.binary('minimum', o); }
   neg(): FusedValue { return this.unary('neg'); }
   exp(): FusedValue { return this.unary('exp'); }
   log(): FusedValue { return this.unary('log'); }

@@ -20,6 +20,7 @@ import { sumTo } from './elementwise.js';
 /** A fused function: tensors (and numbers, passed as kernel parameters) in, one tensor out. */
 export type FusedFunction = (...args: (Tensor | number)[]) => Tensor;
 
+/** Options for `fuse()`. */
 export interface FuseOptions {
   /** Name for the autograd graph, kernel labels and errors (default: fn's name, else 'fused'). */
   name?: string;
@@ -40,7 +41,7 @@ interface CompiledTrace {
 }
 
 /**
- * Fuse a function of elementwise ops (add, sub, mul, div, maximum, neg, exp, log, sqrt, relu, abs,
+ * Fuse a function of elementwise ops (add, sub, mul, div, maximum, minimum, neg, exp, log, sqrt, relu, abs,
  * sigmoid, tanh, pow with a number exponent; tensor or number operands, broadcasting as eagerly)
  * into one forward dispatch, with a backward that computes the gradients of every input that needs
  * one in one dispatch (plus the usual sumTo for an input that was broadcast). Results, gradients and
@@ -180,5 +181,5 @@ function run(c: CompiledTrace, args: readonly (Tensor | number)[], name: string)
       d.dispose();
       return reduced;
     });
-  });
+  }, { saved: inputs }); // the backward kernel recomputes from every input
 }

@@ -9,9 +9,12 @@ import {
 import { empty, withGrad, type Tensor } from '../tensor.js';
 import { shapeStr } from '../shape.js';
 
+/** A 2-D size: one number for both axes, or [height, width]. */
 export type Size2 = number | readonly [number, number];
 
+/** Options for `maxPool2d()` and `maxPool2dWithIndices()` (and the base of `AvgPool2dOptions`). */
 export interface Pool2dOptions {
+  /** Window size. */
   kernelSize: Size2;
   /** Default: the kernel size. */
   stride?: Size2;
@@ -19,6 +22,7 @@ export interface Pool2dOptions {
   padding?: Size2;
 }
 
+/** Options for `avgPool2d()`. */
 export interface AvgPool2dOptions extends Pool2dOptions {
   /** Count padded positions in the divisor (default true, as in PyTorch). */
   countIncludePad?: boolean;
@@ -116,7 +120,8 @@ function maxPoolBackward(grad: Tensor, idx: Tensor, x: Tensor, g: Geometry): Ten
 export function maxPool2dWithIndices(x: Tensor, opts: Pool2dOptions): [Tensor, Tensor] {
   const g = geometry(x, opts, 'maxPool2d');
   const [out, idx] = maxPoolForward(x, g);
-  withGrad(out, 'maxPool2d', [x], (grad) => [maxPoolBackward(grad, idx, x, g)]);
+  // The indices are the caller's too: saved (a write into them raises in backward), not owned.
+  withGrad(out, 'maxPool2d', [x], (grad) => [maxPoolBackward(grad, idx, x, g)], { saved: [idx] });
   return [out, idx];
 }
 
@@ -124,9 +129,8 @@ export function maxPool2dWithIndices(x: Tensor, opts: Pool2dOptions): [Tensor, T
 export function maxPool2d(x: Tensor, opts: Pool2dOptions): Tensor {
   const g = geometry(x, opts, 'maxPool2d');
   const [out, idx] = maxPoolForward(x, g);
-  const y = withGrad(out, 'maxPool2d', [x], (grad) => [maxPoolBackward(grad, idx, x, g)]);
-  if (!y.gradFn) idx.dispose(); // the indices only serve the backward
-  return y;
+  // The indices only serve the backward: the graph owns them (without a graph they are freed now).
+  return withGrad(out, 'maxPool2d', [x], (grad) => [maxPoolBackward(grad, idx, x, g)], { saved: [], owned: [idx] });
 }
 
 /** Average pooling over H, W (torch.nn.functional.avg_pool2d); padding counts as zeros. */
@@ -142,7 +146,7 @@ export function avgPool2d(x: Tensor, opts: AvgPool2dOptions): Tensor {
     const dx = empty(x.shape);
     rt.dispatch(bwd, [grad.buffer, dx.buffer], windowParams(dx.size, g, cip), grid1d(dx.size));
     return [dx];
-  });
+  }, { saved: [] });
 }
 
 /**
@@ -164,5 +168,5 @@ export function adaptiveAvgPool2d(x: Tensor, outputSize: Size2): Tensor {
     const dx = empty(x.shape);
     rt.dispatch(bwd, [grad.buffer, dx.buffer], [dx.size, H, W, OH, OW], grid1d(dx.size));
     return [dx];
-  });
+  }, { saved: [] });
 }

@@ -156,18 +156,13 @@ function reduceRun(op: Op, x: Tensor, shape: readonly number[], start: number, e
   if (op === 'sum' || op === 'mean') {
     const scale = op === 'mean' ? 1 / r : 1; // mean of nothing is NaN (0 * inf), as in PyTorch
     const { values } = reducePass('sum', x, null, outer, r, inner, scale, outShape);
-    return withGrad(values, op, [x], (g) => [expandBackward(g, x.shape, r, inner, scale)]);
+    return withGrad(values, op, [x], (g) => [expandBackward(g, x.shape, r, inner, scale)], { saved: [] });
   }
+  // max/min: the values only. Their gradient is recorded once over all the reduced dims by
+  // `extremum`, which runs these staged reductions under noGrad.
   const { values, indices } = reducePass(op, x, null, outer, r, inner, 1, outShape);
-  if (!needsGrad(x)) {
-    indices!.dispose();
-    return values;
-  }
-  return withGrad(values, op, [x], (g) => {
-    const dx = scatterBackward(g, indices!, x.shape, r, inner);
-    indices!.dispose(); // the graph is freed after backward; the indices are not needed again
-    return [dx];
-  });
+  indices!.dispose();
+  return values;
 }
 
 function reduce(op: Op, x: Tensor, dim: number | readonly number[] | undefined, keepdim: boolean, name: string = op): Tensor {
@@ -204,7 +199,9 @@ export function mean(x: Tensor, dim?: number | number[], keepdim = false): Tenso
 
 /** The values and (int32) indices of max(x, dim) / min(x, dim), like torch.return_types.max. */
 export interface ValuesIndices {
+  /** The extrema along the dim (float32; differentiable: the gradient goes to `indices`). */
   values: Tensor;
+  /** Where they are along the dim (int32): the first extremum, or the first NaN. */
   indices: Tensor;
 }
 
@@ -218,6 +215,7 @@ function extremum(kind: 'max' | 'min', name: string, x: Tensor, dim: number | re
   const dims = resolveDims(name, x.shape, dim);
   const values = noGrad(() => reduce(kind, x, dim, keepdim, name));
   if (!needsGrad(x)) return values;
+  // The gradient reads x and the values (the output): withGrad's default saved set.
   return withGrad(values, name, [x], (g) => [tieSplitBackward(g, x, values, x.rank === 0 ? [] : dims, nanSplit)]);
 }
 
@@ -231,8 +229,9 @@ function extremumAlong(kind: 'max' | 'min', x: Tensor, dim: number, keepdim: boo
   const { outer, r, inner, outShape } = x.rank === 0 ? { outer: 1, r: 1, inner: 1, outShape: [] } : viewOf(x.shape, d, d + 1, keepdim);
   if (r === 0) throw new EngramError(`${kind}: cannot reduce over a dimension of size 0 (shape ${shapeStr(x.shape)}); ${kind} has no identity`);
   const { values, indices } = reducePass(kind, x, null, outer, r, inner, 1, outShape);
-  // The gradient reads the returned indices (as softmax's reads its output), so they must outlive backward.
-  const v = withGrad(values, kind, [x], (g) => [scatterBackward(g, indices!, x.shape, r, inner)]);
+  // The gradient reads only the returned indices: the graph holds them (not owns: they are the
+  // caller's too), so backward still has them if the caller disposes them, as maxPool2d's.
+  const v = withGrad(values, kind, [x], (g) => [scatterBackward(g, indices!, x.shape, r, inner)], { saved: [indices!] });
   return { values: v, indices: indices! };
 }
 

@@ -62,7 +62,7 @@ export function reshape(x: Tensor, shape: Dims): Tensor {
     throw new EngramError(`reshape: cannot reshape tensor of shape ${shapeStr(x.shape)} (${x.size} elements) into ${shapeStr(shape)} (${numel(target)} elements)`);
   }
   const out = new Tensor(x.storage.retain(), target, x.dtype);
-  return withGrad(out, 'reshape', [x], (g) => [reshape(g, x.shape)]);
+  return withGrad(out, 'reshape', [x], (g) => [reshape(g, x.shape)], { saved: [] });
 }
 
 /** Alias of reshape (every tensor is contiguous, so a view always exists). */
@@ -120,7 +120,7 @@ export function permute(x: Tensor, dims: Dims): Tensor {
   const out = stridedGather(x, outShape, perm.map((d) => strides[d]!), 0);
   const inverse = new Array<number>(perm.length);
   perm.forEach((d, i) => (inverse[d] = i));
-  return withGrad(out, 'permute', [x], (g) => [permute(g, inverse)]);
+  return withGrad(out, 'permute', [x], (g) => [permute(g, inverse)], { saved: [] });
 }
 
 /** Swap two dimensions. */
@@ -159,7 +159,7 @@ export function expand(x: Tensor, shape: Dims): Tensor {
   checkShape(outShape, 'expand');
   if (numel(outShape) === x.size) return reshape(x, outShape); // only size-1 dimensions were added
   const out = stridedGather(x, outShape, strides, 0);
-  return withGrad(out, 'expand', [x], (g) => [sumTo(g, x.shape)]);
+  return withGrad(out, 'expand', [x], (g) => [sumTo(g, x.shape)], { saved: [] });
 }
 
 /** Python-style x[..., start:end:step, ...] along `dim`: negative bounds count from the end and are clamped. */
@@ -199,7 +199,7 @@ function stepView(op: string, x: Tensor, d: number, s: number, len: number, step
     const dx = zerosOf(x.shape);
     stridedScatter(g, outShape, dx, strides, offset);
     return [dx];
-  });
+  }, { saved: [] });
 }
 
 // ------------------------------------------------------------------ joining
@@ -224,7 +224,7 @@ function join(op: string, tensors: readonly Tensor[], views: Dims[], dim: number
   });
   return withGrad(out, op, [...tensors], (g) =>
     tensors.map((t, k) => (t.requiresGrad ? stridedGather(g, views[k]!, outStrides, offsets[k]!, t.shape) : null)),
-  );
+  { saved: [] });
 }
 
 function checkList(op: string, tensors: readonly Tensor[]): Tensor {
@@ -300,7 +300,7 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
     const dx = empty(x.shape);
     rb.dispatch(kb, [g.buffer, index.buffer, dx.buffer], [dx.size, D, K, inner], grid1d(dx.size));
     return [dx];
-  });
+  }, { saved: [index] });
 }
 
 /**
@@ -329,5 +329,5 @@ export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
     const bparams = [dx.size, xShape.length, d, 0, ...padRank(xShape, 1), ...padRank(iShape, 1), ...padRank(stridesOf(iShape))];
     rb.dispatch(kb, [g.buffer, index.buffer, dx.buffer], bparams, grid1d(dx.size));
     return [dx];
-  });
+  }, { saved: [index] });
 }

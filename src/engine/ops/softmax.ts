@@ -41,7 +41,7 @@ function softmaxFamily(log: boolean, x: Tensor, dim: number): Tensor {
     const dx = empty(x.shape);
     rt.dispatch(bwd, [g.buffer, y.buffer, dx.buffer], params, launch(layout, outer * inner));
     return [dx];
-  });
+  }, { saved: [y] });
 }
 
 /** softmax along `dim` (default last), like torch.softmax. */
@@ -56,6 +56,7 @@ export function logSoftmax(x: Tensor, dim = -1): Tensor {
 
 type Reduction = 'mean' | 'sum' | 'none';
 
+/** Options for `nllLoss()` (and, with `labelSmoothing`, `crossEntropy()`). */
 export interface NllLossOptions {
   /** Per-class weights, float32 [C]: row n counts w[target[n]] times (and 'mean' divides by their sum). */
   weight?: Tensor;
@@ -65,6 +66,7 @@ export interface NllLossOptions {
   reduction?: Reduction;
 }
 
+/** Options for `crossEntropy()`. */
 export interface CrossEntropyOptions extends NllLossOptions {
   /** eps in [0, 1]: the target becomes (1 - eps) * target + eps / C, as in PyTorch (default 0). */
   labelSmoothing?: number;
@@ -148,6 +150,8 @@ function classLoss(op: 'crossEntropy' | 'nllLoss', x: Tensor, target: Tensor, op
     return out;
   }
   const gstride = reduction === 'none' ? 1 : 0; // a reduced loss has one upstream value for all rows
+  // The graph owns the row statistics and the summed parts (bound even for 'none'): freed with it,
+  // kept by retainGraph. It reads the logits, the target and the weight.
   return withGrad(out, op, [x, target], (g) => {
     const bwd = rt.kernel({
       name: `${op}_bwd_${kind}${weighted ? '_w' : ''}`,
@@ -157,11 +161,8 @@ function classLoss(op: 'crossEntropy' | 'nllLoss', x: Tensor, target: Tensor, op
     const dx = empty(x.shape);
     const params = [n * c, c, gstride, mean, nan, ignoreIndex >>> 0, f32bits(eps), f32bits(a), f32bits(b)];
     rt.dispatch(bwd, [...inputs, stats.buffer, summed.buffer, g.buffer, dx.buffer], params, grid1d(n * c));
-    // the graph is freed after backward; these are not needed again
-    stats.dispose();
-    summed.dispose();
     return [dx, null];
-  });
+  }, { saved: weighted ? [x, target, weight] : [x, target], owned: [stats, summed] });
 }
 
 /**
