@@ -99,6 +99,14 @@ describe('sum, mean, amax, amin match the float64 reference, forward and backwar
     expect(await vals(x.grad!)).toEqual([0, 1, 0, 0, 2, 0, 0, 0]);
   });
 
+  it('max(x, dim): the graph holds the returned indices, so disposing them does not break backward', async () => {
+    const x = E.tensor([[2, 5, 1], [7, 0, 3]]).requiresGrad_();
+    const { values, indices } = E.max(x, 1);
+    indices.dispose();
+    E.sum(values).backward();
+    expect(await vals(x.grad!)).toEqual([0, 1, 0, 1, 0, 0]);
+  });
+
   it('amax and the full max() split the gradient evenly among ties (as PyTorch)', async () => {
     const x = E.tensor([[2, 5, 5, 1], [7, 7, 7, 7]]).requiresGrad_();
     E.amax(x, 1).backward(E.tensor([1, 2]));
