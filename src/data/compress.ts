@@ -19,6 +19,17 @@ import { adler32, crc32 } from './checksums.js';
  */
 export const DEFAULT_MAX_DECOMPRESSED_BYTES = 2 * 1024 ** 3;
 
+/**
+ * Default cap on how many times larger than the compressed bytes read so far the output may grow:
+ * 100. Real dataset files compress 1.1:1 (CIFAR, SVHN) to 5:1 (MNIST); a decompression bomb inflates
+ * about 1000:1. Without this, a bomb could still fill the size a header (or CIFAR's file name)
+ * declares before being caught, up to 1.6 GB for an SVHN-sized header.
+ */
+export const DEFAULT_MAX_COMPRESSION_RATIO = 100;
+
+/** The ratio check starts once the output passes this, so tiny files (headers, label lists) are not held to it. */
+const RATIO_GRACE_BYTES = 8 * 1024 * 1024;
+
 export interface DecompressOptions {
   /**
    * Refuse to inflate a compressed file (or a MAT compressed element) to more than this many bytes,
@@ -27,6 +38,12 @@ export interface DecompressOptions {
    * that size, whatever the cap.
    */
   maxDecompressedBytes?: number;
+  /**
+   * Refuse a file whose output grows to more than this many times the compressed bytes consumed so
+   * far (checked once past 8 MiB of output). Default DEFAULT_MAX_COMPRESSION_RATIO (100); Infinity
+   * turns the check off.
+   */
+  maxCompressionRatio?: number;
 }
 
 /** What the inflated data's own header says about its size. */
@@ -60,8 +77,17 @@ const GZIP_FLAG_COMMENT = 0x10;
 const GZIP_FLAGS_RESERVED = 0xe0;
 const ZLIB_FLAG_PRESET_DICTIONARY = 0x20;
 
-/** Compressed bytes handed to fflate per call: at 1032:1, at most ~17 MB of output per call. */
-const INPUT_SLICE = 16 * 1024;
+/**
+ * Compressed bytes handed to fflate per call. fflate allocates (and discards) about three times each
+ * call's output, so calls are kept to about OUTPUT_PER_CALL of output: the slice is sized from the
+ * expansion seen so far, between 1 KiB and 16 KiB (at DEFLATE's 1032:1 limit, at most ~17 MB once,
+ * when a stream turns from incompressible to a bomb, and ~1 MB per call after that).
+ */
+const MIN_SLICE = 1024;
+const MAX_SLICE = 16 * 1024;
+const OUTPUT_PER_CALL = 256 * 1024;
+/** Headers are read from the first bytes of a piece of output before it is stored or counted against the ratio. */
+const HEADER_PEEK = 64 * 1024;
 /** A size trailer promising more than this ratio is not trusted for preallocation (datasets compress ~5:1). */
 const PLAUSIBLE_RATIO = 64;
 
@@ -112,24 +138,39 @@ class BoundedOutput {
   constructor(
     private readonly name: string,
     private readonly cap: number,
+    private readonly maxRatio: number,
     private readonly sizeFromHeader: SizeFromHeader | undefined,
     sizeHint: number | undefined,
   ) {
     this.bound = cap;
     this.buffer = new Uint8Array(0);
-    this.consultHeader();
+    this.consultHeader(this.buffer, 0);
     const initial = sizeHint !== undefined && sizeHint <= this.bound ? sizeHint : Math.min(this.bound, 64 * 1024);
     if (this.buffer.length === 0) this.buffer = new Uint8Array(initial);
   }
 
-  write(chunk: Uint8Array): void {
+  /** `consumed`: how many compressed bytes have been read to produce the output so far, this chunk included. */
+  write(chunk: Uint8Array, consumed: number): void {
     if (chunk.length === 0) return;
     const end = this.length + chunk.length;
+    // A header that arrives in this piece decides first: its bound (or its error) says more than the ratio does.
+    if (this.sizeFromHeader && !this.declared && this.length < HEADER_PEEK) {
+      const head = new Uint8Array(Math.min(HEADER_PEEK, end));
+      head.set(this.buffer.subarray(0, this.length));
+      head.set(chunk.subarray(0, head.length - this.length), this.length);
+      this.consultHeader(head, this.length);
+    }
     if (end > this.bound) throw this.tooLong();
+    if (end > RATIO_GRACE_BYTES && end > this.maxRatio * consumed) {
+      throw new Error(
+        `${this.name}: inflates more than ${this.maxRatio}-fold (${end} bytes from the first ${consumed} compressed bytes), ` +
+          'far beyond any real dataset file, so it is most likely a decompression bomb; if it is genuine, pass { maxCompressionRatio } to allow it',
+      );
+    }
     if (end > this.buffer.length) this.resize(Math.min(this.bound, Math.max(end, this.buffer.length * 2)));
     this.buffer.set(chunk, this.length);
     this.length = end;
-    if (this.sizeFromHeader && !this.declared) this.consultHeader();
+    if (this.sizeFromHeader && !this.declared) this.consultHeader(this.buffer.subarray(0, this.length), this.length);
   }
 
   /** Exactly the bytes written (the buffer itself when it fits, so the common case copies nothing). */
@@ -137,8 +178,9 @@ class BoundedOutput {
     return this.length === this.buffer.length ? this.buffer : this.buffer.slice(0, this.length);
   }
 
-  private consultHeader(): void {
-    const answer = this.sizeFromHeader?.(this.buffer.subarray(0, this.length));
+  /** Asks the header about `output` (the output so far, or a peek at its start); `stored` bytes of it are already stored. */
+  private consultHeader(output: Uint8Array, stored: number): void {
+    const answer = this.sizeFromHeader?.(output);
     if (!answer) return;
     if (answer.bytes > this.cap) {
       throw new Error(
@@ -148,7 +190,7 @@ class BoundedOutput {
     }
     if (!answer.final) return;
     this.declared = answer;
-    if (this.length > answer.bytes) throw this.tooLong();
+    if (stored > answer.bytes) throw this.tooLong();
     this.bound = answer.bytes;
     if (answer.exact && this.buffer.length !== answer.bytes) this.resize(answer.bytes);
   }
@@ -176,7 +218,9 @@ function boundedOutput(name: string, options: BoundedDecompressOptions, sizeHint
   if (!Number.isSafeInteger(cap) || cap < 0) {
     throw new Error(`${name}: maxDecompressedBytes must be a whole number of bytes, got ${String(cap)}`);
   }
-  return new BoundedOutput(name, cap, options.sizeFromHeader, sizeHint);
+  const ratio = options.maxCompressionRatio ?? DEFAULT_MAX_COMPRESSION_RATIO;
+  if (!(ratio >= 1)) throw new Error(`${name}: maxCompressionRatio must be a number >= 1, got ${String(ratio)}`);
+  return new BoundedOutput(name, cap, ratio, options.sizeFromHeader, sizeHint);
 }
 
 /**
@@ -195,11 +239,14 @@ interface InflateInternals {
  * at most ~17 MB, and returns the offset just past the stream's last byte. fflate's terse errors
  * become "<name>: <what> stream is truncated or corrupt (...)"; errors thrown by `sink` pass through.
  */
-function inflateStream(bytes: Uint8Array, start: number, name: string, what: string, sink: (chunk: Uint8Array) => void): number {
+function inflateStream(bytes: Uint8Array, start: number, name: string, what: string, sink: (chunk: Uint8Array, consumed: number) => void): number {
   let sinkFailed = false;
+  let consumed = start;
+  let produced = 0;
   const inflater = new Inflate((chunk) => {
+    produced += chunk.length;
     try {
-      sink(chunk);
+      sink(chunk, consumed);
     } catch (err) {
       sinkFailed = true;
       throw err;
@@ -209,8 +256,10 @@ function inflateStream(bytes: Uint8Array, start: number, name: string, what: str
   if (typeof state.s !== 'object' || !(state.p instanceof Uint8Array)) {
     throw new Error(`${name}: the installed fflate does not keep the streaming state this reader relies on (written for fflate 0.8)`);
   }
+  let slice = MIN_SLICE; // The expansion is unknown until something has been inflated.
   for (let offset = start; offset < bytes.length; ) {
-    const next = Math.min(offset + INPUT_SLICE, bytes.length);
+    const next = Math.min(offset + slice, bytes.length);
+    consumed = next;
     try {
       inflater.push(bytes.subarray(offset, next), false);
     } catch (err) {
@@ -218,6 +267,8 @@ function inflateStream(bytes: Uint8Array, start: number, name: string, what: str
       throw new Error(`${name}: ${what} stream is truncated or corrupt (${errorMessage(err)})`);
     }
     offset = next;
+    const expansion = Math.max(1, produced / (offset - start));
+    slice = Math.max(MIN_SLICE, Math.min(MAX_SLICE, Math.floor(OUTPUT_PER_CALL / expansion)));
     if (state.s.f && !state.s.l) {
       const unconsumed = (state.p as Uint8Array).length;
       return offset - unconsumed + (((state.s.p ?? 0) + 7) >> 3);
@@ -259,8 +310,8 @@ export function gunzip(bytes: Uint8Array, name: string, options: BoundedDecompre
     const dataStart = gzipHeaderEnd(bytes, offset, name, member, truncated);
     let crc = 0;
     let size = 0;
-    const end = inflateStream(bytes, dataStart, name, 'gzip', (chunk) => {
-      out.write(chunk);
+    const end = inflateStream(bytes, dataStart, name, 'gzip', (chunk, consumed) => {
+      out.write(chunk, consumed);
       crc = crc32(chunk, crc);
       size += chunk.length;
     });
@@ -294,8 +345,8 @@ export function unzlib(bytes: Uint8Array, name: string, options: BoundedDecompre
 
   const out = boundedOutput(name, options);
   let adler = 1;
-  const end = inflateStream(bytes, 2, name, 'zlib', (chunk) => {
-    out.write(chunk);
+  const end = inflateStream(bytes, 2, name, 'zlib', (chunk, consumed) => {
+    out.write(chunk, consumed);
     adler = adler32(chunk, adler);
   });
   if (end + 4 > bytes.length) throw corrupt('the data ends inside the 4-byte Adler-32 trailer');
@@ -310,7 +361,7 @@ export function unzlib(bytes: Uint8Array, name: string, options: BoundedDecompre
 /** Raw DEFLATE has no framing and no checksum; only the inflater's own errors can catch damage. */
 export function inflateRaw(bytes: Uint8Array, name: string, options: BoundedDecompressOptions = {}): Uint8Array {
   const out = boundedOutput(name, options);
-  const end = inflateStream(bytes, 0, name, 'deflate', (chunk) => out.write(chunk));
+  const end = inflateStream(bytes, 0, name, 'deflate', (chunk, consumed) => out.write(chunk, consumed));
   if (end !== bytes.length) {
     throw new Error(`${name}: ${bytes.length - end} bytes of trailing garbage at byte ${end}, after the end of the deflate stream; the data is corrupt`);
   }
