@@ -5,10 +5,11 @@
 //
 // Compressed input is hostile until proven otherwise: a 1 MiB file can inflate to 1 GiB. So nothing
 // here inflates a whole stream in one call. The input is fed to fflate's streaming inflater in small
-// slices (DEFLATE expands at most 1032:1, so a slice yields at most ~17 MB), and every piece of output
-// is checked against a bound before it is stored: the caller's cap (maxDecompressedBytes) and, once
-// the first inflated bytes reveal it, the size the format's own header declares (IDX dimensions, a
-// MAT element's size, tar entry sizes). A bomb is refused after at most one slice past its bound.
+// slices, and every piece of output is checked before it is stored against the caller's cap
+// (maxDecompressedBytes), the size the format's own header declares once the first inflated bytes
+// reveal it (IDX dimensions, a MAT element's miMATRIX tag, tar entry sizes), and the expansion so
+// far (maxCompressionRatio), which is what stops a bomb whose header declares a large size honestly.
+// A bomb is refused after at most one slice past its bound.
 import { Inflate } from 'fflate';
 import { adler32, crc32 } from './checksums.js';
 
