@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { constants, crc32 as zlibCrc32, deflateRawSync, deflateSync, gunzipSync, gzipSync, inflateSync } from 'node:zlib';
 import ts from 'typescript';
-import { fetchBytes, gunzip, mnistFromURL, parseIdx, readMat, svhnFromURL, unzlib } from '../../src/data/index.js';
+import { CifarArchive, fetchBytes, gunzip, mnistFromURL, parseIdx, readMat, svhnFromURL, unzlib } from '../../src/data/index.js';
 import { asyncErrorOf, errorOf, firstDifference, REPO } from './fixtures.js';
 
 const MiB = 1024 * 1024;
@@ -336,6 +336,31 @@ describe('gzip framing', () => {
     expect(errorOf(() => unzlib(concat([z, Uint8Array.from([9, 9])]), 'var'))).toBe(
       `var: 2 bytes of trailing garbage at byte ${z.length}, after the end of the zlib stream; the data is corrupt`,
     );
+  });
+});
+
+describe('caps and options', () => {
+  it('the cap and the ratio reach the readers, and bad values are refused naming the file', () => {
+    const labels = Uint8Array.from({ length: 20_000 }, (_, i) => i % 10);
+    const gz = gzipSync(concat([idxHeader([20_000]), labels]));
+    expect(parseIdx(gz, 'labels.gz').data.length).toBe(20_000);
+    expect(errorOf(() => parseIdx(gz, 'labels.gz', { maxDecompressedBytes: 1000 }))).toBe(
+      'labels.gz: the size its IDX header declares (shape [20000]) is 20008 bytes, more than the cap of 1000 decompressed bytes; pass { maxDecompressedBytes } to raise the cap',
+    );
+    expect(errorOf(() => parseIdx(gz, 'labels.gz', { maxDecompressedBytes: -1 }))).toBe('labels.gz: maxDecompressedBytes must be a whole number of bytes, got -1');
+    expect(errorOf(() => parseIdx(gz, 'labels.gz', { maxCompressionRatio: 0 }))).toBe('labels.gz: maxCompressionRatio must be a number >= 1, got 0');
+    // Raw files are already in memory; the options change nothing for them.
+    expect(parseIdx(concat([idxHeader([20_000]), labels]), 'labels', { maxDecompressedBytes: 1 }).data.length).toBe(20_000);
+  });
+
+  it('pax and GNU archives inflate within the size their tar headers declare', () => {
+    for (const file of ['pax.tar', 'gnu.tar']) {
+      const tar = readFileSync(join(REPO, 'test/fixtures/data/tar', file));
+      const archive = CifarArchive.read(gzipSync(tar), `${file}.gz`);
+      // deep.bin's name needs a pax 'x' or GNU 'L' entry before it, which the size tracking must step over.
+      expect(archive.member('deep.bin').bytes.length).toBe(768);
+      expect(new TextDecoder().decode(archive.member('café.txt').bytes)).toBe('déjà vu');
+    }
   });
 });
 
