@@ -236,8 +236,8 @@ interface InflateInternals {
 }
 
 /**
- * Inflates the raw DEFLATE stream that starts at `start`, handing the output to `sink` in pieces of
- * at most ~17 MB, and returns the offset just past the stream's last byte. fflate's terse errors
+ * Inflates the raw DEFLATE stream that starts at `start`, handing the output to `sink` piece by
+ * piece (about OUTPUT_PER_CALL each once the expansion is known), and returns the offset just past the stream's last byte. fflate's terse errors
  * become "<name>: <what> stream is truncated or corrupt (...)"; errors thrown by `sink` pass through.
  */
 function inflateStream(bytes: Uint8Array, start: number, name: string, what: string, sink: (chunk: Uint8Array, consumed: number) => void): number {

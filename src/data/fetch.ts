@@ -45,7 +45,8 @@ export async function fetchBytes(url: string | URL, init: RequestInit & FetchOpt
   let timer: ReturnType<typeof setTimeout> | undefined;
   const restartTimer = () => {
     clearTimeout(timer);
-    if (timeoutMs > 0 && timeoutMs < Infinity) {
+    // setTimeout fires at once for delays past 2^31 - 1 ms (24.8 days); treat those as "forever" too.
+    if (timeoutMs > 0 && timeoutMs <= 0x7fffffff) {
       timer = setTimeout(() => {
         stalled = true;
         controller.abort();
@@ -55,14 +56,14 @@ export async function fetchBytes(url: string | URL, init: RequestInit & FetchOpt
   let received = 0;
   let expected: number | undefined;
   const progress = () => (expected === undefined ? ` after ${received} bytes` : ` after ${received} of ${expected} bytes`);
-  /** Turns whatever fetch or the body stream threw into an error that says what happened to `where`. */
-  const explain = (err: unknown, during: string): Error => {
-    if (stalled) {
-      return new Error(`${where}: no data for ${timeoutMs / 1000} s ${during}${progress()}; pass a larger { timeoutMs } for a slow server`, { cause: err });
-    }
-    if (signal?.aborted) return aborted(progress());
+  /** Turns whatever fetch (`inBody` false) or the body stream threw into an error that says what happened to `where`. */
+  const explain = (err: unknown, inBody: boolean): Error => {
+    const during = inBody ? ` while reading the body${progress()}` : ' waiting for the response';
+    if (stalled) return new Error(`${where}: no data for ${timeoutMs / 1000} s${during}; pass a larger { timeoutMs } for a slow server`, { cause: err });
+    if (signal?.aborted) return aborted(inBody ? progress() : ' before the response');
+    // undici's errors are terse ("terminated", "fetch failed"); the underlying socket error is in `cause`.
     const cause = err instanceof Error ? `${err.message}${err.cause instanceof Error ? `: ${err.cause.message}` : ''}` : String(err);
-    return new Error(during === 'waiting for the response' ? `${where}: request failed (${cause})` : `${where}: connection closed${progress()} (${cause})`, { cause: err });
+    return new Error(inBody ? `${where}: connection closed${progress()} (${cause})` : `${where}: request failed (${cause})`, { cause: err });
   };
 
   try {
@@ -71,7 +72,7 @@ export async function fetchBytes(url: string | URL, init: RequestInit & FetchOpt
     try {
       response = await fetch(url, { ...requestInit, signal: controller.signal });
     } catch (err) {
-      throw explain(err, 'waiting for the response');
+      throw explain(err, false);
     }
     if (!response.ok) {
       await response.body?.cancel().catch(() => {});
@@ -91,7 +92,7 @@ export async function fetchBytes(url: string | URL, init: RequestInit & FetchOpt
       try {
         next = await reader.read();
       } catch (err) {
-        throw explain(err, 'while reading the body');
+        throw explain(err, true);
       }
       if (next.done) break;
       chunks.push(next.value);

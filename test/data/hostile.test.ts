@@ -429,7 +429,7 @@ describe('URL readers: dropped, stalled and aborted downloads name the URL', () 
       `${base}/stall: no data for 0.2 s while reading the body after 10 of ${MiB} bytes; pass a larger { timeoutMs } for a slow server`,
     );
     expect(await asyncErrorOf(() => fetchBytes(`${base}/silent`, { timeoutMs: 200 }))).toBe(
-      `${base}/silent: no data for 0.2 s waiting for the response after 0 bytes; pass a larger { timeoutMs } for a slow server`,
+      `${base}/silent: no data for 0.2 s waiting for the response; pass a larger { timeoutMs } for a slow server`,
     );
     // Through a loader: the first stalled file fails the load and the URL is named.
     expect(await asyncErrorOf(() => mnistFromURL(`${base}/stall`, { timeoutMs: 200 }))).toMatch(/\/stall\/train-(images|labels)-idx\d-ubyte: no data for 0\.2 s/);
@@ -448,5 +448,9 @@ describe('URL readers: dropped, stalled and aborted downloads name the URL', () 
     expect(error?.message).toBe(`${base}/stall: aborted after 10 of ${MiB} bytes (user closed the page)`);
     const already = await asyncErrorOf(() => fetchBytes(`${base}/stall`, { signal: AbortSignal.abort() }));
     expect(already).toMatch(new RegExp(`^${base}/stall: aborted \\(`));
+    // Aborted while waiting for the headers of a server that never answers.
+    const early = new AbortController();
+    setTimeout(() => early.abort(), 50);
+    expect(await asyncErrorOf(() => fetchBytes(`${base}/silent`, { signal: early.signal }))).toMatch(new RegExp(`^${base}/silent: aborted before the response \\(`));
   });
 });
