@@ -24,7 +24,7 @@ import { appendDatasetClasses, fiveTaskSplit, runScenario, type ScenarioResult, 
 import { ExperienceReplay } from '../src/cl/strategies/index.js';
 import { NCMReplay } from '../src/cl/strategies/head-strategies.js';
 import { scenarioReportHTML, scenarioReportJSON } from '../src/cl/report.js';
-import { parseArgs, formatTable } from './util.js';
+import { exampleArgs, positiveIntList, runMain, UsageError, formatTable } from './util.js';
 
 export const CIFAR_MEAN = [0.4914, 0.4822, 0.4465];
 export const CIFAR_STD = [0.247, 0.243, 0.261];
@@ -185,16 +185,32 @@ export function writeReports(r: CifarSvhnResult, meta: Record<string, unknown>, 
 }
 
 async function main(): Promise<void> {
-  const args = parseArgs({
-    cifar: '', svhn: '', part: 'ab', model: 'resnet', nf: 20, 'train-per-task': 0, 'test-per-task': 0, epochs: 1,
-    lr: 0.05, momentum: 0.9, batch: 32, memories: '200,500,1000', 'per-class-memory': 100, seed: 0, out: 'examples/out',
+  const args = exampleArgs({
+    name: 'cl-cifar-svhn',
+    summary: 'class-incremental CIFAR-10: (a) then SVHN 7/8 as new classes with a frozen feature extractor, (b) Split CIFAR-10, ER vs NCM-ER.',
+    options: {
+      cifar: { kind: 'string', default: '', help: 'a folder with cifar-10-batches-bin/ or cifar-10-binary.tar.gz (required)' },
+      svhn: { kind: 'string', default: '', help: 'a folder with train_32x32.mat and test_32x32.mat (required for part a)' },
+      part: { kind: 'string', choices: ['a', 'b', 'ab'], default: 'ab', help: 'which experiments' },
+      model: { kind: 'string', choices: ['resnet', 'cifar-cnn'], default: 'resnet', help: 'ReducedResNet18 or CifarCNN' },
+      nf: { kind: 'positive-int', default: 20, help: "ReducedResNet18's base width" },
+      'train-per-task': { kind: 'non-negative-int', default: 0, help: "a seeded random subset of each task's training images (0: all)" },
+      'test-per-task': { kind: 'non-negative-int', default: 0, help: "a seeded random subset of each task's test images (0: all)" },
+      epochs: { kind: 'positive-int', default: 1, help: 'epochs per task' },
+      lr: { kind: 'positive-number', default: 0.05, help: 'SGD learning rate' },
+      momentum: { kind: 'number', default: 0.9, help: 'SGD momentum' },
+      batch: { kind: 'positive-int', default: 32, help: 'training batch size' },
+      memories: { kind: 'string', default: '200,500,1000', help: 'part b: memory sizes in exemplars, comma-separated' },
+      'per-class-memory': { kind: 'positive-int', default: 100, help: 'part a: CIFAR exemplars kept per class' },
+      seed: { kind: 'int', default: 0, help: 'seeds the subsets, the initialization and the shuffling' },
+      out: { kind: 'string', default: 'examples/out', help: 'where the JSON and HTML reports go' },
+    },
   });
-  const parts = [...(args.part as string)].filter((p) => p === 'a' || p === 'b') as ('a' | 'b')[];
-  if (!parts.length) throw new Error(`--part must be a, b or ab, got ${args.part}`);
-  if (!args.cifar) throw new Error('--cifar <root> is required (a folder with cifar-10-batches-bin/ or cifar-10-binary.tar.gz)');
-  if (parts.includes('a') && !args.svhn) throw new Error('--svhn <root> is required for part a (a folder with train_32x32.mat and test_32x32.mat)');
-  const modelKind = args.model as string;
-  if (modelKind !== 'resnet' && modelKind !== 'cifar-cnn') throw new Error(`--model must be resnet or cifar-cnn, got ${modelKind}`);
+  const parts = [...args.part] as ('a' | 'b')[];
+  if (!args.cifar) throw new UsageError('--cifar <root> is required (a folder with cifar-10-batches-bin/ or cifar-10-binary.tar.gz)');
+  if (parts.includes('a') && !args.svhn) throw new UsageError('--svhn <root> is required for part a (a folder with train_32x32.mat and test_32x32.mat)');
+  const modelKind = args.model;
+  const memories = positiveIntList('memories', args.memories);
   const rt = await E.init();
   const adapter = `${rt.info.vendor} / ${rt.info.description}`;
   console.log(`adapter: ${adapter}`);
@@ -210,7 +226,7 @@ async function main(): Promise<void> {
     parts, trainPerTask: args['train-per-task'] as number, testPerTask: args['test-per-task'] as number,
     epochs: args.epochs as number, lr: args.lr as number, momentum: args.momentum as number, batchSize: args.batch as number,
     seed: args.seed as number, perClassMemory: args['per-class-memory'] as number,
-    memories: (args.memories as string).split(',').map(Number), log: (l) => console.log(l),
+    memories, log: (l) => console.log(l),
   };
   const r = await runCifarSvhn(data, settings);
   if (r.appended) console.log(`\n(a) CIFAR-10 then SVHN 7/8 as classes 10/11; head sizes after task 1: ${r.appended.headSizes.join(', ')}\n${table(r.appended.results)}`);
@@ -225,8 +241,5 @@ async function main(): Promise<void> {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().catch((e) => {
-    console.error(e);
-    process.exit(1);
-  });
+  runMain('cl-cifar-svhn', main);
 }

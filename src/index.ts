@@ -1,3 +1,8 @@
+/**
+ * engram: a from-scratch deep-learning engine on WebGPU. The package root holds everything that
+ * runs in a browser; `engram/node` adds what needs a file system.
+ * @module engram
+ */
 /// <reference types="@webgpu/types" preserve="true" />
 // engram: a from-scratch deep-learning engine on WebGPU.
 //

@@ -12,6 +12,7 @@ import { EngramError } from '../engine/runtime.js';
 import type { Tensor } from '../engine/tensor.js';
 import { readFeatures } from './heads/linalg.js';
 
+/** Options of `herdingSelect()`. */
 export interface HerdingOptions {
   /** L2-normalize each feature vector first, as iCaRL does. Default true. */
   normalize?: boolean;

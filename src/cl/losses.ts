@@ -18,6 +18,7 @@ import { arange_ } from '../engine/ops/fill.js';
 import { linear } from '../engine/ops/matmul.js';
 import { logSoftmax } from '../engine/ops/softmax.js';
 
+/** How a loss reduces its per-element (or per-sample) values: 'mean', 'sum', or 'none' to keep them. */
 export type LossReduction = 'mean' | 'sum' | 'none';
 
 function checkReduction(op: string, r: unknown): asserts r is LossReduction {
@@ -61,6 +62,7 @@ export function binaryCrossEntropyWithLogits(logits: Tensor, targets: Tensor, re
 
 // ------------------------------------------------------------------ iCaRL
 
+/** Options of `icarlLoss()`. */
 export interface ICaRLLossOptions {
   /**
    * Columns distilled from the previous model (its sigmoid outputs are the targets there, whatever

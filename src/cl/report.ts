@@ -44,7 +44,9 @@ function blue(t: number): string {
   return `rgb(${c.join(',')})`;
 }
 
+/** Options of `accuracyMatrixSVG()`. */
 export interface MatrixSVGOptions {
+  /** Title drawn above the heatmap (default none). */
   title?: string;
   /** Names of the tasks (default "task 0", "task 1", ...). */
   taskLabels?: readonly string[];
@@ -89,10 +91,15 @@ export function accuracyMatrixSVG(R: AccuracyMatrix, opts: MatrixSVGOptions = {}
 const PALETTE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
 const DASHES = ['', '6 4', '2 3', '8 3 2 3', '1 5'];
 
+/** Options of `accuracyCurvesSVG()`. */
 export interface CurvesSVGOptions {
+  /** Title drawn above the plot (default none). */
   title?: string;
+  /** Names of the tasks (default "task 0", "task 1", ...). */
   taskLabels?: readonly string[];
+  /** Width of the SVG in pixels (default 600). */
   width?: number;
+  /** Height of the SVG in pixels (default 340). */
   height?: number;
 }
 
@@ -160,8 +167,11 @@ export function accuracyCurvesSVG(results: ScenarioResult | readonly ScenarioRes
 
 // ------------------------------------------------------------------ HTML page
 
+/** Options of `scenarioReportHTML()`. */
 export interface HTMLReportOptions {
+  /** Page title (default 'Continual-learning report'). */
   title?: string;
+  /** Names of the tasks (default "task 0", "task 1", ...). */
   taskLabels?: readonly string[];
   /** Settings shown above the table and embedded in the page's JSON. */
   meta?: Record<string, unknown>;

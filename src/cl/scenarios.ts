@@ -4,12 +4,15 @@
 
 import type { ImageDataset } from '../data/dataset.js';
 
+/** One task of a class-incremental scenario: the classes it introduces with their train and test data. */
 export interface Task {
   /** Position in the stream (0-based). */
   id: number;
   /** Labels introduced by this task, as they appear in `train`/`test` (after any remapping). */
   classes: number[];
+  /** Training data of this task's classes. */
   train: ImageDataset;
+  /** Test data of this task's classes. */
   test: ImageDataset;
 }
 

@@ -15,6 +15,10 @@ import type { GpuTransform } from '../data/transforms.js';
 import type { Task } from './scenarios.js';
 import { averageAccuracy, averageIncrementalAccuracy, forgetting, backwardTransfer } from './metrics.js';
 
+/**
+ * A continual-learning strategy: it sees the tasks one at a time (`learnTask`) and must then classify images
+ * of every class seen so far (`predict`), with no task id at test time (the class-incremental setting).
+ */
 export interface Strategy {
   /** Short name used in reports ("naive", "er", "icarl", ...). */
   readonly name: string;
@@ -23,22 +27,47 @@ export interface Strategy {
   /** Predicted labels (int32 [B]) for a batch of images x (float32 [B, C, H, W], already transformed). */
   predict(x: Tensor): Tensor;
   /** Exemplar memory in use, for reports (0 when the strategy keeps none). */
-  memoryStats?(): { exemplars: number; bytes: number };
+  memoryStats?(): {
+    /** Exemplars held. */
+    exemplars: number;
+    /** Stored payload bytes (see `ExemplarStore.bytes`). */
+    bytes: number;
+  };
   /** Free GPU state (model, buffers, optimizer). */
   dispose?(): void;
 }
 
+/**
+ * The outcome of running one strategy over a scenario: the accuracy matrix and the metrics computed from it.
+ */
 export interface ScenarioResult {
+  /** The strategy's name. */
   strategy: string;
   /** R[i][j]: accuracy on task j's test set after learning task i (all j, including tasks not learned yet). */
   accuracyMatrix: number[][];
+  /** Mean accuracy over all tasks after the last one (see `averageAccuracy()`). */
   averageAccuracy: number;
+  /**
+   * Mean over training stages of the mean accuracy on the tasks seen so far (see
+   * `averageIncrementalAccuracy()`).
+   */
   averageIncrementalAccuracy: number;
+  /** Average forgetting of the old tasks (see `forgetting()`). */
   forgetting: number;
+  /**
+   * Backward transfer: mean change on each old task from just after learning it to the end (see
+   * `backwardTransfer()`).
+   */
   backwardTransfer: number;
   /** Seconds spent in learnTask per task. */
   trainSeconds: number[];
-  memory?: { exemplars: number; bytes: number };
+  /** Exemplar memory at the end (`Strategy.memoryStats()`), when the strategy keeps one. */
+  memory?: {
+    /** Exemplars held. */
+    exemplars: number;
+    /** Stored payload bytes. */
+    bytes: number;
+  };
 }
 
 /** Accuracy of `strategy.predict` on a test set; correct counts accumulate on the GPU, read back once. */

@@ -10,25 +10,37 @@ export const CIFAR_CHANNELS = 3;
 export const CIFAR_SIZE = 32;
 export const CIFAR_IMAGE_BYTES = CIFAR_CHANNELS * CIFAR_SIZE * CIFAR_SIZE;
 
+/** The records of a CIFAR-10 binary file: images and their labels. */
 export interface Cifar10Records {
+  /** Number of records. */
   n: number;
   /** n CHW images of 3x32x32. */
   images: Uint8Array;
+  /** n labels in 0..9. */
   labels: Uint8Array;
 }
 
+/** The records of a CIFAR-100 binary file: images with coarse and fine labels. */
 export interface Cifar100Records {
+  /** Number of records. */
   n: number;
+  /** n CHW images of 3x32x32. */
   images: Uint8Array;
+  /** n coarse (superclass) labels in 0..19. */
   coarseLabels: Uint8Array;
+  /** n fine labels in 0..99. */
   fineLabels: Uint8Array;
 }
 
+/** A file's contents with the name used in error messages (a path, or `archive:member`). */
 export interface NamedBytes {
+  /** Name used in error messages. */
   name: string;
+  /** The file's bytes. */
   bytes: Uint8Array;
 }
 
+/** CIFAR-10's class names, by label. */
 export const CIFAR10_CLASS_NAMES: readonly string[] = [
   'airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck',
 ];
@@ -122,21 +134,34 @@ export function parseCifar100(bytes: Uint8Array, name: string, options: Decompre
   return { n, images, coarseLabels: labels[0]!, fineLabels: labels[1]! };
 }
 
+/** The file names of CIFAR-10's binary batches: five training batches and one test batch. */
 export const CIFAR10_BATCHES = {
+  /** The five training batches. */
   train: ['data_batch_1.bin', 'data_batch_2.bin', 'data_batch_3.bin', 'data_batch_4.bin', 'data_batch_5.bin'],
+  /** The test batch. */
   test: ['test_batch.bin'],
 } as const;
 
-export const CIFAR100_FILES = { train: 'train.bin', test: 'test.bin' } as const;
+/** The file names of CIFAR-100's binary training and test files. */
+export const CIFAR100_FILES = {
+  /** The training set. */
+  train: 'train.bin',
+  /** The test set. */
+  test: 'test.bin',
+} as const;
 
 /** The files of a CIFAR archive (.tar or .tar.gz), as unpacked in memory. */
 export class CifarArchive {
   private constructor(
+    /** The archive's name, used in error messages and in the names of its members. */
     readonly name: string,
     private readonly files: Map<string, Uint8Array>,
   ) {}
 
-  /** A compressed archive is held to the size its tar headers declare while it inflates. */
+  /**
+   * Unpack a CIFAR archive (.tar, or .tar.gz); `name` is used in error messages. A compressed archive
+   * is held to the size its tar headers declare while it inflates.
+   */
   static read(bytes: Uint8Array, name: string, options: DecompressOptions = {}): CifarArchive {
     return new CifarArchive(name, readTar(maybeDecompress(bytes, name, { ...options, sizeFromHeader: tarSizeFromHeaders(name) }), name));
   }

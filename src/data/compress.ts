@@ -31,6 +31,7 @@ export const DEFAULT_MAX_COMPRESSION_RATIO = 100;
 /** The ratio check starts once the output passes this, so tiny files (headers, label lists) are not held to it. */
 const RATIO_GRACE_BYTES = 8 * 1024 * 1024;
 
+/** Limits on decompressing a dataset file, accepted by every reader and loader (see the README's Datasets section). */
 export interface DecompressOptions {
   /**
    * Refuse to inflate a compressed file (or a MAT compressed element) to more than this many bytes,
@@ -49,6 +50,7 @@ export interface DecompressOptions {
 
 /** What the inflated data's own header says about its size. */
 export interface DeclaredSize {
+  /** The size in bytes (at most, or exactly when `exact`). */
   bytes: number;
   /** A noun phrase for error messages, e.g. "the size its IDX header declares (shape [2, 28, 28])". */
   what: string;
@@ -67,7 +69,9 @@ export interface DeclaredSize {
  */
 export type SizeFromHeader = (output: Uint8Array) => DeclaredSize | undefined;
 
+/** DecompressOptions plus, for the format readers, how to read the declared size from the inflated header. */
 export interface BoundedDecompressOptions extends DecompressOptions {
+  /** Consulted as output arrives; see SizeFromHeader. */
   sizeFromHeader?: SizeFromHeader;
 }
 
@@ -92,6 +96,7 @@ const HEADER_PEEK = 64 * 1024;
 /** A size trailer promising more than this ratio is not trusted for preallocation (datasets compress ~5:1). */
 const PLAUSIBLE_RATIO = 64;
 
+/** True when the bytes start with the gzip magic number (1f 8b). */
 export function isGzip(bytes: Uint8Array): boolean {
   return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
 }

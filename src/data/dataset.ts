@@ -2,26 +2,43 @@
 // image. It is immutable in spirit: every transformation returns a new dataset with its own copies,
 // so a subset can be handed to a training loop while the original is still being sliced elsewhere.
 
+/** What an `ImageDataset` is built from. */
 export interface ImageDatasetInit {
   /** n * channels * height * width bytes, image after image, each channel plane after plane (NCHW). */
   images: Uint8Array;
+  /** One integer label per image. */
   labels: Int32Array | ArrayLike<number>;
+  /** Channels per image (1 for grayscale, 3 for RGB). */
   channels: number;
+  /** Image height in pixels. */
   height: number;
+  /** Image width in pixels. */
   width: number;
   /** Name of each label value, indexed by label. */
   classNames?: readonly string[];
 }
 
+/** A relabeling: new label by old label, as a Map or a plain object. */
 export type LabelMapping = ReadonlyMap<number, number> | Readonly<Record<number, number>>;
 
+/**
+ * An in-memory image classification dataset: uint8 pixels in NCHW order plus one int32 label per image.
+ * Transformations return new datasets with their own copies.
+ */
 export class ImageDataset {
+  /** n * channels * height * width bytes, image after image, each channel plane after plane (NCHW). */
   readonly images: Uint8Array;
+  /** One label per image. */
   readonly labels: Int32Array;
+  /** Number of images. */
   readonly n: number;
+  /** Channels per image. */
   readonly channels: number;
+  /** Image height in pixels. */
   readonly height: number;
+  /** Image width in pixels. */
   readonly width: number;
+  /** Name of each label value, indexed by label, when known. */
   readonly classNames: readonly string[] | undefined;
 
   constructor(init: ImageDatasetInit) {
@@ -61,6 +78,7 @@ export class ImageDataset {
     return this.images.subarray(i * size, (i + 1) * size);
   }
 
+  /** The label of image `i`. */
   label(i: number): number {
     this.checkIndex(i, 'label');
     return this.labels[i]!;

@@ -9,6 +9,7 @@ import { mnistFromIdx, fashionMnistFromIdx, cifar10FromArchive, cifar10FromBins,
 /** Default for FetchOptions.timeoutMs: a minute without a single byte arriving. */
 export const DEFAULT_FETCH_TIMEOUT_MS = 60_000;
 
+/** How a URL reader downloads: cancellation and the stall timeout. */
 export interface FetchOptions {
   /** Aborts the download (and whatever part of a loader is still downloading). */
   signal?: AbortSignal;

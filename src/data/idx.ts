@@ -4,8 +4,11 @@
 // a broken download and a long one means we would be silently ignoring data.
 import { maybeDecompress, type DecompressOptions } from './compress.js';
 
+/** An array read from an IDX file. */
 export interface IdxArray {
+  /** Dimensions from the header, outermost first (e.g. [n, 28, 28] for MNIST images). */
   shape: number[];
+  /** The row-major unsigned bytes. */
   data: Uint8Array;
 }
 

@@ -21,7 +21,9 @@ import { U8_TO_F32_WGSL } from '../shaders/transforms.js';
 import { ImageDataset, type LabelMapping } from './dataset.js';
 import { splitLeadingNormalize, type GpuTransform } from './transforms.js';
 
+/** Options of `DataLoader`. */
 export interface DataLoaderOptions {
+  /** Images per batch (a positive integer). */
   batchSize: number;
   /** Visit the images in a new random order every epoch (default false: dataset order). */
   shuffle?: boolean;
@@ -35,6 +37,9 @@ export interface DataLoaderOptions {
   labelMap?: LabelMapping;
 }
 
+/**
+ * One batch from a `DataLoader`: GPU tensors for the images and labels, plus the dataset index of each image.
+ */
 export interface Batch {
   /** float32 [B, C, H, W]: pixels/255, then the transform. */
   x: Tensor;
@@ -44,12 +49,23 @@ export interface Batch {
   indices: Int32Array;
 }
 
+/**
+ * Iterates an `ImageDataset` in batches on the GPU, like torch.utils.data.DataLoader: each `for ... of` is
+ * one epoch, optionally shuffled, with pixels converted to float32/255 and the optional transform applied on
+ * the GPU. Seeded, so epochs are reproducible.
+ */
 export class DataLoader implements Iterable<Batch> {
+  /** The dataset the batches come from. */
   readonly dataset: ImageDataset;
+  /** Images per batch. */
   readonly batchSize: number;
+  /** Whether each epoch visits the images in a new random order. */
   readonly shuffle: boolean;
+  /** Seed of the shuffle and the random transforms. */
   readonly seed: number;
+  /** Whether a last batch smaller than batchSize is skipped. */
   readonly dropLast: boolean;
+  /** The transform applied on the GPU to each batch, if any. */
   readonly transform: GpuTransform | undefined;
   /** The labels the loader yields, one per dataset image (labelMap applied). */
   readonly labels: Int32Array;

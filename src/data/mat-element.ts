@@ -27,6 +27,7 @@ export function miName(type: number): string {
   return MI_NAMES[type] ?? `unknown type ${type}`;
 }
 
+/** The typed array holding a MAT-file variable's values: one array type per numeric MATLAB class. */
 export type MatData = Float64Array | Float32Array | Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array;
 
 interface NumericType {

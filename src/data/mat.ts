@@ -10,10 +10,14 @@ import { ElementReader, MI, miName, type DataElement, type MatData } from './mat
 
 export type { MatData } from './mat-element.js';
 
+/** The numeric MATLAB array classes `readMat()` decodes. */
 export type MatClass = 'double' | 'single' | 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32';
 
+/** One numeric variable of a MAT-file. */
 export interface MatVariable {
+  /** The variable's name. */
   name: string;
+  /** The variable's MATLAB class (its values' type). */
   class: MatClass;
   /** MATLAB dimensions; the data is column-major (first dimension varies fastest). */
   dims: number[];
@@ -23,6 +27,7 @@ export interface MatVariable {
   logical: boolean;
 }
 
+/** Options of `readMat()`. */
 export interface ReadMatOptions extends DecompressOptions {
   /** Skip variables this reader cannot decode (cell, struct, char, sparse, complex...) instead of throwing. */
   skipUnsupported?: boolean;

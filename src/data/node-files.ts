@@ -20,6 +20,7 @@ import {
 /** Where Debian's dataset-fashion-mnist package installs the gzipped IDX files. */
 export const DEBIAN_FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
 
+/** Which split a Node folder loader reads, and the caps on decompressing it. */
 export interface SplitOptions extends DecompressOptions {
   /** The training split (default) or the test split. */
   train?: boolean;
@@ -142,6 +143,7 @@ export async function loadCIFAR10(root: string, options: SplitOptions = {}): Pro
   return cifar10FromArchive(await readBytes(archive), archive, { ...options, train: options.train ?? true });
 }
 
+/** Options of `loadCIFAR100()`: the split and which labels to use. */
 export interface Cifar100LoadOptions extends SplitOptions {
   /** 'fine' (100 classes, default) or 'coarse' (20 superclasses). */
   labels?: Cifar100LabelKind;
@@ -163,7 +165,9 @@ export async function loadCIFAR100(root: string, options: Cifar100LoadOptions = 
   return cifar100FromBin(bytes, found, { ...options, labels, classNames });
 }
 
+/** Options of `loadSVHN()`. */
 export interface SvhnLoadOptions extends DecompressOptions {
+  /** Which file to read: train_32x32.mat (default), test_32x32.mat or extra_32x32.mat. */
   split?: 'train' | 'test' | 'extra';
 }
 

@@ -8,14 +8,20 @@ import { readMat, type MatVariable } from './mat.js';
 
 export type { NamedBytes } from './cifar.js';
 
+/** MNIST's class names, by label: the digits '0'..'9'. */
 export const MNIST_CLASS_NAMES: readonly string[] = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
+/** Fashion-MNIST's class names, by label. */
 export const FASHION_MNIST_CLASS_NAMES: readonly string[] = [
   'T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot',
 ];
+/** SVHN's class names, by label: the digits '0'..'9' (the readers map SVHN's label 10 for digit 0 to 0). */
 export const SVHN_CLASS_NAMES: readonly string[] = MNIST_CLASS_NAMES;
 
+/** Names of an IDX image file and its label file, used in error messages. */
 export interface IdxPairNames {
+  /** Name of the image file. */
   images: string;
+  /** Name of the label file. */
   labels: string;
 }
 
@@ -49,10 +55,15 @@ export function datasetFromIdx(
   return new ImageDataset({ images: images.data, labels: Int32Array.from(labels.data), channels: 1, height, width, classNames });
 }
 
+/** MNIST from its IDX image and label files (gzipped or not), as a 1x28x28 dataset with classes '0'..'9'. */
 export function mnistFromIdx(imagesBytes: Uint8Array, labelsBytes: Uint8Array, names: IdxPairNames, options: DecompressOptions = {}): ImageDataset {
   return datasetFromIdx(imagesBytes, labelsBytes, names, MNIST_CLASS_NAMES, options);
 }
 
+/**
+ * Fashion-MNIST from its IDX image and label files (gzipped or not), as a 1x28x28 dataset with its ten class
+ * names.
+ */
 export function fashionMnistFromIdx(imagesBytes: Uint8Array, labelsBytes: Uint8Array, names: IdxPairNames, options: DecompressOptions = {}): ImageDataset {
   return datasetFromIdx(imagesBytes, labelsBytes, names, FASHION_MNIST_CLASS_NAMES, options);
 }
@@ -83,11 +94,14 @@ export function cifar10FromArchive(bytes: Uint8Array, name: string, options: { t
   return cifar10FromBins(batches.map((batch) => archive.member(batch)), classNames);
 }
 
+/** Which CIFAR-100 labels to use: 'fine' (100 classes) or 'coarse' (20 superclasses). */
 export type Cifar100LabelKind = 'fine' | 'coarse';
 
+/** Options of `cifar100FromBin()`. */
 export interface Cifar100Options extends DecompressOptions {
   /** 'fine' for the 100 classes, 'coarse' for the 20 superclasses. */
   labels: Cifar100LabelKind;
+  /** Name of each label value, indexed by label (default: none). */
   classNames?: readonly string[];
 }
 

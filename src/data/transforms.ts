@@ -20,6 +20,10 @@ import {
 /** The shape of one image, [channels, height, width]. */
 export type ImageShape = readonly [number, number, number];
 
+/**
+ * A batch transform that runs on the GPU (normalize, randomCrop, randomHorizontalFlip, resize,
+ * compose): DataLoader applies it to each batch, fit/evaluate reuse its deterministic part.
+ */
 export interface GpuTransform {
   /** Short description, e.g. "randomCrop(32, padding=4)". */
   readonly name: string;
@@ -34,6 +38,11 @@ export interface GpuTransform {
   readonly normalization?: { readonly mean: readonly number[]; readonly std: readonly number[] };
   /** Set by compose(): the transforms it applies, in order. */
   readonly parts?: readonly GpuTransform[];
+  /**
+   * True for data augmentation (randomCrop, randomHorizontalFlip): it draws from the generator and
+   * is left out of evaluation (see deterministicPart). A custom random transform should set it too.
+   */
+  readonly random?: boolean;
 }
 
 /** Validate a batch at a transform's door and return its [B, C, H, W]. */
@@ -128,6 +137,7 @@ export function randomCrop(size: number | readonly [number, number], padding = 0
   };
   return {
     name: `randomCrop([${ch}, ${cw}], padding=${padding})`,
+    random: true,
     outputShape([c, h, w]) {
       check(h, w);
       return [c, ch, cw];
@@ -154,6 +164,7 @@ export function randomHorizontalFlip(p = 0.5): GpuTransform {
   if (typeof p !== 'number' || !(p >= 0 && p <= 1)) throw new EngramError(`${op}: p must be a probability in [0, 1], got ${p}`);
   return {
     name: `randomHorizontalFlip(p=${p})`,
+    random: true,
     outputShape: (shape) => [...shape],
     apply(x, gen = defaultGenerator) {
       const [b, , h, w] = batchDims(x, op);
@@ -232,4 +243,29 @@ export function splitLeadingNormalize(t: GpuTransform | undefined): [GpuTransfor
     }
   }
   return [null, t];
+}
+
+// ------------------------------------------------------------------ what evaluation should apply
+
+/** The transforms a pipeline applies, in order, with compose() flattened. */
+function leaves(t: GpuTransform | undefined): GpuTransform[] {
+  if (!t) return [];
+  return t.parts ? t.parts.flatMap(leaves) : [t];
+}
+
+/**
+ * The part of a training pipeline that evaluation should apply too: every transform except the
+ * random ones (augmentation), in order; undefined when nothing remains. E.g.
+ * compose([randomCrop(32, 4), randomHorizontalFlip(), normalize(m, s)]) -> normalize(m, s).
+ */
+export function deterministicPart(t: GpuTransform | undefined): GpuTransform | undefined {
+  const all = leaves(t);
+  const kept = all.filter((p) => !p.random);
+  if (kept.length === all.length) return t;
+  return kept.length === 0 ? undefined : kept.length === 1 ? kept[0] : compose(kept);
+}
+
+/** The normalize() steps of a pipeline (compose() flattened), in order; empty when it normalizes nothing. */
+export function normalizationsOf(t: GpuTransform | undefined): NonNullable<GpuTransform['normalization']>[] {
+  return leaves(t).flatMap((p) => (p.normalization ? [p.normalization] : []));
 }

@@ -4,6 +4,7 @@
 
 export type DeviceSource = 'browser' | 'node-dawn' | 'user';
 
+/** Options for `init()`: where the GPU comes from and which optional features to request. */
 export interface InitOptions {
   /** Use this GPU object instead of discovering one (e.g. a polyfill or a custom Dawn instance). */
   gpu?: GPU;
@@ -15,16 +16,27 @@ export interface InitOptions {
   f16?: boolean;
 }
 
+/** The adapter and device engram runs on, as reported by `runtime().info`. */
 export interface AdapterDescription {
+  /**
+   * Where the GPU object came from: the browser's `navigator.gpu`, Dawn in Node, or one passed to `init()`.
+   */
   source: DeviceSource;
+  /** Adapter vendor, from `GPUAdapterInfo` (may be empty). */
   vendor: string;
+  /** Adapter architecture, from `GPUAdapterInfo` (may be empty). */
   architecture: string;
+  /** Adapter device name or id, from `GPUAdapterInfo` (may be empty). */
   device: string;
+  /** Human-readable adapter description, from `GPUAdapterInfo` (may be empty). */
   description: string;
+  /** True for a fallback (typically software) adapter. */
   isFallbackAdapter: boolean;
   /** The smallest subgroup size the adapter may use (0 when the device has no `subgroups` feature). */
   subgroupMinSize: number;
+  /** The WebGPU features enabled on the device. */
   features: string[];
+  /** The device limits engram's kernels use (each requested at the adapter's maximum), by limit name. */
   limits: Record<string, number>;
 }
 

@@ -5,19 +5,28 @@
 
 import { EngramError, type Runtime } from './runtime.js';
 
+/** The GPU time of one dispatch, as returned by `GpuTimer.read()`. */
 export interface TimedDispatch {
   /** Kernel name. */
   name: string;
   /** GPU timestamps in nanoseconds, relative to the first recorded start. */
   startNs: number;
+  /** End of the dispatch's pass, in nanoseconds relative to the first recorded start. */
   endNs: number;
 }
 
+/**
+ * Times every dispatch on the GPU with timestamp queries while attached as `Runtime.timer`; for profiling,
+ * not training (each dispatch gets its own compute pass). Needs the adapter feature 'timestamp-query'.
+ */
 export class GpuTimer {
   private readonly querySet: GPUQuerySet;
   private names: string[] = [];
 
-  // WebGPU allows at most 4096 queries per set: two per dispatch.
+  /**
+   * @param capacity The most dispatches recorded between two `read()` calls (WebGPU allows 4096 queries per
+   * set: two per dispatch).
+   */
   constructor(private readonly rt: Runtime, readonly capacity = 2048) {
     if (!rt.device.features.has('timestamp-query')) {
       throw new EngramError(`GPU timing needs the WebGPU feature 'timestamp-query', which this device (${rt.info.description}) lacks`);
@@ -48,6 +57,7 @@ export class GpuTimer {
     return out;
   }
 
+  /** Release the query set. */
   destroy(): void {
     this.querySet.destroy();
   }

@@ -8,6 +8,10 @@
 
 import { runtime, EngramError } from './runtime.js';
 
+/**
+ * GEMM operand precision, after torch.set_float32_matmul_precision: 'highest' multiplies float32 operands,
+ * 'medium' rounds them to float16 in workgroup memory (float32 accumulation; needs 'shader-f16').
+ */
 export type MatmulPrecision = 'highest' | 'medium';
 
 let precision: MatmulPrecision = 'highest';
@@ -26,6 +30,7 @@ export function setFloat32MatmulPrecision(p: MatmulPrecision): void {
   precision = p;
 }
 
+/** The GEMM operand precision set by `setFloat32MatmulPrecision()` ('highest' by default). */
 export function getFloat32MatmulPrecision(): MatmulPrecision {
   return precision;
 }

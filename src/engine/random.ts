@@ -10,6 +10,10 @@ function splitmix32(state: { s: number }): number {
   return (z ^ (z >>> 16)) >>> 0;
 }
 
+/**
+ * A seeded CPU random number generator (xoshiro128** seeded through splitmix32), like torch.Generator: the
+ * same seed gives the same numbers in Node and every browser.
+ */
 export class Generator {
   private s0 = 0;
   private s1 = 0;
@@ -21,6 +25,7 @@ export class Generator {
     this.manualSeed(seed);
   }
 
+  /** Reset the state from `seed` (taken as a 32-bit unsigned integer); returns this. */
   manualSeed(seed: number): this {
     const st = { s: seed >>> 0 };
     this.s0 = splitmix32(st);
@@ -55,6 +60,7 @@ export class Generator {
     return Math.floor(this.next() * n);
   }
 
+  /** A standard normal sample (Box-Muller in float64). */
   normal(): number {
     if (this.spareNormal !== null) {
       const v = this.spareNormal;
@@ -69,12 +75,14 @@ export class Generator {
     return r * Math.cos(2 * Math.PI * u2);
   }
 
+  /** `n` float32 samples uniform in [low, high). */
   uniformArray(n: number, low = 0, high = 1): Float32Array {
     const out = new Float32Array(n);
     for (let i = 0; i < n; i++) out[i] = low + (high - low) * this.next();
     return out;
   }
 
+  /** `n` float32 samples from a normal distribution with the given mean and standard deviation. */
   normalArray(n: number, mean = 0, std = 1): Float32Array {
     const out = new Float32Array(n);
     for (let i = 0; i < n; i++) out[i] = mean + std * this.normal();

@@ -14,6 +14,7 @@ import type { GpuTimer } from './gpu-timer.js';
 /** How a kernel uses each storage buffer, in binding order (binding 0 is always the parameter block). */
 export type BindingAccess = 'read' | 'write';
 
+/** A compute kernel to compile: its WGSL and how it binds storage buffers. */
 export interface KernelSpec {
   /** Name used in error messages and GPU debug labels. */
   name: string;
@@ -23,11 +24,19 @@ export interface KernelSpec {
   bindings: BindingAccess[];
 }
 
+/**
+ * A compiled compute kernel (pipeline and bind group layout), cached by `Runtime.kernel()` per WGSL source.
+ */
 export interface Kernel {
+  /** Unique id of this kernel in its runtime. */
   readonly id: number;
+  /** The kernel's name, from its spec. */
   readonly name: string;
+  /** The compute pipeline (entry point `main`). */
   readonly pipeline: GPUComputePipeline;
+  /** Layout of the kernel's bind group: the parameter block at binding 0, then the storage buffers. */
   readonly layout: GPUBindGroupLayout;
+  /** Number of storage buffers bound after the parameter block. */
   readonly bindings: number;
 }
 
@@ -43,12 +52,21 @@ export interface TracedDispatch {
 
 const ARENA_BYTES = 1 << 18; // 1024 dispatches per submit before a forced flush
 
+/** The error engram throws for invalid use (arguments, shapes, state) and for WebGPU errors. */
 export class EngramError extends Error {
+  /** Always 'EngramError'. */
   override name = 'EngramError';
 }
 
+/**
+ * The WebGPU device and everything that makes dispatch cheap: pipeline and bind-group caches, a buffer pool,
+ * a parameter arena and one command encoder that records dispatches until a result is needed. Get it with
+ * `runtime()` after `init()`.
+ */
 export class Runtime {
+  /** Pool of GPU buffers reused by tensors. */
   readonly pool: BufferPool;
+  /** The device has the 'shader-f16' feature. */
   readonly hasF16: boolean;
   /**
    * The adapter runs kernels on the CPU (lavapipe/llvmpipe, SwiftShader): kernels choose variants
@@ -92,9 +110,25 @@ export class Runtime {
   timer: GpuTimer | null = null;
 
   /** Counters for tests and benchmarks. */
-  readonly counters = { dispatches: 0, submits: 0, pipelinesCreated: 0, bindGroupsCreated: 0, readbacks: 0 };
+  readonly counters = {
+    /** Kernel dispatches recorded. */
+    dispatches: 0,
+    /** Command buffers submitted to the queue. */
+    submits: 0,
+    /** Compute pipelines compiled (kernel cache misses). */
+    pipelinesCreated: 0,
+    /** Bind groups created (bind-group cache misses). */
+    bindGroupsCreated: 0,
+    /** Buffers read back to the CPU. */
+    readbacks: 0,
+  };
 
-  /** `gpu` is held so that Dawn's instance in Node is not garbage-collected under the device. */
+  /**
+   * @param device The WebGPU device all kernels run on.
+   * @param info The adapter and device description (`adapterInfo()`).
+   * @param gpu The GPU object the device came from, held so that Dawn's instance in Node is not
+   * garbage-collected under the device.
+   */
   constructor(readonly device: GPUDevice, readonly info: AdapterDescription, readonly gpu?: GPU) {
     this.pool = new BufferPool(device, device.limits.maxBufferSize);
     this.hasF16 = device.features.has('shader-f16');
@@ -113,6 +147,7 @@ export class Runtime {
 
   // ---------------------------------------------------------------- kernels
 
+  /** The compiled kernel for `spec`, compiled on first use and then cached by its WGSL source. */
   kernel(spec: KernelSpec): Kernel {
     const cached = this.kernels.get(spec.wgsl);
     if (cached) return cached;
@@ -265,10 +300,12 @@ export class Runtime {
     this.bindGroups.clear(); // cached groups may name destroyed buffers
   }
 
+  /** Commands (dispatches and copies) recorded since the last submit. */
   get pending(): number {
     return this.pendingCommands;
   }
 
+  /** Destroy the device and drop the kernel and bind-group caches; the runtime is unusable afterwards. */
   destroy(): void {
     this.kernels.clear();
     this.bindGroups.clear();
@@ -359,6 +396,7 @@ export function runtime(): Runtime {
   return current;
 }
 
+/** True once `init()` has created the runtime. */
 export function isInitialized(): boolean {
   return current !== null;
 }

@@ -25,7 +25,13 @@ function convBlock(cin: number, cout: number): Module[] {
   ];
 }
 
+/**
+ * The CIFAR CNN of class-incremental learning experiments, for [N, 3, 32, 32] input: three blocks of
+ * [conv3x3, BN, ReLU] x2, maxpool 2, dropout 0.25 (64, 128, 256 channels), then linear 4096 -> 512, ReLU,
+ * dropout 0.5 and the classifier; `features()` is the 512-d representation.
+ */
 export class CifarCNN extends Classifier {
+  /** Everything before the classifier (child 'features', PyTorch numbering). */
   readonly body: Sequential;
 
   constructor(numClasses = 10, inChannels = 3) {

@@ -7,6 +7,11 @@ import { EngramError } from '../engine/runtime.js';
 import { Module } from '../nn/module.js';
 import { Linear } from '../nn/layers/linear.js';
 
+/**
+ * A classifier split into a feature extractor (`features()`) and a final `Linear` registered as 'classifier',
+ * the shape continual learning needs: heads work on the features, classifier expansion replaces the head,
+ * `freezeFeatures()` trains the head alone.
+ */
 export abstract class Classifier extends Module {
   /** The penultimate representation, [N, featureDim]. */
   abstract features(x: Tensor): Tensor;
@@ -34,6 +39,7 @@ export abstract class Classifier extends Module {
     return this.classifier.inFeatures;
   }
 
+  /** Number of classes: the classifier's output size. */
   get numClasses(): number {
     return this.classifier.outFeatures;
   }
@@ -54,6 +60,7 @@ export abstract class Classifier extends Module {
     return this;
   }
 
+  /** Let every parameter receive gradients again, undoing `freezeFeatures()` (or `freeze()`). */
   unfreezeFeatures(): this {
     for (const p of this.parameters()) p.requiresGrad = true;
     return this;

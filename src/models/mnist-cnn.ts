@@ -13,7 +13,13 @@ import { Linear } from '../nn/layers/linear.js';
 import { Dropout } from '../nn/layers/dropout.js';
 import { Classifier } from './classifier.js';
 
+/**
+ * A small LeNet-like MNIST CNN for [N, 1, 28, 28] input: conv5x5(16) ReLU maxpool2, conv5x5(32) ReLU
+ * maxpool2, linear 512 -> 128, ReLU, dropout 0.25, then the classifier; `features()` is the 128-d ReLU
+ * output.
+ */
 export class MnistCNN extends Classifier {
+  /** Everything before the classifier (child 'features'). */
   readonly body: Sequential;
 
   constructor(numClasses = 10) {

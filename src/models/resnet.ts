@@ -15,11 +15,20 @@ import { BatchNorm2d } from '../nn/layers/norm.js';
 import { Linear } from '../nn/layers/linear.js';
 import { Classifier } from './classifier.js';
 
+/**
+ * ResNet basic block: conv3x3, BN, ReLU, conv3x3, BN, plus a shortcut (a 1x1 conv and BN when the stride or
+ * width changes), then ReLU. Convolutions have no bias.
+ */
 export class BasicBlock extends Module {
+  /** First 3x3 convolution (carries the block's stride). */
   readonly conv1: Conv2d;
+  /** Batch norm after conv1. */
   readonly bn1: BatchNorm2d;
+  /** Second 3x3 convolution. */
   readonly conv2: Conv2d;
+  /** Batch norm after conv2. */
   readonly bn2: BatchNorm2d;
+  /** Projection shortcut (1x1 conv, BN) when the stride or width changes, else null (the identity). */
   readonly shortcut: Sequential | null;
 
   constructor(inPlanes: number, planes: number, stride: number) {
@@ -39,9 +48,17 @@ export class BasicBlock extends Module {
   }
 }
 
+/**
+ * Reduced ResNet-18 of online continual learning (GEM, ER, SCR): BasicBlocks [2, 2, 2, 2] with widths nf,
+ * 2nf, 4nf, 8nf (nf = 20 by default), a 3x3 stem without max-pooling and 4x4 average pooling; 160-d features
+ * for 32x32 input. State-dict keys follow the reference implementation.
+ */
 export class ReducedResNet18 extends Classifier {
+  /** Stem 3x3 convolution. */
   readonly conv1: Conv2d;
+  /** Batch norm after the stem. */
   readonly bn1: BatchNorm2d;
+  /** The four stages layer1..layer4, two BasicBlocks each. */
   readonly layers: Sequential[];
 
   constructor(numClasses = 10, nf = 20, inChannels = 3) {

@@ -9,3 +9,4 @@ export { MaxPool2d, AvgPool2d, AdaptiveAvgPool2d } from './layers/pool.js';
 export { Dropout } from './layers/dropout.js';
 export { Residual } from './layers/residual.js';
 export * from './safetensors.js';
+export { saveTorchStateDict, loadTorchStateDictBytes, parseTorchStateDict, serializeTorchStateDict, ALLOWED_GLOBALS as TORCH_ALLOWED_GLOBALS, type TorchLoadOptions } from './torch-format.js';

@@ -7,8 +7,14 @@ import { runtime } from '../engine/runtime.js';
 import type { Tensor } from '../engine/tensor.js';
 import { shapeStr, sameShape } from '../engine/shape.js';
 
+/** A state dict: tensors by PyTorch state_dict key ("features.0.weight"). */
 export type StateDict = Map<string, Tensor>;
 
+/**
+ * Base class of every layer and model, after torch.nn.Module: owns named parameters (trainable tensors),
+ * buffers (state such as batch-norm running statistics) and child modules, whose dotted names are
+ * PyTorch-compatible state_dict keys.
+ */
 export abstract class Module {
   /** Training mode (true) or evaluation mode (false); see train()/eval(). */
   training = true;
@@ -78,6 +84,7 @@ export abstract class Module {
     return [...this.children_.values()];
   }
 
+  /** Direct children with their names, in registration order. */
   namedChildren(): [string, Module][] {
     return [...this.children_.entries()];
   }
@@ -89,6 +96,7 @@ export abstract class Module {
     return out;
   }
 
+  /** This module and every descendant (depth-first, registration order). */
   modules(): Module[] {
     return this.namedModules().map(([, m]) => m);
   }
@@ -107,10 +115,12 @@ export abstract class Module {
     return out;
   }
 
+  /** Every parameter (shared parameters appear once). */
   parameters(): Tensor[] {
     return this.namedParameters().map(([, p]) => p);
   }
 
+  /** Every buffer with its dotted name (e.g. running statistics). */
   namedBuffers(prefix = ''): [string, Tensor][] {
     const out: [string, Tensor][] = [];
     for (const [mName, m] of this.namedModules(prefix)) {
@@ -132,6 +142,7 @@ export abstract class Module {
     return this;
   }
 
+  /** Set evaluation mode on this module and all descendants (same as `train(false)`). */
   eval(): this {
     return this.train(false);
   }
@@ -146,6 +157,7 @@ export abstract class Module {
     return this;
   }
 
+  /** Let every parameter of this module (and descendants) receive gradients again, undoing `freeze()`. */
   unfreeze(): this {
     for (const p of this.parameters()) p.requiresGrad = true;
     return this;
@@ -174,7 +186,14 @@ export abstract class Module {
   loadStateDict(
     source: Map<string, Tensor> | Record<string, Tensor>,
     opts: { strict?: boolean } = {},
-  ): { missing: string[]; unexpected: string[]; mismatched: string[] } {
+  ): {
+    /** Keys of this module that the source lacks. */
+    missing: string[];
+    /** Keys of the source that this module lacks. */
+    unexpected: string[];
+    /** Keys on both sides whose shape or dtype differ, each as `key: checkpoint [shape] dtype, model [shape] dtype`. */
+    mismatched: string[];
+  } {
     const strict = opts.strict ?? true;
     const src = source instanceof Map ? source : new Map(Object.entries(source));
     const own = this.stateDict();

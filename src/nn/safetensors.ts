@@ -10,21 +10,27 @@ import { EngramError } from '../engine/runtime.js';
 import { tensor, type Tensor } from '../engine/tensor.js';
 import type { Module } from './module.js';
 
+/** Element types of the safetensors format. */
 export type SafetensorsDType = 'F32' | 'F16' | 'BF16' | 'F64' | 'I32' | 'I64' | 'I16' | 'I8' | 'U8' | 'BOOL';
 
 const DTYPE_BYTES: Record<SafetensorsDType, number> = { F32: 4, F16: 2, BF16: 2, F64: 8, I32: 4, I64: 8, I16: 2, I8: 1, U8: 1, BOOL: 1 };
 const FLOAT_DTYPES = new Set<SafetensorsDType>(['F32', 'F16', 'BF16', 'F64']);
 
+/** One tensor of a parsed safetensors file. */
 export interface SafetensorsEntry {
   /** dtype as stored in the file. */
   storedDtype: SafetensorsDType;
+  /** Dimensions, outermost first. */
   shape: number[];
   /** Values converted to engram's dtypes: floats to float32, integers to int32. */
   data: Float32Array | Int32Array;
 }
 
+/** The contents of a safetensors file: tensors by key and the header's `__metadata__`. */
 export interface ParsedSafetensors {
+  /** Tensors by key (PyTorch state_dict names for checkpoints). */
   tensors: Map<string, SafetensorsEntry>;
+  /** String pairs from the header's `__metadata__` (empty when absent). */
   metadata: Record<string, string>;
 }
 
@@ -74,6 +80,35 @@ function decode(bytes: Uint8Array, dtype: SafetensorsDType, count: number, key: 
   return out;
 }
 
+/**
+ * The first key that appears twice in one object of a JSON text (already known to be valid JSON),
+ * or null. A scan over the text: strings are skipped with their escapes, a string followed by ':'
+ * is a key of the innermost open object.
+ */
+export function firstDuplicateKey(json: string): string | null {
+  const objects: (Set<string> | null)[] = []; // one entry per open bracket; null for arrays
+  for (let i = 0; i < json.length; i++) {
+    const c = json[i];
+    if (c === '{') objects.push(new Set());
+    else if (c === '[') objects.push(null);
+    else if (c === '}' || c === ']') objects.pop();
+    else if (c === '"') {
+      let j = i + 1;
+      while (json[j] !== '"') j += json[j] === '\\' ? 2 : 1;
+      let k = j + 1;
+      while (k < json.length && ' \t\n\r'.includes(json[k]!)) k++;
+      const keys = objects[objects.length - 1];
+      if (json[k] === ':' && keys) {
+        const key = JSON.parse(json.slice(i, j + 1)) as string;
+        if (keys.has(key)) return key;
+        keys.add(key);
+      }
+      i = j;
+    }
+  }
+  return null;
+}
+
 /** Parse and validate a safetensors file. `name` (e.g. its path) is used in error messages. */
 export function parseSafetensors(bytes: Uint8Array, name = 'safetensors data'): ParsedSafetensors {
   if (bytes.byteLength < 8) fail(name, `file is ${bytes.byteLength} bytes, shorter than the 8-byte header length`);
@@ -88,18 +123,27 @@ export function parseSafetensors(bytes: Uint8Array, name = 'safetensors data'): 
     fail(name, `header is not valid UTF-8 JSON (${(e as Error).message})`);
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header)) fail(name, 'header is not a JSON object');
+  // JSON.parse keeps the last of two equal keys without a word; a file with duplicates is ambiguous.
+  const duplicate = firstDuplicateKey(new TextDecoder().decode(bytes.subarray(8, 8 + headerLen)));
+  if (duplicate !== null) fail(name, `the header lists the key ${JSON.stringify(duplicate)} twice`);
   const data = bytes.subarray(8 + headerLen);
   const tensors = new Map<string, SafetensorsEntry>();
   let metadata: Record<string, string> = {};
   const ranges: [number, number, string][] = [];
   for (const [key, raw] of Object.entries(header)) {
     if (key === '__metadata__') {
-      metadata = (raw ?? {}) as Record<string, string>;
+      // The format: a map of strings to strings.
+      if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail(name, `__metadata__ must be an object of strings, got ${JSON.stringify(raw)}`);
+      for (const [mk, mv] of Object.entries(raw)) {
+        if (typeof mv !== 'string') fail(name, `__metadata__ entry '${mk}' must be a string, got ${JSON.stringify(mv)}`);
+      }
+      metadata = raw as Record<string, string>;
       continue;
     }
     const info = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     const dtype = info?.dtype as SafetensorsDType;
-    if (!(dtype in DTYPE_BYTES)) fail(name, `tensor '${key}' has unsupported dtype ${JSON.stringify(info?.dtype)}`);
+    // Own keys only: 'toString' or 'constructor' are in every object through its prototype.
+    if (typeof dtype !== 'string' || !Object.hasOwn(DTYPE_BYTES, dtype)) fail(name, `tensor '${key}' has unsupported dtype ${JSON.stringify(info?.dtype)}`);
     const shape = info.shape;
     if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) fail(name, `tensor '${key}' has an invalid shape ${JSON.stringify(shape)}`);
     const offs = info.data_offsets;
@@ -112,12 +156,17 @@ export function parseSafetensors(bytes: Uint8Array, name = 'safetensors data'): 
     ranges.push([begin, end, key]);
     tensors.set(key, { storedDtype: dtype, shape: shape as number[], data: decode(data.subarray(begin, end), dtype, count, key, name) });
   }
-  ranges.sort((a, b) => a[0] - b[0]);
-  for (let i = 1; i < ranges.length; i++) {
-    if (ranges[i]![0] < ranges[i - 1]![1]) fail(name, `tensors '${ranges[i - 1]![2]}' and '${ranges[i]![2]}' overlap`);
+  // As the format's reference implementation requires: the tensors tile the data section exactly,
+  // from byte 0 with no gap and no overlap (empty tensors sit anywhere on the tiling, so ties sort
+  // by end: an empty [8, 8] comes before [8, 16]).
+  ranges.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let at = 0;
+  for (const [begin, end, key] of ranges) {
+    if (begin < at) fail(name, `tensor '${key}' (data_offsets [${begin}, ${end}]) overlaps the tensor before it, which ends at byte ${at}`);
+    if (begin > at) fail(name, `bytes ${at}..${begin} of the data section belong to no tensor (a hole before '${key}')`);
+    at = end;
   }
-  const covered = ranges.length ? ranges[ranges.length - 1]![1] : 0;
-  if (covered !== data.byteLength) fail(name, `data section has ${data.byteLength} bytes but the tensors cover ${covered}`);
+  if (at !== data.byteLength) fail(name, `data section has ${data.byteLength} bytes but the tensors cover ${at}`);
   return { tensors, metadata };
 }
 

@@ -6,13 +6,25 @@ import { zeros, type Tensor } from '../engine/tensor.js';
 import { ADAM_WGSL } from '../shaders/optim.js';
 import { Optimizer, type ParamGroupInput } from './optimizer.js';
 
+/** Hyperparameters of `Adam` and `AdamW` (each parameter group may override them). */
 export interface AdamOptions {
+  /** Learning rate (default 1e-3). */
   lr: number;
+  /** Decay rates of the running averages of the gradient and its square (default [0.9, 0.999]). */
   betas: [number, number];
+  /** Added to the denominator for numerical stability (default 1e-8). */
   eps: number;
+  /**
+   * Weight decay: an L2 penalty added to the gradient for Adam (default 0), decoupled (applied to the weights
+   * directly) for AdamW (default 1e-2).
+   */
   weightDecay: number;
 }
 
+/**
+ * Adam with bias correction, as torch.optim.Adam (weight decay as an L2 penalty added to the gradient); one
+ * fused kernel per parameter tensor per step.
+ */
 export class Adam extends Optimizer<AdamOptions> {
   private state = new Map<Tensor, { m: Tensor; v: Tensor; t: number }>();
 

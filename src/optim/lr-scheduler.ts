@@ -9,11 +9,17 @@ export class StepLR {
   /** Number of `step()` calls (epochs) so far. */
   lastEpoch = 0;
 
+  /**
+   * @param optimizer The optimizer whose groups' lr this schedule rewrites; their current lr is the base.
+   * @param stepSize Epochs between two decays (a positive integer).
+   * @param gamma Factor applied to the lr at each decay (default 0.1).
+   */
   constructor(private readonly optimizer: Optimizer<{ lr: number }>, readonly stepSize: number, readonly gamma = 0.1) {
     if (!Number.isInteger(stepSize) || stepSize < 1) throw new EngramError(`StepLR: stepSize must be a positive integer, got ${stepSize}`);
     this.baseLrs = optimizer.groups.map((g) => g.options.lr);
   }
 
+  /** End one epoch: set each group's lr to its base lr times gamma^floor(epochs / stepSize). */
   step(): void {
     this.lastEpoch++;
     const factor = this.gamma ** Math.floor(this.lastEpoch / this.stepSize);

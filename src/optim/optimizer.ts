@@ -4,19 +4,39 @@
 import { EngramError } from '../engine/runtime.js';
 import type { Tensor } from '../engine/tensor.js';
 
+/** A parameter group: tensors updated with the same hyperparameters. */
 export interface ParamGroup<H> {
+  /** The parameters this group updates. */
   params: Tensor[];
   /** Hyperparameters of this group (lr, momentum, ...); defaults fill what a group leaves out. */
   options: H;
 }
 
-export type ParamGroupInput<H> = { params: Iterable<Tensor> } & Partial<H>;
+/**
+ * A parameter group as passed to an optimizer's constructor: its parameters plus any hyperparameters that
+ * override the optimizer's defaults.
+ */
+export type ParamGroupInput<H> = {
+  /** The group's parameters. */
+  params: Iterable<Tensor>;
+} & Partial<H>;
 
+/**
+ * Base class of the optimizers, as torch.optim.Optimizer: parameter groups with their own hyperparameters;
+ * `step()` updates every parameter that has a gradient (frozen or unused ones are skipped).
+ * @typeParam H The hyperparameters of a group; every optimizer has a learning rate `lr`.
+ */
 export abstract class Optimizer<H extends { lr: number }> {
+  /** The parameter groups, in the order given. */
   readonly groups: ParamGroup<H>[];
   /** Number of `step()` calls so far. */
   stepCount = 0;
 
+  /**
+   * @param params The parameters (float32 tensors), or parameter groups with their own hyperparameters.
+   * @param defaults Hyperparameters for whatever a group leaves out.
+   * @param kind The optimizer's name, used in error messages.
+   */
   constructor(params: Iterable<Tensor> | ParamGroupInput<H>[], defaults: H, readonly kind: string) {
     const list = [...(params as Iterable<Tensor | ParamGroupInput<H>>)];
     const isGroups = list.length > 0 && !('shape' in (list[0] as object));
@@ -63,5 +83,9 @@ export abstract class Optimizer<H extends { lr: number }> {
   /** Free optimizer state (momentum buffers, moments). */
   abstract dispose(): void;
 
+  /**
+   * Update parameter `p` in place from its gradient `grad` with its group's hyperparameters `h` (records GPU
+   * work only).
+   */
   protected abstract update(p: Tensor, grad: Tensor, h: H): void;
 }

@@ -6,14 +6,24 @@ import { zeros, type Tensor } from '../engine/tensor.js';
 import { SGD_WGSL } from '../shaders/optim.js';
 import { Optimizer, type ParamGroupInput } from './optimizer.js';
 
+/** Hyperparameters of `SGD` (each parameter group may override them), as in torch.optim.SGD. */
 export interface SGDOptions {
+  /** Learning rate (required). */
   lr: number;
+  /** Momentum factor (default 0: plain SGD). */
   momentum: number;
+  /** Dampening for momentum (default 0). */
   dampening: number;
+  /** L2 penalty added to the gradient (default 0). */
   weightDecay: number;
+  /** Use Nesterov momentum (default false; needs momentum > 0 and zero dampening). */
   nesterov: boolean;
 }
 
+/**
+ * Stochastic gradient descent with momentum, dampening, Nesterov momentum and weight decay, matching
+ * torch.optim.SGD; one fused kernel per parameter tensor per step.
+ */
 export class SGD extends Optimizer<SGDOptions> {
   private momentumBuffers = new Map<Tensor, { buf: Tensor; started: boolean }>();
 

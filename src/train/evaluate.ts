@@ -10,17 +10,25 @@ import { shapeStr } from '../engine/shape.js';
 import type { Module } from '../nn/module.js';
 import { ImageDataset } from '../data/dataset.js';
 import { DataLoader } from '../data/loader.js';
-import type { GpuTransform } from '../data/transforms.js';
+import { deterministicPart, type GpuTransform } from '../data/transforms.js';
 
+/** Options of evaluate(). */
 export interface EvaluateOptions {
   /** Size of the confusion matrix (default: the model's number of outputs). */
   numClasses?: number;
   /** Batch size when a dataset is passed (default 256). */
   batchSize?: number;
-  /** GPU transform applied to each batch when a dataset is passed (e.g. the training normalization). */
-  transform?: GpuTransform;
+  /**
+   * Preprocessing applied to each batch when a dataset is passed: a GPU transform (e.g. the training
+   * normalization), or the training DataLoader, whose deterministic part is applied (its normalize
+   * and resize, not its random crops and flips: see deterministicPart). A model trained on
+   * normalized images and evaluated on raw ones reports a wrong loss and accuracy without any error,
+   * so pass the training preprocessing here.
+   */
+  transform?: GpuTransform | DataLoader;
 }
 
+/** What evaluate() measured. */
 export interface EvalResult {
   /** Mean cross-entropy over the evaluated images. */
   loss: number;
@@ -129,13 +137,18 @@ function checkLabels(labels: Int32Array, c: number, op: string): void {
 }
 
 /** A DataLoader for `data`: itself, or an unshuffled loader over a dataset. */
-export function toLoader(data: DataLoader | ImageDataset, opts: { batchSize?: number; transform?: GpuTransform }, op: string): DataLoader {
+export function toLoader(data: DataLoader | ImageDataset, opts: { batchSize?: number; transform?: GpuTransform | DataLoader }, op: string): DataLoader {
   if (data instanceof DataLoader) {
     if (opts.batchSize !== undefined || opts.transform !== undefined) {
       throw new EngramError(`${op}: batchSize and transform apply when passing a dataset; this DataLoader has its own`);
     }
     return data;
   }
-  if (data instanceof ImageDataset) return new DataLoader(data, { batchSize: opts.batchSize ?? 256, transform: opts.transform });
+  if (data instanceof ImageDataset) return new DataLoader(data, { batchSize: opts.batchSize ?? 256, transform: evalTransform(opts.transform) });
   throw new EngramError(`${op}: expects a DataLoader or an ImageDataset`);
+}
+
+/** The transform evaluation applies for a `transform` option: itself, or a loader's deterministic part. */
+export function evalTransform(t: GpuTransform | DataLoader | undefined): GpuTransform | undefined {
+  return t instanceof DataLoader ? deterministicPart(t.transform) : t;
 }

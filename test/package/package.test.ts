@@ -165,11 +165,11 @@ describe('README.md code blocks, run as written against the installed package', 
       let cmd: string;
       let file: string;
       if (b.lang === 'python') {
-        file = `readme-${b.index}.py`;
+        file = b.file ?? `readme-${b.index}.py`;
         writeFileSync(join(consumer.dir, file), b.code);
         cmd = '/usr/bin/python3';
       } else {
-        file = `readme-${b.index}.mjs`;
+        file = b.file ? b.file.replace(/\.ts$/, '.mjs') : `readme-${b.index}.mjs`;
         const js = b.lang === 'ts' ? ts.transpileModule(b.code, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText : b.code;
         writeFileSync(join(consumer.dir, file), js);
         cmd = process.execPath;

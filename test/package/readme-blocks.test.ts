@@ -8,13 +8,14 @@ import { readmeBlocks, printsLike } from './readme-blocks.js';
 describe('README block extraction', () => {
   it('finds each fenced block with its language, heading, line and stated output', () => {
     const dir = mkdtempSync(join(tmpdir(), 'engram-readme-'));
-    const md = ['# T', '## Quick', '```ts', 'const a = 1;', '```', '', 'It prints `x: 1.5%` here.', '### Shell', '```sh', 'npm test', '```', '```', 'plain', '```'].join('\n');
+    const md = ['# T', '## Quick', '```ts', 'const a = 1;', '```', '', 'It prints `x: 1.5%` here.', '### Shell', '```sh', 'npm test', '```', '```', 'plain', '```', '```python', '# twin.py', 'x = 1', '```'].join('\n');
     writeFileSync(join(dir, 'R.md'), md);
     const b = readmeBlocks(join(dir, 'R.md'));
-    expect(b.map((x) => [x.lang, x.heading, x.line, x.prints])).toEqual([
-      ['ts', 'Quick', 3, 'x: 1.5%'],
-      ['sh', 'Shell', 9, undefined],
-      ['other', 'Shell', 12, undefined],
+    expect(b.map((x) => [x.lang, x.heading, x.line, x.prints, x.file])).toEqual([
+      ['ts', 'Quick', 3, 'x: 1.5%', undefined],
+      ['sh', 'Shell', 9, undefined, undefined],
+      ['other', 'Shell', 12, undefined, undefined],
+      ['python', 'Shell', 15, undefined, 'twin.py'],
     ]);
     expect(b[0]!.code).toBe('const a = 1;\n');
   });

@@ -15,6 +15,11 @@ export interface ReadmeBlock {
   line: number;
   /** What the prose right after the block says it prints ("It prints `...`"), if it says so. */
   prints?: string;
+  /**
+   * The file the block is, when its first line names one (`# mnist_cnn.py`, `// train.ts`): later
+   * blocks may import it by that name, as a reader who saved it would.
+   */
+  file?: string;
 }
 
 const LANGS: Record<string, BlockLang> = { ts: 'ts', typescript: 'ts', js: 'js', javascript: 'js', html: 'html', python: 'python', py: 'python', sh: 'sh', bash: 'sh', shell: 'sh' };
@@ -36,7 +41,8 @@ export function readmeBlocks(readmePath: string): ReadmeBlock[] {
     let next = i + 1;
     while (next < lines.length && lines[next]!.trim() === '') next++;
     const prints = /^It prints `([^`]+)`/.exec(lines[next] ?? '')?.[1];
-    blocks.push({ index: blocks.length + 1, lang: LANGS[open[1]!.toLowerCase()] ?? 'other', code: body.join('\n') + '\n', heading, line: start + 1, prints });
+    const file = /^(?:#|\/\/)\s*([\w.-]+\.(?:py|ts|js|mjs|html))\s*$/.exec(body[0] ?? '')?.[1];
+    blocks.push({ index: blocks.length + 1, lang: LANGS[open[1]!.toLowerCase()] ?? 'other', code: body.join('\n') + '\n', heading, line: start + 1, prints, file });
   }
   return blocks;
 }

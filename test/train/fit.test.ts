@@ -242,7 +242,8 @@ describe('Progress', () => {
     t = 500;
     p.step(5);
     const first = w.text;
-    expect(first).toBe('\r\x1b[Kepoch 1/1 [===========>            ] 5/10 10.0 steps/s ETA 0:01 ');
+    // No step is known to be finished yet (no loss read back): no rate, no ETA.
+    expect(first).toBe('\r\x1b[Kepoch 1/1 [===========>            ] 5/10 ? steps/s ETA ? ');
     t = 550;
     p.step(6); // within 100 ms of the last draw: skipped
     expect(w.text).toBe(first);
@@ -250,5 +251,33 @@ describe('Progress', () => {
     expect(w.text.slice(first.length)).toContain('7/10 12.7 steps/s ETA 0:00 loss 1.5000');
     expect(formatDuration(3725)).toBe('1:02:05');
     expect(formatDuration(59.6)).toBe('1:00');
+  });
+  it('measures rate and ETA on finished work (steps whose loss was read back), not on recorded steps', () => {
+    // What fit sees on a GPU: recording a step takes ~1 ms, then reading the loss back every 50 steps
+    // waits until the GPU has finished them (here 50 steps per second of GPU work).
+    const w = capture(true);
+    let t = 0;
+    const p = new Progress({ epochs: 1, stepsPerEpoch: 200, mode: 'bar', writer: w, now: () => t });
+    const rateShown = (): string => /(\S+) steps\/s ETA (\S+)/.exec(w.text.slice(w.text.lastIndexOf('\r')))!.slice(1, 3).join(' ');
+    p.startEpoch(1);
+    t = 40;
+    p.step(40); // recorded 40 steps in 40 ms: the old rate said 1000 steps/s
+    expect(p.rate()).toBeUndefined();
+    expect(rateShown()).toBe('? ?');
+    t = 1000;
+    p.step(50, 0.9); // step 50's loss arrives after 1 s: 50 steps finished
+    expect(p.rate()).toBe(50);
+    expect(rateShown()).toBe('50.0 0:03'); // 150 steps left at 50/s
+    t = 1049;
+    p.step(99); // 49 more recorded in 49 ms: the old rate said 94.4; nothing new has finished
+    expect(p.rate()).toBe(50);
+    t = 1200;
+    p.step(100, 0.8); // ...and they finish at 1.2 s: 50 steps in 0.2 s, warm-up excluded
+    expect(p.rate()).toBe(250);
+    expect(p.eta(1200)).toBeCloseTo(100 / 250, 12);
+    expect(p.eta(1300)).toBeCloseTo(100 / 250 - 0.1, 12); // counts down between finished points
+    expect(p.eta(5000)).toBe(0);
+    p.startEpoch(2); // a new epoch starts over
+    expect(p.rate()).toBeUndefined();
   });
 });

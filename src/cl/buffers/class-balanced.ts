@@ -14,6 +14,11 @@ import { BaseReplayBuffer, DROP_EXEMPLAR, type ReplayBufferOptions } from './rep
 import { SlotGroups } from './groups.js';
 import { randomIndex } from './sampling.js';
 
+/**
+ * Class-balanced replay memory (GDumb's greedy rule): the capacity is split evenly across the classes seen so
+ * far; once full, a new exemplar evicts a random one of a largest class, or, if its own class is a largest
+ * one, replaces one of its class by the reservoir rule within that class.
+ */
 export class ClassBalancedBuffer extends BaseReplayBuffer {
   readonly kind = 'ClassBalancedBuffer';
   private readonly byClass = new SlotGroups();

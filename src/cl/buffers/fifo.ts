@@ -3,6 +3,10 @@
 
 import { BaseReplayBuffer, type ReplayBufferOptions } from './replay-buffer.js';
 
+/**
+ * First-in, first-out replay memory: holds the newest `capacity` exemplars of the stream (a ring over the
+ * store's slots).
+ */
 export class FifoBuffer extends BaseReplayBuffer {
   readonly kind = 'FifoBuffer';
   private oldest = 0; // slot of the oldest exemplar once the ring is full

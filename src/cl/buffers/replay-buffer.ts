@@ -15,8 +15,11 @@ import { sampleWithoutReplacement } from './sampling.js';
 
 /** k exemplars: values flat (k * D floats or pixels) or packed, one label each, one task or one per exemplar. */
 export interface ExemplarBatch {
+  /** Values: k * D floats, k * D 8-bit pixels (p stands for p / 255), or k exemplars already packed. */
   values: Float32Array | Uint8Array | EncodedBatch;
+  /** One label per exemplar. */
   labels: ArrayLike<number>;
+  /** One task id for the whole batch, or one per exemplar. */
   task: number | ArrayLike<number>;
 }
 
@@ -32,6 +35,7 @@ export interface ReplayBatch {
   indices: Int32Array;
 }
 
+/** Options of the replay buffers: the store (or how to make one), the capacity and the randomness. */
 export interface ReplayBufferOptions extends Partial<ExemplarStoreOptions> {
   /** An empty store to fill (its format wins); otherwise one is made from shape/format/quantization/compress. */
   store?: ExemplarStore;
@@ -41,11 +45,18 @@ export interface ReplayBufferOptions extends Partial<ExemplarStoreOptions> {
   capacityBytes?: number;
   /** Source of every random decision (default: a new Generator(seed)). */
   generator?: Generator;
+  /** Seed of the default generator (default 0). */
   seed?: number;
 }
 
+/**
+ * A bounded replay memory for continual learning: an `ExemplarStore` plus a policy that decides, for each
+ * exemplar of the stream, whether it enters the memory and which slot it overwrites.
+ */
 export interface ReplayBuffer {
+  /** The policy's class name (e.g. 'ReservoirBuffer'). */
   readonly kind: string;
+  /** The store holding the exemplars. */
   readonly store: ExemplarStore;
   /** Most exemplars held. */
   readonly capacity: number;
@@ -55,6 +66,10 @@ export interface ReplayBuffer {
   readonly bytes: number;
   /** Exemplars offered so far. */
   readonly seen: number;
+  /**
+   * Offer k exemplars, in stream order; each is stored, overwrites a slot or is dropped, as the policy
+   * decides.
+   */
   add(batch: ExemplarBatch): void;
   /** Add a float32 GPU batch [k, ...shape] (fp16 stores pack it on the GPU before the readback). */
   addTensor(x: Tensor, labels: ArrayLike<number>, task: number | ArrayLike<number>): Promise<void>;
@@ -67,10 +82,15 @@ export interface ReplayBuffer {
 /** Returned by `choose` to drop the incoming exemplar. */
 export const DROP_EXEMPLAR = -1;
 
+/**
+ * Base of the replay buffers: adding, encoding, sampling and GPU batches, shared; subclasses implement the
+ * policy (which slot each new exemplar takes). Every random decision draws from a seeded Generator.
+ */
 export abstract class BaseReplayBuffer implements ReplayBuffer {
   abstract readonly kind: string;
   readonly store: ExemplarStore;
   readonly capacity: number;
+  /** Source of every random decision of the policy and of `sample()` (unless given a generator). */
   protected readonly generator: Generator;
   private seenCount = 0;
 

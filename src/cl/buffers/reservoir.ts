@@ -7,6 +7,10 @@
 import { BaseReplayBuffer, DROP_EXEMPLAR, type ReplayBufferOptions } from './replay-buffer.js';
 import { randomIndex } from './sampling.js';
 
+/**
+ * Reservoir-sampling replay memory (Vitter's algorithm R): after n exemplars, it holds a uniform random
+ * sample of min(n, capacity) of the whole stream.
+ */
 export class ReservoirBuffer extends BaseReplayBuffer {
   readonly kind = 'ReservoirBuffer';
 

@@ -10,6 +10,10 @@ import { BaseReplayBuffer, DROP_EXEMPLAR, type ReplayBufferOptions } from './rep
 import { SlotGroups } from './groups.js';
 import { randomIndex } from './sampling.js';
 
+/**
+ * Task-balanced replay memory: the capacity is split evenly across the tasks seen so far (older tasks trimmed
+ * at random when a new task arrives), each task keeping a uniform sample of its own stream.
+ */
 export class TaskBalancedBuffer extends BaseReplayBuffer {
   readonly kind = 'TaskBalancedBuffer';
   private readonly byTask = new SlotGroups();

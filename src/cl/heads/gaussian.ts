@@ -31,6 +31,7 @@ import { shapeStr } from '../../engine/shape.js';
 import { linear } from '../../engine/ops/matmul.js';
 import { argmaxLabels, checkLabel, cholesky, choleskySolve, groupByLabel, readFeatures, readLabels } from './linalg.js';
 
+/** Options of `GaussianHead`. */
 export interface GaussianHeadOptions {
   /** Shrinkage alpha in [0, 1] towards (trace / D) I. Default 1e-2. */
   shrinkage?: number;
@@ -45,15 +46,21 @@ interface ClassStats {
   mean: Float64Array;
 }
 
+/** The linear discriminant a `GaussianHead` scores with: scores = x W^T + b, one row per class. */
 export interface Discriminant {
   /** Class labels, one per row of `weight`, ascending. */
   labels: number[];
   /** [C, D] row-major: row c is S^-1 mu_c. */
   weight: Float64Array;
-  /** [C]: -1/2 mu_c^T S^-1 mu_c + log pi_c. */
+  /** One per class ([C]): -1/2 mu_c^T S^-1 mu_c + log pi_c. */
   bias: Float64Array;
 }
 
+/**
+ * Linear discriminant analysis on features (as in deep streaming LDA): one Gaussian per class with a shared,
+ * shrunk covariance, fitted from data alone (no training) and updatable in a stream; scoring is one GEMM on
+ * the GPU. Statistics are float64 on the CPU.
+ */
 export class GaussianHead {
   /**
    * When true, updates change class means and counts only; the shared covariance keeps what it has
@@ -72,6 +79,10 @@ export class GaussianHead {
   private cpu: Discriminant | null = null;
   private gpu: { weight: Tensor; bias: Tensor; labels: Tensor | null } | null = null;
 
+  /**
+   * @param featureDim Length D of the feature vectors.
+   * @param opts Shrinkage, priors and whether the covariance starts frozen.
+   */
   constructor(readonly featureDim: number, opts: GaussianHeadOptions = {}) {
     if (!Number.isInteger(featureDim) || featureDim < 1) throw new EngramError(`GaussianHead: featureDim must be a positive integer, got ${featureDim}`);
     this.scatter = new Float64Array(featureDim * featureDim);
@@ -80,19 +91,23 @@ export class GaussianHead {
     this.covarianceFrozen = opts.freezeCovariance ?? false;
   }
 
+  /** Shrinkage alpha in [0, 1] of the covariance towards (trace / D) I. */
   get shrinkage(): number {
     return this.shrinkage_;
   }
 
+  /** Set the shrinkage alpha (in [0, 1]); the discriminant is recomputed on next use. */
   set shrinkage(alpha: number) {
     this.shrinkage_ = checkShrinkage(alpha);
     this.invalidate();
   }
 
+  /** Class priors: 'uniform' (adds nothing to the scores) or 'empirical' (log n_c / N). */
   get priors(): 'uniform' | 'empirical' {
     return this.priors_;
   }
 
+  /** Set the class priors; the discriminant is recomputed on next use. */
   set priors(p: 'uniform' | 'empirical') {
     this.priors_ = checkPriors(p);
     this.invalidate();
@@ -103,14 +118,17 @@ export class GaussianHead {
     return [...this.classes.keys()].sort((a, b) => a - b);
   }
 
+  /** Number of classes. */
   get numClasses(): number {
     return this.classes.size;
   }
 
+  /** Whether the head has class `label`. */
   hasClass(label: number): boolean {
     return this.classes.has(label);
   }
 
+  /** Samples seen for a class (0 when unknown). */
   classCount(label: number): number {
     return this.classes.get(label)?.n ?? 0;
   }
@@ -123,7 +141,12 @@ export class GaussianHead {
   }
 
   /** Samples that have contributed to the covariance, and the number of their classes. */
-  get covarianceSamples(): { samples: number; classes: number } {
+  get covarianceSamples(): {
+    /** Samples N behind the covariance. */
+    samples: number;
+    /** Classes C behind it. */
+    classes: number;
+  } {
     let n = 0;
     for (const c of this.covClasses.values()) n += c.n;
     return { samples: n, classes: this.covClasses.size };

@@ -25,10 +25,16 @@ interface NCMClass {
 /** Added under the square root of a squared norm so that a zero feature vector scores 0, not NaN. */
 const NORM_EPS2 = 1e-24;
 
+/**
+ * Nearest-class-mean head (iCaRL's classifier): each class is the re-normalized mean of its L2-normalized
+ * features, and a query goes to the class of highest cosine similarity. Classes are added or updated from
+ * data alone, with no training; scoring is one GEMM on the GPU.
+ */
 export class NCMHead {
   private classes = new Map<number, NCMClass>();
   private gpu: { means: Tensor; labels: Tensor | null } | null = null;
 
+  /** @param featureDim Length D of the feature vectors. */
   constructor(readonly featureDim: number) {
     if (!Number.isInteger(featureDim) || featureDim < 1) throw new EngramError(`NCMHead: featureDim must be a positive integer, got ${featureDim}`);
   }
@@ -38,10 +44,12 @@ export class NCMHead {
     return [...this.classes.keys()].sort((a, b) => a - b);
   }
 
+  /** Number of classes. */
   get numClasses(): number {
     return this.classes.size;
   }
 
+  /** Whether the head has class `label`. */
   hasClass(label: number): boolean {
     return this.classes.has(label);
   }
@@ -89,6 +97,7 @@ export class NCMHead {
     for (const [label, rows] of groupByLabel(y)) this.accumulate(label, x, rows);
   }
 
+  /** Forget one class (nothing happens when it is unknown). */
   removeClass(label: number): void {
     if (this.classes.delete(label)) this.invalidate();
   }

@@ -20,14 +20,25 @@
 import { EngramError } from '../../engine/runtime.js';
 import { f16BitsToF32, f32ToF16Bits } from './half.js';
 
+/**
+ * How exemplar values are stored: 'float32' (exact), 'fp16' (IEEE half precision) or 'uint8' (8-bit
+ * quantized, see `Uint8Quantization`).
+ */
 export type ExemplarFormat = 'float32' | 'fp16' | 'uint8';
+/**
+ * uint8 quantization: 'image' stores 8-bit pixels losslessly (values p / 255); 'affine' stores a per-exemplar
+ * minimum and step with 8-bit codes.
+ */
 export type Uint8Quantization = 'image' | 'affine';
 
 /** Input values of one exemplar: floats, or 8-bit pixels (p stands for the value p / 255). */
 export type RawValues = Float32Array | Uint8Array;
 
+/** Packs and unpacks the values of one exemplar in one storage format. */
 export interface Codec {
+  /** The storage format. */
   readonly format: ExemplarFormat;
+  /** The uint8 quantization, or null for the other formats. */
   readonly quantization: Uint8Quantization | null;
   /** Values per exemplar. */
   readonly dim: number;
@@ -165,6 +176,7 @@ class Uint8AffineCodec implements Codec {
   }
 }
 
+/** The codec for `format` and `dim` values per exemplar (`quantization` applies to 'uint8' only). */
 export function createCodec(format: ExemplarFormat, dim: number, quantization: Uint8Quantization = 'image'): Codec {
   switch (format) {
     case 'float32':

@@ -31,17 +31,25 @@ export type ExemplarValues = RawValues | EncodedExemplar;
 
 /** k exemplars in packed form, exemplar after exemplar. */
 export interface EncodedBatch {
+  /** Number of exemplars. */
   readonly count: number;
+  /** Their packed payloads, count * packedBytes bytes. */
   readonly packed: Uint8Array;
+  /** Their side floats, count * metaFloats (offset, step for affine uint8; empty otherwise). */
   readonly meta: Float32Array;
 }
 
+/** One exemplar decoded on the CPU. */
 export interface Exemplar {
+  /** The decoded values, D floats. */
   values: Float32Array;
+  /** Class label. */
   label: number;
+  /** Task id. */
   task: number;
 }
 
+/** Options of an exemplar store (`createExemplarStore()`). */
 export interface ExemplarStoreOptions {
   /** Shape of one exemplar, e.g. [1, 28, 28]; D = its number of elements. */
   shape: readonly number[];
@@ -50,12 +58,23 @@ export interface ExemplarStoreOptions {
   /** uint8 only: 'image' (lossless 8-bit pixels, default) or 'affine' (per-exemplar min/step). */
   quantization?: Uint8Quantization;
   /** Deflate each packed exemplar (fflate); `true` or a deflate level 0-9 (default 6). */
-  compress?: boolean | { level?: number };
+  compress?: boolean | {
+    /** Deflate level 0-9 (default 6). */
+    level?: number;
+  };
 }
 
+/**
+ * Exemplar memory for continual learning: N exemplars of D values with a label and task id each, kept on the
+ * CPU in a packed format (float32, fp16 or uint8), optionally deflated, and decoded on the GPU for replay.
+ * Slots are dense: `remove(i)` moves the last exemplar into slot i.
+ */
 export interface ExemplarStore {
+  /** The storage format. */
   readonly format: ExemplarFormat;
+  /** The uint8 quantization, or null for the other formats. */
   readonly quantization: Uint8Quantization | null;
+  /** Whether each packed exemplar is deflated. */
   readonly compressed: boolean;
   /** Shape of one exemplar. */
   readonly shape: readonly number[];
@@ -75,13 +94,17 @@ export interface ExemplarStore {
   replace(i: number, values: ExemplarValues, label: number, task?: number): void;
   /** Delete exemplar i by moving the last one into its slot; returns the old index of the moved exemplar (-1 when i was last). */
   remove(i: number): number;
+  /** Exemplar i, decoded on the CPU, with its label and task. */
   get(i: number): Exemplar;
   /** CPU decode of exemplar i into `out` (or a new array). */
   decode(i: number, out?: Float32Array): Float32Array;
+  /** Label of exemplar i. */
   label(i: number): number;
+  /** Task id of exemplar i. */
   task(i: number): number;
   /** Labels of `indices` (all exemplars when omitted). */
   labels(indices?: ArrayLike<number>): Int32Array;
+  /** Task ids of `indices` (all exemplars when omitted). */
   tasks(indices?: ArrayLike<number>): Int32Array;
   /** A copy of the packed form of exemplar i (decompressed). */
   packed(i: number): EncodedExemplar;
@@ -93,6 +116,7 @@ export interface ExemplarStore {
   addFromTensor(x: Tensor, labels: ArrayLike<number>, tasks?: number | ArrayLike<number>): Promise<number[]>;
   /** Float32 GPU batch [k, ...shape] of the exemplars at `indices`, decoded on the GPU. */
   toTensor(indices: ArrayLike<number>): Tensor;
+  /** Remove every exemplar. */
   clear(): void;
 }
 
@@ -107,10 +131,15 @@ function isEncoded(v: ExemplarValues): v is EncodedExemplar {
   return !(v instanceof Float32Array) && !(v instanceof Uint8Array) && typeof v === 'object' && v !== null && 'packed' in v;
 }
 
+/** An empty exemplar store with the given shape, format and compression. */
 export function createExemplarStore(opts: ExemplarStoreOptions): ExemplarStore {
   return new PackedExemplarStore(opts);
 }
 
+/**
+ * The `ExemplarStore` implementation: packed exemplars on the CPU (one deflated chunk per exemplar when
+ * compressing), decoded on the GPU by `toTensor`.
+ */
 export class PackedExemplarStore implements ExemplarStore {
   readonly shape: readonly number[];
   readonly dim: number;

@@ -21,17 +21,26 @@ import { classesNeeded, expandClassifier } from './expansion.js';
 
 /** What a strategy needs of an optimizer (every engram optimizer has it). */
 export interface StrategyOptimizer {
+  /** Clear every parameter's gradient. */
   zeroGrad(): void;
+  /** Apply one update to the parameters that have a gradient. */
   step(): void;
+  /** Free the optimizer's state. */
   dispose(): void;
 }
 
+/**
+ * Options shared by the fine-tuning-like strategies (`Naive`, `ExperienceReplay`, ...): the model, SGD
+ * hyperparameters, epochs, batch size and transforms.
+ */
 export interface StrategyOptions {
   /** The model to train; the strategy owns it from now on (dispose() frees it). */
   model: Classifier;
   /** SGD learning rate (default 0.01). */
   lr?: number;
+  /** SGD momentum (default 0). */
   momentum?: number;
+  /** SGD weight decay (default 0). */
   weightDecay?: number;
   /** Epochs over each task's training data (default 1). */
   epochs?: number;
@@ -113,17 +122,28 @@ export function classificationLoss(model: Module, x: Tensor, y: Tensor): Tensor 
  */
 export abstract class SupervisedStrategy implements Strategy {
   abstract readonly name: string;
+  /** The model being trained (owned by the strategy). */
   readonly model: Classifier;
   /** Mean training loss of each learned task (one readback per task). */
   readonly taskLosses: number[] = [];
+  /** SGD learning rate (`opts.lr`, default 0.01). */
   protected readonly lr: number;
+  /** Epochs over each task's training data. */
   protected readonly epochs: number;
+  /** Stream batch size. */
   protected readonly batchSize: number;
+  /** GPU transform of training batches, if any. */
   protected readonly transform: GpuTransform | undefined;
+  /** Seed of the shuffles and of the strategy's generator. */
   protected readonly seed: number;
   /** Memory sampling and memory-batch augmentation draw from here. */
   protected readonly generator: Generator;
+  /** The options the strategy was built with. */
   protected readonly opts: StrategyOptions;
+  /**
+   * The optimizer over the trainable parameters, rebuilt when the classifier grows or features are frozen
+   * (null before the first task).
+   */
   protected optimizer: StrategyOptimizer | null = null;
   private frozen = false;
   private readonly headGenerator: Generator;
@@ -179,7 +199,12 @@ export abstract class SupervisedStrategy implements Strategy {
     return argmaxPredict(this.model, x);
   }
 
-  memoryStats(): { exemplars: number; bytes: number } {
+  memoryStats(): {
+    /** Exemplars held. */
+    exemplars: number;
+    /** Stored payload bytes (see `ExemplarStore.bytes`). */
+    bytes: number;
+  } {
     return { exemplars: 0, bytes: 0 };
   }
 

@@ -62,6 +62,9 @@ async function updateHeadFromDataset(
 
 // ------------------------------------------------------------------ NCM-ER
 
+/**
+ * Options of `NCMReplay`: those of `ExperienceReplay` plus how the nearest-class-mean head gets its features.
+ */
 export interface NCMReplayOptions extends ReplayOptions {
   /**
    * Deterministic transform before the features the NCM head sees (give runScenario's evalTransform,
@@ -74,6 +77,11 @@ export interface NCMReplayOptions extends ReplayOptions {
   featureBatchSize?: number;
 }
 
+/**
+ * NCM-ER: experience replay trained exactly as `ExperienceReplay`, but predicting by the nearest class mean
+ * of the features; after each task the `NCMHead` is rebuilt from the replay memory's features plus that
+ * task's training data.
+ */
 export class NCMReplay extends ExperienceReplay {
   /** Nearest-class-mean head, rebuilt after each task. */
   readonly head: NCMHead;
@@ -111,12 +119,17 @@ export class NCMReplay extends ExperienceReplay {
 
 // ------------------------------------------------------------------ Gaussian head
 
+/**
+ * Options of `GaussianHeadStrategy`: the model, task 0's training settings and the `GaussianHead`'s options.
+ */
 export interface GaussianHeadStrategyOptions extends GaussianHeadOptions {
   /** The feature extractor (its linear classifier is the temporary head of task 0); owned from now on. */
   model: Classifier;
   /** SGD learning rate of task 0 (default 0.01), momentum and weight decay (default 0). */
   lr?: number;
+  /** SGD momentum of task 0 (default 0). */
   momentum?: number;
+  /** SGD weight decay of task 0 (default 0). */
   weightDecay?: number;
   /** Epochs over task 0 (default 1). */
   epochs?: number;
@@ -136,9 +149,16 @@ export interface GaussianHeadStrategyOptions extends GaussianHeadOptions {
   name?: string;
 }
 
+/**
+ * Classifies with a `GaussianHead` (streaming LDA) on features: the feature extractor is trained on task 0
+ * only (through the model's own classifier) and then frozen; each task's classes are added to the head from
+ * the features of its training data, with no gradient step after task 0.
+ */
 export class GaussianHeadStrategy implements Strategy {
   readonly name: string;
+  /** The feature extractor (owned by the strategy). */
   readonly model: Classifier;
+  /** The Gaussian head that classifies. */
   readonly head: GaussianHead;
   /** Mean cross-entropy of task 0's training (one readback); empty before. */
   readonly taskLosses: number[] = [];
@@ -177,7 +197,12 @@ export class GaussianHeadStrategy implements Strategy {
     return inEvalMode(this.model, () => scope(() => this.head.predict(this.model.features(x))));
   }
 
-  memoryStats(): { exemplars: number; bytes: number } {
+  memoryStats(): {
+    /** Exemplars held. */
+    exemplars: number;
+    /** Stored payload bytes (see `ExemplarStore.bytes`). */
+    bytes: number;
+  } {
     return { exemplars: 0, bytes: 0 };
   }
 

@@ -48,8 +48,11 @@ import type { Strategy } from '../strategy.js';
 
 /** What these strategies need of an optimizer (every engram optimizer has it). */
 export interface OptimizerHandle {
+  /** Clear every parameter's gradient. */
   zeroGrad(): void;
+  /** Apply one update to the parameters that have a gradient. */
   step(): void;
+  /** Free the optimizer's state. */
   dispose(): void;
 }
 
@@ -65,6 +68,7 @@ export interface TrainingOptions {
   batchSize?: number;
   /** SGD momentum (default 0) and weight decay (default 0), for the default optimizer. */
   momentum?: number;
+  /** SGD weight decay (default 0), for the default optimizer. */
   weightDecay?: number;
   /** Build the optimizer over the model's parameters (default: SGD with lr, momentum, weightDecay). */
   makeOptimizer?: (params: Tensor[], lr: number) => OptimizerHandle;
@@ -151,6 +155,7 @@ export function ncmPredict(name: string, head: NCMHead, model: Classifier, x: Te
 
 // ------------------------------------------------------------------ iCaRL
 
+/** Options of `ICaRL`: training options plus the exemplar memory's size and format. */
 export interface ICaRLOptions extends TrainingOptions {
   /** K: total exemplars kept, split evenly over the classes seen (m = floor(K / classes)). */
   memorySize: number;
@@ -167,10 +172,18 @@ interface ClassSet {
   sources: number[];
 }
 
+/**
+ * iCaRL (Rebuffi et al. 2017): trains with sigmoid BCE plus distillation from the previous model on new data
+ * and exemplars, keeps a herding-selected exemplar set per class within a fixed total memory, and predicts
+ * with the nearest mean of exemplars.
+ */
 export class ICaRL implements Strategy {
   readonly name = 'icarl';
+  /** The model being trained (owned by the strategy). */
   readonly model: Classifier;
+  /** K: total exemplars kept, split evenly over the classes seen. */
   readonly memorySize: number;
+  /** Storage format of the exemplars. */
   readonly memoryFormat: ExemplarFormat;
   /** Nearest-mean-of-exemplars classifier, rebuilt after each task. */
   readonly head: NCMHead;
@@ -247,7 +260,12 @@ export class ICaRL implements Strategy {
     return ncmPredict('ICaRL', this.head, this.model, x);
   }
 
-  memoryStats(): { exemplars: number; bytes: number } {
+  memoryStats(): {
+    /** Exemplars held. */
+    exemplars: number;
+    /** Stored payload bytes (see `ExemplarStore.bytes`). */
+    bytes: number;
+  } {
     return { exemplars: this.store_?.size ?? 0, bytes: this.store_?.bytes ?? 0 };
   }
 

@@ -6,8 +6,13 @@ import type { Tensor } from '../../engine/tensor.js';
 import type { Batch } from '../../data/loader.js';
 import { SupervisedStrategy, classificationLoss, type StrategyOptions } from './common.js';
 
+/** Options of `Naive`: those shared by the fine-tuning-like strategies. */
 export type NaiveOptions = StrategyOptions;
 
+/**
+ * Naive fine-tuning: trains on each task's data in turn with nothing against forgetting, the lower bound of
+ * class-incremental learning.
+ */
 export class Naive extends SupervisedStrategy {
   readonly name = 'naive';
 

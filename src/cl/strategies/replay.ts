@@ -26,9 +26,16 @@ import { TaskBalancedBuffer } from '../buffers/task-balanced.js';
 import type { Task } from '../scenarios.js';
 import { SupervisedStrategy, taskSeed, type StrategyOptions } from './common.js';
 
+/**
+ * The replay memory policy: `ReservoirBuffer`, `FifoBuffer`, `ClassBalancedBuffer` or `TaskBalancedBuffer`.
+ */
 export type BufferKind = 'reservoir' | 'fifo' | 'class-balanced' | 'task-balanced';
 const BUFFER_KINDS: readonly BufferKind[] = ['reservoir', 'fifo', 'class-balanced', 'task-balanced'];
 
+/**
+ * Options of `ExperienceReplay`: the shared strategy options plus the replay memory and how it is filled and
+ * rehearsed.
+ */
 export interface ReplayOptions extends StrategyOptions {
   /** A ready, empty replay buffer over [C, H, W] images; otherwise one is made from the options below. */
   buffer?: ReplayBuffer;
@@ -43,7 +50,10 @@ export interface ReplayOptions extends StrategyOptions {
   /** uint8 only: 'image' (lossless for 8-bit images, default) or 'affine'. */
   quantization?: Uint8Quantization;
   /** Deflate each stored exemplar. */
-  compress?: boolean | { level?: number };
+  compress?: boolean | {
+    /** Deflate level 0-9 (default 6). */
+    level?: number;
+  };
   /** 'er' (default): sum of the stream and memory losses; 'concat': one loss on the concatenated batch. */
   mode?: 'er' | 'concat';
   /** 'online' (default): offer every stream batch after its step; 'end-of-task': offer a selection of each task's data at its end. */
@@ -63,10 +73,21 @@ export interface ReplayOptions extends StrategyOptions {
 /** Effectively unbounded: the store grows on demand, so an end-of-task memory without a capacity keeps all it is offered. */
 const UNBOUNDED = 0x7fff_ffff;
 
+/**
+ * Experience replay (ER): a bounded memory of past exemplars (raw 8-bit images, any store format) is
+ * rehearsed alongside the stream, one memory batch per stream batch; the memory is filled online or at the
+ * end of each task.
+ */
 export class ExperienceReplay extends SupervisedStrategy {
   readonly name: string;
+  /** 'er': sum of the stream and memory losses; 'concat': one loss on the concatenated batch. */
   readonly mode: 'er' | 'concat';
+  /**
+   * 'online': every stream batch is offered to the buffer after its step; 'end-of-task': a selection of each
+   * task's data is offered at its end.
+   */
   readonly update: 'online' | 'end-of-task';
+  /** End-of-task only: the fraction of each task's training images offered (or a function of the task). */
   readonly fraction: number | ((task: Task) => number);
   private buf: ReplayBuffer | null;
   private readonly ropts: ReplayOptions;
@@ -107,7 +128,12 @@ export class ExperienceReplay extends SupervisedStrategy {
     return this.buf;
   }
 
-  override memoryStats(): { exemplars: number; bytes: number } {
+  override memoryStats(): {
+    /** Exemplars held. */
+    exemplars: number;
+    /** Stored payload bytes (see `ExemplarStore.bytes`). */
+    bytes: number;
+  } {
     return { exemplars: this.buf?.size ?? 0, bytes: this.buf?.bytes ?? 0 };
   }
 

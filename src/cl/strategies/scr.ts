@@ -35,6 +35,10 @@ import {
   type OptimizerHandle, type TrainingOptions,
 } from './icarl.js';
 
+/**
+ * Options of `SCR`: training options plus the replay memory, the augmentation of the two views and the SupCon
+ * temperature.
+ */
 export interface SCROptions extends TrainingOptions {
   /** The replay memory (empty, any policy and format). Default: a ReservoirBuffer of memorySize exemplars. */
   buffer?: ReplayBuffer;
@@ -50,9 +54,16 @@ export interface SCROptions extends TrainingOptions {
   memoryBatchSize?: number;
 }
 
+/**
+ * SCR, supervised contrastive replay (Mai et al. 2021): each stream batch joined with a memory batch is
+ * augmented into two views and the feature extractor is trained with `supConLoss`; prediction is by the
+ * nearest class mean of the memory's L2-normalized features.
+ */
 export class SCR implements Strategy {
   readonly name = 'scr';
+  /** The feature extractor (owned by the strategy; its linear classifier is never used). */
   readonly model: Classifier;
+  /** SupCon temperature. */
   readonly temperature: number;
   /** Nearest-class-mean head over the memory's features, rebuilt after each task. */
   readonly head: NCMHead;
@@ -178,7 +189,12 @@ export class SCR implements Strategy {
     return ncmPredict('SCR', this.head, this.model, x);
   }
 
-  memoryStats(): { exemplars: number; bytes: number } {
+  memoryStats(): {
+    /** Exemplars held. */
+    exemplars: number;
+    /** Stored payload bytes (see `ExemplarStore.bytes`). */
+    bytes: number;
+  } {
     return { exemplars: this.buffer_?.size ?? 0, bytes: this.buffer_?.bytes ?? 0 };
   }
 

@@ -10,6 +10,7 @@ import {
 import { empty, withGrad, type Tensor } from '../tensor.js';
 import { shapeStr } from '../shape.js';
 
+/** Options for `batchNorm()`. */
 export interface BatchNormOptions {
   /** Batch statistics (true) or running statistics (false). */
   training: boolean;

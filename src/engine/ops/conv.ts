@@ -12,6 +12,7 @@ import { shapeStr } from '../shape.js';
 import { sumTo, reluBackwardFromOutput } from './elementwise.js';
 import { gemmUsesF16 } from '../precision.js';
 
+/** Options for `conv2d()` and its gradient ops, as in torch.nn.functional.conv2d (no groups). */
 export interface Conv2dOptions {
   /** Step between output pixels, per axis (default 1). */
   stride?: number | [number, number];
@@ -137,7 +138,12 @@ function subgroupBlocking(outChannels: number): { PPT: number; QB: number } | nu
  * with float16 operands (an implicit-GEMM feature) or a forced GEMM tile. Tests and benchmarks set
  * `direct` to force either way, and `subgroups = false` to keep the direct path off the subgroup kernel.
  */
-export const convKernels = { direct: null as boolean | null, subgroups: null as boolean | null };
+export const convKernels = {
+  /** true forces the direct kernels, false the implicit GEMMs; null (default) chooses by adapter. */
+  direct: null as boolean | null,
+  /** false keeps the direct path off the subgroup kernels; null (default) uses them where they apply. */
+  subgroups: null as boolean | null,
+};
 function useDirect(): boolean {
   if (convKernels.direct !== null) return convKernels.direct;
   return runtime().kernelFamily === 'direct' && !gemmUsesF16() && tiling.force === null;

@@ -24,7 +24,12 @@ export function manualSeedDropout(seed: number, counter = 0): void {
 onManualSeed((seed) => manualSeedDropout(seed >>> 0));
 
 /** The current seed and call counter (e.g. to checkpoint and later resume the same masks). */
-export function dropoutRngState(): { seed: number; counter: number } {
+export function dropoutRngState(): {
+  /** Seed of dropout's random stream. */
+  seed: number;
+  /** The call counter, advanced by each dropout call. */
+  counter: number;
+} {
   return { ...state };
 }
 

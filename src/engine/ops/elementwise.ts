@@ -52,13 +52,21 @@ export function reluBackwardFromOutput(g: Tensor, y: Tensor): Tensor {
   return unaryBackward('relu', g, y, y, 0);
 }
 
+/** Elementwise negation, -x. */
 export const neg = (x: Tensor): Tensor => unary('neg', x);
+/** Elementwise e^x. */
 export const exp = (x: Tensor): Tensor => unary('exp', x);
+/** Elementwise natural logarithm. */
 export const log = (x: Tensor): Tensor => unary('log', x);
+/** Elementwise square root. */
 export const sqrt = (x: Tensor): Tensor => unary('sqrt', x);
+/** Elementwise max(x, 0). */
 export const relu = (x: Tensor): Tensor => unary('relu', x);
+/** Elementwise absolute value. */
 export const abs = (x: Tensor): Tensor => unary('abs', x);
+/** Elementwise logistic sigmoid, 1 / (1 + e^-x). */
 export const sigmoid = (x: Tensor): Tensor => unary('sigmoid', x);
+/** Elementwise hyperbolic tangent. */
 export const tanh = (x: Tensor): Tensor => unary('tanh', x);
 /** x ** exponent for a scalar exponent (integral exponents accept negative bases, as in PyTorch). */
 export function pow(x: Tensor, exponent: number): Tensor {
@@ -171,7 +179,10 @@ export function sumTo(g: Tensor, shape: readonly number[]): Tensor {
 }
 
 /** Tests force sumTo's kernel: `wide` true (a workgroup per output), false (a thread per output), null (auto). */
-export const sumToKernels = { wide: null as boolean | null };
+export const sumToKernels = {
+  /** true: a workgroup per output; false: a thread per output; null (default): chosen by size and adapter. */
+  wide: null as boolean | null,
+};
 
 /** dst += src, in place (used to accumulate gradients). */
 export function addInPlace_(dst: Tensor, src: Tensor): Tensor {

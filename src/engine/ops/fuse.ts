@@ -20,6 +20,7 @@ import { sumTo } from './elementwise.js';
 /** A fused function: tensors (and numbers, passed as kernel parameters) in, one tensor out. */
 export type FusedFunction = (...args: (Tensor | number)[]) => Tensor;
 
+/** Options for `fuse()`. */
 export interface FuseOptions {
   /** Name for the autograd graph, kernel labels and errors (default: fn's name, else 'fused'). */
   name?: string;

@@ -9,9 +9,14 @@ import { MAX_RANK, numel, padRank, sameShape, shapeStr } from '../shape.js';
 import { sumTo, reluBackwardFromOutput } from './elementwise.js';
 import { gemmUsesF16 } from '../precision.js';
 
+/**
+ * Arguments of `gemm()`: a general (batched, broadcasting) matrix product out = a @ b (+ bias, ReLU), with
+ * either operand optionally transposed.
+ */
 export interface GemmArgs {
   /** Row-major operands; `a` holds [...aBatch, M, K] ([..., K, M] when transA), `b` [...bBatch, K, N] ([..., N, K] when transB). */
   a: Tensor;
+  /** Right operand: [...bBatch, K, N], or [..., N, K] when transB. */
   b: Tensor;
   /** Receives [...batch, M, N] (any tensor shape with that many elements). */
   out: Tensor;
@@ -19,15 +24,21 @@ export interface GemmArgs {
   bias?: Tensor | null;
   /** Apply ReLU in the kernel's epilogue, after the bias. */
   relu?: boolean;
+  /** Rows of each output matrix. */
   M: number;
+  /** Columns of each output matrix. */
   N: number;
+  /** The reduction length shared by a and b. */
   K: number;
+  /** Read `a` transposed: it holds [..., K, M]. */
   transA?: boolean;
+  /** Read `b` transposed: it holds [..., N, K]. */
   transB?: boolean;
   /** Batch shape of the output (default: no batch). */
   batch?: readonly number[];
   /** Batch shapes of a and b, each of batch's rank, 1 where that operand is broadcast (default: equal to batch). */
   aBatch?: readonly number[];
+  /** Batch shape of b, of batch's rank, 1 where b is broadcast (default: equal to batch). */
   bBatch?: readonly number[];
   /**
    * 'tiled', 'vec4', 'dot' (split-K) or 'naive' (the one-thread-per-output oracle) forces a kernel,
@@ -213,6 +224,7 @@ function sameBatch(x: readonly number[], batch: readonly number[]): boolean {
   return x.every((d, i) => d === batch[i]);
 }
 
+/** Options for `linear()`. */
 export interface LinearOptions {
   /**
    * Apply ReLU in the matmul's epilogue: `linear(x, w, b, { relu: true })` equals

@@ -9,9 +9,12 @@ import {
 import { empty, withGrad, type Tensor } from '../tensor.js';
 import { shapeStr } from '../shape.js';
 
+/** A 2-D size: one number for both axes, or [height, width]. */
 export type Size2 = number | readonly [number, number];
 
+/** Options for `maxPool2d()` and `maxPool2dWithIndices()` (and the base of `AvgPool2dOptions`). */
 export interface Pool2dOptions {
+  /** Window size. */
   kernelSize: Size2;
   /** Default: the kernel size. */
   stride?: Size2;
@@ -19,6 +22,7 @@ export interface Pool2dOptions {
   padding?: Size2;
 }
 
+/** Options for `avgPool2d()`. */
 export interface AvgPool2dOptions extends Pool2dOptions {
   /** Count padded positions in the divisor (default true, as in PyTorch). */
   countIncludePad?: boolean;

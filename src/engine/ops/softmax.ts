@@ -53,6 +53,7 @@ export function logSoftmax(x: Tensor, dim = -1): Tensor {
   return softmaxFamily(true, x, dim);
 }
 
+/** Options for `crossEntropy()`. */
 export interface CrossEntropyOptions {
   /** 'mean' (default) over the N rows, 'sum', or 'none' for the per-row losses [N]. */
   reduction?: 'mean' | 'sum' | 'none';

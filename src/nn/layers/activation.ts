@@ -5,6 +5,10 @@ import { flatten } from '../../engine/ops/shape-ops.js';
 import type { Tensor } from '../../engine/tensor.js';
 import { Module } from '../module.js';
 
+/**
+ * Elementwise max(x, 0), as torch.nn.ReLU; a ReLU after Conv2d, Linear or batch norm in a `Sequential` runs
+ * inside that layer's kernel.
+ */
 export class ReLU extends Module {
   forward(x: Tensor): Tensor {
     return relu(x);
@@ -13,6 +17,10 @@ export class ReLU extends Module {
 
 /** Flatten dimensions startDim..endDim (default: all but the batch dimension), as torch.nn.Flatten. */
 export class Flatten extends Module {
+  /**
+   * @param startDim First dimension to flatten (default 1, keeping the batch dimension).
+   * @param endDim Last dimension to flatten, negative counting from the end (default -1).
+   */
   constructor(readonly startDim = 1, readonly endDim = -1) {
     super();
   }
@@ -22,6 +30,7 @@ export class Flatten extends Module {
   }
 }
 
+/** Returns its input unchanged, as torch.nn.Identity. */
 export class Identity extends Module {
   forward(x: Tensor): Tensor {
     return x;

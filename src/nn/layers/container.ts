@@ -20,6 +20,10 @@ function reluFusable(m: Module): m is Module & ReluFusable {
   return typeof f.forwardRelu === 'function' && f.fusedForward === f.forward;
 }
 
+/**
+ * Applies its layers in order, as torch.nn.Sequential; children are named "0", "1", ... A Conv2d, Linear or
+ * batch-norm layer followed by a ReLU runs as one fused op (see `fuseRelu`).
+ */
 export class Sequential extends Module {
   /** Fuse "layer, ReLU" pairs (see the file comment); set false to run every layer on its own. */
   static fuseRelu = true;
@@ -54,6 +58,7 @@ export class Sequential extends Module {
     return m;
   }
 
+  /** Number of layers. */
   get length(): number {
     return this.layers.length;
   }

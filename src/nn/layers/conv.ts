@@ -10,22 +10,44 @@ import { defaultUniform } from '../init.js';
 type Pair = number | [number, number];
 const pair = (v: Pair): [number, number] => (typeof v === 'number' ? [v, v] : v);
 
+/** Options of the `Conv2d` layer, as torch.nn.Conv2d (no groups). */
 export interface Conv2dLayerOptions {
+  /** Step between output pixels, per axis (default 1). */
   stride?: Pair;
+  /** Zeros added on each side, per axis (default 0). */
   padding?: Pair;
+  /** Spacing between kernel taps, per axis (default 1). */
   dilation?: Pair;
+  /** Learn an additive bias per output channel (default true). */
   bias?: boolean;
+  /** Generator for the initial weights (default: the global generator). */
   generator?: Generator;
 }
 
+/**
+ * 2-D convolution over NCHW input, as torch.nn.Conv2d (groups = 1): weight [outChannels, inChannels, kh, kw]
+ * and bias [outChannels], initialized as PyTorch does (U(-1/sqrt(fanIn), 1/sqrt(fanIn))).
+ */
 export class Conv2d extends Module {
+  /** Kernel weights, [outChannels, inChannels, kh, kw]. */
   readonly weight: Tensor;
+  /** Bias, [outChannels], or null when created with `bias: false`. */
   readonly bias: Tensor | null;
+  /** Kernel size [kh, kw]. */
   readonly kernelSize: [number, number];
+  /** Stride [sh, sw]. */
   readonly stride: [number, number];
+  /** Padding [ph, pw]. */
   readonly padding: [number, number];
+  /** Dilation [dh, dw]. */
   readonly dilation: [number, number];
 
+  /**
+   * @param inChannels Channels of the input (dimension 1).
+   * @param outChannels Channels of the output.
+   * @param kernelSize Kernel size: one number for both axes, or [kh, kw].
+   * @param opts Stride, padding, dilation, bias and the generator for initialization.
+   */
   constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: Pair, opts: Conv2dLayerOptions = {}) {
     super();
     this.kernelSize = pair(kernelSize);
@@ -47,6 +69,10 @@ export class Conv2d extends Module {
     return conv2d(x, this.weight, this.bias, { stride: this.stride, padding: this.padding, dilation: this.dilation, relu: true });
   }
 
+  /**
+   * The forward that `forwardRelu` fuses with a ReLU (`Sequential` fuses only while `forward` is this one,
+   * not a subclass override).
+   */
   readonly fusedForward = Conv2d.prototype.forward;
 
   override extraRepr(): string {

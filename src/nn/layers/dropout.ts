@@ -6,7 +6,12 @@ import { dropout } from '../../engine/ops/dropout.js';
 import type { Tensor } from '../../engine/tensor.js';
 import { Module } from '../module.js';
 
+/**
+ * Zeroes each element with probability p during training and scales the rest by 1/(1-p), as torch.nn.Dropout;
+ * the identity in evaluation mode. The mask comes from a seeded RNG on the GPU.
+ */
 export class Dropout extends Module {
+  /** @param p Probability of zeroing an element, in [0, 1] (default 0.5). */
   constructor(readonly p = 0.5) {
     super();
     if (!(p >= 0 && p <= 1)) throw new EngramError(`Dropout: probability must be in [0, 1], got ${p}`);

@@ -8,10 +8,22 @@ import type { Generator } from '../../engine/random.js';
 import { Module } from '../module.js';
 import { defaultUniform } from '../init.js';
 
+/**
+ * Fully connected layer, as torch.nn.Linear: [..., inFeatures] -> [..., outFeatures] = x W^T + b, with W
+ * [outFeatures, inFeatures] and b initialized as PyTorch does (U(-1/sqrt(inFeatures), 1/sqrt(inFeatures))).
+ */
 export class Linear extends Module {
+  /** Weight, [outFeatures, inFeatures]. */
   readonly weight: Tensor;
+  /** Bias, [outFeatures], or null when created with `bias: false`. */
   readonly bias: Tensor | null;
 
+  /**
+   * @param inFeatures Size of the input's last dimension.
+   * @param outFeatures Size of the output's last dimension.
+   * @param opts `bias: false` for no bias; `generator` for the initial weights (default: the global
+   * generator).
+   */
   constructor(readonly inFeatures: number, readonly outFeatures: number, opts: { bias?: boolean; generator?: Generator } = {}) {
     super();
     if (!(inFeatures > 0 && outFeatures > 0)) throw new EngramError(`Linear: feature counts must be positive, got ${inFeatures} -> ${outFeatures}`);
@@ -28,6 +40,10 @@ export class Linear extends Module {
     return linear(x, this.weight, this.bias, { relu: true });
   }
 
+  /**
+   * The forward that `forwardRelu` fuses with a ReLU (`Sequential` fuses only while `forward` is this one,
+   * not a subclass override).
+   */
   readonly fusedForward = Linear.prototype.forward;
 
   override extraRepr(): string {

@@ -8,22 +8,39 @@ import { addInt_ } from '../../engine/ops/fill.js';
 import { shapeStr } from '../../engine/shape.js';
 import { Module } from '../module.js';
 
+/** Options of `BatchNorm1d` and `BatchNorm2d`, as in PyTorch. */
 export interface BatchNormLayerOptions {
+  /** Added to the variance before the square root (default 1e-5). */
   eps?: number;
+  /** Weight of each new batch statistic in the running averages (default 0.1). */
   momentum?: number;
+  /** Learn a per-channel scale (weight) and shift (bias) (default true). */
   affine?: boolean;
+  /**
+   * Keep running mean and variance for evaluation mode (default true); without them, batch statistics are
+   * used in evaluation too.
+   */
   trackRunningStats?: boolean;
 }
 
 abstract class BatchNormBase extends Module {
+  /** Per-channel scale, [numFeatures] (initialized to 1), or null without `affine`. */
   readonly weight: Tensor | null;
+  /** Per-channel shift, [numFeatures] (initialized to 0), or null without `affine`. */
   readonly bias: Tensor | null;
+  /** Running mean, [numFeatures] (buffer 'running_mean'), or null without `trackRunningStats`. */
   readonly runningMean: Tensor | null;
+  /**
+   * Running variance (unbiased), [numFeatures] (buffer 'running_var'), or null without `trackRunningStats`.
+   */
   readonly runningVar: Tensor | null;
   private readonly numBatchesTracked: Tensor | null;
+  /** Added to the variance before the square root. */
   readonly eps: number;
+  /** Weight of each new batch statistic in the running averages. */
   readonly momentum: number;
 
+  /** @param numFeatures Number of channels C (dimension 1 of the input). */
   constructor(readonly numFeatures: number, opts: BatchNormLayerOptions, private readonly ranks: number[]) {
     super();
     this.eps = opts.eps ?? 1e-5;
@@ -46,6 +63,10 @@ abstract class BatchNormBase extends Module {
     return this.normalize(x, true);
   }
 
+  /**
+   * The forward that `forwardRelu` fuses with a ReLU (`Sequential` fuses only while `forward` is this one,
+   * not a subclass override).
+   */
   readonly fusedForward = BatchNormBase.prototype.forward;
 
   private normalize(x: Tensor, relu: boolean): Tensor {

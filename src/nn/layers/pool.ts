@@ -6,7 +6,15 @@ import { Module } from '../module.js';
 
 type Pair = number | [number, number];
 
+/**
+ * 2-D max pooling over [N, C, H, W] (or [C, H, W]) input, as torch.nn.MaxPool2d (no dilation, no ceil mode).
+ */
 export class MaxPool2d extends Module {
+  /**
+   * @param kernelSize Window size: one number or [h, w].
+   * @param stride Step between windows (default: the kernel size).
+   * @param padding Implicit -inf padding on each side, at most half the kernel size (default 0).
+   */
   constructor(readonly kernelSize: Pair, readonly stride?: Pair, readonly padding: Pair = 0) {
     super();
   }
@@ -16,7 +24,14 @@ export class MaxPool2d extends Module {
   }
 }
 
+/** 2-D average pooling over [N, C, H, W] (or [C, H, W]) input, as torch.nn.AvgPool2d (no ceil mode). */
 export class AvgPool2d extends Module {
+  /**
+   * @param kernelSize Window size: one number or [h, w].
+   * @param stride Step between windows (default: the kernel size).
+   * @param padding Implicit zero padding on each side, at most half the kernel size (default 0).
+   * @param countIncludePad Count padded positions in the divisor (default true).
+   */
   constructor(readonly kernelSize: Pair, readonly stride?: Pair, readonly padding: Pair = 0, readonly countIncludePad = true) {
     super();
   }
@@ -26,7 +41,12 @@ export class AvgPool2d extends Module {
   }
 }
 
+/**
+ * Average pooling to a fixed output size [oh, ow] whatever the input's spatial size, as
+ * torch.nn.AdaptiveAvgPool2d.
+ */
 export class AdaptiveAvgPool2d extends Module {
+  /** @param outputSize Output height and width: one number or [oh, ow]. */
   constructor(readonly outputSize: Pair) {
     super();
   }
