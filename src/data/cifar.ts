@@ -63,7 +63,7 @@ const OFFICIAL_RECORD_COUNTS: Record<string, Record<string, number>> = {
  */
 function officialSize(name: string, dataset: string, recordBytes: number, options: DecompressOptions): SizeFromHeader | undefined {
   if (options.maxDecompressedBytes !== undefined) return undefined;
-  const baseName = name.slice(name.lastIndexOf('/') + 1).replace(/\.(gz|z|zlib)$/i, '');
+  const baseName = name.split(/[\\/]/).pop()!.replace(/\.(gz|z|zlib)$/i, ''); // Either path separator.
   const records = OFFICIAL_RECORD_COUNTS[dataset]?.[baseName];
   if (records === undefined) return undefined;
   const size = {
