@@ -3,8 +3,8 @@
 // pixels. The pixels are already channel-major (1024 red, 1024 green, 1024 blue, rows top to bottom),
 // which is exactly one CHW image. There is no header, so the record size and the label ranges are the
 // only ways to notice a truncated file or a file of the other dataset.
-import { maybeDecompress } from './compress.js';
-import { readTar } from './tar.js';
+import { maybeDecompress, type DecompressOptions, type SizeFromHeader } from './compress.js';
+import { readTar, tarSizeFromHeaders } from './tar.js';
 
 export const CIFAR_CHANNELS = 3;
 export const CIFAR_SIZE = 32;
@@ -50,11 +50,43 @@ interface LabelSpec {
   classes: number;
 }
 
+/** How many records the official files hold, by base name; a compressed file of that name may not inflate to more. */
+const OFFICIAL_RECORD_COUNTS: Record<string, Record<string, number>> = {
+  'CIFAR-10': { 'data_batch_1.bin': 10000, 'data_batch_2.bin': 10000, 'data_batch_3.bin': 10000, 'data_batch_4.bin': 10000, 'data_batch_5.bin': 10000, 'test_batch.bin': 10000 },
+  'CIFAR-100': { 'train.bin': 50000, 'test.bin': 10000 },
+};
+
+/**
+ * CIFAR files have no header, so the only size a compressed one can be held to (short of the cap)
+ * is that of the official file it is named after. An explicit maxDecompressedBytes replaces this
+ * guess, for larger files in CIFAR format that happen to share a name.
+ */
+function officialSize(name: string, dataset: string, recordBytes: number, options: DecompressOptions): SizeFromHeader | undefined {
+  if (options.maxDecompressedBytes !== undefined) return undefined;
+  const baseName = name.split(/[\\/]/).pop()!.replace(/\.(gz|z|zlib)$/i, ''); // Either path separator.
+  const records = OFFICIAL_RECORD_COUNTS[dataset]?.[baseName];
+  if (records === undefined) return undefined;
+  const size = {
+    bytes: records * recordBytes,
+    what: `the size of the ${records} records in the official ${dataset} ${baseName}`,
+    final: true,
+    exact: false,
+    fix: `if this is a larger file in ${dataset} format, pass { maxDecompressedBytes } to allow it`,
+  };
+  return () => size;
+}
+
 /** Splits fixed-size records into labels (one array per label byte) and CHW images. */
-function parseRecords(fileBytes: Uint8Array, name: string, dataset: string, labelSpecs: readonly LabelSpec[]): { n: number; images: Uint8Array; labels: Uint8Array[] } {
-  const bytes = maybeDecompress(fileBytes, name);
+function parseRecords(
+  fileBytes: Uint8Array,
+  name: string,
+  dataset: string,
+  labelSpecs: readonly LabelSpec[],
+  options: DecompressOptions,
+): { n: number; images: Uint8Array; labels: Uint8Array[] } {
   const labelBytes = labelSpecs.length;
   const recordBytes = labelBytes + CIFAR_IMAGE_BYTES;
+  const bytes = maybeDecompress(fileBytes, name, { ...options, sizeFromHeader: officialSize(name, dataset, recordBytes, options) });
   const layout = `${labelBytes === 1 ? '1 label byte' : `${labelBytes} label bytes`} + ${CIFAR_IMAGE_BYTES} pixels`;
   if (bytes.length === 0) throw new Error(`${name}: ${dataset} file is empty`);
   if (bytes.length % recordBytes !== 0) {
@@ -82,17 +114,23 @@ function parseRecords(fileBytes: Uint8Array, name: string, dataset: string, labe
 }
 
 /** One CIFAR-10 batch file (e.g. data_batch_1.bin), raw or gzip-compressed. */
-export function parseCifar10(bytes: Uint8Array, name: string): Cifar10Records {
-  const { n, images, labels } = parseRecords(bytes, name, 'CIFAR-10', [{ what: 'label', classes: 10 }]);
+export function parseCifar10(bytes: Uint8Array, name: string, options: DecompressOptions = {}): Cifar10Records {
+  const { n, images, labels } = parseRecords(bytes, name, 'CIFAR-10', [{ what: 'label', classes: 10 }], options);
   return { n, images, labels: labels[0]! };
 }
 
 /** One CIFAR-100 file (train.bin or test.bin), raw or gzip-compressed. */
-export function parseCifar100(bytes: Uint8Array, name: string): Cifar100Records {
-  const { n, images, labels } = parseRecords(bytes, name, 'CIFAR-100', [
-    { what: 'coarse label', classes: 20 },
-    { what: 'fine label', classes: 100 },
-  ]);
+export function parseCifar100(bytes: Uint8Array, name: string, options: DecompressOptions = {}): Cifar100Records {
+  const { n, images, labels } = parseRecords(
+    bytes,
+    name,
+    'CIFAR-100',
+    [
+      { what: 'coarse label', classes: 20 },
+      { what: 'fine label', classes: 100 },
+    ],
+    options,
+  );
   return { n, images, coarseLabels: labels[0]!, fineLabels: labels[1]! };
 }
 
@@ -120,9 +158,12 @@ export class CifarArchive {
     private readonly files: Map<string, Uint8Array>,
   ) {}
 
-  /** Unpack a CIFAR archive (.tar, or .tar.gz); `name` is used in error messages. */
-  static read(bytes: Uint8Array, name: string): CifarArchive {
-    return new CifarArchive(name, readTar(maybeDecompress(bytes, name), name));
+  /**
+   * Unpack a CIFAR archive (.tar, or .tar.gz); `name` is used in error messages. A compressed archive
+   * is held to the size its tar headers declare while it inflates.
+   */
+  static read(bytes: Uint8Array, name: string, options: DecompressOptions = {}): CifarArchive {
+    return new CifarArchive(name, readTar(maybeDecompress(bytes, name, { ...options, sizeFromHeader: tarSizeFromHeaders(name) }), name));
   }
 
   /** The entry whose file name is `baseName`, in whatever folder the archive keeps it. */

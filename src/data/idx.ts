@@ -2,7 +2,7 @@
 // `rank` big-endian uint32 dimensions and the row-major data. Only unsigned bytes are read (the one
 // dtype those datasets use); the file length must match the header exactly, since a short file means
 // a broken download and a long one means we would be silently ignoring data.
-import { maybeDecompress } from './compress.js';
+import { maybeDecompress, type DecompressOptions } from './compress.js';
 
 /** An array read from an IDX file. */
 export interface IdxArray {
@@ -22,13 +22,22 @@ const IDX_DTYPES: Record<number, string> = {
 };
 const UNSIGNED_BYTE = 0x08;
 
-/** Parses an IDX file, raw or gzip-compressed. `name` is used in error messages. */
-export function parseIdx(fileBytes: Uint8Array, name: string): IdxArray {
-  const bytes = maybeDecompress(fileBytes, name);
-  if (bytes.length < 4) throw new Error(`${name}: IDX file is truncated (${bytes.length} bytes, the header alone is at least 4)`);
-  if (bytes[0] !== 0 || bytes[1] !== 0) {
+interface IdxHeader {
+  shape: number[];
+  headerLength: number;
+  /** Header plus data, in bytes. */
+  totalLength: number;
+}
+
+/**
+ * The header at the start of `bytes`, or undefined when `bytes` stops before its end (the caller
+ * decides whether that is truncation or more data still to be inflated). Throws on a bad header.
+ */
+function readIdxHeader(bytes: Uint8Array, name: string): IdxHeader | undefined {
+  if (bytes.length >= 2 && (bytes[0] !== 0 || bytes[1] !== 0)) {
     throw new Error(`${name}: bad IDX magic ${hexBytes(bytes.subarray(0, 4))} (an IDX file starts with 00 00, then a dtype byte and a rank byte)`);
   }
+  if (bytes.length < 4) return undefined;
   const dtype = bytes[2]!;
   if (dtype !== UNSIGNED_BYTE) {
     const known = IDX_DTYPES[dtype];
@@ -41,14 +50,32 @@ export function parseIdx(fileBytes: Uint8Array, name: string): IdxArray {
   const rank = bytes[3]!;
   if (rank === 0) throw new Error(`${name}: IDX header declares rank 0`);
   const headerLength = 4 + 4 * rank;
-  if (bytes.length < headerLength) {
-    throw new Error(`${name}: IDX file is truncated inside its header (rank ${rank} needs ${headerLength} header bytes, file has ${bytes.length})`);
-  }
+  if (bytes.length < headerLength) return undefined;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const shape: number[] = [];
   for (let i = 0; i < rank; i++) shape.push(view.getUint32(4 + 4 * i, false));
+  return { shape, headerLength, totalLength: headerLength + shape.reduce((a, b) => a * b, 1) };
+}
 
-  const expected = headerLength + shape.reduce((a, b) => a * b, 1);
+/**
+ * Parses an IDX file, raw or gzip-compressed. `name` is used in error messages. A compressed file is
+ * held to the size its header declares while it inflates, so a decompression bomb stops early.
+ */
+export function parseIdx(fileBytes: Uint8Array, name: string, options: DecompressOptions = {}): IdxArray {
+  const bytes = maybeDecompress(fileBytes, name, {
+    ...options,
+    sizeFromHeader: (head) => {
+      const header = readIdxHeader(head, name);
+      return header && { bytes: header.totalLength, what: `the size its IDX header declares (shape [${header.shape.join(', ')}])`, final: true, exact: true };
+    },
+  });
+  if (bytes.length < 4) throw new Error(`${name}: IDX file is truncated (${bytes.length} bytes, the header alone is at least 4)`);
+  const header = readIdxHeader(bytes, name);
+  if (!header) {
+    const rank = bytes[3]!;
+    throw new Error(`${name}: IDX file is truncated inside its header (rank ${rank} needs ${4 + 4 * rank} header bytes, file has ${bytes.length})`);
+  }
+  const { shape, headerLength, totalLength: expected } = header;
   if (bytes.length !== expected) {
     const what = bytes.length < expected ? 'truncated' : 'longer than its header says';
     throw new Error(

@@ -1,7 +1,7 @@
 // Browser-safe dataset readers: everything here parses bytes and never touches a file system.
 // Node's folder-layout loaders live in ./node.js.
 export { ImageDataset, type ImageDatasetInit, type LabelMapping } from './dataset.js';
-export { gunzip, unzlib, inflateRaw, maybeDecompress, isGzip, looksLikeZlib } from './compress.js';
+export { gunzip, unzlib, inflateRaw, maybeDecompress, isGzip, looksLikeZlib, DEFAULT_MAX_DECOMPRESSED_BYTES, DEFAULT_MAX_COMPRESSION_RATIO, type DecompressOptions } from './compress.js';
 export { crc32, adler32 } from './checksums.js';
 export { readTar } from './tar.js';
 export { parseIdx, type IdxArray } from './idx.js';
@@ -36,4 +36,4 @@ export {
 } from './readers.js';
 export { DataLoader, streamSeed, type DataLoaderOptions, type Batch } from './loader.js';
 export { normalize, randomCrop, randomHorizontalFlip, resize, compose, deterministicPart, normalizationsOf, type GpuTransform, type ImageShape } from './transforms.js';
-export { fetchBytes, mnistFromURL, cifar10FromURL, svhnFromURL } from './fetch.js';
+export { fetchBytes, mnistFromURL, cifar10FromURL, svhnFromURL, DEFAULT_FETCH_TIMEOUT_MS, type FetchOptions, type UrlLoaderOptions } from './fetch.js';

@@ -5,7 +5,7 @@
 // sub-elements: array flags (class), dimensions, name, real part (and imaginary part if complex).
 // The real part may be stored in a smaller type than its class (MATLAB saves a double array of small
 // integers as miUINT8); values are converted to the class's type.
-import { unzlib } from './compress.js';
+import { unzlib, type DecompressOptions, type SizeFromHeader } from './compress.js';
 import { ElementReader, MI, miName, type DataElement, type MatData } from './mat-element.js';
 
 export type { MatData } from './mat-element.js';
@@ -28,7 +28,7 @@ export interface MatVariable {
 }
 
 /** Options of `readMat()`. */
-export interface ReadMatOptions {
+export interface ReadMatOptions extends DecompressOptions {
   /** Skip variables this reader cannot decode (cell, struct, char, sparse, complex...) instead of throwing. */
   skipUnsupported?: boolean;
 }
@@ -107,15 +107,31 @@ function readHeader(bytes: Uint8Array, name: string): boolean {
 function readTopLevelElement(file: ElementReader, element: DataElement, offset: number, name: string, options: ReadMatOptions): MatVariable | undefined {
   if (element.type === MI.COMPRESSED) {
     const where = `${name} (compressed element at byte ${offset})`;
-    const inflated = new ElementReader(unzlib(file.data(element), where), file.littleEndian, where);
+    const bytes = unzlib(file.data(element), where, { ...options, sizeFromHeader: compressedMatrixSize(where, file.littleEndian) });
+    const inflated = new ElementReader(bytes, file.littleEndian, where);
     const inner = inflated.element(0, inflated.bytes.length, 'the compressed variable');
-    if (inner.type !== MI.MATRIX) {
-      throw new Error(`${where}: expected an miMATRIX inside, found ${miName(inner.type)}`);
-    }
     return readMatrixOrSkip(inflated, inner, options);
   }
   if (element.type === MI.MATRIX) return readMatrixOrSkip(file, element, options);
   throw new Error(`${name}: unexpected top-level data element ${miName(element.type)} at byte ${offset}; expected miMATRIX or miCOMPRESSED`);
+}
+
+/**
+ * A compressed element holds exactly one miMATRIX, whose tag (the first 8 inflated bytes) declares
+ * its size: inflating stops there, so neither a bomb nor junk after the variable gets through.
+ */
+function compressedMatrixSize(where: string, littleEndian: boolean): SizeFromHeader {
+  return (head) => {
+    if (head.length < 8) return undefined;
+    const view = new DataView(head.buffer, head.byteOffset, 8);
+    const first = view.getUint32(0, littleEndian);
+    // A small data element (size in the upper half of the first word) is never an miMATRIX.
+    const type = first >>> 16 !== 0 ? first & 0xffff : first;
+    if (type !== MI.MATRIX) throw new Error(`${where}: expected an miMATRIX inside, found ${miName(type)}`);
+    const size = view.getUint32(4, littleEndian);
+    // Sub-elements are padded to 8 bytes, so a well-formed matrix size is a multiple of 8 already.
+    return { bytes: 8 + Math.ceil(size / 8) * 8, what: `the size its miMATRIX tag declares`, final: true, exact: size % 8 === 0 };
+  };
 }
 
 function readMatrixOrSkip(reader: ElementReader, element: DataElement, options: ReadMatOptions): MatVariable | undefined {

@@ -2,6 +2,7 @@
 // them and hand the bytes to the browser-safe readers. node:fs and node:path are imported lazily so
 // that a bundler following the data index never has to resolve them; only src/data/node.ts exports
 // this file.
+import type { DecompressOptions } from './compress.js';
 import type { ImageDataset } from './dataset.js';
 import { CIFAR10_BATCHES, CIFAR10_CLASS_NAMES, CIFAR100_FILES, parseClassNames } from './cifar.js';
 import {
@@ -19,8 +20,8 @@ import {
 /** Where Debian's dataset-fashion-mnist package installs the gzipped IDX files. */
 export const DEBIAN_FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
 
-/** Which split a Node folder loader reads. */
-export interface SplitOptions {
+/** Which split a Node folder loader reads, and the caps on decompressing it. */
+export interface SplitOptions extends DecompressOptions {
   /** The training split (default) or the test split. */
   train?: boolean;
 }
@@ -71,13 +72,14 @@ async function loadIdxPair(
   loader: string,
   folders: readonly string[],
   train: boolean,
-  build: (images: Uint8Array, labels: Uint8Array, names: IdxPairNames) => ImageDataset,
+  build: (images: Uint8Array, labels: Uint8Array, names: IdxPairNames, options: DecompressOptions) => ImageDataset,
+  options: DecompressOptions,
 ): Promise<ImageDataset> {
   const prefix = train ? 'train' : 't10k';
   const imagesPath = await firstExisting(loader, `${prefix}-images-idx3-ubyte`, await idxCandidates(folders, `${prefix}-images-idx3-ubyte`));
   const labelsPath = await firstExisting(loader, `${prefix}-labels-idx1-ubyte`, await idxCandidates(folders, `${prefix}-labels-idx1-ubyte`));
   const [images, labels] = await Promise.all([readBytes(imagesPath), readBytes(labelsPath)]);
-  return build(images, labels, { images: imagesPath, labels: labelsPath });
+  return build(images, labels, { images: imagesPath, labels: labelsPath }, options);
 }
 
 /**
@@ -87,7 +89,7 @@ async function loadIdxPair(
 export async function loadMNIST(root: string, options: SplitOptions = {}): Promise<ImageDataset> {
   const { path } = await nodeModules();
   const folders = [path.join(root, 'MNIST', 'raw'), path.join(root, 'raw'), root];
-  return loadIdxPair('loadMNIST', folders, options.train ?? true, mnistFromIdx);
+  return loadIdxPair('loadMNIST', folders, options.train ?? true, mnistFromIdx, options);
 }
 
 /**
@@ -99,7 +101,7 @@ export async function loadFashionMNIST(root: string = DEBIAN_FASHION_MNIST_DIR, 
   const folders = [path.join(root, 'FashionMNIST', 'raw'), path.join(root, 'raw'), root];
   const hint = root === DEBIAN_FASHION_MNIST_DIR ? '\n(on Debian/Ubuntu: apt-get install dataset-fashion-mnist)' : '';
   try {
-    return await loadIdxPair('loadFashionMNIST', folders, options.train ?? true, fashionMnistFromIdx);
+    return await loadIdxPair('loadFashionMNIST', folders, options.train ?? true, fashionMnistFromIdx, options);
   } catch (err) {
     if (hint && err instanceof Error && err.message.includes('cannot find')) throw new Error(err.message + hint, { cause: err });
     throw err;
@@ -129,7 +131,7 @@ export async function loadCIFAR10(root: string, options: SplitOptions = {}): Pro
       }),
     );
     const classNames = (await optionalClassNames(path.join(folder, 'batches.meta.txt'))) ?? CIFAR10_CLASS_NAMES;
-    return cifar10FromBins(files, classNames);
+    return cifar10FromBins(files, classNames, options);
   }
   const archives = [path.join(root, 'cifar-10-binary.tar.gz'), path.join(root, 'cifar-10-binary.tar')];
   const tried = [...folders.map((folder) => path.join(folder, batches[0])), ...archives];
@@ -138,7 +140,7 @@ export async function loadCIFAR10(root: string, options: SplitOptions = {}): Pro
     ? `\n(${pythonLayout} is the Python-pickle version, which is not supported; download the binary version, cifar-10-binary.tar.gz)`
     : '';
   const archive = await firstExisting('loadCIFAR10', `the CIFAR-10 ${batches[0]} or archive`, tried, hint);
-  return cifar10FromArchive(await readBytes(archive), archive, { train: options.train ?? true });
+  return cifar10FromArchive(await readBytes(archive), archive, { ...options, train: options.train ?? true });
 }
 
 /** Options of `loadCIFAR100()`: the split and which labels to use. */
@@ -158,13 +160,13 @@ export async function loadCIFAR100(root: string, options: Cifar100LoadOptions = 
   const candidates = [...folders.map((folder) => path.join(folder, file)), ...archives];
   const found = await firstExisting('loadCIFAR100', `the CIFAR-100 ${file} or archive`, candidates);
   const bytes = await readBytes(found);
-  if (archives.includes(found)) return cifar100FromArchive(bytes, found, { train, labels });
+  if (archives.includes(found)) return cifar100FromArchive(bytes, found, { ...options, train, labels });
   const classNames = await optionalClassNames(path.join(path.dirname(found), `${labels}_label_names.txt`));
-  return cifar100FromBin(bytes, found, { labels, classNames });
+  return cifar100FromBin(bytes, found, { ...options, labels, classNames });
 }
 
 /** Options of `loadSVHN()`. */
-export interface SvhnLoadOptions {
+export interface SvhnLoadOptions extends DecompressOptions {
   /** Which file to read: train_32x32.mat (default), test_32x32.mat or extra_32x32.mat. */
   split?: 'train' | 'test' | 'extra';
 }
@@ -175,5 +177,5 @@ export async function loadSVHN(root: string, options: SvhnLoadOptions = {}): Pro
   const file = `${options.split ?? 'train'}_32x32.mat`;
   const candidates = [path.join(root, file), path.join(root, 'SVHN', file), path.join(root, 'svhn', file)];
   const found = await firstExisting('loadSVHN', file, candidates);
-  return svhnFromMat(await readBytes(found), found);
+  return svhnFromMat(await readBytes(found), found, options);
 }

@@ -1,6 +1,7 @@
 // Builders that turn the bytes of the standard dataset files into ImageDatasets. They only parse: no
 // file system access, so they work the same on bytes from fs.readFile, fetch() or a file input.
 import { CIFAR10_BATCHES, CIFAR10_CLASS_NAMES, CIFAR100_FILES, CIFAR_CHANNELS, CIFAR_SIZE, CifarArchive, parseCifar10, parseCifar100, type NamedBytes } from './cifar.js';
+import type { DecompressOptions } from './compress.js';
 import { ImageDataset } from './dataset.js';
 import { parseIdx } from './idx.js';
 import { readMat, type MatVariable } from './mat.js';
@@ -28,9 +29,15 @@ export interface IdxPairNames {
  * An IDX image file ([n, height, width]) and its IDX label file ([n]) as a 1-channel dataset. Labels
  * must index `classNames`. MNIST and Fashion-MNIST are the two users; see the named wrappers below.
  */
-export function datasetFromIdx(imagesBytes: Uint8Array, labelsBytes: Uint8Array, names: IdxPairNames, classNames: readonly string[]): ImageDataset {
-  const images = parseIdx(imagesBytes, names.images);
-  const labels = parseIdx(labelsBytes, names.labels);
+export function datasetFromIdx(
+  imagesBytes: Uint8Array,
+  labelsBytes: Uint8Array,
+  names: IdxPairNames,
+  classNames: readonly string[],
+  options: DecompressOptions = {},
+): ImageDataset {
+  const images = parseIdx(imagesBytes, names.images, options);
+  const labels = parseIdx(labelsBytes, names.labels, options);
   const [n, height, width] = images.shape;
   if (images.shape.length !== 3 || n === undefined || height === undefined || width === undefined) {
     throw new Error(`${names.images}: expected images of shape [n, height, width], got [${images.shape.join(', ')}]`);
@@ -49,16 +56,16 @@ export function datasetFromIdx(imagesBytes: Uint8Array, labelsBytes: Uint8Array,
 }
 
 /** MNIST from its IDX image and label files (gzipped or not), as a 1x28x28 dataset with classes '0'..'9'. */
-export function mnistFromIdx(imagesBytes: Uint8Array, labelsBytes: Uint8Array, names: IdxPairNames): ImageDataset {
-  return datasetFromIdx(imagesBytes, labelsBytes, names, MNIST_CLASS_NAMES);
+export function mnistFromIdx(imagesBytes: Uint8Array, labelsBytes: Uint8Array, names: IdxPairNames, options: DecompressOptions = {}): ImageDataset {
+  return datasetFromIdx(imagesBytes, labelsBytes, names, MNIST_CLASS_NAMES, options);
 }
 
 /**
  * Fashion-MNIST from its IDX image and label files (gzipped or not), as a 1x28x28 dataset with its ten class
  * names.
  */
-export function fashionMnistFromIdx(imagesBytes: Uint8Array, labelsBytes: Uint8Array, names: IdxPairNames): ImageDataset {
-  return datasetFromIdx(imagesBytes, labelsBytes, names, FASHION_MNIST_CLASS_NAMES);
+export function fashionMnistFromIdx(imagesBytes: Uint8Array, labelsBytes: Uint8Array, names: IdxPairNames, options: DecompressOptions = {}): ImageDataset {
+  return datasetFromIdx(imagesBytes, labelsBytes, names, FASHION_MNIST_CLASS_NAMES, options);
 }
 
 function cifarDataset(images: Uint8Array, labels: Uint8Array, classNames: readonly string[] | undefined): ImageDataset {
@@ -66,18 +73,22 @@ function cifarDataset(images: Uint8Array, labels: Uint8Array, classNames: readon
 }
 
 /** CIFAR-10 batch files (e.g. data_batch_1.bin ... data_batch_5.bin), concatenated in the given order. */
-export function cifar10FromBins(files: readonly NamedBytes[], classNames: readonly string[] = CIFAR10_CLASS_NAMES): ImageDataset {
+export function cifar10FromBins(
+  files: readonly NamedBytes[],
+  classNames: readonly string[] = CIFAR10_CLASS_NAMES,
+  options: DecompressOptions = {},
+): ImageDataset {
   if (files.length === 0) throw new Error('cifar10FromBins: no files given');
   const parts = files.map(({ bytes, name }) => {
-    const records = parseCifar10(bytes, name);
+    const records = parseCifar10(bytes, name, options);
     return cifarDataset(records.images, records.labels, classNames);
   });
   return parts.length === 1 ? parts[0]! : ImageDataset.concat(parts);
 }
 
 /** The train (data_batch_1..5) or test (test_batch) split of cifar-10-binary.tar.gz. */
-export function cifar10FromArchive(bytes: Uint8Array, name: string, options: { train: boolean }): ImageDataset {
-  const archive = CifarArchive.read(bytes, name);
+export function cifar10FromArchive(bytes: Uint8Array, name: string, options: { train: boolean } & DecompressOptions): ImageDataset {
+  const archive = CifarArchive.read(bytes, name, options);
   const batches = options.train ? CIFAR10_BATCHES.train : CIFAR10_BATCHES.test;
   const classNames = archive.classNames('batches.meta.txt') ?? CIFAR10_CLASS_NAMES;
   return cifar10FromBins(batches.map((batch) => archive.member(batch)), classNames);
@@ -87,7 +98,7 @@ export function cifar10FromArchive(bytes: Uint8Array, name: string, options: { t
 export type Cifar100LabelKind = 'fine' | 'coarse';
 
 /** Options of `cifar100FromBin()`. */
-export interface Cifar100Options {
+export interface Cifar100Options extends DecompressOptions {
   /** 'fine' for the 100 classes, 'coarse' for the 20 superclasses. */
   labels: Cifar100LabelKind;
   /** Name of each label value, indexed by label (default: none). */
@@ -96,14 +107,14 @@ export interface Cifar100Options {
 
 /** One CIFAR-100 file (train.bin or test.bin), labelled with the fine or the coarse labels. */
 export function cifar100FromBin(bytes: Uint8Array, name: string, options: Cifar100Options): ImageDataset {
-  const records = parseCifar100(bytes, name);
+  const records = parseCifar100(bytes, name, options);
   const labels = options.labels === 'fine' ? records.fineLabels : records.coarseLabels;
   return cifarDataset(records.images, labels, options.classNames);
 }
 
 /** The train or test split of cifar-100-binary.tar.gz; class names come from its *_label_names.txt. */
-export function cifar100FromArchive(bytes: Uint8Array, name: string, options: { train: boolean; labels: Cifar100LabelKind }): ImageDataset {
-  const archive = CifarArchive.read(bytes, name);
+export function cifar100FromArchive(bytes: Uint8Array, name: string, options: { train: boolean; labels: Cifar100LabelKind } & DecompressOptions): ImageDataset {
+  const archive = CifarArchive.read(bytes, name, options);
   const file = archive.member(options.train ? CIFAR100_FILES.train : CIFAR100_FILES.test);
   const classNames = archive.classNames(`${options.labels}_label_names.txt`);
   return cifar100FromBin(file.bytes, file.name, { labels: options.labels, classNames });
@@ -114,8 +125,8 @@ export function cifar100FromArchive(bytes: Uint8Array, name: string, options: { 
  * [height, width, channels, n] in MATLAB's column-major order, y holds labels 1..10 where 10 means
  * the digit 0. The result is NCHW with labels 0..9.
  */
-export function svhnFromMat(bytes: Uint8Array, name: string): ImageDataset {
-  const variables = readMat(bytes, name, { skipUnsupported: true });
+export function svhnFromMat(bytes: Uint8Array, name: string, options: DecompressOptions = {}): ImageDataset {
+  const variables = readMat(bytes, name, { ...options, skipUnsupported: true });
   const x = variables.get('X');
   const y = variables.get('y');
   if (!x || !y) {

@@ -3,7 +3,14 @@
 // skips directories, links and devices. Every header checksum is verified and every entry must fit
 // in the archive, so a truncated or damaged download is reported instead of yielding short files.
 
+import type { SizeFromHeader } from './compress.js';
+
 const BLOCK = 512;
+/**
+ * Writers pad an archive after its end-of-archive marker to a whole record: 10 KiB by default (GNU
+ * tar, bsdtar, Python's tarfile), up to 64 KiB with `tar -b 128`.
+ */
+const MAX_PADDING = 64 * 1024;
 
 /** Header layout (POSIX ustar); GNU reuses the same offsets for the fields read here. */
 const FIELD = {
@@ -69,6 +76,43 @@ export function readTar(bytes: Uint8Array, name: string): Map<string, Uint8Array
     // long link names) carries no file contents we want.
   }
   return files;
+}
+
+/**
+ * For inflating a .tar.gz: follows the entry headers as the archive is inflated and, once the
+ * end-of-archive marker arrives, declares the archive's size (the marker plus at most MAX_PADDING),
+ * so that whatever a bomb hides after the marker is never stored. Before that it reports the size the
+ * headers declare so far, which may not pass the cap either; a damaged header stops inflating at once.
+ */
+export function tarSizeFromHeaders(name: string): SizeFromHeader {
+  let next = 0; // Offset of the next header.
+  let pendingSize: number | undefined; // From a pax 'x' entry, for the entry after it (as in readTar).
+  return (output) => {
+    while (output.length >= next + BLOCK) {
+      const header = output.subarray(next, next + BLOCK);
+      if (isZeroBlock(header)) {
+        return {
+          bytes: next + 2 * BLOCK + MAX_PADDING,
+          what: `the size its tar headers declare (end-of-archive marker at byte ${next}, plus at most ${MAX_PADDING} bytes of padding)`,
+          final: true,
+          exact: false,
+        };
+      }
+      verifyChecksum(header, name, next, () => 'in the inflated archive');
+      const type = String.fromCharCode(header[FIELD.typeflag[0]]!);
+      const size = pendingSize ?? readNumber(header, FIELD.size, name, entryPath(header));
+      if (type === 'x') {
+        const dataEnd = next + BLOCK + size;
+        if (output.length < dataEnd) break; // Its records may change the next entry's size: wait for them.
+        const pax = parsePaxRecords(output.subarray(next + BLOCK, dataEnd), name, entryPath(header));
+        if (pax.size !== undefined) pendingSize = pax.size;
+      } else if (type !== 'L') {
+        pendingSize = undefined;
+      }
+      next += BLOCK + Math.ceil(size / BLOCK) * BLOCK;
+    }
+    return { bytes: next, what: 'the size its tar headers declare so far', final: false, exact: false };
+  };
 }
 
 function isZeroBlock(block: Uint8Array): boolean {
