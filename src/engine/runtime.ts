@@ -10,6 +10,7 @@
 import { BufferPool } from './buffer-pool.js';
 import { requestDevice, type AdapterDescription, type InitOptions } from './device.js';
 import type { GpuTimer } from './gpu-timer.js';
+import { INDEX_CHECKS } from '../shaders/common.js';
 
 /** How a kernel uses each storage buffer, in binding order (binding 0 is always the parameter block). */
 export type BindingAccess = 'read' | 'write';
@@ -107,6 +108,10 @@ export class Runtime {
   private deviceError: Error | null = null;
   private errorChecks: Promise<GPUError | null>[] = [];
   private lostReason: string | null = null;
+  /** FLAGS of the index checks (shaders/common.ts indexFlagsWGSL), made on first use. */
+  private indexFlagsBuffer: GPUBuffer | null = null;
+  /** A kernel bound the flags since they were last read: the next readback or sync reads them too. */
+  private indexFlagsArmed = false;
 
   /**
    * When set to an array, every dispatch is also appended to it (kernel, buffers, a copy of the
@@ -272,6 +277,18 @@ export class Runtime {
     this.toDestroyAfterSubmit.push(staging);
   }
 
+  /**
+   * The flag buffer for a kernel that checks indices (bind it where its WGSL declares
+   * indexFlagsWGSL). Binding it arms the check: the next `read()` copies the flags into its own
+   * readback (no extra round trip) and the next `sync()` reads them, and either raises an error
+   * naming the op, the first bad value and the valid range.
+   */
+  indexFlags(): GPUBuffer {
+    this.indexFlagsBuffer ??= this.device.createBuffer({ size: 16, usage: 0x80 /* STORAGE */ | 0x04 /* COPY_SRC */ | 0x08 /* COPY_DST */, label: 'engram-index-flags' });
+    this.indexFlagsArmed = true;
+    return this.indexFlagsBuffer;
+  }
+
   /** Submit everything recorded so far. Cheap when nothing is pending. */
   flush(): void {
     this.assertAlive();
@@ -294,19 +311,33 @@ export class Runtime {
 
   /** Submit and wait until the GPU has finished; rethrows any WebGPU error raised since the last sync. */
   async sync(): Promise<void> {
+    if (this.indexFlagsArmed) {
+      // Wait by mapping the 16 flag bytes instead of onSubmittedWorkDone: the same one wait for the
+      // GPU, which also checks the indices (so it is not counted as a readback).
+      await this.read(this.indexFlagsBuffer!, 0, 0, false);
+      return;
+    }
     this.flush();
     await this.device.queue.onSubmittedWorkDone();
     await this.raiseErrors();
   }
 
   /** Read `bytes` bytes of a buffer back to the CPU (submits pending work first). */
-  async read(src: GPUBuffer, bytes: number, srcOffset = 0): Promise<ArrayBuffer> {
+  async read(src: GPUBuffer, bytes: number, srcOffset = 0, countAsReadback = true): Promise<ArrayBuffer> {
     this.assertAlive();
     const padded = Math.max(4, Math.ceil(bytes / 4) * 4);
-    const staging = this.device.createBuffer({ size: padded, usage: 0x01 /* MAP_READ */ | 0x08 });
-    this.copy(src, srcOffset, staging, 0, padded);
+    // Armed index checks ride along: their 16 bytes go after the data, then the flags are cleared.
+    const flags = this.indexFlagsArmed ? this.indexFlagsBuffer! : null;
+    const staging = this.device.createBuffer({ size: padded + (flags ? 16 : 0), usage: 0x01 /* MAP_READ */ | 0x08 });
+    if (bytes > 0) this.copy(src, srcOffset, staging, 0, padded);
+    if (flags) {
+      this.copy(flags, 0, staging, padded, 16);
+      this.endPass();
+      this.currentEncoder().clearBuffer(flags);
+      this.indexFlagsArmed = false;
+    }
     this.flush();
-    this.counters.readbacks++;
+    if (countAsReadback) this.counters.readbacks++;
     try {
       await staging.mapAsync(1 /* GPUMapMode.READ */);
     } catch (e) {
@@ -314,10 +345,13 @@ export class Runtime {
       this.assertAlive();
       throw new EngramError(`reading a buffer back from the GPU failed: ${(e as Error).message}`);
     }
-    const out = staging.getMappedRange().slice(0, bytes);
+    const mapped = staging.getMappedRange(); // one range: WebGPU rejects overlapping getMappedRange calls
+    const out = mapped.slice(0, bytes);
+    const flagWords = flags ? new Uint32Array(mapped.slice(padded, padded + 16)) : null;
     staging.unmap();
     staging.destroy();
     await this.raiseErrors();
+    if (flagWords && flagWords[3] !== 0) throw indexError(flagWords);
     return out;
   }
 
@@ -335,6 +369,7 @@ export class Runtime {
 
   /** Destroy the device and drop the kernel and bind-group caches; the runtime is unusable afterwards. */
   destroy(): void {
+    this.indexFlagsBuffer?.destroy();
     this.kernels.clear();
     this.bindGroups.clear();
     this.device.destroy();
@@ -461,4 +496,13 @@ export function grid1d(n: number, wg = WG): [number, number] {
   if (groups <= 65535) return [groups, 1];
   const y = Math.ceil(groups / 65535);
   return [Math.ceil(groups / y), y];
+}
+
+/** The error for a tripped index check: FLAGS = [code, value, bound, count] (see INDEX_CHECKS). */
+function indexError([code, value, bound, count]: Uint32Array): EngramError {
+  const check = INDEX_CHECKS[code!] ?? { op: `kernel check ${code}`, what: 'index', fix: 'indices must be in range' };
+  const more = count! > 1 ? ` (one of ${count} out-of-range reads since the last check)` : '';
+  return new EngramError(
+    `${check.op}: ${check.what} ${value! | 0} is outside the valid range [0, ${bound}) — found on the GPU and reported at this readback${more}; ${check.fix}. The affected outputs hold NaN (or INT32_MIN).`,
+  );
 }

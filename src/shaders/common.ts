@@ -75,3 +75,32 @@ fn relu_grad_f32(g: f32, v: f32) -> f32 {
   let b = bitcast<u32>(v);
   return select(g, 0.0, b == 0u || (b >= 0x80000000u && b <= 0xff800000u));
 }`;
+
+/**
+ * Index checks without a readback. Kernels that read class indices or gather indices also bind a
+ * small flag buffer, FLAGS = [code, value, bound, count] as u32, and report an index outside its
+ * valid range there; the runtime copies the buffer into the next readback (or reads it at the next
+ * sync) and raises an error naming the op, the value and the range. So a bad label costs nothing
+ * per step and is still never silent. The first report wins: `count` is claimed with atomicAdd
+ * (which, unlike a compare-exchange, cannot fail spuriously), and only the thread that found it 0
+ * writes the code, value and bound; `count` tells how many out-of-range values there were.
+ */
+export function indexFlagsWGSL(binding: number): string {
+  return /* wgsl */ `
+@group(0) @binding(${binding}) var<storage, read_write> FLAGS: array<atomic<u32>, 4>;
+fn report_bad_index(code: u32, value: i32, bound: u32) {
+  if (atomicAdd(&FLAGS[3], 1u) == 0u) {
+    atomicStore(&FLAGS[0], code);
+    atomicStore(&FLAGS[1], bitcast<u32>(value));
+    atomicStore(&FLAGS[2], bound);
+  }
+}`;
+}
+
+/** The codes kernels report with report_bad_index(), and what each one checked. */
+export const INDEX_CHECKS: Record<number, { op: string; what: string; fix: string }> = {
+  1: { op: 'crossEntropy', what: 'target', fix: 'class-index targets must be in [0, C) or equal ignoreIndex' },
+  2: { op: 'nllLoss', what: 'target', fix: 'class-index targets must be in [0, C) or equal ignoreIndex' },
+  3: { op: 'indexSelect', what: 'index', fix: 'indices must be in [0, size of the indexed dimension)' },
+  4: { op: 'gather', what: 'index', fix: 'indices must be in [0, size of the gathered dimension)' },
+};

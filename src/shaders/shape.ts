@@ -7,7 +7,7 @@
 // payloads included). Mapping: one thread per element of the tensor being written, 256 threads per
 // workgroup, 1-D grid folded into y past 65535 workgroups (see LINEAR_INDEX).
 
-import { LINEAR_INDEX, MAIN_1D } from './common.js';
+import { LINEAR_INDEX, MAIN_1D, indexFlagsWGSL } from './common.js';
 
 /**
  * Strided gather: OUT[i] = IN[offset + sum_d c_d * strides[d]], where c is the coordinate of i in
@@ -62,9 +62,9 @@ ${MAIN_1D} {
 /**
  * indexSelect forward. The input is viewed as [outer, D, inner] around the selected dimension and
  * the output as [outer, K, inner] (K = index length): OUT[o, j, r] = X[o, INDEX[j], r].
- * An index outside [0, D) cannot be reported without a GPU->CPU readback, so its output row is
- * filled with `bad` (the bits of NaN for float32, of INT32_MIN for int32) to make the error visible.
- * Params: n, D, K, inner, bad.
+ * An index outside [0, D) is reported in FLAGS (the index check, see indexFlagsWGSL: the next
+ * readback raises naming it) and its output row is filled with `bad` (the bits of NaN for float32,
+ * of INT32_MIN for int32). Params: n, D, K, inner, bad.
  */
 export const INDEX_SELECT_WGSL = /* wgsl */ `// indexSelect: OUT[o, j, r] = X[o, INDEX[j], r]; out-of-range index -> the 'bad' bit pattern (NaN)
 struct Params { n: u32, d: u32, k: u32, inner: u32, bad: u32 }
@@ -72,6 +72,7 @@ struct Params { n: u32, d: u32, k: u32, inner: u32, bad: u32 }
 @group(0) @binding(1) var<storage, read> X: array<u32>;
 @group(0) @binding(2) var<storage, read> INDEX: array<i32>;
 @group(0) @binding(3) var<storage, read_write> OUT: array<u32>;
+${indexFlagsWGSL(4)}
 ${LINEAR_INDEX}
 ${MAIN_1D} {
   let i = linear_index(gid, nwg);
@@ -81,6 +82,7 @@ ${MAIN_1D} {
   let o = i / (p.inner * p.k);
   let idx = INDEX[j];
   if (idx < 0 || u32(idx) >= p.d) {
+    report_bad_index(3u, idx, p.d);
     OUT[i] = p.bad;
     return;
   }
@@ -121,8 +123,9 @@ ${MAIN_1D} {
 /**
  * gather forward (torch.gather): OUT[c] = X[c with c_dim replaced by INDEX[c]], for every
  * coordinate c of the index (and output) shape. X is addressed through its strides, so the index
- * may be smaller than X along the other dimensions. An index outside [0, X.shape[dim]) writes `bad`
- * (NaN bits for float32, INT32_MIN for int32), since it cannot be reported without a readback.
+ * may be smaller than X along the other dimensions. An index outside [0, X.shape[dim]) is reported
+ * in FLAGS (the index check, see indexFlagsWGSL) and writes `bad` (NaN bits for float32, INT32_MIN
+ * for int32).
  * Params: n, rank, dim, dimSize, bad, shape[8] (index shape), xstrides[8].
  */
 export const GATHER_WGSL = /* wgsl */ `// gather: OUT[c] = X[c with coordinate dim := INDEX[c]]; out-of-range index -> the 'bad' bit pattern (NaN)
@@ -131,12 +134,14 @@ struct Params { n: u32, rank: u32, dim: u32, dimsize: u32, bad: u32, shape: arra
 @group(0) @binding(1) var<storage, read> X: array<u32>;
 @group(0) @binding(2) var<storage, read> INDEX: array<i32>;
 @group(0) @binding(3) var<storage, read_write> OUT: array<u32>;
+${indexFlagsWGSL(4)}
 ${LINEAR_INDEX}
 ${MAIN_1D} {
   let i = linear_index(gid, nwg);
   if (i >= p.n) { return; }
   let idx = INDEX[i];
   if (idx < 0 || u32(idx) >= p.dimsize) {
+    report_bad_index(4u, idx, p.dimsize);
     OUT[i] = p.bad;
     return;
   }

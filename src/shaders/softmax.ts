@@ -15,7 +15,7 @@
 // propagates NaN (max_nan_f32, on the bits: WGSL lets compilers assume no NaN), so a row holding a
 // NaN is NaN throughout, as in PyTorch.
 
-import { LINEAR_INDEX, MAIN_1D, NAN_HELPERS, memoize } from './common.js';
+import { LINEAR_INDEX, MAIN_1D, NAN_HELPERS, indexFlagsWGSL, memoize } from './common.js';
 import type { ReduceLayout } from './reduce.js';
 
 interface Mapping {
@@ -169,8 +169,9 @@ function lossDecls(fromLogits: boolean, target: CrossEntropyTarget, weighted: bo
  * (1 without them):
  *  - class index target y:  nll = -logp[y] * w[y]; smooth = -sum_c logp[c] * w[c] (only when
  *    label smoothing is on, else 0); den = w[y]; aux = sum_c w[c]. A row whose target equals
- *    ignore_index gets (0, 0, 0); a target outside [0, C) cannot be reported without a readback,
- *    so its row gets NaN (p.nan holds NaN's bits: WGSL cannot spell NaN as a constant).
+ *    ignore_index gets (0, 0, 0); a target outside [0, C) is reported in FLAGS (the index check:
+ *    the next readback raises naming it, see indexFlagsWGSL) and its row gets NaN (p.nan holds
+ *    NaN's bits: WGSL cannot spell NaN as a constant).
  *  - probability target p:  q = p * (1 - eps) + eps / C; smooth = -sum_c (logp[c] * q[c]) * w[c]
  *    (PyTorch's product order); nll = 0; den = 1 (a mean divides by N); aux = sum_c q[c] * w[c].
  * Params: outer (= N), r (= C), inner (= 1), nan, ignore (i32), eps.
@@ -192,6 +193,7 @@ export const lossForwardWGSL = memoize(function lossForwardWGSL(layout: ReduceLa
         if (smoothing) { smo = -sm; }
         den = wy;
       } else {
+        report_bad_index(${fromLogits ? 1 : 2}u, label, p.r);
         nll = p.nan; smo = p.nan; den = p.nan;
       }
     }`
@@ -203,6 +205,7 @@ struct Params { outer: u32, r: u32, inner: u32, nan: f32, ignore: i32, eps: f32 
 ${bindings}
 @group(0) @binding(${weighted ? 4 : 3}) var<storage, read_write> PARTS: array<f32>;
 @group(0) @binding(${weighted ? 5 : 4}) var<storage, read_write> STATS: array<f32>;
+${target === 'index' ? indexFlagsWGSL(weighted ? 6 : 5) : ''}
 ${m.helpers}
 ${m.entry} {
   ${m.prologue}

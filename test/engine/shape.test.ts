@@ -251,14 +251,24 @@ describe('indexSelect and gather', () => {
     }
   });
 
-  it('out-of-range indices give NaN rows (INT32_MIN for int32) since they cannot be checked without a readback', async () => {
+  it('an out-of-range index raises at the next readback or sync (checked on the GPU), naming the op, the value and the range; its rows hold NaN (INT32_MIN for int32)', async () => {
     const x = E.tensor([1, 2, 3, 4, 5, 6], [3, 2]);
-    const sel = await E.indexSelect(x, 0, E.tensor(new Int32Array([2, 3, -1, 0]), [4])).toArray();
-    expect([...sel].map((v) => (Number.isNaN(v) ? 'NaN' : v))).toEqual([5, 6, 'NaN', 'NaN', 'NaN', 'NaN', 1, 2]);
-    const g = await E.gather(x, 1, E.tensor(new Int32Array([1, 2, 0, -1, 0, 0]), [3, 2])).toArray();
-    expect([...g].map((v) => (Number.isNaN(v) ? 'NaN' : v))).toEqual([2, 'NaN', 3, 'NaN', 5, 5]);
+    const before = E.runtime().counters.readbacks;
+    const sel = E.indexSelect(x, 0, E.tensor(new Int32Array([2, 3, -1, 0]), [4]));
+    expect(E.runtime().counters.readbacks).toBe(before); // recording reads nothing back
+    await expect(sel.toArray()).rejects.toThrow(/indexSelect: index (3|-1) is outside the valid range \[0, 3\) .*one of 4 out-of-range reads/);
+    // The check cleared itself when it raised: the values read now, bad rows included.
+    expect([...(await sel.toArray())].map((v) => (Number.isNaN(v) ? 'NaN' : v))).toEqual([5, 6, 'NaN', 'NaN', 'NaN', 'NaN', 1, 2]);
+    const g = E.gather(x, 1, E.tensor(new Int32Array([1, 2, 0, 0, 0, 0]), [3, 2]));
+    await expect(E.sync()).rejects.toThrow(/gather: index 2 is outside the valid range \[0, 2\)/);
+    expect([...(await g.toArray())].map((v) => (Number.isNaN(v) ? 'NaN' : v))).toEqual([2, 'NaN', 3, 3, 5, 5]);
     const xi = E.tensor(new Int32Array([7, 8]), [2]);
-    expect([...(await E.indexSelect(xi, 0, E.tensor(new Int32Array([1, 2]), [2])).toArray())]).toEqual([8, -2147483648]);
+    const si = E.indexSelect(xi, 0, E.tensor(new Int32Array([1, 2]), [2]));
+    await expect(si.toArray()).rejects.toThrow(/indexSelect: index 2 is outside the valid range \[0, 2\)/);
+    expect([...(await si.toArray())]).toEqual([8, -2147483648]);
+    // In-range indices never raise, and a sync after a clean run passes.
+    await E.indexSelect(x, 0, E.tensor(new Int32Array([0, 2]), [2])).toArray();
+    await E.sync();
   });
 
   it('errors name the op and the shapes', () => {

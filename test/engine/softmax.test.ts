@@ -134,13 +134,16 @@ describe('crossEntropy matches the float64 reference (PyTorch semantics)', () =>
     expect(loss).toBeCloseTo(-(ls[0]! + ls[5]!) / 2, 6);
   });
 
-  it('an out-of-range label makes its row (and a reduced loss, and its gradient) NaN', async () => {
+  it('an out-of-range label raises at the next readback (checked on the GPU, no extra readback), and its row (and a reduced loss, and its gradient) is NaN', async () => {
     const x = E.tensor([[1, 2, 3], [3, 2, 1], [0, 0, 0]]).requiresGrad_();
-    const none = await vals(E.crossEntropy(x, int32([0, 3, -1]), { reduction: 'none' }));
+    const noneLoss = E.crossEntropy(x, int32([0, 3, -5]), { reduction: 'none' });
+    await expect(noneLoss.toArray()).rejects.toThrow(/crossEntropy: target (3|-5) is outside the valid range \[0, 3\) .*one of 2 out-of-range reads.*ignoreIndex/);
+    const none = await vals(noneLoss);
     expect(Number.isNaN(none[0]!)).toBe(false);
     expect(Number.isNaN(none[1]!)).toBe(true);
     expect(Number.isNaN(none[2]!)).toBe(true);
     const loss = E.crossEntropy(x, int32([0, 1, 7]), { reduction: 'sum' });
+    await expect(loss.item()).rejects.toThrow(/crossEntropy: target 7 is outside the valid range \[0, 3\)/);
     expect(Number.isNaN(await loss.item())).toBe(true);
     loss.backward();
     const g = await vals(x.grad!);
@@ -149,7 +152,12 @@ describe('crossEntropy matches the float64 reference (PyTorch semantics)', () =>
     // a mean divides by the summed weight of the counted rows, which the bad row makes NaN
     x.grad = null;
     E.crossEntropy(x, int32([0, 1, 7])).backward();
+    await expect(E.sync()).rejects.toThrow(/crossEntropy: target 7/);
     expect((await vals(x.grad!)).every(Number.isNaN)).toBe(true);
+    // nllLoss reports under its own name; ignoreIndex is not out of range
+    const logp = E.logSoftmax(E.tensor([[1, 2], [2, 1]]), 1);
+    await expect(E.nllLoss(logp, int32([1, 2])).item()).rejects.toThrow(/nllLoss: target 2 is outside the valid range \[0, 2\)/);
+    expect(Number.isFinite(await E.nllLoss(logp, int32([1, -100])).item())).toBe(true);
   });
 
   it('errors name the op, the shapes and the fix', () => {

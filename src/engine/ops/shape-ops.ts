@@ -291,9 +291,10 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
   const inner = numel(shape.slice(d + 1));
   const outShape = x.rank === 0 ? (index.rank === 0 ? [] : [K]) : shape.map((n, i) => (i === d ? K : n));
   const rt = runtime();
-  const k = rt.kernel({ name: 'indexSelect', wgsl: INDEX_SELECT_WGSL, bindings: ['read', 'read', 'write'] });
+  // The last binding is the index check's flags: an out-of-range index raises at the next readback.
+  const k = rt.kernel({ name: 'indexSelect', wgsl: INDEX_SELECT_WGSL, bindings: ['read', 'read', 'write', 'write'] });
   const out = empty(outShape, x.dtype);
-  rt.dispatch(k, [x.buffer, index.buffer, out.buffer], [out.size, D, K, inner, badBits(x.dtype)], grid1d(out.size));
+  rt.dispatch(k, [x.buffer, index.buffer, out.buffer, rt.indexFlags()], [out.size, D, K, inner, badBits(x.dtype)], grid1d(out.size));
   return withGrad(out, 'indexSelect', [x], (g) => {
     const rb = runtime();
     const kb = rb.kernel({ name: 'indexSelect_bwd', wgsl: INDEX_SELECT_BACKWARD_WGSL, bindings: ['read', 'read', 'write'] });
@@ -318,10 +319,10 @@ export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
   const xShape = x.rank === 0 ? [1] : x.shape; // a 0-d tensor behaves as [1]
   const iShape = index.rank === 0 ? [1] : index.shape;
   const rt = runtime();
-  const k = rt.kernel({ name: 'gather', wgsl: GATHER_WGSL, bindings: ['read', 'read', 'write'] });
+  const k = rt.kernel({ name: 'gather', wgsl: GATHER_WGSL, bindings: ['read', 'read', 'write', 'write'] });
   const out = empty(index.shape, x.dtype);
   const params = [out.size, iShape.length, d, xShape[d]!, badBits(x.dtype), ...padRank(iShape, 1), ...padRank(stridesOf(xShape))];
-  rt.dispatch(k, [x.buffer, index.buffer, out.buffer], params, grid1d(out.size));
+  rt.dispatch(k, [x.buffer, index.buffer, out.buffer, rt.indexFlags()], params, grid1d(out.size));
   return withGrad(out, 'gather', [x], (g) => {
     const rb = runtime();
     const kb = rb.kernel({ name: 'gather_bwd', wgsl: GATHER_BACKWARD_WGSL, bindings: ['read', 'read', 'write'] });

@@ -126,12 +126,14 @@ function classLoss(op: 'crossEntropy' | 'nllLoss', x: Tensor, target: Tensor, op
   const fwd = rt.kernel({
     name: `${op}_fwd_${kind}${weighted ? '_w' : ''}_${layout}`,
     wgsl: lossForwardWGSL(layout, fromLogits, kind, weighted),
-    bindings: [...inputs.map(() => 'read' as const), 'write', 'write'],
+    // Class-index targets are range-checked on the GPU (rt.indexFlags(): reported at the next readback).
+    bindings: [...inputs.map(() => 'read' as const), 'write', 'write', ...(kind === 'index' ? ['write' as const] : [])],
   });
   const parts = empty([n, 3]);
   const stats = empty([n, 3]);
   const nan = f32bits(NaN);
-  rt.dispatch(fwd, [...inputs, parts.buffer, stats.buffer], [n, c, 1, nan, ignoreIndex >>> 0, f32bits(eps)], launch(layout, n));
+  const flags = kind === 'index' ? [rt.indexFlags()] : [];
+  rt.dispatch(fwd, [...inputs, parts.buffer, stats.buffer, ...flags], [n, c, 1, nan, ignoreIndex >>> 0, f32bits(eps)], launch(layout, n));
 
   // 'sum' and 'mean' combine the summed parts (one reduction over the rows), 'none' each row's.
   const summed = reduction === 'none' ? parts : noGrad(() => sum(parts, 0));
