@@ -28,10 +28,12 @@ export type ParamGroupInput<H> = {
  */
 export function withDefaults<H extends object>(kind: string, defaults: H, opts: object): H {
   if (opts === null || typeof opts !== 'object') throw new EngramError(`${kind}: options must be an object, got ${show(opts)}`);
-  for (const k of Object.keys(opts)) {
+  const out = { ...defaults } as Record<string, unknown>;
+  for (const [k, v] of Object.entries(opts)) {
     if (!(k in defaults)) throw new EngramError(`${kind}: unknown option '${k}' (expected ${Object.keys(defaults).join(', ')})`);
+    if (v !== undefined) out[k] = v; // an option given as undefined keeps its default, as if left out
   }
-  return { ...defaults, ...opts };
+  return out as H;
 }
 
 /**
