@@ -16,6 +16,10 @@ function checkSeed(op: string, seed: unknown): number {
   return seed;
 }
 
+function checkCount(op: string, n: number): void {
+  if (!Number.isSafeInteger(n) || n < 0) throw new EngramError(`${op}: n must be a non-negative integer, got ${String(n)}`);
+}
+
 function splitmix32(state: { s: number }): number {
   state.s = (state.s + 0x9e3779b9) | 0;
   let z = state.s;
@@ -91,6 +95,7 @@ export class Generator {
 
   /** `n` float32 samples uniform in [low, high). */
   uniformArray(n: number, low = 0, high = 1): Float32Array {
+    checkCount('uniformArray', n);
     const out = new Float32Array(n);
     for (let i = 0; i < n; i++) out[i] = low + (high - low) * this.next();
     return out;
@@ -98,6 +103,7 @@ export class Generator {
 
   /** `n` float32 samples from a normal distribution with the given mean and standard deviation. */
   normalArray(n: number, mean = 0, std = 1): Float32Array {
+    checkCount('normalArray', n);
     const out = new Float32Array(n);
     for (let i = 0; i < n; i++) out[i] = mean + std * this.normal();
     return out;
@@ -105,7 +111,7 @@ export class Generator {
 
   /** A random permutation of 0..n-1 (Fisher-Yates). */
   permutation(n: number): Int32Array {
-    if (!Number.isSafeInteger(n) || n < 0) throw new EngramError(`permutation: n must be a non-negative integer, got ${String(n)}`);
+    checkCount('permutation', n);
     const p = new Int32Array(n);
     for (let i = 0; i < n; i++) p[i] = i;
     for (let i = n - 1; i > 0; i--) {

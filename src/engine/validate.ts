@@ -65,6 +65,11 @@ export function checkNumber(op: string, name: string, v: unknown, r: RangeSpec =
   return v;
 }
 
+/** Each given (not undefined) argument is a finite number, e.g. `checkNumbers('arange', { start, end, step })`. */
+export function checkNumbers(op: string, args: Record<string, unknown>): void {
+  for (const [name, v] of Object.entries(args)) if (v !== undefined) checkNumber(op, name, v);
+}
+
 /** A probability in [0, 1] (dropout). */
 export function checkProbability(op: string, name: string, v: unknown): number {
   return checkNumber(op, name, v, { min: 0, max: 1 });

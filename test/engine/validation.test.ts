@@ -3,7 +3,7 @@
 import { describe, it, expect } from 'vitest';
 import * as E from '../../src/index.js';
 import { randomUniform, randomNormal, randomInt } from '../../src/engine/ops/random.js';
-import { checkDType, checkInt, checkNumber, checkPair, show } from '../../src/engine/validate.js';
+import { checkDType, checkInt, checkNumber, checkNumbers, checkPair, show } from '../../src/engine/validate.js';
 import { useGPU } from '../helpers/gpu.js';
 
 useGPU();
@@ -149,6 +149,8 @@ describe('random creation functions check their arguments', () => {
     ['randint requiresGrad', () => randomInt(0, 3, [3], { requiresGrad: true }), 'randint: only float32 tensors can require gradients; randint draws int32 (drop requiresGrad)'],
     ['rand shape', () => randomUniform('rand', [2, -1], 0, 1), 'rand: shape [2, -1] must hold non-negative integers'],
     ['permutation', () => new E.Generator(0).permutation(-2), 'permutation: n must be a non-negative integer, got -2'],
+    ['uniformArray', () => new E.Generator(0).uniformArray(-1), 'uniformArray: n must be a non-negative integer, got -1'],
+    ['normalArray', () => new E.Generator(0).normalArray(2.5), 'normalArray: n must be a non-negative integer, got 2.5'],
   ];
   for (const [label, make, message] of cases) {
     it(label, () => expect(make).toThrow(message));
@@ -167,5 +169,8 @@ describe('validate.ts helpers', () => {
     expect(() => checkPair('op', 'k', [1, 2, 3], 1)).toThrow('op: k must be a positive integer (or a pair of them), got [1, 2, 3]');
     expect(() => checkNumber('op', 'x', 5, { max: 1, maxInclusive: false })).toThrow('op: x must be a number < 1, got 5');
     expect(() => checkNumber('op', 'x', Infinity)).toThrow('op: x must be a finite number, got Infinity');
+    // arange's check (see the lines tensor.ts is to call): undefined arguments are skipped.
+    expect(() => checkNumbers('arange', { start: 0, end: undefined, step: 1 })).not.toThrow();
+    expect(() => checkNumbers('arange', { start: 0, end: NaN, step: 1 })).toThrow('arange: end must be a finite number, got NaN');
   });
 });
