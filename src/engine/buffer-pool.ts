@@ -13,7 +13,7 @@
 //  - while the free bytes exceed the cap, max(freeBytesFloor, peakFactor * recent peak of live
 //    bytes), the free buffers released longest ago are destroyed, but never one released within
 //    the last `minIdleSubmits` submits: those are the working set of a steady loop (a fixed-shape
-//    training step reuses every buffer each step, within a submit or two), which therefore keeps
+//    training step reuses every buffer each step, within its few submits), which therefore keeps
 //    allocating nothing and keeps hitting its cached bind groups.
 
 const USAGE_STORAGE = 0x80 | 0x04 | 0x08; // STORAGE | COPY_SRC | COPY_DST (GPUBufferUsage values)
@@ -41,7 +41,10 @@ export interface PoolPolicy {
   freeBytesFloor: number;
   /** Free bytes allowed as a multiple of the recent peak of live bytes, when above the floor (default 1). */
   peakFactor: number;
-  /** The byte cap never destroys a buffer released within this many submits (default 4). */
+  /**
+   * The byte cap never destroys a buffer released within this many submits (default 8: a training
+   * step may take several submits, one per readback and one per 1024 dispatches).
+   */
   minIdleSubmits: number;
   /** A free buffer not reused within this many submits is destroyed (default 1000). */
   maxIdleSubmits: number;
@@ -50,7 +53,7 @@ export interface PoolPolicy {
 export const DEFAULT_POOL_POLICY: Readonly<PoolPolicy> = Object.freeze({
   freeBytesFloor: 32 << 20,
   peakFactor: 1,
-  minIdleSubmits: 4,
+  minIdleSubmits: 8,
   maxIdleSubmits: 1000,
 });
 

@@ -55,8 +55,9 @@ describe('buffer pool policy', () => {
       return { maxPooled, end, cap: rt.pool.freeBytesCap(), ms: performance.now() - t0, created: rt.pool.snapshot().created - c0 };
     };
     // A 1 MiB floor, so that this small model's cap is its recent peak of live bytes (about 2 MiB:
-    // weights and momentum 1.6 MiB, then a batch of 64's activations and gradients).
-    rt.setPoolPolicy({ freeBytesFloor: MiB });
+    // weights and momentum 1.6 MiB, then a batch of 64's activations and gradients); buffers of the
+    // last 4 steps (one submit each) are kept whatever the cap.
+    rt.setPoolPolicy({ freeBytesFloor: MiB, minIdleSubmits: 4 });
     const capped = await run(300);
     // Without a cap (the old behaviour) every batch size keeps its own buffers.
     rt.setPoolPolicy({ peakFactor: Infinity, maxIdleSubmits: Infinity });
@@ -70,7 +71,7 @@ describe('buffer pool policy', () => {
   });
 
   it('the default policy: a 32 MiB floor, the recent peak above it, idle buffers kept for 1000 submits', () => {
-    expect(DEFAULT_POOL_POLICY).toEqual({ freeBytesFloor: 32 * MiB, peakFactor: 1, minIdleSubmits: 4, maxIdleSubmits: 1000 });
+    expect(DEFAULT_POOL_POLICY).toEqual({ freeBytesFloor: 32 * MiB, peakFactor: 1, minIdleSubmits: 8, maxIdleSubmits: 1000 });
     expect(E.runtime().pool.freeBytesCap()).toBeGreaterThanOrEqual(32 * MiB);
   });
 
