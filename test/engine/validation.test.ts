@@ -59,18 +59,26 @@ describe('issue 14 item 11: each accepted-silently case now raises a clear error
     E.manualSeed(0);
   });
 
-  it('MnistCNN on an empty batch returns an empty output and zero gradients, like PyTorch', async () => {
-    const m = new E.MnistCNN();
-    const x = E.zeros([0, 1, 28, 28]);
-    const y = m.forward(x);
-    expect([...y.shape]).toEqual([0, 10]);
-    y.sum().backward();
-    for (const [name, p] of m.namedParameters()) {
-      expect([...p.grad!.shape], name).toEqual([...p.shape]);
-      expect((await p.grad!.toArray()).every((v) => v === 0), name).toBe(true);
-    }
-    m.dispose();
-  });
+  for (const family of ['direct', 'tiled'] as const) {
+    it(`MnistCNN on an empty batch returns an empty output and zero gradients, like PyTorch (${family} conv kernels)`, async () => {
+      const rt = E.runtime();
+      const saved = rt.kernelFamily;
+      rt.kernelFamily = family;
+      try {
+        const m = new E.MnistCNN();
+        const y = m.forward(E.zeros([0, 1, 28, 28]));
+        expect([...y.shape]).toEqual([0, 10]);
+        y.sum().backward();
+        for (const [name, p] of m.namedParameters()) {
+          expect([...p.grad!.shape], name).toEqual([...p.shape]);
+          expect((await p.grad!.toArray()).every((v) => v === 0), name).toBe(true);
+        }
+        m.dispose();
+      } finally {
+        rt.kernelFamily = saved;
+      }
+    });
+  }
 });
 
 describe('layers check their constructor arguments', () => {
