@@ -27,7 +27,7 @@ export type ParamGroupInput<H> = {
  * (a misspelt `momentun: 0.9` would otherwise train without momentum, silently).
  */
 export function withDefaults<H extends object>(kind: string, defaults: H, opts: object): H {
-  if (opts === null || typeof opts !== 'object') throw new EngramError(`${kind}: options must be an object, got ${show(opts)}`);
+  if (opts === null || typeof opts !== 'object') throw new EngramError(`${kind}: options must be an object with any of ${Object.keys(defaults).join(', ')}, got ${show(opts)}`);
   const out = { ...defaults } as Record<string, unknown>;
   for (const [k, v] of Object.entries(opts)) {
     if (!(k in defaults)) throw new EngramError(`${kind}: unknown option '${k}' (expected ${Object.keys(defaults).join(', ')})`);

@@ -29,7 +29,7 @@ export class SGD extends Optimizer<SGDOptions> {
   private momentumBuffers = new Map<Tensor, { buf: Tensor; started: boolean }>();
 
   constructor(params: Iterable<Tensor> | ParamGroupInput<SGDOptions>[], opts: Partial<SGDOptions> & { lr: number }) {
-    super(params, withDefaults('SGD', { lr: NaN, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false }, opts), 'SGD');
+    super(params, withDefaults('SGD', { lr: undefined as unknown as number, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false }, opts), 'SGD');
   }
 
   protected checkOptions(o: SGDOptions): void {

@@ -126,6 +126,8 @@ describe('optimizers check their hyperparameters (PyTorch\'s rules)', () => {
     ['SGD weightDecay', () => new E.SGD([p()], { lr: 0.1, weightDecay: -1 }), 'SGD: weightDecay must be a number >= 0, got -1'],
     ['SGD nesterov', () => new E.SGD([p()], { lr: 0.1, nesterov: true }), 'SGD: Nesterov momentum requires a momentum > 0 and zero dampening, got momentum 0, dampening 0'],
     ['SGD misspelt option', () => new E.SGD([p()], bad<{ lr: number }>({ lr: 0.1, momentun: 0.9 })), "SGD: unknown option 'momentun' (expected lr, momentum, dampening, weightDecay, nesterov)"],
+    ['SGD without options', () => new E.SGD([p()], bad<{ lr: number }>(undefined)), 'SGD: options must be an object with any of lr, momentum, dampening, weightDecay, nesterov, got undefined'],
+    ['SGD without lr', () => new E.SGD([p()], bad<{ lr: number }>({ momentum: 0.9 })), 'SGD: lr must be a number >= 0, got undefined'],
     ['SGD group lr', () => new E.SGD([{ params: [p()], lr: -0.1 }], { lr: 0.1 }), 'SGD: lr must be a number >= 0, got -0.1'],
     ['Adam eps', () => new E.Adam([p()], { eps: -1e-8 }), 'Adam: eps must be a number >= 0, got -1e-8'],
     ['Adam weightDecay NaN', () => new E.Adam([p()], { weightDecay: NaN }), 'Adam: weightDecay must be a number >= 0, got NaN'],
