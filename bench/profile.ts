@@ -81,6 +81,9 @@ async function main(): Promise<void> {
     const span = (times.at(-1)!.endNs - times[0]!.startNs) / 1e6;
     console.log(`GPU timestamps, one pass per dispatch: ${times.length} dispatches, kernels ${sum.toFixed(3)} ms, first start to last end ${span.toFixed(3)} ms (${(span - sum).toFixed(3)} ms between dispatches)\n`);
   } else {
+    // The replay binds the traced buffers again, many submits later, after most of them went back
+    // to the pool: keep the pool from destroying free buffers meanwhile.
+    rt.setPoolPolicy({ peakFactor: Infinity, maxIdleSubmits: Infinity });
     rt.trace = [];
     await run.run();
     const trace = rt.trace;

@@ -3,8 +3,18 @@
 //
 // Safety: a buffer released here may still be read by commands recorded but not yet submitted.
 // Handing it to the next op is safe because the GPU executes one queue in order, and uploads are
-// recorded into the same command stream (see Runtime.upload). Buffers are only destroyed by
-// `trim()`, which the runtime calls when nothing is pending.
+// recorded into the same command stream (see Runtime.upload). Free buffers are destroyed only right
+// after a submit (`afterSubmit`) or by `trim()`, when no recorded command can name them; a buffer
+// still used by submitted work may be destroyed, WebGPU frees it once that work is done.
+//
+// Policy: a pool that keeps every buffer hoards memory when shapes vary (300 steps with batch
+// sizes 1..64 kept 243 MiB free for 631 KiB live), so after each submit the free buffers are trimmed:
+//  - a free buffer not reused for `maxIdleSubmits` submits is destroyed;
+//  - while the free bytes exceed the cap, max(freeBytesFloor, peakFactor * recent peak of live
+//    bytes), the free buffers released longest ago are destroyed, but never one released within
+//    the last `minIdleSubmits` submits: those are the working set of a steady loop (a fixed-shape
+//    training step reuses every buffer each step, within its few submits), which therefore keeps
+//    allocating nothing and keeps hitting its cached bind groups.
 
 const USAGE_STORAGE = 0x80 | 0x04 | 0x08; // STORAGE | COPY_SRC | COPY_DST (GPUBufferUsage values)
 
@@ -20,23 +30,62 @@ export interface PoolStats {
   liveBytes: number;
   pooledBuffers: number;
   pooledBytes: number;
+  /** GPUBuffers created, and destroyed by the policy or `trim()`, since the pool was made. */
   created: number;
+  destroyed: number;
 }
+
+/** When free buffers are destroyed (see the comment at the top of this file). */
+export interface PoolPolicy {
+  /** Free bytes the pool may always keep (default 32 MiB). */
+  freeBytesFloor: number;
+  /** Free bytes allowed as a multiple of the recent peak of live bytes, when above the floor (default 1). */
+  peakFactor: number;
+  /**
+   * The byte cap never destroys a buffer released within this many submits (default 8: a training
+   * step may take several submits, one per readback and one per 1024 dispatches).
+   */
+  minIdleSubmits: number;
+  /** A free buffer not reused within this many submits is destroyed (default 1000). */
+  maxIdleSubmits: number;
+}
+
+export const DEFAULT_POOL_POLICY: Readonly<PoolPolicy> = Object.freeze({
+  freeBytesFloor: 32 << 20,
+  peakFactor: 1,
+  minIdleSubmits: 8,
+  maxIdleSubmits: 1000,
+});
+
+/** The recent peak decays by this fraction per submit, so one large phase is forgotten within a few hundred submits. */
+const PEAK_DECAY = 1 / 256;
 
 export class BufferPool {
   /** Free buffers per size class, sorted by creation order, newest first (so pop() takes the oldest). */
   private free = new Map<number, GPUBuffer[]>();
   private order = new WeakMap<GPUBuffer, number>();
   private nextOrder = 0;
-  private stats: PoolStats = { liveBuffers: 0, liveBytes: 0, pooledBuffers: 0, pooledBytes: 0, created: 0 };
+  /** Every free buffer with the submit count at its release, in release order (oldest first). */
+  private released = new Map<GPUBuffer, number>();
+  private submits = 0;
+  /** Highest live bytes since the last submit, and the decayed peak over recent submits. */
+  private peakSinceSubmit = 0;
+  private recentPeak = 0;
+  private stats: PoolStats = { liveBuffers: 0, liveBytes: 0, pooledBuffers: 0, pooledBytes: 0, created: 0, destroyed: 0 };
+  policy: PoolPolicy = { ...DEFAULT_POOL_POLICY };
+  /** Called for each buffer the pool destroys (the runtime drops cached bind groups naming it). */
+  onDestroy: ((buf: GPUBuffer) => void) | null = null;
 
+  /** `maxBufferSize`: the most bytes one buffer may have (the device's binding and buffer limits). */
   constructor(private readonly device: GPUDevice, private readonly maxBufferSize: number) {}
 
   acquire(bytes: number, label = ''): GPUBuffer {
-    const size = sizeClass(bytes);
-    if (size > this.maxBufferSize) {
-      throw new Error(`engram: a ${bytes}-byte buffer${label ? ` for ${label}` : ''} exceeds this adapter's maxBufferSize (${this.maxBufferSize} bytes)`);
+    if (bytes > this.maxBufferSize) {
+      throw new Error(`engram: a ${bytes}-byte buffer${label ? ` for ${label}` : ''} exceeds this adapter's largest bindable buffer (${this.maxBufferSize} bytes)`);
     }
+    // Near the limit, the rounded-up class could exceed it: such a buffer gets its exact size.
+    let size = sizeClass(bytes);
+    if (size > this.maxBufferSize) size = Math.ceil(Math.max(bytes, 4) / 4) * 4;
     const list = this.free.get(size);
     // The oldest free buffer of the class, whatever order buffers came back in: then which buffer an
     // op gets depends only on which are free, not on the order of the last step's releases (gradients
@@ -44,6 +93,7 @@ export class BufferPool {
     // steps settle into handing each op the same buffers and cached bind groups hit.
     let buf = list?.pop();
     if (buf) {
+      this.released.delete(buf);
       this.stats.pooledBuffers--;
       this.stats.pooledBytes -= size;
     } else {
@@ -53,6 +103,7 @@ export class BufferPool {
     }
     this.stats.liveBuffers++;
     this.stats.liveBytes += size;
+    if (this.stats.liveBytes > this.peakSinceSubmit) this.peakSinceSubmit = this.stats.liveBytes;
     return buf;
   }
 
@@ -65,10 +116,50 @@ export class BufferPool {
     let i = list.length;
     while (i > 0 && (this.order.get(list[i - 1]!) ?? -1) < rank) i--;
     list.splice(i, 0, buf);
+    this.released.set(buf, this.submits);
     this.stats.liveBuffers--;
     this.stats.liveBytes -= size;
     this.stats.pooledBuffers++;
     this.stats.pooledBytes += size;
+  }
+
+  /** The free bytes the policy allows now. */
+  freeBytesCap(): number {
+    const p = this.policy;
+    return Math.max(p.freeBytesFloor, p.peakFactor * Math.max(this.recentPeak, this.peakSinceSubmit));
+  }
+
+  /**
+   * Apply the policy; the runtime calls this right after each submit, when no recorded command can
+   * name a free buffer. Returns the number of buffers destroyed.
+   */
+  afterSubmit(): number {
+    this.submits++;
+    this.recentPeak = Math.max(this.peakSinceSubmit, this.recentPeak * (1 - PEAK_DECAY));
+    this.peakSinceSubmit = this.stats.liveBytes;
+    const { minIdleSubmits, maxIdleSubmits } = this.policy;
+    const cap = this.freeBytesCap();
+    let n = 0;
+    // Oldest release first; idle time only decreases along the map, so stop at the first keeper.
+    for (const [buf, at] of this.released) {
+      const idle = this.submits - at;
+      if (!(idle > maxIdleSubmits || (this.stats.pooledBytes > cap && idle > minIdleSubmits))) break;
+      this.destroyFree(buf);
+      n++;
+    }
+    return n;
+  }
+
+  private destroyFree(buf: GPUBuffer): void {
+    const list = this.free.get(buf.size)!;
+    list.splice(list.indexOf(buf), 1);
+    if (list.length === 0) this.free.delete(buf.size);
+    this.released.delete(buf);
+    this.stats.pooledBuffers--;
+    this.stats.pooledBytes -= buf.size;
+    this.stats.destroyed++;
+    buf.destroy();
+    this.onDestroy?.(buf);
   }
 
   /** Destroy every pooled (unused) buffer. Call only when no recorded command is pending. */
@@ -76,6 +167,8 @@ export class BufferPool {
     let n = 0;
     for (const list of this.free.values()) for (const b of list) (b.destroy(), n++);
     this.free.clear();
+    this.released.clear();
+    this.stats.destroyed += n;
     this.stats.pooledBuffers = 0;
     this.stats.pooledBytes = 0;
     return n;

@@ -2,6 +2,24 @@
 // the same numbers in Node and in every browser. xoshiro128** (Blackman & Vigna) seeded through
 // splitmix32; uniforms keep the top 24 bits (exact in float32); normals use Box-Muller in float64.
 
+import { EngramError } from './runtime.js';
+
+/**
+ * A seed must be an integer (like torch.manual_seed): a string, NaN or fraction would otherwise be
+ * coerced by `>>> 0` to some unrelated seed (every non-numeric string to 0) without a word.
+ */
+function checkSeed(op: string, seed: unknown): number {
+  if (typeof seed !== 'number' || !Number.isInteger(seed)) {
+    const shown = typeof seed === 'string' ? `'${seed}'` : typeof seed === 'object' && seed !== null ? (seed.constructor?.name ?? 'object') : String(seed);
+    throw new EngramError(`${op}: seed must be an integer (its low 32 bits are used), got ${shown}`);
+  }
+  return seed;
+}
+
+function checkCount(op: string, n: number): void {
+  if (!Number.isSafeInteger(n) || n < 0) throw new EngramError(`${op}: n must be a non-negative integer, got ${String(n)}`);
+}
+
 function splitmix32(state: { s: number }): number {
   state.s = (state.s + 0x9e3779b9) | 0;
   let z = state.s;
@@ -27,7 +45,7 @@ export class Generator {
 
   /** Reset the state from `seed` (taken as a 32-bit unsigned integer); returns this. */
   manualSeed(seed: number): this {
-    const st = { s: seed >>> 0 };
+    const st = { s: checkSeed('manualSeed', seed) >>> 0 };
     this.s0 = splitmix32(st);
     this.s1 = splitmix32(st);
     this.s2 = splitmix32(st);
@@ -77,6 +95,7 @@ export class Generator {
 
   /** `n` float32 samples uniform in [low, high). */
   uniformArray(n: number, low = 0, high = 1): Float32Array {
+    checkCount('uniformArray', n);
     const out = new Float32Array(n);
     for (let i = 0; i < n; i++) out[i] = low + (high - low) * this.next();
     return out;
@@ -84,6 +103,7 @@ export class Generator {
 
   /** `n` float32 samples from a normal distribution with the given mean and standard deviation. */
   normalArray(n: number, mean = 0, std = 1): Float32Array {
+    checkCount('normalArray', n);
     const out = new Float32Array(n);
     for (let i = 0; i < n; i++) out[i] = mean + std * this.normal();
     return out;
@@ -91,6 +111,7 @@ export class Generator {
 
   /** A random permutation of 0..n-1 (Fisher-Yates). */
   permutation(n: number): Int32Array {
+    checkCount('permutation', n);
     const p = new Int32Array(n);
     for (let i = 0; i < n; i++) p[i] = i;
     for (let i = n - 1; i > 0; i--) {
@@ -119,6 +140,7 @@ export function onManualSeed(listener: (seed: number) => void): void {
 
 /** Reseed the default generator and every other engram random stream (like torch.manual_seed). */
 export function manualSeed(seed: number): void {
+  checkSeed('manualSeed', seed);
   defaultGenerator.manualSeed(seed);
   for (const l of seedListeners) l(seed);
 }

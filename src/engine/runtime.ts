@@ -7,7 +7,7 @@
 //  - one command encoder that records every dispatch until someone needs a result (`flush`).
 // Nothing is read back from the GPU unless `read()` is called.
 
-import { BufferPool } from './buffer-pool.js';
+import { BufferPool, type PoolPolicy } from './buffer-pool.js';
 import { requestDevice, type AdapterDescription, type InitOptions } from './device.js';
 import type { GpuTimer } from './gpu-timer.js';
 import { INDEX_CHECKS } from '../shaders/common.js';
@@ -91,6 +91,8 @@ export class Runtime {
   kernelFamily: 'direct' | 'tiled';
   private kernels = new Map<string, Kernel>();
   private bindGroups = new Map<string, GPUBindGroup>();
+  /** The cache keys of the bind groups naming each buffer, to drop them when the pool destroys it. */
+  private bindGroupKeys = new Map<GPUBuffer, string[]>();
   private bufferIds = new WeakMap<GPUBuffer, number>();
   private nextBufferId = 1;
   private nextKernelId = 1;
@@ -151,7 +153,12 @@ export class Runtime {
    * garbage-collected under the device.
    */
   constructor(readonly device: GPUDevice, readonly info: AdapterDescription, readonly gpu?: GPU) {
-    this.pool = new BufferPool(device, device.limits.maxBufferSize);
+    // A tensor's buffer is always bound whole, so it must also fit the binding limit.
+    this.pool = new BufferPool(device, Math.min(device.limits.maxBufferSize, device.limits.maxStorageBufferBindingSize));
+    this.pool.onDestroy = (buf) => {
+      for (const key of this.bindGroupKeys.get(buf) ?? []) this.bindGroups.delete(key);
+      this.bindGroupKeys.delete(buf);
+    };
     this.hasF16 = device.features.has('shader-f16');
     this.cpuBacked = info.isFallbackAdapter || /llvmpipe|lavapipe|swiftshader|software/i.test(`${info.vendor} ${info.architecture} ${info.description}`);
     this.kernelFamily = this.cpuBacked ? 'direct' : 'tiled';
@@ -304,6 +311,8 @@ export class Runtime {
     this.counters.submits++;
     for (const b of this.toDestroyAfterSubmit) b.destroy();
     this.toDestroyAfterSubmit = [];
+    // Submitted: no recorded command names a free buffer now, so the pool may destroy some.
+    this.pool.afterSubmit();
     this.encoder = null;
     this.arenaUsed = 0;
     this.pendingCommands = 0;
@@ -360,6 +369,25 @@ export class Runtime {
     this.flush();
     this.pool.trim();
     this.bindGroups.clear(); // cached groups may name destroyed buffers
+    this.bindGroupKeys.clear();
+  }
+
+  /**
+   * Change when the buffer pool destroys free buffers (see PoolPolicy in buffer-pool.ts): e.g.
+   * `{ freeBytesFloor: 256 << 20 }` to keep more for reuse, `{ maxIdleSubmits: Infinity }` to keep
+   * idle buffers. Returns the policy now in force.
+   */
+  setPoolPolicy(policy: Partial<PoolPolicy>): PoolPolicy {
+    const next = { ...this.pool.policy };
+    for (const [k, v] of Object.entries(policy) as [keyof PoolPolicy, unknown][]) {
+      if (!(k in next)) throw new EngramError(`setPoolPolicy: unknown option '${k}' (expected ${Object.keys(next).join(', ')})`);
+      if (typeof v !== 'number' || Number.isNaN(v) || v < 0) {
+        throw new EngramError(`setPoolPolicy: ${k} must be a non-negative number (Infinity allowed), got ${typeof v === 'string' ? `'${v}'` : String(v)}`);
+      }
+      next[k] = v;
+    }
+    this.pool.policy = next;
+    return { ...next };
   }
 
   /** Commands (dispatches and copies) recorded since the last submit. */
@@ -372,6 +400,7 @@ export class Runtime {
     this.indexFlagsBuffer?.destroy();
     this.kernels.clear();
     this.bindGroups.clear();
+    this.bindGroupKeys.clear();
     this.device.destroy();
   }
 
@@ -428,7 +457,7 @@ export class Runtime {
     for (const b of buffers) key += ':' + this.bufferId(b);
     let bg = this.bindGroups.get(key);
     if (bg) return bg;
-    if (this.bindGroups.size > 20000) this.bindGroups.clear();
+    if (this.bindGroups.size > 20000) (this.bindGroups.clear(), this.bindGroupKeys.clear());
     bg = this.device.createBindGroup({
       layout: k.layout,
       entries: [
@@ -437,6 +466,11 @@ export class Runtime {
       ],
     });
     this.bindGroups.set(key, bg);
+    for (const b of buffers) {
+      const keys = this.bindGroupKeys.get(b);
+      if (keys) keys.push(key);
+      else this.bindGroupKeys.set(b, [key]);
+    }
     this.counters.bindGroupsCreated++;
     return bg;
   }

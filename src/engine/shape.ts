@@ -1,6 +1,6 @@
 // Shape arithmetic shared by every op, and the errors that name the op and the shapes involved.
 
-import { EngramError } from './runtime.js';
+import { EngramError, isInitialized, runtime } from './runtime.js';
 
 export type ShapeLike = readonly number[];
 
@@ -17,11 +17,43 @@ export function shapeStr(shape: ShapeLike): string {
   return `[${shape.join(', ')}]`;
 }
 
+/**
+ * Check a shape before any work is done for it: an array of at most MAX_RANK non-negative integers,
+ * whose tensor (4 bytes per element) fits in one GPU buffer that kernels can bind. The size check
+ * comes first so that e.g. `randn([2 ** 30])` fails at once instead of generating gigabytes of
+ * numbers on the CPU and only then failing to allocate.
+ */
 export function checkShape(shape: ShapeLike, op: string): void {
   if (!Array.isArray(shape)) throw new EngramError(`${op}: shape must be an array of integers, got ${String(shape)}`);
   if (shape.length > MAX_RANK) throw new EngramError(`${op}: shape ${shapeStr(shape)} has ${shape.length} dimensions; at most ${MAX_RANK} are supported`);
   for (const d of shape) {
     if (!Number.isInteger(d) || d < 0) throw new EngramError(`${op}: shape ${shapeStr(shape)} must hold non-negative integers`);
+  }
+  checkSize(shape, op);
+}
+
+/**
+ * The most bytes one tensor may take on the current device: a tensor is one buffer, and kernels bind
+ * whole buffers, so both maxBufferSize and maxStorageBufferBindingSize apply. Infinity before init().
+ */
+export function maxTensorBytes(): { bytes: number; limit: string } {
+  if (!isInitialized()) return { bytes: Infinity, limit: 'none' };
+  const l = runtime().device.limits;
+  return l.maxStorageBufferBindingSize <= l.maxBufferSize
+    ? { bytes: l.maxStorageBufferBindingSize, limit: 'maxStorageBufferBindingSize' }
+    : { bytes: l.maxBufferSize, limit: 'maxBufferSize' };
+}
+
+/** Throw (naming the op, the shape, the bytes and the device limit) when a tensor of `shape` cannot exist. */
+export function checkSize(shape: ShapeLike, op: string, bytesPerElement = 4): void {
+  const n = numel(shape);
+  const bytes = n * bytesPerElement;
+  const max = maxTensorBytes();
+  if (bytes > max.bytes) {
+    throw new EngramError(
+      `${op}: shape ${shapeStr(shape)} has ${n} elements (${bytes} bytes), more than one tensor can hold on this device ` +
+      `(${max.bytes} bytes, its ${max.limit}); split the work into smaller tensors (e.g. a smaller batch)`,
+    );
   }
 }
 

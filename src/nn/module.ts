@@ -4,7 +4,8 @@
 
 import { EngramError } from '../engine/runtime.js';
 import { runtime } from '../engine/runtime.js';
-import type { Tensor } from '../engine/tensor.js';
+import { Tensor } from '../engine/tensor.js';
+import { show } from '../engine/validate.js';
 import { shapeStr, sameShape } from '../engine/shape.js';
 
 /** A state dict: tensors by PyTorch state_dict key ("features.0.weight"). */
@@ -197,6 +198,14 @@ export abstract class Module {
     const strict = opts.strict ?? true;
     const src = source instanceof Map ? source : new Map(Object.entries(source));
     const own = this.stateDict();
+    // A value that is not a live tensor (null from a failed lookup, a plain array, a disposed tensor)
+    // is an error in either mode: skipping it would leave the parameter at its initial values.
+    for (const [k, v] of src) {
+      if (!(v instanceof Tensor)) {
+        throw new EngramError(`loadStateDict into ${this.constructor.name}: the value of '${k}' must be a Tensor, got ${show(v)}${own.has(k) ? '; pass a tensor, or leave the key out with { strict: false }' : ''}`);
+      }
+      if (v.disposed) throw new EngramError(`loadStateDict into ${this.constructor.name}: the tensor given for '${k}' was disposed`);
+    }
     const missing = [...own.keys()].filter((k) => !src.has(k));
     const unexpected = [...src.keys()].filter((k) => !own.has(k));
     const mismatched: string[] = [];

@@ -4,7 +4,9 @@
 import { runtime, grid1d, f32bits } from '../engine/runtime.js';
 import { zeros, type Tensor } from '../engine/tensor.js';
 import { ADAM_WGSL } from '../shaders/optim.js';
-import { Optimizer, type ParamGroupInput } from './optimizer.js';
+import { Optimizer, withDefaults, type ParamGroupInput } from './optimizer.js';
+import { EngramError } from '../engine/runtime.js';
+import { checkNumber, show } from '../engine/validate.js';
 
 /** Hyperparameters of `Adam` and `AdamW` (each parameter group may override them). */
 export interface AdamOptions {
@@ -33,7 +35,17 @@ export class Adam extends Optimizer<AdamOptions> {
     opts: Partial<AdamOptions> = {},
     private readonly decoupled = false,
   ) {
-    super(params, { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: decoupled ? 1e-2 : 0, ...opts }, decoupled ? 'AdamW' : 'Adam');
+    super(params, withDefaults(decoupled ? 'AdamW' : 'Adam', { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: decoupled ? 1e-2 : 0 }, opts), decoupled ? 'AdamW' : 'Adam');
+  }
+
+  protected checkOptions(o: AdamOptions): void {
+    // PyTorch's checks: betas in [0, 1) ("Invalid beta parameter at index 0: 2"), eps >= 0, weight decay >= 0.
+    const kind = this.kind;
+    const b = o.betas as unknown;
+    if (!Array.isArray(b) || b.length !== 2) throw new EngramError(`${kind}: betas must be a pair [beta1, beta2] of numbers in [0, 1), got ${show(b)}`);
+    b.forEach((v, i) => checkNumber(kind, `betas[${i}]`, v, { min: 0, max: 1, maxInclusive: false }));
+    checkNumber(kind, 'eps', o.eps, { min: 0 });
+    checkNumber(kind, 'weightDecay', o.weightDecay, { min: 0 });
   }
 
   protected update(p: Tensor, grad: Tensor, h: AdamOptions): void {

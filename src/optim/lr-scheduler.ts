@@ -2,6 +2,7 @@
 
 import { EngramError } from '../engine/runtime.js';
 import type { Optimizer } from './optimizer.js';
+import { checkNumber } from '../engine/validate.js';
 
 /** Multiply every group's lr by `gamma` every `stepSize` calls of `step()` (call once per epoch). */
 export class StepLR {
@@ -16,6 +17,8 @@ export class StepLR {
    */
   constructor(private readonly optimizer: Optimizer<{ lr: number }>, readonly stepSize: number, readonly gamma = 0.1) {
     if (!Number.isInteger(stepSize) || stepSize < 1) throw new EngramError(`StepLR: stepSize must be a positive integer, got ${stepSize}`);
+    // A negative or NaN gamma would make lr negative or NaN at the first decay, epochs into training.
+    checkNumber('StepLR', 'gamma', gamma, { min: 0 });
     this.baseLrs = optimizer.groups.map((g) => g.options.lr);
   }
 

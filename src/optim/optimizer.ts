@@ -2,6 +2,7 @@
 // Parameters without a gradient (frozen, or unused in this step) are skipped.
 
 import { EngramError } from '../engine/runtime.js';
+import { checkNumber, show } from '../engine/validate.js';
 import type { Tensor } from '../engine/tensor.js';
 
 /** A parameter group: tensors updated with the same hyperparameters. */
@@ -20,6 +21,20 @@ export type ParamGroupInput<H> = {
   /** The group's parameters. */
   params: Iterable<Tensor>;
 } & Partial<H>;
+
+/**
+ * The defaults overridden by the user's options, rejecting an option the optimizer does not have
+ * (a misspelt `momentun: 0.9` would otherwise train without momentum, silently).
+ */
+export function withDefaults<H extends object>(kind: string, defaults: H, opts: object): H {
+  if (opts === null || typeof opts !== 'object') throw new EngramError(`${kind}: options must be an object with any of ${Object.keys(defaults).join(', ')}, got ${show(opts)}`);
+  const out = { ...defaults } as Record<string, unknown>;
+  for (const [k, v] of Object.entries(opts)) {
+    if (!(k in defaults)) throw new EngramError(`${kind}: unknown option '${k}' (expected ${Object.keys(defaults).join(', ')})`);
+    if (v !== undefined) out[k] = v; // an option given as undefined keeps its default, as if left out
+  }
+  return out as H;
+}
 
 /**
  * Base class of the optimizers, as torch.optim.Optimizer: parameter groups with their own hyperparameters;
@@ -47,7 +62,8 @@ export abstract class Optimizer<H extends { lr: number }> {
     }));
     const seen = new Set<Tensor>();
     for (const g of this.groups) {
-      if (!(g.options.lr >= 0)) throw new EngramError(`${kind}: invalid learning rate ${g.options.lr}`);
+      checkNumber(kind, 'lr', g.options.lr, { min: 0 });
+      this.checkOptions(g.options);
       for (const p of g.params) {
         if (seen.has(p)) throw new EngramError(`${kind}: a parameter appears in more than one group`);
         seen.add(p);
@@ -88,4 +104,7 @@ export abstract class Optimizer<H extends { lr: number }> {
    * work only).
    */
   protected abstract update(p: Tensor, grad: Tensor, h: H): void;
+
+  /** Validate one group's hyperparameters (lr is checked already); throws naming the option and value. */
+  protected abstract checkOptions(h: H): void;
 }

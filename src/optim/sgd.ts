@@ -4,7 +4,8 @@
 import { runtime, grid1d, f32bits, EngramError } from '../engine/runtime.js';
 import { zeros, type Tensor } from '../engine/tensor.js';
 import { SGD_WGSL } from '../shaders/optim.js';
-import { Optimizer, type ParamGroupInput } from './optimizer.js';
+import { Optimizer, withDefaults, type ParamGroupInput } from './optimizer.js';
+import { checkBoolean, checkNumber } from '../engine/validate.js';
 
 /** Hyperparameters of `SGD` (each parameter group may override them), as in torch.optim.SGD. */
 export interface SGDOptions {
@@ -28,12 +29,17 @@ export class SGD extends Optimizer<SGDOptions> {
   private momentumBuffers = new Map<Tensor, { buf: Tensor; started: boolean }>();
 
   constructor(params: Iterable<Tensor> | ParamGroupInput<SGDOptions>[], opts: Partial<SGDOptions> & { lr: number }) {
-    super(params, { momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, ...opts }, 'SGD');
-    for (const g of this.groups) {
-      const o = g.options;
-      if (o.nesterov && (o.momentum <= 0 || o.dampening !== 0)) {
-        throw new EngramError('SGD: Nesterov momentum requires a momentum > 0 and zero dampening');
-      }
+    super(params, withDefaults('SGD', { lr: undefined as unknown as number, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false }, opts), 'SGD');
+  }
+
+  protected checkOptions(o: SGDOptions): void {
+    // PyTorch's checks ("Invalid momentum value: -1"), plus finiteness: NaN would poison every weight.
+    checkNumber('SGD', 'momentum', o.momentum, { min: 0 });
+    checkNumber('SGD', 'dampening', o.dampening);
+    checkNumber('SGD', 'weightDecay', o.weightDecay, { min: 0 });
+    checkBoolean('SGD', 'nesterov', o.nesterov);
+    if (o.nesterov && (o.momentum <= 0 || o.dampening !== 0)) {
+      throw new EngramError(`SGD: Nesterov momentum requires a momentum > 0 and zero dampening, got momentum ${o.momentum}, dampening ${o.dampening}`);
     }
   }
 

@@ -10,6 +10,7 @@ import {
 import { empty, withGrad, type Tensor } from '../tensor.js';
 import { shapeStr } from '../shape.js';
 import { sumTo, reluBackwardFromOutput } from './elementwise.js';
+import { fill_ } from './fill.js';
 import { gemmUsesF16 } from '../precision.js';
 
 /** Options for `conv2d()` and its gradient ops, as in torch.nn.functional.conv2d (no groups). */
@@ -293,6 +294,9 @@ function gradWeightSubgroup(gy: Tensor, x: Tensor, g: Geometry): Tensor | null {
 }
 
 function gradWeight(gy: Tensor, x: Tensor, g: Geometry): Tensor {
+  // An empty batch (or empty output) contributes nothing: dw = 0, as in PyTorch. The kernels below
+  // size their row slices and split-K chunks by dividing by the row count, which would be 0.
+  if (g.N * g.OH * g.OW === 0) return fill_(empty([g.CO, g.C, g.KH, g.KW]), 0);
   const rt = runtime();
   if (useDirect()) {
     const dw = gradWeightSubgroup(gy, x, g);

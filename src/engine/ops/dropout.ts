@@ -40,7 +40,7 @@ function checkU32(v: number, what: string): void {
 }
 
 /** murmur3's fmix32 on wrapping 32-bit integers (the CPU twin of MIX32_WGSL). */
-function mix32(x: number): number {
+export function mix32(x: number): number {
   let z = x >>> 0;
   z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
   z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);

@@ -4,6 +4,7 @@ import { relu } from '../../engine/ops/elementwise.js';
 import { flatten } from '../../engine/ops/shape-ops.js';
 import type { Tensor } from '../../engine/tensor.js';
 import { Module } from '../module.js';
+import { checkInt } from '../../engine/validate.js';
 
 /**
  * Elementwise max(x, 0), as torch.nn.ReLU; a ReLU after Conv2d, Linear or batch norm in a `Sequential` runs
@@ -23,6 +24,9 @@ export class Flatten extends Module {
    */
   constructor(readonly startDim = 1, readonly endDim = -1) {
     super();
+    // Any integer may be valid (negative dims count from the end); the rank is known per call.
+    checkInt('Flatten', 'startDim', startDim, -Infinity);
+    checkInt('Flatten', 'endDim', endDim, -Infinity);
   }
 
   forward(x: Tensor): Tensor {

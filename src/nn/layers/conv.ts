@@ -1,14 +1,13 @@
 // Conv2d layer over NCHW input; weight [out, in, kh, kw] as torch.nn.Conv2d (groups = 1).
 
-import { EngramError } from '../../engine/runtime.js';
 import { conv2d } from '../../engine/ops/conv.js';
 import type { Tensor } from '../../engine/tensor.js';
 import type { Generator } from '../../engine/random.js';
 import { Module } from '../module.js';
 import { defaultUniform } from '../init.js';
+import { checkInt, checkPair, checkBoolean } from '../../engine/validate.js';
 
 type Pair = number | [number, number];
-const pair = (v: Pair): [number, number] => (typeof v === 'number' ? [v, v] : v);
 
 /** Options of the `Conv2d` layer, as torch.nn.Conv2d (no groups). */
 export interface Conv2dLayerOptions {
@@ -50,11 +49,15 @@ export class Conv2d extends Module {
    */
   constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: Pair, opts: Conv2dLayerOptions = {}) {
     super();
-    this.kernelSize = pair(kernelSize);
-    this.stride = pair(opts.stride ?? 1);
-    this.padding = pair(opts.padding ?? 0);
-    this.dilation = pair(opts.dilation ?? 1);
-    if (!(inChannels > 0 && outChannels > 0)) throw new EngramError(`Conv2d: channel counts must be positive, got ${inChannels} -> ${outChannels}`);
+    // Checked here, at construction: a bad size would otherwise surface as a shape error deep in
+    // the first forward (or, for 0, as a NaN-sized buffer).
+    checkInt('Conv2d', 'inChannels', inChannels, 1);
+    checkInt('Conv2d', 'outChannels', outChannels, 1);
+    this.kernelSize = checkPair('Conv2d', 'kernelSize', kernelSize, 1);
+    this.stride = checkPair('Conv2d', 'stride', opts.stride ?? 1, 1);
+    this.padding = checkPair('Conv2d', 'padding', opts.padding ?? 0, 0);
+    this.dilation = checkPair('Conv2d', 'dilation', opts.dilation ?? 1, 1);
+    if (opts.bias !== undefined) checkBoolean('Conv2d', 'bias', opts.bias);
     const fanIn = inChannels * this.kernelSize[0] * this.kernelSize[1];
     this.weight = this.registerParameter('weight', defaultUniform([outChannels, inChannels, ...this.kernelSize], fanIn, opts.generator));
     this.bias = opts.bias === false ? null : this.registerParameter('bias', defaultUniform([outChannels], fanIn, opts.generator));

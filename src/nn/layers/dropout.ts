@@ -1,7 +1,7 @@
 // Dropout: zeroes each element with probability p during training (scaling the rest by 1/(1-p));
 // the identity in evaluation mode. The mask is drawn on the GPU from a seeded counter-based RNG.
 
-import { EngramError } from '../../engine/runtime.js';
+import { checkProbability } from '../../engine/validate.js';
 import { dropout } from '../../engine/ops/dropout.js';
 import type { Tensor } from '../../engine/tensor.js';
 import { Module } from '../module.js';
@@ -14,7 +14,7 @@ export class Dropout extends Module {
   /** @param p Probability of zeroing an element, in [0, 1] (default 0.5). */
   constructor(readonly p = 0.5) {
     super();
-    if (!(p >= 0 && p <= 1)) throw new EngramError(`Dropout: probability must be in [0, 1], got ${p}`);
+    checkProbability('Dropout', 'p', p);
   }
 
   forward(x: Tensor): Tensor {

@@ -1,12 +1,12 @@
 // Linear (fully connected) layer: y = x W^T + b, with W stored [out, in] like torch.nn.Linear.
 // forwardRelu applies a following ReLU inside the matmul kernel (see Sequential).
 
-import { EngramError } from '../../engine/runtime.js';
 import { linear } from '../../engine/ops/matmul.js';
 import type { Tensor } from '../../engine/tensor.js';
 import type { Generator } from '../../engine/random.js';
 import { Module } from '../module.js';
 import { defaultUniform } from '../init.js';
+import { checkInt, checkBoolean } from '../../engine/validate.js';
 
 /**
  * Fully connected layer, as torch.nn.Linear: [..., inFeatures] -> [..., outFeatures] = x W^T + b, with W
@@ -26,7 +26,9 @@ export class Linear extends Module {
    */
   constructor(readonly inFeatures: number, readonly outFeatures: number, opts: { bias?: boolean; generator?: Generator } = {}) {
     super();
-    if (!(inFeatures > 0 && outFeatures > 0)) throw new EngramError(`Linear: feature counts must be positive, got ${inFeatures} -> ${outFeatures}`);
+    checkInt('Linear', 'inFeatures', inFeatures, 1);
+    checkInt('Linear', 'outFeatures', outFeatures, 1);
+    if (opts.bias !== undefined) checkBoolean('Linear', 'bias', opts.bias);
     this.weight = this.registerParameter('weight', defaultUniform([outFeatures, inFeatures], inFeatures, opts.generator));
     this.bias = opts.bias === false ? null : this.registerParameter('bias', defaultUniform([outFeatures], inFeatures, opts.generator));
   }

@@ -7,6 +7,7 @@ import { zeros, ones, type Tensor } from '../../engine/tensor.js';
 import { addInt_ } from '../../engine/ops/fill.js';
 import { shapeStr } from '../../engine/shape.js';
 import { Module } from '../module.js';
+import { checkBoolean, checkInt, checkNumber } from '../../engine/validate.js';
 
 /** Options of `BatchNorm1d` and `BatchNorm2d`, as in PyTorch. */
 export interface BatchNormLayerOptions {
@@ -43,10 +44,13 @@ abstract class BatchNormBase extends Module {
   /** @param numFeatures Number of channels C (dimension 1 of the input). */
   constructor(readonly numFeatures: number, opts: BatchNormLayerOptions, private readonly ranks: number[]) {
     super();
-    this.eps = opts.eps ?? 1e-5;
-    this.momentum = opts.momentum ?? 0.1;
-    const affine = opts.affine ?? true;
-    const track = opts.trackRunningStats ?? true;
+    const op = new.target.name;
+    checkInt(op, 'numFeatures', numFeatures, 1);
+    this.eps = checkNumber(op, 'eps', opts.eps ?? 1e-5, { min: 0, minInclusive: false });
+    // momentum weighs the new batch statistic in the running average: outside [0, 1] it diverges.
+    this.momentum = checkNumber(op, 'momentum', opts.momentum ?? 0.1, { min: 0, max: 1 });
+    const affine = checkBoolean(op, 'affine', opts.affine ?? true);
+    const track = checkBoolean(op, 'trackRunningStats', opts.trackRunningStats ?? true);
     this.weight = affine ? this.registerParameter('weight', ones([numFeatures])) : null;
     this.bias = affine ? this.registerParameter('bias', zeros([numFeatures])) : null;
     this.runningMean = track ? this.registerBuffer('running_mean', zeros([numFeatures])) : null;

@@ -1,10 +1,23 @@
 // Pooling layers over NCHW input.
 
+import { EngramError } from '../../engine/runtime.js';
 import { maxPool2d, avgPool2d, adaptiveAvgPool2d } from '../../engine/ops/pool.js';
 import type { Tensor } from '../../engine/tensor.js';
 import { Module } from '../module.js';
+import { checkBoolean, checkPair } from '../../engine/validate.js';
 
 type Pair = number | [number, number];
+
+/** Checked at construction (the ops check again per call, against the input's size). */
+function checkPoolArgs(op: string, kernelSize: Pair, stride: Pair | undefined, padding: Pair): void {
+  const k = checkPair(op, 'kernelSize', kernelSize, 1);
+  if (stride !== undefined) checkPair(op, 'stride', stride, 1);
+  const p = checkPair(op, 'padding', padding, 0);
+  // PyTorch's rule: padding at most half the kernel (a window entirely in the padding is empty).
+  if (p[0] > k[0] / 2 || p[1] > k[1] / 2) {
+    throw new EngramError(`${op}: padding must be at most half of kernelSize, got padding ${p.join('x')} for kernelSize ${k.join('x')}`);
+  }
+}
 
 /**
  * 2-D max pooling over [N, C, H, W] (or [C, H, W]) input, as torch.nn.MaxPool2d (no dilation, no ceil mode).
@@ -17,6 +30,7 @@ export class MaxPool2d extends Module {
    */
   constructor(readonly kernelSize: Pair, readonly stride?: Pair, readonly padding: Pair = 0) {
     super();
+    checkPoolArgs('MaxPool2d', kernelSize, stride, padding);
   }
 
   forward(x: Tensor): Tensor {
@@ -34,6 +48,8 @@ export class AvgPool2d extends Module {
    */
   constructor(readonly kernelSize: Pair, readonly stride?: Pair, readonly padding: Pair = 0, readonly countIncludePad = true) {
     super();
+    checkPoolArgs('AvgPool2d', kernelSize, stride, padding);
+    checkBoolean('AvgPool2d', 'countIncludePad', countIncludePad);
   }
 
   forward(x: Tensor): Tensor {
@@ -49,6 +65,7 @@ export class AdaptiveAvgPool2d extends Module {
   /** @param outputSize Output height and width: one number or [oh, ow]. */
   constructor(readonly outputSize: Pair) {
     super();
+    checkPair('AdaptiveAvgPool2d', 'outputSize', outputSize, 1);
   }
 
   forward(x: Tensor): Tensor {
