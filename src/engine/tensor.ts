@@ -6,7 +6,9 @@
 
 import { runtime, EngramError } from './runtime.js';
 import { track, untrack, isGradEnabled, endingScope, SCOPE_LEAF } from './scope.js';
-import { defaultGenerator, type Generator } from './random.js';
+import type { Generator } from './random.js';
+import { checkDType, checkNumbers } from './validate.js';
+import { randomUniform, randomNormal, randomInt } from './ops/random.js';
 import { checkShape, numel, shapeStr } from './shape.js';
 import * as ops from './ops/index.js';
 
@@ -323,6 +325,8 @@ export class Tensor {
   sigmoid(): Tensor { return ops.sigmoid(this); }
   tanh(): Tensor { return ops.tanh(this); }
   maximum(o: Tensor): Tensor { return ops.maximum(this, o); }
+  /** Elementwise minimum with `o` (broadcasting; NaN wins; ties split the gradient). */
+  minimum(o: Tensor): Tensor { return ops.minimum(this, o); }
   eq(o: Tensor | number): Tensor { return ops.eq(this, o); }
   sum(dim?: number | number[], keepdim = false): Tensor { return ops.sum(this, dim, keepdim); }
   mean(dim?: number | number[], keepdim = false): Tensor { return ops.mean(this, dim, keepdim); }
@@ -359,6 +363,7 @@ Object.defineProperty(Tensor.prototype, SCOPE_LEAF, { value: true });
 
 /** An uninitialized tensor (contents are whatever the recycled buffer held). */
 export function empty(shape: Shape, dtype: DType = 'float32'): Tensor {
+  checkDType('empty', dtype);
   checkShape(shape, 'empty');
   const bytes = numel(shape) * 4;
   const buf = runtime().pool.acquire(bytes);
@@ -392,6 +397,7 @@ function flattenNested(data: NestedNumbers, out: number[]): void {
  * `tensor([1, 2, 3, 4], [2, 2])`, `tensor([[1, 2], [3, 4]])`, `tensor(new Int32Array(labels), [n], {dtype: 'int32'})`.
  */
 export function tensor(data: ArrayLike<number> | NestedNumbers, shape?: Shape, opts: CreateOptions = {}): Tensor {
+  checkDType('tensor', opts.dtype);
   let flat: ArrayLike<number>;
   let shp: Shape;
   if (typeof data === 'number') {
@@ -412,6 +418,7 @@ export function tensor(data: ArrayLike<number> | NestedNumbers, shape?: Shape, o
   }
   const dtype = opts.dtype ?? (flat instanceof Int32Array ? 'int32' : 'float32');
   const t = empty(shp, dtype);
+  if (dtype === 'int32' && !(flat instanceof Int32Array)) checkInt32Values('tensor', flat);
   const typed = dtype === 'int32'
     ? (flat instanceof Int32Array ? flat : Int32Array.from(flat))
     : (flat instanceof Float32Array ? flat : Float32Array.from(flat));
@@ -421,6 +428,8 @@ export function tensor(data: ArrayLike<number> | NestedNumbers, shape?: Shape, o
 }
 
 export function full(shape: Shape, value: number, opts: CreateOptions = {}): Tensor {
+  checkDType('full', opts.dtype);
+  if (opts.dtype === 'int32') checkInt32Values('full', [value]);
   const t = empty(shape, opts.dtype ?? 'float32');
   ops.fill_(t, value);
   if (opts.requiresGrad) t.requiresGrad_();
@@ -445,10 +454,13 @@ export function onesLike(t: Tensor): Tensor {
 
 /** Values start, start+step, ... below end (like torch.arange). */
 export function arange(start: number, end?: number, step = 1, opts: CreateOptions = {}): Tensor {
+  checkDType('arange', opts.dtype);
   if (end === undefined) [start, end] = [0, start];
+  checkNumbers('arange', { start, end, step });
   if (step === 0) throw new EngramError('arange: step must not be 0');
   const n = Math.max(0, Math.ceil((end - start) / step));
   const dtype = opts.dtype ?? (Number.isInteger(start) && Number.isInteger(step) ? 'int32' : 'float32');
+  if (dtype === 'int32' && n > 0) checkInt32Values('arange', [start, start + (n - 1) * step]);
   const t = empty([n], dtype);
   ops.arange_(t, start, step);
   if (opts.requiresGrad) t.requiresGrad_();
@@ -461,30 +473,36 @@ export interface RandomOptions extends CreateOptions {
 
 /** Uniform on [0, 1). */
 export function rand(shape: Shape, opts: RandomOptions = {}): Tensor {
-  return uniform(shape, 0, 1, opts);
+  return randomUniform('rand', shape, 0, 1, opts);
 }
 
 /** Uniform on [low, high). */
 export function uniform(shape: Shape, low: number, high: number, opts: RandomOptions = {}): Tensor {
-  checkShape(shape, 'uniform');
-  const g = opts.generator ?? defaultGenerator;
-  return tensor(g.uniformArray(numel(shape), low, high), shape, { requiresGrad: opts.requiresGrad });
+  return randomUniform('uniform', shape, low, high, opts);
 }
 
 /** Standard normal (mean 0, std 1). */
 export function randn(shape: Shape, opts: RandomOptions & { mean?: number; std?: number } = {}): Tensor {
-  checkShape(shape, 'randn');
-  const g = opts.generator ?? defaultGenerator;
-  return tensor(g.normalArray(numel(shape), opts.mean ?? 0, opts.std ?? 1), shape, { requiresGrad: opts.requiresGrad });
+  return randomNormal(shape, opts);
 }
 
 /** Random integers in [low, high) as int32. */
 export function randint(low: number, high: number, shape: Shape, opts: RandomOptions = {}): Tensor {
-  checkShape(shape, 'randint');
-  const g = opts.generator ?? defaultGenerator;
-  const a = new Int32Array(numel(shape));
-  for (let i = 0; i < a.length; i++) a[i] = low + g.int(high - low);
-  return tensor(a, shape, { dtype: 'int32' });
+  return randomInt(low, high, shape, opts);
+}
+
+/**
+ * int32 values must be integers within [-2^31, 2^31): Int32Array.from would wrap 3e9 to
+ * -1294967296 and truncate 1.5 to 1 without a word (PyTorch raises on the overflow).
+ */
+function checkInt32Values(op: string, values: ArrayLike<number>): void {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (!Number.isInteger(v) || v < -2147483648 || v > 2147483647) {
+      const what = Number.isInteger(v) ? 'outside the int32 range [-2^31, 2^31)' : 'not an integer';
+      throw new EngramError(`${op}: value ${v}${values.length > 1 ? ` (element ${i})` : ''} is ${what}; int32 holds integers in [-2147483648, 2147483647] (use float32 for larger or fractional values)`);
+    }
+  }
 }
 
 // ------------------------------------------------------------------ autograd plumbing for ops

@@ -184,3 +184,27 @@ describe('validate.ts helpers', () => {
     expect(() => checkNumbers('arange', { start: 0, end: NaN, step: 1 })).toThrow('arange: end must be a finite number, got NaN');
   });
 });
+
+describe('the public creation functions use the checks (tensor, full, arange, rand*)', () => {
+  it("E.tensor / E.empty / E.full reject dtype 'float64'", () => {
+    expect(() => E.tensor([1, 2], [2], { dtype: bad('float64') })).toThrow(/tensor: .*float64/);
+    expect(() => E.empty([2], bad('float64'))).toThrow(/empty: .*float64/);
+    expect(() => E.full([2], 1, { dtype: bad('float64') })).toThrow(/full: .*float64/);
+  });
+  it('E.randint(5, 2) and E.rand/randn/uniform go through the checked implementations', () => {
+    expect(() => E.randint(5, 2, [3])).toThrow(/randint/);
+    expect(() => E.uniform([2], 1, 0)).toThrow(/uniform/);
+    expect(() => E.rand([1 << 30])).toThrow(/rand: shape \[1073741824\] .*more than one tensor can hold/);
+  });
+  it('int32 overflow is an error, not a wrap (issue 15): tensor, full, arange', async () => {
+    expect(() => E.tensor([3e9], [1], { dtype: 'int32' })).toThrow(/tensor: value 3000000000 is outside the int32 range/);
+    expect(() => E.tensor([1, 2.5], [2], { dtype: 'int32' })).toThrow(/tensor: value 2.5 \(element 1\) is not an integer/);
+    expect(() => E.full([2], 3e9, { dtype: 'int32' })).toThrow(/full: value 3000000000 is outside the int32 range/);
+    expect(() => E.arange(2147483640, 2147483650)).toThrow(/arange: value 2147483649 \(element 1\) is outside the int32 range/);
+    expect(() => E.arange(0, Number.NaN)).toThrow(/arange/);
+    // the limits themselves are fine, and float32 takes large values
+    expect([...(await E.tensor([-2147483648, 2147483647], [2], { dtype: 'int32' }).toArray())]).toEqual([-2147483648, 2147483647]);
+    expect([...(await E.arange(2147483640, 2147483647).toArray())].at(-1)).toBe(2147483646);
+    expect(await E.full([1], 3e9).item()).toBe(3e9);
+  });
+});
