@@ -169,10 +169,12 @@ export function noGrad<T>(fn: () => T): T {
   return result;
 }
 
+/** Whether ops are recorded for autograd right now (false inside `noGrad`), like torch.is_grad_enabled. */
 export function isGradEnabled(): boolean {
   return gradEnabled;
 }
 
+/** Turn autograd recording on or off globally (prefer `noGrad(fn)`, which restores it), like torch.set_grad_enabled. */
 export function setGradEnabled(on: boolean): void {
   gradEnabled = on;
 }

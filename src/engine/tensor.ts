@@ -12,8 +12,10 @@ import { randomUniform, randomNormal, randomInt } from './ops/random.js';
 import { checkShape, numel, shapeStr } from './shape.js';
 import * as ops from './ops/index.js';
 
+/** Element types: float32 for values, int32 for labels and indices. */
 export type DType = 'float32' | 'int32';
 
+/** Options of `backward()`. */
 export interface BackwardOptions {
   /**
    * Keep the graph (its nodes and saved tensors) after backward, so that backward can run through
@@ -22,11 +24,13 @@ export interface BackwardOptions {
    */
   retainGraph?: boolean;
 }
+/** A tensor's dimensions, outermost first (row-major), as in PyTorch's `size()`. */
 export type Shape = readonly number[];
 export type TypedArrayFor<D extends DType> = D extends 'int32' ? Int32Array : Float32Array;
 
 /** A GPU buffer shared by every tensor that views it. */
 export class Storage {
+  /** How many tensors (views) share this buffer; the buffer returns to the pool when it reaches 0. */
   refs = 1;
   /**
    * Bumped by every write into the buffer while a live graph node has saved it (the runtime counts
@@ -37,11 +41,17 @@ export class Storage {
   /** Kernel (or 'copy' / 'upload') of the last counted write, for the in-place error message. */
   lastWriter = '';
   private watchers = 0;
+  /**
+   * @param buffer The GPU buffer holding the data (from the runtime's pool).
+   * @param bytes The data's size in bytes (the pooled buffer may be larger).
+   */
   constructor(readonly buffer: GPUBuffer, readonly bytes: number) {}
+  /** Take one more reference (a new view of the same data). */
   retain(): this {
     this.refs++;
     return this;
   }
+  /** Drop one reference; the last one returns the buffer to the pool. */
   release(): void {
     if (--this.refs === 0) runtime().pool.release(this.buffer);
   }
@@ -49,6 +59,7 @@ export class Storage {
   watch(): void {
     if (this.watchers++ === 0) runtime().watched.set(this.buffer, this);
   }
+  /** The node that saved this buffer is gone: stop counting writes once no node watches it. */
   unwatch(): void {
     if (--this.watchers === 0) runtime().watched.delete(this.buffer);
   }
@@ -56,7 +67,9 @@ export class Storage {
 
 /** What autograd records for an op's output: its inputs and how to map the output's gradient to theirs. */
 export interface GradFn {
+  /** The op's name (e.g. 'matmul'), used in error messages. */
   name: string;
+  /** The op's tensor inputs, in order; `backward` returns one gradient per input. */
   inputs: Tensor[];
   /** Gradients for each input (null where an input needs none); called under noGrad. */
   backward(grad: Tensor): (Tensor | null)[];
@@ -129,10 +142,20 @@ const finalizer = new FinalizationRegistry<Cell>((cell) => {
   }
 });
 
+/**
+ * An n-dimensional array on the GPU (contiguous, row-major, float32 or int32) with reverse-mode
+ * autograd, after torch.Tensor. Create one with `tensor`, `zeros`, `randn`, ...; read it with
+ * `await t.toArray()` / `await t.item()`, the only way data leaves the GPU; free it with
+ * `dispose()` or a `scope`.
+ */
 export class Tensor {
+  /** A process-wide serial number, shown in error messages. */
   readonly id = nextId++;
+  /** Dimensions, outermost first. */
   readonly shape: Shape;
+  /** Element type. */
   readonly dtype: DType;
+  /** Number of elements (the product of the shape; 1 for a scalar). */
   readonly size: number;
   private storage_: Storage | null;
   /** The user's handle was released (dispose() or a scope's end); the graph may still hold the data. */
@@ -144,6 +167,7 @@ export class Tensor {
   graphFreed: string | null = null;
   /** Set when a scope's end disposed this tensor (its id), for the use-after-dispose error. */
   disposedByScope: number | null = null;
+  /** Whether autograd records ops on this tensor (set with `requiresGrad_()`, like PyTorch's flag). */
   requiresGrad = false;
   /** Accumulated gradient of a leaf tensor after `backward()`. */
   grad: Tensor | null = null;
@@ -165,6 +189,7 @@ export class Tensor {
     track(this);
   }
 
+  /** Number of dimensions (0 for a scalar). */
   get rank(): number {
     return this.shape.length;
   }
@@ -174,6 +199,7 @@ export class Tensor {
     return this.released_;
   }
 
+  /** The shared GPU storage; raises when the tensor was disposed. */
   get storage(): Storage {
     if (this.released_ && !(graphAccess > 0 && this.storage_)) {
       const how = this.disposedByScope !== null
@@ -185,6 +211,7 @@ export class Tensor {
     return this.storage_!;
   }
 
+  /** The GPU buffer holding the data (for kernels); raises when the tensor was disposed. */
   get buffer(): GPUBuffer {
     return this.storage.buffer;
   }
@@ -194,6 +221,7 @@ export class Tensor {
     return this.storage_?.version ?? -1;
   }
 
+  /** True for tensors not computed by a recorded op (parameters, inputs), as PyTorch's `is_leaf`. */
   get isLeaf(): boolean {
     return this.gradFn === null;
   }
@@ -306,29 +334,47 @@ export class Tensor {
     ops.backward(this, grad, opts);
   }
 
+  /** A short description: id, shape, dtype (no data: reading it needs `await toArray()`). */
   toString(): string {
     return `Tensor(#${this.id}, shape=${shapeStr(this.shape)}, dtype=${this.dtype}${this.requiresGrad ? ', requiresGrad' : ''})`;
   }
 
   // ------------------------------------------------------------ op sugar (PyTorch names)
+  /** Elementwise `this + o` (broadcasting). */
   add(o: Tensor | number): Tensor { return ops.add(this, o); }
+  /** Elementwise `this - o` (broadcasting). */
   sub(o: Tensor | number): Tensor { return ops.sub(this, o); }
+  /** Elementwise `this * o` (broadcasting). */
   mul(o: Tensor | number): Tensor { return ops.mul(this, o); }
+  /** Elementwise `this / o` (broadcasting). */
   div(o: Tensor | number): Tensor { return ops.div(this, o); }
+  /** Elementwise `-this`. */
   neg(): Tensor { return ops.neg(this); }
+  /** Elementwise e^x. */
   exp(): Tensor { return ops.exp(this); }
+  /** Elementwise natural logarithm. */
   log(): Tensor { return ops.log(this); }
+  /** Elementwise square root. */
   sqrt(): Tensor { return ops.sqrt(this); }
+  /** Elementwise `this ** exponent` (PyTorch semantics at 0, -0 and negative bases). */
   pow(exponent: number): Tensor { return ops.pow(this, exponent); }
+  /** Elementwise max(x, 0), keeping NaN. */
   relu(): Tensor { return ops.relu(this); }
+  /** Elementwise absolute value. */
   abs(): Tensor { return ops.abs(this); }
+  /** Elementwise 1 / (1 + e^-x). */
   sigmoid(): Tensor { return ops.sigmoid(this); }
+  /** Elementwise hyperbolic tangent. */
   tanh(): Tensor { return ops.tanh(this); }
+  /** Elementwise maximum with `o` (broadcasting; NaN wins; ties split the gradient). */
   maximum(o: Tensor): Tensor { return ops.maximum(this, o); }
   /** Elementwise minimum with `o` (broadcasting; NaN wins; ties split the gradient). */
   minimum(o: Tensor): Tensor { return ops.minimum(this, o); }
+  /** Elementwise `this == o` as float32 1/0 (no gradient). */
   eq(o: Tensor | number): Tensor { return ops.eq(this, o); }
+  /** Sum over `dim` (all dimensions when omitted), as torch.sum. */
   sum(dim?: number | number[], keepdim = false): Tensor { return ops.sum(this, dim, keepdim); }
+  /** Mean over `dim` (all dimensions when omitted), as torch.mean. */
   mean(dim?: number | number[], keepdim = false): Tensor { return ops.mean(this, dim, keepdim); }
   /** `max(x)`: the largest element; `max(x, dim)`: `{ values, indices }` along `dim` (see ops `max`). */
   max(): Tensor;
@@ -342,17 +388,29 @@ export class Tensor {
   amax(dim?: number | number[], keepdim = false): Tensor { return ops.amax(this, dim, keepdim); }
   /** Minimum over `dim` (all when omitted), gradient split among ties (see ops `amin`). */
   amin(dim?: number | number[], keepdim = false): Tensor { return ops.amin(this, dim, keepdim); }
+  /** Index of the largest element along `dim` (of the flattened tensor when omitted), int32. */
   argmax(dim?: number, keepdim = false): Tensor { return ops.argmax(this, dim, keepdim); }
+  /** Matrix product (2-D, batched with broadcasting, or 1-D), as torch.matmul. */
   matmul(o: Tensor): Tensor { return ops.matmul(this, o); }
+  /** The same data with another shape (one dimension may be -1); shares the buffer. */
   reshape(shape: readonly number[]): Tensor { return ops.reshape(this, shape); }
+  /** Alias of `reshape` (the data is always contiguous here). */
   view(shape: readonly number[]): Tensor { return ops.reshape(this, shape); }
+  /** Merge dimensions `startDim..endDim` into one. */
   flatten(startDim = 0, endDim = -1): Tensor { return ops.flatten(this, startDim, endDim); }
+  /** Swap two dimensions (a copy: tensors are always contiguous). */
   transpose(dim0: number, dim1: number): Tensor { return ops.transpose(this, dim0, dim1); }
+  /** Reorder the dimensions (a copy). */
   permute(dims: readonly number[]): Tensor { return ops.permute(this, dims); }
+  /** Elements `start..end` (exclusive, with `step`) along `dim`, as `x[..., start:end:step]`. */
   slice(dim: number, start: number, end?: number, step = 1): Tensor { return ops.slice(this, dim, start, end, step); }
+  /** Rows of `dim` picked by an int32 index, as torch.index_select. */
   indexSelect(dim: number, index: Tensor): Tensor { return ops.indexSelect(this, dim, index); }
+  /** Softmax along `dim` (the last by default). */
   softmax(dim = -1): Tensor { return ops.softmax(this, dim); }
+  /** Log-softmax along `dim` (the last by default), computed stably. */
   logSoftmax(dim = -1): Tensor { return ops.logSoftmax(this, dim); }
+  /** A float32 copy (int32 values converted exactly up to 2^24). */
   toFloat(): Tensor { return ops.toFloat(this); }
 }
 
@@ -370,8 +428,11 @@ export function empty(shape: Shape, dtype: DType = 'float32'): Tensor {
   return new Tensor(new Storage(buf, bytes), shape, dtype);
 }
 
+/** Options of the creation functions. */
 export interface CreateOptions {
+  /** Element type (default float32; `tensor()` of an Int32Array defaults to int32). */
   dtype?: DType;
+  /** Record ops on the new tensor for autograd (a leaf, like a parameter). */
   requiresGrad?: boolean;
 }
 
@@ -427,6 +488,7 @@ export function tensor(data: ArrayLike<number> | NestedNumbers, shape?: Shape, o
   return t;
 }
 
+/** A tensor of `shape` filled with `value` (int32 values must fit int32). */
 export function full(shape: Shape, value: number, opts: CreateOptions = {}): Tensor {
   checkDType('full', opts.dtype);
   if (opts.dtype === 'int32') checkInt32Values('full', [value]);
@@ -436,18 +498,22 @@ export function full(shape: Shape, value: number, opts: CreateOptions = {}): Ten
   return t;
 }
 
+/** A tensor of `shape` filled with 0. */
 export function zeros(shape: Shape, opts: CreateOptions = {}): Tensor {
   return full(shape, 0, opts);
 }
 
+/** A tensor of `shape` filled with 1. */
 export function ones(shape: Shape, opts: CreateOptions = {}): Tensor {
   return full(shape, 1, opts);
 }
 
+/** Zeros with the shape and dtype of `t`. */
 export function zerosLike(t: Tensor): Tensor {
   return zeros(t.shape, { dtype: t.dtype });
 }
 
+/** Ones with the shape and dtype of `t`. */
 export function onesLike(t: Tensor): Tensor {
   return ones(t.shape, { dtype: t.dtype });
 }
@@ -467,7 +533,9 @@ export function arange(start: number, end?: number, step = 1, opts: CreateOption
   return t;
 }
 
+/** Options of the random creation functions. */
 export interface RandomOptions extends CreateOptions {
+  /** Where the numbers come from (default: the global generator, reseeded by `manualSeed`). */
   generator?: Generator;
 }
 
@@ -512,6 +580,7 @@ export function needsGrad(...inputs: (Tensor | null | undefined)[]): boolean {
   return isGradEnabled() && inputs.some((t) => t?.requiresGrad);
 }
 
+/** What an op's graph node keeps for its backward pass (see `withGrad`). */
 export interface SavedForBackward {
   /**
    * Tensors whose values the gradient function reads (inputs, the output, internal tensors).

@@ -39,11 +39,16 @@ const ITEM_BYTES: Record<SafetensorsDType, number> = { F32: 4, F16: 2, BF16: 2, 
 /** Elements of the largest tensor materialized (2^31 - 1: typed-array and GPU binding limits are near it). */
 const MAX_ELEMENTS = 2 ** 31 - 1;
 
+/**
+ * The only Python globals a torch.save file may name (as torch.load(weights_only=True) allows):
+ * OrderedDict, the tensor rebuild functions and the storage classes. Anything else is refused.
+ */
 export const ALLOWED_GLOBALS: readonly string[] = [
   'collections.OrderedDict', 'torch._utils._rebuild_tensor_v2', 'torch._utils._rebuild_parameter',
   ...Object.keys(STORAGE_DTYPES).map((s) => `torch.${s}`),
 ];
 
+/** Options for reading a torch.save file. */
 export interface TorchLoadOptions {
   /**
    * When the file holds a dict that wraps the state dict (e.g. {'model': state_dict, 'epoch': 3}),
