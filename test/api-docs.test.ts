@@ -121,4 +121,23 @@ describe('API documentation', () => {
     const stale = [...allowlist].filter((m) => !missing.includes(m));
     expect(stale, 'remove these from the allowlist in test/api-docs.test.ts').toEqual([]);
   });
+
+  it('`npm run docs` (TypeDoc) builds the reference with no warnings', async () => {
+    const { execFile } = await import('node:child_process');
+    const { mkdtempSync, existsSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const out = mkdtempSync(path.join(tmpdir(), 'engram-api-'));
+    try {
+      const result = await new Promise<{ code: number; text: string }>((done) => {
+        execFile(process.execPath, [path.join(root, 'node_modules', 'typedoc', 'bin', 'typedoc'), '--out', out], { cwd: root, timeout: 240_000 }, (err, stdout, stderr) => {
+          done({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, text: `${stdout}${stderr}` });
+        });
+      });
+      expect(result.text).not.toMatch(/warning|error/i);
+      expect(result.code, result.text).toBe(0);
+      expect(existsSync(path.join(out, 'classes', 'engram.Tensor.html')) || existsSync(path.join(out, 'classes', 'Tensor.html'))).toBe(true);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  }, 300_000);
 });

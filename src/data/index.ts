@@ -1,7 +1,7 @@
 // Browser-safe dataset readers: everything here parses bytes and never touches a file system.
 // Node's folder-layout loaders live in ./node.js.
 export { ImageDataset, type ImageDatasetInit, type LabelMapping } from './dataset.js';
-export { gunzip, unzlib, inflateRaw, maybeDecompress, isGzip, looksLikeZlib, DEFAULT_MAX_DECOMPRESSED_BYTES, DEFAULT_MAX_COMPRESSION_RATIO, type DecompressOptions } from './compress.js';
+export { gunzip, unzlib, inflateRaw, maybeDecompress, isGzip, looksLikeZlib, DEFAULT_MAX_DECOMPRESSED_BYTES, DEFAULT_MAX_COMPRESSION_RATIO, type DecompressOptions, type BoundedDecompressOptions, type SizeFromHeader, type DeclaredSize } from './compress.js';
 export { crc32, adler32 } from './checksums.js';
 export { readTar } from './tar.js';
 export { parseIdx, type IdxArray } from './idx.js';

@@ -35,7 +35,12 @@ export interface GpuTransform {
    */
   apply(x: Tensor, gen?: Generator): Tensor;
   /** Set by normalize(): its per-channel mean and std, so a DataLoader can fold it into the uint8 conversion. */
-  readonly normalization?: { readonly mean: readonly number[]; readonly std: readonly number[] };
+  readonly normalization?: {
+    /** Per-channel mean subtracted. */
+    readonly mean: readonly number[];
+    /** Per-channel standard deviation divided by. */
+    readonly std: readonly number[];
+  };
   /** Set by compose(): the transforms it applies, in order. */
   readonly parts?: readonly GpuTransform[];
   /**

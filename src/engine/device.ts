@@ -2,6 +2,7 @@
 // The Node module is imported dynamically, only when no `navigator.gpu` exists, so browser
 // bundles never reach it.
 
+/** Where the GPU came from: `navigator.gpu`, Dawn (npm `webgpu`) in Node, or a GPU object passed to `init()`. */
 export type DeviceSource = 'browser' | 'node-dawn' | 'user';
 
 /** Options for `init()`: where the GPU comes from and which optional features to request. */

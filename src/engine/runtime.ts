@@ -53,9 +53,13 @@ export interface WriteCounter {
 export const PARAM_BLOCK_BYTES = 256;
 /** One recorded dispatch (see `Runtime.trace`). */
 export interface TracedDispatch {
+  /** The kernel dispatched. */
   kernel: Kernel;
+  /** The storage buffers bound at 1..n. */
   buffers: GPUBuffer[];
+  /** A copy of the parameter block's words. */
   params: Uint32Array;
+  /** The workgroup grid. */
   workgroups: [number, number, number];
 }
 
@@ -73,7 +77,7 @@ export class EngramError extends Error {
  * `runtime()` after `init()`.
  */
 export class Runtime {
-  /** Pool of GPU buffers reused by tensors. */
+  /** Pool of GPU buffers reused by tensors (an implementation detail; see `setPoolPolicy`, `memory()`). @internal */
   readonly pool: BufferPool;
   /** The device has the 'shader-f16' feature. */
   readonly hasF16: boolean;
@@ -129,6 +133,7 @@ export class Runtime {
    * kernel's write binding, a copy, an upload) bumps its version, which backward() checks so that
    * an in-place write into a saved tensor raises instead of silently giving wrong gradients. Empty
    * when no graph is alive, so a dispatch then pays one size check.
+   * @internal
    */
   readonly watched = new Map<GPUBuffer, WriteCounter>();
 

@@ -436,7 +436,8 @@ export interface CreateOptions {
   requiresGrad?: boolean;
 }
 
-type NestedNumbers = number | readonly NestedNumbers[];
+/** A number or nested arrays of numbers, e.g. `[[1, 2], [3, 4]]` (the shape is inferred). */
+export type NestedNumbers = number | readonly NestedNumbers[];
 
 function inferShape(data: NestedNumbers): number[] {
   const shape: number[] = [];
@@ -630,6 +631,22 @@ export function withGrad(out: Tensor, name: string, inputs: Tensor[], backward: 
   return out;
 }
 
+/** What `memory()` reports. */
+export interface MemoryStats {
+  /** Tensors holding GPU memory (live ones, and disposed ones a live graph still keeps). */
+  tensors: number;
+  /** Tensors created and never disposed, including those the garbage collector reclaimed since. */
+  undisposed: number;
+  /** GPU buffers in use by tensors. */
+  buffers: number;
+  /** Bytes of those buffers. */
+  bytes: number;
+  /** Free buffers the pool keeps for reuse (bounded by the pool policy). */
+  pooledBuffers: number;
+  /** Bytes of those free buffers. */
+  pooledBytes: number;
+}
+
 /**
  * Live tensors and GPU memory, for leak checks. `tensors` counts tensors holding GPU memory (live
  * ones, and disposed ones a live autograd graph still keeps for backward); `undisposed` counts
@@ -637,7 +654,7 @@ export function withGrad(out: Tensor, name: string, inputs: Tensor[], backward: 
  * a difference of `undisposed` over a window counts the window's leaks exactly, whenever the
  * collector happens to run (`tensors` also drops when older garbage is collected meanwhile).
  */
-export function memory(): { tensors: number; undisposed: number; buffers: number; bytes: number; pooledBuffers: number; pooledBytes: number } {
+export function memory(): MemoryStats {
   const s = runtime().pool.snapshot();
   return { tensors: counts.tensors, undisposed: counts.undisposed, buffers: s.liveBuffers, bytes: s.liveBytes, pooledBuffers: s.pooledBuffers, pooledBytes: s.pooledBytes };
 }

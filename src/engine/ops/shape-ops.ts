@@ -13,7 +13,8 @@ import { checkShape, normalizeDim, numel, padRank, sameShape, shapeStr, stridesO
 import { sumTo } from './elementwise.js';
 import { fill_ } from './fill.js';
 
-type Dims = readonly number[];
+/** A list of sizes or dimension indices. */
+export type Dims = readonly number[];
 
 // ------------------------------------------------------------------ kernel calls
 

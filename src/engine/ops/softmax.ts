@@ -54,7 +54,8 @@ export function logSoftmax(x: Tensor, dim = -1): Tensor {
   return softmaxFamily(true, x, dim);
 }
 
-type Reduction = 'mean' | 'sum' | 'none';
+/** How a loss reduces over the batch: the mean, the sum, or one value per row ('none'), as PyTorch's `reduction`. */
+export type Reduction = 'mean' | 'sum' | 'none';
 
 /** Options for `nllLoss()` (and, with `labelSmoothing`, `crossEntropy()`). */
 export interface NllLossOptions {

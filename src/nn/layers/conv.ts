@@ -1,13 +1,15 @@
 // Conv2d layer over NCHW input; weight [out, in, kh, kw] as torch.nn.Conv2d (groups = 1).
 
 import { conv2d } from '../../engine/ops/conv.js';
+import type { Size2 } from '../../engine/ops/pool.js';
 import type { Tensor } from '../../engine/tensor.js';
 import type { Generator } from '../../engine/random.js';
 import { Module } from '../module.js';
 import { defaultUniform } from '../init.js';
 import { checkInt, checkPair, checkBoolean } from '../../engine/validate.js';
 
-type Pair = number | [number, number];
+/** A size per axis (height, width), or one number for both. */
+type Pair = Size2;
 
 /** Options of the `Conv2d` layer, as torch.nn.Conv2d (no groups). */
 export interface Conv2dLayerOptions {

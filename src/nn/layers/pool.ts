@@ -2,11 +2,13 @@
 
 import { EngramError } from '../../engine/runtime.js';
 import { maxPool2d, avgPool2d, adaptiveAvgPool2d } from '../../engine/ops/pool.js';
+import type { Size2 } from '../../engine/ops/pool.js';
 import type { Tensor } from '../../engine/tensor.js';
 import { Module } from '../module.js';
 import { checkBoolean, checkPair } from '../../engine/validate.js';
 
-type Pair = number | [number, number];
+/** A size per axis (height, width), or one number for both. */
+type Pair = Size2;
 
 /** Checked at construction (the ops check again per call, against the input's size). */
 function checkPoolArgs(op: string, kernelSize: Pair, stride: Pair | undefined, padding: Pair): void {
