@@ -60,6 +60,8 @@ const INSTANCES: Record<string, unknown[][]> = {
   fusedBackwardWGSL: [[GATE, [true, true]]],
   arangeWGSL: [['f32']],
   castWGSL: [['f32', 'i32']],
+  // The index check's flag binding and report function, as the loss, indexSelect and gather kernels include it.
+  indexFlagsWGSL: [[5]],
 };
 
 /** Reading order: the families a training step uses most first, then the rest alphabetically. */

@@ -85,7 +85,7 @@ async function findGPU(opts: InitOptions): Promise<{ gpu: GPU; source: DeviceSou
     // present but its prebuilt native module does not load on this platform.
     const fix = err.code === 'ERR_MODULE_NOT_FOUND'
       ? "The package is missing (it is a dependency of engram): run `npm install` in your project, or `npm install webgpu`."
-      : `The package is installed but its native module (dawn.node) did not load on ${process.platform}-${process.arch}: Dawn ships prebuilt binaries for linux, darwin and win32 on x64 and arm64; on Linux it needs a glibc-based system and a Vulkan loader (Debian/Ubuntu: apt-get install libvulkan1 mesa-vulkan-drivers).`;
+      : `The package is installed but its native module (Dawn's prebuilt binary) did not load on ${process.platform}-${process.arch}: Dawn ships prebuilt binaries for linux, darwin and win32 on x64 and arm64; on Linux it needs a glibc-based system and a Vulkan loader (Debian/Ubuntu: apt-get install libvulkan1 mesa-vulkan-drivers).`;
     throw new Error(`engram: could not load the npm package 'webgpu' (Dawn for Node): ${err.message}\n${fix}`);
   }
   // WebGPU's enum objects (GPUBufferUsage, GPUShaderStage, ...) are globals in browsers; Dawn hands them over.
