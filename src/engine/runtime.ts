@@ -114,6 +114,8 @@ export class Runtime {
   private deviceError: Error | null = null;
   private errorChecks: Promise<GPUError | null>[] = [];
   private lostReason: string | null = null;
+  /** destroy() was called: the runtime is unusable. */
+  private destroyed = false;
   /** FLAGS of the index checks (shaders/common.ts indexFlagsWGSL), made on first use. */
   private indexFlagsBuffer: GPUBuffer | null = null;
   /** A kernel bound the flags since they were last read: the next readback or sync reads them too. */
@@ -334,6 +336,7 @@ export class Runtime {
     this.flush();
     await this.device.queue.onSubmittedWorkDone();
     await this.raiseErrors();
+    this.assertAlive(); // a loss noticed while waiting
   }
 
   /** Read `bytes` bytes of a buffer back to the CPU (submits pending work first). */
@@ -369,6 +372,17 @@ export class Runtime {
     return out;
   }
 
+  /**
+   * A tensor's last reference is gone: its buffer goes back to the pool, unless this runtime is no
+   * longer the current one or its device was lost, in which case it is destroyed (it can never be
+   * used again, and must not reach the new device's pool). Internal to tensors.
+   * @internal
+   */
+  releaseBuffer(buf: GPUBuffer): void {
+    if (this === current && !this.lostReason && !this.destroyed) this.pool.release(buf);
+    else buf.destroy();
+  }
+
   /** Destroy pooled buffers (frees GPU memory held for reuse). */
   trim(): void {
     this.flush();
@@ -402,6 +416,7 @@ export class Runtime {
 
   /** Destroy the device and drop the kernel and bind-group caches; the runtime is unusable afterwards. */
   destroy(): void {
+    this.destroyed = true;
     this.indexFlagsBuffer?.destroy();
     this.kernels.clear();
     this.bindGroups.clear();
@@ -488,6 +503,8 @@ let current: Runtime | null = null;
 /** Obtain the GPU device (browser or Node) and make it engram's current runtime. */
 export async function init(opts: InitOptions = {}): Promise<Runtime> {
   const { gpu, device, info } = await requestDevice(opts);
+  // Tensors of a previous runtime stay bound to it (Storage.owner): using one raises a clear error,
+  // and releasing one destroys its buffer instead of handing it to this runtime's pool.
   current = new Runtime(device, info, gpu);
   return current;
 }
@@ -495,6 +512,11 @@ export async function init(opts: InitOptions = {}): Promise<Runtime> {
 /** The current runtime; throws a helpful error before `init()`. */
 export function runtime(): Runtime {
   if (!current) throw new EngramError('engram is not initialized: call `await init()` first');
+  return current;
+}
+
+/** The current runtime, or null before `init()` (no error: for checks such as a tensor's device). */
+export function currentRuntime(): Runtime | null {
   return current;
 }
 

@@ -4,7 +4,7 @@
 // autograd node holds outlives its disposal (unusable, but readable by backward) until the graph
 // lets go of it: see withGrad and autograd.ts.
 
-import { runtime, EngramError } from './runtime.js';
+import { runtime, currentRuntime, EngramError, type Runtime } from './runtime.js';
 import { track, untrack, isGradEnabled, endingScope, SCOPE_LEAF } from './scope.js';
 import type { Generator } from './random.js';
 import { checkDType, checkNumbers } from './validate.js';
@@ -42,10 +42,18 @@ export class Storage {
   lastWriter = '';
   private watchers = 0;
   /**
+   * The runtime (device) the buffer belongs to. After a device loss and `init()` again, a tensor of
+   * the old device must neither run on the new one nor hand its buffer to the new pool (WebGPU:
+   * "[Buffer] is associated with [Device], and cannot be used with [Device]").
+   */
+  readonly owner: Runtime;
+  /**
    * @param buffer The GPU buffer holding the data (from the runtime's pool).
    * @param bytes The data's size in bytes (the pooled buffer may be larger).
    */
-  constructor(readonly buffer: GPUBuffer, readonly bytes: number) {}
+  constructor(readonly buffer: GPUBuffer, readonly bytes: number) {
+    this.owner = runtime();
+  }
   /** Take one more reference (a new view of the same data). */
   retain(): this {
     this.refs++;
@@ -53,15 +61,15 @@ export class Storage {
   }
   /** Drop one reference; the last one returns the buffer to the pool. */
   release(): void {
-    if (--this.refs === 0) runtime().pool.release(this.buffer);
+    if (--this.refs === 0) this.owner.releaseBuffer(this.buffer);
   }
   /** A graph node saved this buffer: count writes into it from now on (see Runtime.watched). */
   watch(): void {
-    if (this.watchers++ === 0) runtime().watched.set(this.buffer, this);
+    if (this.watchers++ === 0) this.owner.watched.set(this.buffer, this);
   }
   /** The node that saved this buffer is gone: stop counting writes once no node watches it. */
   unwatch(): void {
-    if (--this.watchers === 0) runtime().watched.delete(this.buffer);
+    if (--this.watchers === 0) this.owner.watched.delete(this.buffer);
   }
 }
 
@@ -207,6 +215,12 @@ export class Tensor {
           'If async scopes run concurrently, their awaits interleave and a tensor created by one can be tracked and disposed by another: await each async scope before starting the next)'
         : '';
       throw new EngramError(`tensor #${this.id}${this.name ? ` '${this.name}'` : ''} (shape ${shapeStr(this.shape)}) was used after dispose()${how}`);
+    }
+    if (this.storage_!.owner !== currentRuntime()) {
+      throw new EngramError(
+        `tensor #${this.id}${this.name ? ` '${this.name}'` : ''} (shape ${shapeStr(this.shape)}) belongs to a GPU device that is gone ` +
+          `(lost, destroyed or replaced by init()); its data cannot be used on the current device. Create it again (e.g. rebuild the model and reload its checkpoint)`,
+      );
     }
     return this.storage_!;
   }
