@@ -4,7 +4,7 @@ export { Linear } from './layers/linear.js';
 export { Sequential } from './layers/container.js';
 export { ReLU, Flatten, Identity } from './layers/activation.js';
 export { Conv2d, type Conv2dLayerOptions } from './layers/conv.js';
-export { BatchNorm1d, BatchNorm2d, type BatchNormLayerOptions } from './layers/norm.js';
+export { BatchNorm1d, BatchNorm2d, LayerNorm, GroupNorm, type BatchNormLayerOptions, type LayerNormOptions, type GroupNormLayerOptions } from './layers/norm.js';
 export { MaxPool2d, AvgPool2d, AdaptiveAvgPool2d } from './layers/pool.js';
 export { Dropout } from './layers/dropout.js';
 export { Residual } from './layers/residual.js';

@@ -8,6 +8,7 @@ export * from './softmax.js';
 export { backward, zeroGrad } from '../autograd.js';
 export * from './conv.js';
 export * from './batchnorm.js';
+export * from './norm.js';
 export * from './pool.js';
 export * from './dropout.js';
 export * from './fuse.js';

@@ -1,8 +1,10 @@
-// Batch normalization layers with PyTorch semantics: batch statistics (biased variance) in training,
+// Normalization layers. Batch normalization with PyTorch semantics: batch statistics (biased variance) in training,
 // running statistics (updated with momentum 0.1 from the unbiased variance) in evaluation.
+// LayerNorm and GroupNorm: per-row statistics, identical in training and evaluation.
 
 import { EngramError } from '../../engine/runtime.js';
 import { batchNorm } from '../../engine/ops/batchnorm.js';
+import { layerNorm, groupNorm } from '../../engine/ops/norm.js';
 import { zeros, ones, type Tensor } from '../../engine/tensor.js';
 import { addInt_ } from '../../engine/ops/fill.js';
 import { shapeStr } from '../../engine/shape.js';
@@ -106,3 +108,98 @@ export class BatchNorm2d extends BatchNormBase {
   }
 }
 
+
+/** Options of `LayerNorm`, as in PyTorch. */
+export interface LayerNormOptions {
+  /** Added to the variance before the square root (default 1e-5). */
+  eps?: number;
+  /** Learn an elementwise scale (weight, init 1) and shift (bias, init 0) of the normalized shape (default true). */
+  elementwiseAffine?: boolean;
+}
+
+/**
+ * Layer normalization, as torch.nn.LayerNorm: normalizes the last dimensions of the input (which
+ * must equal `normalizedShape`) with their mean and biased variance, then scales and shifts
+ * elementwise. The same in training and evaluation (no running statistics).
+ */
+export class LayerNorm extends Module {
+  /** The normalized trailing dimensions. */
+  readonly normalizedShape: readonly number[];
+  /** Elementwise scale of shape `normalizedShape` (initialized to 1), or null without `elementwiseAffine`. */
+  readonly weight: Tensor | null;
+  /** Elementwise shift of shape `normalizedShape` (initialized to 0), or null without `elementwiseAffine`. */
+  readonly bias: Tensor | null;
+  /** Added to the variance before the square root. */
+  readonly eps: number;
+
+  /** @param normalizedShape The trailing dimensions to normalize over (a number for one dimension). */
+  constructor(normalizedShape: number | readonly number[], opts: LayerNormOptions = {}) {
+    super();
+    const shape = typeof normalizedShape === 'number' ? [normalizedShape] : [...normalizedShape];
+    if (shape.length === 0) throw new EngramError('LayerNorm: normalizedShape must name at least one dimension, got []');
+    shape.forEach((d, k) => checkInt('LayerNorm', `normalizedShape[${k}]`, d, 1));
+    this.normalizedShape = shape;
+    this.eps = checkNumber('LayerNorm', 'eps', opts.eps ?? 1e-5, { min: 0 });
+    const affine = checkBoolean('LayerNorm', 'elementwiseAffine', opts.elementwiseAffine ?? true);
+    this.weight = affine ? this.registerParameter('weight', ones(shape)) : null;
+    this.bias = affine ? this.registerParameter('bias', zeros(shape)) : null;
+  }
+
+  forward(x: Tensor): Tensor {
+    return layerNorm(x, this.normalizedShape, this.weight, this.bias, this.eps);
+  }
+
+  override extraRepr(): string {
+    return `[${this.normalizedShape.join(', ')}], eps=${this.eps}, elementwise_affine=${this.weight !== null}`;
+  }
+}
+
+/** Options of `GroupNorm`, as in PyTorch. */
+export interface GroupNormLayerOptions {
+  /** Added to the variance before the square root (default 1e-5). */
+  eps?: number;
+  /** Learn a per-channel scale (weight, init 1) and shift (bias, init 0) (default true). */
+  affine?: boolean;
+}
+
+/**
+ * Group normalization, as torch.nn.GroupNorm: the channels of x [N, C, ...] are split into
+ * `numGroups` groups; each sample's group is normalized with its mean and biased variance, then
+ * scaled and shifted per channel. The same in training and evaluation.
+ */
+export class GroupNorm extends Module {
+  /** Per-channel scale, [numChannels] (initialized to 1), or null without `affine`. */
+  readonly weight: Tensor | null;
+  /** Per-channel shift, [numChannels] (initialized to 0), or null without `affine`. */
+  readonly bias: Tensor | null;
+  /** Added to the variance before the square root. */
+  readonly eps: number;
+
+  /**
+   * @param numGroups Number of groups; must divide `numChannels`.
+   * @param numChannels Number of channels C (dimension 1 of the input).
+   */
+  constructor(readonly numGroups: number, readonly numChannels: number, opts: GroupNormLayerOptions = {}) {
+    super();
+    checkInt('GroupNorm', 'numGroups', numGroups, 1);
+    checkInt('GroupNorm', 'numChannels', numChannels, 1);
+    if (numChannels % numGroups !== 0) {
+      throw new EngramError(`GroupNorm: numChannels (${numChannels}) must be divisible by numGroups (${numGroups})`);
+    }
+    this.eps = checkNumber('GroupNorm', 'eps', opts.eps ?? 1e-5, { min: 0 });
+    const affine = checkBoolean('GroupNorm', 'affine', opts.affine ?? true);
+    this.weight = affine ? this.registerParameter('weight', ones([numChannels])) : null;
+    this.bias = affine ? this.registerParameter('bias', zeros([numChannels])) : null;
+  }
+
+  forward(x: Tensor): Tensor {
+    if (x.rank < 2 || x.shape[1] !== this.numChannels) {
+      throw new EngramError(`GroupNorm(${this.numGroups}, ${this.numChannels}): expected input [N, ${this.numChannels}, ...], got ${shapeStr(x.shape)}`);
+    }
+    return groupNorm(x, this.numGroups, this.weight, this.bias, this.eps);
+  }
+
+  override extraRepr(): string {
+    return `${this.numGroups}, ${this.numChannels}, eps=${this.eps}, affine=${this.weight !== null}`;
+  }
+}

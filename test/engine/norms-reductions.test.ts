@@ -1,0 +1,231 @@
+// layerNorm and groupNorm (and their nn modules): GPU forward and backward against the float64
+// reference (test/reference/norm.ts) on odd shapes, rows longer than a workgroup and many rows, the
+// reference gradient against finite differences, and PyTorch parity on every case of
+// test/fixtures/breadth/norm_fixtures.json (written by make_norm_fixtures.py beside it with torch
+// 1.13): bitwise for NaN, the infinities and the sign of zeros, within 1e-5 relative otherwise.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, it, expect } from 'vitest';
+import * as E from '../../src/index.js';
+import { layerNorm, groupNorm } from '../../src/engine/ops/norm.js';
+import { LayerNorm, GroupNorm } from '../../src/nn/index.js';
+import { checkOp, expectClose } from '../helpers/gradcheck.js';
+import { useGPU } from '../helpers/gpu.js';
+import { arr } from '../reference/arr.js';
+import { layerNormForward, layerNormGrad, groupNormForward, groupNormGrad } from '../reference/norm.js';
+
+useGPU();
+
+describe('layerNorm matches the float64 reference, forward and backward', () => {
+  // Row lengths 1, 5, 7 * 3, 300 and 513 (more than the 256 threads of a row's workgroup); 1 to 301 rows.
+  const CASES: [number[], number[]][] = [[[3, 5], [5]], [[2, 3, 7], [3, 7]], [[4, 300], [300]], [[2, 513], [513]], [[301, 6], [6]], [[5, 1], [1]], [[7], [7]]];
+  it('without affine', async () => {
+    for (const [shape, ns] of CASES) {
+      await checkOp({
+        name: `layerNorm [${shape}] over [${ns}]`,
+        inputs: [{ shape }],
+        gpu: (x) => layerNorm(x, ns),
+        ref: (x) => layerNormForward(x, ns, null, null),
+        refGrad: (g, x) => [layerNormGrad(g, x, ns, null)[0]],
+        bwdTol: { atol: 2e-4, rtol: 2e-4 },
+      });
+    }
+  });
+
+  it('with weight and bias (gradients for x, weight, bias), eps 1e-3', async () => {
+    for (const [shape, ns] of CASES) {
+      await checkOp({
+        name: `layerNorm affine [${shape}] over [${ns}]`,
+        inputs: [{ shape, low: -2, high: 3 }, { shape: ns, low: 0.5, high: 1.5 }, { shape: ns }],
+        gpu: (x, w, b) => layerNorm(x, ns, w, b, 1e-3),
+        ref: (x, w, b) => layerNormForward(x, ns, w!, b!, 1e-3),
+        refGrad: (g, x, w) => layerNormGrad(g, x, ns, w!, 1e-3),
+        bwdTol: { atol: 2e-4, rtol: 2e-4 },
+      });
+    }
+  });
+
+  it('with a weight only and with a bias only', async () => {
+    const ns = [9];
+    await checkOp({
+      name: 'layerNorm weight only',
+      inputs: [{ shape: [4, 9] }, { shape: ns, low: 0.5, high: 1.5 }],
+      gpu: (x, w) => layerNorm(x, ns, w),
+      ref: (x, w) => layerNormForward(x, ns, w!, null),
+      refGrad: (g, x, w) => layerNormGrad(g, x, ns, w!).slice(0, 2),
+      bwdTol: { atol: 2e-4, rtol: 2e-4 },
+    });
+    await checkOp({
+      name: 'layerNorm bias only',
+      inputs: [{ shape: [4, 9] }, { shape: ns }],
+      gpu: (x, b) => layerNorm(x, ns, null, b),
+      ref: (x, b) => layerNormForward(x, ns, null, b!),
+      refGrad: (g, x) => {
+        const [dx, , db] = layerNormGrad(g, x, ns, null);
+        return [dx, db];
+      },
+      bwdTol: { atol: 2e-4, rtol: 2e-4 },
+    });
+  });
+
+  it('stays accurate for rows at a large offset (1e4 + N(0, 1)): the mean is kept as hi + lo', async () => {
+    const g = new E.Generator(5);
+    const D = 1000;
+    const vals = Float32Array.from({ length: 2 * D }, () => 1e4 + (g.next() * 2 - 1));
+    const y = E.scope(() => layerNorm(E.tensor(vals, [2, D]), [D]));
+    const expected = layerNormForward(arr([2, D], vals), [D], null, null);
+    expectClose(await y.toArray(), expected, { atol: 2e-5, rtol: 0 }, 'layerNorm at offset 1e4');
+    y.dispose();
+  });
+});
+
+describe('groupNorm matches the float64 reference, forward and backward', () => {
+  // Groups of 1 channel (instance norm) to all channels (layer norm over C, H, W); 257-element groups.
+  const CASES: [number[], number][] = [[[2, 6, 5], 3], [[3, 4, 3, 5], 2], [[2, 4, 9, 11], 1], [[2, 10, 3], 10], [[1, 3, 257], 3], [[5, 6], 2], [[2, 4, 2, 2, 3], 4]];
+  it('without affine', async () => {
+    for (const [shape, G] of CASES) {
+      await checkOp({
+        name: `groupNorm [${shape}] G=${G}`,
+        inputs: [{ shape }],
+        gpu: (x) => groupNorm(x, G),
+        ref: (x) => groupNormForward(x, G, null, null),
+        refGrad: (g, x) => [groupNormGrad(g, x, G, null)[0]],
+        bwdTol: { atol: 2e-4, rtol: 2e-4 },
+      });
+    }
+  });
+
+  it('with weight and bias (gradients for x, weight, bias)', async () => {
+    for (const [shape, G] of CASES) {
+      const C = shape[1]!;
+      await checkOp({
+        name: `groupNorm affine [${shape}] G=${G}`,
+        inputs: [{ shape, low: -2, high: 3 }, { shape: [C], low: 0.5, high: 1.5 }, { shape: [C] }],
+        gpu: (x, w, b) => groupNorm(x, G, w, b, 1e-4),
+        ref: (x, w, b) => groupNormForward(x, G, w!, b!, 1e-4),
+        refGrad: (g, x, w) => groupNormGrad(g, x, G, w!, 1e-4),
+        bwdTol: { atol: 3e-4, rtol: 3e-4 },
+      });
+    }
+  });
+});
+
+type Num = number | 'NaN' | 'Infinity' | '-Infinity' | '-0';
+interface Encoded {
+  shape: number[];
+  data: Num[];
+  /** The largest |PyTorch float32 - float64| over the tensor, where PyTorch's float32 result is less accurate than 1e-5. */
+  f32err?: number;
+}
+interface Case {
+  name: string;
+  op: 'layerNorm' | 'groupNorm';
+  args: { normalizedShape?: number[]; numGroups?: number; eps: number };
+  x: Encoded;
+  weight?: Encoded;
+  bias?: Encoded;
+  out: Encoded;
+  upstream: Encoded;
+  gx: Encoded;
+  gweight?: Encoded;
+  gbias?: Encoded;
+}
+
+function decode(v: Num): number {
+  if (v === 'NaN') return NaN;
+  if (v === 'Infinity') return Infinity;
+  if (v === '-Infinity') return -Infinity;
+  if (v === '-0') return -0;
+  return v;
+}
+
+/**
+ * Bitwise for NaN, infinities and zero signs; within 1e-5 relative (1e-5 absolute near 0) otherwise,
+ * widened by "f32err" where PyTorch's own float32 result is further than that from float64 (rows at
+ * a 1e4 offset: PyTorch's CPU kernel computes x * rstd - mean * rstd, which cancels).
+ */
+function expectMatches(actual: Float32Array, expected: Encoded, label: string): void {
+  expect(actual.length, `${label}: length`).toBe(expected.data.length);
+  expected.data.forEach((enc, i) => {
+    const e = decode(enc);
+    const a = actual[i]!;
+    const where = `${label}: element ${i} is ${a}, PyTorch ${String(enc)}`;
+    if (!Number.isFinite(e) || Object.is(e, -0)) expect(Object.is(a, e) || (Number.isNaN(e) && Number.isNaN(a)), where).toBe(true);
+    else expect(Math.abs(a - e) <= 1e-5 * Math.max(1, Math.abs(e)) + (expected.f32err ?? 0), where).toBe(true);
+  });
+}
+
+describe('layerNorm and groupNorm match PyTorch 1.13 (fixtures)', () => {
+  const path = fileURLToPath(new URL('../fixtures/breadth/norm_fixtures.json', import.meta.url));
+  const fixtures = JSON.parse(readFileSync(path, 'utf8')) as { torch: string; cases: Case[] };
+  const t = (e: Encoded, grad = false): E.Tensor => E.tensor(Float32Array.from(e.data.map(decode)), e.shape, { requiresGrad: grad });
+
+  it('covers both ops with NaN/inf, offsets, constant rows and long rows', () => {
+    expect(fixtures.cases.length).toBeGreaterThanOrEqual(14);
+    expect(new Set(fixtures.cases.map((c) => c.op))).toEqual(new Set(['layerNorm', 'groupNorm']));
+  });
+
+  for (const c of fixtures.cases) {
+    it(c.name, async () => {
+      const x = t(c.x, true);
+      const w = c.weight ? t(c.weight, true) : null;
+      const b = c.bias ? t(c.bias, true) : null;
+      const out = c.op === 'layerNorm' ? layerNorm(x, c.args.normalizedShape!, w, b, c.args.eps) : groupNorm(x, c.args.numGroups!, w, b, c.args.eps);
+      const up = t(c.upstream);
+      E.scope(() => E.backward(E.sum(E.mul(out, up))));
+      expectMatches(await out.toArray() as Float32Array, c.out, `${c.name} out`);
+      expectMatches(await x.grad!.toArray() as Float32Array, c.gx, `${c.name} grad x`);
+      if (w) expectMatches(await w.grad!.toArray() as Float32Array, c.gweight!, `${c.name} grad weight`);
+      if (b) expectMatches(await b.grad!.toArray() as Float32Array, c.gbias!, `${c.name} grad bias`);
+      for (const z of [x, w, b, out, up]) z?.dispose();
+    });
+  }
+});
+
+describe('layerNorm and groupNorm errors and empty inputs', () => {
+  it('name the op, the shapes and the fix', () => {
+    E.scope(() => {
+      const x = E.zeros([2, 3, 4]);
+      expect(() => layerNorm(x, [3])).toThrow(/layerNorm: normalizedShape \[3\] must be non-empty and equal the last dimensions of the input \[2, 3, 4\]/);
+      expect(() => layerNorm(x, [4], E.ones([3]))).toThrow(/layerNorm: weight has shape \[3\], expected \[4\]/);
+      expect(() => layerNorm(x, [4], null, null, -1)).toThrow(/layerNorm: eps must be a finite non-negative number, got -1/);
+      expect(() => groupNorm(x, 2)).toThrow(/groupNorm: numGroups must be a positive integer dividing the 3 channels of input \[2, 3, 4\], got 2/);
+      expect(() => groupNorm(E.zeros([3]), 1)).toThrow(/groupNorm: expected an input of shape \[N, C, \.\.\.\]/);
+      expect(() => groupNorm(x, 3, E.ones([4]))).toThrow(/groupNorm: weight has shape \[4\], expected \[3\]/);
+      expect(() => new GroupNorm(2, 3)).toThrow(/GroupNorm: numChannels \(3\) must be divisible by numGroups \(2\)/);
+      expect(() => new GroupNorm(1, 3).forward(E.zeros([2, 4, 5]))).toThrow(/GroupNorm\(1, 3\): expected input \[N, 3, \.\.\.\], got \[2, 4, 5\]/);
+    });
+  });
+
+  it('an empty batch gives an empty output and zero affine gradients', async () => {
+    const x = E.zeros([0, 4], { requiresGrad: true });
+    const w = E.ones([4], { requiresGrad: true });
+    const b = E.zeros([4], { requiresGrad: true });
+    const y = layerNorm(x, [4], w, b);
+    expect(y.shape).toEqual([0, 4]);
+    E.scope(() => E.backward(E.sum(y)));
+    expect(Array.from(await w.grad!.toArray())).toEqual([0, 0, 0, 0]);
+    expect(Array.from(await b.grad!.toArray())).toEqual([0, 0, 0, 0]);
+    for (const z of [x, w, b, y]) z.dispose();
+  });
+});
+
+describe('LayerNorm and GroupNorm modules', () => {
+  it('have PyTorch parameter names and initial values, and normalize as the functional ops', async () => {
+    const ln = new LayerNorm([3, 4]);
+    expect(ln.namedParameters().map(([n, p]) => [n, p.shape])).toEqual([['weight', [3, 4]], ['bias', [3, 4]]]);
+    expect(Array.from(await ln.weight!.toArray())).toEqual(new Array(12).fill(1));
+    const gn = new GroupNorm(2, 4, { eps: 1e-3 });
+    expect([...gn.stateDict().keys()]).toEqual(['weight', 'bias']);
+    expect(new LayerNorm(5, { elementwiseAffine: false }).parameters()).toEqual([]);
+    expect(new GroupNorm(1, 4, { affine: false }).parameters()).toEqual([]);
+    const gen = new E.Generator(3);
+    const vals = Float32Array.from({ length: 2 * 4 * 6 }, () => gen.next() * 4 - 2);
+    const x = E.tensor(vals, [2, 4, 6]);
+    const yg = gn.forward(x);
+    expectClose(await yg.toArray(), groupNormForward(arr([2, 4, 6], vals), 2, null, null, 1e-3), { atol: 1e-5, rtol: 1e-5 }, 'GroupNorm module');
+    const y = new LayerNorm(6).forward(x);
+    expectClose(await y.toArray(), layerNormForward(arr([2, 4, 6], vals), [6], null, null), { atol: 1e-5, rtol: 1e-5 }, 'LayerNorm module');
+    for (const z of [x, y, yg]) z.dispose();
+  });
+});
