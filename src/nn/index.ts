@@ -5,6 +5,7 @@ export { Sequential } from './layers/container.js';
 export { ReLU, Flatten, Identity } from './layers/activation.js';
 export { Conv2d, type Conv2dLayerOptions } from './layers/conv.js';
 export { BatchNorm1d, BatchNorm2d, LayerNorm, GroupNorm, type BatchNormLayerOptions, type LayerNormOptions, type GroupNormLayerOptions } from './layers/norm.js';
+export { Embedding, type EmbeddingOptions } from './layers/embedding.js';
 export { MaxPool2d, AvgPool2d, AdaptiveAvgPool2d } from './layers/pool.js';
 export { Dropout } from './layers/dropout.js';
 export { Residual } from './layers/residual.js';

@@ -8,11 +8,13 @@ import { fileURLToPath } from 'node:url';
 import { describe, it, expect } from 'vitest';
 import * as E from '../../src/index.js';
 import { layerNorm, groupNorm } from '../../src/engine/ops/norm.js';
-import { LayerNorm, GroupNorm } from '../../src/nn/index.js';
+import { embedding } from '../../src/engine/ops/embedding.js';
+import { LayerNorm, GroupNorm, Embedding } from '../../src/nn/index.js';
 import { checkOp, expectClose } from '../helpers/gradcheck.js';
 import { useGPU } from '../helpers/gpu.js';
 import { arr } from '../reference/arr.js';
 import { layerNormForward, layerNormGrad, groupNormForward, groupNormGrad } from '../reference/norm.js';
+import { embeddingForward, embeddingGrad } from '../reference/embedding.js';
 
 useGPU();
 
@@ -155,10 +157,21 @@ function expectMatches(actual: Float32Array, expected: Encoded, label: string): 
   });
 }
 
+interface EmbeddingCase {
+  name: string;
+  indices: { shape: number[]; data: number[] };
+  weight: Encoded;
+  paddingIdx: number | null;
+  out: Encoded;
+  upstream: Encoded;
+  gweight: Encoded;
+}
+
+const fixturePath = fileURLToPath(new URL('../fixtures/breadth/norm_fixtures.json', import.meta.url));
+const fixtures = JSON.parse(readFileSync(fixturePath, 'utf8')) as { torch: string; cases: Case[]; embedding: EmbeddingCase[] };
+const t = (e: Encoded, grad = false): E.Tensor => E.tensor(Float32Array.from(e.data.map(decode)), e.shape, { requiresGrad: grad });
+
 describe('layerNorm and groupNorm match PyTorch 1.13 (fixtures)', () => {
-  const path = fileURLToPath(new URL('../fixtures/breadth/norm_fixtures.json', import.meta.url));
-  const fixtures = JSON.parse(readFileSync(path, 'utf8')) as { torch: string; cases: Case[] };
-  const t = (e: Encoded, grad = false): E.Tensor => E.tensor(Float32Array.from(e.data.map(decode)), e.shape, { requiresGrad: grad });
 
   it('covers both ops with NaN/inf, offsets, constant rows and long rows', () => {
     expect(fixtures.cases.length).toBeGreaterThanOrEqual(14);
@@ -227,5 +240,94 @@ describe('LayerNorm and GroupNorm modules', () => {
     const y = new LayerNorm(6).forward(x);
     expectClose(await y.toArray(), layerNormForward(arr([2, 4, 6], vals), [6], null, null), { atol: 1e-5, rtol: 1e-5 }, 'LayerNorm module');
     for (const z of [x, y, yg]) z.dispose();
+  });
+});
+
+describe('embedding matches the float64 reference and PyTorch', () => {
+  it('forward and weight gradient on odd shapes, with repeated indices', async () => {
+    for (const [ishape, V, E_] of [[[7], 5, 3], [[2, 3, 5], 11, 1], [[300], 4, 9], [[], 6, 2]] as [number[], number, number][]) {
+      await checkOp({
+        name: `embedding [${ishape}] into [${V}, ${E_}]`,
+        inputs: [{ shape: ishape, dtype: 'int32', low: 0, high: V }, { shape: [V, E_] }],
+        gpu: (i, w) => embedding(i, w),
+        ref: (i, w) => embeddingForward(i, w),
+        refGrad: (g, i, w) => [null, embeddingGrad(g, i, w)],
+      });
+    }
+  });
+
+  // Not a gradient check: PyTorch's padding row is used in forward but gets no gradient, so its
+  // "gradient" is deliberately not the derivative (finite differences would disagree).
+  it('gives the padding row no gradient (paddingIdx, negative counting from the end)', async () => {
+    const gen = new E.Generator(11);
+    const idxVals = Int32Array.from({ length: 24 }, () => gen.int(5));
+    idxVals[0] = 2;
+    idxVals[1] = 4;
+    const wVals = Float32Array.from({ length: 15 }, () => gen.next() * 2 - 1);
+    const gVals = Float32Array.from({ length: 24 * 3 }, () => gen.next() * 2 - 1);
+    for (const pad of [2, -1]) {
+      const w = E.tensor(wVals, [5, 3], { requiresGrad: true });
+      const idx = E.tensor(idxVals, [4, 6]);
+      const up = E.tensor(gVals, [4, 6, 3]);
+      const y = embedding(idx, w, pad);
+      E.scope(() => E.backward(E.sum(E.mul(y, up))));
+      const ia = arr([4, 6], idxVals);
+      const wa = arr([5, 3], wVals);
+      expectClose(await y.toArray(), embeddingForward(ia, wa), { atol: 0, rtol: 0 }, `embedding paddingIdx ${pad} forward`);
+      const dw = embeddingGrad(arr([4, 6, 3], gVals), ia, wa, pad < 0 ? pad + 5 : pad);
+      expectClose(await w.grad!.toArray(), dw, { atol: 1e-6, rtol: 1e-6 }, `embedding paddingIdx ${pad} grad`);
+      expect([...(await w.grad!.toArray())].slice((pad < 0 ? 4 : 2) * 3, (pad < 0 ? 5 : 3) * 3)).toEqual([0, 0, 0]);
+      for (const z of [w, idx, up, y]) z.dispose();
+    }
+  });
+
+  for (const c of fixtures.embedding) {
+    it(`PyTorch: ${c.name}`, async () => {
+      const w = t(c.weight, true);
+      const idx = E.tensor(Int32Array.from(c.indices.data), c.indices.shape);
+      const out = embedding(idx, w, c.paddingIdx);
+      const up = t(c.upstream);
+      E.scope(() => E.backward(E.sum(E.mul(out, up))));
+      expectMatches(await out.toArray() as Float32Array, c.out, `${c.name} out`);
+      expectMatches(await w.grad!.toArray() as Float32Array, c.gweight, `${c.name} grad weight`);
+      for (const z of [w, idx, out, up]) z.dispose();
+    });
+  }
+
+  it('reports an out-of-range index at the next readback (checked on the GPU); its row is NaN', async () => {
+    const w = E.tensor([1, 2, 3, 4, 5, 6], [3, 2]);
+    const before = E.runtime().counters.readbacks;
+    const y = embedding(E.tensor(new Int32Array([2, 3, 0]), [3]), w);
+    expect(E.runtime().counters.readbacks).toBe(before);
+    await expect(y.toArray()).rejects.toThrow(/embedding: index 3 is outside the valid range \[0, 3\) .*indices must be in \[0, numEmbeddings\)/);
+    expect([...(await y.toArray())].map((v) => (Number.isNaN(v) ? 'NaN' : v))).toEqual([5, 6, 'NaN', 'NaN', 1, 2]);
+    await E.sync();
+  });
+
+  it('rejects float indices, a non-matrix weight and a paddingIdx out of range, naming the fix', () => {
+    E.scope(() => {
+      const w = E.zeros([4, 2]);
+      expect(() => embedding(E.zeros([3]), w)).toThrow(/embedding: indices must be an int32 tensor, got float32 \(shape \[3\]\) \(convert with toInt\(\)\)/);
+      expect(() => embedding(E.tensor(new Int32Array([0]), [1]), E.zeros([4]))).toThrow(/embedding: weight must be a float32 matrix \[numEmbeddings, embeddingDim\], got float32 \[4\]/);
+      expect(() => embedding(E.tensor(new Int32Array([0]), [1]), w, 4)).toThrow(/embedding: paddingIdx must be an integer in \[-4, 4\) for a weight of 4 rows, got 4/);
+      expect(() => new Embedding(4, 2, { paddingIdx: -5 })).toThrow(/Embedding: paddingIdx must be an integer in \[-4, 4\)/);
+    });
+  });
+
+  it('Embedding module: weight N(0, 1) under the key "weight", the padding row zeroed', async () => {
+    const m = new Embedding(50, 8, { paddingIdx: -2, generator: new E.Generator(7) });
+    expect(m.paddingIdx).toBe(48);
+    expect([...m.stateDict().keys()]).toEqual(['weight']);
+    const w = await m.weight.toArray();
+    expect([...w.slice(48 * 8, 49 * 8)]).toEqual(new Array(8).fill(0));
+    const rest = [...w.slice(0, 48 * 8)];
+    const mean = rest.reduce((a, b) => a + b, 0) / rest.length;
+    const std = Math.sqrt(rest.reduce((a, b) => a + (b - mean) ** 2, 0) / rest.length);
+    expect(Math.abs(mean)).toBeLessThan(0.15);
+    expect(Math.abs(std - 1)).toBeLessThan(0.15);
+    const y = m.forward(E.tensor(new Int32Array([48, 1]), [2]));
+    expect(y.shape).toEqual([2, 8]);
+    expect([...(await y.toArray()).slice(0, 8)]).toEqual(new Array(8).fill(0));
+    y.dispose();
   });
 });

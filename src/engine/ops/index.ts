@@ -9,6 +9,7 @@ export { backward, zeroGrad } from '../autograd.js';
 export * from './conv.js';
 export * from './batchnorm.js';
 export * from './norm.js';
+export * from './embedding.js';
 export * from './pool.js';
 export * from './dropout.js';
 export * from './fuse.js';
