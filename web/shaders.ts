@@ -57,6 +57,7 @@ const INSTANCES: Record<string, unknown[][]> = {
   bnBackwardDxWGSL: [[true, true], [true, true, true, true]],
   rowNormNormalizeWGSL: [[true, true], [false, false]],
   rowNormBackwardDxWGSL: [[true]],
+  cumsumWGSL: [[false], [true]],
   // fuse((x, b) => x.mul(b).add(1).tanh().mul(0.5)) with b broadcast (see src/engine/ops/fuse.ts).
   fusedForwardWGSL: [[GATE]],
   fusedBackwardWGSL: [[GATE, [true, true]]],
@@ -67,7 +68,7 @@ const INSTANCES: Record<string, unknown[][]> = {
 };
 
 /** Reading order: the families a training step uses most first, then the rest alphabetically. */
-const ORDER = ['matmul', 'conv2d', 'elementwise', 'fused-elementwise', 'reduce', 'softmax', 'batchnorm', 'layernorm', 'embedding', 'pool', 'optim', 'shape', 'dropout', 'random', 'fill', 'transforms', 'pack', 'common'];
+const ORDER = ['matmul', 'conv2d', 'elementwise', 'fused-elementwise', 'reduce', 'softmax', 'batchnorm', 'layernorm', 'embedding', 'scan', 'pool', 'optim', 'shape', 'dropout', 'random', 'fill', 'transforms', 'pack', 'common'];
 
 export interface Kernel {
   name: string;

@@ -15,6 +15,8 @@ import { useGPU } from '../helpers/gpu.js';
 import { arr } from '../reference/arr.js';
 import { layerNormForward, layerNormGrad, groupNormForward, groupNormGrad } from '../reference/norm.js';
 import { embeddingForward, embeddingGrad } from '../reference/embedding.js';
+import { varRef, varGrad, stdRef, stdGrad, logsumexpRef, logsumexpGrad, cumsumRef } from '../reference/stats.js';
+import { variance, std, logsumexp, cumsum } from '../../src/engine/ops/stats.js';
 
 useGPU();
 
@@ -168,7 +170,16 @@ interface EmbeddingCase {
 }
 
 const fixturePath = fileURLToPath(new URL('../fixtures/breadth/norm_fixtures.json', import.meta.url));
-const fixtures = JSON.parse(readFileSync(fixturePath, 'utf8')) as { torch: string; cases: Case[]; embedding: EmbeddingCase[] };
+interface StatCase {
+  name: string;
+  op: 'var' | 'std' | 'logsumexp' | 'cumsum';
+  args: { dim?: number | number[]; correction?: number; keepdim?: boolean };
+  x: Encoded;
+  out: Encoded;
+  upstream: Encoded;
+  gx: Encoded;
+}
+const fixtures = JSON.parse(readFileSync(fixturePath, 'utf8')) as { torch: string; cases: Case[]; embedding: EmbeddingCase[]; stats: StatCase[] };
 const t = (e: Encoded, grad = false): E.Tensor => E.tensor(Float32Array.from(e.data.map(decode)), e.shape, { requiresGrad: grad });
 
 describe('layerNorm and groupNorm match PyTorch 1.13 (fixtures)', () => {
@@ -330,4 +341,98 @@ describe('embedding matches the float64 reference and PyTorch', () => {
     expect([...(await y.toArray()).slice(0, 8)]).toEqual(new Array(8).fill(0));
     y.dispose();
   });
+});
+
+describe('var and std (correction) match the float64 reference', () => {
+  const CASES: [number[], number | number[] | undefined, number, boolean][] = [
+    [[3, 7], 1, 1, false], [[4, 5, 6], [0, 2], 0, true], [[5, 3], undefined, 2, false], [[2, 300], -1, 1, true], [[7], 0, 1, false], [[3, 4, 5], [1, -1], 1, false],
+  ];
+  it('var', async () => {
+    for (const [shape, dim, correction, keepdim] of CASES) {
+      await checkOp({
+        name: `var [${shape}] dim ${String(dim)} correction ${correction}${keepdim ? ' keepdim' : ''}`,
+        inputs: [{ shape }],
+        gpu: (x) => variance(x, dim, { correction, keepdim }),
+        ref: (x) => varRef(x, dim, correction, keepdim),
+        refGrad: (g, x) => [varGrad(g, x, dim, correction)],
+      });
+    }
+  });
+  it('std', async () => {
+    for (const [shape, dim, correction, keepdim] of CASES) {
+      await checkOp({
+        name: `std [${shape}] dim ${String(dim)} correction ${correction}${keepdim ? ' keepdim' : ''}`,
+        inputs: [{ shape }],
+        gpu: (x) => std(x, dim, { correction, keepdim }),
+        ref: (x) => stdRef(x, dim, correction, keepdim),
+        refGrad: (g, x) => [stdGrad(g, x, dim, correction)],
+        bwdTol: { atol: 2e-4, rtol: 2e-4 },
+      });
+    }
+  });
+  it('is exported as var (the PyTorch name) and rejects a non-finite correction', () => {
+    expect(E.var).toBe(variance);
+    E.scope(() => {
+      expect(() => variance(E.zeros([3]), 0, { correction: NaN })).toThrow(/var: correction must be a finite number, got NaN/);
+    });
+  });
+});
+
+describe('logsumexp and cumsum match the float64 reference', () => {
+  it('logsumexp over each dim of odd shapes, keepdim, values to +-30', async () => {
+    for (const [shape, dim, keepdim] of [[[3, 7], 1, false], [[4, 5, 6], 0, true], [[4, 5, 6], -2, false], [[2, 300], 1, false], [[5], 0, false], [[1, 1], 0, true]] as [number[], number, boolean][]) {
+      await checkOp({
+        name: `logsumexp [${shape}] dim ${dim}${keepdim ? ' keepdim' : ''}`,
+        inputs: [{ shape, low: -30, high: 30 }],
+        gpu: (x) => logsumexp(x, dim, keepdim),
+        ref: (x) => logsumexpRef(x, dim, keepdim),
+        refGrad: (g, x) => [logsumexpGrad(g, x, dim)],
+        fdTol: { atol: 1e-5, rtol: 1e-4 },
+      });
+    }
+  });
+  it('logsumexp over an empty dimension is -inf, as PyTorch', async () => {
+    const y = logsumexp(E.zeros([3, 0]), 1);
+    expect([...(await y.toArray())]).toEqual([-Infinity, -Infinity, -Infinity]);
+    y.dispose();
+  });
+  it('cumsum along each dim, gradient the reverse cumsum', async () => {
+    for (const [shape, dim] of [[[3, 7], 1], [[4, 5, 6], 0], [[4, 5, 6], -2], [[2, 300], 1], [[9], 0]] as [number[], number][]) {
+      await checkOp({
+        name: `cumsum [${shape}] dim ${dim}`,
+        inputs: [{ shape }],
+        gpu: (x) => cumsum(x, dim),
+        ref: (x) => cumsumRef(x, dim),
+        refGrad: (g) => [cumsumRef(g, dim, true)],
+        fwdTol: { atol: 1e-5, rtol: 1e-5 },
+      });
+    }
+  });
+  it('errors name the op and the fix', () => {
+    E.scope(() => {
+      expect(() => cumsum(E.zeros([2, 3]), 2)).toThrow(/cumsum/);
+      expect(() => cumsum(E.tensor(new Int32Array([1, 2]), [2]), 0)).toThrow(/cumsum: expects a float32 input, got int32 \(shape \[2\]\); convert with toFloat\(\)/);
+      expect(() => logsumexp(E.zeros([2, 3]), -3)).toThrow(/logsumexp/);
+    });
+  });
+});
+
+describe('var, std, logsumexp and cumsum match PyTorch 1.13 (fixtures)', () => {
+  it('cover every op', () => {
+    expect(new Set(fixtures.stats.map((c) => c.op))).toEqual(new Set(['var', 'std', 'logsumexp', 'cumsum']));
+  });
+  for (const c of fixtures.stats) {
+    it(c.name, async () => {
+      const x = t(c.x, true);
+      const a = c.args;
+      const o = { correction: a.correction, keepdim: a.keepdim };
+      const out = c.op === 'var' ? variance(x, a.dim, o) : c.op === 'std' ? std(x, a.dim, o) : c.op === 'logsumexp' ? logsumexp(x, a.dim as number, a.keepdim) : cumsum(x, a.dim as number);
+      expect(out.shape, `${c.name} shape`).toEqual(c.out.shape);
+      const up = t(c.upstream);
+      E.scope(() => E.backward(E.sum(E.mul(out, up))));
+      expectMatches(await out.toArray() as Float32Array, c.out, `${c.name} out`);
+      expectMatches(await x.grad!.toArray() as Float32Array, c.gx, `${c.name} grad x`);
+      for (const z of [x, out, up]) z.dispose();
+    });
+  }
 });

@@ -10,6 +10,7 @@ export * from './conv.js';
 export * from './batchnorm.js';
 export * from './norm.js';
 export * from './embedding.js';
+export * from './stats.js';
 export * from './pool.js';
 export * from './dropout.js';
 export * from './fuse.js';
