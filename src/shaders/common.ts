@@ -104,4 +104,5 @@ export const INDEX_CHECKS: Record<number, { op: string; what: string; fix: strin
   3: { op: 'indexSelect', what: 'index', fix: 'indices must be in [0, size of the indexed dimension)' },
   4: { op: 'gather', what: 'index', fix: 'indices must be in [0, size of the gathered dimension)' },
   5: { op: 'embedding', what: 'index', fix: 'indices must be in [0, numEmbeddings) (the rows of the weight)' },
+  6: { op: 'oneHot', what: 'index', fix: 'class indices must be in [0, numClasses)' },
 };

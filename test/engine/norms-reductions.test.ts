@@ -17,6 +17,8 @@ import { layerNormForward, layerNormGrad, groupNormForward, groupNormGrad } from
 import { embeddingForward, embeddingGrad } from '../reference/embedding.js';
 import { varRef, varGrad, stdRef, stdGrad, logsumexpRef, logsumexpGrad, cumsumRef } from '../reference/stats.js';
 import { variance, std, logsumexp, cumsum } from '../../src/engine/ops/stats.js';
+import { pad, repeat, oneHot } from '../../src/engine/ops/pad.js';
+import { padRef, padGrad, repeatRef, repeatGrad, oneHotRef } from '../reference/pad.js';
 
 useGPU();
 
@@ -433,6 +435,90 @@ describe('var, std, logsumexp and cumsum match PyTorch 1.13 (fixtures)', () => {
       expectMatches(await out.toArray() as Float32Array, c.out, `${c.name} out`);
       expectMatches(await x.grad!.toArray() as Float32Array, c.gx, `${c.name} grad x`);
       for (const z of [x, out, up]) z.dispose();
+    });
+  }
+});
+
+describe('pad, repeat and oneHot match the float64 reference', () => {
+  const PADS: [number[], number[], 'constant' | 'reflect', number][] = [
+    [[2, 3, 4], [1, 2], 'constant', 0], [[2, 3, 4], [0, 1, 2, 3], 'constant', -1.5], [[3, 5], [2, 0, 1, 1], 'constant', 7],
+    [[1, 2, 5], [3, 4], 'reflect', 0], [[2, 1, 4, 5], [2, 1, 3, 2], 'reflect', 0], [[3, 4, 5], [1, 1, 2, 3, 2, 1], 'reflect', 0], [[9], [8, 8], 'reflect', 0],
+  ];
+  it('pad (constant, reflect) forward and backward', async () => {
+    for (const [shape, pads, mode, value] of PADS) {
+      await checkOp({
+        name: `pad ${mode} [${shape}] by [${pads}]`,
+        inputs: [{ shape }],
+        gpu: (x) => pad(x, pads, { mode, value }),
+        ref: (x) => padRef(x, pads, mode, value),
+        refGrad: (g, x) => [padGrad(g, x, pads, mode)],
+      });
+    }
+  });
+  it('repeat forward and backward (the tiles sum)', async () => {
+    for (const [shape, repeats] of [[[2, 3], [2, 3]], [[3], [2, 1, 2]], [[2, 1, 3], [1, 4, 1]], [[5, 7], [1, 1]], [[2, 3], [3, 1, 1]]] as [number[], number[]][]) {
+      await checkOp({
+        name: `repeat [${shape}] by [${repeats}]`,
+        inputs: [{ shape }],
+        gpu: (x) => repeat(x, repeats),
+        ref: (x) => repeatRef(x, repeats),
+        refGrad: (g, x) => [repeatGrad(g, x, repeats)],
+      });
+    }
+  });
+  it('oneHot gives int32 rows with a 1 at each index', async () => {
+    const idx = [3, 0, 6, 6, 2, 1, 5];
+    const y = oneHot(E.tensor(new Int32Array(idx), [7]), 7);
+    expect(y.dtype).toBe('int32');
+    expect(y.shape).toEqual([7, 7]);
+    expect([...(await y.toArray())]).toEqual([...oneHotRef(arr([7], idx), 7).data]);
+    y.dispose();
+  });
+  it('oneHot reports an out-of-range index at the next readback; its row is 0', async () => {
+    const y = oneHot(E.tensor(new Int32Array([1, -1, 2]), [3]), 3);
+    await expect(y.toArray()).rejects.toThrow(/oneHot: index -1 is outside the valid range \[0, 3\).*class indices must be in \[0, numClasses\)/);
+    expect([...(await y.toArray())]).toEqual([0, 1, 0, 0, 0, 0, 0, 0, 1]);
+    await E.sync();
+    y.dispose();
+  });
+  it('errors name the op, the shapes, the value and the fix', () => {
+    E.scope(() => {
+      const x = E.zeros([2, 3]);
+      expect(() => pad(x, [1])).toThrow(/pad: pads must be an even-length list of non-negative integers.*got \[1\] for input \[2, 3\]/);
+      expect(() => pad(x, [1, 1, 1, 1, 1, 1])).toThrow(/at most 2 \* rank \(4\) long/);
+      expect(() => pad(x, [3, 0], { mode: 'reflect' })).toThrow(/pad: reflect padding \(3, 0\) of dimension 1 must be smaller than its size 3 \(input \[2, 3\]\)/);
+      expect(() => pad(x, [-1, 0])).toThrow(/crop with narrow/);
+      expect(() => repeat(x, [2])).toThrow(/repeat: repeats must list a non-negative integer for each of the 2 dimensions of \[2, 3\].*got \[2\]/);
+      expect(() => oneHot(x, 3)).toThrow(/oneHot: indices must be an int32 tensor, got float32 \(shape \[2, 3\]\) \(convert with toInt\(\)\)/);
+      expect(() => oneHot(E.tensor(new Int32Array([0]), [1]), 0)).toThrow(/oneHot: numClasses must be a positive integer, got 0/);
+    });
+  });
+});
+
+describe('pad, repeat and oneHot match PyTorch 1.13 (fixtures)', () => {
+  const path = fileURLToPath(new URL('../fixtures/breadth/pad_fixtures.json', import.meta.url));
+  const fx = JSON.parse(readFileSync(path, 'utf8')) as {
+    cases: { name: string; op: 'pad' | 'repeat'; args: { pads?: number[]; mode?: 'constant' | 'reflect'; value?: number; repeats?: number[] }; x: Encoded; out: Encoded; upstream: Encoded; gx: Encoded }[];
+    oneHot: { name: string; indices: { shape: number[]; data: number[] }; numClasses: number; out: { shape: number[]; data: number[] }; dtype: string }[];
+  };
+  for (const c of fx.cases) {
+    it(c.name, async () => {
+      const x = t(c.x, true);
+      const out = c.op === 'pad' ? pad(x, c.args.pads!, { mode: c.args.mode, value: c.args.value }) : repeat(x, c.args.repeats!);
+      expect(out.shape).toEqual(c.out.shape);
+      const up = t(c.upstream);
+      E.scope(() => E.backward(E.sum(E.mul(out, up))));
+      expectMatches(await out.toArray() as Float32Array, c.out, `${c.name} out`);
+      expectMatches(await x.grad!.toArray() as Float32Array, c.gx, `${c.name} grad x`);
+      for (const z of [x, out, up]) z.dispose();
+    });
+  }
+  for (const c of fx.oneHot) {
+    it(`${c.name} (PyTorch ${c.dtype}, engram int32)`, async () => {
+      const y = oneHot(E.tensor(Int32Array.from(c.indices.data), c.indices.shape), c.numClasses);
+      expect(y.shape).toEqual(c.out.shape);
+      expect([...(await y.toArray())]).toEqual(c.out.data);
+      y.dispose();
     });
   }
 });

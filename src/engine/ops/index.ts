@@ -11,6 +11,7 @@ export * from './batchnorm.js';
 export * from './norm.js';
 export * from './embedding.js';
 export * from './stats.js';
+export * from './pad.js';
 export * from './pool.js';
 export * from './dropout.js';
 export * from './fuse.js';
