@@ -60,6 +60,7 @@ const INSTANCES: Record<string, unknown[][]> = {
   cumsumWGSL: [[false], [true]],
   padWGSL: [[false], [true]],
   padBackwardWGSL: [[true]],
+  sortWGSL: [[false], [true]],
   // fuse((x, b) => x.mul(b).add(1).tanh().mul(0.5)) with b broadcast (see src/engine/ops/fuse.ts).
   fusedForwardWGSL: [[GATE]],
   fusedBackwardWGSL: [[GATE, [true, true]]],
@@ -70,7 +71,7 @@ const INSTANCES: Record<string, unknown[][]> = {
 };
 
 /** Reading order: the families a training step uses most first, then the rest alphabetically. */
-const ORDER = ['matmul', 'conv2d', 'elementwise', 'fused-elementwise', 'reduce', 'softmax', 'batchnorm', 'layernorm', 'embedding', 'scan', 'pad', 'pool', 'optim', 'shape', 'dropout', 'random', 'fill', 'transforms', 'pack', 'common'];
+const ORDER = ['matmul', 'conv2d', 'elementwise', 'fused-elementwise', 'reduce', 'softmax', 'batchnorm', 'layernorm', 'embedding', 'scan', 'pad', 'sort', 'pool', 'optim', 'shape', 'dropout', 'random', 'fill', 'transforms', 'pack', 'common'];
 
 export interface Kernel {
   name: string;

@@ -19,6 +19,8 @@ import { varRef, varGrad, stdRef, stdGrad, logsumexpRef, logsumexpGrad, cumsumRe
 import { variance, std, logsumexp, cumsum } from '../../src/engine/ops/stats.js';
 import { pad, repeat, oneHot } from '../../src/engine/ops/pad.js';
 import { padRef, padGrad, repeatRef, repeatGrad, oneHotRef } from '../reference/pad.js';
+import { sort, argsort, topk } from '../../src/engine/ops/sort.js';
+import { sortRef, sortGrad } from '../reference/sort.js';
 
 useGPU();
 
@@ -519,6 +521,66 @@ describe('pad, repeat and oneHot match PyTorch 1.13 (fixtures)', () => {
       expect(y.shape).toEqual(c.out.shape);
       expect([...(await y.toArray())]).toEqual(c.out.data);
       y.dispose();
+    });
+  }
+});
+
+describe('sort, argsort and topk match the float64 reference', () => {
+  const CASES: [number[], number, boolean][] = [[[3, 7], 1, false], [[4, 5, 6], 0, true], [[4, 5, 6], -2, false], [[2, 300], 1, true], [[9], 0, false], [[1, 1], 1, false]];
+  it('sort values and indices, gradient to the source elements', async () => {
+    for (const [shape, dim, descending] of CASES) {
+      await checkOp({
+        name: `sort [${shape}] dim ${dim}${descending ? ' descending' : ''}`,
+        inputs: [{ shape }],
+        gpu: (x) => sort(x, dim, descending).values,
+        ref: (x) => sortRef(x, dim, descending).values,
+        refGrad: (g, x) => [sortGrad(g, x, dim, descending)],
+      });
+      const gen = new E.Generator(3);
+      const n = shape.reduce((a, b) => a * b, 1);
+      const vals = Float32Array.from({ length: n }, () => Math.round(gen.next() * 6) / 2); // many ties
+      const x = E.tensor(vals, shape);
+      const idx = argsort(x, dim, descending);
+      expect(idx.dtype).toBe('int32');
+      expect([...(await idx.toArray())], `argsort [${shape}] with ties`).toEqual([...sortRef(arr(shape, vals), dim, descending).indices.data]);
+      for (const z of [x, idx]) z.dispose();
+    }
+  });
+  it('topk (largest and smallest), gradient to the selected elements', async () => {
+    for (const [shape, k, dim, largest] of [[[4, 9], 3, 1, true], [[5, 3, 2], 2, 0, false], [[2, 300], 17, -1, true], [[6], 6, 0, false]] as [number[], number, number, boolean][]) {
+      await checkOp({
+        name: `topk [${shape}] k ${k} dim ${dim}${largest ? '' : ' smallest'}`,
+        inputs: [{ shape }],
+        gpu: (x) => topk(x, k, dim, largest).values,
+        ref: (x) => sortRef(x, dim, largest, k).values,
+        refGrad: (g, x) => [sortGrad(g, x, dim, largest, k)],
+      });
+    }
+  });
+  it('errors name the op, the value and the range', () => {
+    E.scope(() => {
+      expect(() => topk(E.zeros([2, 3]), 4)).toThrow(/topk: k must be an integer in \[0, 3\] \(the size of dimension 1 of \[2, 3\]\), got 4/);
+      expect(() => sort(E.tensor(new Int32Array([1]), [1]))).toThrow(/sort: expects a float32 input, got int32/);
+    });
+  });
+});
+
+describe('sort and topk match PyTorch 1.13 (fixtures)', () => {
+  const path = fileURLToPath(new URL('../fixtures/breadth/pad_fixtures.json', import.meta.url));
+  const fx = JSON.parse(readFileSync(path, 'utf8')) as {
+    sort: { name: string; op: 'sort' | 'topk'; args: { dim: number; descending?: boolean; k?: number; largest?: boolean }; x: Encoded; values: Encoded; indices: { shape: number[]; data: number[] }; upstream: Encoded; gx: Encoded }[];
+  };
+  for (const c of fx.sort) {
+    it(c.name, async () => {
+      const x = t(c.x, true);
+      const a = c.args;
+      const r = c.op === 'sort' ? sort(x, a.dim, a.descending) : topk(x, a.k!, a.dim, a.largest);
+      const up = t(c.upstream);
+      E.scope(() => E.backward(E.sum(E.mul(r.values, up))));
+      expectMatches(await r.values.toArray() as Float32Array, c.values, `${c.name} values`);
+      expect([...(await r.indices.toArray())], `${c.name} indices`).toEqual(c.indices.data);
+      expectMatches(await x.grad!.toArray() as Float32Array, c.gx, `${c.name} grad x`);
+      for (const z of [x, r.values, r.indices, up]) z.dispose();
     });
   }
 });

@@ -12,6 +12,7 @@ export * from './norm.js';
 export * from './embedding.js';
 export * from './stats.js';
 export * from './pad.js';
+export * from './sort.js';
 export * from './pool.js';
 export * from './dropout.js';
 export * from './fuse.js';
