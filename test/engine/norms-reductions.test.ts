@@ -76,6 +76,18 @@ describe('layerNorm matches the float64 reference, forward and backward', () => 
     });
   });
 
+  it('folds more than 65535 rows into the second grid dimension (forward and backward)', async () => {
+    await checkOp({
+      name: 'layerNorm [65600, 3]',
+      inputs: [{ shape: [65600, 3] }, { shape: [3], low: 0.5, high: 1.5 }, { shape: [3] }],
+      gpu: (x, w, b) => layerNorm(x, [3], w, b),
+      ref: (x, w, b) => layerNormForward(x, [3], w!, b!),
+      refGrad: (g, x, w) => layerNormGrad(g, x, [3], w!),
+      fdSamples: 4,
+      bwdTol: { atol: 2e-4, rtol: 2e-4 },
+    });
+  });
+
   it('stays accurate for rows at a large offset (1e4 + N(0, 1)): the mean is kept as hi + lo', async () => {
     const g = new E.Generator(5);
     const D = 1000;
