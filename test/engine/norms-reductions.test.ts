@@ -15,7 +15,7 @@ import { useGPU } from '../helpers/gpu.js';
 import { arr } from '../reference/arr.js';
 import { layerNormForward, layerNormGrad, groupNormForward, groupNormGrad } from '../reference/norm.js';
 import { embeddingForward, embeddingGrad } from '../reference/embedding.js';
-import { varRef, varGrad, stdRef, stdGrad, logsumexpRef, logsumexpGrad, cumsumRef } from '../reference/stats.js';
+import { varRef, varGrad, stdRef, stdGrad, logsumexpRef, logsumexpGrad, logsumexpDimsRef, logsumexpDimsGrad, cumsumRef } from '../reference/stats.js';
 import { variance, std, logsumexp, cumsum } from '../../src/engine/ops/stats.js';
 import { pad, repeat, oneHot } from '../../src/engine/ops/pad.js';
 import { padRef, padGrad, repeatRef, repeatGrad, oneHotRef } from '../reference/pad.js';
@@ -407,6 +407,20 @@ describe('logsumexp and cumsum match the float64 reference', () => {
       });
     }
   });
+  it('logsumexp over a list of dimensions', async () => {
+    for (const [shape, dims, keepdim] of [[[3, 4, 5], [0, 2], false], [[2, 3, 4, 5], [-1, 1], true], [[4, 6], [1], false]] as [number[], number[], boolean][]) {
+      await checkOp({
+        name: `logsumexp [${shape}] dims [${dims}]${keepdim ? ' keepdim' : ''}`,
+        inputs: [{ shape, low: -5, high: 5 }],
+        gpu: (x) => logsumexp(x, dims, keepdim),
+        ref: (x) => logsumexpDimsRef(x, dims, keepdim),
+        refGrad: (g, x) => [logsumexpDimsGrad(g, x, dims)],
+      });
+    }
+    E.scope(() => {
+      expect(() => logsumexp(E.zeros([2, 3]), [1, -1])).toThrow(/logsumexp: dimension list \[1, -1\] repeats a dimension of \[2, 3\]/);
+    });
+  });
   it('logsumexp over an empty dimension is -inf, as PyTorch', async () => {
     const y = logsumexp(E.zeros([3, 0]), 1);
     expect([...(await y.toArray())]).toEqual([-Infinity, -Infinity, -Infinity]);
@@ -442,7 +456,7 @@ describe('var, std, logsumexp and cumsum match PyTorch 1.13 (fixtures)', () => {
       const x = t(c.x, true);
       const a = c.args;
       const o = { correction: a.correction, keepdim: a.keepdim };
-      const out = c.op === 'var' ? variance(x, a.dim, o) : c.op === 'std' ? std(x, a.dim, o) : c.op === 'logsumexp' ? logsumexp(x, a.dim as number, a.keepdim) : cumsum(x, a.dim as number);
+      const out = c.op === 'var' ? variance(x, a.dim, o) : c.op === 'std' ? std(x, a.dim, o) : c.op === 'logsumexp' ? logsumexp(x, a.dim!, a.keepdim) : cumsum(x, a.dim as number);
       expect(out.shape, `${c.name} shape`).toEqual(c.out.shape);
       const up = t(c.upstream);
       E.scope(() => E.backward(E.sum(E.mul(out, up))));

@@ -104,3 +104,22 @@ export function cumsumRef(x: Arr, dim: number, reverse = false): Arr {
   }
   return y;
 }
+
+/** logsumexp over several dimensions: the reference over each output's elements directly. */
+export function logsumexpDimsRef(x: Arr, dims: number[], keepdim = false): Arr {
+  const m = reduceMap(x.shape, dims.map((d) => (d < 0 ? d + x.shape.length : d)));
+  const out = arr(keepdim ? m.keptShape : m.outShape);
+  const mx = new Float64Array(out.data.length).fill(-Infinity);
+  x.data.forEach((v, i) => (mx[m.at(i)] = Math.max(mx[m.at(i)]!, v)));
+  x.data.forEach((v, i) => (out.data[m.at(i)]! += Math.exp(v - mx[m.at(i)]!)));
+  out.data.forEach((s, k) => (out.data[k] = mx[k]! + Math.log(s)));
+  return out;
+}
+
+export function logsumexpDimsGrad(g: Arr, x: Arr, dims: number[]): Arr {
+  const m = reduceMap(x.shape, dims.map((d) => (d < 0 ? d + x.shape.length : d)));
+  const lse = logsumexpDimsRef(x, dims);
+  const dx = arr(x.shape);
+  x.data.forEach((v, i) => (dx.data[i] = g.data[m.at(i)]! * Math.exp(v - lse.data[m.at(i)]!)));
+  return dx;
+}

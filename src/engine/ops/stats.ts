@@ -8,6 +8,7 @@ import { normalizeDim, shapeStr } from '../shape.js';
 import { scope } from '../scope.js';
 import { sum, mean } from './reduce.js';
 import { sub, mul, sqrt } from './elementwise.js';
+import { reshape, permute } from './shape-ops.js';
 
 /** Options of `var` and `std`. */
 export interface VarOptions {
@@ -65,13 +66,25 @@ function rowsAround(x: Tensor, d: number): { outer: number; D: number; inner: nu
 }
 
 /**
- * log(sum(exp(x))) over `dim`, computed stably (the row maximum factored out), like
- * torch.logsumexp: +inf if the row holds +inf, -inf if it is all -inf (or empty), NaN if it holds
- * NaN. The gradient is softmax(x) times the upstream gradient.
+ * log(sum(exp(x))) over `dim` (a dimension or a list of them), computed stably (the row maximum
+ * factored out), like torch.logsumexp: +inf if the row holds +inf, -inf if it is all -inf (or
+ * empty), NaN if it holds NaN. The gradient is softmax(x) times the upstream gradient.
  */
-export function logsumexp(x: Tensor, dim: number, keepdim = false): Tensor {
+export function logsumexp(x: Tensor, dim: number | number[], keepdim = false): Tensor {
   const op = 'logsumexp';
   if (x.dtype !== 'float32') throw new EngramError(`${op}: expects a float32 input, got ${x.dtype} (shape ${shapeStr(x.shape)})`);
+  if (Array.isArray(dim)) {
+    const dims = dim.map((d) => normalizeDim(d, Math.max(x.rank, 1), op));
+    if (new Set(dims).size !== dims.length) throw new EngramError(`${op}: dimension list [${dim.join(', ')}] repeats a dimension of ${shapeStr(x.shape)}`);
+    if (dims.length === 0) throw new EngramError(`${op}: pass at least one dimension to reduce, got [] for input ${shapeStr(x.shape)}`);
+    if (dims.length === 1 || x.rank === 0) return logsumexp(x, dims[0]!, keepdim);
+    // Several dimensions: move them last, merge them into one row, reduce that row (autograd
+    // goes back through the reshape and the permute).
+    const kept = [...x.shape.keys()].filter((k) => !dims.includes(k));
+    const rowLen = dims.reduce((a, k) => a * x.shape[k]!, 1);
+    const outShape = keepdim ? x.shape.map((n, k) => (dims.includes(k) ? 1 : n)) : kept.map((k) => x.shape[k]!);
+    return scope(() => reshape(logsumexp(reshape(permute(x, [...kept, ...dims]), [...kept.map((k) => x.shape[k]!), rowLen]), -1), outShape));
+  }
   const d = normalizeDim(dim, Math.max(x.rank, 1), op);
   const { outer, D, inner } = rowsAround(x, d);
   const outShape = x.rank === 0 ? [] : keepdim ? x.shape.map((n, k) => (k === d ? 1 : n)) : x.shape.filter((_, k) => k !== d);
