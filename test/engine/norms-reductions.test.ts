@@ -610,3 +610,30 @@ describe('sort and topk match PyTorch 1.13 (fixtures)', () => {
     });
   }
 });
+
+describe('the new ops free their intermediates', () => {
+  it('forward and backward leave no tensors behind once the results are disposed', async () => {
+    const x = E.tensor(Float32Array.from({ length: 24 }, (_, i) => Math.sin(i)), [2, 3, 4], { requiresGrad: true });
+    const w = E.ones([4], { requiresGrad: true });
+    const idx = E.tensor(new Int32Array([0, 2, 1]), [3]);
+    await E.sync();
+    const before = E.memory().tensors;
+    const runs: (() => E.Tensor)[] = [
+      () => layerNorm(x, [4], w, w), () => groupNorm(x, 3), () => embedding(idx, E.reshape(x, [6, 4])),
+      () => variance(x, [0, 2]), () => std(x, 1, { keepdim: true }), () => logsumexp(x, [0, 2]), () => cumsum(x, 1),
+      () => pad(x, [1, 1, 2, 0], { mode: 'reflect' }), () => repeat(x, [2, 1, 1]), () => sort(x, 1).values, () => topk(x, 2).values,
+    ];
+    for (const run of runs) {
+      E.scope(() => {
+        E.backward(E.sum(run()));
+      });
+      x.grad?.dispose();
+      x.grad = null;
+      w.grad?.dispose();
+      w.grad = null;
+      await E.sync();
+      expect(E.memory().tensors, run.toString()).toBe(before);
+    }
+    for (const z of [x, w, idx]) z.dispose();
+  });
+});
