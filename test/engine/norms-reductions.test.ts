@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, it, expect } from 'vitest';
 import * as E from '../../src/index.js';
 import { layerNorm, groupNorm } from '../../src/engine/ops/norm.js';
-import { embedding } from '../../src/engine/ops/embedding.js';
+import { embedding, useSortedBackward } from '../../src/engine/ops/embedding.js';
 import { LayerNorm, GroupNorm, Embedding } from '../../src/nn/index.js';
 import { checkOp, expectClose } from '../helpers/gradcheck.js';
 import { useGPU } from '../helpers/gpu.js';
@@ -281,6 +281,33 @@ describe('embedding matches the float64 reference and PyTorch', () => {
         refGrad: (g, i, w) => [null, embeddingGrad(g, i, w)],
       });
     }
+  });
+
+  it('large tables take the sorted backward (same sums, same order), with repeats and a padding row', async () => {
+    expect(useSortedBackward(5, 3, 7)).toBe(false);
+    for (const [ishape, V, E_, high] of [[[64], 500, 3, 20], [[4, 10], 300, 8, 300], [[2, 50], 1000, 2, 7]] as [number[], number, number, number][]) {
+      const K = ishape.reduce((a, b) => a * b, 1);
+      expect(useSortedBackward(V, E_, K), `sorted backward for K=${K}, [${V}, ${E_}]`).toBe(true);
+      await checkOp({
+        name: `embedding (sorted backward) [${ishape}] into [${V}, ${E_}]`,
+        inputs: [{ shape: ishape, dtype: 'int32', low: 0, high }, { shape: [V, E_] }],
+        gpu: (i, w) => embedding(i, w),
+        ref: (i, w) => embeddingForward(i, w),
+        refGrad: (g, i, w) => [null, embeddingGrad(g, i, w)],
+        fdSamples: 16,
+      });
+    }
+    // The padding row: no gradient on the sorted path either.
+    const gen = new E.Generator(4);
+    const idxVals = Int32Array.from({ length: 64 }, () => gen.int(6));
+    const w = E.tensor(Float32Array.from({ length: 400 * 2 }, () => gen.next()), [400, 2], { requiresGrad: true });
+    const idx = E.tensor(idxVals, [64]);
+    const y = embedding(idx, w, 3);
+    E.scope(() => E.backward(E.sum(y)));
+    const dw = await w.grad!.toArray();
+    const counts = [0, 1, 2, 3, 4, 5].map((v) => idxVals.filter((i) => i === v).length);
+    expect([...dw.slice(0, 12)]).toEqual(counts.flatMap((c, v) => (v === 3 ? [0, 0] : [c, c])));
+    for (const z of [w, idx, y]) z.dispose();
   });
 
   // Not a gradient check: PyTorch's padding row is used in forward but gets no gradient, so its
@@ -616,24 +643,39 @@ describe('the new ops free their intermediates', () => {
     const x = E.tensor(Float32Array.from({ length: 24 }, (_, i) => Math.sin(i)), [2, 3, 4], { requiresGrad: true });
     const w = E.ones([4], { requiresGrad: true });
     const idx = E.tensor(new Int32Array([0, 2, 1]), [3]);
+    const xw = E.reshape(x, [6, 4]);
+    const valuesOnly = (r: { values: E.Tensor; indices: E.Tensor }): E.Tensor => {
+      r.indices.dispose();
+      return r.values;
+    };
+    const bigIdx = E.tensor(Int32Array.from({ length: 40 }, (_, i) => (i * 7) % 300), [5, 8]);
+    const big = E.zeros([300, 8], { requiresGrad: true }); // large enough for the sorted backward
+    expect(useSortedBackward(300, 8, 40)).toBe(true);
     await E.sync();
-    const before = E.memory().tensors;
+    // undisposed counts exactly the window's leaks (tensors also drops when the garbage collector
+    // frees older garbage meanwhile).
+    const before = E.memory().undisposed;
     const runs: (() => E.Tensor)[] = [
-      () => layerNorm(x, [4], w, w), () => groupNorm(x, 3), () => embedding(idx, E.reshape(x, [6, 4])),
+      () => layerNorm(x, [4], w, w), () => groupNorm(x, 3), () => embedding(idx, xw), () => embedding(bigIdx, big),
       () => variance(x, [0, 2]), () => std(x, 1, { keepdim: true }), () => logsumexp(x, [0, 2]), () => cumsum(x, 1),
-      () => pad(x, [1, 1, 2, 0], { mode: 'reflect' }), () => repeat(x, [2, 1, 1]), () => sort(x, 1).values, () => topk(x, 2).values,
+      () => pad(x, [1, 1, 2, 0], { mode: 'reflect' }), () => repeat(x, [2, 1, 1]), () => valuesOnly(sort(x, 1)), () => valuesOnly(topk(x, 2)),
     ];
     for (const run of runs) {
-      E.scope(() => {
-        E.backward(E.sum(run()));
-      });
+      // No scope here: a scope would dispose what an op leaks and hide it.
+      const y = run();
+      const total = E.sum(y);
+      E.backward(total);
+      total.dispose();
+      y.dispose();
       x.grad?.dispose();
       x.grad = null;
       w.grad?.dispose();
       w.grad = null;
+      big.grad?.dispose();
+      big.grad = null;
       await E.sync();
-      expect(E.memory().tensors, run.toString()).toBe(before);
+      expect(E.memory().undisposed, run.toString()).toBe(before);
     }
-    for (const z of [x, w, idx]) z.dispose();
+    for (const z of [xw, x, w, idx, bigIdx, big]) z.dispose();
   });
 });
