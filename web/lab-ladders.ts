@@ -63,6 +63,8 @@ export interface Ladder {
   intro: string;
   /** Editable size, with defaults (the test uses smaller ones). */
   size: Record<string, number>;
+  /** Named sizes a button fills in (the shapes a rung was built for). */
+  presets: Record<string, Record<string, number>>;
   flops(size: Record<string, number>): number;
   prepare(size: Record<string, number>): E.Tensor[];
   rungs: Rung[];
@@ -85,6 +87,7 @@ export const MATMUL_LADDER: Ladder = {
   title: 'matmul: C[M, N] = A[M, K] @ B[K, N]',
   intro: 'Each rung is forced with gemm({ kernel }) (src/engine/ops/matmul.ts); by default the engine picks one by shape and adapter. FLOPs counted as 2·M·N·K.',
   size: { M: 256, N: 256, K: 256 },
+  presets: { 'square 256³': { M: 256, N: 256, K: 256 }, 'classifier head 64×10, K 4096': { M: 64, N: 10, K: 4096 } },
   flops: (s) => 2 * s.M! * s.N! * s.K!,
   prepare: (s) => {
     const g = gen(1);
@@ -98,7 +101,7 @@ export const MATMUL_LADDER: Ladder = {
     gemmRung('vec4', '3. vec4 register-blocked', 'vec4', 'matmulVec4WGSL(',
       'Each thread still owns a 4×4 block, but reads A and B as vec4 straight from global memory (8 vector loads per 64 multiply-adds) and leaves reuse to the cache: no workgroup memory, no barriers, a quarter of the load instructions. On CPU-backed adapters (SwiftShader, lavapipe), where barriers split the kernel and every lane-varying load is a scalar load, this measured ~3× the tiled kernel; on big GPUs it also wins at large sizes (bench/RESULTS.md).'),
     gemmRung('dot', '4. split-K (dot)', 'dot', 'matmulDotWGSL(',
-      'One 64-thread workgroup per element of C: thread t sums every 64th k, then the workgroup adds the 64 partial sums in a tree in workgroup memory. It is built for the opposite shape of the others: few outputs and a long K (the classifier head, 64×10 outputs over K = 4096), where one thread per output would leave the GPU nearly empty. At a square size it is slow (each output pays a tree reduction); try M = 16, N = 10, K = 4096 to see it win against naive.'),
+      'One 64-thread workgroup per element of C: thread t sums every 64th k, then the workgroup adds the 64 partial sums in a tree in workgroup memory. It is built for the opposite shape of the others: few outputs and a long K (the classifier head, 64×10 outputs over K = 4096), where one thread per output would leave the GPU nearly empty. At a square size it is very slow (every output pays a 64-thread tree reduction: on SwiftShader seconds at 256³); the classifier-head preset is the shape it is for.'),
   ],
 };
 
@@ -121,6 +124,7 @@ export const CONV_LADDER: Ladder = {
   title: 'conv2d forward: y[N, CO, H, W] = conv(x[N, C, H, W], w[CO, C, K, K]), padding K/2',
   intro: 'Forward pass only. Rungs 2-4 are forced with convKernels.direct / convKernels.subgroups (src/engine/ops/conv.ts); by default the engine uses the direct family on CPU-backed adapters and the implicit GEMMs elsewhere. FLOPs counted as 2·N·CO·H·W·C·K².',
   size: { N: 2, C: 32, H: 16, W: 16, CO: 64, K: 3 },
+  presets: { 'second block of the reference model, batch 2': { N: 2, C: 32, H: 16, W: 16, CO: 64, K: 3 }, 'first block, batch 2': { N: 2, C: 3, H: 32, W: 32, CO: 32, K: 3 } },
   flops: (s) => 2 * s.N! * s.CO! * s.H! * s.W! * s.C! * s.K! * s.K!,
   prepare: (s) => {
     const g = gen(2);

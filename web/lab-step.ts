@@ -43,15 +43,16 @@ export function familyOf(name: string): string {
     [/^bn_/, 'batchnorm'],
     [/^(maxPool2d|avgPool2d|adaptiveAvgPool2d)/, 'pool'],
     [/^(softmax|logSoftmax|loss|crossEntropy|nll)/, 'softmax'],
-    [/^(reduce|sumTo)/, 'reduce'],
+    [/^reduce/, 'reduce'],
     [/^(sgd|adam)/, 'optim'],
-    [/^fill/, 'fill'],
-    [/^(stridedGather|stridedScatter|gather|indexSelect|concat|copy)/, 'shape'],
-    [/^(fused)/, 'fused-elementwise'],
-    [/^(unary|binary|addInPlace|addInt|relu|scalar|mul|add|sub|div|exp|log|sqrt|neg|sigmoid|tanh|abs|pow|maximum|minimum|where|cmp|cast)/, 'elementwise'],
+    [/^(fill|addInt|arange|cast)/, 'fill'],
+    [/^(stridedGather|stridedScatter|gather|indexSelect)/, 'shape'],
+    [/^fused/, 'fused-elementwise'],
     [/^dropout/, 'dropout'],
     [/^random/, 'random'],
-    [/^arange/, 'fill'],
+    // Everything else the elementwise file generates: unary/binary ops are named after the op
+    // (relu_fwd, mul_bwd, mulScalar_fwd, ...), plus addInPlace and the broadcast-gradient sumTo.
+    [/^(sumTo|addInPlace|[a-z]+[A-Za-z]*_(fwd|bwd))/, 'elementwise'],
   ];
   return rules.find(([re]) => re.test(name))?.[1] ?? '';
 }

@@ -96,13 +96,14 @@ async function runOp(c: OpCase): Promise<void> {
 function sizeInputs(l: Ladder): string {
   return Object.entries(l.size).map(([k, v]) =>
     `<label>${esc(k)} <input type="number" min="1" step="1" data-size="${esc(k)}" value="${v}"></label>`).join('') +
-    '<label>runs <input type="number" min="1" step="1" data-reps value="5"></label>';
+    '<label>runs <input type="number" min="1" step="1" data-reps value="5"></label>' +
+    Object.keys(l.presets).map((name) => `<button type="button" class="preset" data-preset="${esc(name)}">${esc(name)}</button>`).join('');
 }
 
 function ladderSection(l: Ladder): string {
   const rungs = l.rungs.map((r) =>
     `<div class="rung" id="rung-${l.id}-${r.id}" data-state="idle"><h3>${esc(r.title)} ` +
-    `<a class="muted small" href="./shaders.html#${l.id}">${esc(r.kernel)}…) →</a></h3>` +
+    `<a class="muted small" href="./shaders.html?kernel=${encodeURIComponent(r.kernel)}#${l.id}">${esc(r.kernel)}…) →</a></h3>` +
     `<p class="small">${esc(r.text)}</p><button type="button" data-time>Time it</button> <span class="timing"></span></div>`).join('');
   return `<div class="panel ladder" id="ladder-${l.id}"><h3>${esc(l.title)}</h3><p class="muted small">${esc(l.intro)}</p>` +
     `<form class="controls compact" onsubmit="return false">${sizeInputs(l)}<button type="button" data-time-all>Time all</button></form>${rungs}</div>`;
@@ -191,6 +192,11 @@ async function main(): Promise<void> {
   $('run-all').addEventListener('click', () => { for (const c of OP_CASES) void enqueue(() => runOp(c)); });
   for (const l of LADDERS) {
     for (const r of l.rungs) $(`rung-${l.id}-${r.id}`).querySelector('[data-time]')!.addEventListener('click', () => void enqueue(() => runRung(l, r)));
+    for (const b of Array.from($(`ladder-${l.id}`).querySelectorAll<HTMLButtonElement>('[data-preset]'))) {
+      b.addEventListener('click', () => {
+        for (const [k, v] of Object.entries(l.presets[b.dataset.preset!]!)) $(`ladder-${l.id}`).querySelector<HTMLInputElement>(`[data-size="${k}"]`)!.value = String(v);
+      });
+    }
     $(`ladder-${l.id}`).querySelector('[data-time-all]')!.addEventListener('click', () => { for (const r of l.rungs) void enqueue(() => runRung(l, r)); });
   }
   $('step-run').addEventListener('click', () => void enqueue(runStep));
