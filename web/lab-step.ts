@@ -57,6 +57,38 @@ export function familyOf(name: string): string {
   return rules.find(([re]) => re.test(name))?.[1] ?? '';
 }
 
+/**
+ * The shader reader's entry for a kernel (a data-kernel prefix there: the exported constant or the
+ * generator's name), by the runtime name the op gives it, or '' where the name does not say (the
+ * elementwise ops are named after the op, e.g. mul_fwd, which may be a unary or a binary kernel).
+ * Checked by test/e2e/lab.test.ts against the reader's list, so a renamed kernel fails there.
+ */
+export function readerKernelOf(name: string): string {
+  const rules: [RegExp, string][] = [
+    [/^matmul_naive/, 'matmulNaiveWGSL('], [/^matmul_vec4/, 'matmulVec4WGSL('], [/^matmul_dot/, 'matmulDotWGSL('], [/^matmul(_f16)?$/, 'matmulTiledWGSL('],
+    [/^conv2d_subgroup/, 'conv2dSubgroupWGSL('], [/^conv2d_register/, 'conv2dRegisterWGSL('], [/^conv2d_fwd/, 'conv2dForwardWGSL('],
+    [/^conv2d_grad_input/, 'conv2dGradInputWGSL('], [/^conv2d_grad_weight_subgroup/, 'conv2dGradWeightSubgroupWGSL('],
+    [/^conv2d_grad_weight_register/, 'conv2dGradWeightRegisterWGSL('], [/^conv2d_grad_weight/, 'conv2dGradWeightWGSL('],
+    [/^conv2d_grad_bias/, 'CONV2D_GRAD_BIAS_WGSL'], [/^conv2d_weight_layout/, 'CONV2D_WEIGHT_LAYOUT_WGSL'], [/^conv2d_direct/, 'conv2dDirectWGSL('],
+    [/^bn_stats/, 'bnStatsWGSL('], [/^bn_eval_stats/, 'BN_EVAL_STATS_WGSL'], [/^bn_normalize/, 'bnNormalizeWGSL('],
+    [/^bn_backward_reduce/, 'bnBackwardReduceWGSL('], [/^bn_backward_dx/, 'bnBackwardDxWGSL('],
+    [/^maxPool2d_fwd/, 'MAX_POOL_FWD_WGSL'], [/^maxPool2d_bwd_tiled/, 'MAX_POOL_BWD_TILED_WGSL'], [/^maxPool2d_bwd$/, 'MAX_POOL_BWD_WGSL'],
+    [/^(crossEntropy|nllLoss)_fwd/, 'lossForwardWGSL('], [/^(crossEntropy|nllLoss)_bwd/, 'lossBackwardWGSL('], [/^loss_combine/, 'LOSS_COMBINE_WGSL'],
+    [/^(softmax|logSoftmax)_fwd/, 'softmaxForwardWGSL('], [/^(softmax|logSoftmax)_bwd/, 'softmaxBackwardWGSL('],
+    [/^reduce_expand/, 'REDUCE_EXPAND_WGSL'], [/^reduce_scatter/, 'REDUCE_SCATTER_WGSL'], [/^reduce_/, 'reduceWGSL('],
+    [/^sgd$/, 'SGD_WGSL'], [/^adam$/, 'ADAM_WGSL'], [/^fill$/, 'FILL_WGSL'], [/^addInt$/, 'ADD_INT_INPLACE_WGSL'],
+    [/^sumTo$/, 'SUM_TO_WGSL'], [/^sumTo_wide$/, 'SUM_TO_WIDE_WGSL'], [/^addInPlace$/, 'ADD_INPLACE_WGSL'],
+    [/^stridedGather$/, 'STRIDED_GATHER_WGSL'], [/^stridedScatter$/, 'STRIDED_SCATTER_WGSL'],
+  ];
+  return rules.find(([re]) => re.test(name))?.[1] ?? '';
+}
+
+/** The shader reader's address for a kernel: its entry where known (?kernel=), else its file's section. */
+export function readerLink(name: string): string {
+  const k = readerKernelOf(name);
+  return `./shaders.html${k ? `?kernel=${encodeURIComponent(k)}` : ''}#${familyOf(name)}`;
+}
+
 /** Record one training step at `batch` and return its dispatches, in order. */
 export async function traceStep(batch: number, seed = 0): Promise<{ dispatches: StepDispatch[]; timed: boolean }> {
   const rt = E.runtime();

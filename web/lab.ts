@@ -9,7 +9,7 @@
 import * as E from '../src/index.js';
 import { OP_CASES, runCase, type OpCase, type OpResult } from './lab-ops.js';
 import { LADDERS, timeRung, type Ladder, type Rung } from './lab-ladders.js';
-import { traceStep } from './lab-step.js';
+import { traceStep, readerLink } from './lab-step.js';
 import { MAPPINGS, renderMapping } from './lab-mapping.js';
 
 /** Tolerances the page judges by (and the end-to-end test checks): float32 GPU vs float64 CPU. */
@@ -155,7 +155,7 @@ async function runStep(): Promise<void> {
       (timed ? `GPU time (timestamp queries, one pass per dispatch): ${(total / 1e3).toFixed(3)} ms in all.`
         : 'This adapter has no timestamp queries, so no per-dispatch GPU time is shown.');
     const rows = dispatches.map((d) =>
-      `<tr class="phase-${d.phase}"><td>${d.index}</td><td>${d.phase}</td><td><a href="./shaders.html#${d.family}"><code>${esc(d.kernel)}</code></a></td>` +
+      `<tr class="phase-${d.phase}"><td>${d.index}</td><td>${d.phase}</td><td><a href="${readerLink(d.kernel)}"><code>${esc(d.kernel)}</code></a></td>` +
       `<td>${d.workgroups.join(' × ')}</td><td>${d.us === null ? '–' : d.us.toFixed(1)}</td></tr>`).join('');
     $('step-table').innerHTML = `<tr><th>#</th><th>phase</th><th>kernel (→ shader reader)</th><th>workgroups</th><th>GPU µs</th></tr>${rows}`;
     Object.assign(el.dataset, { dispatches: String(dispatches.length), forward: String(count('forward')), backward: String(count('backward')), optimizer: String(count('optimizer')), state: 'done' });

@@ -131,15 +131,26 @@ describe('shader lab', () => {
     expect(bwd).toBeGreaterThan(fwd!);
     expect(opt).toBeGreaterThan(0);
     expect(await page.locator('#step-table tr').count()).toBe(n + 1);
-    const links = await page.$$eval('#step-table a', (as) => as.map((a) => a.getAttribute('href')));
-    expect(links).toContain('./shaders.html#conv2d');
-    expect(links).toContain('./shaders.html#batchnorm');
-    expect(links).toContain('./shaders.html#optim');
+    // Each dispatch links to its file's section in the shader reader, and where the kernel's name
+    // says which WGSL it runs, to that kernel (?kernel=): every such link must name a kernel the reader lists.
+    const links = (await page.$$eval('#step-table tr', (rs) => rs.slice(1).map((r) => [r.querySelector('code')!.textContent!, r.querySelector('a')!.getAttribute('href')!])))
+      .map(([kernel, href]) => ({ kernel: kernel!, url: new URL(href!, base) }));
+    const families = links.map((l) => l.url.hash.slice(1));
+    for (const f of ['conv2d', 'batchnorm', 'pool', 'matmul', 'softmax', 'optim']) expect(families).toContain(f);
+    expect(links.filter((l) => l.url.hash === '').map((l) => l.kernel), 'dispatches with no file in the reader').toEqual([]);
     // Kernels whose names do not say their file: the bias gradient's sumTo (elementwise.ts), BN's step counter addInt (fill.ts).
-    const linkOf = async (kernel: string) => page.$$eval('#step-table tr', (rs, k) => rs.filter((r) => r.querySelector('code')?.textContent === k).map((r) => r.querySelector('a')!.getAttribute('href')), kernel);
-    expect(await linkOf('sumTo')).toContain('./shaders.html#elementwise');
-    expect(await linkOf('addInt')).toContain('./shaders.html#fill');
-    expect(links.filter((h) => h === './shaders.html#').length, 'dispatches with no family in the reader').toBe(0);
+    expect(links.find((l) => l.kernel === 'sumTo')?.url.hash).toBe('#elementwise');
+    expect(links.find((l) => l.kernel === 'addInt')?.url.hash).toBe('#fill');
+    const named = [...new Set(links.map((l) => l.url.searchParams.get('kernel')).filter((k): k is string => !!k))];
+    expect(named.length, 'dispatches linked to their kernel').toBeGreaterThanOrEqual(10);
+    const reader = await browser!.newPage();
+    await reader.goto(base + 'shaders.html?kernel=' + encodeURIComponent('bnStatsWGSL('));
+    await reader.waitForFunction(() => document.body.dataset.state === 'done', null, { timeout: 30_000 });
+    const listed = await reader.$$eval('details.kernel', (ds) => ds.map((d) => (d as HTMLElement).dataset.kernel ?? ''));
+    for (const k of named) expect(listed.some((l) => l.startsWith(k)), `${k} in the shader reader`).toBe(true);
+    // The deep link opened the kernel it names.
+    expect(await reader.$$eval('details.kernel[open]', (ds) => ds.map((d) => (d as HTMLElement).dataset.kernel))).toContain('bnStatsWGSL(true)');
+    await reader.close();
 
     // 4. The tiled matmul mapping: 80x96 output -> 2x2 workgroups of 16x16; hovering C[10, 20] names workgroup (0, 0), thread (4, 10), which owns 16 elements; C[70, 20] is in workgroup (0, 1).
     await waitState(page, '#map-matmul-tiled', ['done', 'error']);
