@@ -14,15 +14,21 @@ export interface Timing {
   method: 'gpu-timestamps' | 'wall-clock';
   /** Dispatches per run (a rung may take more than one: a weight re-layout, a partial-sum pass). */
   dispatches: number;
+  /** Runs timed (after the warm-up). */
+  runs: number;
 }
 
 /** Time `record` (which records the dispatches of one run) `reps` times after one warm-up run. */
 export async function timeRuns(record: () => void, flops: number, reps: number): Promise<Timing> {
   const rt = E.runtime();
+  const d0 = rt.counters.dispatches;
   E.scope(record); // warm-up: compiles the pipelines, fills the buffer pool
   await E.sync();
+  const perRun = Math.max(1, rt.counters.dispatches - d0);
   if (rt.device.features.has('timestamp-query')) {
-    const timer = new E.GpuTimer(rt);
+    // A GpuTimer holds 2048 dispatches between reads: fewer runs where a run has many.
+    reps = Math.max(1, Math.min(reps, Math.floor(2048 / perRun)));
+    const timer = new E.GpuTimer(rt, 2048);
     rt.timer = timer;
     let times: E.TimedDispatch[] = [];
     try {
@@ -34,14 +40,14 @@ export async function timeRuns(record: () => void, flops: number, reps: number):
     }
     const ns = times.reduce((s, t) => s + (t.endNs - t.startNs), 0);
     const ms = ns / 1e6 / reps;
-    return { ms, gflops: flops / (ms * 1e6), method: 'gpu-timestamps', dispatches: times.length / reps };
+    return { ms, gflops: flops / (ms * 1e6), method: 'gpu-timestamps', dispatches: times.length / reps, runs: reps };
   }
   const before = rt.counters.dispatches;
   const t0 = performance.now();
   for (let i = 0; i < reps; i++) E.scope(record);
   await E.sync();
   const ms = (performance.now() - t0) / reps;
-  return { ms, gflops: flops / (ms * 1e6), method: 'wall-clock', dispatches: (rt.counters.dispatches - before) / reps };
+  return { ms, gflops: flops / (ms * 1e6), method: 'wall-clock', dispatches: (rt.counters.dispatches - before) / reps, runs: reps };
 }
 
 export interface Rung {
@@ -105,15 +111,15 @@ export const MATMUL_LADDER: Ladder = {
   ],
 };
 
-/** Sets the conv switches for one run and restores the defaults (null: choose by adapter). */
+/** Sets the conv switches for one run (null: choose by adapter) and restores them after. */
 function withConv(direct: boolean | null, subgroups: boolean | null, f: () => void): void {
+  const before = { ...E.convKernels };
   E.convKernels.direct = direct;
   E.convKernels.subgroups = subgroups;
   try {
     f();
   } finally {
-    E.convKernels.direct = null;
-    E.convKernels.subgroups = null;
+    Object.assign(E.convKernels, before);
   }
 }
 

@@ -131,7 +131,7 @@ async function runRung(l: Ladder, r: Rung): Promise<void> {
     }
     const t = await timeRung(l, r, size, reps);
     out.innerHTML = `<b>${t.gflops.toFixed(2)} GFLOP/s</b> (${t.ms.toFixed(3)} ms per run, ${t.dispatches} dispatch${t.dispatches === 1 ? '' : 'es'}, ` +
-      `${t.method === 'gpu-timestamps' ? 'GPU timestamps' : `wall clock over ${reps} runs incl. submit`})`;
+      `${t.method === 'gpu-timestamps' ? `GPU timestamps, ${t.runs} runs` : `wall clock over ${t.runs} runs incl. submit`})`;
     Object.assign(el.dataset, { gflops: String(t.gflops), ms: String(t.ms), method: t.method, state: 'done' });
   } catch (e) {
     out.textContent = e instanceof Error ? e.message : String(e);
