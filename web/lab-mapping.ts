@@ -31,6 +31,28 @@ export interface Mapping {
   expectedGrid(rows: number, cols: number): [number, number];
   /** What the element's thread reads, in words. */
   reads(r: number, c: number, cols: number): string;
+  /** The inputs drawn beside the output: A to the left of C, B above it, as in C = A @ B. */
+  operands: Operand[];
+  /** What to highlight in the inputs when output element (r, c) is hovered. */
+  inputBoxes(r: number, c: number, rows: number, cols: number): Box[];
+}
+
+export interface Operand {
+  name: string;
+  place: 'left' | 'top';
+  shape(rows: number, cols: number): [number, number];
+  /** Draw a line every this many columns (left) or rows (top): the K steps staged at a time. */
+  stepEvery?: number;
+}
+
+/** A rectangle of input cells: what the workgroup stages ('staged') or what the thread reads ('read'). */
+export interface Box {
+  operand: number;
+  r0: number;
+  c0: number;
+  rows: number;
+  cols: number;
+  kind: 'staged' | 'read';
 }
 
 /** Run `f` with the trace on and return the dispatch of the kernel named `name`. */
@@ -56,16 +78,19 @@ export function workgroupSize(wgsl: string): [number, number] {
 }
 
 const VARIANT = { transA: false, transB: false, bias: false };
+/** K of the matmul picture: two steps of the tiled kernel's 16-deep slices. */
+const K_DRAWN = 32;
+const K_STEP = 16;
 
 export const MAPPINGS: Mapping[] = [
   {
     id: 'matmul-tiled',
     title: 'matmul, workgroup-tiled kernel: C[M, N] = A[M, K] @ B[K, N]',
-    text: `Each workgroup owns a ${TILE}×${TILE} tile of C; each of its ${WG_SIDE}×${WG_SIDE} threads owns 16 elements, strided by ${WG_SIDE} in both directions (so neighbouring threads touch neighbouring words). Per step of K the workgroup stages a ${TILE}×16 slice of A (its tile's rows) and a 16×${TILE} slice of B (its tile's columns) in workgroup memory. Hover an element: its workgroup's tile is outlined and the 16 elements of its thread are filled.`,
+    text: `Each workgroup owns a ${TILE}×${TILE} tile of C; each of its ${WG_SIDE}×${WG_SIDE} threads owns 16 elements, strided by ${WG_SIDE} in both directions (so neighbouring threads touch neighbouring words). Per step of K the workgroup stages a ${TILE}×16 slice of A (its tile's rows) and a 16×${TILE} slice of B (its tile's columns) in workgroup memory. Drawn with K = ${K_DRAWN}: A [M, K] to the left, B [K, N] above, lines every ${K_STEP} k (one staging step). Hover an element of C: its workgroup\'s tile is outlined and the 16 elements of its thread are filled; in A and B the bands the workgroup stages are shaded and the row and column the thread reads are filled.`,
     size: { rows: 80, cols: 96 },
     wgsl: () => matmulTiledWGSL(VARIANT),
     record: (M, N) => {
-      const K = 8;
+      const K = K_DRAWN;
       const a = E.zeros([M, K]);
       const b = E.zeros([K, N]);
       const out = E.empty([M, N]);
@@ -82,13 +107,27 @@ export const MAPPINGS: Mapping[] = [
     reads: (r, c) => {
       const r0 = Math.floor(r / TILE) * TILE;
       const c0 = Math.floor(c / TILE) * TILE;
-      return `reads row ${r} of A and column ${c} of B, all of K, from workgroup memory; the workgroup stages rows ${r0}–${r0 + TILE - 1} of A and columns ${c0}–${c0 + TILE - 1} of B, 16 k at a time`;
+      return `reads row ${r} of A and column ${c} of B, all of K, from workgroup memory; the workgroup stages rows ${r0}–${r0 + TILE - 1} of A and columns ${c0}–${c0 + TILE - 1} of B, ${K_STEP} k at a time`;
+    },
+    operands: [
+      { name: 'A', place: 'left', shape: (M) => [M, K_DRAWN], stepEvery: K_STEP },
+      { name: 'B', place: 'top', shape: (_M, N) => [K_DRAWN, N], stepEvery: K_STEP },
+    ],
+    inputBoxes: (r, c, M, N) => {
+      const r0 = Math.floor(r / TILE) * TILE;
+      const c0 = Math.floor(c / TILE) * TILE;
+      return [
+        { operand: 0, r0, c0: 0, rows: Math.min(TILE, M - r0), cols: K_DRAWN, kind: 'staged' },
+        { operand: 1, r0: 0, c0, rows: K_DRAWN, cols: Math.min(TILE, N - c0), kind: 'staged' },
+        { operand: 0, r0: r, c0: 0, rows: 1, cols: K_DRAWN, kind: 'read' },
+        { operand: 1, r0: 0, c0: c, rows: K_DRAWN, cols: 1, kind: 'read' },
+      ];
     },
   },
   {
     id: 'unary',
     title: 'elementwise, relu forward: y[i] = max(x[i], 0) over a [rows, cols] tensor',
-    text: 'The tensor is a flat array of rows·cols elements; one thread per element, 256 threads per workgroup, workgroups along x (folded into y past 65535). Workgroup boundaries ignore the rows: a workgroup is 256 consecutive elements. Hover an element: its workgroup is outlined and its thread filled.',
+    text: 'x (left) and y (right) are flat arrays of rows·cols elements; one thread per element, 256 threads per workgroup, workgroups along x (folded into y past 65535). Workgroup boundaries ignore the rows: a workgroup is 256 consecutive elements. Hover an element of y: its workgroup is outlined, its thread filled, and the one element of x it reads filled.',
     size: { rows: 24, cols: 40 },
     wgsl: () => unaryForwardWGSL('relu'),
     record: (rows, cols) => {
@@ -105,6 +144,8 @@ export const MAPPINGS: Mapping[] = [
     },
     expectedGrid: (rows, cols) => E.grid1d(rows * cols),
     reads: (r, c, cols) => `reads x[${r * cols + c}] only`,
+    operands: [{ name: 'x', place: 'left', shape: (rows, cols) => [rows, cols] }],
+    inputBoxes: (r, c) => [{ operand: 0, r0: r, c0: c, rows: 1, cols: 1, kind: 'read' }],
   },
 ];
 
@@ -144,19 +185,44 @@ export function renderMapping(m: Mapping, el: HTMLElement): void {
 }
 
 function drawSVG(m: Mapping, el: HTMLElement, rows: number, cols: number): void {
-  const cell = Math.max(3, Math.min(12, Math.floor(640 / Math.max(rows, cols))));
+  // Layout as in C = A @ B: an input placed 'left' shares C's rows, one placed 'top' its columns.
+  const shapes = m.operands.map((o) => o.shape(rows, cols));
+  const leftW = Math.max(0, ...m.operands.map((o, i) => (o.place === 'left' ? shapes[i]![1] : 0)));
+  const topH = Math.max(0, ...m.operands.map((o, i) => (o.place === 'top' ? shapes[i]![0] : 0)));
+  const cell = Math.max(3, Math.min(12, Math.floor(720 / (Math.max(rows + topH, cols + leftW) + 4))));
+  const gap = 2 * cell + 10;
+  const ox = leftW ? leftW * cell + gap : 0;
+  const oy = topH ? topH * cell + gap : 0;
+  const origin = (i: number): [number, number] => (m.operands[i]!.place === 'left' ? [0, oy] : [ox, 0]);
   const wgIndex = (o: Owner) => o.wg[0] + 1000 * o.wg[1];
+  const parts: string[] = [];
+  m.operands.forEach((o, i) => {
+    const [x0, y0] = origin(i);
+    const [r, c] = shapes[i]!;
+    parts.push(`<rect x="${x0}" y="${y0}" width="${c * cell}" height="${r * cell}" fill="#eef1f5" stroke="#9aa3ae" stroke-width="0.5"/>`);
+    if (o.stepEvery) {
+      const along = o.place === 'left' ? c : r;
+      for (let k = o.stepEvery; k < along; k += o.stepEvery) {
+        parts.push(o.place === 'left'
+          ? `<line x1="${x0 + k * cell}" y1="${y0}" x2="${x0 + k * cell}" y2="${y0 + r * cell}" stroke="#5a6270" stroke-dasharray="3 2"/>`
+          : `<line x1="${x0}" y1="${y0 + k * cell}" x2="${x0 + c * cell}" y2="${y0 + k * cell}" stroke="#5a6270" stroke-dasharray="3 2"/>`);
+      }
+    }
+    parts.push(`<text x="${x0 + 2}" y="${y0 - 3}" font-size="11" fill="#5a6270">${o.name} [${r}, ${c}]</text>`);
+  });
+  parts.push(`<text x="${ox + 2}" y="${oy - 3}" font-size="11" fill="#5a6270">output [${rows}, ${cols}]</text>`);
   const rects: string[] = [];
   for (let r = 0; r < rows; r++) {
     for (let c = 0; c < cols; c++) {
       const o = m.owner(r, c, cols);
       const color = PALETTE[(o.wg[0] + 3 * o.wg[1]) % PALETTE.length];
-      rects.push(`<rect x="${c * cell}" y="${r * cell}" width="${cell}" height="${cell}" fill="${color}" data-r="${r}" data-c="${c}" data-wg="${wgIndex(o)}" data-t="${o.thread[0]},${o.thread[1]}"/>`);
+      rects.push(`<rect x="${ox + c * cell}" y="${oy + r * cell}" width="${cell}" height="${cell}" fill="${color}" data-r="${r}" data-c="${c}" data-wg="${wgIndex(o)}" data-t="${o.thread[0]},${o.thread[1]}"/>`);
     }
   }
-  const w = cols * cell;
-  const h = rows * cell;
-  el.querySelector('.svg')!.innerHTML = `<svg class="map" width="${w + 2}" height="${h + 2}" viewBox="-1 -1 ${w + 2} ${h + 2}">` +
+  const w = ox + cols * cell;
+  const h = oy + rows * cell;
+  // 14 px above for the labels.
+  el.querySelector('.svg')!.innerHTML = `<svg class="map" width="${w + 2}" height="${h + 16}" viewBox="-1 -15 ${w + 2} ${h + 16}">${parts.join('')}` +
     `<g class="cells" stroke="#fff" stroke-width="${cell > 5 ? 0.5 : 0}">${rects.join('')}</g><g class="hl" pointer-events="none"></g></svg>`;
   const svg = el.querySelector('svg')!;
   const hl = svg.querySelector('g.hl')!;
@@ -167,15 +233,21 @@ function drawSVG(m: Mapping, el: HTMLElement, rows: number, cols: number): void 
     const r = Number(t.dataset.r);
     const c = Number(t.dataset.c);
     const o = m.owner(r, c, cols);
-    const mine: string[] = [];
-    // The workgroup's outline: the bounding box of its elements (a rectangle for both kernels,
-    // except where a flat 256-element workgroup wraps a row: then each row piece is outlined).
+    const marks: string[] = [];
+    // The workgroup's elements outlined, its thread's filled (the highlight layer ignores the pointer).
     for (const x of Array.from(svg.querySelectorAll<SVGRectElement>(`g.cells rect[data-wg="${t.dataset.wg}"]`))) {
       const same = x.dataset.t === t.dataset.t;
-      mine.push(`<rect x="${x.getAttribute('x')}" y="${x.getAttribute('y')}" width="${cell}" height="${cell}" fill="${same ? '#1f5fbf' : 'none'}" stroke="${same ? 'none' : '#1f5fbf'}" stroke-width="${same ? 0 : 0.6}" opacity="${same ? 0.85 : 0.5}"/>`);
+      marks.push(same
+        ? `<rect class="thread" x="${x.getAttribute('x')}" y="${x.getAttribute('y')}" width="${cell}" height="${cell}" fill="#1f5fbf" opacity="0.85"/>`
+        : `<rect x="${x.getAttribute('x')}" y="${x.getAttribute('y')}" width="${cell}" height="${cell}" fill="none" stroke="#1f5fbf" stroke-width="0.6" opacity="0.5"/>`);
     }
-    hl.innerHTML = mine.join('');
-    info.textContent = `C[${r}, ${c}] (element ${r * cols + c}): workgroup (${o.wg[0]}, ${o.wg[1]}), thread (${o.thread[0]}, ${o.thread[1]}); it ${m.reads(r, c, cols)}.`;
+    for (const b of m.inputBoxes(r, c, rows, cols)) {
+      const [x0, y0] = origin(b.operand);
+      const style = b.kind === 'staged' ? 'fill="#f0a13a" opacity="0.35"' : 'fill="#1f5fbf" opacity="0.8"';
+      marks.push(`<rect class="${b.kind}" x="${x0 + b.c0 * cell}" y="${y0 + b.r0 * cell}" width="${b.cols * cell}" height="${b.rows * cell}" ${style}/>`);
+    }
+    hl.innerHTML = marks.join('');
+    info.textContent = `output [${r}, ${c}] (element ${r * cols + c}): workgroup (${o.wg[0]}, ${o.wg[1]}), thread (${o.thread[0]}, ${o.thread[1]}); it ${m.reads(r, c, cols)}.`;
     el.dataset.hover = `${o.wg[0]},${o.wg[1]}|${o.thread[0]},${o.thread[1]}`;
   });
 }

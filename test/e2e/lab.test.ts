@@ -159,11 +159,14 @@ describe('shader lab', () => {
     expect(await data(page, '#map-matmul-tiled', 'workgroup-size')).toBe('16x16');
     await page.hover('#map-matmul-tiled rect[data-r="10"][data-c="20"]');
     expect(await data(page, '#map-matmul-tiled', 'hover')).toBe('0,0|4,10');
-    expect(await page.locator('#map-matmul-tiled g.hl rect[fill="#1f5fbf"]').count(), 'elements of the hovered thread').toBe(16);
+    expect(await page.locator('#map-matmul-tiled g.hl rect.thread').count(), 'elements of the hovered thread').toBe(16);
+    // In A and B: the bands the workgroup stages and the row and column the thread reads.
+    expect(await page.locator('#map-matmul-tiled g.hl rect.staged').count()).toBe(2);
+    expect(await page.locator('#map-matmul-tiled g.hl rect.read').count()).toBe(2);
     await page.hover('#map-matmul-tiled rect[data-r="70"][data-c="20"]');
     expect(await data(page, '#map-matmul-tiled', 'hover')).toBe('0,1|4,6');
     // The last row tile is partial (rows 64-79): the thread owns rows 70 only (86, 102, 118 do not exist), 4 columns.
-    expect(await page.locator('#map-matmul-tiled g.hl rect[fill="#1f5fbf"]').count()).toBe(4);
+    expect(await page.locator('#map-matmul-tiled g.hl rect.thread').count()).toBe(4);
     expect(await data(page, '#map-unary', 'agrees')).toBe('true');
     expect(await data(page, '#map-unary', 'workgroups')).toBe('4x1x1');
 
