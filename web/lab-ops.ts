@@ -10,14 +10,14 @@
 
 import * as E from '../src/index.js';
 import { arr, type Arr } from '../test/reference/arr.js';
-import { matmulRef } from '../test/reference/matmul.js';
+import { matmulRef, linearRef } from '../test/reference/matmul.js';
 import { conv2dRef } from '../test/reference/conv.js';
 import { unaryRef, binaryRef } from '../test/reference/elementwise.js';
 import { reduceRef, type ReduceOp } from '../test/reference/reduce.js';
 import { softmaxRef, crossEntropyRef } from '../test/reference/softmax.js';
-import { maxPoolRef } from '../test/reference/pool.js';
+import { maxPoolRef, avgPoolRef } from '../test/reference/pool.js';
 import { batchNormForward } from '../test/reference/batchnorm.js';
-import { transposeRef } from '../test/reference/shape.js';
+import { transposeRef, indexSelectRef } from '../test/reference/shape.js';
 
 /** A small deterministic generator (mulberry32): the same seed gives the same inputs on every machine. */
 export function rng(seed: number): () => number {
@@ -75,6 +75,18 @@ export const OP_CASES: OpCase[] = [
     ref: ([a, b]) => matmulRef(a!, b!),
   },
   {
+    id: 'linear', title: 'linear', family: 'matmul',
+    about: 'y = x @ Wᵀ + b with W in PyTorch\'s [out, in] layout: one GEMM reading W transposed in place, the bias added in its epilogue.',
+    params: { rows: 3, in: 5, out: 4 },
+    inputs: (p, r) => [
+      { name: 'x', value: randomArr([p.rows!, p.in!], r), grad: true },
+      { name: 'W', value: randomArr([p.out!, p.in!], r), grad: true },
+      { name: 'b', value: randomArr([p.out!], r), grad: true },
+    ],
+    gpu: ([x, w, b]) => E.linear(x!, w!, b!),
+    ref: ([x, w, b]) => linearRef(x!, w!, b!),
+  },
+  {
     id: 'conv2d', title: 'conv2d', family: 'conv2d',
     about: 'y = conv2d(x, w, b) (NCHW, cross-correlation). Forward, grad-input, grad-weight and grad-bias are separate kernels.',
     params: { N: 1, C: 2, H: 5, W: 5, CO: 4, K: 3, stride: 1, padding: 1 },
@@ -122,6 +134,14 @@ export const OP_CASES: OpCase[] = [
     ref: ([x]) => softmaxRef(false, -1).forward(x!),
   },
   {
+    id: 'logSoftmax', title: 'logSoftmax', family: 'softmax',
+    about: 'y = x - logsumexp(x) along the last dim: the softmax kernel\'s log variant (no exp-then-log round trip).',
+    params: { rows: 3, cols: 5 },
+    inputs: (p, r) => [{ name: 'x', value: randomArr([p.rows!, p.cols!], r, -3, 3), grad: true }],
+    gpu: ([x]) => E.logSoftmax(x!, -1),
+    ref: ([x]) => softmaxRef(true, -1).forward(x!),
+  },
+  {
     id: 'crossEntropy', title: 'crossEntropy', family: 'softmax',
     about: 'loss = mean over rows of -log softmax(logits)[target]: the fused loss kernel, then its backward softmax(x) - onehot(target).',
     params: { rows: 4, classes: 5 },
@@ -139,6 +159,14 @@ export const OP_CASES: OpCase[] = [
     inputs: (p, r) => [{ name: 'x', value: randomArr([p.N!, p.C!, p.H!, p.W!], r), grad: true }],
     gpu: ([x], p) => E.maxPool2d(x!, { kernelSize: p.k!, stride: p.stride! }),
     ref: ([x], p) => maxPoolRef({ k: two(p.k!), s: two(p.stride!), pad: [0, 0] }).forward(x!),
+  },
+  {
+    id: 'avgPool2d', title: 'avgPool2d', family: 'pool',
+    about: 'y = the mean of each k×k window (padding counted in the divisor, as in PyTorch); the backward spreads each upstream gradient evenly over its window.',
+    params: { N: 1, C: 2, H: 5, W: 5, k: 3, stride: 2, padding: 1 },
+    inputs: (p, r) => [{ name: 'x', value: randomArr([p.N!, p.C!, p.H!, p.W!], r), grad: true }],
+    gpu: ([x], p) => E.avgPool2d(x!, { kernelSize: p.k!, stride: p.stride!, padding: p.padding! }),
+    ref: ([x], p) => avgPoolRef({ k: two(p.k!), s: two(p.stride!), pad: two(p.padding!) }).forward(x!),
   },
   {
     id: 'batchNorm', title: 'batchNorm (training)', family: 'batchnorm',
@@ -159,6 +187,17 @@ export const OP_CASES: OpCase[] = [
     inputs: (p, r) => [{ name: 'x', value: randomArr([p.rows!, p.cols!], r), grad: true }],
     gpu: ([x]) => E.transpose(x!, 0, 1),
     ref: ([x]) => transposeRef(2, 0, 1).forward(x!),
+  },
+  {
+    id: 'indexSelect', title: 'indexSelect (shape op)', family: 'shape',
+    about: 'y = x.index_select(0, index): row index[i] of x copied to row i (rows may repeat); the backward scatters the gradient back, adding where a row was picked twice.',
+    params: { rows: 4, cols: 3, picks: 5 },
+    inputs: (p, r) => [
+      { name: 'x', value: randomArr([p.rows!, p.cols!], r), grad: true },
+      { name: 'index', value: arr([p.picks!], Array.from({ length: p.picks! }, () => Math.floor(r() * p.rows!))), grad: false, int: true },
+    ],
+    gpu: ([x, i]) => E.indexSelect(x!, 0, i!),
+    ref: ([x, i]) => indexSelectRef(0).forward(x!, i!),
   },
 ];
 

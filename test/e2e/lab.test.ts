@@ -20,7 +20,7 @@ const SCREENSHOT = process.env.ENGRAM_UPDATE_SCREENSHOT === '1'
 // The page's own tolerances (web/lab.ts FORWARD_TOL, GRAD_TOL): float32 GPU against float64 CPU.
 const FORWARD_TOL = 1e-4;
 const GRAD_TOL = 1e-3;
-const OPS = ['matmul', 'conv2d', 'unary', 'binary', 'reduce', 'softmax', 'crossEntropy', 'maxPool2d', 'batchNorm', 'transpose'];
+const OPS = ['matmul', 'linear', 'conv2d', 'unary', 'binary', 'reduce', 'softmax', 'logSoftmax', 'crossEntropy', 'maxPool2d', 'avgPool2d', 'batchNorm', 'transpose', 'indexSelect'];
 
 let server: ChildProcess | null = null;
 let browser: Browser | null = null;
