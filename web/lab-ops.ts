@@ -75,18 +75,6 @@ export const OP_CASES: OpCase[] = [
     ref: ([a, b]) => matmulRef(a!, b!),
   },
   {
-    id: 'linear', title: 'linear', family: 'matmul',
-    about: 'y = x @ Wᵀ + b with W in PyTorch\'s [out, in] layout: one GEMM reading W transposed in place, the bias added in its epilogue.',
-    params: { rows: 3, in: 5, out: 4 },
-    inputs: (p, r) => [
-      { name: 'x', value: randomArr([p.rows!, p.in!], r), grad: true },
-      { name: 'W', value: randomArr([p.out!, p.in!], r), grad: true },
-      { name: 'b', value: randomArr([p.out!], r), grad: true },
-    ],
-    gpu: ([x, w, b]) => E.linear(x!, w!, b!),
-    ref: ([x, w, b]) => linearRef(x!, w!, b!),
-  },
-  {
     id: 'conv2d', title: 'conv2d', family: 'conv2d',
     about: 'y = conv2d(x, w, b) (NCHW, cross-correlation). Forward, grad-input, grad-weight and grad-bias are separate kernels.',
     params: { N: 1, C: 2, H: 5, W: 5, CO: 4, K: 3, stride: 1, padding: 1 },
@@ -97,6 +85,18 @@ export const OP_CASES: OpCase[] = [
     ],
     gpu: ([x, w, b], p) => E.conv2d(x!, w!, b!, { stride: p.stride!, padding: p.padding! }),
     ref: ([x, w, b], p) => conv2dRef({ stride: p.stride!, padding: p.padding! }).forward(x!, w!, b!),
+  },
+  {
+    id: 'linear', title: 'linear', family: 'matmul',
+    about: 'y = x @ Wᵀ + b with W in PyTorch\'s [out, in] layout: one GEMM reading W transposed in place, the bias added in its epilogue.',
+    params: { rows: 3, in: 5, out: 4 },
+    inputs: (p, r) => [
+      { name: 'x', value: randomArr([p.rows!, p.in!], r), grad: true },
+      { name: 'W', value: randomArr([p.out!, p.in!], r), grad: true },
+      { name: 'b', value: randomArr([p.out!], r), grad: true },
+    ],
+    gpu: ([x, w, b]) => E.linear(x!, w!, b!),
+    ref: ([x, w, b]) => linearRef(x!, w!, b!),
   },
   {
     id: 'unary', title: 'elementwise (unary)', family: 'elementwise',
