@@ -5,7 +5,8 @@
 //  - each exported WGSL string, and for each exported generator function the instances listed in
 //    INSTANCES below (a generator with no entry there is flagged on the page, so a new one cannot be
 //    silently left out), each under its doc comment when it has one;
-//  - exported WGSL snippets without an entry point (shared helpers) are shown as such.
+//  - exported WGSL snippets without an entry point (shared helpers) are shown as such;
+//  - ?kernel=NAME in the URL opens and scrolls to that kernel (the shader lab links its ladder rungs so).
 
 import * as elementwise from '../src/shaders/elementwise.js';
 import type { FusedProgram } from '../src/shaders/fused-elementwise.js';
@@ -188,4 +189,18 @@ function render(list: Family[]): void {
   document.body.dataset.kernels = String(total);
 }
 
+/**
+ * Deep link (the shader lab's ladders use it): ?kernel=NAME opens the first kernel whose name starts
+ * with NAME, e.g. matmulVec4WGSL(, and scrolls to it.
+ */
+function openLinkedKernel(): void {
+  const wanted = new URLSearchParams(location.search).get('kernel');
+  if (!wanted) return;
+  const el = Array.from(document.querySelectorAll<HTMLDetailsElement>('details.kernel')).find((d) => (d.dataset.kernel ?? '').startsWith(wanted));
+  if (!el) return;
+  el.open = true;
+  el.scrollIntoView();
+}
+
 render(families());
+openLinkedKernel();
