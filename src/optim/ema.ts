@@ -7,8 +7,14 @@ import { Tensor } from '../engine/tensor.js';
 import { checkInt, checkNumber, show } from '../engine/validate.js';
 import { EMA_WGSL } from '../shaders/optim.js';
 
+/** Anything with a `parameters()` method, such as a Module. */
+export interface HasParameters {
+  /** The tensors to track, in a fixed order. */
+  parameters(): Tensor[];
+}
+
 /** Something with parameters: a Module, or the parameters themselves. */
-export type ParamSource = { parameters(): Tensor[] } | Iterable<Tensor>;
+export type ParamSource = HasParameters | Iterable<Tensor>;
 
 function paramsOf(op: string, src: ParamSource): Tensor[] {
   const s = src as { parameters?: unknown };

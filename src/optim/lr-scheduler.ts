@@ -4,7 +4,7 @@
 // (chainable) forms, which read the group's current lr, so they compose with other schedules as PyTorch's do.
 
 import { EngramError } from '../engine/runtime.js';
-import type { Optimizer, ParamGroup } from './optimizer.js';
+import type { Optimizer, ParamGroup, LrOptions } from './optimizer.js';
 import { checkBoolean, checkInt, checkNumber, show } from '../engine/validate.js';
 
 /** The state of a learning-rate schedule (`stateDict()`): plain numbers and strings, JSON-serializable. */
@@ -12,7 +12,7 @@ export type SchedulerStateDict = Record<string, unknown>;
 
 // A group's lr before any schedule touched it (PyTorch's group['initial_lr']): a second schedule built on the
 // same optimizer takes its base lr from here, not from the lr the first one already changed.
-const initialLrs = new WeakMap<ParamGroup<{ lr: number }>, number>();
+const initialLrs = new WeakMap<ParamGroup<LrOptions>, number>();
 
 /**
  * Base class of the learning-rate schedules, as torch.optim.lr_scheduler.LRScheduler: remembers each group's
@@ -30,7 +30,7 @@ export abstract class LRScheduler {
    * @param kind The schedule's name, used in error messages and to check a loaded state.
    */
   constructor(
-    protected readonly optimizer: Optimizer<{ lr: number }>,
+    protected readonly optimizer: Optimizer<LrOptions>,
     readonly kind: string,
   ) {
     if (!optimizer || !Array.isArray((optimizer as { groups?: unknown }).groups)) throw new EngramError(`${kind}: optimizer must be an engram Optimizer, got ${show(optimizer)}`);
@@ -96,7 +96,7 @@ export class StepLR extends LRScheduler {
    * @param gamma Factor applied to the lr at each decay (default 0.1).
    */
   constructor(
-    optimizer: Optimizer<{ lr: number }>,
+    optimizer: Optimizer<LrOptions>,
     readonly stepSize: number,
     readonly gamma = 0.1,
   ) {
@@ -124,7 +124,7 @@ export class CosineAnnealingLR extends LRScheduler {
    * @param etaMin The lowest lr (default 0).
    */
   constructor(
-    optimizer: Optimizer<{ lr: number }>,
+    optimizer: Optimizer<LrOptions>,
     readonly tMax: number,
     readonly etaMin = 0,
   ) {
@@ -155,7 +155,7 @@ export class LinearLR extends LRScheduler {
    * @param totalIters Steps the ramp takes (a positive integer, default 5).
    */
   constructor(
-    optimizer: Optimizer<{ lr: number }>,
+    optimizer: Optimizer<LrOptions>,
     readonly startFactor = 1 / 3,
     readonly endFactor = 1,
     readonly totalIters = 5,
@@ -226,7 +226,7 @@ export class OneCycleLR extends LRScheduler {
    * @param totalSteps Steps in the cycle (a positive integer: epochs times batches per epoch).
    * @param opts See `OneCycleOptions` for the defaults (PyTorch's).
    */
-  constructor(optimizer: Optimizer<{ lr: number }>, maxLr: number | number[], readonly totalSteps: number, opts: Partial<OneCycleOptions> = {}) {
+  constructor(optimizer: Optimizer<LrOptions>, maxLr: number | number[], readonly totalSteps: number, opts: Partial<OneCycleOptions> = {}) {
     super(optimizer, 'OneCycleLR');
     const defaults: OneCycleOptions = { pctStart: 0.3, annealStrategy: 'cos', divFactor: 25, finalDivFactor: 1e4, cycleMomentum: true, baseMomentum: 0.85, maxMomentum: 0.95, threePhase: false };
     const o = { ...defaults } as Record<string, unknown>;
@@ -262,7 +262,7 @@ export class OneCycleLR extends LRScheduler {
           { end: p * T - 1, startLr: 'initial', endLr: 'max', startM: 'max', endM: 'base' },
           { end: T - 1, startLr: 'max', endLr: 'min', startM: 'base', endM: 'max' },
         ];
-    const first = groups[0]?.options as Record<string, unknown> | undefined;
+    const first = groups[0]?.options as unknown as Record<string, unknown> | undefined;
     this.momentumKey = null;
     if (op.cycleMomentum) {
       // PyTorch: "optimizer must support momentum or beta1 with `cycle_momentum` option enabled".
@@ -288,7 +288,7 @@ export class OneCycleLR extends LRScheduler {
     if (!this.momentumKey) return;
     const m = this.momentumAt();
     for (const g of this.optimizer.groups) {
-      const o = g.options as Record<string, unknown>;
+      const o = g.options as unknown as Record<string, unknown>;
       if (this.momentumKey === 'momentum') o.momentum = m;
       else o.betas = [m, (o.betas as [number, number])[1]];
     }
@@ -365,7 +365,7 @@ export class ReduceLROnPlateau extends LRScheduler {
    * @param optimizer The optimizer whose groups' lr this schedule reduces.
    * @param opts See `ReduceLROnPlateauOptions` for the defaults (PyTorch's).
    */
-  constructor(optimizer: Optimizer<{ lr: number }>, opts: Partial<ReduceLROnPlateauOptions> = {}) {
+  constructor(optimizer: Optimizer<LrOptions>, opts: Partial<ReduceLROnPlateauOptions> = {}) {
     super(optimizer, 'ReduceLROnPlateau');
     const defaults: ReduceLROnPlateauOptions = { mode: 'min', factor: 0.1, patience: 10, threshold: 1e-4, thresholdMode: 'rel', cooldown: 0, minLr: 0, eps: 1e-8 };
     const o = { ...defaults } as Record<string, unknown>;

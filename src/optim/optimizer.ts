@@ -43,6 +43,18 @@ export function withDefaults<H extends object>(kind: string, defaults: H, opts: 
  */
 export type ParamState = Record<string, Tensor | number>;
 
+/** Hyperparameters every optimizer has (what learning-rate schedules rewrite). */
+export interface LrOptions {
+  /** Learning rate. */
+  lr: number;
+}
+
+/** One parameter group in an `OptimizerStateDict`: its hyperparameters and the indices of its parameters. */
+export type GroupState = Record<string, unknown> & {
+  /** Indices of the group's parameters in the optimizer's `params()` order. */
+  params: number[];
+};
+
 /**
  * An optimizer's state, in the structure of torch.optim.Optimizer.state_dict(): per-parameter state keyed by
  * the parameter's index in `params()` order, and each group's hyperparameters with the indices of its
@@ -54,7 +66,7 @@ export interface OptimizerStateDict {
   /** Per-parameter state by index; a parameter that has not been updated yet has no entry. */
   state: Record<number, ParamState>;
   /** Each group's hyperparameters plus `params`: the indices of its parameters. */
-  param_groups: (Record<string, unknown> & { params: number[] })[];
+  param_groups: GroupState[];
 }
 
 /**
