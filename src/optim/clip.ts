@@ -16,6 +16,13 @@ function gradsOf(op: string, params: Iterable<Tensor> | Tensor): Tensor[] {
   return list.flatMap((p) => (p.grad && p.grad.size > 0 ? [p.grad] : []));
 }
 
+// Autograd may hand two leaves one gradient storage (z = a + b gives a and b the same upstream gradient):
+// each such buffer is scaled once, or it would be scaled twice. The norm still counts every gradient.
+function distinctStorage(grads: Tensor[]): Tensor[] {
+  const seen = new Set<GPUBuffer>();
+  return grads.filter((g) => !seen.has(g.buffer) && (seen.add(g.buffer), true));
+}
+
 /**
  * Scale the gradients of `params` together so that their total norm is at most `maxNorm`, as
  * torch.nn.utils.clip_grad_norm_: the norm of the per-tensor norms, each gradient multiplied in place by
@@ -44,7 +51,7 @@ export function clipGradNorm_(params: Iterable<Tensor> | Tensor, maxNorm: number
   );
   const rt = runtime();
   const k = rt.kernel({ name: 'clip_scale', wgsl: CLIP_SCALE_WGSL, bindings: ['read', 'write'] });
-  for (const g of grads) rt.dispatch(k, [total.buffer, g.buffer], [g.size, f32bits(maxNorm)], grid1d(g.size));
+  for (const g of distinctStorage(grads)) rt.dispatch(k, [total.buffer, g.buffer], [g.size, f32bits(maxNorm)], grid1d(g.size));
   return total;
 }
 
@@ -58,5 +65,5 @@ export function clipGradValue_(params: Iterable<Tensor> | Tensor, clipValue: num
   checkNumber('clipGradValue_', 'clipValue', clipValue, { min: 0 });
   const rt = runtime();
   const k = rt.kernel({ name: 'clip_value', wgsl: CLIP_VALUE_WGSL, bindings: ['write'] });
-  for (const g of gradsOf('clipGradValue_', params)) rt.dispatch(k, [g.buffer], [g.size, f32bits(clipValue)], grid1d(g.size));
+  for (const g of distinctStorage(gradsOf('clipGradValue_', params))) rt.dispatch(k, [g.buffer], [g.size, f32bits(clipValue)], grid1d(g.size));
 }

@@ -163,6 +163,17 @@ describe(`clipGradNorm_ and clipGradValue_ match torch ${doc.torch}`, () => {
     });
   }
 
+  it('two parameters whose gradients share one storage (z = a + b) are each scaled once', async () => {
+    const a = E.tensor([3, 0]).requiresGrad_();
+    const b = E.tensor([0, 4]).requiresGrad_();
+    E.sum(E.mul(E.add(a, b), E.tensor([3, 4]))).backward(); // both gradients are [3, 4]
+    const total = E.clipGradNorm_([a, b], 1);
+    expectClose([await total.item()], [Math.sqrt(50)], TOL, 'total norm');
+    const s = 1 / (Math.sqrt(50) + 1e-6);
+    expectClose(await a.grad!.toArray(), [3 * s, 4 * s], TOL, 'a.grad');
+    expectClose(await b.grad!.toArray(), [3 * s, 4 * s], TOL, 'b.grad');
+  });
+
   it('returns a zero norm without gradients; validates its arguments; value clipping keeps NaN', async () => {
     const p = E.zeros([3]).requiresGrad_();
     expect(await E.clipGradNorm_([p], 1).item()).toBe(0);
