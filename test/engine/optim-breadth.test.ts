@@ -316,4 +316,29 @@ describe('exact resume: k steps, checkpoint, rebuild, load, N - k steps equals N
     E.disposeOptimizerState(sd);
     E.disposeOptimizerState(sd2);
   });
+
+  it('an EMA and a OneCycleLR travel in the optimizer checkpoint', async () => {
+    const mk = () => {
+      const model = new E.Linear(3, 2);
+      const opt = new E.SGD(model.parameters(), { lr: 0.1, momentum: 0.9 });
+      return { model, opt, sched: new E.OneCycleLR(opt, 0.5, 10), ema: new E.ExponentialMovingAverage(model, 0.9) };
+    };
+    const a = mk();
+    for (let i = 0; i < 3; i++) {
+      for (const p of a.model.parameters()) p.grad = E.onesLike(p);
+      a.opt.step();
+      a.sched.step();
+      a.ema.update();
+    }
+    const bytes = await E.saveOptimizerState(a.opt, { scheduler: a.sched, ema: a.ema }, { epoch: '3' });
+    const b = mk();
+    E.loadOptimizerState(b.opt, bytes, { scheduler: b.sched, ema: b.ema });
+    expect(b.sched.lastEpoch).toBe(3);
+    expect(b.opt.groups[0]!.options).toEqual(a.opt.groups[0]!.options); // lr and the cycled momentum
+    expect(b.ema.numUpdates).toBe(3);
+    expect(await b.ema.averages[0]!.toArray()).toEqual(await a.ema.averages[0]!.toArray());
+    expect(E.parseSafetensors(bytes).metadata.epoch).toBe('3');
+    const plain = await E.saveOptimizerState(a.opt);
+    expect(() => E.loadOptimizerState(b.opt, plain, { ema: b.ema }, 'plain')).toThrow(/plain: no 'engram.ema' entry in the metadata/);
+  });
 });
