@@ -18,7 +18,7 @@
 // Reported per head, mean ± sample std (n - 1) over --seeds: the softmax model's accuracy on the
 // 0-4 test images and on all 0-9 test images, the head's accuracy on the test images of the classes
 // seen so far after each addition (0-4, 0-5, ..., 0-9), and each new class's own accuracy at the end.
-// Writes examples/out/cl-gaussian-<dataset>.{json,html}.
+// Writes examples/out/cl-gaussian-<dataset>-<model>.{json,html}.
 //
 //   npm run example -- cl-gaussian [--dataset fashion|mnist] [--model mlp|cnn] [--seeds 0-4]
 //        [--epochs 2] [--lr 0.05] [--momentum 0.9] [--batch 64] [--train-per-class 0]
@@ -181,7 +181,7 @@ async function main(): Promise<void> {
   ], { xLabel: 'classes in the head', yLabel: 'accuracy on seen classes (%), mean ± std', scale: 'fraction' });
   const out = args.out as string;
   mkdirSync(out, { recursive: true });
-  const base = join(out, `cl-gaussian-${dataset}`);
+  const base = join(out, `cl-gaussian-${dataset}-${args.model}`);
   writeFileSync(`${base}.json`, seededReportJSON(seeded, meta));
   writeFileSync(`${base}.html`, seededScenarioReportHTML(seeded, {
     title: `Gaussian head, classes added one at a time (${dataset}, ${seeds.length} seeds)`, taskLabels: stages, meta,
