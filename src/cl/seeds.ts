@@ -43,8 +43,16 @@ export function meanStd(values: readonly number[]): SeedStat {
   return { mean, std: n < 2 ? NaN : Math.sqrt(ss / (n - 1)), n, perSeed: [...values] };
 }
 
+/** Element-by-element mean and sample standard deviation of equally shaped matrices. */
+export interface MatrixMeanStd {
+  /** Mean over the seeds, per element. */
+  mean: number[][];
+  /** Sample standard deviation (divisor n - 1) over the seeds, per element; NaN for one seed. */
+  std: number[][];
+}
+
 /** Element-wise mean and sample std of equally shaped matrices (one per seed). */
-export function matrixMeanStd(matrices: readonly (readonly (readonly number[])[])[]): { mean: number[][]; std: number[][] } {
+export function matrixMeanStd(matrices: readonly (readonly (readonly number[])[])[]): MatrixMeanStd {
   if (matrices.length === 0) throw new EngramError('matrixMeanStd: needs at least one matrix');
   const first = matrices[0]!;
   matrices.forEach((m, s) => {
@@ -63,7 +71,7 @@ export interface SeededScenarioResult {
   /** The seeds, in run order. */
   seeds: number[];
   /** Element-wise mean and sample std of the accuracy matrices. */
-  accuracyMatrix: { mean: number[][]; std: number[][] };
+  accuracyMatrix: MatrixMeanStd;
   /** Final average accuracy over the seeds. */
   averageAccuracy: SeedStat;
   /** Average incremental accuracy over the seeds. */
