@@ -299,6 +299,57 @@ describe('argument checks name the op, the value and the fix', () => {
   });
 });
 
+describe('inside fuse()', () => {
+  it('a chain with a broadcast bias through each activation equals the eager ops, value and gradients', async () => {
+    const acts: [string, (v: E.Tensor) => E.Tensor][] = [
+      ['gelu', (v) => E.gelu(v)], ['geluTanh', (v) => E.gelu(v, { approximate: 'tanh' })], ['silu', E.silu], ['leakyRelu', (v) => E.leakyRelu(v, 0.1)],
+      ['elu', (v) => E.elu(v, 0.8)], ['softplus', (v) => E.softplus(v, 1.5, 3)], ['hardswish', E.hardswish], ['clamp', (v) => E.clamp(v, -0.5, 0.7)],
+    ];
+    const g = new E.Generator(5);
+    const xs = Array.from({ length: 3 * 37 }, () => 6 * g.next() - 3);
+    const bs = Array.from({ length: 37 }, () => g.next() - 0.5);
+    for (const [name, act] of acts) {
+      const fn = (x: E.Tensor, b: E.Tensor): E.Tensor => E.mul(act(E.add(x, b)), 2);
+      const fused = E.fuse(fn, { name: `chain_${name}` });
+      const results: Float32Array[][] = [];
+      for (const f of [fn, fused]) {
+        const x = E.tensor(xs, [3, 37], { requiresGrad: true });
+        const b = E.tensor(bs, [37], { requiresGrad: true });
+        const y = f(x, b);
+        y.backward(E.onesLike(y));
+        results.push([await read(y), await read(x.grad), await read(b.grad)]);
+      }
+      for (let k = 0; k < 3; k++) {
+        const [eager, fusedOut] = [results[0]![k]!, results[1]![k]!];
+        eager.forEach((e, i) => expect(Math.abs(fusedOut[i]! - e), `${name} ${['value', 'dx', 'db'][k]}[${i}]`).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(e))));
+      }
+    }
+  });
+
+  it("traced values have the activations as methods (x.gelu(), x.clamp(min, max), ...), checked as the eager ones", async () => {
+    type Traced = { gelu(o?: object): Traced; silu(): Traced; clamp(a?: number, b?: number): Traced; softplus(b?: number, t?: number): Traced; leakyRelu(s?: number): Traced };
+    const f = E.fuse((x) => (x as unknown as Traced).gelu({ approximate: 'tanh' }).silu().clamp(-1, 1) as unknown as E.Tensor);
+    const x = E.tensor([-2, 0.5, 3], [3]);
+    const expected = await read(E.clamp(E.silu(E.gelu(x, { approximate: 'tanh' })), -1, 1));
+    expect(Array.from(await read(f(x)))).toEqual(Array.from(expected));
+    expect(() => E.fuse((v) => (v as unknown as Traced).softplus(0) as unknown as E.Tensor)(x)).toThrow('softplus: beta must be a number > 0, got 0');
+    expect(() => E.fuse((v) => (v as unknown as Traced).leakyRelu(NaN) as unknown as E.Tensor)(x)).toThrow('leakyRelu: negativeSlope must be a finite number, got NaN');
+  });
+});
+
+describe('empty tensors', () => {
+  it('activations, where and the losses accept size-0 tensors as PyTorch does (mean of nothing is NaN)', async () => {
+    const z = E.zeros([0, 3], { requiresGrad: true });
+    expect(E.gelu(z).shape).toEqual([0, 3]);
+    expect(E.where(E.zeros([0, 3]), z, 1).shape).toEqual([0, 3]);
+    expect(Number.isNaN((await read(E.mseLoss(z, E.zeros([0, 3]))))[0]!)).toBe(true);
+    expect((await read(E.l1Loss(z, E.zeros([0, 3]), { reduction: 'sum' })))[0]).toBe(0);
+    const y = E.sum(E.hardswish(z));
+    y.backward(E.onesLike(y));
+    expect(z.grad!.shape).toEqual([0, 3]);
+  });
+});
+
 describe('nn activation modules', () => {
   it('compute their functional op (module and function agree bit for bit)', async () => {
     const xs = [-4, -3, -1.5, -0.2, 0, 0.3, 1, 2.5, 3, 7, 25];

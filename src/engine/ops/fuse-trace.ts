@@ -5,6 +5,7 @@
 // elementwise table op throws. This file only records; fuse.ts compiles and runs.
 
 import { EngramError } from '../runtime.js';
+import { checkNumber } from '../validate.js';
 import { broadcastShapes, numel } from '../shape.js';
 import type { FusedNode } from '../../shaders/fused-elementwise.js';
 import type { UnaryOp, BinaryOp } from '../../shaders/elementwise.js';
@@ -132,16 +133,21 @@ export class FusedValue {
     return this.unary(approximate === 'tanh' ? 'geluTanh' : 'gelu');
   }
   silu(): FusedValue { return this.unary('silu'); }
-  leakyRelu(negativeSlope = 0.01): FusedValue { return this.unary('leakyRelu', negativeSlope); }
-  elu(alpha = 1): FusedValue { return this.unary('elu', alpha); }
+  leakyRelu(negativeSlope = 0.01): FusedValue { return this.unary('leakyRelu', checkNumber('leakyRelu', 'negativeSlope', negativeSlope)); }
+  elu(alpha = 1): FusedValue { return this.unary('elu', checkNumber('elu', 'alpha', alpha)); }
   /** softplus(beta x) / beta, as the eager softplus (beta x, the table op, then / beta). */
   softplus(beta = 1, threshold = 20): FusedValue {
+    checkNumber('softplus', 'beta', beta, { min: 0, minInclusive: false });
+    checkNumber('softplus', 'threshold', threshold);
     if (beta === 1) return this.unary('softplus', threshold);
     return this.unary('mulScalar', beta).unary('softplus', threshold).unary('divScalar', beta);
   }
   hardswish(): FusedValue { return this.unary('hardswish'); }
   /** Clamp to [min, max] (either may be omitted), as the eager clamp. */
   clamp(min?: number, max?: number): FusedValue {
+    for (const [name, v] of [['min', min], ['max', max]] as const) {
+      if (v !== undefined && (typeof v !== 'number' || Number.isNaN(v))) throw new EngramError(`clamp: ${name} must be a number (or undefined for no bound), got ${String(v)}`);
+    }
     if (min === undefined && max === undefined) throw new EngramError('clamp: give at least one of min and max (both were undefined)');
     const lower = min === undefined ? this : this.unary('clampMin', min);
     return max === undefined ? lower : lower.unary('clampMax', max);
