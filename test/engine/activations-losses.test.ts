@@ -49,7 +49,7 @@ function matches(a: number, e: number, atol = 0, roundedZero = false): boolean {
 }
 
 /** Worst relative error per op, over elements where the cancellation allowance is negligible (|e| > 1000 atol). */
-const worst = new Map<string, number>();
+const worst = new Map<string, { rel: number; at: string }>();
 function check(label: string, actual: ArrayLike<number>, expected: number[], inputs: number[][], atol: (i: number) => number = () => 0, roundedZero = false): void {
   expect(actual.length, `${label}: length`).toBe(expected.length);
   const bad: string[] = [];
@@ -58,7 +58,8 @@ function check(label: string, actual: ArrayLike<number>, expected: number[], inp
     const e = expected[i]!;
     if (Number.isFinite(e) && e !== 0 && Number.isFinite(a) && Math.abs(e) >= TINY && Math.abs(e) > 1000 * atol(i)) {
       const key = label.split(' ')[0]!;
-      worst.set(key, Math.max(worst.get(key) ?? 0, Math.abs(a - e) / Math.abs(e)));
+      const rel = Math.abs(a - e) / Math.abs(e);
+      if (rel > (worst.get(key)?.rel ?? -1)) worst.set(key, { rel, at: `${label.split(' ').slice(1).join(' ')} at (${inputs.map((xs) => xs[i]).join(', ')})` });
     }
     if (!matches(a, e, atol(i), roundedZero)) bad.push(`[${i}] inputs (${inputs.map((xs) => xs[i]).join(', ')}): got ${Object.is(a, -0) ? '-0' : a}, PyTorch ${Object.is(e, -0) ? '-0' : e}`);
   }
@@ -367,7 +368,7 @@ describe('nn activation modules', () => {
 describe('summary', () => {
   it('prints the worst relative error against PyTorch per op', () => {
     // Informational (the checks above are the assertions): the report cites these numbers.
-    console.log(`max relative error vs PyTorch ${FIX.torch}: ${[...worst].map(([k, v]) => `${k} ${v.toExponential(2)}`).join(', ')}`);
+    console.log(`max relative error vs PyTorch ${FIX.torch}: ${[...worst].map(([k, v]) => `${k} ${v.rel.toExponential(2)} (${v.at})`).join(', ')}`);
     expect(worst.size).toBeGreaterThan(0);
   });
 });

@@ -5,7 +5,7 @@
 // elementwise table op throws. This file only records; fuse.ts compiles and runs.
 
 import { EngramError } from '../runtime.js';
-import { checkNumber } from '../validate.js';
+import { checkNumber, show } from '../validate.js';
 import { broadcastShapes, numel } from '../shape.js';
 import type { FusedNode } from '../../shaders/fused-elementwise.js';
 import type { UnaryOp, BinaryOp } from '../../shaders/elementwise.js';
@@ -129,7 +129,7 @@ export class FusedValue {
   /** GELU, exact or with `approximate: 'tanh'` (as the eager gelu). */
   gelu(options: { approximate?: 'none' | 'tanh' } = {}): FusedValue {
     const approximate = options.approximate ?? 'none';
-    if (approximate !== 'none' && approximate !== 'tanh') throw new EngramError(`gelu: approximate must be 'none' or 'tanh' (as in PyTorch), got ${String(approximate)}`);
+    if (approximate !== 'none' && approximate !== 'tanh') throw new EngramError(`gelu: approximate must be 'none' or 'tanh' (as in PyTorch), got ${show(approximate)}`);
     return this.unary(approximate === 'tanh' ? 'geluTanh' : 'gelu');
   }
   silu(): FusedValue { return this.unary('silu'); }
@@ -146,7 +146,7 @@ export class FusedValue {
   /** Clamp to [min, max] (either may be omitted), as the eager clamp. */
   clamp(min?: number, max?: number): FusedValue {
     for (const [name, v] of [['min', min], ['max', max]] as const) {
-      if (v !== undefined && (typeof v !== 'number' || Number.isNaN(v))) throw new EngramError(`clamp: ${name} must be a number (or undefined for no bound), got ${String(v)}`);
+      if (v !== undefined && (typeof v !== 'number' || Number.isNaN(v))) throw new EngramError(`clamp: ${name} must be a number (or undefined for no bound), got ${show(v)}`);
     }
     if (min === undefined && max === undefined) throw new EngramError('clamp: give at least one of min and max (both were undefined)');
     const lower = min === undefined ? this : this.unary('clampMin', min);
