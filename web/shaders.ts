@@ -35,6 +35,7 @@ const INSTANCES: Record<string, unknown[][]> = {
     ['add', elementwise.BINARY_OPS.add.forward, { sameShape: true }],
     ['mul', elementwise.BINARY_OPS.mul.forward, { sameShape: false }],
   ],
+  whereWGSL: [['f32', false], ['i32', true]],
   matmulTiledWGSL: [[{ transA: false, transB: false, bias: false }], [{ transA: false, transB: true, bias: true }], [{ transA: false, transB: false, bias: false, f16: true }]],
   matmulNaiveWGSL: [[{ transA: false, transB: false, bias: false }]],
   matmulVec4WGSL: [[{ transA: false, transB: false, bias: false }], [{ transA: true, transB: true, bias: true }]],
