@@ -1,5 +1,5 @@
-// Builds the browser demo (web/index.html, the continual-learning demo, and web/shaders.html, the
-// shader reader) with vite into web/dist/ (ignored by git): the pages' TypeScript and the library
+// Builds the browser demo (web/index.html, the continual-learning demo, web/shaders.html, the
+// shader reader, and web/lab.html, the shader lab) with vite into web/dist/ (ignored by git): the pages' TypeScript and the library
 // sources they import from src/ are bundled for the browser. The MNIST files are not copied; the
 // demo server (scripts/serve-demo.mjs) serves them under /data/.
 //
@@ -31,7 +31,7 @@ export async function buildDemo({ outDir = DEMO_OUT, quiet = false } = {}) {
       // The pages are small; the library is one chunk of a few hundred KiB, which is fine locally.
       chunkSizeWarningLimit: 2000,
       rolldownOptions: {
-        input: { index: resolve(DEMO_SRC, 'index.html'), shaders: resolve(DEMO_SRC, 'shaders.html') },
+        input: { index: resolve(DEMO_SRC, 'index.html'), shaders: resolve(DEMO_SRC, 'shaders.html'), lab: resolve(DEMO_SRC, 'lab.html') },
       },
     },
   });

@@ -5,7 +5,8 @@
 //  - each exported WGSL string, and for each exported generator function the instances listed in
 //    INSTANCES below (a generator with no entry there is flagged on the page, so a new one cannot be
 //    silently left out), each under its doc comment when it has one;
-//  - exported WGSL snippets without an entry point (shared helpers) are shown as such.
+//  - exported WGSL snippets without an entry point (shared helpers) are shown as such;
+//  - ?kernel=NAME in the URL opens and scrolls to that kernel (the shader lab links its ladder rungs so).
 
 import * as elementwise from '../src/shaders/elementwise.js';
 import type { FusedProgram } from '../src/shaders/fused-elementwise.js';
@@ -34,6 +35,7 @@ const INSTANCES: Record<string, unknown[][]> = {
     ['add', elementwise.BINARY_OPS.add.forward, { sameShape: true }],
     ['mul', elementwise.BINARY_OPS.mul.forward, { sameShape: false }],
   ],
+  whereWGSL: [['f32', false], ['i32', true]],
   matmulTiledWGSL: [[{ transA: false, transB: false, bias: false }], [{ transA: false, transB: true, bias: true }], [{ transA: false, transB: false, bias: false, f16: true }]],
   matmulNaiveWGSL: [[{ transA: false, transB: false, bias: false }]],
   matmulVec4WGSL: [[{ transA: false, transB: false, bias: false }], [{ transA: true, transB: true, bias: true }]],
@@ -194,4 +196,18 @@ function render(list: Family[]): void {
   document.body.dataset.kernels = String(total);
 }
 
+/**
+ * Deep link (the shader lab's ladders use it): ?kernel=NAME opens the first kernel whose name starts
+ * with NAME, e.g. matmulVec4WGSL(, and scrolls to it.
+ */
+function openLinkedKernel(): void {
+  const wanted = new URLSearchParams(location.search).get('kernel');
+  if (!wanted) return;
+  const el = Array.from(document.querySelectorAll<HTMLDetailsElement>('details.kernel')).find((d) => (d.dataset.kernel ?? '').startsWith(wanted));
+  if (!el) return;
+  el.open = true;
+  el.scrollIntoView();
+}
+
 render(families());
+openLinkedKernel();

@@ -108,3 +108,26 @@ export function accuracyFromConfusion(C: readonly (readonly number[])[]): number
   }));
   return total === 0 ? 0 : correct / total;
 }
+
+/**
+ * Accuracy over all the test images of the tasks seen so far, after each stage i:
+ * sum_{j<=i} R[i][j] n_j / sum_{j<=i} n_j, with n_j the size of task j's test set (the
+ * sample-weighted convention of iCaRL and PyCIL; equal to the mean of R[i][0..i] when the test sets
+ * are equally large). One value per stage.
+ */
+export function seenClassesAccuracy(R: AccuracyMatrix, testSizes: readonly number[]): number[] {
+  const T = checkMatrix(R, 'seenClassesAccuracy');
+  if (testSizes.length !== T) throw new EngramError(`seenClassesAccuracy: needs one test-set size per task (${T}), got ${testSizes.length}`);
+  testSizes.forEach((n, j) => {
+    if (!(Number.isInteger(n) && n > 0)) throw new EngramError(`seenClassesAccuracy: test-set size ${j} must be a positive integer, got ${n}`);
+  });
+  return range(T).map((i) => {
+    let correct = 0;
+    let total = 0;
+    for (let j = 0; j <= i; j++) {
+      correct += R[i]![j]! * testSizes[j]!;
+      total += testSizes[j]!;
+    }
+    return correct / total;
+  });
+}

@@ -7,6 +7,7 @@
 
 import type { ScenarioResult } from './strategy.js';
 import type { AccuracyMatrix } from './metrics.js';
+import type { SeededScenarioResult, SeedStat } from './seeds.js';
 
 /** Escape text for XML/HTML content and attribute values. */
 export function escapeXml(s: string): string {
@@ -232,6 +233,203 @@ export function scenarioReportHTML(results: ScenarioResult | readonly ScenarioRe
     '</div>',
     '<h2>Accuracy per task after each stage</h2>',
     `<figure>\n${accuracyCurvesSVG(list, { taskLabels: opts.taskLabels })}\n</figure>`,
+    `<script type="application/json" id="report-data">\n${json}\n</script>`,
+    '</body>',
+    '</html>',
+  ].filter((l) => l !== '').join('\n') + '\n';
+}
+
+// ------------------------------------------------------------------ many seeds: error bars
+
+/** One line of `errorBarCurvesSVG()`: a mean per x position and its ± std. */
+export interface ErrorBarSeries {
+  /** Legend text. */
+  label: string;
+  /** Mean at each x position (NaN or undefined: no point there). Fractions or percent, see `errorBarCurvesSVG`. */
+  mean: readonly (number | undefined)[];
+  /** Sample std at each x position (NaN: no bar, e.g. a single seed). */
+  std: readonly (number | undefined)[];
+  /** Stroke colour (default: the palette by series index). */
+  color?: string;
+  /** Stroke dash pattern (default solid). */
+  dash?: string;
+}
+
+/** Options of `errorBarCurvesSVG()`. */
+export interface ErrorBarSVGOptions {
+  /** Title drawn above the plot. */
+  title?: string;
+  /** Width in pixels (default 640). */
+  width?: number;
+  /** Height in pixels (default 360). */
+  height?: number;
+  /** Caption of the x axis (default 'after training on'). */
+  xLabel?: string;
+  /** Caption of the y axis (default 'test accuracy (%), mean ± std over seeds'). */
+  yLabel?: string;
+  /** Read the values as fractions (x100) or percent; default: fractions when every mean is <= 1. */
+  scale?: 'fraction' | 'percent';
+}
+
+/**
+ * Curves of mean values with ± std error bars and a shaded ± std band (one `<path class="std-band">`
+ * per series and one `<line class="error-bar">` per point with a defined std), y in percent.
+ */
+export function errorBarCurvesSVG(xLabels: readonly string[], series: readonly ErrorBarSeries[], opts: ErrorBarSVGOptions = {}): string {
+  const X = Math.max(1, xLabels.length);
+  const W = opts.width ?? 640;
+  const H = opts.height ?? 360;
+  const longest = Math.max(0, ...series.map((s) => s.label.length));
+  const m = { left: 56, right: Math.max(120, 7 * longest + 50), top: opts.title ? 36 : 16, bottom: 50 };
+  const pw = W - m.left - m.right;
+  const ph = H - m.top - m.bottom;
+  const allMeans = series.flatMap((s) => s.mean.filter((v): v is number => v !== undefined && Number.isFinite(v)));
+  const k = opts.scale === 'percent' ? 1 : opts.scale === 'fraction' ? 100 : percentScale(allMeans);
+  const xAt = (i: number): number => m.left + (X === 1 ? pw / 2 : (i / (X - 1)) * pw);
+  const yAt = (pct: number): number => m.top + ph - (Math.min(100, Math.max(0, pct)) / 100) * ph;
+  const out: string[] = [];
+  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`);
+  if (opts.title) out.push(`<text x="${px(m.left + pw / 2)}" y="20" text-anchor="middle" font-size="14" font-weight="bold">${escapeXml(opts.title)}</text>`);
+  for (let p = 0; p <= 100; p += 20) {
+    out.push(`<line x1="${m.left}" y1="${px(yAt(p))}" x2="${m.left + pw}" y2="${px(yAt(p))}" stroke="#ddd"/>`);
+    out.push(`<text x="${m.left - 6}" y="${px(yAt(p) + 4)}" text-anchor="end">${p}</text>`);
+  }
+  xLabels.forEach((l, i) => out.push(`<text x="${px(xAt(i))}" y="${m.top + ph + 18}" text-anchor="middle">${escapeXml(l)}</text>`));
+  out.push(`<line x1="${m.left}" y1="${m.top}" x2="${m.left}" y2="${m.top + ph}" stroke="#000"/>`);
+  out.push(`<line x1="${m.left}" y1="${m.top + ph}" x2="${m.left + pw}" y2="${m.top + ph}" stroke="#000"/>`);
+  out.push(`<text x="${px(m.left + pw / 2)}" y="${H - 10}" text-anchor="middle">${escapeXml(opts.xLabel ?? 'after training on')}</text>`);
+  out.push(`<text transform="translate(16 ${px(m.top + ph / 2)}) rotate(-90)" text-anchor="middle">${escapeXml(opts.yLabel ?? 'test accuracy (%), mean ± std over seeds')}</text>`);
+  series.forEach((s, si) => {
+    const color = s.color ?? PALETTE[si % PALETTE.length]!;
+    const pts: { x: number; mean: number; std: number }[] = [];
+    for (let i = 0; i < X; i++) {
+      const mu = s.mean[i];
+      if (mu === undefined || !Number.isFinite(mu)) continue;
+      const sd = s.std[i];
+      pts.push({ x: xAt(i), mean: mu * k, std: sd !== undefined && Number.isFinite(sd) ? sd * k : NaN });
+    }
+    const banded = pts.filter((p) => Number.isFinite(p.std));
+    if (banded.length >= 2) {
+      const upper = banded.map((p) => `${px(p.x)},${px(yAt(p.mean + p.std))}`);
+      const lower = banded.map((p) => `${px(p.x)},${px(yAt(p.mean - p.std))}`).reverse();
+      out.push(`<path class="std-band" d="M${upper.join(' L')} L${lower.join(' L')} Z" fill="${color}" fill-opacity="0.15" stroke="none"/>`);
+    }
+    if (pts.length) {
+      out.push(`<polyline points="${pts.map((p) => `${px(p.x)},${px(yAt(p.mean))}`).join(' ')}" fill="none" stroke="${color}" stroke-width="2"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}/>`);
+    }
+    for (const p of pts) {
+      if (Number.isFinite(p.std)) {
+        const [y0, y1] = [px(yAt(p.mean - p.std)), px(yAt(p.mean + p.std))];
+        out.push(`<line class="error-bar" x1="${px(p.x)}" y1="${y0}" x2="${px(p.x)}" y2="${y1}" stroke="${color}" stroke-width="1.5"/>`);
+        out.push(`<line x1="${px(p.x - 4)}" y1="${y0}" x2="${px(p.x + 4)}" y2="${y0}" stroke="${color}" stroke-width="1.5"/>`);
+        out.push(`<line x1="${px(p.x - 4)}" y1="${y1}" x2="${px(p.x + 4)}" y2="${y1}" stroke="${color}" stroke-width="1.5"/>`);
+      }
+      out.push(`<circle cx="${px(p.x)}" cy="${px(yAt(p.mean))}" r="3" fill="${color}"><title>${escapeXml(`${s.label}: ${fmt(p.mean, 2)}${Number.isFinite(p.std) ? ` ± ${fmt(p.std, 2)}` : ''}`)}</title></circle>`);
+    }
+  });
+  let ly = m.top + 6;
+  const lx = m.left + pw + 16;
+  series.forEach((s, si) => {
+    const color = s.color ?? PALETTE[si % PALETTE.length]!;
+    out.push(`<line x1="${lx}" y1="${ly}" x2="${lx + 24}" y2="${ly}" stroke="${color}" stroke-width="3"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}/>`);
+    out.push(`<text x="${lx + 30}" y="${ly + 4}">${escapeXml(s.label)}</text>`);
+    ly += 18;
+  });
+  out.push('</svg>');
+  return out.join('\n');
+}
+
+/**
+ * Accuracy on each task after each stage, mean ± std over seeds: one line per (strategy, task) from the
+ * stage the task was learned on, with error bars and a ± std band; colour = task, dash = strategy.
+ */
+export function seededAccuracyCurvesSVG(results: SeededScenarioResult | readonly SeededScenarioResult[], opts: CurvesSVGOptions = {}): string {
+  const list: readonly SeededScenarioResult[] = Array.isArray(results) ? results : [results as SeededScenarioResult];
+  const T = Math.max(1, ...list.map((r) => r.accuracyMatrix.mean.length));
+  const labels = Array.from({ length: T }, (_, j) => opts.taskLabels?.[j] ?? `task ${j}`);
+  const series: ErrorBarSeries[] = [];
+  list.forEach((r, s) => {
+    const { mean, std } = r.accuracyMatrix;
+    for (let j = 0; j < mean.length; j++) {
+      series.push({
+        label: `${r.strategy}: ${labels[j]}`,
+        mean: mean.map((row, i) => (i >= j ? row[j] : undefined)),
+        std: std.map((row, i) => (i >= j ? row[j] : undefined)),
+        color: PALETTE[j % PALETTE.length]!,
+        dash: DASHES[s % DASHES.length]! || undefined,
+      });
+    }
+  });
+  const scale = percentScale(list.flatMap((r) => r.accuracyMatrix.mean.flat()));
+  return errorBarCurvesSVG(labels, series, { title: opts.title, width: opts.width ?? 700, height: opts.height ?? 380, scale: scale === 100 ? 'fraction' : 'percent' });
+}
+
+/** JSON text of seeded results: each metric's mean, std, n and per-seed values, and each seed's full result. */
+export function seededReportJSON(results: SeededScenarioResult | readonly SeededScenarioResult[], meta: Record<string, unknown> = {}): string {
+  const list = Array.isArray(results) ? results : [results];
+  return JSON.stringify({ kind: 'engram-seeded-scenario-report', version: 1, std: 'sample standard deviation over seeds (divisor n - 1)', meta, results: list }, null, 2);
+}
+
+const pm = (s: SeedStat, scale: number, digits = 2): string => (Number.isFinite(s.std) ? `${fmt(s.mean * scale, digits)} ± ${fmt(s.std * scale, digits)}` : `${fmt(s.mean * scale, digits)} (1 seed)`);
+
+/**
+ * A self-contained HTML page for results over several seeds: settings, a table of every metric as
+ * mean ± std (sample std, n - 1) with the seeds, each strategy's mean accuracy matrix with its std,
+ * the accuracy curves with error bars, extra figures, and the JSON (per-seed values included).
+ */
+export function seededScenarioReportHTML(
+  results: SeededScenarioResult | readonly SeededScenarioResult[],
+  opts: HTMLReportOptions & {
+    /** Extra SVG figures (e.g. `errorBarCurvesSVG` of another metric), each with a heading. */
+    figures?: readonly { heading: string; svg: string }[];
+  } = {},
+): string {
+  const list: readonly SeededScenarioResult[] = Array.isArray(results) ? results : [results as SeededScenarioResult];
+  const title = opts.title ?? 'Continual-learning report (mean ± std over seeds)';
+  const meta = opts.meta ?? {};
+  const rows = list.map((r) => {
+    const scale = percentScale(r.accuracyMatrix.mean.flat());
+    const cells = [
+      escapeXml(r.strategy), escapeXml(r.seeds.join(', ')),
+      pm(r.averageAccuracy, scale), pm(r.averageIncrementalAccuracy, scale), pm(r.forgetting, scale), pm(r.backwardTransfer, scale),
+      r.memoryExemplars ? fmt(r.memoryExemplars.mean, 0) : '0', pm(r.trainSeconds, 1, 1),
+    ];
+    return `<tr>${cells.map((c, i) => `<td${i > 1 ? ' class="num"' : ''}>${c}</td>`).join('')}</tr>`;
+  });
+  const head = ['strategy', 'seeds', 'average accuracy (%)', 'average incremental accuracy (%)', 'forgetting (%)', 'BWT (%)', 'memory exemplars (mean)', 'train time (s)'];
+  const metaRows = Object.entries(meta).map(([k, v]) => `<tr><th>${escapeXml(k)}</th><td>${escapeXml(typeof v === 'string' ? v : JSON.stringify(v))}</td></tr>`);
+  const json = seededReportJSON(list, meta).replace(/</g, '\\u003c');
+  const matrixTable = (r: SeededScenarioResult): string => {
+    const scale = percentScale(r.accuracyMatrix.mean.flat());
+    const T = r.accuracyMatrix.mean.length;
+    const labels = Array.from({ length: T }, (_, j) => opts.taskLabels?.[j] ?? `task ${j}`);
+    const body = r.accuracyMatrix.mean.map((row, i) => `<tr><th>after ${escapeXml(labels[i]!)}</th>${row.map((v, j) => {
+      const sd = r.accuracyMatrix.std[i]![j]!;
+      return `<td class="num">${fmt(v * scale, 2)}${Number.isFinite(sd) ? ` ± ${fmt(sd * scale, 2)}` : ''}</td>`;
+    }).join('')}</tr>`);
+    return `<table class="matrix">\n<caption>${escapeXml(r.strategy)}: R[i][j] (%), mean ± std over ${r.seeds.length} seeds</caption>\n<tr><th></th>${labels.map((l) => `<th>on ${escapeXml(l)}</th>`).join('')}</tr>\n${body.join('\n')}\n</table>`;
+  };
+  return [
+    '<!DOCTYPE html>',
+    '<html lang="en">',
+    '<head>',
+    '<meta charset="utf-8"/>',
+    `<title>${escapeXml(title)}</title>`,
+    '<style>body{font-family:sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}td.num{text-align:right}caption{text-align:left;font-weight:bold}.figs{display:flex;flex-wrap:wrap;gap:24px;align-items:flex-start}</style>',
+    '</head>',
+    '<body>',
+    `<h1>${escapeXml(title)}</h1>`,
+    metaRows.length ? `<table class="meta">\n${metaRows.join('\n')}\n</table>` : '',
+    '<h2>Results</h2>',
+    `<table class="results">\n<tr>${head.map((h) => `<th>${escapeXml(h)}</th>`).join('')}</tr>\n${rows.join('\n')}\n</table>`,
+    '<p>Every value is the mean ± the sample standard deviation (divisor n − 1) over the seeds listed; the JSON below holds each seed\'s values. R[i][j]: accuracy on task j\'s test set after training on tasks 0..i.</p>',
+    '<h2>Accuracy matrices</h2>',
+    '<div class="figs">',
+    ...list.map(matrixTable),
+    '</div>',
+    '<h2>Accuracy per task after each stage (error bars: ± std)</h2>',
+    `<figure>\n${seededAccuracyCurvesSVG(list, { taskLabels: opts.taskLabels })}\n</figure>`,
+    ...(opts.figures ?? []).flatMap((f) => [`<h2>${escapeXml(f.heading)}</h2>`, `<figure>\n${f.svg}\n</figure>`]),
     `<script type="application/json" id="report-data">\n${json}\n</script>`,
     '</body>',
     '</html>',

@@ -159,6 +159,15 @@ function accumulateLeaf(leaf: Tensor, g: Tensor): void {
     addInPlace_(leaf.grad, g);
     g.dispose();
   } else {
+    // .grad is accumulated into in place by the next backward, so it must own its buffer: a gradient
+    // can share one (add hands the same g to both inputs, or g aliases the gradient the user passed
+    // to backward), and adding into a shared buffer would count one backward twice (z = a + b twice:
+    // a.grad [9, 12] instead of [6, 8]) or write into the user's tensor.
+    if (g.storage.refs > 1) {
+      const own = g.clone();
+      g.dispose();
+      g = own;
+    }
     leaf.grad = g;
     untrack(g); // a leaf's gradient outlives the scope that computed it
   }

@@ -384,6 +384,20 @@ export class Tensor {
   maximum(o: Tensor): Tensor { return ops.maximum(this, o); }
   /** Elementwise minimum with `o` (broadcasting; NaN wins; ties split the gradient). */
   minimum(o: Tensor): Tensor { return ops.minimum(this, o); }
+  /** GELU, exact (erf) or `{ approximate: 'tanh' }`. */
+  gelu(options?: ops.GeluOptions): Tensor { return ops.gelu(this, options); }
+  /** x * sigmoid(x). */
+  silu(): Tensor { return ops.silu(this); }
+  /** x where x > 0, else negativeSlope * x. */
+  leakyRelu(negativeSlope = 0.01): Tensor { return ops.leakyRelu(this, negativeSlope); }
+  /** x where x > 0, else alpha (e^x - 1). */
+  elu(alpha = 1): Tensor { return ops.elu(this, alpha); }
+  /** log(1 + e^(beta x)) / beta, and x where beta x > threshold. */
+  softplus(beta = 1, threshold = 20): Tensor { return ops.softplus(this, beta, threshold); }
+  /** x * relu6(x + 3) / 6. */
+  hardswish(): Tensor { return ops.hardswish(this); }
+  /** Clamp to [min, max]; either bound may be omitted (NaN stays NaN). */
+  clamp(min?: number, max?: number): Tensor { return ops.clamp(this, min, max); }
   /** Elementwise `this == o` as float32 1/0 (no gradient). */
   eq(o: Tensor | number): Tensor { return ops.eq(this, o); }
   /** Sum over `dim` (all dimensions when omitted), as torch.sum. */

@@ -4,7 +4,8 @@
 
 import { EngramError } from '../engine/runtime.js';
 import { runtime } from '../engine/runtime.js';
-import { Tensor } from '../engine/tensor.js';
+import { Tensor, zeros } from '../engine/tensor.js';
+import { noGrad, scope } from '../engine/scope.js';
 import { show } from '../engine/validate.js';
 import { shapeStr, sameShape } from '../engine/shape.js';
 
@@ -251,6 +252,82 @@ export abstract class Module {
     };
     walk(this, '', 0);
     return lines.join('\n');
+  }
+
+  /**
+   * A table of the layers' output shapes and parameter counts, like torchinfo's summary (or Keras'): runs one
+   * forward pass on zeros of `inputShape` (batch dimension included) under noGrad, in evaluation mode (so
+   * dropout and batch-norm statistics are untouched; each module's mode is restored after), and records the
+   * output of every leaf module (and of any module with parameters of its own) in call order. A layer that
+   * runs twice is listed twice; parameters are counted once in the totals, split into trainable
+   * (requiresGrad) and non-trainable.
+   * @param inputShape The input's shape, e.g. [1, 1, 28, 28] for MNIST.
+   * @param opts `print: true` also writes the table to the console.
+   * @returns The table as a string.
+   */
+  summary(inputShape: readonly number[], opts: { print?: boolean } = {}): string {
+    const name = this.constructor.name;
+    if (!Array.isArray(inputShape) || !inputShape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+      throw new EngramError(`${name}.summary: inputShape must be an array of non-negative integers with the batch dimension first (e.g. [1, 1, 28, 28]), got ${show(inputShape)}`);
+    }
+    const rows: [string, string, number][] = [];
+    const named = this.namedModules();
+    // Hooks are own properties shadowing the class's forward, deleted afterwards. Shadowing also turns off
+    // Sequential's layer+ReLU fusion for this pass (it fuses only when forward is the class's own), so the
+    // ReLU gets a row of its own, as in PyTorch.
+    const hooked = named.filter(([, m]) => m.children_.size === 0 || m.params_.size > 0);
+    const modes = named.map(([, m]) => m.training);
+    // A module may carry its own forward (assigned in a constructor): that one is put back, not deleted.
+    const ownForward = hooked.map(([, m]) => Object.getOwnPropertyDescriptor(m, 'forward'));
+    for (const [n, m] of hooked) {
+      const forward = m.forward;
+      const own = [...m.params_.values()].reduce((a, p) => a + p.size, 0);
+      Object.defineProperty(m, 'forward', {
+        configurable: true,
+        writable: true,
+        value: (...inputs: Tensor[]): Tensor => {
+          const out = forward.apply(m, inputs);
+          rows.push([`${n || '(root)'} (${m.constructor.name})`, shapeStr(out.shape), own]);
+          return out;
+        },
+      });
+    }
+    try {
+      this.eval();
+      noGrad(() => scope(() => void this.forward(zeros(inputShape))));
+    } catch (e) {
+      throw new EngramError(`${name}.summary: the forward pass on zeros of shape ${shapeStr(inputShape)} failed (is it the model's input shape, batch first?): ${(e as Error).message}`);
+    } finally {
+      hooked.forEach(([, m], i) => {
+        const d = ownForward[i];
+        if (d) Object.defineProperty(m, 'forward', d);
+        else delete (m as { forward?: unknown }).forward;
+      });
+      named.forEach(([, m], i) => (m.training = modes[i]!));
+    }
+    const params = this.parameters();
+    const total = params.reduce((a, p) => a + p.size, 0);
+    const trainable = params.filter((p) => p.requiresGrad).reduce((a, p) => a + p.size, 0);
+    const fmt = (v: number) => v.toLocaleString('en-US');
+    const header: [string, string, string] = ['Layer (type)', 'Output Shape', 'Param #'];
+    const cells = rows.map(([l, sh, c]) => [l, sh, fmt(c)] as [string, string, string]);
+    const w = [0, 1, 2].map((i) => Math.max(header[i]!.length, ...cells.map((c) => c[i]!.length)));
+    const line = (c: [string, string, string]) => `${c[0].padEnd(w[0]!)}   ${c[1].padEnd(w[1]!)}   ${c[2].padStart(w[2]!)}`;
+    const width = w[0]! + w[1]! + w[2]! + 6;
+    const out = [
+      `${name} summary, input ${shapeStr(inputShape)}`,
+      '-'.repeat(width),
+      line(header),
+      '='.repeat(width),
+      ...cells.map(line),
+      '='.repeat(width),
+      `Total params: ${fmt(total)}`,
+      `Trainable params: ${fmt(trainable)}`,
+      `Non-trainable params: ${fmt(total - trainable)}`,
+      '-'.repeat(width),
+    ].join('\n');
+    if (opts.print) console.log(out);
+    return out;
   }
 
   /** Short description of this module's configuration for toString(). */

@@ -38,7 +38,8 @@ function fail(name: string, what: string): never {
   throw new EngramError(`${name}: not a valid safetensors file: ${what}`);
 }
 
-function halfToFloat(h: number): number {
+/** An IEEE binary16 bit pattern as a number (subnormals, infinities and NaN included). */
+export function halfToFloat(h: number): number {
   const s = h & 0x8000 ? -1 : 1;
   const e = (h >> 10) & 0x1f;
   const f = h & 0x3ff;

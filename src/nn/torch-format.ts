@@ -27,7 +27,7 @@ import type { Tensor } from '../engine/tensor.js';
 import type { Module } from './module.js';
 import { unpickle, PickleWriter, type PickleGlobal } from './pickle.js';
 import { readZip, writeZip, isZip, type ZipArchive } from './zip.js';
-import { toTensors, type ParsedSafetensors, type SafetensorsDType, type SafetensorsEntry } from './safetensors.js';
+import { toTensors, halfToFloat, type ParsedSafetensors, type SafetensorsDType, type SafetensorsEntry } from './safetensors.js';
 
 /** PyTorch storage classes and the safetensors dtype names engram uses for them. */
 const STORAGE_DTYPES: Record<string, SafetensorsDType> = {
@@ -224,15 +224,6 @@ function elementReader(dtype: SafetensorsDType, dv: DataView, key: string, name:
 }
 const BF16_U32 = new Uint32Array(1);
 const BF16_F32 = new Float32Array(BF16_U32.buffer);
-
-function halfToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * f * 2 ** -24;
-  if (e === 31) return f ? NaN : s * Infinity;
-  return s * (1 + f / 1024) * 2 ** (e - 15);
-}
 
 /** Explains why a loaded object is not a state dict, suggesting `key` when it wraps one. */
 function selectStateDict(root: unknown, key: string | undefined, name: string): Map<string, TensorRef> {

@@ -2,9 +2,9 @@
 // decoupled weight decay), with bias correction. One fused kernel per parameter tensor per step.
 
 import { runtime, grid1d, f32bits } from '../engine/runtime.js';
-import { zeros, type Tensor } from '../engine/tensor.js';
+import { zeros, Tensor } from '../engine/tensor.js';
 import { ADAM_WGSL } from '../shaders/optim.js';
-import { Optimizer, withDefaults, type ParamGroupInput } from './optimizer.js';
+import { Optimizer, withDefaults, type ParamGroupInput, type ParamState } from './optimizer.js';
 import { EngramError } from '../engine/runtime.js';
 import { checkNumber, show } from '../engine/validate.js';
 
@@ -63,6 +63,25 @@ export class Adam extends Optimizer<AdamOptions> {
       this.decoupled ? 1 : 0, f32bits(1 - b1 ** s.t), f32bits(1 - b2 ** s.t),
     ];
     rt.dispatch(k, [grad.buffer, p.buffer, s.m.buffer, s.v.buffer], params, grid1d(p.size));
+  }
+
+  protected exportState(p: Tensor): ParamState | undefined {
+    const s = this.state.get(p);
+    return s && { step: s.t, exp_avg: s.m, exp_avg_sq: s.v };
+  }
+
+  protected importState(p: Tensor, s: ParamState): void {
+    const { step, exp_avg: m, exp_avg_sq: v } = s;
+    if (typeof step !== 'number' || !Number.isInteger(step) || step < 0 || !(m instanceof Tensor) || !(v instanceof Tensor) || m.size !== p.size || v.size !== p.size) {
+      throw new EngramError(`${this.kind}.loadStateDict: parameter state needs an integer 'step' and 'exp_avg', 'exp_avg_sq' tensors of ${p.size} elements, got step ${show(step)}, exp_avg ${show(m)}, exp_avg_sq ${show(v)}`);
+    }
+    this.state.set(p, { m: m.clone().keep(), v: v.clone().keep(), t: step });
+  }
+
+  protected clearState(p: Tensor): void {
+    const s = this.state.get(p);
+    if (s) (s.m.dispose(), s.v.dispose());
+    this.state.delete(p);
   }
 
   dispose(): void {

@@ -3,7 +3,8 @@
 
 import { EngramError } from '../engine/runtime.js';
 import { checkNumber, show } from '../engine/validate.js';
-import type { Tensor } from '../engine/tensor.js';
+import { Tensor } from '../engine/tensor.js';
+import { shapeStr, sameShape } from '../engine/shape.js';
 
 /** A parameter group: tensors updated with the same hyperparameters. */
 export interface ParamGroup<H> {
@@ -34,6 +35,38 @@ export function withDefaults<H extends object>(kind: string, defaults: H, opts: 
     if (v !== undefined) out[k] = v; // an option given as undefined keeps its default, as if left out
   }
   return out as H;
+}
+
+/**
+ * One parameter's optimizer state in an `OptimizerStateDict`: tensors under PyTorch's names (`momentum_buffer`,
+ * `exp_avg`, `exp_avg_sq`, `square_avg`, `grad_avg`) and the number `step`.
+ */
+export type ParamState = Record<string, Tensor | number>;
+
+/** Hyperparameters every optimizer has (what learning-rate schedules rewrite). */
+export interface LrOptions {
+  /** Learning rate. */
+  lr: number;
+}
+
+/** One parameter group in an `OptimizerStateDict`: its hyperparameters and the indices of its parameters. */
+export type GroupState = Record<string, unknown> & {
+  /** Indices of the group's parameters in the optimizer's `params()` order. */
+  params: number[];
+};
+
+/**
+ * An optimizer's state, in the structure of torch.optim.Optimizer.state_dict(): per-parameter state keyed by
+ * the parameter's index in `params()` order, and each group's hyperparameters with the indices of its
+ * parameters. Hyperparameter names are engram's (`weightDecay`, not `weight_decay`). The tensors are copies
+ * on the GPU made by `stateDict()` (later steps do not change them); the caller owns them and disposes them
+ * (`disposeOptimizerState`), or serializes them with `saveOptimizerState`.
+ */
+export interface OptimizerStateDict {
+  /** Per-parameter state by index; a parameter that has not been updated yet has no entry. */
+  state: Record<number, ParamState>;
+  /** Each group's hyperparameters plus `params`: the indices of its parameters. */
+  param_groups: GroupState[];
 }
 
 /**
@@ -98,6 +131,80 @@ export abstract class Optimizer<H extends { lr: number }> {
 
   /** Free optimizer state (momentum buffers, moments). */
   abstract dispose(): void;
+
+  /**
+   * The optimizer's state as torch.optim.Optimizer.state_dict(): state tensors are copied on the GPU (no
+   * readback; the caller owns and disposes the copies), so a `loadStateDict` of it into a fresh optimizer over
+   * the same parameters continues bit for bit where this one stands.
+   */
+  stateDict(): OptimizerStateDict {
+    const index = new Map(this.params().map((p, i) => [p, i]));
+    const state: Record<number, ParamState> = {};
+    for (const [p, i] of index) {
+      const s = this.exportState(p);
+      if (!s) continue;
+      state[i] = Object.fromEntries(Object.entries(s).map(([k, v]) => [k, v instanceof Tensor ? v.clone().keep() : v]));
+    }
+    const param_groups = this.groups.map((g) => ({
+      ...structuredClone(g.options as Record<string, unknown>),
+      params: g.params.map((p) => index.get(p)!),
+    }));
+    return { state, param_groups };
+  }
+
+  /**
+   * Load a state from `stateDict()` (this optimizer's or another's over parameters of the same shapes, in the
+   * same groups): hyperparameters (lr included) and per-parameter state are copied; the source's tensors stay
+   * the caller's. Everything is checked before anything changes.
+   */
+  loadStateDict(sd: OptimizerStateDict): void {
+    const kind = this.kind;
+    if (!sd || typeof sd !== 'object' || !Array.isArray(sd.param_groups) || typeof sd.state !== 'object' || sd.state === null) {
+      throw new EngramError(`${kind}.loadStateDict: expected { state, param_groups } from stateDict(), got ${show(sd)}`);
+    }
+    if (sd.param_groups.length !== this.groups.length) {
+      throw new EngramError(`${kind}.loadStateDict: the state has ${sd.param_groups.length} parameter groups, this optimizer ${this.groups.length}; build the optimizer with the same groups`);
+    }
+    const params = this.params();
+    sd.param_groups.forEach((g, gi) => {
+      const mine = this.groups[gi]!;
+      if (!Array.isArray(g.params) || g.params.length !== mine.params.length) {
+        throw new EngramError(`${kind}.loadStateDict: group ${gi} has ${show(g.params?.length)} parameters in the state, ${mine.params.length} here`);
+      }
+      for (const k of Object.keys(g)) {
+        if (k !== 'params' && !(k in (mine.options as object))) throw new EngramError(`${kind}.loadStateDict: group ${gi} has option '${k}', which ${kind} does not have (a state of another optimizer?)`);
+      }
+      const opts = { ...mine.options, ...Object.fromEntries(Object.entries(g).filter(([k]) => k !== 'params')) } as H;
+      checkNumber(kind, 'lr', opts.lr, { min: 0 });
+      this.checkOptions(opts);
+    });
+    for (const [key, s] of Object.entries(sd.state)) {
+      const i = Number(key);
+      const p = params[i];
+      if (!Number.isInteger(i) || !p) throw new EngramError(`${kind}.loadStateDict: state for parameter index ${key}, but this optimizer has ${params.length} parameters`);
+      for (const [name, v] of Object.entries(s)) {
+        if (v instanceof Tensor) {
+          if (v.disposed) throw new EngramError(`${kind}.loadStateDict: state '${name}' of parameter ${i} was disposed`);
+          if (!sameShape(v.shape, p.shape) && v.size !== 1) throw new EngramError(`${kind}.loadStateDict: state '${name}' of parameter ${i} has shape ${shapeStr(v.shape)}, the parameter ${shapeStr(p.shape)}`);
+        } else if (typeof v !== 'number') throw new EngramError(`${kind}.loadStateDict: state '${name}' of parameter ${i} must be a Tensor or a number, got ${show(v)}`);
+      }
+    }
+    sd.param_groups.forEach((g, gi) => {
+      const mine = this.groups[gi]!;
+      for (const [k, v] of Object.entries(g)) if (k !== 'params') (mine.options as Record<string, unknown>)[k] = structuredClone(v);
+    });
+    for (const p of params) this.clearState(p);
+    for (const [key, s] of Object.entries(sd.state)) this.importState(params[Number(key)]!, s);
+  }
+
+  /** This parameter's state under PyTorch's names (the live tensors; `stateDict` copies them), or undefined before its first update. */
+  protected abstract exportState(p: Tensor): ParamState | undefined;
+
+  /** Replace this parameter's state by copies of `s` (validated by `loadStateDict`). */
+  protected abstract importState(p: Tensor, s: ParamState): void;
+
+  /** Drop this parameter's state (freeing its tensors), as if it had never been updated. */
+  protected abstract clearState(p: Tensor): void;
 
   /**
    * Update parameter `p` in place from its gradient `grad` with its group's hyperparameters `h` (records GPU

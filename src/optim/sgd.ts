@@ -2,10 +2,10 @@
 // matching torch.optim.SGD. One fused kernel per parameter tensor per step.
 
 import { runtime, grid1d, f32bits, EngramError } from '../engine/runtime.js';
-import { zeros, type Tensor } from '../engine/tensor.js';
+import { zeros, Tensor } from '../engine/tensor.js';
 import { SGD_WGSL } from '../shaders/optim.js';
-import { Optimizer, withDefaults, type ParamGroupInput } from './optimizer.js';
-import { checkBoolean, checkNumber } from '../engine/validate.js';
+import { Optimizer, withDefaults, type ParamGroupInput, type ParamState } from './optimizer.js';
+import { checkBoolean, checkNumber, show } from '../engine/validate.js';
 
 /** Hyperparameters of `SGD` (each parameter group may override them), as in torch.optim.SGD. */
 export interface SGDOptions {
@@ -46,6 +46,12 @@ export class SGD extends Optimizer<SGDOptions> {
   protected update(p: Tensor, grad: Tensor, h: SGDOptions): void {
     const rt = runtime();
     let state = this.momentumBuffers.get(p);
+    // A momentum switched on after the first step (OneCycleLR cycles it; loadStateDict may set it) starts a
+    // buffer then, as PyTorch's momentum_buffer of None does.
+    if (state && h.momentum !== 0 && state.buf.size !== p.size) {
+      state.buf.dispose();
+      state = undefined;
+    }
     if (!state) {
       state = { buf: zeros(h.momentum !== 0 ? p.shape : [1]).keep(), started: false };
       this.momentumBuffers.set(p, state);
@@ -54,6 +60,22 @@ export class SGD extends Optimizer<SGDOptions> {
     const params = [p.size, f32bits(h.lr), f32bits(h.momentum), f32bits(h.dampening), f32bits(h.weightDecay), h.nesterov ? 1 : 0, state.started ? 0 : 1];
     rt.dispatch(k, [grad.buffer, p.buffer, state.buf.buffer], params, grid1d(p.size));
     if (h.momentum !== 0) state.started = true;
+  }
+
+  protected exportState(p: Tensor): ParamState | undefined {
+    const s = this.momentumBuffers.get(p);
+    return s?.started ? { momentum_buffer: s.buf } : undefined;
+  }
+
+  protected importState(p: Tensor, s: ParamState): void {
+    const buf = s.momentum_buffer;
+    if (!(buf instanceof Tensor) || buf.size !== p.size) throw new EngramError(`SGD.loadStateDict: parameter state needs a 'momentum_buffer' tensor of ${p.size} elements, got ${show(buf)}`);
+    this.momentumBuffers.set(p, { buf: buf.clone().keep(), started: true });
+  }
+
+  protected clearState(p: Tensor): void {
+    this.momentumBuffers.get(p)?.buf.dispose();
+    this.momentumBuffers.delete(p);
   }
 
   dispose(): void {

@@ -106,3 +106,73 @@ export const INDEX_CHECKS: Record<number, { op: string; what: string; fix: strin
   5: { op: 'embedding', what: 'index', fix: 'indices must be in [0, numEmbeddings) (the rows of the weight)' },
   6: { op: 'oneHot', what: 'index', fix: 'class indices must be in [0, numClasses)' },
 };
+
+/**
+ * erf_f32: the error function, which WGSL lacks, to within one ulp. Abramowitz-Stegun 7.1.26 has an
+ * absolute error of 1.5e-7, which near x = 0 (erf(x) ~ 1.13 x) is a large relative error (erf(1e-4)
+ * would be off by 1e-3 relative); GELU needs erf accurate in relative terms to agree with PyTorch to
+ * 1e-5. This is Norbert Juffa's single-precision erff: for |x| <= 0.927734375 an odd minimax
+ * polynomial x + x P(x^2) (max error 0.99 ulp), above that 1 - exp(Q(|x|)) with the sign of x
+ * (max error 1.00 ulp; verified in float32 against math.erf over 220,000 points: 0.96 ulp). Past
+ * |x| = 4, erf rounds to +-1 in float32, so the tail returns that directly instead of evaluating the
+ * polynomial at huge or infinite |x| (where inf * 0-like terms could appear). erf(-0) = -0; NaN
+ * returns itself (tested on the bits, see NAN_HELPERS, which must be included with this snippet).
+ */
+export const ERF = /* wgsl */ `
+fn erf_f32(x: f32) -> f32 {
+  if (is_nan_f32(x)) { return x; }
+  let t = abs(x);
+  let s = x * x;
+  if (t >= 4.0) { return select(1.0, -1.0, x < 0.0); }
+  if (t > 0.927734375) {
+    var r = fma(-1.72853470e-5, t, 3.83197126e-4);
+    let u = fma(-3.88396438e-3, t, 2.42546219e-2);
+    r = fma(r, s, u);
+    r = fma(r, t, -1.06777877e-1);
+    r = fma(r, t, -6.34846687e-1);
+    r = fma(r, t, -1.28717512e-1);
+    r = fma(r, t, -t);
+    r = 1.0 - exp(r);
+    return select(r, -r, x < 0.0);
+  }
+  var r = -5.96761703e-4;
+  r = fma(r, s, 4.99119423e-3);
+  r = fma(r, s, -2.67681349e-2);
+  r = fma(r, s, 1.12819925e-1);
+  r = fma(r, s, -3.76125336e-1);
+  r = fma(r, s, 1.28379166e-1);
+  return fma(r, x, x);
+}`;
+
+/**
+ * log1p_f32(u) = log(1 + u) without the cancellation of forming 1 + u for small u (softplus of a
+ * very negative input is log1p of a tiny exp). |u| < 2^-24: u itself (u - u^2/2 rounds to u).
+ * |u| < 0.5: 2 atanh(s) with s = u / (2 + u) (|s| <= 1/3), the odd series 2 (s + s^3/3 + ... + s^15/15),
+ * whose truncation error is below 2e-9 relative. Otherwise log(1 + u), where rounding 1 + u costs
+ * at most 1.2e-7 relative because |log(1 + u)| >= 0.4. NaN returns itself. Needs NAN_HELPERS and
+ * log_f32 (elementwise.ts).
+ */
+export const LOG1P = /* wgsl */ `
+fn log1p_f32(u: f32) -> f32 {
+  if (is_nan_f32(u)) { return u; }
+  let au = abs(u);
+  if (au < 5.9604645e-8) { return u; }
+  if (au < 0.5) {
+    let s = u / (2.0 + u);
+    let s2 = s * s;
+    let p = 1.0 + s2 * (0.33333333333 + s2 * (0.2 + s2 * (0.14285714286 + s2 * (0.11111111111 + s2 * (0.09090909091 + s2 * (0.07692307692 + s2 * 0.06666666667))))));
+    return 2.0 * s * p;
+  }
+  return log_f32(1.0 + u);
+}`;
+
+/**
+ * is_pos_f32(v): v > 0, decided on the bits: +0 < bits <= +inf (0x7f800000). NaN and -0 are not
+ * positive. Activations that branch on the sign (leakyRelu, elu) use it so that a NaN input takes
+ * the branch PyTorch's `x > 0 ? ... : ...` takes, whatever a compiler assumes about NaN.
+ */
+export const IS_POS = /* wgsl */ `
+fn is_pos_f32(v: f32) -> bool {
+  let b = bitcast<u32>(v);
+  return b > 0u && b <= 0x7f800000u;
+}`;

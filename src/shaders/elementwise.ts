@@ -5,7 +5,7 @@
 // Mapping: one thread per output element, 256 threads per workgroup, 1-D grid folded into y past
 // 65535 workgroups (see LINEAR_INDEX).
 
-import { LINEAR_INDEX, MAIN_1D, NAN_HELPERS, RELU, memoize } from './common.js';
+import { LINEAR_INDEX, MAIN_1D, NAN_HELPERS, RELU, ERF, LOG1P, IS_POS, memoize } from './common.js';
 
 /** Unary ops. In `forward`, `x` is the input and `a` a scalar parameter. In `backward`, `g` is the
  *  upstream gradient, `x` the input and `y` the forward output; the result is dL/dx. The helper
@@ -23,6 +23,25 @@ export const UNARY_OPS = {
   addScalar: { forward: 'x + a', backward: 'g' },
   mulScalar: { forward: 'x * a', backward: 'g * a' },
   divScalar: { forward: 'x / a', backward: 'g / a' },
+  // Activations (PyTorch 1.13's CPU formulas, so that rounding and the edge values agree; see
+  // ACTIVATIONS below). `a`: leakyRelu's negative slope, elu's alpha, softplus's threshold (softplus
+  // here is of z = beta * x; the op divides by beta afterwards).
+  gelu: { forward: 'gelu_f32(x)', backward: 'gelu_grad(g, x)' },
+  geluTanh: { forward: 'gelu_tanh_f32(x)', backward: 'gelu_tanh_grad(g, x)' },
+  silu: { forward: 'x / (1.0 + exp_f32(-x))', backward: 'silu_grad(g, x)' },
+  leakyRelu: { forward: 'select(x * a, x, is_pos_f32(x))', backward: 'select(g * a, g, is_pos_f32(x))' },
+  elu: { forward: 'select(a * (exp_f32(x) - 1.0), x, is_pos_f32(x))', backward: 'select(g * a * exp_f32(x), g, is_pos_f32(x))' },
+  softplus: { forward: 'softplus_f32(x, a)', backward: 'softplus_grad(g, x, a)' },
+  hardswish: { forward: 'x * min_nan_f32(max_nan_f32(x + 3.0, 0.0), 6.0) / 6.0', backward: 'hardswish_grad(g, x)' },
+  // clamp(x, min, max) is clampMax(clampMin(x, min), max): NaN propagates, the gradient passes where
+  // min <= x <= max (and nowhere for NaN or when min > max), as PyTorch's clamp backward.
+  clampMin: { forward: 'max_nan_f32(x, a)', backward: 'select(0.0, g, !is_nan_f32(x) && x >= a)' },
+  clampMax: { forward: 'min_nan_f32(x, a)', backward: 'select(0.0, g, !is_nan_f32(x) && x <= a)' },
+  // Pointwise losses of d = input - target (the loss ops reduce them; see pointwiseLoss in
+  // engine/ops/elementwise.ts for their gradients): a is beta / delta.
+  squaredError: { forward: 'x * x', backward: '2.0 * x * g' },
+  smoothL1: { forward: 'smooth_l1_f32(x, a)', backward: 'smooth_l1_grad(g, x, a)' },
+  huber: { forward: 'huber_f32(x, a)', backward: 'huber_grad(g, x, a)' },
 } as const;
 export type UnaryOp = keyof typeof UNARY_OPS;
 
@@ -36,6 +55,12 @@ export const BINARY_OPS = {
   div: { forward: 'a / b', gradA: 'g / b', gradB: '-g * ((a / b) / b)' },
   maximum: { forward: 'max_nan_f32(a, b)', gradA: 'minmax_grad(g, a, b)', gradB: 'minmax_grad(g, b, a)' },
   minimum: { forward: 'min_nan_f32(a, b)', gradA: 'minmax_grad(g, b, a)', gradB: 'minmax_grad(g, a, b)' },
+  // Pointwise losses (the loss ops reduce them), PyTorch 1.13's formulas (see LOSS_HELPERS):
+  // binary cross-entropy of probability a and target b; KL divergence of log-probability a and
+  // target b given as a probability (klDiv) or as a log-probability (klDivLog).
+  bce: { forward: 'bce_f32(a, b)', gradA: 'g * (a - b) / max((1.0 - a) * a, 1e-12)', gradB: '-log_f32(a / (1.0 - a)) * g' },
+  klDiv: { forward: 'xlogy_f32(b, b) - b * a', gradA: '-g * b', gradB: 'xlogy_grad_x(g, b, b) + g * b / b - g * a' },
+  klDivLog: { forward: 'exp_f32(b) * (b - a)', gradA: '-(g * exp_f32(b))', gradB: 'g * (b - a) * exp_f32(b) + g * exp_f32(b)' },
 } as const;
 export type BinaryOp = keyof typeof BINARY_OPS;
 
@@ -155,9 +180,12 @@ fn log_f32(x: f32) -> f32 {
  * the subnormal with bits round(m) is the float32 nearest to exp(x). m is computed as
  * exp(x + 103) * e^(149 ln 2 - 103): x + 103 is exact (Sterbenz), so m carries only exp's and one
  * multiplication's rounding (a few 1e-7), not that of rounding x + 103.28 to float32.
+ * For |x| < 2^-25, exp(x) rounds to exactly 1, but lavapipe's exp(-1e-30) is 1 - 2^-24; elu's
+ * exp(x) - 1 (PyTorch's formula) then gave -6e-8 where PyTorch gives 0, so such x return 1.
  */
 export const EXP = /* wgsl */ `
 fn exp_f32(x: f32) -> f32 {
+  if (abs(x) < 2.9802322e-8) { return 1.0; }
   if (x < -87.33654 && x > -103.97208) {
     return bitcast<f32>(u32(round(exp(x + 103.0) * 1.3217146929582648)));
   }
@@ -173,8 +201,153 @@ fn minmax_grad(g: f32, a: f32, b: f32) -> f32 {
   return select(0.0, g, a > b);
 }`;
 
+/**
+ * The activations' helpers, each PyTorch 1.13's CPU formula (aten/src/ATen/native/cpu/Activation.cpp)
+ * in the same order of operations, so that results agree to rounding and edge values bit for bit:
+ * - gelu_f32: x/2 * (1 + erf(x / sqrt 2)) evaluated as fma(h, erf, h) with h = x/2, which is what
+ *   PyTorch's vectorized kernel computes (gelu(-0) = +0, gelu(-30) = +0, gelu(-inf) = NaN). For
+ *   x < -3 the result is a difference of nearly equal numbers, so it carries erf's rounding, about
+ *   2^-24 |x| absolute, as PyTorch's does. gelu_grad: g * (cdf + x * pdf).
+ * - gelu_tanh_f32: x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))); gelu_tanh_grad its derivative,
+ *   spelled as PyTorch's GeluBackward (left/right derivative).
+ * - silu_grad: g s (1 + x (1 - s)) with s = sigmoid(x) (silu(+-inf) gradient is NaN, as PyTorch's).
+ * - softplus_f32(z, t): z where z > t, else log1p(exp(z)); softplus_grad: g where z > t, else
+ *   g e / (e + 1) with e = exp(z). NaN propagates.
+ * - hardswish_grad: 0 below -3, g (x/3 + 1/2) on [-3, 3), g from 3 on; NaN gives NaN (PyTorch's
+ *   vectorized blend takes the middle formula for NaN).
+ */
+const ACTIVATIONS = /* wgsl */ `
+fn gelu_f32(x: f32) -> f32 {
+  let h = 0.5 * x;
+  return fma(h, erf_f32(x * 0.70710678118654752), h);
+}
+fn gelu_grad(g: f32, x: f32) -> f32 {
+  let cdf = 0.5 * (1.0 + erf_f32(x * 0.70710678118654752));
+  let pdf = exp_f32(-0.5 * x * x) * 0.39894228040143268;
+  return g * (cdf + x * pdf);
+}
+fn gelu_tanh_f32(x: f32) -> f32 {
+  let inner = 0.79788456080286536 * (x + 0.044715 * (x * x * x));
+  return 0.5 * x * (1.0 + tanh_f32(inner));
+}
+fn gelu_tanh_grad(g: f32, x: f32) -> f32 {
+  let x_sq = x * x;
+  let inner = 0.79788456080286536 * (x + 0.044715 * (x_sq * x));
+  let t = tanh_f32(inner);
+  let left = 0.5 * x;
+  let left_derivative = 0.5 * (1.0 + t);
+  let right_derivative = left * (1.0 - t * t) * (0.79788456080286536 * (1.0 + 3.0 * 0.044715 * x_sq));
+  return g * (left_derivative + right_derivative);
+}
+fn silu_grad(g: f32, x: f32) -> f32 {
+  let s = 1.0 / (1.0 + exp_f32(-x));
+  return g * s * (1.0 + x * (1.0 - s));
+}
+fn softplus_f32(z: f32, t: f32) -> f32 {
+  if (is_nan_f32(z) || z > t) { return z; }
+  return log1p_f32(exp_f32(z));
+}
+fn softplus_grad(g: f32, z: f32, t: f32) -> f32 {
+  if (!is_nan_f32(z) && z > t) { return g; }
+  let e = exp_f32(z);
+  return g * e / (e + 1.0);
+}
+fn hardswish_grad(g: f32, x: f32) -> f32 {
+  if (is_nan_f32(x)) { return g * x; }
+  if (x < -3.0) { return 0.0; }
+  if (x < 3.0) { return g * (x / 3.0 + 0.5); }
+  return g;
+}`;
+
+/**
+ * The pointwise losses' helpers, PyTorch 1.13's formulas (aten/src/ATen/native/Loss.cpp and
+ * cpu/PointwiseOpsKernel.cpp):
+ * - smooth_l1_f32(d, beta): 0.5 d^2 / beta where |d| < beta, else |d| - beta/2 (beta >= 0);
+ *   smooth_l1_grad: -g from -beta down, g from beta up, g d / beta between.
+ * - huber_f32(d, delta): 0.5 d^2 where |d| < delta, else delta (|d| - delta/2); huber_grad: -g delta
+ *   from -delta down, g delta from delta up, g d between. NaN takes the middle branch (NaN).
+ * - bce_f32(p, t): (t - 1) max(log1p(-p), -100) - t max(log p, -100), the log clamped at -100 as
+ *   PyTorch does (so p = 0 or 1 gives 100, not inf); its gradients (the BINARY_OPS entry) are
+ *   PyTorch's g (p - t) / max(p (1 - p), 1e-12) and -logit(p) g.
+ * - xlogy_f32(x, y): x log y, 0 where x == 0 (unless y is NaN), as torch.xlogy; xlogy_grad_x its
+ *   gradient in x, g log y, also 0 where x == 0. KL divergence is xlogy(t, t) - t input.
+ */
+const LOSS_HELPERS = /* wgsl */ `
+fn smooth_l1_f32(d: f32, beta: f32) -> f32 {
+  let z = abs(d);
+  if (z < beta) { return 0.5 * z * z / beta; }
+  return z - 0.5 * beta;
+}
+fn smooth_l1_grad(g: f32, d: f32, beta: f32) -> f32 {
+  // <= and >=, as PyTorch: with beta = 0 a tie (d = 0) takes -g, and nothing divides by 0.
+  if (d <= -beta) { return -g; }
+  if (d >= beta) { return g; }
+  return d * g / beta;
+}
+fn huber_f32(d: f32, delta: f32) -> f32 {
+  let z = abs(d);
+  if (z < delta) { return 0.5 * z * z; }
+  return delta * (z - 0.5 * delta);
+}
+fn huber_grad(g: f32, d: f32, delta: f32) -> f32 {
+  if (d <= -delta) { return -g * delta; }
+  if (d >= delta) { return g * delta; }
+  return d * g;
+}
+fn bce_f32(p: f32, t: f32) -> f32 {
+  return (t - 1.0) * max_nan_f32(log1p_f32(-p), -100.0) - t * max_nan_f32(log_f32(p), -100.0);
+}
+fn xlogy_f32(x: f32, y: f32) -> f32 {
+  if (is_nan_f32(y)) { return y; }
+  if (x == 0.0) { return 0.0; }
+  return x * log_f32(y);
+}
+fn xlogy_grad_x(g: f32, x: f32, y: f32) -> f32 {
+  if (x == 0.0 && !is_nan_f32(y)) { return 0.0; }
+  return g * log_f32(y);
+}`;
+
 /** Every helper the table's expressions call; unused ones cost nothing in a kernel. */
-export const ELEMENTWISE_HELPERS = [NAN_HELPERS, RELU, POWR, TANH, LOG, EXP, MINMAX_GRAD].join('\n');
+export const ELEMENTWISE_HELPERS = [NAN_HELPERS, RELU, POWR, TANH, LOG, EXP, MINMAX_GRAD, ERF, LOG1P, IS_POS, ACTIVATIONS, LOSS_HELPERS].join('\n');
+
+/**
+ * where(cond, a, b): out[i] = a where cond is non-zero, else b, all three broadcast to the output
+ * shape. `cond` is float32 (a comparison's 0/1; a NaN counts as true, as bool(NaN) in PyTorch, so the
+ * test is on the bits: any bits but +-0) or int32. Params: n, rank, out shape[8], then the strides
+ * of cond, a and b [8 each] (0 on broadcast dimensions). One thread per output element decodes its
+ * index into coordinates and re-encodes them with each operand's strides; `sameShape` (no operand
+ * broadcast) skips that. 256 threads per workgroup, 1-D grid folded into y (LINEAR_INDEX).
+ */
+export const whereWGSL = memoize(function whereWGSL(condType: 'f32' | 'i32', sameShape: boolean): string {
+  const indexing = sameShape
+    ? `  let ic = i;\n  let ia = i;\n  let ib = i;`
+    : `  var rem = i;
+  var ic = 0u;
+  var ia = 0u;
+  var ib = 0u;
+  for (var d = i32(p.rank) - 1; d >= 0; d--) {
+    let c = rem % p.shape[d];
+    rem = rem / p.shape[d];
+    ic += c * p.sc[d];
+    ia += c * p.sa[d];
+    ib += c * p.sb[d];
+  }`;
+  const test = condType === 'f32' ? '(bitcast<u32>(C[ic]) & 0x7fffffffu) != 0u' : 'C[ic] != 0';
+  return /* wgsl */ `// where: out[i] = cond[i] != 0 ? a[i] : b[i]${sameShape ? ' (operands of equal shape)' : ' (broadcast operands)'}, cond ${condType}
+struct Params { n: u32, rank: u32, shape: array<u32, 8>, sc: array<u32, 8>, sa: array<u32, 8>, sb: array<u32, 8> }
+@group(0) @binding(0) var<storage, read> p: Params;
+@group(0) @binding(1) var<storage, read> C: array<${condType}>;
+@group(0) @binding(2) var<storage, read> A: array<f32>;
+@group(0) @binding(3) var<storage, read> B: array<f32>;
+@group(0) @binding(4) var<storage, read_write> OUT: array<f32>;
+${LINEAR_INDEX}
+${MAIN_1D} {
+  let i = linear_index(gid, nwg);
+  if (i >= p.n) { return; }
+${indexing}
+  OUT[i] = select(B[ib], A[ia], ${test});
+}`;
+});
 
 /** y = f(x, a) for a unary op. Params: n, a. */
 export const unaryForwardWGSL = memoize(function unaryForwardWGSL(op: UnaryOp): string {

@@ -59,3 +59,99 @@ ${MAIN_1D} {
   V[i] = v;
   P[i] = w - p.lr * (m / p.bc1) / (sqrt(v / p.bc2) + p.eps);
 }`;
+
+/**
+ * RMSprop (torch.optim.RMSprop):
+ *   g = g + weight_decay * p
+ *   sq = alpha sq + (1 - alpha) g^2
+ *   centered: ga = alpha ga + (1 - alpha) g;  avg = sqrt(sq - ga^2) + eps     else avg = sqrt(sq) + eps
+ *   momentum > 0: buf = momentum buf + g / avg;  p -= lr buf                   else p -= lr g / avg
+ * The grad-average and momentum buffers are 1-element dummies when their feature is off (never indexed then).
+ * Params: n, lr, alpha, eps, weightDecay, momentum, centered (0/1).
+ */
+export const RMSPROP_WGSL = /* wgsl */ `// rmsprop: in-place RMSprop step (centered, momentum, weight decay)
+struct Params { n: u32, lr: f32, alpha: f32, eps: f32, weight_decay: f32, momentum: f32, centered: u32 }
+@group(0) @binding(0) var<storage, read> p: Params;
+@group(0) @binding(1) var<storage, read> G: array<f32>;
+@group(0) @binding(2) var<storage, read_write> P: array<f32>;
+@group(0) @binding(3) var<storage, read_write> SQ: array<f32>;
+@group(0) @binding(4) var<storage, read_write> GA: array<f32>;
+@group(0) @binding(5) var<storage, read_write> BUF: array<f32>;
+${LINEAR_INDEX}
+${MAIN_1D} {
+  let i = linear_index(gid, nwg);
+  if (i >= p.n) { return; }
+  let w = P[i];
+  let g = G[i] + p.weight_decay * w;
+  let sq = p.alpha * SQ[i] + (1.0 - p.alpha) * g * g;
+  SQ[i] = sq;
+  var avg: f32;
+  if (p.centered == 1u) {
+    let ga = p.alpha * GA[i] + (1.0 - p.alpha) * g;
+    GA[i] = ga;
+    avg = sqrt(sq - ga * ga) + p.eps;
+  } else {
+    avg = sqrt(sq) + p.eps;
+  }
+  if (p.momentum > 0.0) {
+    let b = p.momentum * BUF[i] + g / avg;
+    BUF[i] = b;
+    P[i] = w - p.lr * b;
+  } else {
+    P[i] = w - p.lr * (g / avg);
+  }
+}`;
+
+/**
+ * Gradient clipping by norm (torch.nn.utils.clip_grad_norm_): G *= min(1, max_norm / (norm + 1e-6)), with the
+ * total norm read from a one-element buffer on the GPU, so clipping needs no readback.
+ * Params: n, maxNorm.
+ */
+export const CLIP_SCALE_WGSL = /* wgsl */ `// clip_scale: scale a gradient by min(1, max_norm / (total_norm + 1e-6))
+struct Params { n: u32, max_norm: f32 }
+@group(0) @binding(0) var<storage, read> p: Params;
+@group(0) @binding(1) var<storage, read> NORM: array<f32>;
+@group(0) @binding(2) var<storage, read_write> G: array<f32>;
+${LINEAR_INDEX}
+${MAIN_1D} {
+  let i = linear_index(gid, nwg);
+  if (i >= p.n) { return; }
+  let coef = min(p.max_norm / (NORM[0] + 1e-6), 1.0);
+  G[i] = G[i] * coef;
+}`;
+
+/**
+ * Gradient clipping by value (torch.nn.utils.clip_grad_value_): G = clamp(G, -clip, clip). NaN stays NaN, as
+ * torch.clamp keeps it (min/max of WGSL may drop it, so NaN is tested on the bits).
+ * Params: n, clip.
+ */
+export const CLIP_VALUE_WGSL = /* wgsl */ `// clip_value: clamp a gradient to [-clip, clip] in place
+struct Params { n: u32, clip: f32 }
+@group(0) @binding(0) var<storage, read> p: Params;
+@group(0) @binding(1) var<storage, read_write> G: array<f32>;
+${LINEAR_INDEX}
+${MAIN_1D} {
+  let i = linear_index(gid, nwg);
+  if (i >= p.n) { return; }
+  let g = G[i];
+  let b = bitcast<u32>(g) & 0x7fffffffu;
+  if (b > 0x7f800000u) { return; }
+  G[i] = select(select(g, -p.clip, g < -p.clip), p.clip, g > p.clip);
+}`;
+
+/**
+ * Exponential moving average of weights (torch.optim.swa_utils.AveragedModel with an EMA avg_fn):
+ *   A = decay * A + (1 - decay) * P
+ * Params: n, decay, oneMinusDecay (computed in float64 on the CPU, as PyTorch's scalar).
+ */
+export const EMA_WGSL = /* wgsl */ `// ema: A = decay * A + (1 - decay) * P, in place
+struct Params { n: u32, decay: f32, one_minus_decay: f32 }
+@group(0) @binding(0) var<storage, read> p: Params;
+@group(0) @binding(1) var<storage, read> P: array<f32>;
+@group(0) @binding(2) var<storage, read_write> A: array<f32>;
+${LINEAR_INDEX}
+${MAIN_1D} {
+  let i = linear_index(gid, nwg);
+  if (i >= p.n) { return; }
+  A[i] = p.decay * A[i] + p.one_minus_decay * P[i];
+}`;

@@ -469,7 +469,7 @@ describe('GaussianHead (shared-covariance LDA, streaming)', () => {
 
   it('explains bad input and an uninvertible covariance', async () => {
     expect(() => new GaussianHead(4, { shrinkage: 1.5 })).toThrow(/shrinkage must be a number in \[0, 1\], got 1.5/);
-    expect(() => new GaussianHead(4, { priors: 'flat' as 'uniform' })).toThrow(/priors must be 'uniform' or 'empirical'/);
+    expect(() => new GaussianHead(4, { priors: 'flat' as 'uniform' })).toThrow(/priors must be 'uniform', 'empirical' or 'log-count'/);
     const head = new GaussianHead(6, { shrinkage: 0 });
     expect(() => head.scores(E.zeros([2, 6]))).toThrow(/no classes yet/);
     // Two samples per class in D = 6: the pooled covariance has rank 2 < 6.

@@ -179,7 +179,7 @@ describe('Naive vs experience replay', () => {
     expect(() => new ExperienceReplay({ model: new E.SimpleNN(D, 4) })).toThrow(/online updates need a capacity/);
     expect(() => new ExperienceReplay({ model: new E.SimpleNN(D, 4), capacity: 5, fraction: 0.1 })).toThrow(/fraction applies to update: 'end-of-task'/);
     expect(() => new ExperienceReplay({ model: new E.SimpleNN(D, 4), update: 'end-of-task', fraction: 1.5 })).toThrow(/fraction must be in \(0, 1\] or a function/);
-    expect(() => new ExperienceReplay({ model: new E.SimpleNN(D, 4), capacity: 5, mode: 'sum' as never })).toThrow(/mode must be 'er' or 'concat'/);
+    expect(() => new ExperienceReplay({ model: new E.SimpleNN(D, 4), capacity: 5, mode: 'sum' as never })).toThrow(/mode must be one of 'er', 'concat', 'concat-data'/);
     expect(() => new ExperienceReplay({ model: new E.SimpleNN(D, 4), capacity: 5, bufferKind: 'lru' as never })).toThrow(/bufferKind must be one of/);
   });
 });

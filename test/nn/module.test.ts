@@ -127,3 +127,48 @@ describe('safetensors checkpoints', () => {
     expect(() => E.loadStateDictBytes(other, bytes, 'mlp.safetensors')).toThrow(/mlp\.safetensors: loadStateDict .*[\s\S]*mis-shaped keys: .*0\.bias: checkpoint \[3\] float32, model \[5\]/);
   });
 });
+
+describe('Module.summary', () => {
+  it('MnistCNN: every layer in call order with its output shape and parameter count, and the totals', async () => {
+    const model = new E.MnistCNN();
+    model.train();
+    const text = model.summary([2, 1, 28, 28]);
+    const lines = text.split('\n');
+    expect(lines[0]).toBe('MnistCNN summary, input [2, 1, 28, 28]');
+    const rows = lines.filter((l) => /^(features|classifier)/.test(l)).map((l) => l.split(/\s{3,}/));
+    expect(rows).toEqual([
+      ['features.0 (Conv2d)', '[2, 16, 24, 24]', '416'],
+      ['features.1 (ReLU)', '[2, 16, 24, 24]', '0'],
+      ['features.2 (MaxPool2d)', '[2, 16, 12, 12]', '0'],
+      ['features.3 (Conv2d)', '[2, 32, 8, 8]', '12,832'],
+      ['features.4 (ReLU)', '[2, 32, 8, 8]', '0'],
+      ['features.5 (MaxPool2d)', '[2, 32, 4, 4]', '0'],
+      ['features.6 (Flatten)', '[2, 512]', '0'],
+      ['features.7 (Linear)', '[2, 128]', '65,664'],
+      ['features.8 (ReLU)', '[2, 128]', '0'],
+      ['features.9 (Dropout)', '[2, 128]', '0'],
+      ['classifier (Linear)', '[2, 10]', '1,290'],
+    ]);
+    expect(text).toContain(`Total params: ${model.numParameters().toLocaleString('en-US')}`);
+    expect(text).toContain('Trainable params: 80,202');
+    expect(text).toContain('Non-trainable params: 0');
+    // Modes and hooks are restored: still training, forward is the class's again (so ReLU fusion is back).
+    expect(model.modules().every((m) => m.training)).toBe(true);
+    expect(model.modules().every((m) => !Object.hasOwn(m, 'forward'))).toBe(true);
+    model.dispose();
+  });
+
+  it('counts frozen parameters as non-trainable, leaves batch-norm statistics alone, names a wrong input shape', async () => {
+    const model = new E.Sequential(new E.Linear(4, 3), new E.BatchNorm1d(3), new E.Linear(3, 2));
+    (model.at(0) as E.Module).freeze();
+    const before = await model.namedBuffers()[0]![1].toArray();
+    const text = model.summary([5, 4]);
+    expect(text).toContain('Total params: 29');
+    expect(text).toContain('Trainable params: 14');
+    expect(text).toContain('Non-trainable params: 15');
+    expect(await model.namedBuffers()[0]![1].toArray()).toEqual(before);
+    expect(() => model.summary([5, 7])).toThrow(/Sequential.summary: the forward pass on zeros of shape \[5, 7\] failed/);
+    expect(() => model.summary('4' as never)).toThrow(/Sequential.summary: inputShape must be an array/);
+    model.dispose();
+  });
+});

@@ -21,6 +21,14 @@
 // which keeps S invertible when D exceeds the samples per class (as with small exemplar memories).
 // Before any within-class spread exists (one sample per class) Sigma is 0 and S is taken as I.
 //
+// Other conventions, as options:
+//   covariance: 'class-average'  Sigma = (1/C) sum_c M2_c / n_c, the equal-weight average of the
+//                                per-class BIASED covariances (the Mahalanobis post's convention; needs
+//                                one D x D scatter per class, kept only in this mode);
+//   ridge: eps                   S + eps I after the shrinkage (the post: shrinkage 0, ridge 1e-6);
+//   priors: 'log-count'          log n_c (the post's log-count priors; differs from 'empirical',
+//                                log n_c / N, by log N, the same for every class: same predictions).
+//
 // The discriminant W = S^-1 M^T (one row per class) and the biases are computed in float64 by a
 // Cholesky solve and uploaded once per change, so scoring is a single GEMM with bias on the GPU.
 
@@ -35,11 +43,26 @@ import { argmaxLabels, checkLabel, cholesky, choleskySolve, groupByLabel, readFe
 export interface GaussianHeadOptions {
   /** Shrinkage alpha in [0, 1] towards (trace / D) I. Default 1e-2. */
   shrinkage?: number;
-  /** Class priors: 'uniform' (the default; adds nothing to the scores) or 'empirical' (log n_c / N). */
-  priors?: 'uniform' | 'empirical';
+  /**
+   * Class priors: 'uniform' (the default; adds nothing to the scores), 'empirical' (log n_c / N) or
+   * 'log-count' (log n_c).
+   */
+  priors?: GaussianPriors;
+  /**
+   * The shared covariance before shrinkage: 'pooled' (default, sum_c M2_c / (N - C)) or 'class-average'
+   * (the equal-weight mean of the per-class biased covariances M2_c / n_c). Fixed at construction.
+   */
+  covariance?: CovarianceEstimator;
+  /** eps >= 0 added to the diagonal after the shrinkage (S + eps I). Default 0. */
+  ridge?: number;
   /** Start with the shared covariance frozen (see `covarianceFrozen`). Default false. */
   freezeCovariance?: boolean;
 }
+
+/** Class priors of a `GaussianHead`: uniform, log(n_c / N) or log(n_c). */
+export type GaussianPriors = 'uniform' | 'empirical' | 'log-count';
+/** How a `GaussianHead` estimates the shared covariance: pooled (n - C) or the equal-weight average of per-class biased ones. */
+export type CovarianceEstimator = 'pooled' | 'class-average';
 
 interface ClassStats {
   n: number;
@@ -69,7 +92,12 @@ export class GaussianHead {
    */
   covarianceFrozen: boolean;
   private shrinkage_: number;
-  private priors_: 'uniform' | 'empirical';
+  private priors_: GaussianPriors;
+  private ridge_: number;
+  /** The shared covariance's estimator (fixed at construction). */
+  readonly covarianceEstimator: CovarianceEstimator;
+  /** 'class-average' only: each class's scatter M2_c (upper triangle). */
+  private classScatter = new Map<number, Float64Array>();
   /** Statistics that define each class's Gaussian (mean, and count for empirical priors). */
   private classes = new Map<number, ClassStats>();
   /** The covariance's own per-class statistics: they differ from `classes` only while frozen. */
@@ -88,6 +116,10 @@ export class GaussianHead {
     this.scatter = new Float64Array(featureDim * featureDim);
     this.shrinkage_ = checkShrinkage(opts.shrinkage ?? 1e-2);
     this.priors_ = checkPriors(opts.priors ?? 'uniform');
+    this.ridge_ = checkRidge(opts.ridge ?? 0);
+    const est = opts.covariance ?? 'pooled';
+    if (est !== 'pooled' && est !== 'class-average') throw new EngramError(`GaussianHead: covariance must be 'pooled' or 'class-average', got '${est}'`);
+    this.covarianceEstimator = est;
     this.covarianceFrozen = opts.freezeCovariance ?? false;
   }
 
@@ -102,14 +134,25 @@ export class GaussianHead {
     this.invalidate();
   }
 
-  /** Class priors: 'uniform' (adds nothing to the scores) or 'empirical' (log n_c / N). */
-  get priors(): 'uniform' | 'empirical' {
+  /** Class priors: 'uniform' (adds nothing to the scores), 'empirical' (log n_c / N) or 'log-count' (log n_c). */
+  get priors(): GaussianPriors {
     return this.priors_;
   }
 
   /** Set the class priors; the discriminant is recomputed on next use. */
-  set priors(p: 'uniform' | 'empirical') {
+  set priors(p: GaussianPriors) {
     this.priors_ = checkPriors(p);
+    this.invalidate();
+  }
+
+  /** eps added to the covariance's diagonal after shrinkage. */
+  get ridge(): number {
+    return this.ridge_;
+  }
+
+  /** Set the ridge eps (>= 0); the discriminant is recomputed on next use. */
+  set ridge(eps: number) {
+    this.ridge_ = checkRidge(eps);
     this.invalidate();
   }
 
@@ -152,15 +195,27 @@ export class GaussianHead {
     return { samples: n, classes: this.covClasses.size };
   }
 
-  /** The pooled within-class covariance sum_c M2_c / (N - C), before shrinkage: D x D row-major float64. */
+  /**
+   * The shared covariance before shrinkage and ridge, D x D row-major float64: pooled, sum_c M2_c / (N - C),
+   * or with covariance 'class-average', (1/C) sum_c M2_c / n_c.
+   */
   covariance(): Float64Array {
     const D = this.featureDim;
     const { samples, classes } = this.covarianceSamples;
-    const inv = 1 / Math.max(1, samples - classes);
+    let upper = this.scatter;
+    let inv = 1 / Math.max(1, samples - classes);
+    if (this.covarianceEstimator === 'class-average') {
+      upper = new Float64Array(D * D);
+      for (const [label, m2] of this.classScatter) {
+        const w = 1 / this.covClasses.get(label)!.n;
+        for (let k = 0; k < m2.length; k++) upper[k] = upper[k]! + m2[k]! * w;
+      }
+      inv = 1 / Math.max(1, classes);
+    }
     const out = new Float64Array(D * D);
     for (let i = 0; i < D; i++) {
       for (let j = i; j < D; j++) {
-        const v = this.scatter[i * D + j]! * inv;
+        const v = upper[i * D + j]! * inv;
         out[i * D + j] = v;
         out[j * D + i] = v;
       }
@@ -168,7 +223,7 @@ export class GaussianHead {
     return out;
   }
 
-  /** The covariance the discriminant uses: shrunk towards (trace / D) I, or I while the pooled one is 0. */
+  /** The covariance the discriminant uses: shrunk towards (trace / D) I plus ridge I, or I while the covariance is 0. */
   shrunkCovariance(): Float64Array {
     const D = this.featureDim;
     const s = this.covariance();
@@ -181,7 +236,7 @@ export class GaussianHead {
     }
     const a = this.shrinkage_;
     for (let k = 0; k < s.length; k++) s[k] = s[k]! * (1 - a);
-    for (let i = 0; i < D; i++) s[i * D + i] = s[i * D + i]! + (a * trace) / D;
+    for (let i = 0; i < D; i++) s[i * D + i] = s[i * D + i]! + (a * trace) / D + this.ridge_;
     return s;
   }
 
@@ -220,6 +275,7 @@ export class GaussianHead {
     this.classes.clear();
     this.covClasses.clear();
     this.scatter.fill(0);
+    this.classScatter.clear();
     this.invalidate();
   }
 
@@ -248,7 +304,8 @@ export class GaussianHead {
       for (let j = 0; j < D; j++) q += means[i * D + j]! * weight[i * D + j]!;
       // Uniform priors add the same log(1/C) to every class; it is left out so that adding a class
       // does not shift the other classes' scores.
-      const logPrior = this.priors_ === 'empirical' ? Math.log(this.classes.get(labels[i]!)!.n / total) : 0;
+      const nc = this.classes.get(labels[i]!)!.n;
+      const logPrior = this.priors_ === 'empirical' ? Math.log(nc / total) : this.priors_ === 'log-count' ? Math.log(nc) : 0;
       bias[i] = -0.5 * q + logPrior;
     }
     this.cpu = { labels, weight, bias };
@@ -284,13 +341,20 @@ export class GaussianHead {
     for (let j = 0; j < D; j++) mb[j] = mb[j]! / nb;
 
     if (!this.covarianceFrozen) {
-      // M2_b around the batch mean, then the between-means correction, both into the pooled sum.
+      // M2_b around the batch mean, then the between-means correction, both into the pooled sum
+      // (or, for 'class-average', into the class's own scatter).
+      let target = this.scatter;
+      if (this.covarianceEstimator === 'class-average') {
+        let m2 = this.classScatter.get(label);
+        if (!m2) this.classScatter.set(label, (m2 = new Float64Array(D * D)));
+        target = m2;
+      }
       const z = new Float64Array(D);
       for (const r of rows) {
         for (let j = 0; j < D; j++) z[j] = x[r * D + j]! - mb[j]!;
-        addOuterUpper(this.scatter, D, z, 1);
+        addOuterUpper(target, D, z, 1);
       }
-      combine(this.covClasses, label, nb, mb, (na, delta) => addOuterUpper(this.scatter, D, delta, (na * nb) / (na + nb)));
+      combine(this.covClasses, label, nb, mb, (na, delta) => addOuterUpper(target, D, delta, (na * nb) / (na + nb)));
     }
     combine(this.classes, label, nb, mb, null);
     this.invalidate();
@@ -360,7 +424,12 @@ function checkShrinkage(alpha: number): number {
   return alpha;
 }
 
-function checkPriors(p: string): 'uniform' | 'empirical' {
-  if (p !== 'uniform' && p !== 'empirical') throw new EngramError(`GaussianHead: priors must be 'uniform' or 'empirical', got '${p}'`);
+function checkPriors(p: string): GaussianPriors {
+  if (p !== 'uniform' && p !== 'empirical' && p !== 'log-count') throw new EngramError(`GaussianHead: priors must be 'uniform', 'empirical' or 'log-count', got '${p}'`);
   return p;
+}
+
+function checkRidge(eps: number): number {
+  if (typeof eps !== 'number' || !(eps >= 0 && Number.isFinite(eps))) throw new EngramError(`GaussianHead: ridge must be a finite number >= 0, got ${eps}`);
+  return eps;
 }

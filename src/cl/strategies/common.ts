@@ -12,6 +12,7 @@ import { addInPlace_, argmax, crossEntropy, reshape } from '../../engine/ops/ind
 import { shapeStr } from '../../engine/shape.js';
 import { DataLoader, type Batch } from '../../data/loader.js';
 import type { GpuTransform } from '../../data/transforms.js';
+import type { ImageDataset } from '../../data/dataset.js';
 import type { Module } from '../../nn/module.js';
 import type { Classifier } from '../../models/classifier.js';
 import { SGD } from '../../optim/sgd.js';
@@ -173,7 +174,7 @@ export abstract class SupervisedStrategy implements Strategy {
   async learnTask(task: Task, tasksSoFar: readonly Task[]): Promise<void> {
     this.prepareModel(tasksSoFar);
     await this.beforeTask(task);
-    const loader = new DataLoader(task.train, { batchSize: this.batchSize, shuffle: true, seed: taskSeed(this.seed, task.id), transform: this.transform });
+    const loader = new DataLoader(this.trainingData(task), { batchSize: this.batchSize, shuffle: true, seed: taskSeed(this.seed, task.id), transform: this.transform });
     const optimizer = this.optimizer!;
     const lossSum = zeros([]).keep();
     let steps = 0;
@@ -216,6 +217,14 @@ export abstract class SupervisedStrategy implements Strategy {
 
   /** The loss of one training step on a stream batch (inside the step's scope). */
   protected abstract stepLoss(batch: Batch, task: Task): Tensor;
+
+  /**
+   * The data the task's epochs iterate over (shuffled, in batches): the task's training set by default;
+   * `ExperienceReplay` with mode 'concat-data' returns it concatenated with the memory.
+   */
+  protected trainingData(task: Task): ImageDataset {
+    return task.train;
+  }
 
   /** Before the first step of a task (the head is already sized, the optimizer built). */
   protected async beforeTask(_task: Task): Promise<void> {}

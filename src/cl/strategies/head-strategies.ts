@@ -147,6 +147,12 @@ export interface GaussianHeadStrategyOptions extends GaussianHeadOptions {
   makeOptimizer?: (params: Tensor[], lr: number) => StrategyOptimizer;
   /** Report name (default 'gaussian'). */
   name?: string;
+  /**
+   * The model's features are already trained (e.g. by another GaussianHeadStrategy, to compare head
+   * conventions on the same features): no training on task 0, every task only adds its classes to the
+   * head. Default false.
+   */
+  pretrained?: boolean;
 }
 
 /**
@@ -164,7 +170,7 @@ export class GaussianHeadStrategy implements Strategy {
   readonly taskLosses: number[] = [];
   private readonly opts: GaussianHeadStrategyOptions;
   private readonly featureBatch: number;
-  private trained = false;
+  private trained: boolean;
 
   constructor(opts: GaussianHeadStrategyOptions) {
     if (!opts || typeof opts !== 'object' || !opts.model || typeof opts.model.features !== 'function') {
@@ -178,7 +184,8 @@ export class GaussianHeadStrategy implements Strategy {
     }
     if (!Number.isInteger(opts.seed ?? 0)) throw new EngramError(`GaussianHeadStrategy: seed must be an integer, got ${opts.seed}`);
     this.featureBatch = opts.featureBatchSize ?? DEFAULT_FEATURE_BATCH;
-    this.head = new GaussianHead(this.model.featureDim, { shrinkage: opts.shrinkage, priors: opts.priors, freezeCovariance: opts.freezeCovariance });
+    this.trained = opts.pretrained ?? false;
+    this.head = new GaussianHead(this.model.featureDim, { shrinkage: opts.shrinkage, priors: opts.priors, freezeCovariance: opts.freezeCovariance, covariance: opts.covariance, ridge: opts.ridge });
   }
 
   async learnTask(task: Task, _tasksSoFar: readonly Task[]): Promise<void> {

@@ -4,7 +4,7 @@ export {
   type StrategyOptions, type StrategyOptimizer,
 } from './common.js';
 export { Naive, type NaiveOptions } from './naive.js';
-export { ExperienceReplay, type ReplayOptions, type BufferKind } from './replay.js';
+export { ExperienceReplay, type ReplayOptions, type BufferKind, type ReplayMode } from './replay.js';
 export { expandClassifier, classesNeeded } from './expansion.js';
 export { ICaRL, type ICaRLOptions, type TrainingOptions, type OptimizerHandle } from './icarl.js';
 export { SCR, type SCROptions } from './scr.js';

@@ -3,6 +3,11 @@
 // replay buffer, and the step trains on
 //   mode 'er'     : CE(stream batch) + CE(memory batch)  (two forward passes, Chaudhry et al. 2019)
 //   mode 'concat' : CE(stream batch ++ memory batch)     (one forward pass on the concatenation)
+//   mode 'concat-data': no memory batch; at the start of each task the memory's exemplars are
+//                   concatenated with the task's training data and the union is trained as one
+//                   shuffled dataset (PyTorch's ConcatDataset([task, memory]) with shuffle=True), so
+//                   each exemplar is seen once per epoch, in proportion to its share of the union.
+//                   The protocol of the Split-MNIST blog post (10% of task 1 mixed into task 2).
 // The memory is filled either online (every stream batch is offered to the buffer after its step,
 // so the buffer's policy, e.g. reservoir, decides what stays) or at the end of each task (a seeded
 // random `fraction` of the task's training data is offered; the Split-MNIST baseline keeps 10%).
@@ -16,7 +21,7 @@ import type { Tensor } from '../../engine/tensor.js';
 import { add, concat, crossEntropy } from '../../engine/ops/index.js';
 import { shapeStr } from '../../engine/shape.js';
 import type { Batch } from '../../data/loader.js';
-import type { ImageDataset } from '../../data/dataset.js';
+import { ImageDataset } from '../../data/dataset.js';
 import type { ExemplarFormat, Uint8Quantization } from '../memory/codecs.js';
 import type { ReplayBuffer, ReplayBufferOptions } from '../buffers/replay-buffer.js';
 import { ReservoirBuffer } from '../buffers/reservoir.js';
@@ -30,6 +35,13 @@ import { SupervisedStrategy, taskSeed, type StrategyOptions } from './common.js'
  * The replay memory policy: `ReservoirBuffer`, `FifoBuffer`, `ClassBalancedBuffer` or `TaskBalancedBuffer`.
  */
 export type BufferKind = 'reservoir' | 'fifo' | 'class-balanced' | 'task-balanced';
+
+/**
+ * How the memory is rehearsed: 'er' (stream loss + memory-batch loss), 'concat' (one loss on stream batch ++
+ * memory batch) or 'concat-data' (the memory concatenated into the task's training data).
+ */
+export type ReplayMode = 'er' | 'concat' | 'concat-data';
+const REPLAY_MODES: readonly ReplayMode[] = ['er', 'concat', 'concat-data'];
 const BUFFER_KINDS: readonly BufferKind[] = ['reservoir', 'fifo', 'class-balanced', 'task-balanced'];
 
 /**
@@ -54,8 +66,12 @@ export interface ReplayOptions extends StrategyOptions {
     /** Deflate level 0-9 (default 6). */
     level?: number;
   };
-  /** 'er' (default): sum of the stream and memory losses; 'concat': one loss on the concatenated batch. */
-  mode?: 'er' | 'concat';
+  /**
+   * 'er' (default): sum of the stream and memory losses; 'concat': one loss on the concatenated batch;
+   * 'concat-data': the memory is concatenated into the task's training data (one shuffled dataset, each
+   * exemplar seen once per epoch, no separate memory batch).
+   */
+  mode?: ReplayMode;
   /** 'online' (default): offer every stream batch after its step; 'end-of-task': offer a selection of each task's data at its end. */
   update?: 'online' | 'end-of-task';
   /**
@@ -64,6 +80,11 @@ export interface ReplayOptions extends StrategyOptions {
    * keeps 10% of the first task only).
    */
   fraction?: number | ((task: Task) => number);
+  /**
+   * End-of-task only: how fraction * n becomes a count: 'round' (default) or 'floor' (Python's
+   * int(0.1 * n), as in the Split-MNIST post: 3059 of task 1's 30596 images, not 3060).
+   */
+  fractionRounding?: 'round' | 'floor';
   /** Exemplars per memory batch (default: the stream batch's size). */
   memoryBatchSize?: number;
   /** Report name (default 'er', or 'er-concat'). */
@@ -80,8 +101,13 @@ const UNBOUNDED = 0x7fff_ffff;
  */
 export class ExperienceReplay extends SupervisedStrategy {
   readonly name: string;
-  /** 'er': sum of the stream and memory losses; 'concat': one loss on the concatenated batch. */
-  readonly mode: 'er' | 'concat';
+  /**
+   * 'er': sum of the stream and memory losses; 'concat': one loss on the concatenated batch; 'concat-data':
+   * the memory concatenated into the task's training data.
+   */
+  readonly mode: ReplayMode;
+  /** End-of-task only: 'round' or 'floor' of fraction * n. */
+  readonly fractionRounding: 'round' | 'floor';
   /**
    * 'online': every stream batch is offered to the buffer after its step; 'end-of-task': a selection of each
    * task's data is offered at its end.
@@ -98,8 +124,14 @@ export class ExperienceReplay extends SupervisedStrategy {
     this.mode = opts.mode ?? 'er';
     this.update = opts.update ?? 'online';
     this.fraction = opts.fraction ?? 1;
-    this.name = opts.name ?? (this.mode === 'concat' ? 'er-concat' : 'er');
-    if (this.mode !== 'er' && this.mode !== 'concat') throw new EngramError(`ExperienceReplay: mode must be 'er' or 'concat', got ${JSON.stringify(this.mode)}`);
+    this.fractionRounding = opts.fractionRounding ?? 'round';
+    this.name = opts.name ?? (this.mode === 'concat' ? 'er-concat' : this.mode === 'concat-data' ? 'er-concat-data' : 'er');
+    if (!REPLAY_MODES.includes(this.mode)) throw new EngramError(`ExperienceReplay: mode must be one of ${REPLAY_MODES.map((m) => `'${m}'`).join(', ')}, got ${JSON.stringify(this.mode)}`);
+    if (this.fractionRounding !== 'round' && this.fractionRounding !== 'floor') {
+      throw new EngramError(`ExperienceReplay: fractionRounding must be 'round' or 'floor', got ${JSON.stringify(this.fractionRounding)}`);
+    }
+    if (opts.fractionRounding !== undefined && this.update !== 'end-of-task') throw new EngramError(`ExperienceReplay: fractionRounding applies to update: 'end-of-task' only`);
+    if (this.mode === 'concat-data' && opts.memoryBatchSize !== undefined) throw new EngramError(`ExperienceReplay: mode 'concat-data' draws no memory batches; memoryBatchSize does not apply`);
     if (this.update !== 'online' && this.update !== 'end-of-task') {
       throw new EngramError(`ExperienceReplay: update must be 'online' or 'end-of-task', got ${JSON.stringify(this.update)}`);
     }
@@ -150,7 +182,8 @@ export class ExperienceReplay extends SupervisedStrategy {
   protected stepLoss(batch: Batch): Tensor {
     const buf = this.buf!;
     const { x, y } = batch;
-    if (buf.size === 0) return crossEntropy(this.model.forward(x), y);
+    // 'concat-data': the memory is already part of the batches (trainingData).
+    if (buf.size === 0 || this.mode === 'concat-data') return crossEntropy(this.model.forward(x), y);
     const mem = buf.sampleBatch(this.ropts.memoryBatchSize ?? x.shape[0]!, this.generator);
     const xm = this.applyTransform(mem.x);
     if (this.mode === 'concat') return crossEntropy(this.model.forward(concat([x, xm], 0)), concat([y, mem.y], 0));
@@ -166,11 +199,36 @@ export class ExperienceReplay extends SupervisedStrategy {
     const f = typeof this.fraction === 'function' ? this.fraction(task) : this.fraction;
     if (!(f >= 0 && f <= 1)) throw new EngramError(`ExperienceReplay: fraction(task ${task.id}) must be in [0, 1], got ${f}`);
     const n = task.train.length;
-    const k = Math.round(f * n);
+    const k = this.fractionRounding === 'floor' ? Math.floor(f * n) : Math.round(f * n);
     if (k === 0) return;
     const order = this.generator.permutation(n);
     // In chunks, so the pixels of a large task are not copied all at once.
     for (let s = 0; s < k; s += 4096) this.offer(task.train, order.subarray(s, Math.min(k, s + 4096)), task.id);
+  }
+
+  /**
+   * 'concat-data': the task's training data followed by the memory's exemplars, as one dataset (the
+   * loader shuffles the union). The exemplars are decoded from their stored format and turned back into
+   * 8-bit pixels (round(255 v), exact for pixels stored as float32, fp16 or uint8 'image').
+   */
+  protected override trainingData(task: Task): ImageDataset {
+    if (this.mode !== 'concat-data' || !this.buf || this.buf.size === 0) return task.train;
+    return ImageDataset.concat([task.train, this.memoryDataset(task.train)]);
+  }
+
+  /** The memory as an ImageDataset of 8-bit images shaped like `like` (store order). */
+  memoryDataset(like: ImageDataset): ImageDataset {
+    const store = this.buf!.store;
+    const d = store.dim;
+    if (d !== like.imageSize) throw new EngramError(`ExperienceReplay: the memory holds ${d}-value exemplars, the task's images have ${like.imageSize}`);
+    const n = store.size;
+    const images = new Uint8Array(n * d);
+    const row = new Float32Array(d);
+    for (let i = 0; i < n; i++) {
+      store.decode(i, row);
+      for (let j = 0; j < d; j++) images[i * d + j] = Math.min(255, Math.max(0, Math.round(row[j]! * 255)));
+    }
+    return new ImageDataset({ images, labels: store.labels(), channels: like.channels, height: like.height, width: like.width });
   }
 
   /** Offer the dataset images at `indices` (raw pixels, the dataset's labels) to the buffer. */

@@ -1,12 +1,15 @@
-// Elementwise ops with broadcasting: add, sub, mul, div, maximum, minimum, eq, and the unary table
-// (neg, exp, log, sqrt, pow, relu, abs, sigmoid, tanh). Forward and backward live side by side.
+// Elementwise ops with broadcasting: add, sub, mul, div, maximum, minimum, eq, where, the unary table
+// (neg, exp, log, sqrt, pow, relu, abs, sigmoid, tanh) and the activations (gelu, silu, leakyRelu,
+// elu, softplus, hardswish) and clamp. Forward and backward live side by side.
 
 import { runtime, grid1d, f32bits, EngramError } from '../runtime.js';
 import {
-  UNARY_OPS, BINARY_OPS, unaryForwardWGSL, unaryBackwardWGSL, binaryWGSL, SUM_TO_WGSL, SUM_TO_WIDE_WGSL, ADD_INPLACE_WGSL,
+  UNARY_OPS, BINARY_OPS, unaryForwardWGSL, unaryBackwardWGSL, binaryWGSL, whereWGSL, SUM_TO_WGSL, SUM_TO_WIDE_WGSL, ADD_INPLACE_WGSL,
   type UnaryOp, type BinaryOp,
 } from '../../shaders/elementwise.js';
-import { empty, withGrad, type Tensor } from '../tensor.js';
+import { empty, full, withGrad, type Tensor } from '../tensor.js';
+import { checkNumber, show } from '../validate.js';
+import { noGrad } from '../scope.js';
 import { broadcastShapes, broadcastStrides, padRank, sameShape, shapeStr, numel } from '../shape.js';
 import { FusedValue, notElementwise } from './fuse-trace.js';
 
@@ -79,6 +82,113 @@ export function pow(x: Tensor, exponent: number): Tensor {
   return unary('pow', x, exponent);
 }
 
+/**
+ * A pointwise loss table op (squaredError, smoothL1, huber) of d = input - target, with PyTorch's
+ * gradients: dL/dinput = f'(input - target) g and dL/dtarget = f'(target - input) g. PyTorch computes
+ * the target's gradient by calling the loss's backward with input and target swapped, not as
+ * -dL/dinput; the two differ in the sign of zero at a tie (and, for smoothL1 with beta = 0, in
+ * value: -g both). Not fusible (the losses reduce). @internal
+ */
+export function pointwiseLoss(op: 'squaredError' | 'smoothL1' | 'huber', input: Tensor, target: Tensor, a = 0): Tensor {
+  if (input instanceof FusedValue || target instanceof FusedValue) throw notElementwise(op);
+  requireFloat(op, input, target);
+  const d = noGrad(() => sub(input, target));
+  const y = unaryForward(op, d, a);
+  if (!input.requiresGrad && !target.requiresGrad) {
+    d.dispose();
+    return y;
+  }
+  return withGrad(y, op, [input, target], (g) => {
+    const di = input.requiresGrad ? unaryBackward(op, g, d, y, a) : null;
+    let dt: Tensor | null = null;
+    if (target.requiresGrad) {
+      const r = noGrad(() => sub(target, input));
+      dt = unaryBackward(op, g, r, y, a);
+      r.dispose();
+    }
+    return [di, dt];
+  }, { saved: [input, target], owned: [d] });
+}
+
+// ------------------------------------------------------------------ activations
+
+/** Options of {@link gelu}. */
+export interface GeluOptions {
+  /** 'none' (default): the exact x Φ(x) with the Gaussian CDF Φ via erf; 'tanh': PyTorch's tanh approximation. */
+  approximate?: 'none' | 'tanh';
+}
+
+/** The GELU `approximate` option, checked (shared with the nn.GELU module). @internal */
+export function checkGeluApproximate(op: string, approximate: unknown): 'none' | 'tanh' {
+  if (approximate !== 'none' && approximate !== 'tanh') {
+    throw new EngramError(`${op}: approximate must be 'none' or 'tanh' (as in PyTorch), got ${show(approximate)}`);
+  }
+  return approximate;
+}
+
+/**
+ * Gaussian error linear unit, as torch.nn.functional.gelu: x Φ(x) = x/2 (1 + erf(x / √2)), or with
+ * `approximate: 'tanh'` x/2 (1 + tanh(√(2/π) (x + 0.044715 x³))). PyTorch's edge values: gelu(-inf)
+ * is NaN (-inf times 0), gelu(-0) is +0 in the exact form and -0 in the tanh form.
+ */
+export function gelu(x: Tensor, options: GeluOptions = {}): Tensor {
+  const approximate = checkGeluApproximate('gelu', options.approximate ?? 'none');
+  return unary(approximate === 'tanh' ? 'geluTanh' : 'gelu', x);
+}
+
+/** Sigmoid linear unit (swish), x σ(x), as torch.nn.functional.silu (silu(-inf) is NaN, as in PyTorch). */
+export const silu = (x: Tensor): Tensor => unary('silu', x);
+
+/**
+ * x where x > 0, else negativeSlope · x, as torch.nn.functional.leaky_relu. The gradient at 0 (and
+ * at NaN) is negativeSlope, as PyTorch's.
+ */
+export function leakyRelu(x: Tensor, negativeSlope = 0.01): Tensor {
+  checkNumber('leakyRelu', 'negativeSlope', negativeSlope);
+  return unary('leakyRelu', x, negativeSlope);
+}
+
+/**
+ * Exponential linear unit, as torch.nn.functional.elu: x where x > 0, else alpha (e^x - 1) (computed
+ * as PyTorch 1.13 does, exp(x) - 1, so tiny negative inputs round as there).
+ */
+export function elu(x: Tensor, alpha = 1): Tensor {
+  checkNumber('elu', 'alpha', alpha);
+  return unary('elu', x, alpha);
+}
+
+/**
+ * log(1 + e^(beta x)) / beta, as torch.nn.functional.softplus; where beta x > threshold it is x
+ * itself (the log would only round to it). With beta ≠ 1 this is three kernels: beta x, softplus,
+ * divide by beta (x beta / beta may then differ from x in the last bit, and overflows where
+ * |beta x| exceeds the float32 range).
+ */
+export function softplus(x: Tensor, beta = 1, threshold = 20): Tensor {
+  checkNumber('softplus', 'beta', beta, { min: 0, minInclusive: false });
+  checkNumber('softplus', 'threshold', threshold);
+  if (beta === 1) return unary('softplus', x, threshold);
+  return div(unary('softplus', mul(x, beta), threshold), beta);
+}
+
+/** x · relu6(x + 3) / 6, as torch.nn.functional.hardswish (gradient 0 below -3, (2x + 3) / 6 on [-3, 3), 1 from 3). */
+export const hardswish = (x: Tensor): Tensor => unary('hardswish', x);
+
+/**
+ * Clamp to [min, max] (either bound may be omitted), as torch.clamp with number bounds: NaN stays
+ * NaN; when min > max every element is max. The gradient passes where min <= x <= max and is 0
+ * elsewhere (and at NaN).
+ */
+export function clamp(x: Tensor, min?: number, max?: number): Tensor {
+  for (const [name, v] of [['min', min], ['max', max]] as const) {
+    if (v !== undefined && (typeof v !== 'number' || Number.isNaN(v))) {
+      throw new EngramError(`clamp: ${name} must be a number (or undefined for no bound), got ${show(v)}`);
+    }
+  }
+  if (min === undefined && max === undefined) throw new EngramError('clamp: give at least one of min and max (both were undefined)');
+  const lower = min === undefined ? x : unary('clampMin', x, min);
+  return max === undefined ? lower : unary('clampMax', lower, max);
+}
+
 // ------------------------------------------------------------------ binary
 
 function binaryKernelCall(name: string, expr: string, a: Tensor, b: Tensor, outShape: number[], g?: Tensor): Tensor {
@@ -118,6 +228,14 @@ function binary(op: BinaryOp, a: Tensor, b: Tensor | number): Tensor {
   }, { saved: /\b[ab]\b/.test(spec.gradA + spec.gradB) ? [a, b] : [] });
 }
 
+/**
+ * The table's binary op `op` on two tensors (broadcast), for other engine modules (the losses' bce
+ * and klDiv entries). @internal
+ */
+export function applyBinary(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
+  return binary(op, a, b);
+}
+
 function scalarOrTensor(op: BinaryOp, a: Tensor, b: Tensor | number): Tensor {
   if (typeof b !== 'number') return binary(op, a, b);
   switch (op) {
@@ -154,6 +272,46 @@ export function eq(a: Tensor, b: Tensor | number): Tensor {
   if (a.dtype !== b.dtype) throw new EngramError(`eq: dtypes differ (${a.dtype} vs ${b.dtype})`);
   const outShape = broadcastShapes(a.shape, b.shape, 'eq');
   return binaryKernelCall('eq', 'select(0.0, 1.0, a == b)', a, b, outShape);
+}
+
+/**
+ * Elementwise choice, as torch.where: a where cond is non-zero, else b, all three broadcast
+ * together. `cond` is float32 (e.g. from eq; NaN counts as true, as bool(NaN) does) or int32; `a`
+ * and `b` are float32 tensors or numbers. The gradient goes to a where cond is true and to b where
+ * it is false, so a NaN or inf in the branch not taken leaks into neither the value nor a gradient.
+ */
+export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): Tensor {
+  if (cond instanceof FusedValue || a instanceof FusedValue || b instanceof FusedValue) throw notElementwise('where');
+  const ta = typeof a === 'number' ? full([], a) : a;
+  const tb = typeof b === 'number' ? full([], b) : b;
+  if (cond.dtype !== 'float32' && cond.dtype !== 'int32') throw new EngramError(`where: cond must be float32 or int32, got ${cond.dtype}`);
+  requireFloat('where', ta, tb);
+  const outShape = broadcastShapes(broadcastShapes(cond.shape, ta.shape, 'where'), tb.shape, 'where');
+  const rt = runtime();
+  const condType = cond.dtype === 'int32' ? 'i32' : 'f32';
+  const same = sameShape(cond.shape, outShape) && sameShape(ta.shape, outShape) && sameShape(tb.shape, outShape);
+  const k = rt.kernel({ name: 'where', wgsl: whereWGSL(condType, same), bindings: ['read', 'read', 'read', 'write'] });
+  const out = empty(outShape);
+  const n = numel(outShape);
+  const strides = (s: readonly number[]) => padRank(broadcastStrides(s, outShape));
+  rt.dispatch(k, [cond.buffer, ta.buffer, tb.buffer, out.buffer], [n, outShape.length, ...padRank(outShape, 1), ...strides(cond.shape), ...strides(ta.shape), ...strides(tb.shape)], grid1d(n));
+  // A number operand became a 0-d tensor that only this call holds.
+  const owned = [...(ta !== a ? [ta] : []), ...(tb !== b ? [tb] : [])];
+  const truthy = condType === 'f32' ? '(bitcast<u32>(a) & 0x7fffffffu) != 0u' : 'a != 0';
+  // Number operands are not inputs of the graph (they take no gradient); the graph owns them.
+  const branches = [
+    { t: ta, expr: `select(0.0, g, ${truthy})`, which: 'A' },
+    { t: tb, expr: `select(g, 0.0, ${truthy})`, which: 'B' },
+  ].filter((br) => !owned.includes(br.t));
+  return withGrad(out, 'where', branches.map((br) => br.t), (g) => branches.map(({ t, expr, which }) => {
+    // The gradient kernel reads cond (bound as both operands) and g at the output shape.
+    if (!t.requiresGrad) return null;
+    const whole = binaryKernelCall(`where_grad${which}`, expr, cond, cond, outShape, g);
+    if (sameShape(whole.shape, t.shape)) return whole;
+    const reduced = sumTo(whole, t.shape);
+    whole.dispose();
+    return reduced;
+  }), { saved: [cond], owned });
 }
 
 // ------------------------------------------------------------------ broadcasting backward, accumulation

@@ -5,6 +5,7 @@
 // elementwise table op throws. This file only records; fuse.ts compiles and runs.
 
 import { EngramError } from '../runtime.js';
+import { checkNumber, show } from '../validate.js';
 import { broadcastShapes, numel } from '../shape.js';
 import type { FusedNode } from '../../shaders/fused-elementwise.js';
 import type { UnaryOp, BinaryOp } from '../../shaders/elementwise.js';
@@ -12,7 +13,7 @@ import type { UnaryOp, BinaryOp } from '../../shaders/elementwise.js';
 /** Where a scalar slot of the kernel's parameter block gets its value at each call. */
 export type ScalarSlot = { kind: 'constant'; value: number } | { kind: 'argument'; arg: number };
 
-const FUSIBLE = 'add, sub, mul, div, maximum, minimum (tensor or number operands), neg, exp, log, sqrt, relu, abs, sigmoid, tanh, pow (number exponent)';
+const FUSIBLE = 'add, sub, mul, div, maximum, minimum (tensor or number operands), neg, exp, log, sqrt, relu, abs, sigmoid, tanh, pow (number exponent), gelu, silu, leakyRelu, elu, softplus, hardswish, clamp';
 
 /** The error for an op that fuse() cannot put in an elementwise kernel. */
 export function notElementwise(op: string | null): EngramError {
@@ -125,6 +126,32 @@ export class FusedValue {
   abs(): FusedValue { return this.unary('abs'); }
   sigmoid(): FusedValue { return this.unary('sigmoid'); }
   tanh(): FusedValue { return this.unary('tanh'); }
+  /** GELU, exact or with `approximate: 'tanh'` (as the eager gelu). */
+  gelu(options: { approximate?: 'none' | 'tanh' } = {}): FusedValue {
+    const approximate = options.approximate ?? 'none';
+    if (approximate !== 'none' && approximate !== 'tanh') throw new EngramError(`gelu: approximate must be 'none' or 'tanh' (as in PyTorch), got ${show(approximate)}`);
+    return this.unary(approximate === 'tanh' ? 'geluTanh' : 'gelu');
+  }
+  silu(): FusedValue { return this.unary('silu'); }
+  leakyRelu(negativeSlope = 0.01): FusedValue { return this.unary('leakyRelu', checkNumber('leakyRelu', 'negativeSlope', negativeSlope)); }
+  elu(alpha = 1): FusedValue { return this.unary('elu', checkNumber('elu', 'alpha', alpha)); }
+  /** softplus(beta x) / beta, as the eager softplus (beta x, the table op, then / beta). */
+  softplus(beta = 1, threshold = 20): FusedValue {
+    checkNumber('softplus', 'beta', beta, { min: 0, minInclusive: false });
+    checkNumber('softplus', 'threshold', threshold);
+    if (beta === 1) return this.unary('softplus', threshold);
+    return this.unary('mulScalar', beta).unary('softplus', threshold).unary('divScalar', beta);
+  }
+  hardswish(): FusedValue { return this.unary('hardswish'); }
+  /** Clamp to [min, max] (either may be omitted), as the eager clamp. */
+  clamp(min?: number, max?: number): FusedValue {
+    for (const [name, v] of [['min', min], ['max', max]] as const) {
+      if (v !== undefined && (typeof v !== 'number' || Number.isNaN(v))) throw new EngramError(`clamp: ${name} must be a number (or undefined for no bound), got ${show(v)}`);
+    }
+    if (min === undefined && max === undefined) throw new EngramError('clamp: give at least one of min and max (both were undefined)');
+    const lower = min === undefined ? this : this.unary('clampMin', min);
+    return max === undefined ? lower : lower.unary('clampMax', max);
+  }
   /** x ** exponent for a number exponent, or a number argument of the fused function. */
   pow(exponent: number | FusedValue): FusedValue {
     if (exponent instanceof FusedValue) {
@@ -176,7 +203,7 @@ export class FusedValue {
 // Tensor methods that are not elementwise: each throws, naming itself, when called on a traced value.
 const NOT_ELEMENTWISE_METHODS = [
   'sum', 'mean', 'max', 'min', 'amax', 'amin', 'argmax', 'argmin', 'matmul', 'reshape', 'view', 'flatten', 'squeeze', 'unsqueeze',
-  'transpose', 'permute', 'expand', 'slice', 'narrow', 'indexSelect', 'gather', 'softmax', 'logSoftmax', 'eq',
+  'transpose', 'permute', 'expand', 'slice', 'narrow', 'indexSelect', 'gather', 'softmax', 'logSoftmax', 'eq', 'where',
   'toFloat', 'toInt', 'clone', 'detach', 'backward', 'toArray', 'item', 'dispose', 'requiresGrad_',
 ] as const;
 for (const name of NOT_ELEMENTWISE_METHODS) {

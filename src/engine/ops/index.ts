@@ -5,6 +5,7 @@ export * from './reduce.js';
 export * from './matmul.js';
 export * from './shape-ops.js';
 export * from './softmax.js';
+export * from './losses.js';
 export { backward, zeroGrad } from '../autograd.js';
 export * from './conv.js';
 export * from './batchnorm.js';

@@ -1,10 +1,10 @@
-// Parameter-free layers: ReLU, Flatten, Identity.
+// Parameter-free layers: ReLU, GELU, SiLU, LeakyReLU, ELU, Softplus, Hardswish, Flatten, Identity.
 
-import { relu } from '../../engine/ops/elementwise.js';
+import { relu, gelu, silu, leakyRelu, elu, softplus, hardswish, checkGeluApproximate } from '../../engine/ops/elementwise.js';
 import { flatten } from '../../engine/ops/shape-ops.js';
 import type { Tensor } from '../../engine/tensor.js';
 import { Module } from '../module.js';
-import { checkInt } from '../../engine/validate.js';
+import { checkInt, checkNumber } from '../../engine/validate.js';
 
 /**
  * Elementwise max(x, 0), as torch.nn.ReLU; a ReLU after Conv2d, Linear or batch norm in a `Sequential` runs
@@ -13,6 +13,79 @@ import { checkInt } from '../../engine/validate.js';
 export class ReLU extends Module {
   forward(x: Tensor): Tensor {
     return relu(x);
+  }
+}
+
+/** Gaussian error linear unit, as torch.nn.GELU: exact (erf) by default, or `{ approximate: 'tanh' }`. */
+export class GELU extends Module {
+  /** 'none' (exact) or 'tanh'. */
+  readonly approximate: 'none' | 'tanh';
+
+  /** @param options.approximate 'none' (default, exact) or 'tanh' (PyTorch's tanh approximation). */
+  constructor(options: { approximate?: 'none' | 'tanh' } = {}) {
+    super();
+    this.approximate = checkGeluApproximate('GELU', options.approximate ?? 'none');
+  }
+
+  forward(x: Tensor): Tensor {
+    return gelu(x, { approximate: this.approximate });
+  }
+}
+
+/** x σ(x) (swish), as torch.nn.SiLU. */
+export class SiLU extends Module {
+  forward(x: Tensor): Tensor {
+    return silu(x);
+  }
+}
+
+/** x where x > 0, else negativeSlope · x, as torch.nn.LeakyReLU. */
+export class LeakyReLU extends Module {
+  /** @param negativeSlope The slope for x <= 0 (default 0.01, a finite number). */
+  constructor(readonly negativeSlope = 0.01) {
+    super();
+    checkNumber('LeakyReLU', 'negativeSlope', negativeSlope);
+  }
+
+  forward(x: Tensor): Tensor {
+    return leakyRelu(x, this.negativeSlope);
+  }
+}
+
+/** x where x > 0, else alpha (e^x - 1), as torch.nn.ELU. */
+export class ELU extends Module {
+  /** @param alpha The scale of the negative part (default 1, a finite number). */
+  constructor(readonly alpha = 1) {
+    super();
+    checkNumber('ELU', 'alpha', alpha);
+  }
+
+  forward(x: Tensor): Tensor {
+    return elu(x, this.alpha);
+  }
+}
+
+/** log(1 + e^(beta x)) / beta, linear (x) where beta x > threshold, as torch.nn.Softplus. */
+export class Softplus extends Module {
+  /**
+   * @param beta Sharpness (default 1, > 0).
+   * @param threshold Above this value of beta x the output is x (default 20).
+   */
+  constructor(readonly beta = 1, readonly threshold = 20) {
+    super();
+    checkNumber('Softplus', 'beta', beta, { min: 0, minInclusive: false });
+    checkNumber('Softplus', 'threshold', threshold);
+  }
+
+  forward(x: Tensor): Tensor {
+    return softplus(x, this.beta, this.threshold);
+  }
+}
+
+/** x · relu6(x + 3) / 6, as torch.nn.Hardswish. */
+export class Hardswish extends Module {
+  forward(x: Tensor): Tensor {
+    return hardswish(x);
   }
 }
 

@@ -1,0 +1,183 @@
+// End to end: the shader lab (web/lab.html) in headless Chromium (Debian's, driven by Playwright,
+// WebGPU on SwiftShader without a GPU), served by `scripts/serve-demo.mjs --port 0` like the demo.
+// It runs every op panel and checks the differences the page shows against the float64 references
+// are within tolerance, times matmul and conv2d ladder rungs, records the training step's dispatches,
+// checks a mapping picture against its recorded dispatch, and takes a screenshot (docs/lab.png only
+// with ENGRAM_UPDATE_SCREENSHOT=1, else the temp folder). Shapes are tiny: SwiftShader is slow.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { dirname, join, resolve } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const CHROMIUM = process.env.ENGRAM_CHROMIUM ?? '/usr/bin/chromium';
+const SCREENSHOT = process.env.ENGRAM_UPDATE_SCREENSHOT === '1'
+  ? join(ROOT, 'docs', 'lab.png')
+  : join(tmpdir(), `engram-lab-${process.pid}.png`);
+// The page's own tolerances (web/lab.ts FORWARD_TOL, GRAD_TOL): float32 GPU against float64 CPU.
+const FORWARD_TOL = 1e-4;
+const GRAD_TOL = 1e-3;
+const OPS = ['matmul', 'linear', 'conv2d', 'unary', 'binary', 'reduce', 'softmax', 'logSoftmax', 'crossEntropy', 'maxPool2d', 'avgPool2d', 'batchNorm', 'transpose', 'indexSelect'];
+
+let server: ChildProcess | null = null;
+let browser: Browser | null = null;
+let base = '';
+
+/** Start the demo server on port 0 and resolve with the URL it prints. */
+function startServer(): Promise<string> {
+  return new Promise((resolveUrl, reject) => {
+    const child = spawn(process.execPath, ['scripts/serve-demo.mjs', '--port', '0'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    server = child;
+    let out = '';
+    const onData = (d: Buffer): void => {
+      out += String(d);
+      const m = /engram demo: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out);
+      if (m) resolveUrl(m[1]!);
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`serve-demo exited with ${code} before printing its URL:\n${out}`)));
+  });
+}
+
+beforeAll(async () => {
+  base = await startServer();
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    // Playwright gives every launch a fresh temporary profile; the flags keep Chromium off the network.
+    args: ['--enable-unsafe-webgpu', '--no-sandbox', '--headless=new', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  server?.kill('SIGTERM');
+});
+
+const data = async (page: Page, sel: string, key: string): Promise<string | null> => page.getAttribute(sel, `data-${key}`);
+const waitState = (page: Page, sel: string, states: string[], timeout = 30_000) =>
+  page.waitForFunction(([s, st]) => (st as string[]).includes((document.querySelector(s as string) as HTMLElement | null)?.dataset.state ?? ''), [sel, states], { timeout });
+
+describe('shader lab', () => {
+  it('runs every op against its reference, times the ladders, lists the step and draws a mapping', async () => {
+    const page = await browser!.newPage({ viewport: { width: 1200, height: 900 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(m.text());
+    });
+    await page.goto(base + 'lab.html');
+    await waitState(page, 'body', ['ready', 'error'], 30_000);
+    expect(await data(page, 'body', 'state'), `adapter: ${await page.textContent('#adapter')}`).toBe('ready');
+    const adapter = await page.textContent('#adapter');
+
+    // 1. Every op panel: forward within FORWARD_TOL of float64, every gradient within GRAD_TOL of central differences.
+    expect((await page.$$eval('.panel.op', (els) => els.map((e) => e.id.slice(3)))).sort()).toEqual([...OPS].sort());
+    await page.click('#run-all');
+    for (const op of OPS) {
+      const sel = `#op-${op}`;
+      await waitState(page, sel, ['done', 'error']);
+      expect(await data(page, sel, 'state'), `${op}: ${await page.textContent(`${sel} .result`)}`).toBe('done');
+      const rel = Number(await data(page, sel, 'max-rel'));
+      const gradRel = Number(await data(page, sel, 'grad-max-rel'));
+      expect(rel, `${op} forward`).toBeLessThanOrEqual(FORWARD_TOL);
+      expect(Number(await data(page, sel, 'grads')), `${op} gradients checked`).toBeGreaterThan(0);
+      expect(gradRel, `${op} gradient`).toBeLessThanOrEqual(GRAD_TOL);
+      // The verdict the reader sees agrees with the numbers.
+      expect(await page.locator(`${sel} .bad`).count(), `${op} shows a failure`).toBe(0);
+    }
+    // A shape edit reaches the op: matmul at 2x7x6 shows a 2x6 output.
+    await page.fill('#op-matmul [data-param="M"]', '2');
+    await page.fill('#op-matmul [data-param="K"]', '7');
+    await page.fill('#op-matmul [data-param="N"]', '6');
+    await page.click('#op-matmul [data-run]');
+    await page.waitForFunction(() => /output \[2, 6\]/.test(document.querySelector('#op-matmul .result')?.textContent ?? ''), null, { timeout: 10_000 });
+    await waitState(page, '#op-matmul', ['done', 'error']);
+    expect(Number(await data(page, '#op-matmul', 'max-rel'))).toBeLessThanOrEqual(FORWARD_TOL);
+
+    // 2. Ladders: two matmul rungs and the implicit-GEMM conv rung at tiny sizes.
+    for (const [k, v] of [['M', '32'], ['N', '32'], ['K', '32']]) await page.fill(`#ladder-matmul [data-size="${k}"]`, v!);
+    await page.fill('#ladder-matmul [data-reps]', '2');
+    const timings: string[] = [];
+    for (const rung of ['naive', 'tiled']) {
+      const sel = `#rung-matmul-${rung}`;
+      await page.click(`${sel} [data-time]`);
+      await waitState(page, sel, ['done', 'error']);
+      expect(await data(page, sel, 'state'), await page.textContent(`${sel} .timing`) ?? '').toBe('done');
+      expect(Number(await data(page, sel, 'gflops'))).toBeGreaterThan(0);
+      expect(['gpu-timestamps', 'wall-clock']).toContain(await data(page, sel, 'method'));
+      timings.push(`matmul ${rung} 32^3: ${await page.textContent(`${sel} .timing`)}`);
+    }
+    for (const [k, v] of [['N', '1'], ['C', '4'], ['H', '8'], ['W', '8'], ['CO', '8']]) await page.fill(`#ladder-conv2d [data-size="${k}"]`, v!);
+    await page.fill('#ladder-conv2d [data-reps]', '2');
+    await page.click('#rung-conv2d-gemm [data-time]');
+    await waitState(page, '#rung-conv2d-gemm', ['done', 'error']);
+    expect(await data(page, '#rung-conv2d-gemm', 'state')).toBe('done');
+    expect(Number(await data(page, '#rung-conv2d-gemm', 'gflops'))).toBeGreaterThan(0);
+    timings.push(`conv2d implicit GEMM 1x4x8x8 -> 8: ${await page.textContent('#rung-conv2d-gemm .timing')}`);
+
+    // 3. The training step at batch 1: forward, backward and optimizer dispatches, linked to the reader.
+    await page.fill('#step-batch', '1');
+    await page.click('#step-run');
+    await waitState(page, '#step', ['done', 'error'], 40_000);
+    expect(await data(page, '#step', 'state'), await page.textContent('#step-summary') ?? '').toBe('done');
+    const n = Number(await data(page, '#step', 'dispatches'));
+    const [fwd, bwd, opt] = await Promise.all(['forward', 'backward', 'optimizer'].map(async (k) => Number(await data(page, '#step', k))));
+    expect(fwd! + bwd! + opt!).toBe(n);
+    expect(fwd).toBeGreaterThanOrEqual(10); // 2 convs, 2 BNs (stats + normalize), 2 pools, linear, loss
+    expect(bwd).toBeGreaterThan(fwd!);
+    expect(opt).toBeGreaterThan(0);
+    expect(await page.locator('#step-table tr').count()).toBe(n + 1);
+    // Each dispatch links to its file's section in the shader reader, and where the kernel's name
+    // says which WGSL it runs, to that kernel (?kernel=): every such link must name a kernel the reader lists.
+    const links = (await page.$$eval('#step-table tr', (rs) => rs.slice(1).map((r) => [r.querySelector('code')!.textContent!, r.querySelector('a')!.getAttribute('href')!])))
+      .map(([kernel, href]) => ({ kernel: kernel!, url: new URL(href!, base) }));
+    const families = links.map((l) => l.url.hash.slice(1));
+    for (const f of ['conv2d', 'batchnorm', 'pool', 'matmul', 'softmax', 'optim']) expect(families).toContain(f);
+    expect(links.filter((l) => l.url.hash === '').map((l) => l.kernel), 'dispatches with no file in the reader').toEqual([]);
+    // Kernels whose names do not say their file: the bias gradient's sumTo (elementwise.ts), BN's step counter addInt (fill.ts).
+    expect(links.find((l) => l.kernel === 'sumTo')?.url.hash).toBe('#elementwise');
+    expect(links.find((l) => l.kernel === 'addInt')?.url.hash).toBe('#fill');
+    const named = [...new Set(links.map((l) => l.url.searchParams.get('kernel')).filter((k): k is string => !!k))];
+    expect(named.length, 'dispatches linked to their kernel').toBeGreaterThanOrEqual(10);
+    const reader = await browser!.newPage();
+    await reader.goto(base + 'shaders.html?kernel=' + encodeURIComponent('bnStatsWGSL('));
+    await reader.waitForFunction(() => document.body.dataset.state === 'done', null, { timeout: 30_000 });
+    const listed = await reader.$$eval('details.kernel', (ds) => ds.map((d) => (d as HTMLElement).dataset.kernel ?? ''));
+    for (const k of named) expect(listed.some((l) => l.startsWith(k)), `${k} in the shader reader`).toBe(true);
+    // The deep link opened the kernel it names.
+    expect(await reader.$$eval('details.kernel[open]', (ds) => ds.map((d) => (d as HTMLElement).dataset.kernel))).toContain('bnStatsWGSL(true)');
+    await reader.close();
+
+    // 4. The tiled matmul mapping: 80x96 output -> 2x2 workgroups of 16x16; hovering C[10, 20] names workgroup (0, 0), thread (4, 10), which owns 16 elements; C[70, 20] is in workgroup (0, 1).
+    await waitState(page, '#map-matmul-tiled', ['done', 'error']);
+    expect(await data(page, '#map-matmul-tiled', 'agrees'), await page.textContent('#map-matmul-tiled .geometry') ?? '').toBe('true');
+    expect(await data(page, '#map-matmul-tiled', 'workgroups')).toBe('2x2x1');
+    expect(await data(page, '#map-matmul-tiled', 'workgroup-size')).toBe('16x16');
+    await page.hover('#map-matmul-tiled rect[data-r="10"][data-c="20"]');
+    expect(await data(page, '#map-matmul-tiled', 'hover')).toBe('0,0|4,10');
+    expect(await page.locator('#map-matmul-tiled g.hl rect.thread').count(), 'elements of the hovered thread').toBe(16);
+    // In A and B: the bands the workgroup stages and the row and column the thread reads.
+    expect(await page.locator('#map-matmul-tiled g.hl rect.staged').count()).toBe(2);
+    expect(await page.locator('#map-matmul-tiled g.hl rect.read').count()).toBe(2);
+    await page.hover('#map-matmul-tiled rect[data-r="70"][data-c="20"]');
+    expect(await data(page, '#map-matmul-tiled', 'hover')).toBe('0,1|4,6');
+    // The last row tile is partial (rows 64-79): the thread owns rows 70 only (86, 102, 118 do not exist), 4 columns.
+    expect(await page.locator('#map-matmul-tiled g.hl rect.thread').count()).toBe(4);
+    expect(await data(page, '#map-unary', 'agrees')).toBe('true');
+    expect(await data(page, '#map-unary', 'workgroups')).toBe('4x1x1');
+
+    console.log(`lab on ${adapter}:\n  ${timings.join('\n  ')}\n  step: ${await page.textContent('#step-summary')}`);
+    mkdirSync(dirname(SCREENSHOT), { recursive: true });
+    // The top of the page (the op panels with their results): the whole page is ~8000 px tall.
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.screenshot({ path: SCREENSHOT });
+    expect(statSync(SCREENSHOT).size).toBeGreaterThan(10_000);
+    expect(statSync(SCREENSHOT).size).toBeLessThan(400 * 1024);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 120_000);
+});
