@@ -398,6 +398,22 @@ export class Tensor {
   hardswish(): Tensor { return ops.hardswish(this); }
   /** Clamp to [min, max]; either bound may be omitted (NaN stays NaN). */
   clamp(min?: number, max?: number): Tensor { return ops.clamp(this, min, max); }
+  /** Variance over `dim` (all when omitted), with Bessel's `correction` (default 1), as torch.var. */
+  var(dim?: number | number[], options?: ops.VarOptions): Tensor { return ops.var(this, dim, options); }
+  /** Standard deviation over `dim` (all when omitted), with `correction` (default 1), as torch.std. */
+  std(dim?: number | number[], options?: ops.VarOptions): Tensor { return ops.std(this, dim, options); }
+  /** log(sum(exp(x))) over `dim`, computed stably. */
+  logsumexp(dim: number | number[], keepdim = false): Tensor { return ops.logsumexp(this, dim, keepdim); }
+  /** Running sum along `dim`. */
+  cumsum(dim: number): Tensor { return ops.cumsum(this, dim); }
+  /** Tile the tensor `repeats[i]` times along each dimension, as torch.Tensor.repeat. */
+  repeat(...repeats: number[]): Tensor { return ops.repeat(this, repeats); }
+  /** Stable sort along `dim`: `{ values, indices }` (NaN sorts as the largest). */
+  sort(dim = -1, descending = false): ops.ValuesIndices { return ops.sort(this, dim, descending); }
+  /** The indices that sort the tensor along `dim` (stable), int32. */
+  argsort(dim = -1, descending = false): Tensor { return ops.argsort(this, dim, descending); }
+  /** The `k` largest (or smallest) elements along `dim`: `{ values, indices }`. */
+  topk(k: number, dim = -1, largest = true, sorted = true): ops.ValuesIndices { return ops.topk(this, k, dim, largest, sorted); }
   /** Elementwise `this == o` as float32 1/0 (no gradient). */
   eq(o: Tensor | number): Tensor { return ops.eq(this, o); }
   /** Sum over `dim` (all dimensions when omitted), as torch.sum. */
