@@ -11,24 +11,10 @@
 // channel, then a workgroup-memory tree reduction combines the 256 partial sums. The elementwise
 // kernels run one thread per element: on a (spatial, C, N) grid for S >= 64, else 1-D (MAIN_1D).
 
-import { LINEAR_INDEX, MAIN_1D, NAN_HELPERS, RELU, memoize } from './common.js';
+import { LINEAR_INDEX, MAIN_1D, MAIN_WORKGROUP, MEAN_HI_LO, NAN_HELPERS, RELU, WG_SUM, memoize } from './common.js';
 
-/** A 256-wide tree sum in workgroup memory, plus the channel/element index helpers. */
-const CHANNEL_REDUCE = /* wgsl */ `
-var<workgroup> red: array<f32, 256>;
-
-// Sum of v over the workgroup; every thread gets the total. Must be called in uniform control flow.
-fn wg_sum(lid: u32, v: f32) -> f32 {
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = 128u; s > 0u; s = s >> 1u) {
-    if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
-    workgroupBarrier();
-  }
-  let total = red[0];
-  workgroupBarrier(); // nobody may overwrite red[0] before every thread has read it
-  return total;
-}
+/** The 256-wide workgroup sum (WG_SUM in common.ts), plus the channel/element index helpers. */
+const CHANNEL_REDUCE = /* wgsl */ `${WG_SUM}
 
 // A walk over channel c's elements k = lid, lid + 256, ... (k = n * S + s) that keeps (n, s) and
 // divides only when a step crosses into the next image(s), not at every element: integer division
@@ -67,9 +53,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
   let c = (i / p.S) % p.C;`;
 }
 
-const CHANNEL_MAIN = /* wgsl */ `@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>)`;
-
 /**
  * Training statistics, two-pass for stability, with the mean carried as two floats:
  *   pass 1: hi = shift + sum(x - shift) / n, the shift being the channel's first element (when
@@ -96,13 +79,13 @@ ${running ? `@group(0) @binding(4) var<storage, read_write> RM: array<f32>;
 @group(0) @binding(5) var<storage, read_write> RV: array<f32>;` : ''}
 ${RELU}
 ${CHANNEL_REDUCE}
-${CHANNEL_MAIN} {
+${MEAN_HI_LO}
+${MAIN_WORKGROUP} {
   let c = wid.x + wid.y * nwg.x;
   if (c >= p.C) { return; }
   let lid = lid3.x;
   let n = f32(p.count);
-  let first = X[c * p.S];
-  let shift = select(0.0, first, (bitcast<u32>(first) & 0x7f800000u) != 0x7f800000u);
+  let shift = stats_shift(X[c * p.S]);
   var acc = 0.0;
   var cur = chan_start(lid, c);
   for (var k = lid; k < p.count; k += 256u) { acc += X[cur.base + cur.s] - shift; cur = chan_next(cur); }
@@ -116,12 +99,9 @@ ${CHANNEL_MAIN} {
     acc2 += d * d;
     cur = chan_next(cur);
   }
-  // An infinite mean (an inf in the channel) has no rounding to correct: lo = 0 keeps it inf, as
-  // PyTorch's running mean has it, instead of inf - inf = NaN.
-  let lo = select(wg_sum(lid, acc) / n, 0.0, (bitcast<u32>(hi) & 0x7fffffffu) == 0x7f800000u);
-  // Rounding can leave the corrected variance a hair below 0; clamped with relu_f32 (bits, not
-  // max()), so that a NaN variance stays NaN.
-  let v = relu_f32(wg_sum(lid, acc2) / n - lo * lo);
+  // An infinite mean (an inf in the channel) gets lo = 0 and stays inf, as PyTorch's running mean.
+  let lo = mean_lo(hi, wg_sum(lid, acc), n);
+  let v = biased_var(wg_sum(lid, acc2), lo, n);
   if (lid == 0u) {
     MEAN[c] = hi;
     MEAN[p.C + c] = lo;
@@ -206,7 +186,7 @@ ${relu ? '@group(0) @binding(5) var<storage, read> Y: array<f32>;\n' : ''}@group
 @group(0) @binding(${6 + y}) var<storage, read_write> SUMGX: array<f32>;
 ${relu ? NAN_HELPERS : ''}
 ${CHANNEL_REDUCE}
-${CHANNEL_MAIN} {
+${MAIN_WORKGROUP} {
   let c = wid.x + wid.y * nwg.x;
   if (c >= p.C) { return; }
   let lid = lid3.x;

@@ -176,3 +176,51 @@ fn is_pos_f32(v: f32) -> bool {
   let b = bitcast<u32>(v);
   return b > 0u && b <= 0x7f800000u;
 }`;
+
+/**
+ * Entry-point attributes and builtins for a kernel that runs one workgroup of 256 threads per row
+ * (or channel) and reduces with WG_SUM: the row is wid.x + wid.y * nwg.x (the workgroup index
+ * folded into y past 65535 rows) and lid3.x the thread's place in the row.
+ */
+export const MAIN_WORKGROUP = /* wgsl */ `@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>)`;
+
+/**
+ * wg_sum(lid, v): the sum of v over a 256-thread workgroup, by a tree in workgroup memory; every
+ * thread gets the total. Must be called in uniform control flow (it has barriers).
+ */
+export const WG_SUM = /* wgsl */ `
+var<workgroup> red: array<f32, 256>;
+fn wg_sum(lid: u32, v: f32) -> f32 {
+  red[lid] = v;
+  workgroupBarrier();
+  for (var s = 128u; s > 0u; s = s >> 1u) {
+    if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
+    workgroupBarrier();
+  }
+  let total = red[0];
+  workgroupBarrier(); // nobody may overwrite red[0] before every thread has read it
+  return total;
+}`;
+
+/**
+ * The steps of two-pass statistics that carry the mean as two floats, hi + lo (batchnorm's and the
+ * row norms' statistics; bnStatsWGSL in batchnorm.ts says why):
+ * - stats_shift(first): what pass 1 subtracts before summing, the first element when it is finite
+ *   (else 0), so that values at a large offset sum as small numbers: hi = shift + sum(x - shift) / n.
+ * - mean_lo(hi, sum_d, n): lo = sum(x - hi) / n, the part of the mean lost rounding hi to float32;
+ *   0 for an infinite hi, which has no rounding to correct (keeps the mean inf instead of inf - inf = NaN).
+ * - biased_var(sum_d2, lo, n): sum((x - hi)^2) / n - lo^2, the corrected two-pass variance; rounding
+ *   can leave it a hair below 0, so it is clamped with relu_f32 (on the bits: a NaN variance stays NaN).
+ * Needs RELU.
+ */
+export const MEAN_HI_LO = /* wgsl */ `
+fn stats_shift(first: f32) -> f32 {
+  return select(0.0, first, (bitcast<u32>(first) & 0x7f800000u) != 0x7f800000u);
+}
+fn mean_lo(hi: f32, sum_d: f32, n: f32) -> f32 {
+  return select(sum_d / n, 0.0, (bitcast<u32>(hi) & 0x7fffffffu) == 0x7f800000u);
+}
+fn biased_var(sum_d2: f32, lo: f32, n: f32) -> f32 {
+  return relu_f32(sum_d2 / n - lo * lo);
+}`;

@@ -16,28 +16,18 @@
 // The per-row mean is [2R]: hi, then lo (mean = hi + lo, as batchnorm.ts keeps it, so that a row
 // sitting at a large offset such as 1e4 + N(0, 1) still normalizes to float32 accuracy).
 
-import { LINEAR_INDEX, MAIN_1D, memoize } from './common.js';
+import { LINEAR_INDEX, MAIN_1D, MAIN_WORKGROUP, MEAN_HI_LO, RELU, WG_SUM, memoize } from './common.js';
 
-/** A 256-wide tree sum in workgroup memory; every thread gets the total (uniform control flow). */
-const WG_SUM = /* wgsl */ `
-var<workgroup> red: array<f32, 256>;
-fn wg_sum(lid: u32, v: f32) -> f32 {
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = 128u; s > 0u; s = s >> 1u) {
-    if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
-    workgroupBarrier();
-  }
-  let total = red[0];
-  workgroupBarrier(); // nobody may overwrite red[0] before every thread has read it
-  return total;
-}`;
-
-const GROUP_MAIN = /* wgsl */ `@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>)`;
+/** Entry of the per-row kernels (one workgroup per row): r, the row; lid, the thread; base, where the row starts. */
+const ROW_MAIN = /* wgsl */ `${MAIN_WORKGROUP} {
+  let r = wid.x + wid.y * nwg.x;
+  if (r >= p.R) { return; }
+  let lid = lid3.x;
+  let base = r * p.D;`;
 
 /**
- * Row statistics, two-pass, the mean as hi + lo (see bnStatsWGSL in batchnorm.ts for why):
+ * Row statistics, two-pass, the mean as hi + lo (MEAN_HI_LO in common.ts; bnStatsWGSL in
+ * batchnorm.ts says why):
  *   pass 1: hi = shift + sum(x - shift) / D, shift = the row's first element when finite;
  *   pass 2: d = x - hi, lo = sum(d) / D, biased var = sum(d^2) / D - lo^2 (clamped at 0 keeping NaN).
  * Writes MEAN[r] = hi, MEAN[R + r] = lo, INVSTD[r] = 1 / sqrt(var + eps).
@@ -49,15 +39,12 @@ struct Params { R: u32, D: u32, eps: f32 }
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read_write> MEAN: array<f32>;
 @group(0) @binding(3) var<storage, read_write> INVSTD: array<f32>;
+${RELU}
 ${WG_SUM}
-${GROUP_MAIN} {
-  let r = wid.x + wid.y * nwg.x;
-  if (r >= p.R) { return; }
-  let lid = lid3.x;
-  let base = r * p.D;
+${MEAN_HI_LO}
+${ROW_MAIN}
   let n = f32(p.D);
-  let first = X[base];
-  let shift = select(0.0, first, (bitcast<u32>(first) & 0x7f800000u) != 0x7f800000u);
+  let shift = stats_shift(X[base]);
   var acc = 0.0;
   for (var k = lid; k < p.D; k += 256u) { acc += X[base + k] - shift; }
   let hi = shift + wg_sum(lid, acc) / n;
@@ -68,13 +55,8 @@ ${GROUP_MAIN} {
     acc += d;
     acc2 += d * d;
   }
-  // An infinite mean has no rounding to correct: lo = 0 keeps it inf instead of inf - inf = NaN.
-  let lo = select(wg_sum(lid, acc) / n, 0.0, (bitcast<u32>(hi) & 0x7fffffffu) == 0x7f800000u);
-  var v = wg_sum(lid, acc2) / n - lo * lo;
-  // Rounding can leave the variance a hair below 0: clamp on the bits (negative non-NaN floats are
-  // (0x80000000, 0xff800000]) so that a NaN variance stays NaN, which max() need not preserve.
-  let vb = bitcast<u32>(v);
-  v = select(v, 0.0, vb > 0x80000000u && vb <= 0xff800000u);
+  let lo = mean_lo(hi, wg_sum(lid, acc), n);
+  let v = biased_var(wg_sum(lid, acc2), lo, n);
   if (lid == 0u) {
     MEAN[r] = hi;
     MEAN[p.R + r] = lo;
@@ -124,11 +106,7 @@ struct Params { R: u32, D: u32, C: u32, S: u32 }
 @group(0) @binding(4) var<storage, read> INVSTD: array<f32>;
 ${hasWeight ? '@group(0) @binding(5) var<storage, read> W: array<f32>;\n' : ''}@group(0) @binding(${hasWeight ? 6 : 5}) var<storage, read_write> DX: array<f32>;
 ${WG_SUM}
-${GROUP_MAIN} {
-  let r = wid.x + wid.y * nwg.x;
-  if (r >= p.R) { return; }
-  let lid = lid3.x;
-  let base = r * p.D;
+${ROW_MAIN}
   let hi = MEAN[r];
   let lo = MEAN[p.R + r];
   let invstd = INVSTD[r];
@@ -166,7 +144,7 @@ struct Params { C: u32, S: u32, M: u32, D: u32, R: u32 }
 @group(0) @binding(5) var<storage, read_write> SUMGX: array<f32>;
 @group(0) @binding(6) var<storage, read_write> SUMG: array<f32>;
 ${WG_SUM}
-${GROUP_MAIN} {
+${MAIN_WORKGROUP} {
   let ch = wid.x + wid.y * nwg.x;
   if (ch >= p.C) { return; }
   let lid = lid3.x;
