@@ -190,6 +190,36 @@ function bytesText(b: number): string {
   return `${v.toFixed(2)} ${units[u]}`;
 }
 
+/**
+ * The page both HTML reports are: head and style (`style` adds rules), the title, the settings
+ * table of `meta`, the results table (`head`, then `rows` of <tr>), `sections` (notes and figures),
+ * and the report's JSON in a script element, its "<" escaped so it can never close that element.
+ */
+function reportPage(page: {
+  title: string; meta: Record<string, unknown>; head: readonly string[]; rows: readonly string[];
+  sections: readonly string[]; json: string; style?: string;
+}): string {
+  const metaRows = Object.entries(page.meta).map(([k, v]) => `<tr><th>${escapeXml(k)}</th><td>${escapeXml(typeof v === 'string' ? v : JSON.stringify(v))}</td></tr>`);
+  return [
+    '<!DOCTYPE html>',
+    '<html lang="en">',
+    '<head>',
+    '<meta charset="utf-8"/>',
+    `<title>${escapeXml(page.title)}</title>`,
+    `<style>body{font-family:sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}td.num{text-align:right}${page.style ?? ''}.figs{display:flex;flex-wrap:wrap;gap:24px;align-items:flex-start}</style>`,
+    '</head>',
+    '<body>',
+    `<h1>${escapeXml(page.title)}</h1>`,
+    metaRows.length ? `<table class="meta">\n${metaRows.join('\n')}\n</table>` : '',
+    '<h2>Results</h2>',
+    `<table class="results">\n<tr>${page.head.map((h) => `<th>${escapeXml(h)}</th>`).join('')}</tr>\n${page.rows.join('\n')}\n</table>`,
+    ...page.sections,
+    `<script type="application/json" id="report-data">\n${page.json.replace(/</g, '\\u003c')}\n</script>`,
+    '</body>',
+    '</html>',
+  ].filter((l) => l !== '').join('\n') + '\n';
+}
+
 /** A self-contained HTML page: settings, a table of the metrics, each strategy's matrix, the curves and the JSON. */
 export function scenarioReportHTML(results: ScenarioResult | readonly ScenarioResult[], opts: HTMLReportOptions = {}): string {
   const list = asList(results);
@@ -210,33 +240,18 @@ export function scenarioReportHTML(results: ScenarioResult | readonly ScenarioRe
     return `<tr>${cells.map((c, i) => `<td${i ? ' class="num"' : ''}>${c}</td>`).join('')}</tr>`;
   });
   const head = ['strategy', 'average accuracy (%)', 'average incremental accuracy (%)', 'forgetting (%)', 'BWT (%)', 'memory exemplars', 'memory bytes', 'train time (s)'];
-  const metaRows = Object.entries(meta).map(([k, v]) => `<tr><th>${escapeXml(k)}</th><td>${escapeXml(typeof v === 'string' ? v : JSON.stringify(v))}</td></tr>`);
-  // "<" escaped so the embedded JSON can never close its script element.
-  const json = scenarioReportJSON(list, meta).replace(/</g, '\\u003c');
-  return [
-    '<!DOCTYPE html>',
-    '<html lang="en">',
-    '<head>',
-    '<meta charset="utf-8"/>',
-    `<title>${escapeXml(title)}</title>`,
-    '<style>body{font-family:sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}td.num{text-align:right}.figs{display:flex;flex-wrap:wrap;gap:24px;align-items:flex-start}</style>',
-    '</head>',
-    '<body>',
-    `<h1>${escapeXml(title)}</h1>`,
-    metaRows.length ? `<table class="meta">\n${metaRows.join('\n')}\n</table>` : '',
-    '<h2>Results</h2>',
-    `<table class="results">\n<tr>${head.map((h) => `<th>${escapeXml(h)}</th>`).join('')}</tr>\n${rows.join('\n')}\n</table>`,
-    '<p>R[i][j]: accuracy on task j\'s test set after training on tasks 0..i. Forgetting: mean drop of each old task from its best accuracy; BWT: mean change of each old task from just after learning it to the end (negative = forgetting).</p>',
-    '<h2>Accuracy matrices</h2>',
-    '<div class="figs">',
-    ...list.map((r) => `<figure>\n${accuracyMatrixSVG(r.accuracyMatrix, { title: r.strategy, taskLabels: opts.taskLabels })}\n</figure>`),
-    '</div>',
-    '<h2>Accuracy per task after each stage</h2>',
-    `<figure>\n${accuracyCurvesSVG(list, { taskLabels: opts.taskLabels })}\n</figure>`,
-    `<script type="application/json" id="report-data">\n${json}\n</script>`,
-    '</body>',
-    '</html>',
-  ].filter((l) => l !== '').join('\n') + '\n';
+  return reportPage({
+    title, meta, head, rows, json: scenarioReportJSON(list, meta),
+    sections: [
+      '<p>R[i][j]: accuracy on task j\'s test set after training on tasks 0..i. Forgetting: mean drop of each old task from its best accuracy; BWT: mean change of each old task from just after learning it to the end (negative = forgetting).</p>',
+      '<h2>Accuracy matrices</h2>',
+      '<div class="figs">',
+      ...list.map((r) => `<figure>\n${accuracyMatrixSVG(r.accuracyMatrix, { title: r.strategy, taskLabels: opts.taskLabels })}\n</figure>`),
+      '</div>',
+      '<h2>Accuracy per task after each stage</h2>',
+      `<figure>\n${accuracyCurvesSVG(list, { taskLabels: opts.taskLabels })}\n</figure>`,
+    ],
+  });
 }
 
 // ------------------------------------------------------------------ many seeds: error bars
@@ -397,8 +412,6 @@ export function seededScenarioReportHTML(
     return `<tr>${cells.map((c, i) => `<td${i > 1 ? ' class="num"' : ''}>${c}</td>`).join('')}</tr>`;
   });
   const head = ['strategy', 'seeds', 'average accuracy (%)', 'average incremental accuracy (%)', 'forgetting (%)', 'BWT (%)', 'memory exemplars (mean)', 'train time (s)'];
-  const metaRows = Object.entries(meta).map(([k, v]) => `<tr><th>${escapeXml(k)}</th><td>${escapeXml(typeof v === 'string' ? v : JSON.stringify(v))}</td></tr>`);
-  const json = seededReportJSON(list, meta).replace(/</g, '\\u003c');
   const matrixTable = (r: SeededScenarioResult): string => {
     const scale = percentScale(r.accuracyMatrix.mean.flat());
     const T = r.accuracyMatrix.mean.length;
@@ -409,29 +422,17 @@ export function seededScenarioReportHTML(
     }).join('')}</tr>`);
     return `<table class="matrix">\n<caption>${escapeXml(r.strategy)}: R[i][j] (%), mean ± std over ${r.seeds.length} seeds</caption>\n<tr><th></th>${labels.map((l) => `<th>on ${escapeXml(l)}</th>`).join('')}</tr>\n${body.join('\n')}\n</table>`;
   };
-  return [
-    '<!DOCTYPE html>',
-    '<html lang="en">',
-    '<head>',
-    '<meta charset="utf-8"/>',
-    `<title>${escapeXml(title)}</title>`,
-    '<style>body{font-family:sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}td.num{text-align:right}caption{text-align:left;font-weight:bold}.figs{display:flex;flex-wrap:wrap;gap:24px;align-items:flex-start}</style>',
-    '</head>',
-    '<body>',
-    `<h1>${escapeXml(title)}</h1>`,
-    metaRows.length ? `<table class="meta">\n${metaRows.join('\n')}\n</table>` : '',
-    '<h2>Results</h2>',
-    `<table class="results">\n<tr>${head.map((h) => `<th>${escapeXml(h)}</th>`).join('')}</tr>\n${rows.join('\n')}\n</table>`,
-    '<p>Every value is the mean ± the sample standard deviation (divisor n − 1) over the seeds listed; the JSON below holds each seed\'s values. R[i][j]: accuracy on task j\'s test set after training on tasks 0..i.</p>',
-    '<h2>Accuracy matrices</h2>',
-    '<div class="figs">',
-    ...list.map(matrixTable),
-    '</div>',
-    '<h2>Accuracy per task after each stage (error bars: ± std)</h2>',
-    `<figure>\n${seededAccuracyCurvesSVG(list, { taskLabels: opts.taskLabels })}\n</figure>`,
-    ...(opts.figures ?? []).flatMap((f) => [`<h2>${escapeXml(f.heading)}</h2>`, `<figure>\n${f.svg}\n</figure>`]),
-    `<script type="application/json" id="report-data">\n${json}\n</script>`,
-    '</body>',
-    '</html>',
-  ].filter((l) => l !== '').join('\n') + '\n';
+  return reportPage({
+    title, meta, head, rows, json: seededReportJSON(list, meta), style: 'caption{text-align:left;font-weight:bold}',
+    sections: [
+      '<p>Every value is the mean ± the sample standard deviation (divisor n − 1) over the seeds listed; the JSON below holds each seed\'s values. R[i][j]: accuracy on task j\'s test set after training on tasks 0..i.</p>',
+      '<h2>Accuracy matrices</h2>',
+      '<div class="figs">',
+      ...list.map(matrixTable),
+      '</div>',
+      '<h2>Accuracy per task after each stage (error bars: ± std)</h2>',
+      `<figure>\n${seededAccuracyCurvesSVG(list, { taskLabels: opts.taskLabels })}\n</figure>`,
+      ...(opts.figures ?? []).flatMap((f) => [`<h2>${escapeXml(f.heading)}</h2>`, `<figure>\n${f.svg}\n</figure>`]),
+    ],
+  });
 }
