@@ -6,48 +6,9 @@ import { describe, it, expect } from 'vitest';
 import * as E from '../../src/index.js';
 import { useGPU } from '../helpers/gpu.js';
 import { GaussianHead } from '../../src/cl/heads/gaussian.js';
+import { gaussJordanInverse, maxRel } from '../helpers/float64.js';
 
 useGPU();
-
-/** Max |a - b| / max |b|. */
-function maxRel(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return diff / scale;
-}
-
-/** Inverse by Gauss-Jordan with partial pivoting (not the head's Cholesky). */
-function inverse(a: ArrayLike<number>, n: number): Float64Array {
-  const m = Float64Array.from(a);
-  const inv = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) inv[i * n + i] = 1;
-  for (let c = 0; c < n; c++) {
-    let p = c;
-    for (let r = c + 1; r < n; r++) if (Math.abs(m[r * n + c]!) > Math.abs(m[p * n + c]!)) p = r;
-    for (let k = 0; k < n; k++) {
-      [m[c * n + k], m[p * n + k]] = [m[p * n + k]!, m[c * n + k]!];
-      [inv[c * n + k], inv[p * n + k]] = [inv[p * n + k]!, inv[c * n + k]!];
-    }
-    const d = m[c * n + c]!;
-    for (let k = 0; k < n; k++) {
-      m[c * n + k] = m[c * n + k]! / d;
-      inv[c * n + k] = inv[c * n + k]! / d;
-    }
-    for (let r = 0; r < n; r++) {
-      if (r === c) continue;
-      const f = m[r * n + c]!;
-      for (let k = 0; k < n; k++) {
-        m[r * n + k] = m[r * n + k]! - f * m[c * n + k]!;
-        inv[r * n + k] = inv[r * n + k]! - f * inv[c * n + k]!;
-      }
-    }
-  }
-  return inv;
-}
 
 /** The post's head in float64, from the raw rows: per-class means and biased covariances, their equal-weight average + eps I, log n_c. */
 function postReference(x: ArrayLike<number>, y: readonly number[], D: number, eps: number) {
@@ -76,7 +37,7 @@ function postReference(x: ArrayLike<number>, y: readonly number[], D: number, ep
   }
   const S = sigma.slice();
   for (let a = 0; a < D; a++) S[a * D + a] = S[a * D + a]! + eps;
-  const P = inverse(S, D);
+  const P = gaussJordanInverse(S, D);
   /** Full Gaussian log-density score: -1/2 (q - mu)^T S^-1 (q - mu) + log n_c. */
   const mahalanobisScore = (q: ArrayLike<number>, c: number): number => {
     const m = means.get(c)!;
