@@ -3,15 +3,15 @@
 // opens it, runs two tasks of the five-task split with replay in uint8, and checks what the page
 // shows; then it writes a screenshot to docs/demo.png and reads the shader reader.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readdirSync, mkdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright';
+import type { Browser, Page } from 'playwright';
+import { launchChromium, startDemoServer } from '../helpers/browser.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const CHROMIUM = process.env.ENGRAM_CHROMIUM ?? '/usr/bin/chromium';
 // docs/demo.png is refreshed only on request (ENGRAM_UPDATE_SCREENSHOT=1), so ordinary test runs
 // leave the working tree clean; otherwise the screenshot goes to the temp folder and is still checked.
 const SCREENSHOT = process.env.ENGRAM_UPDATE_SCREENSHOT === '1'
@@ -21,23 +21,6 @@ const SCREENSHOT = process.env.ENGRAM_UPDATE_SCREENSHOT === '1'
 let server: ChildProcess | null = null;
 let browser: Browser | null = null;
 let base = '';
-
-/** Start the demo server on port 0 and resolve with the URL it prints. */
-function startServer(): Promise<string> {
-  return new Promise((resolveUrl, reject) => {
-    const child = spawn(process.execPath, ['scripts/serve-demo.mjs', '--port', '0'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    server = child;
-    let out = '';
-    const onData = (d: Buffer): void => {
-      out += String(d);
-      const m = /engram demo: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out);
-      if (m) resolveUrl(m[1]!);
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`serve-demo exited with ${code} before printing its URL:\n${out}`)));
-  });
-}
 
 async function openPage(path: string): Promise<{ page: Page; errors: string[] }> {
   const page = await browser!.newPage({ viewport: { width: 1200, height: 900 } });
@@ -51,12 +34,10 @@ async function openPage(path: string): Promise<{ page: Page; errors: string[] }>
 }
 
 beforeAll(async () => {
-  base = await startServer();
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    // Playwright gives every launch a fresh temporary profile; the flags keep Chromium off the network.
-    args: ['--enable-unsafe-webgpu', '--no-sandbox', '--headless=new', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  const demo = startDemoServer();
+  server = demo.child;
+  base = await demo.url;
+  browser = await launchChromium();
 }, 120_000);
 
 afterAll(async () => {
