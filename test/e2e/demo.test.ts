@@ -2,14 +2,13 @@
 // port; headless Chromium (Debian's, driven by Playwright, WebGPU on SwiftShader without a GPU)
 // opens it, runs two tasks of the five-task split with replay in uint8, and checks what the page
 // shows; then it writes a screenshot to docs/demo.png and reads the shader reader.
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import type { ChildProcess } from 'node:child_process';
+import { describe, it, expect } from 'vitest';
 import { readdirSync, mkdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
-import type { Browser, Page } from 'playwright';
-import { launchChromium, startDemoServer } from '../helpers/browser.js';
+import type { Page } from 'playwright';
+import { useDemoBrowser } from '../helpers/browser.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 // docs/demo.png is refreshed only on request (ENGRAM_UPDATE_SCREENSHOT=1), so ordinary test runs
@@ -18,32 +17,18 @@ const SCREENSHOT = process.env.ENGRAM_UPDATE_SCREENSHOT === '1'
   ? join(ROOT, 'docs', 'demo.png')
   : join(tmpdir(), `engram-demo-${process.pid}.png`);
 
-let server: ChildProcess | null = null;
-let browser: Browser | null = null;
-let base = '';
+const e2e = useDemoBrowser();
 
 async function openPage(path: string): Promise<{ page: Page; errors: string[] }> {
-  const page = await browser!.newPage({ viewport: { width: 1200, height: 900 } });
+  const page = await e2e.browser!.newPage({ viewport: { width: 1200, height: 900 } });
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
   page.on('console', (m) => {
     if (m.type() === 'error') errors.push(m.text());
   });
-  await page.goto(base + path);
+  await page.goto(e2e.base + path);
   return { page, errors };
 }
-
-beforeAll(async () => {
-  const demo = startDemoServer();
-  server = demo.child;
-  base = await demo.url;
-  browser = await launchChromium();
-}, 120_000);
-
-afterAll(async () => {
-  await browser?.close();
-  server?.kill('SIGTERM');
-});
 
 describe('browser demo', () => {
   it('trains two tasks with replay and shows the accuracy curves, the matrix and the memory', async () => {

@@ -4,14 +4,13 @@
 // are within tolerance, times matmul and conv2d ladder rungs, records the training step's dispatches,
 // checks a mapping picture against its recorded dispatch, and takes a screenshot (docs/lab.png only
 // with ENGRAM_UPDATE_SCREENSHOT=1, else the temp folder). Shapes are tiny: SwiftShader is slow.
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import type { ChildProcess } from 'node:child_process';
+import { describe, it, expect } from 'vitest';
 import { mkdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
-import type { Browser, Page } from 'playwright';
-import { launchChromium, startDemoServer } from '../helpers/browser.js';
+import type { Page } from 'playwright';
+import { useDemoBrowser } from '../helpers/browser.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SCREENSHOT = process.env.ENGRAM_UPDATE_SCREENSHOT === '1'
@@ -22,21 +21,7 @@ const FORWARD_TOL = 1e-4;
 const GRAD_TOL = 1e-3;
 const OPS = ['matmul', 'linear', 'conv2d', 'unary', 'binary', 'reduce', 'softmax', 'logSoftmax', 'crossEntropy', 'maxPool2d', 'avgPool2d', 'batchNorm', 'transpose', 'indexSelect'];
 
-let server: ChildProcess | null = null;
-let browser: Browser | null = null;
-let base = '';
-
-beforeAll(async () => {
-  const demo = startDemoServer();
-  server = demo.child;
-  base = await demo.url;
-  browser = await launchChromium();
-}, 120_000);
-
-afterAll(async () => {
-  await browser?.close();
-  server?.kill('SIGTERM');
-});
+const e2e = useDemoBrowser();
 
 const data = async (page: Page, sel: string, key: string): Promise<string | null> => page.getAttribute(sel, `data-${key}`);
 const waitState = (page: Page, sel: string, states: string[], timeout = 30_000) =>
@@ -44,13 +29,13 @@ const waitState = (page: Page, sel: string, states: string[], timeout = 30_000) 
 
 describe('shader lab', () => {
   it('runs every op against its reference, times the ladders, lists the step and draws a mapping', async () => {
-    const page = await browser!.newPage({ viewport: { width: 1200, height: 900 } });
+    const page = await e2e.browser!.newPage({ viewport: { width: 1200, height: 900 } });
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     page.on('console', (m) => {
       if (m.type() === 'error') errors.push(m.text());
     });
-    await page.goto(base + 'lab.html');
+    await page.goto(e2e.base + 'lab.html');
     await waitState(page, 'body', ['ready', 'error'], 30_000);
     expect(await data(page, 'body', 'state'), `adapter: ${await page.textContent('#adapter')}`).toBe('ready');
     const adapter = await page.textContent('#adapter');
@@ -115,7 +100,7 @@ describe('shader lab', () => {
     // Each dispatch links to its file's section in the shader reader, and where the kernel's name
     // says which WGSL it runs, to that kernel (?kernel=): every such link must name a kernel the reader lists.
     const links = (await page.$$eval('#step-table tr', (rs) => rs.slice(1).map((r) => [r.querySelector('code')!.textContent!, r.querySelector('a')!.getAttribute('href')!])))
-      .map(([kernel, href]) => ({ kernel: kernel!, url: new URL(href!, base) }));
+      .map(([kernel, href]) => ({ kernel: kernel!, url: new URL(href!, e2e.base) }));
     const families = links.map((l) => l.url.hash.slice(1));
     for (const f of ['conv2d', 'batchnorm', 'pool', 'matmul', 'softmax', 'optim']) expect(families).toContain(f);
     expect(links.filter((l) => l.url.hash === '').map((l) => l.kernel), 'dispatches with no file in the reader').toEqual([]);
@@ -124,8 +109,8 @@ describe('shader lab', () => {
     expect(links.find((l) => l.kernel === 'addInt')?.url.hash).toBe('#fill');
     const named = [...new Set(links.map((l) => l.url.searchParams.get('kernel')).filter((k): k is string => !!k))];
     expect(named.length, 'dispatches linked to their kernel').toBeGreaterThanOrEqual(10);
-    const reader = await browser!.newPage();
-    await reader.goto(base + 'shaders.html?kernel=' + encodeURIComponent('bnStatsWGSL('));
+    const reader = await e2e.browser!.newPage();
+    await reader.goto(e2e.base + 'shaders.html?kernel=' + encodeURIComponent('bnStatsWGSL('));
     await reader.waitForFunction(() => document.body.dataset.state === 'done', null, { timeout: 30_000 });
     const listed = await reader.$$eval('details.kernel', (ds) => ds.map((d) => (d as HTMLElement).dataset.kernel ?? ''));
     for (const k of named) expect(listed.some((l) => l.startsWith(k)), `${k} in the shader reader`).toBe(true);

@@ -1,5 +1,6 @@
 // The end-to-end tests' browser and server (test/e2e): headless Chromium (Debian's, driven by
 // Playwright, WebGPU on SwiftShader without a GPU) and `scripts/serve-demo.mjs --port 0`.
+import { beforeAll, afterAll } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dirname, resolve } from 'node:path';
@@ -12,7 +13,7 @@ const CHROMIUM = process.env.ENGRAM_CHROMIUM ?? '/usr/bin/chromium';
  * Start the demo server on port 0. `child` is there at once (so that an afterAll can kill it even
  * if it never starts); `url` resolves with the URL it prints, or rejects if it exits first.
  */
-export function startDemoServer(): { child: ChildProcess; url: Promise<string> } {
+function startDemoServer(): { child: ChildProcess; url: Promise<string> } {
   const child = spawn(process.execPath, ['scripts/serve-demo.mjs', '--port', '0'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   const url = new Promise<string>((resolveUrl, reject) => {
     let out = '';
@@ -29,10 +30,38 @@ export function startDemoServer(): { child: ChildProcess; url: Promise<string> }
 }
 
 /** Launch headless Chromium with WebGPU enabled. */
-export function launchChromium(): Promise<Browser> {
+function launchChromium(): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
     // Playwright gives every launch a fresh temporary profile; the flags keep Chromium off the network.
     args: ['--enable-unsafe-webgpu', '--no-sandbox', '--headless=new', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
   });
+}
+
+/** What useDemoBrowser() fills in before a file's tests run: the browser, and the served demo's URL. */
+export interface DemoBrowser {
+  /** Headless Chromium with WebGPU. */
+  browser: Browser | null;
+  /** The demo server's URL, ending in '/'. */
+  base: string;
+}
+
+/**
+ * Call at the top of an end-to-end test file: before its tests it starts the demo server and
+ * Chromium, filling in the returned object; after them it closes both.
+ */
+export function useDemoBrowser(): DemoBrowser {
+  const e2e: DemoBrowser = { browser: null, base: '' };
+  let server: ChildProcess | null = null;
+  beforeAll(async () => {
+    const demo = startDemoServer();
+    server = demo.child;
+    e2e.base = await demo.url;
+    e2e.browser = await launchChromium();
+  }, 120_000);
+  afterAll(async () => {
+    await e2e.browser?.close();
+    server?.kill('SIGTERM');
+  });
+  return e2e;
 }
