@@ -48,6 +48,7 @@ const INSTANCES: Record<string, unknown[][]> = {
   conv2dSubgroupWGSL: [[4, 8, 3, 1, 1]],
   conv2dGradWeightSubgroupWGSL: [[8]],
   conv2dGradWeightRegisterWGSL: [[]],
+  convGroupedWGSL: [['forward', true], ['gradInput', true], ['gradWeight', true], ['forward', false], ['gradInput', false], ['gradWeight', false]],
   reduceWGSL: [['sum', 'row', false], ['max', 'col', false]],
   softmaxForwardWGSL: [[false, 'row'], [true, 'col']],
   softmaxBackwardWGSL: [[false, 'row']],
@@ -73,7 +74,7 @@ const INSTANCES: Record<string, unknown[][]> = {
 };
 
 /** Reading order: the families a training step uses most first, then the rest alphabetically. */
-const ORDER = ['matmul', 'conv2d', 'elementwise', 'fused-elementwise', 'reduce', 'softmax', 'batchnorm', 'layernorm', 'embedding', 'scan', 'pad', 'sort', 'pool', 'optim', 'shape', 'dropout', 'random', 'fill', 'transforms', 'pack', 'common'];
+const ORDER = ['matmul', 'conv2d', 'conv-grouped', 'elementwise', 'fused-elementwise', 'reduce', 'softmax', 'batchnorm', 'layernorm', 'embedding', 'scan', 'pad', 'sort', 'pool', 'optim', 'shape', 'dropout', 'random', 'fill', 'transforms', 'pack', 'common'];
 
 export interface Kernel {
   name: string;

@@ -1,5 +1,7 @@
-// 2-D convolution (NCHW, groups = 1) with PyTorch's F.conv2d semantics: forward and the gradients of
-// input, weight and bias. Forward and the input and weight gradients are implicit GEMMs whose tile
+// 2-D convolution (NCHW) with PyTorch's F.conv2d semantics: forward and the gradients of
+// input, weight and bias. groups = 1 runs the kernels below; groups > 1 (depthwise included) runs the
+// grouped/depthwise direct kernels of src/shaders/conv-grouped.ts. convTranspose2d and conv1d are
+// built on the same passes (a transposed convolution is conv2d's grad-input). Forward and the input and weight gradients are implicit GEMMs whose tile
 // shape is chosen per call from the GEMM's size (narrow tiles for the few channels of small CNNs);
 // grad-input has a stride-1 variant. See src/shaders/conv2d.ts.
 
@@ -7,13 +9,16 @@ import { runtime, grid1d, EngramError, type Kernel } from '../runtime.js';
 import {
   conv2dForwardWGSL, conv2dDirectWGSL, conv2dRegisterWGSL, conv2dSubgroupWGSL, conv2dGradWeightRegisterWGSL, conv2dGradWeightSubgroupWGSL, CONV2D_WEIGHT_LAYOUT_WGSL, conv2dGradInputWGSL, conv2dGradWeightWGSL, CONV2D_GRAD_BIAS_WGSL, tiling, type Tile,
 } from '../../shaders/conv2d.js';
+import { convGroupedWGSL, type GroupedPass } from '../../shaders/conv-grouped.js';
 import { empty, withGrad, type Tensor } from '../tensor.js';
+import { reshape } from './shape-ops.js';
+import { applyBinary } from './elementwise.js';
 import { shapeStr } from '../shape.js';
 import { sumTo, reluBackwardFromOutput } from './elementwise.js';
 import { fill_ } from './fill.js';
 import { gemmUsesF16 } from '../precision.js';
 
-/** Options for `conv2d()` and its gradient ops, as in torch.nn.functional.conv2d (no groups). */
+/** Options for `conv2d()` and its gradient ops, as in torch.nn.functional.conv2d. */
 export interface Conv2dOptions {
   /** Step between output pixels, per axis (default 1). */
   stride?: number | [number, number];
@@ -21,6 +26,12 @@ export interface Conv2dOptions {
   padding?: number | [number, number];
   /** Spacing between kernel taps, per axis (default 1). */
   dilation?: number | [number, number];
+  /**
+   * Split the channels into this many groups (default 1), as PyTorch's `groups`: input and output
+   * channels must both be divisible by it, the weight is [Cout, Cin/groups, KH, KW], and output
+   * channel co sees only the input channels of its group. groups = Cin is a depthwise convolution.
+   */
+  groups?: number;
   /**
    * Apply ReLU to the output in the same kernel: `conv2d(x, w, b, { relu: true })` equals
    * `relu(conv2d(x, w, b))` (values and gradients) without the extra pass over y. Forward only:
@@ -34,6 +45,8 @@ interface Geometry {
   N: number; C: number; H: number; W: number;
   CO: number; KH: number; KW: number; OH: number; OW: number;
   sh: number; sw: number; ph: number; pw: number; dh: number; dw: number;
+  /** Groups (1: the dense kernels). */
+  G: number;
 }
 
 function pair(v: number | [number, number] | undefined, dflt: number, min: number, what: string, op: string): [number, number] {
@@ -60,7 +73,16 @@ function shapeGeometry(xShape: readonly number[], wShape: readonly number[], bSh
   if (wShape.length !== 4) throw new EngramError(`${op}: weight must be 4-D [Cout, Cin, KH, KW], got shape ${shapeStr(wShape)}`);
   const [N, C, H, W] = xShape as [number, number, number, number];
   const [CO, CI, KH, KW] = wShape as [number, number, number, number];
-  if (CI !== C) {
+  const G = opts.groups ?? 1;
+  if (!Number.isInteger(G) || G < 1) throw new EngramError(`${op}: groups must be an integer >= 1, got ${JSON.stringify(opts.groups)}`);
+  if (G > 1) {
+    if (C % G !== 0 || CO % G !== 0) {
+      throw new EngramError(`${op}: groups ${G} must divide both the input channels (${C}, input ${shapeStr(xShape)}) and the output channels (${CO}, weight ${shapeStr(wShape)})`);
+    }
+    if (CI * G !== C) {
+      throw new EngramError(`${op}: input ${shapeStr(xShape)} has ${C} channels, so with groups ${G} the weight ${shapeStr(wShape)} must have ${C / G} per group (dimension 1), not ${CI}`);
+    }
+  } else if (CI !== C) {
     throw new EngramError(`${op}: input ${shapeStr(xShape)} has ${C} channels but weight ${shapeStr(wShape)} expects ${CI}`);
   }
   if (bShape && (bShape.length !== 1 || bShape[0] !== CO)) {
@@ -78,7 +100,28 @@ function shapeGeometry(xShape: readonly number[], wShape: readonly number[], bSh
         `is larger than the padded input [${H + 2 * ph}, ${W + 2 * pw}]`,
     );
   }
-  return { N, C, H, W, CO, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw };
+  return { N, C, H, W, CO, KH, KW, OH, OW, sh, sw, ph, pw, dh, dw, G };
+}
+
+/**
+ * Runs one pass of the grouped/depthwise kernels (src/shaders/conv-grouped.ts): forward
+ * (a = x, b = w, bias), gradInput (a = dy, b = w) or gradWeight (a = x, b = dy).
+ */
+function grouped(pass: GroupedPass, a: Tensor, b: Tensor, g: Geometry, bias: Tensor | null = null, relu = false): Tensor {
+  const rt = runtime();
+  const depthwise = g.C === g.G;
+  const k = rt.kernel({
+    name: `conv2d_${depthwise ? 'depthwise' : 'grouped'}_${pass}`,
+    wgsl: convGroupedWGSL(pass, depthwise),
+    bindings: pass === 'forward' ? ['read', 'read', 'read', 'write'] : ['read', 'read', 'write'],
+  });
+  const shape = pass === 'forward' ? [g.N, g.CO, g.OH, g.OW] : pass === 'gradInput' ? [g.N, g.C, g.H, g.W] : [g.CO, g.C / g.G, g.KH, g.KW];
+  const out = empty(shape);
+  const flags = (bias ? EPILOGUE_BIAS : 0) | (relu ? EPILOGUE_RELU : 0);
+  const p = [g.N, g.C, g.H, g.W, g.CO, g.KH, g.KW, g.OH, g.OW, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, g.G, flags];
+  const buffers = pass === 'forward' ? [a.buffer, b.buffer, (bias ?? b).buffer, out.buffer] : [a.buffer, b.buffer, out.buffer];
+  rt.dispatch(k, buffers, p, grid1d(out.size, 64));
+  return out;
 }
 
 /** The parameter block shared by every conv kernel (order of the Params struct in conv2d.ts). */
@@ -183,6 +226,7 @@ function directConv(x: Tensor, wt: Tensor, bias: Tensor | null, g: Geometry, epi
 }
 
 function forward(x: Tensor, weight: Tensor, bias: Tensor | null, g: Geometry, relu = false): Tensor {
+  if (g.G > 1) return grouped('forward', x, weight, g, bias, relu);
   const rt = runtime();
   const blocking = registerBlocking(g.CO);
   if (useDirect() && blocking) {
@@ -203,6 +247,7 @@ function forward(x: Tensor, weight: Tensor, bias: Tensor | null, g: Geometry, re
 }
 
 function gradInput(gy: Tensor, weight: Tensor, g: Geometry): Tensor {
+  if (g.G > 1) return grouped('gradInput', gy, weight, g);
   const rt = runtime();
   // Stride 1: dx is the convolution of dy with the flipped, transposed kernel and padding d*(K-1) - p.
   const blocking = registerBlocking(g.C);
@@ -212,7 +257,7 @@ function gradInput(gy: Tensor, weight: Tensor, g: Geometry): Tensor {
     const wt = weightLayout(weight, g, true);
     const asConv: Geometry = {
       N: g.N, C: g.CO, H: g.OH, W: g.OW, CO: g.C, KH: g.KH, KW: g.KW, OH: g.H, OW: g.W,
-      sh: 1, sw: 1, ph: ph2, pw: pw2, dh: g.dh, dw: g.dw,
+      sh: 1, sw: 1, ph: ph2, pw: pw2, dh: g.dh, dw: g.dw, G: 1,
     };
     const dx = directConv(gy, wt, null, asConv, 0, blocking);
     wt.dispose();
@@ -296,7 +341,8 @@ function gradWeightSubgroup(gy: Tensor, x: Tensor, g: Geometry): Tensor | null {
 function gradWeight(gy: Tensor, x: Tensor, g: Geometry): Tensor {
   // An empty batch (or empty output) contributes nothing: dw = 0, as in PyTorch. The kernels below
   // size their row slices and split-K chunks by dividing by the row count, which would be 0.
-  if (g.N * g.OH * g.OW === 0) return fill_(empty([g.CO, g.C, g.KH, g.KW]), 0);
+  if (g.N * g.OH * g.OW === 0) return fill_(empty([g.CO, g.C / g.G, g.KH, g.KW]), 0);
+  if (g.G > 1) return grouped('gradWeight', x, gy, g);
   const rt = runtime();
   if (useDirect()) {
     const dw = gradWeightSubgroup(gy, x, g);
@@ -332,9 +378,10 @@ function gradBias(gy: Tensor, g: Geometry): Tensor {
 
 /**
  * 2-D convolution over a batch of images, like PyTorch's `F.conv2d(x, weight, bias, stride, padding,
- * dilation)` with groups = 1: x [N, Cin, H, W], weight [Cout, Cin, KH, KW], bias [Cout] (optional),
+ * dilation, groups)`: x [N, Cin, H, W], weight [Cout, Cin/groups, KH, KW], bias [Cout] (optional),
  * result [N, Cout, OH, OW] with OH = floor((H + 2*padding - dilation*(KH-1) - 1) / stride) + 1.
- * (Cross-correlation, as in every deep-learning library: the kernel is not flipped.)
+ * (Cross-correlation, as in every deep-learning library: the kernel is not flipped.) groups > 1
+ * (depthwise: groups = Cin) runs dedicated grouped/depthwise kernels, forward and backward.
  */
 export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Conv2dOptions = {}): Tensor {
   const b = bias ?? null;
@@ -364,6 +411,7 @@ export function conv2dDirect(x: Tensor, weight: Tensor, bias?: Tensor | null, op
   const b = bias ?? null;
   if (opts.relu) throw new EngramError('conv2dDirect: the reference kernel has no fused ReLU; apply relu() to its result');
   const g = geometry(x, weight, b, opts);
+  if (g.G > 1) return grouped('forward', x, weight, g, b);
   const rt = runtime();
   const k = rt.kernel({ name: 'conv2d_direct', wgsl: conv2dDirectWGSL(!!b), bindings: b ? ['read', 'read', 'read', 'write'] : ['read', 'read', 'write'] });
   const y = empty([g.N, g.CO, g.OH, g.OW]);
@@ -410,4 +458,114 @@ export function conv2dGradWeight(input: Tensor, weightShape: readonly number[], 
   const g = shapeGeometry(input.shape, weightShape, null, opts, op);
   checkGradOutput(gradOutput, g, op);
   return gradWeight(gradOutput, input, g);
+}
+
+/** Options for `convTranspose2d()`, as in torch.nn.functional.conv_transpose2d. */
+export interface ConvTranspose2dOptions {
+  /** Step between input pixels in the output, per axis (default 1). */
+  stride?: number | [number, number];
+  /** dilation*(K-1) - padding zeros are added on each side of the (dilated) input, per axis (default 0). */
+  padding?: number | [number, number];
+  /** Extra rows/columns added on one side of the output, per axis (default 0; less than stride or dilation). */
+  outputPadding?: number | [number, number];
+  /** Spacing between kernel taps, per axis (default 1). */
+  dilation?: number | [number, number];
+  /** Channel groups (default 1): weight [Cin, Cout/groups, KH, KW]. */
+  groups?: number;
+}
+
+/**
+ * The conv2d geometry whose grad-input is the transposed convolution of x [N, Cin, H, W] with
+ * weight [Cin, Cout/G, KH, KW]: conv input [N, Cout, OH', OW'], conv output = x.
+ */
+function transposedGeometry(xShape: readonly number[], wShape: readonly number[], bShape: readonly number[] | null, opts: ConvTranspose2dOptions, op: string): Geometry {
+  if (xShape.length !== 4) throw new EngramError(`${op}: input must be 4-D [N, Cin, H, W], got shape ${shapeStr(xShape)}`);
+  if (wShape.length !== 4) throw new EngramError(`${op}: weight must be 4-D [Cin, Cout/groups, KH, KW], got shape ${shapeStr(wShape)}`);
+  const [N, CI, H, W] = xShape as [number, number, number, number];
+  const [WI, CO_G, KH, KW] = wShape as [number, number, number, number];
+  const G = opts.groups ?? 1;
+  if (!Number.isInteger(G) || G < 1) throw new EngramError(`${op}: groups must be an integer >= 1, got ${JSON.stringify(opts.groups)}`);
+  if (WI !== CI) throw new EngramError(`${op}: input ${shapeStr(xShape)} has ${CI} channels but weight ${shapeStr(wShape)} expects ${WI} (dimension 0)`);
+  if (CI % G !== 0) throw new EngramError(`${op}: groups ${G} must divide the input channels (${CI}, input ${shapeStr(xShape)})`);
+  const CO = CO_G * G;
+  if (bShape && (bShape.length !== 1 || bShape[0] !== CO)) {
+    throw new EngramError(`${op}: bias ${shapeStr(bShape)} must have shape [${CO}] (one value per output channel: weight ${shapeStr(wShape)} x groups ${G})`);
+  }
+  const [sh, sw] = pair(opts.stride, 1, 1, 'stride', op);
+  const [ph, pw] = pair(opts.padding, 0, 0, 'padding', op);
+  const [oph, opw] = pair(opts.outputPadding, 0, 0, 'outputPadding', op);
+  const [dh, dw] = pair(opts.dilation, 1, 1, 'dilation', op);
+  if (oph >= Math.max(sh, dh) || opw >= Math.max(sw, dw)) {
+    throw new EngramError(`${op}: outputPadding [${oph}, ${opw}] must be smaller than stride [${sh}, ${sw}] or dilation [${dh}, ${dw}] (per axis)`);
+  }
+  const OH = (H - 1) * sh - 2 * ph + dh * (KH - 1) + oph + 1;
+  const OW = (W - 1) * sw - 2 * pw + dw * (KW - 1) + opw + 1;
+  if (OH <= 0 || OW <= 0) {
+    throw new EngramError(`${op}: output size [${OH}, ${OW}] is not positive for input ${shapeStr(xShape)}, weight ${shapeStr(wShape)}, stride [${sh}, ${sw}] and padding [${ph}, ${pw}]`);
+  }
+  // The forward convolution this transposes: x [N, CO, OH, OW] -> [N, CI, H, W] with weight [CI, CO/G, KH, KW].
+  return { N, C: CO, H: OH, W: OW, CO: CI, KH, KW, OH: H, OW: W, sh, sw, ph, pw, dh, dw, G };
+}
+
+/**
+ * 2-D transposed convolution ("deconvolution"), like PyTorch's `F.conv_transpose2d(x, weight, bias,
+ * stride, padding, output_padding, groups, dilation)`: x [N, Cin, H, W], weight [Cin, Cout/groups,
+ * KH, KW], bias [Cout] (optional), result [N, Cout, OH, OW] with
+ * OH = (H-1)*stride - 2*padding + dilation*(KH-1) + outputPadding + 1. It is the gradient of conv2d
+ * with respect to its input, and runs on those kernels (its backward on conv2d's forward and
+ * grad-weight kernels).
+ */
+export function convTranspose2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: ConvTranspose2dOptions = {}): Tensor {
+  const op = 'convTranspose2d';
+  const b = bias ?? null;
+  for (const [t, what] of [[x, 'input'], [weight, 'weight'], [b, 'bias']] as const) if (t) checkFloat(t, what, op);
+  const g = transposedGeometry(x.shape, weight.shape, b ? b.shape : null, opts, op);
+  const y = g.N * g.CO * g.H * g.W === 0 ? fill_(empty([g.N, g.C, g.H, g.W]), 0) : gradInput(x, weight, g);
+  const out = withGrad(y, 'convTranspose2d', [x, weight], (gy) => [
+    x.requiresGrad ? forward(gy, weight, null, g) : null,
+    weight.requiresGrad ? gradWeight(x, gy, g) : null,
+  ], { saved: [x, weight] });
+  if (!b) return out;
+  const r = applyBinary('add', out, reshape(b, [1, g.C, 1, 1]));
+  out.dispose();
+  return r;
+}
+
+/** Options for `conv1d()`, as in torch.nn.functional.conv1d (one number per option). */
+export interface Conv1dOptions {
+  /** Step between output positions (default 1). */
+  stride?: number;
+  /** Zeros added on each side (default 0). */
+  padding?: number;
+  /** Spacing between kernel taps (default 1). */
+  dilation?: number;
+  /** Channel groups (default 1): weight [Cout, Cin/groups, K]. */
+  groups?: number;
+}
+
+/**
+ * 1-D convolution, like PyTorch's `F.conv1d(x, weight, bias, stride, padding, dilation, groups)`:
+ * x [N, Cin, L], weight [Cout, Cin/groups, K], bias [Cout] (optional), result [N, Cout, OL] with
+ * OL = floor((L + 2*padding - dilation*(K-1) - 1) / stride) + 1. Runs as conv2d over [N, Cin, 1, L]
+ * with a [K]-wide, height-1 kernel (forward and backward).
+ */
+export function conv1d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Conv1dOptions = {}): Tensor {
+  const op = 'conv1d';
+  if (x.rank !== 3) throw new EngramError(`${op}: input must be 3-D [N, Cin, L], got shape ${shapeStr(x.shape)}`);
+  if (weight.rank !== 3) throw new EngramError(`${op}: weight must be 3-D [Cout, Cin/groups, K], got shape ${shapeStr(weight.shape)}`);
+  for (const [v, what] of [[opts.stride, 'stride'], [opts.padding, 'padding'], [opts.dilation, 'dilation']] as const) {
+    if (v !== undefined && typeof v !== 'number') throw new EngramError(`${op}: ${what} must be a number, got ${JSON.stringify(v)}`);
+  }
+  const [N, C, L] = x.shape as [number, number, number];
+  const [CO, CI, K] = weight.shape as [number, number, number];
+  const x4 = reshape(x, [N, C, 1, L]);
+  const w4 = reshape(weight, [CO, CI, 1, K]);
+  const y4 = conv2d(x4, w4, bias, {
+    stride: [1, opts.stride ?? 1], padding: [0, opts.padding ?? 0], dilation: [1, opts.dilation ?? 1], groups: opts.groups ?? 1,
+  });
+  x4.dispose();
+  w4.dispose();
+  const y = reshape(y4, [N, CO, y4.shape[3]!]);
+  y4.dispose();
+  return y;
 }
