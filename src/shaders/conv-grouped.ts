@@ -15,7 +15,9 @@
 //  - grad-input:  one thread per dx[n, c, ih, iw], gathering dy over its group's CO/G output
 //                 channels and the taps whose output pixel lands on (ih, iw) (a transposed convolution;
 //                 convTranspose2d runs its forward on this kernel).
-//  - grad-weight: one thread per dw[co, cl, kh, kw], summing dy * x over (n, oh, ow).
+//  - grad-weight: one thread per dw[co, cl, kh, kw], summing dy * x over (n, oh, ow). The N*OH output
+//                 rows are cut into slices of p.rows rows (workgroup z = slice): slice z writes its
+//                 partial sums to DW[z * |w| + i], summed afterwards by the caller (few weights, many rows).
 // `depthwise` (C/G == 1: groups == in channels, any channel multiplier CO/C) generates kernels of
 // their own with the per-group channel loop removed: forward and grad-weight read one input channel,
 // grad-input one weight slice per output channel of the group.
@@ -27,12 +29,12 @@ export type GroupedPass = 'forward' | 'gradInput' | 'gradWeight';
 
 const PARAMS = /* wgsl */ `struct Params {
   N: u32, C: u32, H: u32, W: u32, CO: u32, KH: u32, KW: u32, OH: u32, OW: u32,
-  sh: u32, sw: u32, ph: u32, pw: u32, dh: u32, dw: u32, G: u32, flags: u32
+  sh: u32, sw: u32, ph: u32, pw: u32, dh: u32, dw: u32, G: u32, flags: u32, rows: u32
 }
 @group(0) @binding(0) var<storage, read> p: Params;`;
 
 const HEAD = `@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(workgroup_id) wg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * 64u;
   let Cg = p.C / p.G; let COg = p.CO / p.G;`;
 
@@ -116,41 +118,44 @@ ${HEAD}
 function gradWeightWGSL(depthwise: boolean): string {
   const c = depthwise ? 'co / COg' : '(co / COg) * Cg + cl';
   return /* wgsl */ `// conv2d ${depthwise ? 'depthwise' : 'grouped'} grad-weight: dw[co,cl,kh,kw] = sum_{n,oh,ow} dy[n,co,oh,ow] * x[n,${depthwise ? 'co/(CO/C)' : 'g*(C/G)+cl'},oh*sh-ph+kh*dh,ow*sw-pw+kw*dw]
-// NCHW. One thread per weight element (linear index over [CO, C/G, KH, KW]), 64 per workgroup.
+// NCHW. One thread per weight element (linear index over [CO, C/G, KH, KW]), 64 per workgroup; z = slice of p.rows output rows (n, oh).
 ${PARAMS}
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read> GY: array<f32>;
 @group(0) @binding(3) var<storage, read_write> DW: array<f32>;
 
 ${HEAD}
-  if (i >= p.CO * Cg * p.KH * p.KW) { return; }
+  let size = p.CO * Cg * p.KH * p.KW;
+  if (i >= size) { return; }
   let kw = i % p.KW;
   let kh = (i / p.KW) % p.KH;
   let cl = (i / (p.KW * p.KH)) % Cg;
   let co = i / (p.KW * p.KH * Cg);
   let c = ${c};
   var s = 0.0;
-  for (var n = 0u; n < p.N; n++) {
-    for (var oh = 0u; oh < p.OH; oh++) {
-      let ih = i32(oh * p.sh + kh * p.dh) - i32(p.ph);
-      if (ih < 0 || ih >= i32(p.H)) { continue; }
-      let xRow = ((n * p.C + c) * p.H + u32(ih)) * p.W;
-      let gRow = ((n * p.CO + co) * p.OH + oh) * p.OW;
-      for (var ow = 0u; ow < p.OW; ow++) {
-        let iw = i32(ow * p.sw + kw * p.dw) - i32(p.pw);
-        if (iw < 0 || iw >= i32(p.W)) { continue; }
-        s += GY[gRow + ow] * X[xRow + u32(iw)];
-      }
+  let r0 = wg.z * p.rows;
+  let r1 = min(r0 + p.rows, p.N * p.OH);
+  for (var r = r0; r < r1; r++) {
+    let n = r / p.OH; let oh = r % p.OH;
+    let ih = i32(oh * p.sh + kh * p.dh) - i32(p.ph);
+    if (ih < 0 || ih >= i32(p.H)) { continue; }
+    let xRow = ((n * p.C + c) * p.H + u32(ih)) * p.W;
+    let gRow = ((n * p.CO + co) * p.OH + oh) * p.OW;
+    for (var ow = 0u; ow < p.OW; ow++) {
+      let iw = i32(ow * p.sw + kw * p.dw) - i32(p.pw);
+      if (iw < 0 || iw >= i32(p.W)) { continue; }
+      s += GY[gRow + ow] * X[xRow + u32(iw)];
     }
   }
-  DW[i] = s;
+  DW[wg.z * size + i] = s;
 }`;
 }
 
 /**
  * A grouped (`depthwise` false) or depthwise (C/G == 1, `depthwise` true) convolution kernel for
  * one pass. Bindings: forward X, W, Bias (ignored unless flags bit 0), Y; gradInput GY, W, DX;
- * gradWeight X, GY, DW. Parameter block: the 15 geometry words of conv2d, then G and flags.
+ * gradWeight X, GY, DW (one partial [CO, C/G, KH, KW] per slice of `rows` output rows, z). Parameter
+ * block: the 15 geometry words of conv2d, then G, flags and rows.
  */
 export const convGroupedWGSL = memoize(function convGroupedWGSL(pass: GroupedPass, depthwise: boolean): string {
   if (pass === 'forward') return forwardWGSL(depthwise);

@@ -35,6 +35,7 @@ const GROUPED: Case<Conv2dOptions>[] = [
   { x: [1, 3, 7, 6], w: [6, 1, 3, 3], bias: true, o: { stride: 2, padding: 1, groups: 3 } }, // depthwise, multiplier 2
   { x: [1, 2, 6, 9], w: [2, 1, 3, 2], bias: false, o: { padding: [2, 1], dilation: [2, 1], groups: 2 } },
   { x: [3, 5, 4, 5], w: [5, 1, 5, 5], bias: true, o: { padding: 2, groups: 5 } },
+  { x: [3, 2, 7, 4], w: [4, 1, 3, 3], bias: false, o: { padding: 1, groups: 2 } }, // grad-weight rows in 5 slices, the last of 1 row
   { x: [2, 4, 5, 5], w: [6, 2, 3, 3], bias: true, o: { padding: 1, groups: 2 } }, // grouped
   { x: [1, 6, 7, 5], w: [3, 2, 3, 3], bias: false, o: { stride: 2, groups: 3 } },
   { x: [1, 6, 5, 6], w: [9, 2, 1, 3], bias: true, o: { stride: [1, 2], padding: [0, 1], dilation: [1, 2], groups: 3 } },

@@ -116,12 +116,15 @@ function grouped(pass: GroupedPass, a: Tensor, b: Tensor, g: Geometry, bias: Ten
     bindings: pass === 'forward' ? ['read', 'read', 'read', 'write'] : ['read', 'read', 'write'],
   });
   const shape = pass === 'forward' ? [g.N, g.CO, g.OH, g.OW] : pass === 'gradInput' ? [g.N, g.C, g.H, g.W] : [g.CO, g.C / g.G, g.KH, g.KW];
-  const out = empty(shape);
+  const threads = shape.reduce((m, d) => m * d, 1);
+  // grad-weight: few threads (one per weight) each summing N*OH*OW products; slice the rows across z.
+  const { rowsPerSplit, slices } = pass === 'gradWeight' ? rowSlices(g.N * g.OH, Math.ceil(threads / 64), 128) : { rowsPerSplit: 0, slices: 1 };
+  const out = empty(slices === 1 ? shape : [slices, ...shape]);
   const flags = (bias ? EPILOGUE_BIAS : 0) | (relu ? EPILOGUE_RELU : 0);
-  const p = [g.N, g.C, g.H, g.W, g.CO, g.KH, g.KW, g.OH, g.OW, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, g.G, flags];
+  const p = [g.N, g.C, g.H, g.W, g.CO, g.KH, g.KW, g.OH, g.OW, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, g.G, flags, rowsPerSplit];
   const buffers = pass === 'forward' ? [a.buffer, b.buffer, (bias ?? b).buffer, out.buffer] : [a.buffer, b.buffer, out.buffer];
-  rt.dispatch(k, buffers, p, grid1d(out.size, 64));
-  return out;
+  rt.dispatch(k, buffers, p, [...grid1d(threads, 64), slices]);
+  return pass === 'gradWeight' ? sumSlices(out, shape, slices) : out;
 }
 
 /** The parameter block shared by every conv kernel (order of the Params struct in conv2d.ts). */
