@@ -4,7 +4,7 @@ import { ImageDataset } from '../../src/data/dataset.js';
 import type { Batch } from '../../src/data/loader.js';
 import { classIncremental, runScenario, type Task, type StrategyPlugin, type StrategyContext } from '../../src/cl/index.js';
 import {
-  Naive, EWC, SI, LwF, Cumulative, JointTraining, EWCPlugin, SIPlugin, LwFPlugin,
+  Naive, ExperienceReplay, EWC, SI, LwF, Cumulative, JointTraining, EWCPlugin, SIPlugin, LwFPlugin,
   quadraticPenalty, distillationLoss, empiricalFisher,
 } from '../../src/cl/strategies/index.js';
 import { useGPU } from '../helpers/gpu.js';
@@ -15,6 +15,8 @@ useGPU();
 const SIDE = 4;
 const D = SIDE * SIDE;
 const DATA = { side: SIDE, noise: 40, base: 0, range: 255, protoSeed: 1000 };
+/** Training hyperparameters of the seeded forgetting runs. */
+const TRAIN = { lr: 0.02, batchSize: 16, seed: 3, epochs: 3 };
 
 /** Class-incremental split: classes {0, 1} then {2, 3} (synthetic prototypes + noise, see synthetic.ts). */
 function classSplit(perClass = 60): Task[] {
@@ -80,6 +82,23 @@ describe('plugin hooks', () => {
     for (const l of s.taskLosses) expect(l).toBeLessThan(1010);
     s.dispose();
     expect(disposed).toBe(1);
+  });
+
+  it('compose: EWCPlugin and SIPlugin on ExperienceReplay change its training; with λ = 0 they change nothing', async () => {
+    const tasks = classSplit(20);
+    const weights = async (plugins: StrategyPlugin[]) => {
+      E.manualSeed(5);
+      const s = new ExperienceReplay({ model: new E.SimpleNN(D, 4), ...TRAIN, capacity: 8, plugins });
+      await runScenario(s, tasks);
+      const w = await f64(s.model.classifier.weight);
+      s.dispose();
+      return w;
+    };
+    const plain = await weights([]);
+    expect([...(await weights([new EWCPlugin({ lambda: 0 }), new SIPlugin({ lambda: 0 })]))]).toEqual([...plain]);
+    const withEwc = await weights([new EWCPlugin({ lambda: 100 })]);
+    const withSi = await weights([new SIPlugin({ lambda: 10, eps: 0.1 })]);
+    for (const w of [withEwc, withSi]) expect(w.some((v, i) => Math.abs(v - plain[i]!) > 1e-3)).toBe(true);
   });
 
   it('reject bad plugins and bad afterLoss results', async () => {
@@ -278,7 +297,6 @@ describe('EWC Fisher and SI importance, hand-computed', () => {
 
 // ------------------------------------------------------------------ forgetting
 
-const TRAIN = { lr: 0.02, batchSize: 16, seed: 3, epochs: 3 };
 
 describe('forgetting on a seeded synthetic split', () => {
   it('class-incremental: EWC and SI forget far less than naive; Cumulative and JointTraining do not forget; LwF does not help here', async () => {
