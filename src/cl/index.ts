@@ -16,6 +16,7 @@ export { GaussianHead, type GaussianHeadOptions, type Discriminant, type Gaussia
 export { cholesky, choleskySolve, solveSPD, inverseSPD } from './heads/linalg.js';
 export { herdingSelect, herdingSelectTensor, type HerdingOptions } from './herding.js';
 export * from './strategy.js';
+export * from './plugins.js';
 export * from './strategies/index.js';
 export * from './report.js';
 export * from './seeds.js';

@@ -35,6 +35,8 @@ export interface Strategy {
   };
   /** Free GPU state (model, buffers, optimizer). */
   dispose?(): void;
+  /** Called by `runScenario` once the accuracy row after task `taskIndex` is complete (plugins' afterEval). */
+  afterEval?(taskIndex: number, row: readonly number[]): void;
 }
 
 /**
@@ -110,6 +112,7 @@ export async function runScenario(
       row.push(await strategyAccuracy(strategy, tasks[j]!.test, { batchSize: opts.evalBatchSize, transform: opts.evalTransform }));
     }
     R.push(row);
+    strategy.afterEval?.(i, row);
     opts.onTask?.(i, row);
   }
   return {

@@ -19,6 +19,7 @@ import { SGD } from '../../optim/sgd.js';
 import type { Task } from '../scenarios.js';
 import type { Strategy } from '../strategy.js';
 import { classesNeeded, expandClassifier } from './expansion.js';
+import type { StrategyContext, StrategyPlugin } from '../plugins.js';
 
 /** What a strategy needs of an optimizer (every engram optimizer has it). */
 export interface StrategyOptimizer {
@@ -62,6 +63,11 @@ export interface StrategyOptions {
   freezeFeaturesAfterFirstTask?: boolean;
   /** Learning rate of the classifier once the features are frozen (default lr). */
   headLr?: number;
+  /**
+   * Plugins called around the training loop, in this order (see `StrategyPlugin`): a regularizer such as
+   * `new EWCPlugin({ lambda: 100 })` added to any strategy. The strategy disposes them with itself.
+   */
+  plugins?: StrategyPlugin[];
 }
 
 function positive(v: number, what: string, name: string, integer = false): number {
@@ -146,8 +152,11 @@ export abstract class SupervisedStrategy implements Strategy {
    * (null before the first task).
    */
   protected optimizer: StrategyOptimizer | null = null;
+  /** The plugins in call order (`opts.plugins`, then any the strategy adds itself). */
+  protected readonly plugins: StrategyPlugin[];
   private frozen = false;
   private readonly headGenerator: Generator;
+  private tasksSoFar: readonly Task[] = [];
 
   constructor(opts: StrategyOptions, kind: string) {
     if (!opts || typeof opts !== 'object' || !opts.model || typeof opts.model.features !== 'function') {
@@ -164,6 +173,15 @@ export abstract class SupervisedStrategy implements Strategy {
     if (!Number.isInteger(this.seed)) throw new EngramError(`${kind}: seed must be an integer, got ${this.seed}`);
     this.generator = new Generator(taskSeed(this.seed, -2));
     this.headGenerator = new Generator(taskSeed(this.seed, -3));
+    if (opts.plugins !== undefined && (!Array.isArray(opts.plugins) || opts.plugins.some((p) => !p || typeof p !== 'object'))) {
+      throw new EngramError(`${kind}: plugins must be an array of plugin objects ({ name, afterLoss(ctx, loss) {...} }), got ${String(opts.plugins)}`);
+    }
+    this.plugins = [...(opts.plugins ?? [])];
+  }
+
+  /** What plugins see of this strategy (see `StrategyContext`). */
+  get context(): StrategyContext {
+    return { strategy: this.name, model: this.model, transform: this.transform, batchSize: this.batchSize, seed: this.seed, tasksSoFar: this.tasksSoFar };
   }
 
   /** Whether the feature extractor is frozen (after task 0 with freezeFeaturesAfterFirstTask). */
@@ -172,8 +190,11 @@ export abstract class SupervisedStrategy implements Strategy {
   }
 
   async learnTask(task: Task, tasksSoFar: readonly Task[]): Promise<void> {
+    this.tasksSoFar = tasksSoFar;
     this.prepareModel(tasksSoFar);
     await this.beforeTask(task);
+    const ctx = this.context;
+    for (const p of this.plugins) await p.beforeTask?.(ctx, task);
     const loader = new DataLoader(this.trainingData(task), { batchSize: this.batchSize, shuffle: true, seed: taskSeed(this.seed, task.id), transform: this.transform });
     const optimizer = this.optimizer!;
     const lossSum = zeros([]).keep();
@@ -182,8 +203,10 @@ export abstract class SupervisedStrategy implements Strategy {
       this.setTrainMode();
       for (let e = 0; e < this.epochs; e++) {
         for (const batch of loader) {
-          optimizerStep(optimizer, () => this.stepLoss(batch, task), lossSum);
+          for (const p of this.plugins) p.beforeStep?.(ctx, batch, task);
+          optimizerStep(optimizer, () => this.pluginLoss(ctx, this.stepLoss(batch, task), batch, task), lossSum);
           this.afterStep(batch, task);
+          for (const p of this.plugins) p.afterStep?.(ctx, batch, task);
           steps++;
         }
       }
@@ -194,6 +217,13 @@ export abstract class SupervisedStrategy implements Strategy {
       this.model.eval();
     }
     await this.afterTask(task);
+    for (const p of this.plugins) await p.afterTask?.(ctx, task);
+  }
+
+  /** Called by `runScenario` after evaluating task `taskIndex`'s row; passes it to the plugins' afterEval. */
+  afterEval(taskIndex: number, row: readonly number[]): void {
+    const ctx = this.context;
+    for (const p of this.plugins) p.afterEval?.(ctx, taskIndex, row);
   }
 
   predict(x: Tensor): Tensor {
@@ -210,6 +240,7 @@ export abstract class SupervisedStrategy implements Strategy {
   }
 
   dispose(): void {
+    for (const p of this.plugins) p.dispose?.();
     this.optimizer?.dispose();
     this.optimizer = null;
     this.model.dispose();
@@ -238,6 +269,18 @@ export abstract class SupervisedStrategy implements Strategy {
   /** A stream- or memory-batch transform applied outside a DataLoader (memory batches). */
   protected applyTransform(x: Tensor): Tensor {
     return this.transform ? this.transform.apply(x, this.generator) : x;
+  }
+
+  /** The step loss after every plugin's afterLoss (each may return a new loss). */
+  private pluginLoss(ctx: StrategyContext, loss: Tensor, batch: Batch, task: Task): Tensor {
+    for (const p of this.plugins) {
+      const next = p.afterLoss?.(ctx, loss, batch, task);
+      if (next !== undefined) {
+        if (!next || typeof (next as Tensor).backward !== 'function') throw new EngramError(`${this.name}: plugin '${p.name}' afterLoss must return a loss Tensor or nothing`);
+        loss = next;
+      }
+    }
+    return loss;
   }
 
   /** Size the head for the classes so far, freeze after task 0 if asked, and (re)build the optimizer. */

@@ -9,3 +9,8 @@ export { expandClassifier, classesNeeded } from './expansion.js';
 export { ICaRL, type ICaRLOptions, type TrainingOptions, type OptimizerHandle } from './icarl.js';
 export { SCR, type SCROptions } from './scr.js';
 export { NCMReplay, GaussianHeadStrategy, type NCMReplayOptions, type GaussianHeadStrategyOptions } from './head-strategies.js';
+export {
+  EWC, SI, LwF, EWCPlugin, SIPlugin, LwFPlugin, quadraticPenalty, distillationLoss, empiricalFisher,
+  type EWCOptions, type SIOptions, type LwFOptions, type EWCPluginOptions, type EWCPenaltyTerm, type SIPluginOptions, type LwFPluginOptions,
+} from './regularization.js';
+export { Cumulative, JointTraining, type CumulativeOptions, type JointTrainingOptions } from './baselines.js';
