@@ -1,0 +1,95 @@
+// scaledDotProductAttention: float64 reference with gradient check (test/reference/attention.ts), and
+// PyTorch fixtures (test/fixtures/breadth/attention_fixtures.json, from make_attention_fixtures.py:
+// PyTorch 2.x's math path composed in torch 1.13).
+
+import { describe, it, expect } from 'vitest';
+import * as E from '../../src/index.js';
+import { checkOp } from '../helpers/gradcheck.js';
+import { useGPU } from '../helpers/gpu.js';
+import { arr, type Arr } from '../reference/arr.js';
+import { sdpaRef, sdpaGrad } from '../reference/attention.js';
+import { loadAttentionFixtures, toTensor, expectTorch, type Encoded } from '../helpers/attention-fixtures.js';
+
+useGPU();
+
+function causalMask(L: number, S: number): Arr {
+  const m = arr([L, S]);
+  for (let i = 0; i < L; i++) for (let j = i + 1; j < S; j++) m.data[i * S + j] = -Infinity;
+  return m;
+}
+
+describe('scaledDotProductAttention matches the float64 reference, forward and backward', () => {
+  it('no mask: [2, 3, 4] x [2, 5, 4] -> [2, 3, 3] and 4-D [2, 2, 3, 4]', async () => {
+    for (const [qs, ks, vs] of [[[2, 3, 4], [2, 5, 4], [2, 5, 3]], [[2, 2, 3, 4], [2, 2, 5, 4], [2, 2, 5, 4]]]) {
+      await checkOp({
+        name: `sdpa q [${qs}] k [${ks}] v [${vs}]`,
+        inputs: [{ shape: qs! }, { shape: ks! }, { shape: vs! }],
+        gpu: (q, k, v) => E.scaledDotProductAttention(q!, k!, v!),
+        ref: (q, k, v) => sdpaRef(q!, k!, v!),
+        refGrad: (g, q, k, v) => sdpaGrad(g, q!, k!, v!),
+      });
+    }
+  });
+
+  it('causal (L = S and L < S), a float additive mask with -inf, and a custom scale', async () => {
+    await checkOp({
+      name: 'sdpa causal L = S = 4',
+      inputs: [{ shape: [2, 4, 3] }, { shape: [2, 4, 3] }, { shape: [2, 4, 2] }],
+      gpu: (q, k, v) => E.scaledDotProductAttention(q!, k!, v!, { isCausal: true }),
+      ref: (q, k, v) => sdpaRef(q!, k!, v!, causalMask(4, 4)),
+      refGrad: (g, q, k, v) => sdpaGrad(g, q!, k!, v!, causalMask(4, 4)),
+    });
+    await checkOp({
+      name: 'sdpa causal L 3 < S 5',
+      inputs: [{ shape: [3, 4] }, { shape: [5, 4] }, { shape: [5, 2] }],
+      gpu: (q, k, v) => E.scaledDotProductAttention(q!, k!, v!, { isCausal: true }),
+      ref: (q, k, v) => sdpaRef(q!, k!, v!, causalMask(3, 5)),
+      refGrad: (g, q, k, v) => sdpaGrad(g, q!, k!, v!, causalMask(3, 5)),
+    });
+    const mask = [0.5, -Infinity, 0, 1, -2, 0, 0, -Infinity, 0.25, 0, -1, 0, 0, 0, -Infinity];
+    await checkOp({
+      name: 'sdpa float mask [3, 5], scale 0.7',
+      inputs: [{ shape: [2, 3, 4] }, { shape: [2, 5, 4] }, { shape: [2, 5, 3] }, { shape: [3, 5], values: mask, grad: false }],
+      gpu: (q, k, v, m) => E.scaledDotProductAttention(q!, k!, v!, { attnMask: m, scale: 0.7 }),
+      ref: (q, k, v, m) => sdpaRef(q!, k!, v!, m, 0.7),
+      refGrad: (g, q, k, v, m) => [...sdpaGrad(g, q!, k!, v!, m, 0.7), null],
+    });
+  });
+
+  it('a query whose keys are all masked gives NaN (as PyTorch); the other rows are unaffected', async () => {
+    const q = E.randn([2, 3], { generator: new E.Generator(1) });
+    const k = E.randn([3, 3], { generator: new E.Generator(2) });
+    const v = E.randn([3, 2], { generator: new E.Generator(3) });
+    const keep = E.tensor(new Int32Array([1, 0, 1, 0, 0, 0]), [2, 3], { dtype: 'int32' });
+    const out = await E.scaledDotProductAttention(q, k, v, { attnMask: keep }).toArray();
+    expect(Number.isFinite(out[0]!) && Number.isFinite(out[1]!)).toBe(true);
+    expect(Number.isNaN(out[2]!) && Number.isNaN(out[3]!)).toBe(true);
+  });
+
+  it('rejects attnMask with isCausal, mismatched shapes and integer inputs', () => {
+    const q = E.zeros([2, 4]);
+    expect(() => E.scaledDotProductAttention(q, q, q, { isCausal: true, attnMask: E.zeros([2, 2]) })).toThrow(/either attnMask or isCausal/);
+    expect(() => E.scaledDotProductAttention(q, E.zeros([2, 3]), q)).toThrow(/last dimension/);
+    expect(() => E.scaledDotProductAttention(q, q, E.zeros([3, 4]))).toThrow(/sequence dimension/);
+    expect(() => E.scaledDotProductAttention(E.zeros([4]), q, q)).toThrow(/at least 2 dimensions/);
+  });
+});
+
+describe('scaledDotProductAttention matches PyTorch (fixtures)', () => {
+  const fx = loadAttentionFixtures();
+  for (const c of fx.sdpa) {
+    it(String(c.name), async () => {
+      const enc = (k: string) => c[k] as Encoded;
+      await E.scope(async () => {
+        const [q, k, v] = ['q', 'k', 'v'].map((n) => toTensor(enc(n)).requiresGrad_());
+        const attnMask = c.mask ? toTensor(enc('mask'), c.maskKind === 'bool' ? 'int32' : 'float32') : undefined;
+        const out = E.scaledDotProductAttention(q!, k!, v!, { attnMask, isCausal: c.isCausal as boolean, scale: c.scale as number | undefined });
+        await expectTorch(out, enc('out'), 'out');
+        out.backward(toTensor(enc('upstream')));
+        await expectTorch(q!.grad!, enc('gq'), 'grad q');
+        await expectTorch(k!.grad!, enc('gk'), 'grad k');
+        await expectTorch(v!.grad!, enc('gv'), 'grad v');
+      });
+    });
+  }
+});
