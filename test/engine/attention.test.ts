@@ -78,12 +78,13 @@ describe('scaledDotProductAttention matches the float64 reference, forward and b
 describe('scaledDotProductAttention matches PyTorch (fixtures)', () => {
   const fx = loadAttentionFixtures();
   for (const c of fx.sdpa) {
-    it(String(c.name), async () => {
+    const fusable = !c.mask || (c.mask as Encoded).shape.length === 2;
+    for (const implementation of fusable ? ['fused', 'composed'] as const : ['auto', 'composed'] as const) it(`${String(c.name)} (${implementation})`, async () => {
       const enc = (k: string) => c[k] as Encoded;
       await E.scope(async () => {
         const [q, k, v] = ['q', 'k', 'v'].map((n) => toTensor(enc(n)).requiresGrad_());
         const attnMask = c.mask ? toTensor(enc('mask'), c.maskKind === 'bool' ? 'int32' : 'float32') : undefined;
-        const out = E.scaledDotProductAttention(q!, k!, v!, { attnMask, isCausal: c.isCausal as boolean, scale: c.scale as number | undefined });
+        const out = E.scaledDotProductAttention(q!, k!, v!, { attnMask, isCausal: c.isCausal as boolean, scale: c.scale as number | undefined, implementation });
         await expectTorch(out, enc('out'), 'out');
         out.backward(toTensor(enc('upstream')));
         await expectTorch(q!.grad!, enc('gq'), 'grad q');
@@ -92,4 +93,56 @@ describe('scaledDotProductAttention matches PyTorch (fixtures)', () => {
       });
     });
   }
+});
+
+describe('the fused kernels match the composed ops and the float64 reference', () => {
+  // Several query blocks (L > 64), several key tiles (S > 16, not a multiple), head dims up to 64, Ev != E.
+  const shapes: [number[], number[], number[]][] = [
+    [[2, 70, 8], [2, 37, 8], [2, 37, 5]],
+    [[1, 2, 5, 64], [1, 2, 19, 64], [1, 2, 19, 64]],
+  ];
+  for (const [qs, ks, vs] of shapes) {
+    for (const mode of ['none', 'causal', 'mask'] as const) {
+      it(`q [${qs}] k [${ks}] v [${vs}], ${mode}`, async () => {
+        const L = qs[qs.length - 2]!;
+        const S = ks[ks.length - 2]!;
+        const maskVals = Array.from({ length: L * S }, (_, t) => (t % 7 === 3 ? -Infinity : ((t * 37) % 11) / 11 - 0.5));
+        const refMask = mode === 'causal' ? causalMask(L, S) : mode === 'mask' ? arr([L, S], maskVals) : null;
+        const inputs = [{ shape: qs }, { shape: ks }, { shape: vs }, ...(mode === 'mask' ? [{ shape: [L, S], values: maskVals, grad: false }] : [])];
+        const run = (implementation: 'fused' | 'composed') => (q?: E.Tensor, k?: E.Tensor, v?: E.Tensor, m?: E.Tensor) =>
+          E.scaledDotProductAttention(q!, k!, v!, { attnMask: m, isCausal: mode === 'causal', implementation });
+        for (const implementation of ['fused', 'composed'] as const) {
+          await checkOp({
+            name: `sdpa ${implementation} ${mode}`,
+            inputs,
+            gpu: run(implementation),
+            ref: (q, k, v) => sdpaRef(q!, k!, v!, refMask),
+            refGrad: (g, q, k, v) => [...sdpaGrad(g, q!, k!, v!, refMask), ...(mode === 'mask' ? [null] : [])],
+            fdSamples: 8,
+          });
+        }
+        // fused vs composed on the same inputs: within 1e-5
+        await E.scope(async () => {
+          const gen = new E.Generator(9);
+          const [q, k, v] = [qs, ks, vs].map((s) => E.randn(s, { generator: gen }));
+          const m = mode === 'mask' ? E.tensor(Float32Array.from(maskVals), [L, S]) : undefined;
+          const a = await run('fused')(q, k, v, m).toArray();
+          const b = await run('composed')(q, k, v, m).toArray();
+          a.forEach((x, i) => expect(Math.abs(x - b[i]!)).toBeLessThan(1e-5 * Math.max(1, Math.abs(b[i]!))));
+        });
+      });
+    }
+  }
+
+  it("'fused' raises where the fused kernels do not apply; int32 masks are fused too", async () => {
+    const q = E.zeros([2, 3, 4]);
+    expect(() => E.scaledDotProductAttention(q, E.zeros([1, 3, 4]), E.zeros([1, 3, 4]), { implementation: 'fused' })).toThrow(/batch dimensions/);
+    expect(() => E.scaledDotProductAttention(E.zeros([3, 65]), E.zeros([3, 65]), E.zeros([3, 2]), { implementation: 'fused' })).toThrow(/head dims/);
+    expect(() => E.scaledDotProductAttention(q, q, q, { attnMask: E.zeros([2, 3, 3]), implementation: 'fused' })).toThrow(/not \[L, S\]/);
+    const keep = E.tensor(new Int32Array([1, 0, 1, 1, 1, 0, 0, 1, 1]), [3, 3], { dtype: 'int32' });
+    const x = E.randn([2, 3, 4], { generator: new E.Generator(4) });
+    const a = await E.scaledDotProductAttention(x, x, x, { attnMask: keep, implementation: 'fused' }).toArray();
+    const b = await E.scaledDotProductAttention(x, x, x, { attnMask: keep, implementation: 'composed' }).toArray();
+    a.forEach((v, i) => expect(v).toBeCloseTo(b[i]!, 6));
+  });
 });
