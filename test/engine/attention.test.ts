@@ -134,6 +134,32 @@ describe('the fused kernels match the composed ops and the float64 reference', (
     }
   }
 
+  it('frees every tensor it creates: forward and backward in a scope, fused and composed, masks included', async () => {
+    for (const implementation of ['composed', 'fused'] as const) {
+      for (const mode of ['none', 'int32', 'causal'] as const) {
+        const before = E.memory();
+        await E.scope(async () => {
+          const gen = new E.Generator(2);
+          const q = E.randn([2, 4, 3], { generator: gen }).requiresGrad_();
+          const k = E.randn([2, 5, 3], { generator: gen }).requiresGrad_();
+          const v = E.randn([2, 5, 2], { generator: gen }).requiresGrad_();
+          const attnMask = mode === 'int32' ? E.tensor(new Int32Array(20).fill(1), [4, 5], { dtype: 'int32' }) : undefined;
+          const out = E.scaledDotProductAttention(q, k, v, { attnMask, isCausal: mode === 'causal', implementation });
+          E.sum(out).backward();
+          await q.grad!.toArray();
+          for (const t of [q, k, v]) t.grad!.dispose(); // gradients are not owned by the scope
+        });
+        await E.noGrad(async () => {
+          await E.scope(async () => {
+            const x = E.randn([1, 3, 4], { generator: new E.Generator(3) });
+            await E.scaledDotProductAttention(x, x, x, { isCausal: mode === 'causal', implementation }).toArray();
+          });
+        });
+        expect(E.memory(), `${implementation} ${mode}`).toMatchObject({ tensors: before.tensors, buffers: before.buffers });
+      }
+    }
+  });
+
   it("'fused' raises where the fused kernels do not apply; int32 masks are fused too", async () => {
     const q = E.zeros([2, 3, 4]);
     expect(() => E.scaledDotProductAttention(q, E.zeros([1, 3, 4]), E.zeros([1, 3, 4]), { implementation: 'fused' })).toThrow(/batch dimensions/);
