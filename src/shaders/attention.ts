@@ -1,7 +1,8 @@
 // Fused scaled dot-product attention (flash-attention style), forward and backward.
 //
 // What it computes, per batch b and query row i:
-//   s_ij = q_i · k_j * scale + mask_ij        (mask: none, causal (j > i excluded), or an additive [L, S] buffer)
+//   s_ij = q_i · k_j * scale + mask_ij        (mask: none, causal (j > i excluded), or an additive buffer
+//                                               M [Bm, L, S]; batch b reads mask (b / mdiv) % mmod)
 //   out_i = Σ_j softmax_j(s_ij) v_j,   lse_i = log Σ_j exp(s_ij)   (lse is saved for the backward)
 // Layout: Q [B, L, E], K [B, S, E], V [B, S, EV], O [B, L, EV], LSE [B, L], all contiguous float32,
 // the batch dimensions flattened into B. E and EV are compiled into the kernel (small head dims only:
@@ -25,7 +26,10 @@
 
 import { memoize } from './common.js';
 
-/** How the scores are masked: not at all, causally (key j > query i excluded), or by an additive [L, S] buffer M. */
+/**
+ * How the scores are masked: not at all, causally (key j > query i excluded), or by an additive buffer M
+ * [Bm, L, S] (batch b reads mask (b / mdiv) % mmod: one mask for all, one per batch, or per outer batch dim).
+ */
 export type AttentionMask = 'none' | 'causal' | 'add';
 
 /** Rows of K/V (forward, dq) or of Q/G (dk, dv) per tile in workgroup memory. */
@@ -39,7 +43,7 @@ const NEG_INF_TEST = /* wgsl */ `
 fn is_neg_inf(v: f32) -> bool { return bitcast<u32>(v) == 0xff800000u; }`;
 
 function header(E: number, EV: number): string {
-  return /* wgsl */ `struct Params { B: u32, L: u32, S: u32, scale: f32 }
+  return /* wgsl */ `struct Params { B: u32, L: u32, S: u32, scale: f32, mdiv: u32, mmod: u32 }
 const E = ${E}u;
 const EV = ${EV}u;
 const TILE = ${TILE}u;
@@ -51,13 +55,13 @@ function score(mask: AttentionMask, qName: string, kTile: string, qi: string, kj
   return /* wgsl */ `${mask === 'causal' ? `if (${kj} > ${qi}) { continue; }` : ''}
         var s = 0.0;
         for (var e = 0u; e < E; e++) { s += ${qName} * ${kTile}[${kRow} * E + e]; }
-        s = s * p.scale${mask === 'add' ? ` + M[${qi} * p.S + ${kj}]` : ''};
+        s = s * p.scale${mask === 'add' ? ` + M[((b / p.mdiv) % p.mmod) * p.L * p.S + ${qi} * p.S + ${kj}]` : ''};
         if (is_neg_inf(s)) { continue; }`;
 }
 
 /**
  * Forward: O = softmax(Q Kᵀ · scale + mask) V and LSE (row log-sum-exp). Params: B, L, S, scale (f32
- * bits). Bindings: Q, K, V, M (the additive mask; any buffer when unused), O, LSE. Dispatch
+ * bits), mdiv, mmod. Bindings: Q, K, V, M (the additive mask; any buffer when unused), O, LSE. Dispatch
  * [ceil(L / 64), B].
  */
 export const attentionForwardWGSL = memoize(function attentionForwardWGSL(E: number, EV: number, mask: AttentionMask): string {
@@ -115,7 +119,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 });
 
 /**
- * Backward for dQ: dq_i = scale Σ_j p_ij (g_i · v_j - D_i) k_j. Params: B, L, S, scale. Bindings: Q, K,
+ * Backward for dQ: dq_i = scale Σ_j p_ij (g_i · v_j - D_i) k_j. Params: B, L, S, scale, mdiv, mmod. Bindings: Q, K,
  * V, M, STATS ([B, L, 2]: lse, D), G, DQ. Dispatch [ceil(L / 64), B].
  */
 export const attentionBackwardQWGSL = memoize(function attentionBackwardQWGSL(E: number, EV: number, mask: AttentionMask): string {
@@ -177,7 +181,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 /**
  * Backward for dK and dV: dk_j = scale Σ_i p_ij (g_i · v_j - D_i) q_i, dv_j = Σ_i p_ij g_i, written as
- * DKV [B, S, E + EV] (dk then dv in each row). Params: B, L, S, scale. Bindings: Q, K, V, M, STATS, G,
+ * DKV [B, S, E + EV] (dk then dv in each row). Params: B, L, S, scale, mdiv, mmod. Bindings: Q, K, V, M, STATS, G,
  * DKV. Dispatch [ceil(S / 64), B].
  */
 export const attentionBackwardKVWGSL = memoize(function attentionBackwardKVWGSL(E: number, EV: number, mask: AttentionMask): string {

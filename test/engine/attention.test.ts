@@ -78,8 +78,7 @@ describe('scaledDotProductAttention matches the float64 reference, forward and b
 describe('scaledDotProductAttention matches PyTorch (fixtures)', () => {
   const fx = loadAttentionFixtures();
   for (const c of fx.sdpa) {
-    const fusable = !c.mask || (c.mask as Encoded).shape.length === 2;
-    for (const implementation of fusable ? ['fused', 'composed'] as const : ['auto', 'composed'] as const) it(`${String(c.name)} (${implementation})`, async () => {
+    for (const implementation of ['fused', 'composed'] as const) it(`${String(c.name)} (${implementation})`, async () => {
       const enc = (k: string) => c[k] as Encoded;
       await E.scope(async () => {
         const [q, k, v] = ['q', 'k', 'v'].map((n) => toTensor(enc(n)).requiresGrad_());
@@ -160,11 +159,42 @@ describe('the fused kernels match the composed ops and the float64 reference', (
     }
   });
 
+  it('batched masks ([N, 1, L, S], [H, L, S], key padding [N, 1, 1, S] int32, [N, H, L, S]): fused equals composed, forward and backward', async () => {
+    const N = 2, H = 3, L = 4, S = 6;
+    const gen = new E.Generator(11);
+    const masks: E.Tensor[] = [
+      E.randn([N, 1, L, S], { generator: gen }),
+      E.randn([H, L, S], { generator: gen }),
+      E.tensor(new Int32Array([1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 0]), [N, 1, 1, S], { dtype: 'int32' }),
+      E.randn([N, H, L, S], { generator: gen }),
+      E.randn([1, S], { generator: gen }),
+    ];
+    for (const attnMask of masks) {
+      await E.scope(async () => {
+        const [q, k, v] = [[N, H, L, 5], [N, H, S, 5], [N, H, S, 3]].map((s) => E.randn(s, { generator: gen }));
+        const up = E.randn([N, H, L, 3], { generator: gen });
+        const results: ArrayLike<number>[][] = [];
+        for (const implementation of ['fused', 'composed'] as const) {
+          const xs = [q, k, v].map((t) => t!.detach().requiresGrad_());
+          const out = E.scaledDotProductAttention(xs[0]!, xs[1]!, xs[2]!, { attnMask, implementation });
+          out.backward(up);
+          results.push([await out.toArray(), ...(await Promise.all(xs.map((t) => t.grad!.toArray())))]);
+        }
+        results[0]!.forEach((a, t) => Array.from(a).forEach((x, i) => {
+          const b = results[1]![t]![i]!;
+          expect(Math.abs(x - b), `mask [${attnMask.shape}], tensor ${t}, element ${i}`).toBeLessThan(1e-5 * Math.max(1, Math.abs(b)));
+        }));
+      });
+    }
+  });
+
   it("'fused' raises where the fused kernels do not apply; int32 masks are fused too", async () => {
     const q = E.zeros([2, 3, 4]);
     expect(() => E.scaledDotProductAttention(q, E.zeros([1, 3, 4]), E.zeros([1, 3, 4]), { implementation: 'fused' })).toThrow(/batch dimensions/);
     expect(() => E.scaledDotProductAttention(E.zeros([3, 65]), E.zeros([3, 65]), E.zeros([3, 2]), { implementation: 'fused' })).toThrow(/head dims/);
-    expect(() => E.scaledDotProductAttention(q, q, q, { attnMask: E.zeros([2, 3, 3]), implementation: 'fused' })).toThrow(/not \[L, S\]/);
+    expect(() => E.scaledDotProductAttention(q, q, q, { attnMask: E.zeros([3, 1]), implementation: 'fused' })).toThrow(/is not \[L, S\]/);
+    const x5 = E.zeros([2, 3, 2, 3, 4]); // a mask over batch dims 0 and 2 but not 1: not one run
+    expect(() => E.scaledDotProductAttention(x5, x5, x5, { attnMask: E.zeros([2, 1, 2, 3, 3]), implementation: 'fused' })).toThrow(/is not \[L, S\]/);
     const keep = E.tensor(new Int32Array([1, 0, 1, 1, 1, 0, 0, 1, 1]), [3, 3], { dtype: 'int32' });
     const x = E.randn([2, 3, 4], { generator: new E.Generator(4) });
     const a = await E.scaledDotProductAttention(x, x, x, { attnMask: keep, implementation: 'fused' }).toArray();

@@ -7,8 +7,9 @@
 //  - fused: one WGSL kernel forward (flash-attention style, src/shaders/attention.ts: online softmax over
 //    key tiles in workgroup memory, the [L, S] scores never stored) and two backward kernels that recompute
 //    the probabilities from the saved row log-sum-exp. Used when the head dims E and Ev are at most 64,
-//    q, k and v have the same batch dimensions, and the mask is none, causal, or an [L, S] mask that
-//    takes no gradient.
+//    q, k and v have the same batch dimensions, and the mask is none, causal, or [L, S] (or [1, S]) shared
+//    by all batches or given along one run of batch dimensions (e.g. [N, 1, L, S] or a key padding mask
+//    [N, 1, 1, S] for [N, heads, L, E]), taking no gradient.
 //  - composed: existing ops (matmul, mul, add/where, softmax), so autograd gives the backward as the
 //    composition of those ops' WGSL backward kernels. Everything else (broadcast batches, batched masks,
 //    large head dims, a mask that requires grad).
@@ -25,7 +26,7 @@ import { scope } from '../scope.js';
 import { numel, sameShape, shapeStr } from '../shape.js';
 import { add, mul, where } from './elementwise.js';
 import { matmul } from './matmul.js';
-import { narrow, reshape, stack, transpose } from './shape-ops.js';
+import { expand, narrow, reshape, stack, transpose } from './shape-ops.js';
 import { softmax } from './softmax.js';
 import { sum } from './reduce.js';
 import {
@@ -55,7 +56,7 @@ export interface ScaledDotProductAttentionOptions {
  * Scaled dot-product attention, as torch.nn.functional.scaled_dot_product_attention (PyTorch 2.x):
  * softmax(q kᵀ · scale + mask) v, with q [..., L, E], k [..., S, E], v [..., S, Ev] giving [..., L, Ev].
  * One fused WGSL kernel forward and two backward (flash-attention style) for head dims up to 64, equal
- * batch dimensions and a mask that is none, causal or [L, S]; otherwise composed of matmul, softmax and
+ * batch dimensions and a mask that is none, causal or [L, S] per batch or shared; otherwise composed of matmul, softmax and
  * elementwise ops. A query whose keys are all masked out gives NaN, as in PyTorch.
  */
 export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts: ScaledDotProductAttentionOptions = {}): Tensor {
@@ -79,14 +80,15 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts:
   const Ev = v.shape[v.rank - 1]!;
   const batch = q.shape.slice(0, -2);
   const B = numel(batch);
+  const layout = mask ? maskLayout(mask.shape, batch, L, S) : null;
   const why = impl === 'composed' ? 'composed requested'
     : E > ATTENTION_MAX_HEAD_DIM || Ev > ATTENTION_MAX_HEAD_DIM ? `head dims ${E}, ${Ev} above ${ATTENTION_MAX_HEAD_DIM}`
     : !sameShape(batch, k.shape.slice(0, -2)) || !sameShape(batch, v.shape.slice(0, -2)) ? 'q, k and v differ in batch dimensions'
     : B * L * S === 0 || B > 65535 ? 'empty or too large a batch'
-    : mask && (numel(mask.shape) !== L * S || mask.shape[mask.rank - 1] !== S || (mask.rank > 1 && mask.shape[mask.rank - 2] !== L)) ? 'the mask is not [L, S]'
+    : mask && !layout ? `the mask ${shapeStr(mask.shape)} is not [L, S] broadcast along one run of batch dimensions`
     : mask?.requiresGrad ? 'the mask requires grad'
     : null;
-  if (why === null) return fusedAttention(q, k, v, mask, isCausal, scale, { B, L, S, E, Ev });
+  if (why === null) return fusedAttention(q, k, v, mask, isCausal, scale, { B, L, S, E, Ev }, layout ?? { mdiv: 1, mmod: 1, expandTo: null });
   if (impl === 'fused') throw new EngramError(`${op}: the fused kernels do not apply here (${why})`);
   return scope(() => {
     let scores = mul(matmul(q, transpose(k, -2, -1)), scale);
@@ -101,16 +103,52 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts:
   });
 }
 
+interface MaskLayout {
+  /** Batch b of the flattened batch dims reads mask (b / mdiv) % mmod. */
+  mdiv: number;
+  mmod: number;
+  /** The shape to expand the mask to when its query dim is 1 (else null). */
+  expandTo: number[] | null;
+}
+
+/**
+ * How the fused kernels index a mask of `shape` broadcast to [...batch, L, S]: its key dim is S, its
+ * query dim L or 1, and its batch dims equal the batch's along one run of dimensions and are 1
+ * elsewhere. Null when the mask has another shape (the composed path takes it).
+ */
+function maskLayout(shape: readonly number[], batch: readonly number[], L: number, S: number): MaskLayout | null {
+  const rank = batch.length + 2;
+  if (shape.length > rank || shape.length === 0) return null;
+  const m = [...new Array<number>(rank - shape.length).fill(1), ...shape];
+  if (m[rank - 1] !== S || (m[rank - 2] !== L && m[rank - 2] !== 1)) return null;
+  const run: number[] = [];
+  for (let i = 0; i < batch.length; i++) {
+    if (m[i] === batch[i]) {
+      if (batch[i] !== 1) run.push(i);
+    } else if (m[i] !== 1) return null;
+  }
+  if (run.length > 0 && run[run.length - 1]! - run[0]! + 1 !== run.length) return null;
+  const mmod = run.length ? numel(batch.slice(run[0]!, run[run.length - 1]! + 1)) : 1;
+  const mdiv = run.length ? numel(batch.slice(run[run.length - 1]! + 1)) : 1;
+  return { mdiv, mmod, expandTo: m[rank - 2] === L ? null : [...m.slice(0, -2), L, S] };
+}
+
 /** The fused path: forward kernel now, the two backward kernels in the gradient function. */
-function fusedAttention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | null, isCausal: boolean, scale: number, d: { B: number; L: number; S: number; E: number; Ev: number }): Tensor {
+function fusedAttention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | null, isCausal: boolean, scale: number, d: { B: number; L: number; S: number; E: number; Ev: number }, layout: MaskLayout): Tensor {
   const { B, L, S, E, Ev } = d;
   const rt = runtime();
   const kind: AttentionMask = mask ? 'add' : isCausal ? 'causal' : 'none';
-  // An int32 mask becomes additive (0 where kept, -inf where excluded), owned by the graph.
-  const m = mask?.dtype === 'int32' ? where(mask, 0, -Infinity) : mask;
+  // An int32 mask becomes additive (0 where kept, -inf where excluded); a mask with a query dim of 1 is
+  // expanded to L rows. Both are owned by the graph.
+  let m = mask?.dtype === 'int32' ? where(mask, 0, -Infinity) : mask;
+  if (m && layout.expandTo) {
+    const e = expand(m, layout.expandTo);
+    if (m !== mask) m.dispose();
+    m = e;
+  }
   const owned = m && m !== mask ? [m] : [];
   const mbuf = m ? m.buffer : q.buffer; // unused binding when there is no mask buffer
-  const params = [B, L, S, f32bits(scale)];
+  const params = [B, L, S, f32bits(scale), layout.mdiv, layout.mmod];
   const out = empty([...q.shape.slice(0, -1), Ev]);
   const lse = empty([B * L]);
   const fwd = rt.kernel({ name: `sdpa_fwd_${kind}`, wgsl: attentionForwardWGSL(E, Ev, kind), bindings: ['read', 'read', 'read', 'read', 'write', 'write'] });
