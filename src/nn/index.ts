@@ -11,3 +11,7 @@ export { Dropout } from './layers/dropout.js';
 export { Residual } from './layers/residual.js';
 export * from './safetensors.js';
 export { saveTorchStateDict, loadTorchStateDictBytes, parseTorchStateDict, serializeTorchStateDict, ALLOWED_GLOBALS as TORCH_ALLOWED_GLOBALS, type TorchLoadOptions } from './torch-format.js';
+export {
+  MultiheadAttention, TransformerEncoderLayer, type MultiheadAttentionOptions, type MultiheadAttentionForwardOptions,
+  type MultiheadAttentionOutput, type TransformerEncoderLayerOptions,
+} from './layers/transformer.js';

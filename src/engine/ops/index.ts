@@ -17,3 +17,4 @@ export * from './sort.js';
 export * from './pool.js';
 export * from './dropout.js';
 export * from './fuse.js';
+export * from './attention.js';
