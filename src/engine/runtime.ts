@@ -94,9 +94,13 @@ export class Runtime {
    */
   kernelFamily: 'direct' | 'tiled';
   private kernels = new Map<string, Kernel>();
-  private bindGroups = new Map<string, GPUBindGroup>();
-  /** The cache keys of the bind groups naming each buffer, to drop them when the pool destroys it. */
-  private bindGroupKeys = new Map<GPUBuffer, string[]>();
+  private bindGroups = new Map<string, { bg: GPUBindGroup; buffers: readonly GPUBuffer[] }>();
+  /**
+   * The cache keys of the bind groups naming each buffer, to drop them when the pool destroys it.
+   * A dropped group's key also leaves the sets of the other buffers it named (weights, the index
+   * flags: buffers that live on), or those sets would grow by dead keys under buffer churn.
+   */
+  private bindGroupKeys = new Map<GPUBuffer, Set<string>>();
   private bufferIds = new WeakMap<GPUBuffer, number>();
   private nextBufferId = 1;
   private nextKernelId = 1;
@@ -163,7 +167,10 @@ export class Runtime {
     // A tensor's buffer is always bound whole, so it must also fit the binding limit.
     this.pool = new BufferPool(device, Math.min(device.limits.maxBufferSize, device.limits.maxStorageBufferBindingSize));
     this.pool.onDestroy = (buf) => {
-      for (const key of this.bindGroupKeys.get(buf) ?? []) this.bindGroups.delete(key);
+      for (const key of this.bindGroupKeys.get(buf) ?? []) {
+        for (const other of this.bindGroups.get(key)?.buffers ?? []) if (other !== buf) this.bindGroupKeys.get(other)?.delete(key);
+        this.bindGroups.delete(key);
+      }
       this.bindGroupKeys.delete(buf);
     };
     this.hasF16 = device.features.has('shader-f16');
@@ -440,6 +447,7 @@ export class Runtime {
   }
 
   private assertAlive(): void {
+    if (this.destroyed) throw new EngramError('this runtime was destroyed (runtime().destroy()); call init() for a new one');
     if (this.lostReason) throw new EngramError(`the GPU device was lost (${this.lostReason}); call init() again`);
   }
 
@@ -475,21 +483,21 @@ export class Runtime {
   private bindGroupFor(k: Kernel, buffers: GPUBuffer[]): GPUBindGroup {
     let key = String(k.id);
     for (const b of buffers) key += ':' + this.bufferId(b);
-    let bg = this.bindGroups.get(key);
-    if (bg) return bg;
+    const cached = this.bindGroups.get(key);
+    if (cached) return cached.bg;
     if (this.bindGroups.size > 20000) (this.bindGroups.clear(), this.bindGroupKeys.clear());
-    bg = this.device.createBindGroup({
+    const bg = this.device.createBindGroup({
       layout: k.layout,
       entries: [
         { binding: 0, resource: { buffer: this.arena, offset: 0, size: PARAM_BLOCK_BYTES } },
         ...buffers.map((buffer, i) => ({ binding: i + 1, resource: { buffer } })),
       ],
     });
-    this.bindGroups.set(key, bg);
+    this.bindGroups.set(key, { bg, buffers: [...buffers] });
     for (const b of buffers) {
       const keys = this.bindGroupKeys.get(b);
-      if (keys) keys.push(key);
-      else this.bindGroupKeys.set(b, [key]);
+      if (keys) keys.add(key);
+      else this.bindGroupKeys.set(b, new Set([key]));
     }
     this.counters.bindGroupsCreated++;
     return bg;

@@ -123,6 +123,22 @@ describe('buffer pool policy', () => {
     expect(rt.pool.snapshot().destroyed).toBeGreaterThan(0);
   });
 
+  it('bind-group bookkeeping stays bounded under buffer churn: a destroyed group leaves the key sets of the long-lived buffers it named', async () => {
+    const rt = E.runtime();
+    rt.setPoolPolicy({ freeBytesFloor: 0, peakFactor: 0, minIdleSubmits: 0 });
+    const w = E.randn([64]).keep(); // long-lived: bound with every churned buffer below
+    const internals = rt as unknown as { bindGroups: Map<string, unknown>; bindGroupKeys: Map<GPUBuffer, Set<string>> };
+    for (let i = 1; i <= 40; i++) {
+      await E.scope(() => E.ones([i * 64]).reshape([i, 64]).add(w).sum().keep()).item();
+    }
+    expect(rt.pool.snapshot().destroyed).toBeGreaterThan(0);
+    const keys = internals.bindGroupKeys.get(w.buffer)!;
+    // Every key still listed for the weight names a live cached group (before the fix, the keys of
+    // destroyed groups stayed here forever).
+    for (const k of keys) expect(internals.bindGroups.has(k)).toBe(true);
+    w.dispose();
+  });
+
   it('setPoolPolicy rejects unknown options and bad values, naming them', () => {
     const rt = E.runtime();
     expect(() => rt.setPoolPolicy({ maxIdle: 3 } as never)).toThrow("setPoolPolicy: unknown option 'maxIdle' (expected freeBytesFloor, peakFactor, minIdleSubmits, maxIdleSubmits)");
