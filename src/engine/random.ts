@@ -98,6 +98,19 @@ export class Generator {
     checkCount('uniformArray', n);
     const out = new Float32Array(n);
     for (let i = 0; i < n; i++) out[i] = low + (high - low) * this.next();
+    // Storing as float32 can round a value up to high itself (uniform(1e7, 1e7 + 1): about half of
+    // them); [low, high) is the contract, so those become the largest float32 below high. Other
+    // values are untouched, so seeded streams keep their numbers.
+    const h = Math.fround(high);
+    if (Math.fround(low) < h) {
+      let top = -1;
+      for (let i = 0; i < n; i++) {
+        if (out[i]! >= h) {
+          if (top === -1) top = nextFloat32Below(h);
+          out[i] = top;
+        }
+      }
+    }
     return out;
   }
 
@@ -143,4 +156,14 @@ export function manualSeed(seed: number): void {
   checkSeed('manualSeed', seed);
   defaultGenerator.manualSeed(seed);
   for (const l of seedListeners) l(seed);
+}
+
+/** The largest float32 below `x` (a float32 value). */
+function nextFloat32Below(x: number): number {
+  const f = new Float32Array([x]);
+  const u = new Uint32Array(f.buffer);
+  if (x === 0) u[0] = 0x80000001;
+  else if (x > 0) u[0]!--;
+  else u[0]!++;
+  return f[0]!;
 }

@@ -47,7 +47,9 @@ ${MAIN_1D} {
   let i = linear_index(gid, nwg);
   if (i >= p.n) { return; }
   if (p.mode == 0u) {
-    OUT[i] = bitcast<u32>(p.a + p.b * unit(i));
+    // Rounding can carry low + (high - low) * u up to high itself; p.range holds the bits of the
+    // largest float32 below high (the uniform mode has no other use for it), keeping [low, high).
+    OUT[i] = bitcast<u32>(min(p.a + p.b * unit(i), bitcast<f32>(p.range)));
   } else if (p.mode == 1u) {
     let j = i & ~1u;
     let r = sqrt(-2.0 * log(1.0 - unit(j)));

@@ -49,6 +49,19 @@ describe('GPU random numbers match their CPU twins', () => {
     }
   });
 
+  it('uniform never returns high, also where float32 rounding of low + (high - low) * u reaches it', async () => {
+    // At 1e7 float32 steps by 1, so without the clamp about half of uniform(1e7, 1e7 + 1) rounds up to high.
+    for (const gpu of [true, false]) {
+      if (gpu) gpuAlways();
+      const got = await E.uniform([4096], 1e7, 1e7 + 1, { generator: new E.Generator(5) }).toArray();
+      expect(Math.max(...got), gpu ? 'GPU path' : 'CPU path').toBe(1e7);
+      if (saved !== null) setRandomGpuThreshold(saved);
+      saved = null;
+    }
+    const twin = randomUniformCPU(4096, ...keyOf(5), 1e7, 1e7 + 1);
+    expect(Math.max(...twin)).toBe(1e7);
+  });
+
   it('randint: bit-identical to the twin over small, negative, huge and full int32 ranges', async () => {
     gpuAlways();
     const ranges: [number, number][] = [[0, 10], [-5, 5], [3, 4], [0, 2 ** 31], [-(2 ** 31), 2 ** 31], [-1000, 2 ** 30 + 7]].map((r) => r as [number, number]);

@@ -76,7 +76,7 @@ export function randomUniform(op: string, shape: Shape, low: number, high: numbe
   }
   const n = numel(shape);
   if (n <= gpuThreshold) return tensor(g.uniformArray(n, low, high), shape, { requiresGrad: opts.requiresGrad });
-  const t = generateOnGpu(shape, 'float32', g, RANDOM_MODE.uniform, low, high - low, 0, 0);
+  const t = generateOnGpu(shape, 'float32', g, RANDOM_MODE.uniform, low, high - low, 0, f32Below(low, high));
   return opts.requiresGrad ? t.requiresGrad_() : t;
 }
 
@@ -123,6 +123,18 @@ export function randomBitsCPU(k0: number, k1: number, c: number): number {
   return mix32((mix32((c + k0) >>> 0) ^ k1) >>> 0);
 }
 
+/**
+ * The bits of the largest float32 below `high` (of `high` itself when low == high), the uniform
+ * kernel's upper clamp: float32 rounding of low + (high - low) * u can otherwise reach high.
+ */
+function f32Below(low: number, high: number): number {
+  const h = Math.fround(high);
+  if (Math.fround(low) >= h) return f32bits(h);
+  if (h === 0) return 0x80000001; // the largest float below +-0 is -(smallest subnormal)
+  const bits = f32bits(h);
+  return (h > 0 ? bits - 1 : bits + 1) >>> 0;
+}
+
 function unitCPU(k0: number, k1: number, c: number): number {
   return (randomBitsCPU(k0, k1, c) >>> 8) * 5.9604644775390625e-8;
 }
@@ -131,8 +143,9 @@ function unitCPU(k0: number, k1: number, c: number): number {
 export function randomUniformCPU(n: number, k0: number, k1: number, low: number, high: number): Float32Array {
   const a = Math.fround(low);
   const b = Math.fround(high - low);
+  const top = new Float32Array(new Uint32Array([f32Below(low, high)]).buffer)[0]!;
   const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = a + Math.fround(b * unitCPU(k0, k1, i));
+  for (let i = 0; i < n; i++) out[i] = Math.min(Math.fround(a + Math.fround(b * unitCPU(k0, k1, i))), top);
   return out;
 }
 
