@@ -108,18 +108,30 @@ export function backward(root: Tensor, grad?: Tensor, opts: BackwardOptions = {}
   noGrad(() => {
     const grads = new Map<Tensor, Tensor>();
     grads.set(root, grad ? alias(grad) : onesLike(root));
+    try {
+      walk(grads);
+    } catch (e) {
+      // A gradient function raised (e.g. the in-place check): the gradients still waiting for their
+      // nodes would otherwise stay allocated until garbage-collected.
+      for (const pending of grads.values()) if (!pending.disposed) pending.dispose();
+      throw e;
+    }
+  });
+  function walk(grads: Map<Tensor, Tensor>): void {
     for (let i = order.length - 1; i >= 0; i--) {
       const node = order[i]!;
       const g = grads.get(node);
       if (!g) continue;
-      grads.delete(node);
       const fn = node.gradFn;
       if (!fn) {
+        grads.delete(node);
         accumulateLeaf(node, g);
         continue;
       }
-      // The node may read tensors whose user handle was released: the graph holds them.
+      // The node may read tensors whose user handle was released: the graph holds them. `g` stays
+      // in `grads` until its gradient function returned, so a failure there frees it too.
       const inputGrads = withGraphAccess(() => fn.backward(g));
+      grads.delete(node);
       const handedOut = new Set<Tensor>();
       fn.inputs.forEach((input, k) => {
         let gi = inputGrads[k];
@@ -143,7 +155,7 @@ export function backward(root: Tensor, grad?: Tensor, opts: BackwardOptions = {}
       });
       if (!handedOut.has(g)) g.dispose();
     }
-  });
+  }
   if (opts.retainGraph) return;
   // Free the graph from the root down: each node lets go of what it held, so intermediates the user
   // or a scope disposed are freed as soon as the last node using them is.

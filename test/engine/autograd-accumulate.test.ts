@@ -26,3 +26,21 @@ describe('leaf gradients own their buffers', () => {
     expect([...(await a.grad!.toArray())]).toEqual([2, 2]);
   });
 });
+
+describe('a backward pass that raises midway', () => {
+  it('frees the gradients still waiting for their nodes', async () => {
+    const a = E.tensor([1, 2, 3]).requiresGrad_();
+    const before = E.memory().tensors;
+    const h = E.exp(a);
+    // A custom op whose gradient function fails, downstream of exp: the walk stops inside it.
+    const failing = E.withGrad(E.noGrad(() => E.mul(h, 1)), 'failing', [h], () => {
+      throw new Error('custom backward failed');
+    });
+    const scaled = E.mul(failing, 2);
+    const loss = E.sum(scaled);
+    expect(() => loss.backward()).toThrow(/custom backward failed/);
+    for (const t of [loss, scaled, failing, h]) t.dispose();
+    expect(E.memory().tensors).toBe(before);
+    expect(a.grad).toBeNull();
+  });
+});
