@@ -88,15 +88,22 @@ export interface GradFn {
 }
 
 /**
- * What a tensor's graph node holds, kept apart from the tensor so that the garbage collector's
- * finalizer can release it (the node's closure refers to the tensor itself; this must not).
+ * A tensor's memory and graph bookkeeping, kept apart from the Tensor object so that the garbage
+ * collector's finalizer can release it. Graph nodes hold each other's cells, never Tensor objects:
+ * the registry keeps a registered tensor's cell reachable, so a cell that held its inputs' Tensor
+ * objects would keep them (and their finalizers) waiting one collection per graph level, and a
+ * dropped N-op graph would need N collections to give its GPU memory back.
  */
 interface Cell {
   storage: Storage | null;
-  /** Tensors the node keeps alive (its inputs and the internal tensors it owns); null once released. */
-  uses: Tensor[] | null;
+  /** The cells the node keeps alive (its inputs and the internal tensors it owns); null once released. */
+  uses: Cell[] | null;
   /** Storages the node watches for in-place writes. */
   watched: Storage[] | null;
+  /** How many live graph nodes (other than its own) hold this cell. */
+  graphUses: number;
+  /** The user's handle is gone (dispose(), a scope's end, or the Tensor object was collected). */
+  released: boolean;
 }
 
 // tensors: holding GPU memory (live, or disposed by the user but still kept by a graph);
@@ -117,34 +124,53 @@ export function withGraphAccess<T>(fn: () => T): T {
   }
 }
 
-/** Release a node's hold on its tensors; frees (iteratively: graphs can be deep) those nobody else holds. */
+/**
+ * Give a cell's buffer back and let go of its node, returning the cells the node held (the caller
+ * releases them). Called once nothing can reach the data any more.
+ */
+function freeCell(cell: Cell): Cell[] | null {
+  const s = cell.storage;
+  if (!s) return null;
+  const uses = cell.uses;
+  const watched = cell.watched;
+  cell.uses = null;
+  cell.watched = null;
+  cell.storage = null;
+  if (watched) for (const w of watched) w.unwatch();
+  counts.tensors--;
+  s.release();
+  return uses;
+}
+
+/** Release a node's hold on its cells; frees (iteratively: graphs can be deep) those nobody else holds. */
 function releaseNode(cell: Cell): void {
   const uses = cell.uses;
   const watched = cell.watched;
   cell.uses = null;
   cell.watched = null;
   if (watched) for (const s of watched) s.unwatch();
-  if (!uses) return;
-  let work: Tensor[] | null = null; // tensors freed here whose own nodes must let go in turn
-  for (const t of uses) {
-    if (--t.graphUses === 0 && t.disposed) (work ??= []).push(t);
-  }
-  while (work?.length) {
-    const next = work.pop()!.free_();
-    if (next) {
-      for (const t of next) if (--t.graphUses === 0 && t.disposed) work.push(t);
-    }
+  if (uses) releaseCells(uses);
+}
+
+function releaseCells(uses: Cell[]): void {
+  const work: Cell[] = []; // cells freed here whose own nodes must let go in turn
+  for (const c of uses) if (--c.graphUses === 0 && c.released) work.push(c);
+  while (work.length) {
+    const next = freeCell(work.pop()!);
+    if (next) for (const c of next) if (--c.graphUses === 0 && c.released) work.push(c);
   }
 }
 
-// Tensors dropped without dispose() give their buffer back when collected, and their graph node
-// lets go of its inputs (which may free tensors the user disposed while the graph kept them).
+// Tensors dropped without dispose() give their buffer back when collected, unless a live graph
+// node still holds their cell (then the node's release frees it), and their own node lets go of
+// its inputs (which may free tensors the user disposed while the graph kept them).
 const finalizer = new FinalizationRegistry<Cell>((cell) => {
   try {
-    counts.tensors--;
-    cell.storage?.release();
-    cell.storage = null;
-    releaseNode(cell);
+    cell.released = true;
+    if (cell.graphUses === 0) {
+      const uses = freeCell(cell);
+      if (uses) releaseCells(uses);
+    }
   } catch {
     /* the runtime may be gone at exit */
   }
@@ -165,12 +191,13 @@ export class Tensor {
   readonly dtype: DType;
   /** Number of elements (the product of the shape; 1 for a scalar). */
   readonly size: number;
-  private storage_: Storage | null;
   /** The user's handle was released (dispose() or a scope's end); the graph may still hold the data. */
   private released_ = false;
   private readonly cell: Cell;
   /** How many live graph nodes (other than its own) hold this tensor. Internal to autograd. */
-  graphUses = 0;
+  get graphUses(): number {
+    return this.cell.graphUses;
+  }
   /** Set when backward() freed this tensor's node: the op's name, for the second-backward error. */
   graphFreed: string | null = null;
   /** Set when a scope's end disposed this tensor (its id), for the use-after-dispose error. */
@@ -186,11 +213,10 @@ export class Tensor {
 
   /** Low-level: wrap a storage (takes one reference). Use the creation functions instead. */
   constructor(storage: Storage, shape: Shape, dtype: DType) {
-    this.storage_ = storage;
     this.shape = Object.freeze([...shape]);
     this.dtype = dtype;
     this.size = numel(shape);
-    this.cell = { storage, uses: null, watched: null };
+    this.cell = { storage, uses: null, watched: null, graphUses: 0, released: false };
     counts.tensors++;
     counts.undisposed++;
     finalizer.register(this, this.cell, this);
@@ -209,20 +235,20 @@ export class Tensor {
 
   /** The shared GPU storage; raises when the tensor was disposed. */
   get storage(): Storage {
-    if (this.released_ && !(graphAccess > 0 && this.storage_)) {
+    if (this.released_ && !(graphAccess > 0 && this.cell.storage)) {
       const how = this.disposedByScope !== null
         ? ` (by the end of scope #${this.disposedByScope}, which created it and did not return it: return it from the scope function or call keep() on it. ` +
           'If async scopes run concurrently, their awaits interleave and a tensor created by one can be tracked and disposed by another: await each async scope before starting the next)'
         : '';
       throw new EngramError(`tensor #${this.id}${this.name ? ` '${this.name}'` : ''} (shape ${shapeStr(this.shape)}) was used after dispose()${how}`);
     }
-    if (this.storage_!.owner !== currentRuntime()) {
+    if (this.cell.storage!.owner !== currentRuntime()) {
       throw new EngramError(
         `tensor #${this.id}${this.name ? ` '${this.name}'` : ''} (shape ${shapeStr(this.shape)}) belongs to a GPU device that is gone ` +
           `(lost, destroyed or replaced by init()); its data cannot be used on the current device. Create it again (e.g. rebuild the model and reload its checkpoint)`,
       );
     }
-    return this.storage_!;
+    return this.cell.storage!;
   }
 
   /** The GPU buffer holding the data (for kernels); raises when the tensor was disposed. */
@@ -232,7 +258,7 @@ export class Tensor {
 
   /** The data version (bumped by in-place writes while a graph has saved it); shared by views. */
   get version(): number {
-    return this.storage_?.version ?? -1;
+    return this.cell.storage?.version ?? -1;
   }
 
   /** True for tensors not computed by a recorded op (parameters, inputs), as PyTorch's `is_leaf`. */
@@ -249,13 +275,14 @@ export class Tensor {
   dispose(): void {
     if (this.released_) return;
     this.released_ = true;
+    this.cell.released = true;
     this.disposedByScope = endingScope();
     finalizer.unregister(this);
     counts.undisposed--;
     untrack(this);
-    if (this.graphUses === 0) {
+    if (this.cell.graphUses === 0) {
       const uses = this.free_();
-      if (uses) releaseNode({ storage: null, uses, watched: null });
+      if (uses) releaseCells(uses);
     }
   }
 
@@ -263,33 +290,23 @@ export class Tensor {
    * Internal: give the buffer back and detach this tensor's node, returning the tensors the node
    * held (the caller releases them). Called once nothing can reach the tensor any more.
    */
-  free_(): Tensor[] | null {
-    const s = this.storage_;
-    if (!s) return null;
-    const uses = this.cell.uses;
-    this.cell.uses = null;
-    const watched = this.cell.watched;
-    this.cell.watched = null;
-    if (watched) for (const w of watched) w.unwatch();
-    this.storage_ = null;
-    this.cell.storage = null;
+  free_(): Cell[] | null {
+    if (!this.cell.storage) return null;
     this.gradFn = null;
-    counts.tensors--;
-    s.release();
-    return uses;
+    return freeCell(this.cell);
   }
 
   /** Internal (autograd): the storage whatever the user did with the handle; null once freed. */
   storageForGraph(): Storage | null {
-    return this.storage_;
+    return this.cell.storage;
   }
 
   /** Internal (autograd, withGrad): attach a node that holds `uses` and watches `watched`. */
   attachNode_(fn: GradFn, uses: Tensor[], watched: Storage[]): void {
     this.gradFn = fn;
-    for (const u of uses) u.graphUses++;
+    for (const u of uses) u.cell.graphUses++;
     for (const w of watched) w.watch();
-    this.cell.uses = uses;
+    this.cell.uses = uses.map((u) => u.cell);
     this.cell.watched = watched;
   }
 
