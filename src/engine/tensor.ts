@@ -289,6 +289,7 @@ export class Tensor {
   /**
    * Internal: give the buffer back and detach this tensor's node, returning the tensors the node
    * held (the caller releases them). Called once nothing can reach the tensor any more.
+   * @internal
    */
   free_(): Cell[] | null {
     if (!this.cell.storage) return null;
