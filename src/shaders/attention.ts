@@ -50,6 +50,18 @@ const TILE = ${TILE}u;
 const WG = ${WG}u;${NEG_INF_TEST}`;
 }
 
+/**
+ * WGSL for staging one tile: the workgroup's threads copy rows first .. first + TILE - 1 of `src`
+ * (batch entry b, `count` rows of `width` floats each) into the workgroup array `dst`, with zeros
+ * past the last row, so every thread can then read the tile after the barrier.
+ */
+function stageTile(dst: string, src: string, width: string, first: string, count: string): string {
+  return `for (var t = lid; t < TILE * ${width}; t += WG) {
+      let r = ${first} + t / ${width};
+      if (r < ${count}) { ${dst}[t] = ${src}[(b * ${count} + r) * ${width} + t % ${width}]; } else { ${dst}[t] = 0.0; }
+    }`;
+}
+
 /** The score s of query row i (q in registers) and key row jj of the tile in `ks`; `continue`s past excluded keys. */
 function score(mask: AttentionMask, qName: string, kTile: string, qi: string, kj: string, kRow: string): string {
   return /* wgsl */ `${mask === 'causal' ? `if (${kj} > ${qi}) { continue; }` : ''}
@@ -87,14 +99,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var m = -3.0e38; // running max (finite, so exp(m - m_new) is 0, not NaN, at the first key)
   var l = 0.0;     // running sum of exp(s - m)
   for (var j0 = 0u; j0 < p.S; j0 += TILE) {
-    for (var t = lid; t < TILE * E; t += WG) {
-      let j = j0 + t / E;
-      if (j < p.S) { ks[t] = K[(b * p.S + j) * E + t % E]; } else { ks[t] = 0.0; }
-    }
-    for (var t = lid; t < TILE * EV; t += WG) {
-      let j = j0 + t / EV;
-      if (j < p.S) { vs[t] = V[(b * p.S + j) * EV + t % EV]; } else { vs[t] = 0.0; }
-    }
+    ${stageTile('ks', 'K', 'E', 'j0', 'p.S')}
+    ${stageTile('vs', 'V', 'EV', 'j0', 'p.S')}
     workgroupBarrier();
     if (valid) {
       let n = min(TILE, p.S - j0);
@@ -152,14 +158,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     D = STATS[(b * p.L + i) * 2u + 1u];
   }
   for (var j0 = 0u; j0 < p.S; j0 += TILE) {
-    for (var t = lid; t < TILE * E; t += WG) {
-      let j = j0 + t / E;
-      if (j < p.S) { ks[t] = K[(b * p.S + j) * E + t % E]; } else { ks[t] = 0.0; }
-    }
-    for (var t = lid; t < TILE * EV; t += WG) {
-      let j = j0 + t / EV;
-      if (j < p.S) { vs[t] = V[(b * p.S + j) * EV + t % EV]; } else { vs[t] = 0.0; }
-    }
+    ${stageTile('ks', 'K', 'E', 'j0', 'p.S')}
+    ${stageTile('vs', 'V', 'EV', 'j0', 'p.S')}
     workgroupBarrier();
     if (valid) {
       let n = min(TILE, p.S - j0);
@@ -212,18 +212,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     for (var d = 0u; d < EV; d++) { v[d] = V[(b * p.S + j) * EV + d]; }
   }
   for (var i0 = 0u; i0 < p.L; i0 += TILE) {
-    for (var t = lid; t < TILE * E; t += WG) {
-      let i = i0 + t / E;
-      if (i < p.L) { qs[t] = Q[(b * p.L + i) * E + t % E]; } else { qs[t] = 0.0; }
-    }
-    for (var t = lid; t < TILE * EV; t += WG) {
-      let i = i0 + t / EV;
-      if (i < p.L) { gs[t] = G[(b * p.L + i) * EV + t % EV]; } else { gs[t] = 0.0; }
-    }
-    for (var t = lid; t < TILE * 2u; t += WG) {
-      let i = i0 + t / 2u;
-      if (i < p.L) { st[t] = STATS[(b * p.L + i) * 2u + t % 2u]; } else { st[t] = 0.0; }
-    }
+    ${stageTile('qs', 'Q', 'E', 'i0', 'p.L')}
+    ${stageTile('gs', 'G', 'EV', 'i0', 'p.L')}
+    ${stageTile('st', 'STATS', '2u', 'i0', 'p.L')}
     workgroupBarrier();
     if (valid) {
       let n = min(TILE, p.L - i0);
