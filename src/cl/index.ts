@@ -21,3 +21,5 @@ export * from './strategies/index.js';
 export * from './report.js';
 export * from './seeds.js';
 export { binaryCrossEntropyWithLogits, icarlLoss, supConLoss, type LossReduction, type ICaRLLossOptions } from './losses.js';
+export { TrainingMeter, type TrainingStats, type ScenarioCost } from './costs.js';
+export * from './loggers.js';

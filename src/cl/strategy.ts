@@ -14,6 +14,8 @@ import { DataLoader } from '../data/loader.js';
 import type { GpuTransform } from '../data/transforms.js';
 import type { Task } from './scenarios.js';
 import { averageAccuracy, averageIncrementalAccuracy, forgetting, backwardTransfer } from './metrics.js';
+import { CostProbe, type ScenarioCost, type TrainingStats } from './costs.js';
+import type { Logger } from './loggers.js';
 
 /**
  * A continual-learning strategy: it sees the tasks one at a time (`learnTask`) and must then classify images
@@ -37,6 +39,8 @@ export interface Strategy {
   dispose?(): void;
   /** Called by `runScenario` once the accuracy row after task `taskIndex` is complete (plugins' afterEval). */
   afterEval?(taskIndex: number, row: readonly number[]): void;
+  /** Training steps and readbacks inside the training loops so far, all tasks (see `TrainingMeter`); feeds `ScenarioResult.cost`. */
+  trainingStats?(): TrainingStats;
 }
 
 /**
@@ -70,6 +74,20 @@ export interface ScenarioResult {
     /** Stored payload bytes. */
     bytes: number;
   };
+  /** What the run cost: time and readbacks per step, extra GPU memory, exemplar bytes (see `ScenarioCost`). */
+  cost?: ScenarioCost;
+}
+
+/** Options of `runScenario()`. */
+export interface RunScenarioOptions {
+  /** GPU transform of the test batches. */
+  evalTransform?: GpuTransform;
+  /** Test batch size (default 500). */
+  evalBatchSize?: number;
+  /** Called after each row of the accuracy matrix is complete. */
+  onTask?: (i: number, row: number[]) => void;
+  /** Loggers told of the run's start, each evaluated row and the result (see `Logger`). */
+  loggers?: readonly Logger[];
 }
 
 /** Accuracy of `strategy.predict` on a test set; correct counts accumulate on the GPU, read back once. */
@@ -97,14 +115,19 @@ export async function strategyAccuracy(strategy: Strategy, test: Task['test'], o
 export async function runScenario(
   strategy: Strategy,
   tasks: readonly Task[],
-  opts: { evalTransform?: GpuTransform; evalBatchSize?: number; onTask?: (i: number, row: number[]) => void } = {},
+  opts: RunScenarioOptions = {},
 ): Promise<ScenarioResult> {
   const R: number[][] = [];
   const trainSeconds: number[] = [];
+  const loggers = opts.loggers ?? [];
+  for (const l of loggers) l.log({ event: 'start', strategy: strategy.name, tasks: tasks.length });
+  const probe = new CostProbe(strategy);
   for (let i = 0; i < tasks.length; i++) {
+    probe.beforeTask();
     const t0 = performance.now();
     await strategy.learnTask(tasks[i]!, tasks.slice(0, i + 1));
     trainSeconds.push((performance.now() - t0) / 1000);
+    probe.afterTask();
     const row: number[] = [];
     for (let j = 0; j < tasks.length; j++) {
       // Future tasks too (their classes are unseen, so this is ~0 in class-incremental learning): the
@@ -114,8 +137,10 @@ export async function runScenario(
     R.push(row);
     strategy.afterEval?.(i, row);
     opts.onTask?.(i, row);
+    for (const l of loggers) l.log({ event: 'eval', strategy: strategy.name, task: i, row: [...row], trainSeconds: trainSeconds[i]! });
   }
-  return {
+  const memory = strategy.memoryStats?.();
+  const result: ScenarioResult = {
     strategy: strategy.name,
     accuracyMatrix: R,
     averageAccuracy: averageAccuracy(R),
@@ -123,6 +148,9 @@ export async function runScenario(
     forgetting: forgetting(R),
     backwardTransfer: backwardTransfer(R),
     trainSeconds,
-    memory: strategy.memoryStats?.(),
+    memory,
+    cost: probe.result(trainSeconds, memory?.bytes ?? 0),
   };
+  for (const l of loggers) l.log({ event: 'end', strategy: strategy.name, result });
+  return result;
 }

@@ -30,6 +30,8 @@ export interface PoolStats {
   liveBytes: number;
   pooledBuffers: number;
   pooledBytes: number;
+  /** Highest `liveBytes` since the pool was made or since the last `resetPeak()`. */
+  peakLiveBytes: number;
   /** GPUBuffers created, and destroyed by the policy or `trim()`, since the pool was made. */
   created: number;
   destroyed: number;
@@ -71,7 +73,7 @@ export class BufferPool {
   /** Highest live bytes since the last submit, and the decayed peak over recent submits. */
   private peakSinceSubmit = 0;
   private recentPeak = 0;
-  private stats: PoolStats = { liveBuffers: 0, liveBytes: 0, pooledBuffers: 0, pooledBytes: 0, created: 0, destroyed: 0 };
+  private stats: PoolStats = { liveBuffers: 0, liveBytes: 0, peakLiveBytes: 0, pooledBuffers: 0, pooledBytes: 0, created: 0, destroyed: 0 };
   policy: PoolPolicy = { ...DEFAULT_POOL_POLICY };
   /** Called for each buffer the pool destroys (the runtime drops cached bind groups naming it). */
   onDestroy: ((buf: GPUBuffer) => void) | null = null;
@@ -104,6 +106,7 @@ export class BufferPool {
     this.stats.liveBuffers++;
     this.stats.liveBytes += size;
     if (this.stats.liveBytes > this.peakSinceSubmit) this.peakSinceSubmit = this.stats.liveBytes;
+    if (this.stats.liveBytes > this.stats.peakLiveBytes) this.stats.peakLiveBytes = this.stats.liveBytes;
     return buf;
   }
 
@@ -172,6 +175,11 @@ export class BufferPool {
     this.stats.pooledBuffers = 0;
     this.stats.pooledBytes = 0;
     return n;
+  }
+
+  /** Restart the high-water mark `peakLiveBytes` from the live bytes now. */
+  resetPeak(): void {
+    this.stats.peakLiveBytes = this.stats.liveBytes;
   }
 
   snapshot(): PoolStats {

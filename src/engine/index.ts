@@ -5,7 +5,7 @@ export { GpuTimer, type TimedDispatch } from './gpu-timer.js';
 export type { InitOptions, AdapterDescription, DeviceSource } from './device.js';
 export {
   Tensor, Storage, tensor, empty, zeros, ones, full, zerosLike, onesLike, arange, rand, randn, uniform, randint,
-  memory, withGrad, needsGrad,
+  memory, resetPeakMemory, withGrad, needsGrad,
 } from './tensor.js';
 export type { DType, Shape, GradFn, CreateOptions, RandomOptions, BackwardOptions, SavedForBackward, MemoryStats, NestedNumbers } from './tensor.js';
 export { scope, noGrad, isGradEnabled, setGradEnabled } from './scope.js';

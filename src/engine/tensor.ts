@@ -703,6 +703,8 @@ export interface MemoryStats {
   buffers: number;
   /** Bytes of those buffers. */
   bytes: number;
+  /** The highest `bytes` since the runtime started or since the last `resetPeakMemory()` (PyTorch's `max_memory_allocated`). */
+  peakBytes: number;
   /** Free buffers the pool keeps for reuse (bounded by the pool policy). */
   pooledBuffers: number;
   /** Bytes of those free buffers. */
@@ -718,5 +720,13 @@ export interface MemoryStats {
  */
 export function memory(): MemoryStats {
   const s = runtime().pool.snapshot();
-  return { tensors: counts.tensors, undisposed: counts.undisposed, buffers: s.liveBuffers, bytes: s.liveBytes, pooledBuffers: s.pooledBuffers, pooledBytes: s.pooledBytes };
+  return { tensors: counts.tensors, undisposed: counts.undisposed, buffers: s.liveBuffers, bytes: s.liveBytes, peakBytes: s.peakLiveBytes, pooledBuffers: s.pooledBuffers, pooledBytes: s.pooledBytes };
+}
+
+/**
+ * Restart `memory().peakBytes` from the bytes in use now, to measure the peak of a piece of code
+ * (PyTorch's `reset_peak_memory_stats`). `runScenario` calls it before each task it trains.
+ */
+export function resetPeakMemory(): void {
+  runtime().pool.resetPeak();
 }

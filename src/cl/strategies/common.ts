@@ -20,6 +20,7 @@ import type { Task } from '../scenarios.js';
 import type { Strategy } from '../strategy.js';
 import { classesNeeded, expandClassifier } from './expansion.js';
 import type { StrategyContext, StrategyPlugin } from '../plugins.js';
+import { TrainingMeter, type TrainingStats } from '../costs.js';
 
 /** What a strategy needs of an optimizer (every engram optimizer has it). */
 export interface StrategyOptimizer {
@@ -155,6 +156,7 @@ export abstract class SupervisedStrategy implements Strategy {
   /** The plugins in call order (`opts.plugins`, then any the strategy adds itself). */
   protected readonly plugins: StrategyPlugin[];
   private frozen = false;
+  private readonly meter = new TrainingMeter();
   private readonly headGenerator: Generator;
   private tasksSoFar: readonly Task[] = [];
 
@@ -201,6 +203,7 @@ export abstract class SupervisedStrategy implements Strategy {
     let steps = 0;
     try {
       this.setTrainMode();
+      this.meter.begin();
       for (let e = 0; e < this.epochs; e++) {
         for (const batch of loader) {
           for (const p of this.plugins) p.beforeStep?.(ctx, batch, task);
@@ -210,6 +213,7 @@ export abstract class SupervisedStrategy implements Strategy {
           steps++;
         }
       }
+      this.meter.end(steps);
       optimizer.zeroGrad();
       this.taskLosses.push(steps ? (await lossSum.item()) / steps : NaN);
     } finally {
@@ -228,6 +232,10 @@ export abstract class SupervisedStrategy implements Strategy {
 
   predict(x: Tensor): Tensor {
     return argmaxPredict(this.model, x);
+  }
+
+  trainingStats(): TrainingStats {
+    return this.meter.stats();
   }
 
   memoryStats(): {

@@ -30,6 +30,7 @@ import { NCMHead } from '../heads/ncm.js';
 import { GaussianHead, type GaussianHeadOptions } from '../heads/gaussian.js';
 import type { Task } from '../scenarios.js';
 import type { Strategy } from '../strategy.js';
+import { TrainingMeter, type TrainingStats } from '../costs.js';
 import { ExperienceReplay, type ReplayOptions } from './replay.js';
 import { classificationLoss, optimizerStep, taskSeed, type StrategyOptimizer } from './common.js';
 import { classesNeeded, expandClassifier } from './expansion.js';
@@ -171,6 +172,7 @@ export class GaussianHeadStrategy implements Strategy {
   private readonly opts: GaussianHeadStrategyOptions;
   private readonly featureBatch: number;
   private trained: boolean;
+  private readonly meter = new TrainingMeter();
 
   constructor(opts: GaussianHeadStrategyOptions) {
     if (!opts || typeof opts !== 'object' || !opts.model || typeof opts.model.features !== 'function') {
@@ -204,6 +206,10 @@ export class GaussianHeadStrategy implements Strategy {
     return inEvalMode(this.model, () => scope(() => this.head.predict(this.model.features(x))));
   }
 
+  trainingStats(): TrainingStats {
+    return this.meter.stats();
+  }
+
   memoryStats(): {
     /** Exemplars held. */
     exemplars: number;
@@ -234,12 +240,14 @@ export class GaussianHeadStrategy implements Strategy {
     let steps = 0;
     try {
       this.model.train();
+      this.meter.begin();
       for (let e = 0; e < (o.epochs ?? 1); e++) {
         for (const batch of loader) {
           optimizerStep(optimizer, () => classificationLoss(this.model, batch.x, batch.y), lossSum);
           steps++;
         }
       }
+      this.meter.end(steps);
       optimizer.zeroGrad();
       this.taskLosses.push(steps ? (await lossSum.item()) / steps : NaN);
     } finally {

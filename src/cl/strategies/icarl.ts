@@ -43,6 +43,7 @@ import { herdingSelectTensor } from '../herding.js';
 import { icarlLoss } from '../losses.js';
 import type { Task } from '../scenarios.js';
 import type { Strategy } from '../strategy.js';
+import { TrainingMeter, type TrainingStats } from '../costs.js';
 
 // ------------------------------------------------------------------ helpers shared with scr.ts
 
@@ -195,6 +196,7 @@ export class ICaRL implements Strategy {
   private readonly batchSize: number;
   private readonly chunk: number;
   private readonly seed: number;
+  private readonly meter = new TrainingMeter();
   private store_: ExemplarStore | null = null;
   /** Exemplar sets by class, in the store's order (a class's exemplars are contiguous, in herding order). */
   private sets = new Map<number, ClassSet>();
@@ -260,6 +262,10 @@ export class ICaRL implements Strategy {
     return ncmPredict('ICaRL', this.head, this.model, x);
   }
 
+  trainingStats(): TrainingStats {
+    return this.meter.stats();
+  }
+
   memoryStats(): {
     /** Exemplars held. */
     exemplars: number;
@@ -302,6 +308,7 @@ export class ICaRL implements Strategy {
     let steps = 0;
     try {
       this.model.train();
+      this.meter.begin();
       for (let e = 0; e < this.epochs; e++) {
         const perm = sampleWithoutReplacement(gen, M, M);
         const L = loader.len;
@@ -328,6 +335,7 @@ export class ICaRL implements Strategy {
           steps++;
         }
       }
+      this.meter.end(steps);
       optimizer.zeroGrad();
       this.taskLosses.push(steps ? (await lossSum.item()) / steps : NaN);
     } finally {

@@ -30,6 +30,7 @@ import { NCMHead } from '../heads/ncm.js';
 import { supConLoss } from '../losses.js';
 import type { Task } from '../scenarios.js';
 import type { Strategy } from '../strategy.js';
+import { TrainingMeter, type TrainingStats } from '../costs.js';
 import {
   buildOptimizer, checkModel, fitNCMOnStore, ncmPredict, positiveNumber,
   type OptimizerHandle, type TrainingOptions,
@@ -78,6 +79,7 @@ export class SCR implements Strategy {
   private readonly chunk: number;
   private readonly seed: number;
   private readonly generator: Generator;
+  private readonly meter = new TrainingMeter();
   private buffer_: ReplayBuffer | null;
   private optimizer: OptimizerHandle | null = null;
 
@@ -141,6 +143,7 @@ export class SCR implements Strategy {
     this.pending = { sum: lossSum, steps: 0 };
     this.model.train();
     try {
+      this.meter.begin();
       for (let e = 0; e < this.epochs; e++) {
         for (const batch of loader) {
           scope(() => {
@@ -173,6 +176,7 @@ export class SCR implements Strategy {
           }
         }
       }
+      this.meter.end(this.pending.steps);
       optimizer.zeroGrad();
     } finally {
       this.model.eval();
@@ -187,6 +191,10 @@ export class SCR implements Strategy {
 
   predict(x: Tensor): Tensor {
     return ncmPredict('SCR', this.head, this.model, x);
+  }
+
+  trainingStats(): TrainingStats {
+    return this.meter.stats();
   }
 
   memoryStats(): {

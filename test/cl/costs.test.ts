@@ -1,0 +1,101 @@
+// Cost metrics: the runtime's readback counter and peak-memory mark count exactly on hand-made cases,
+// a strategy's TrainingMeter sees the readbacks inside its steps (none for a plain step, one per step
+// for a plugin that reads), and runScenario reports sane costs for Naive and ER on a synthetic split.
+import { describe, it, expect } from 'vitest';
+import * as E from '../../src/index.js';
+import { classIncremental, runScenario, ReservoirBuffer, type Task, type StrategyPlugin } from '../../src/cl/index.js';
+import { Naive, ExperienceReplay } from '../../src/cl/strategies/index.js';
+import { sizeClass } from '../../src/engine/buffer-pool.js';
+import { useGPU } from '../helpers/gpu.js';
+import { syntheticImages } from './synthetic.js';
+
+useGPU();
+
+/** Two tasks of two classes, 100 training images per class: 200 per task, so 4 steps of 64 per task. */
+function twoTasks(): Task[] {
+  return classIncremental(syntheticImages([0, 1, 2, 3], 100, 1), syntheticImages([0, 1, 2, 3], 20, 2), [[0, 1], [2, 3]]);
+}
+
+describe('runtime cost counters', () => {
+  it('counters.readbacks counts each read back to the CPU, and nothing else', async () => {
+    const rt = E.runtime();
+    const t = E.tensor([1, 2, 3]);
+    const before = rt.counters.readbacks;
+    const s = E.sum(E.mul(t, t)); // recorded work reads nothing back
+    expect(rt.counters.readbacks).toBe(before);
+    await t.toArray();
+    await t.toArray();
+    expect(await s.item()).toBe(14);
+    expect(rt.counters.readbacks - before).toBe(3);
+    t.dispose();
+    s.dispose();
+  });
+
+  it('memory().peakBytes is the high-water mark of live bytes since resetPeakMemory()', () => {
+    E.resetPeakMemory();
+    const m0 = E.memory();
+    expect(m0.peakBytes).toBe(m0.bytes);
+    const a = E.zeros([1000]); // 4000 bytes: one 4096-byte size class
+    const b = E.zeros([100]);
+    a.dispose();
+    b.dispose();
+    const m1 = E.memory();
+    expect(m1.bytes).toBe(m0.bytes);
+    expect(m1.peakBytes - m0.bytes).toBe(sizeClass(4000) + sizeClass(400));
+    E.resetPeakMemory();
+    expect(E.memory().peakBytes).toBe(m0.bytes);
+  });
+});
+
+describe('strategy costs', () => {
+  it('a step without reads has 0 readbacks per step; a plugin reading once per step has exactly 1', async () => {
+    const tasks = twoTasks();
+    E.manualSeed(0);
+    const plain = new Naive({ model: new E.SimpleNN(16, 4), batchSize: 64, seed: 0 });
+    const r0 = await runScenario(plain, tasks);
+    plain.dispose();
+    expect(r0.cost!.steps).toBe(8);
+    expect(r0.cost!.readbacksPerStep).toBe(0);
+    // Outside the loops: the mean loss of each task, one readback per task.
+    expect(r0.cost!.readbacks).toBe(2);
+
+    const pending: Promise<unknown>[] = [];
+    const reader: StrategyPlugin = { name: 'reader', afterStep: (ctx) => void pending.push(ctx.model.parameters()[0]!.toArray()) };
+    E.manualSeed(0);
+    const reading = new Naive({ model: new E.SimpleNN(16, 4), batchSize: 64, seed: 0, plugins: [reader] });
+    const r1 = await runScenario(reading, tasks);
+    await Promise.all(pending);
+    reading.dispose();
+    expect(pending).toHaveLength(8);
+    expect(r1.cost!.steps).toBe(8);
+    expect(r1.cost!.readbacksPerStep).toBe(1);
+    expect(r1.cost!.readbacks).toBe(8 + 2);
+    expect(r1.accuracyMatrix).toEqual(r0.accuracyMatrix); // same seed: reading does not change training
+  });
+
+  it('Naive and ER report steps, time per step, extra GPU memory and exemplar bytes', async () => {
+    const tasks = twoTasks();
+    const naive = new Naive({ model: new E.SimpleNN(16, 4), batchSize: 64, seed: 0 });
+    const rn = await runScenario(naive, tasks);
+    naive.dispose();
+    const buffer = new ReservoirBuffer({ shape: [1, 4, 4], capacity: 40, format: 'uint8', seed: 0 });
+    const er = new ExperienceReplay({ model: new E.SimpleNN(16, 4), batchSize: 64, seed: 0, buffer, memoryBatchSize: 32 });
+    const re = await runScenario(er, tasks);
+    er.dispose();
+    for (const r of [rn, re]) {
+      const c = r.cost!;
+      const total = r.trainSeconds.reduce((a, b) => a + b, 0);
+      expect(c.steps, r.strategy).toBe(8);
+      expect(c.secondsPerStep! * c.steps!, r.strategy).toBeCloseTo(total, 9);
+      expect(c.secondsPerStep, r.strategy).toBeGreaterThan(0);
+      expect(c.readbacksPerStep, r.strategy).toBe(0);
+      // A training step holds activations and gradients on top of the model.
+      expect(c.peakExtraBytes, r.strategy).toBeGreaterThan(0);
+      expect(c.extraBytes, r.strategy).toBeLessThanOrEqual(c.peakExtraBytes);
+      expect(c.memoryBytes, r.strategy).toBe(r.memory?.bytes ?? 0);
+    }
+    expect(rn.cost!.memoryBytes).toBe(0);
+    // 40 uint8 exemplars of 16 pixels.
+    expect(re.cost!.memoryBytes).toBe(40 * 16);
+  });
+});
