@@ -157,6 +157,16 @@ export interface LegendEntry {
   marker?: MarkerShape;
 }
 
+/** A labelled position on the x axis. */
+export interface AxisTick {
+  /** Position (data units). */
+  x: number;
+  /** Text under the axis. */
+  label: string;
+  /** Text colour (default black). */
+  color?: string;
+}
+
 /** Options of `lineChartSVG()`. */
 export interface LineChartOptions {
   /** Caption of the x axis. */
@@ -174,7 +184,7 @@ export interface LineChartOptions {
   /** x range drawn (default: the points' range; a single x is centred). */
   xDomain?: readonly [number, number];
   /** Labelled x ticks (default: five evenly spaced numbers). */
-  xTicks?: readonly { x: number; label: string; color?: string }[];
+  xTicks?: readonly AxisTick[];
   /** y range drawn; values outside are clamped to it (default [0, 100]). */
   yDomain?: readonly [number, number];
   /** y grid lines and their labels (default every 20 from 0 to 100). */
@@ -236,7 +246,7 @@ export function lineChartSVG(series: readonly ChartSeries[], opts: LineChartOpti
     out.push(`<line x1="${m.left}" y1="${px(yAt(p))}" x2="${m.left + pw}" y2="${px(yAt(p))}" stroke="#e4e4e4"/>`);
     out.push(`<text x="${m.left - 6}" y="${px(yAt(p) + 4)}" text-anchor="end">${p}</text>`);
   }
-  const ticks = opts.xTicks ?? (Number.isFinite(x0) ? Array.from({ length: x1 > x0 ? 5 : 1 }, (_, k) => x0 + ((x1 - x0) * k) / 4).map((x) => ({ x, label: String(Math.round(x * 100) / 100), color: undefined })) : []);
+  const ticks: readonly AxisTick[] = opts.xTicks ?? (Number.isFinite(x0) ? Array.from({ length: x1 > x0 ? 5 : 1 }, (_, k) => x0 + ((x1 - x0) * k) / 4).map((x) => ({ x, label: String(Math.round(x * 100) / 100) })) : []);
   for (const t of ticks) out.push(`<text x="${px(xAt(t.x))}" y="${m.top + ph + 18}" text-anchor="middle"${t.color ? ` fill="${t.color}"` : ''}>${escapeXml(t.label)}</text>`);
   for (const b of opts.boundaries ?? []) out.push(`<line x1="${px(xAt(b))}" y1="${m.top}" x2="${px(xAt(b))}" y2="${m.top + ph}" stroke="#999" stroke-dasharray="3 3"/>`);
   out.push(`<line x1="${m.left}" y1="${m.top}" x2="${m.left}" y2="${m.top + ph}" stroke="#000"/>`);

@@ -60,6 +60,8 @@ export interface CurvesSVGOptions {
 }
 
 const X_AFTER = 'after training task';
+/** Room on each side of the first and last stage, in stages, so the markers spread around them stay inside the axes. */
+const STAGE_PAD = 0.3;
 
 /** Legend of the per-(strategy, task) curves: tasks by colour, then strategies by dash and marker. */
 function taskStrategyLegend(labels: readonly string[], strategies: readonly string[]): LegendEntry[] {
@@ -90,7 +92,7 @@ export function accuracyCurvesSVG(results: ScenarioResult | readonly ScenarioRes
     }));
   });
   return lineChartSVG(series, {
-    title: opts.title, width: opts.width, height: opts.height, xDomain: [0, T - 1], xTicks: labels.map((label, x) => ({ x, label })),
+    title: opts.title, width: opts.width, height: opts.height, xDomain: [-STAGE_PAD, T - 1 + STAGE_PAD], xTicks: labels.map((label, x) => ({ x, label })),
     dodge: 'auto', xLabel: X_AFTER, yLabel: 'test accuracy (%)', legend: taskStrategyLegend(labels, list.map((r) => r.strategy)),
   });
 }
@@ -239,7 +241,7 @@ export function errorBarCurvesSVG(xLabels: readonly string[], series: readonly E
     points: Array.from({ length: X }, (_, i) => ({ x: i, y: (s.mean[i] ?? NaN) * k, std: (s.std[i] ?? NaN) * k })),
   }));
   return lineChartSVG(chart, {
-    title: opts.title, width: opts.width, height: opts.height, xDomain: [0, X - 1], xTicks: xLabels.map((label, x) => ({ x, label })),
+    title: opts.title, width: opts.width, height: opts.height, xDomain: [-STAGE_PAD, X - 1 + STAGE_PAD], xTicks: xLabels.map((label, x) => ({ x, label })),
     dodge: 'auto', xLabel: opts.xLabel ?? X_AFTER, yLabel: opts.yLabel ?? 'test accuracy (%), mean ± std over seeds', legend: opts.legend,
   });
 }
