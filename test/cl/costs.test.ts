@@ -4,7 +4,7 @@
 import { describe, it, expect } from 'vitest';
 import * as E from '../../src/index.js';
 import { classIncremental, runScenario, ReservoirBuffer, type Task, type StrategyPlugin } from '../../src/cl/index.js';
-import { Naive, ExperienceReplay } from '../../src/cl/strategies/index.js';
+import { Naive, ExperienceReplay, ICaRL, SCR, GaussianHeadStrategy } from '../../src/cl/strategies/index.js';
 import { sizeClass } from '../../src/engine/buffer-pool.js';
 import { useGPU } from '../helpers/gpu.js';
 import { syntheticImages } from './synthetic.js';
@@ -14,6 +14,19 @@ useGPU();
 /** Two tasks of two classes, 100 training images per class: 200 per task, so 4 steps of 64 per task. */
 function twoTasks(): Task[] {
   return classIncremental(syntheticImages([0, 1, 2, 3], 100, 1), syntheticImages([0, 1, 2, 3], 20, 2), [[0, 1], [2, 3]]);
+}
+
+/** Features with parameters (Linear + ReLU), then a linear head. */
+class TinyNet extends E.Classifier {
+  readonly body: E.Sequential;
+  constructor(numClasses: number) {
+    super();
+    this.body = this.registerModule('features', new E.Sequential(new E.Flatten(), new E.Linear(16, 8), new E.ReLU()));
+    this.registerModule('classifier', new E.Linear(8, numClasses));
+  }
+  features(x: E.Tensor): E.Tensor {
+    return this.body.forward(x);
+  }
 }
 
 describe('runtime cost counters', () => {
@@ -97,5 +110,24 @@ describe('strategy costs', () => {
     expect(rn.cost!.memoryBytes).toBe(0);
     // 40 uint8 exemplars of 16 pixels.
     expect(re.cost!.memoryBytes).toBe(40 * 16);
+  });
+
+  it('iCaRL, SCR and the Gaussian head count their own loops: steps taken, no readback inside them', async () => {
+    const tasks = twoTasks();
+    const strategies = [
+      new ICaRL({ model: new TinyNet(4), memorySize: 20, batchSize: 32, seed: 0 }),
+      new SCR({ model: new TinyNet(4), memorySize: 20, batchSize: 32, seed: 0 }),
+      new GaussianHeadStrategy({ model: new TinyNet(2), batchSize: 64, seed: 0 }),
+    ];
+    // SCR: ceil(200 / 32) = 7 steps a task; Gaussian head: trained on task 0 only, ceil(200 / 64) = 4.
+    // iCaRL: task 0 in batches of 32 (7 steps), task 1 of round(32 * 200 / 220) = 29 new images (7 steps).
+    const expected = [14, 14, 4];
+    for (const [k, strategy] of strategies.entries()) {
+      const r = await runScenario(strategy, tasks);
+      strategy.dispose();
+      expect(r.cost!.steps, r.strategy).toBe(expected[k]);
+      expect(r.cost!.readbacksPerStep, r.strategy).toBe(0);
+      expect(r.cost!.readbacks, r.strategy).toBeGreaterThan(0); // per-task work: losses, herding, head fits
+    }
   });
 });
