@@ -110,7 +110,9 @@ export async function strategyAccuracy(strategy: Strategy, test: Task['test'], o
 
 /**
  * Run a strategy over the tasks in order; after each task, evaluate on the test sets of all tasks seen
- * so far. `onTask` is called after each row of the accuracy matrix is complete.
+ * so far. `onTask` is called, and `loggers` are told, after each row of the accuracy matrix is complete.
+ * The result's `cost` is measured around each `learnTask` (see `ScenarioCost`); this resets
+ * `memory().peakBytes` before each task.
  */
 export async function runScenario(
   strategy: Strategy,

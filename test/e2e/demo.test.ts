@@ -68,8 +68,13 @@ describe('browser demo', () => {
     }
     expect(await page.textContent('#avg-acc')).toMatch(/^\d+\.\d%$/);
     expect(await page.textContent('#forgetting')).toMatch(/^-?\d+\.\d%$/);
-    // One curve per task, several evaluations each.
+    // The heatmap draws task 1 after task 0 as not learned yet: grey, no value (the reports' convention).
+    expect(await page.locator('#heatmap-svg rect.untrained').count()).toBe(1);
+    // One curve per task, several evaluations each, a marker on every point, the axes labelled.
     expect(await page.locator('#curves-svg polyline').count()).toBe(2);
+    expect(await page.locator('#curves-svg .marker').count()).toBeGreaterThanOrEqual(Number(await page.getAttribute('body', 'data-evals')));
+    expect(await page.textContent('#curves-svg .x-label')).toMatch(/training steps/);
+    expect(await page.textContent('#curves-svg .y-label')).toBe('test accuracy (%)');
     expect(Number(await page.getAttribute('body', 'data-evals'))).toBeGreaterThanOrEqual(12);
     // The memory: 150 KiB holds 4x more uint8 images than float32, and replay filled its budget.
     const cap = async (f: string): Promise<number> => Number(await page.textContent(`#cap-${f}`));
