@@ -8,3 +8,4 @@
 // package root 'engram', which never reaches node:fs.
 export * from './data/node.js';
 export { saveCheckpoint, loadCheckpoint } from './nn/checkpoint-node.js';
+export { fileLineSink } from './cl/loggers-node.js';

@@ -7,6 +7,10 @@ import {
   fromJSONLines, fromCSV, parseCSV, resultsFromEvents, CSV_HEADER, type LogEvent, type ScenarioResult,
 } from '../../src/cl/index.js';
 import { Naive, ExperienceReplay } from '../../src/cl/strategies/index.js';
+import { fileLineSink } from '../../src/node.js';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { useGPU } from '../helpers/gpu.js';
 import { syntheticImages } from './synthetic.js';
 
@@ -52,6 +56,22 @@ describe('loggers', () => {
     expect(text[1]).toContain('after task 0 (1.3 s): task 0 98.8%, task 1 1.0%; seen tasks 98.8%');
     expect(text[4]).toMatch(/average accuracy 66\.9%.*468\.75 ms\/step, 0 readbacks\/step, peak \+0\.00 MiB/);
     for (const l of loggers) expect(l.results).toEqual([hand]);
+  });
+
+  it('fileLineSink (engram/node) writes one line per event to a file, read back like the array', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'engram-log-'));
+    try {
+      const path = join(dir, 'run.jsonl');
+      const logger = new JSONLinesLogger(fileLineSink(path));
+      for (const e of handEvents) logger.log(e);
+      const text = readFileSync(path, 'utf8');
+      expect(text.split('\n')).toHaveLength(handEvents.length + 1); // the last line ends with a newline too
+      expect(fromJSONLines(text)).toEqual([hand]);
+      fileLineSink(path); // a new sink starts the file afresh
+      expect(readFileSync(path, 'utf8')).toBe('');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a run cut short after its last row is rebuilt with its metrics; an unfinished one is left out', () => {
