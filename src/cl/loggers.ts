@@ -66,8 +66,8 @@ export interface Logger {
 /** Where a logger writes its lines: a function called with each line (no newline), or an array it appends to. */
 export type LineSink = ((line: string) => void) | string[];
 
-function sinkOf(sink: LineSink | undefined, fallback: (line: string) => void, name: string): (line: string) => void {
-  if (sink === undefined) return fallback;
+function sinkOf(sink: LineSink | undefined, fallback: ((line: string) => void) | null, name: string): (line: string) => void {
+  if (sink === undefined && fallback) return fallback;
   if (Array.isArray(sink)) return (line) => void sink.push(line);
   if (typeof sink === 'function') return sink;
   throw new EngramError(`${name}: the sink must be a function (line) => void or an array of strings, got ${typeof sink}`);
@@ -127,7 +127,7 @@ export class JSONLinesLogger extends RecordingLogger {
   /** @param sink Where lines go (each a JSON object, without the newline). */
   constructor(sink: LineSink) {
     super();
-    this.out = sinkOf(sink, () => undefined, 'JSONLinesLogger');
+    this.out = sinkOf(sink, null, 'JSONLinesLogger');
   }
 
   protected write(e: LogEvent): void {
@@ -168,7 +168,7 @@ export class CSVLogger extends RecordingLogger {
   /** @param sink Where lines go (the header first). */
   constructor(sink: LineSink) {
     super();
-    this.out = sinkOf(sink, () => undefined, 'CSVLogger');
+    this.out = sinkOf(sink, null, 'CSVLogger');
   }
 
   protected write(e: LogEvent): void {

@@ -91,6 +91,7 @@ describe('loggers', () => {
     expect(() => fromCSV('a,b\n')).toThrow(/first line must be the header/);
     expect(() => fromCSV(`${CSV_HEADER}\nend,a,,,x\n`)).toThrow(/line 2 has 5 cells/);
     expect(() => new CSVLogger(42 as unknown as string[])).toThrow(/CSVLogger: the sink must be a function/);
+    expect(() => new JSONLinesLogger(undefined as unknown as string[])).toThrow(/JSONLinesLogger: the sink must be a function \(line\) => void or an array of strings, got undefined/);
   });
 
   it('runScenario logs Naive and ER; the HTML report from either text equals the one from the results', async () => {
