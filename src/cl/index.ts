@@ -21,3 +21,4 @@ export * from './strategies/index.js';
 export * from './report.js';
 export * from './seeds.js';
 export { binaryCrossEntropyWithLogits, icarlLoss, supConLoss, type LossReduction, type ICaRLLossOptions } from './losses.js';
+export * from './buffers/greedy-class-balanced.js';
