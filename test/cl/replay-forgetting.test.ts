@@ -5,7 +5,7 @@
 import { describe, it, expect } from 'vitest';
 import * as E from '../../src/index.js';
 import { classIncremental, runScenario, type Task, type ScenarioResult } from '../../src/cl/index.js';
-import { Naive, ExperienceReplay, DER, ERACE, AGEM, GDumb, MIR, WA } from '../../src/cl/strategies/index.js';
+import { Naive, ExperienceReplay, DER, ERACE, AGEM, GDumb, MIR, WA, BiC } from '../../src/cl/strategies/index.js';
 import { useGPU } from '../helpers/gpu.js';
 import { syntheticImages } from './synthetic.js';
 
@@ -34,7 +34,7 @@ class TinyNet extends E.Classifier {
 }
 
 describe('replay methods forget less than naive (seeded synthetic split)', () => {
-  it('DER, DER++, ER-ACE, A-GEM, GDumb, MIR and ER+WA each forget less than naive and learn the new task', async () => {
+  it('DER, DER++, ER-ACE, A-GEM, GDumb, MIR, ER+WA and ER+BiC each forget less than naive and learn the new task', async () => {
     const tasks = twoTasks();
     const run = async (make: () => E.Strategy): Promise<ScenarioResult> => {
       E.manualSeed(0);
@@ -60,6 +60,9 @@ describe('replay methods forget less than naive (seeded synthetic split)', () =>
       gdumb: await run(() => new GDumb({ model: lin(), ...TRAIN, epochs: 10, capacity: 40 })),
       mir: await run(() => new MIR({ model: lin(), ...TRAIN, capacity: 40, candidateSize: 32, memoryBatchSize: 8 })),
       wa: await run(() => new WA({ model: lin(), ...TRAIN, capacity: 40 })),
+      bic: await run(() => new BiC({ model: lin(), ...TRAIN, capacity: 36, valCapacity: 4 })),
+      gdumbGrown: await run(() => new GDumb({ model: new E.SimpleNN(D, 2), ...TRAIN, epochs: 10, capacity: 40, expandHeads: true })),
+      mirMlp: await run(() => new MIR({ model: new TinyNet(4), ...TRAIN, capacity: 40, candidateSize: 32, memoryBatchSize: 16 })),
     };
     const table = Object.fromEntries(Object.entries(results).map(([k, r]) => [k, { F: +r.forgetting.toFixed(3), R: r.accuracyMatrix.map((row) => row.map((v) => +v.toFixed(2))) }]));
     console.log('forgetting on the synthetic split', JSON.stringify(table));
@@ -74,6 +77,7 @@ describe('replay methods forget less than naive (seeded synthetic split)', () =>
     expect(results.derpp!.strategy).toBe('der++');
     expect(results.erace!.strategy).toBe('er-ace');
     expect(results.wa!.strategy).toBe('er-wa');
+    expect(results.bic!.strategy).toBe('er-bic');
     // Memory accounting: DER's 40 exemplars carry 4 float32 logits each next to the 16 float32 pixels.
     expect(results.der!.memory).toEqual({ exemplars: 40, bytes: 40 * (16 * 4 + 4 * 4) });
     expect(results.derMlpFp16!.memory).toEqual({ exemplars: 40, bytes: 40 * (16 * 2 + 4 * 4) });

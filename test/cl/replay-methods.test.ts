@@ -7,7 +7,7 @@ import * as E from '../../src/index.js';
 import { ImageDataset } from '../../src/data/dataset.js';
 import { createExemplarStore, ReservoirBuffer, GreedyClassBalancedBuffer, type Task, type StrategyContext } from '../../src/cl/index.js';
 import {
-  Naive, DER, GDumb, AGEMPlugin, WAPlugin, maskedCrossEntropy, logitMatchingLoss, agemProject, weightAlign, mirScores,
+  Naive, DER, GDumb, AGEMPlugin, WAPlugin, BiC, maskedCrossEntropy, logitMatchingLoss, agemProject, weightAlign, mirScores, fitBiasLayer,
 } from '../../src/cl/strategies/index.js';
 import { storeAsDataset } from '../../src/cl/strategies/replay-memory.js';
 import { useGPU } from '../helpers/gpu.js';
@@ -199,6 +199,79 @@ describe('WA weight aligning', () => {
     expect([...(await model.classifier.weight.toArray())]).toEqual([3, 4, 0, 1, 3, 4, 0, 1]);
     expect(wa.alignedAfter).toEqual([1]);
     model.dispose();
+  });
+});
+
+describe('BiC bias layer', () => {
+  it('fitBiasLayer: α, β after full-batch gradient descent equal a float64 reference of the same descent', async () => {
+    E.manualSeed(8);
+    const B = 12;
+    const K = 4;
+    const fresh = [2, 3];
+    const labels = Array.from({ length: B }, (_, b) => b % K);
+    // New-class logits inflated by +2, so the fit has something to correct.
+    const z = E.add(E.mul(E.randn([B, K]), 1.5), E.tensor([0, 0, 2, 2], [K]));
+    const steps = 30;
+    const lr = 0.5;
+    const fit = await fitBiasLayer(z, E.tensor(labels, [B], { dtype: 'int32' }), fresh, { steps, lr });
+    const Z = await f64(z);
+    let a = 1;
+    let b = 0;
+    const isNew = (c: number) => fresh.includes(c);
+    const loss = (al: number, be: number) => {
+      let tot = 0;
+      for (let r = 0; r < B; r++) {
+        const zr = Array.from({ length: K }, (_, c) => (isNew(c) ? al * Z[r * K + c]! + be : Z[r * K + c]!));
+        const m = Math.max(...zr);
+        tot += m + Math.log(zr.reduce((s2, v) => s2 + Math.exp(v - m), 0)) - zr[labels[r]!]!;
+      }
+      return tot / B;
+    };
+    const l0 = loss(1, 0);
+    for (let s2 = 0; s2 < steps; s2++) {
+      let ga = 0;
+      let gb = 0;
+      for (let r = 0; r < B; r++) {
+        const zr = Array.from({ length: K }, (_, c) => (isNew(c) ? a * Z[r * K + c]! + b : Z[r * K + c]!));
+        const m = Math.max(...zr);
+        const e = zr.map((v) => Math.exp(v - m));
+        const sum = e.reduce((x, y) => x + y, 0);
+        for (const c of fresh) {
+          const d = (e[c]! / sum - (c === labels[r] ? 1 : 0)) / B;
+          ga += d * Z[r * K + c]!;
+          gb += d;
+        }
+      }
+      a -= lr * ga;
+      b -= lr * gb;
+    }
+    expect(Math.abs(fit.alpha - a)).toBeLessThan(1e-4);
+    expect(Math.abs(fit.beta - b)).toBeLessThan(1e-4);
+    expect(loss(a, b)).toBeLessThan(l0);
+    expect(await fitBiasLayer(z, E.tensor(labels, [B], { dtype: 'int32' }), fresh, { steps: 0 })).toEqual({ alpha: 1, beta: 0 });
+    z.dispose();
+  });
+
+  it('BiC splits the stream between the replay and the held-out validation memory and fits one layer per new task', async () => {
+    const tasks: Task[] = [0, 1].map((id) => ({
+      id, classes: [2 * id, 2 * id + 1],
+      train: syntheticImages([2 * id, 2 * id + 1], 40, 1 + id, DATA), test: syntheticImages([2 * id, 2 * id + 1], 5, 9, DATA),
+    }));
+    const bic = new BiC({ model: new E.SimpleNN(D, 4), lr: 0.3, batchSize: 16, capacity: 20, valCapacity: 8, seed: 2 });
+    await bic.learnTask(tasks[0]!, tasks.slice(0, 1));
+    expect(bic.biasLayers).toEqual([]);
+    await bic.learnTask(tasks[1]!, tasks);
+    const val = bic.validationBuffer!;
+    expect(val.size).toBe(8);
+    expect(bic.buffer!.size).toBe(20);
+    expect(val.seen + bic.buffer!.seen).toBe(160); // every stream image went to exactly one memory
+    expect(val.seen).toBeGreaterThan(8);
+    expect(bic.memoryStats()).toEqual({ exemplars: 28, bytes: 28 * D * 4 });
+    expect(bic.biasLayers.map((l) => [l.task, l.classes])).toEqual([[1, [2, 3]]]);
+    expect(Number.isFinite(bic.biasLayers[0]!.alpha) && Number.isFinite(bic.biasLayers[0]!.beta)).toBe(true);
+    bic.dispose();
+    expect(() => new BiC({ model: new E.SimpleNN(D, 4), capacityBytes: 4096 })).toThrow(/give valCapacity/);
+    expect(() => new BiC({ model: new E.SimpleNN(D, 4), update: 'end-of-task' })).toThrow(/update must be 'online'/);
   });
 });
 
