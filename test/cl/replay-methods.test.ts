@@ -169,6 +169,23 @@ describe('A-GEM projection', () => {
     s.dispose();
     expect(() => new AGEMPlugin({ patternsPerExperience: 0 })).toThrow(/patternsPerExperience must be a positive integer/);
   });
+
+  it('the afterBackward hook runs between afterLoss and afterStep, with the step\'s gradients in place', async () => {
+    const data = syntheticImages([0, 1], 10, 1, DATA);
+    const task: Task = { id: 0, classes: [0, 1], train: data, test: data };
+    const log: string[] = [];
+    const model = new E.SimpleNN(D, 2);
+    const plugin = {
+      name: 'log',
+      afterLoss: () => void log.push('afterLoss'),
+      afterBackward: () => void log.push(`afterBackward grad=${model.classifier.weight.grad !== null}`),
+      afterStep: () => void log.push('afterStep'),
+    };
+    const s = new Naive({ model, lr: 0.1, batchSize: 16, plugins: [plugin] });
+    await s.learnTask(task, [task]);
+    expect(log).toEqual(['afterLoss', 'afterBackward grad=true', 'afterStep', 'afterLoss', 'afterBackward grad=true', 'afterStep']);
+    s.dispose();
+  });
 });
 
 // ------------------------------------------------------------------ WA

@@ -98,12 +98,36 @@ function biasLayer(logits: Tensor, alpha: Tensor, beta: Tensor, mask: Tensor): T
   return add(mul(logits, add(mul(sub(alpha, 1), mask), 1)), mul(beta, mask));
 }
 
+/** A fitted bias layer: the new classes' logits z become alpha·z + beta. */
+export interface BiasLayerFit {
+  /** The scale α. */
+  alpha: number;
+  /** The shift β. */
+  beta: number;
+}
+
+/** One task's bias layer in a `BiC` strategy. */
+export interface BiCLayer extends BiasLayerFit {
+  /** The task after which it was fitted. */
+  task: number;
+  /** The classes it corrects (the task's new classes). */
+  classes: number[];
+}
+
+/** Options of `fitBiasLayer`. */
+export interface FitBiasLayerOptions {
+  /** Full-batch gradient-descent steps (default 200). */
+  steps?: number;
+  /** Learning rate (default 0.1). */
+  lr?: number;
+}
+
 /**
  * BiC's bias layer fit: α and β (from 1 and 0) minimizing the cross-entropy of `logits` [B, K] (constants) at
  * `labels` (int32 [B]) once the `newClasses` columns become α·z + β, by `steps` full-batch gradient-descent steps
  * of learning rate `lr`. Returns the fitted α and β (one readback).
  */
-export async function fitBiasLayer(logits: Tensor, labels: Tensor, newClasses: readonly number[], opts: { steps?: number; lr?: number } = {}): Promise<{ alpha: number; beta: number }> {
+export async function fitBiasLayer(logits: Tensor, labels: Tensor, newClasses: readonly number[], opts: FitBiasLayerOptions = {}): Promise<BiasLayerFit> {
   const K = logits.shape[1]!;
   if (logits.rank !== 2 || labels.rank !== 1 || labels.shape[0] !== logits.shape[0]) throw new EngramError(`fitBiasLayer: logits [B, K] and labels [B], got ${logits.shape} and ${labels.shape}`);
   const steps = opts.steps ?? 200;
@@ -156,7 +180,7 @@ export interface BiCOptions extends ReplayOptions {
  */
 export class BiC extends ExperienceReplay {
   /** The fitted (α, β) of each task that was corrected, in order. */
-  readonly biasLayers: { task: number; classes: number[]; alpha: number; beta: number }[] = [];
+  readonly biasLayers: BiCLayer[] = [];
   private readonly valCapacity: number;
   private readonly bopts: BiCOptions;
   private valBuf: ReplayBuffer | null = null;

@@ -134,6 +134,8 @@ export class DER extends SupervisedStrategy {
   override dispose(): void {
     this.pending?.logits.dispose();
     this.pending = null;
+    this.streamLogits?.dispose();
+    this.streamLogits = null;
     super.dispose();
   }
 

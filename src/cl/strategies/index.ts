@@ -19,5 +19,7 @@ export { ERACE, maskedCrossEntropy, type ERACEOptions } from './erace.js';
 export { AGEM, AGEMPlugin, agemProject, type AGEMOptions, type AGEMPluginOptions } from './agem.js';
 export { GDumb, type GDumbOptions } from './gdumb.js';
 export { MIR, mirScores, type MIROptions } from './mir.js';
-export { WA, WAPlugin, weightAlign, BiC, fitBiasLayer, type WAOptions, type BiCOptions } from './bias-correction.js';
+export {
+  WA, WAPlugin, weightAlign, BiC, fitBiasLayer, type WAOptions, type BiCOptions, type BiCLayer, type BiasLayerFit, type FitBiasLayerOptions,
+} from './bias-correction.js';
 export type { ReplayMemoryOptions } from './replay-memory.js';
