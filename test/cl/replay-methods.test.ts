@@ -5,7 +5,7 @@
 import { describe, it, expect } from 'vitest';
 import * as E from '../../src/index.js';
 import { ImageDataset } from '../../src/data/dataset.js';
-import { createExemplarStore, ReservoirBuffer, GreedyClassBalancedBuffer, type Task, type StrategyContext } from '../../src/cl/index.js';
+import { createExemplarStore, ReservoirBuffer, ClassBalancedBuffer, GreedyClassBalancedBuffer, type Task, type StrategyContext } from '../../src/cl/index.js';
 import {
   Naive, DER, GDumb, AGEMPlugin, WAPlugin, BiC, maskedCrossEntropy, logitMatchingLoss, agemProject, weightAlign, mirScores, fitBiasLayer,
 } from '../../src/cl/strategies/index.js';
@@ -453,6 +453,17 @@ describe('DER logits in the packed exemplar memory', () => {
     expect(() => new DER({ model: new E.SimpleNN(D, 3), capacity: 4, expandHeads: true })).toThrow(/with expandHeads, pass logitDim/);
     expect(() => new DER({ model: new E.SimpleNN(D, 3), buffer: new ReservoirBuffer({ shape: [1, SIDE, SIDE], capacity: 4 }) })).toThrow(/store keeps no logits/);
     expect(() => new DER({ model: new E.SimpleNN(D, 3), capacity: 4, beta: -1 })).toThrow(/beta must be a finite number >= 0/);
+    // Any buffer whose store keeps logits: a class-balanced one, fp16 images.
+    const balanced = new ClassBalancedBuffer({ shape: [1, SIDE, SIDE], capacity: 9, format: 'fp16', logitDim: 3 });
+    const derCb = new DER({ model: new E.SimpleNN(D, 3), lr: 1e-30, batchSize: 8, buffer: balanced });
+    await derCb.learnTask(task, [task]);
+    expect([...balanced.classCounts().values()]).toEqual([3, 3, 3]);
+    // The logits were computed on the stream's float32 images p / 255: recover them from the fp16 copies.
+    const pixels = Float32Array.from({ length: 9 * D }, (_, i) => Math.round(balanced.store.decode(Math.floor(i / D))[i % D]! * 255) / 255);
+    const nowCb = await f64(E.noGrad(() => derCb.model.forward(E.tensor(pixels, [9, 1, SIDE, SIDE]))));
+    closeTo(balanced.store.logits(), nowCb, 1e-6);
+    expect(derCb.memoryStats().bytes).toBe(9 * (D * 2 + 3 * 4));
+    derCb.dispose();
     const small = new DER({ model: new E.SimpleNN(D, 3), capacity: 4, logitDim: 2 });
     await expect(small.learnTask(task, [task])).rejects.toThrow(/the head has 3 outputs but the memory keeps 2 logits per exemplar/);
     small.dispose();
