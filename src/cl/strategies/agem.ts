@@ -167,8 +167,8 @@ export class AGEM extends SupervisedStrategy {
 
   constructor(opts: AGEMOptions) {
     super(opts, 'AGEM');
-    const { seed: _seed, ...memory } = opts;
-    this.agem = new AGEMPlugin({ ...memory, seed: undefined });
+    // The plugin derives its own seed from the strategy's (opts.seed is the strategy's, not the plugin's).
+    this.agem = new AGEMPlugin({ ...opts, seed: undefined });
     this.plugins.push(this.agem);
   }
 
