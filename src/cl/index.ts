@@ -23,3 +23,4 @@ export * from './seeds.js';
 export { binaryCrossEntropyWithLogits, icarlLoss, supConLoss, type LossReduction, type ICaRLLossOptions } from './losses.js';
 export { TrainingMeter, type TrainingStats, type ScenarioCost } from './costs.js';
 export * from './loggers.js';
+export * from './buffers/greedy-class-balanced.js';

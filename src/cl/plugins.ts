@@ -3,7 +3,7 @@
 // strategy plugins are. A plugin adds a regularizer (a penalty term in `afterLoss`), bookkeeping around
 // the steps, or logging, to any such strategy without subclassing it.
 //
-// Order, per task:  beforeTask → (beforeStep → [loss] → afterLoss → backward/update → afterStep)* → afterTask
+// Order, per task:  beforeTask → (beforeStep → [loss] → afterLoss → backward → afterBackward → update → afterStep)* → afterTask
 // and, when the strategy is run by `runScenario`, afterEval once the task's row of the accuracy matrix is
 // complete. Plugins run in the order they were given; a strategy's own hooks run before its plugins'.
 
@@ -46,6 +46,11 @@ export interface StrategyPlugin {
    * (e.g. `add(loss, penalty)`) or nothing to keep it.
    */
   afterLoss?(ctx: StrategyContext, loss: Tensor, batch: Batch, task: Task): Tensor | void;
+  /**
+   * After backward, before the optimizer update, inside the step's scope: the parameters' `grad` hold this
+   * step's gradients and may be changed in place (A-GEM projects them here; Avalanche's after_backward).
+   */
+  afterBackward?(ctx: StrategyContext, batch: Batch, task: Task): void;
   /** After each optimizer update, outside the step's scope (parameter gradients still hold this step's). */
   afterStep?(ctx: StrategyContext, batch: Batch, task: Task): void;
   /** After the last step of a task (model in eval mode). */

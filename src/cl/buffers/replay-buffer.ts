@@ -21,6 +21,11 @@ export interface ExemplarBatch {
   labels: ArrayLike<number>;
   /** One task id for the whole batch, or one per exemplar. */
   task: number | ArrayLike<number>;
+  /**
+   * Logits carried with the exemplars (stores made with `logitDim`, e.g. DER's): k * c floats, c per
+   * exemplar (1 <= c <= store.logitDim); required by such stores, refused by the others.
+   */
+  logits?: Float32Array;
 }
 
 /** A replay batch on the GPU. */
@@ -96,14 +101,14 @@ export abstract class BaseReplayBuffer implements ReplayBuffer {
 
   constructor(opts: ReplayBufferOptions, name: string) {
     if (opts.store) {
-      if (opts.shape || opts.format || opts.quantization || opts.compress !== undefined) {
-        throw new EngramError(`${name}: give either a store or shape/format/quantization/compress options, not both`);
+      if (opts.shape || opts.format || opts.quantization || opts.compress !== undefined || opts.logitDim !== undefined) {
+        throw new EngramError(`${name}: give either a store or shape/format/quantization/compress/logitDim options, not both`);
       }
       if (opts.store.size !== 0) throw new EngramError(`${name}: the store must start empty (it holds ${opts.store.size} exemplars)`);
       this.store = opts.store;
     } else {
       if (!opts.shape) throw new EngramError(`${name}: needs the exemplar shape (or a store)`);
-      this.store = createExemplarStore({ shape: opts.shape, format: opts.format, quantization: opts.quantization, compress: opts.compress });
+      this.store = createExemplarStore({ shape: opts.shape, format: opts.format, quantization: opts.quantization, compress: opts.compress, logitDim: opts.logitDim });
     }
     if ((opts.capacity === undefined) === (opts.capacityBytes === undefined)) {
       throw new EngramError(`${name}: give exactly one of capacity (exemplars) or capacityBytes`);
@@ -152,6 +157,13 @@ export abstract class BaseReplayBuffer implements ReplayBuffer {
       );
     }
     if (typeof task !== 'number' && task.length !== k) throw new EngramError(`${this.kind}.add: ${k} labels but ${task.length} task ids`);
+    const { logits } = batch;
+    const L = this.store.logitDim;
+    if ((logits !== undefined) !== (L > 0)) {
+      throw new EngramError(L > 0 ? `${this.kind}.add: this buffer's store keeps logits (logitDim ${L}); pass logits with the exemplars` : `${this.kind}.add: this buffer's store keeps no logits; make it with logitDim to store them`);
+    }
+    const c = logits && k ? logits.length / k : 0;
+    if (logits && k && !(Number.isInteger(c) && c >= 1 && c <= L)) throw new EngramError(`${this.kind}.add: ${logits.length} logits for ${k} exemplars; expected 1 to ${L} per exemplar`);
     for (let r = 0; r < k; r++) {
       const label = labels[r]!;
       const t = typeof task === 'number' ? task : task[r]!;
@@ -170,8 +182,9 @@ export abstract class BaseReplayBuffer implements ReplayBuffer {
         ? encodedRow(values as EncodedBatch, r)
         : this.store.encode((values as Float32Array | Uint8Array).subarray(r * d, (r + 1) * d));
       const append = slot === this.store.size;
-      if (append) this.store.add(row, label, t);
-      else this.store.replace(slot, row, label, t);
+      const z = logits ? logits.subarray(r * c, (r + 1) * c) : undefined;
+      if (append) this.store.add(row, label, t, z);
+      else this.store.replace(slot, row, label, t, z);
       this.placed(slot, label, t, !append);
     }
   }

@@ -10,6 +10,11 @@
 // the 8 bytes of offset/step of affine uint8). Labels and task ids (8 bytes per exemplar, the same in
 // every format) are not counted, so at equal budgets the ratios are those of the payloads:
 //   float32 4D, fp16 4*ceil(D/2), uint8 4*ceil(D/4), uint8 affine 4*ceil(D/4) + 8 bytes.
+//
+// Logits (DER): a store made with `logitDim: L` also carries L float32 values per exemplar (the model's
+// logits when the exemplar was stored), counted in `bytesPerExemplar` and `bytes` (4L bytes each, so byte
+// budgets pay for them). An exemplar stored while the head had c < L outputs keeps its c logits, the rest
+// of its row zero, and `logitCounts` says how many are its own.
 
 import { deflateSync, inflateSync, type DeflateOptions } from 'fflate';
 import { EngramError } from '../../engine/runtime.js';
@@ -62,6 +67,11 @@ export interface ExemplarStoreOptions {
     /** Deflate level 0-9 (default 6). */
     level?: number;
   };
+  /**
+   * Float32 logits carried with each exemplar (DER's stored logits), at most this many per exemplar
+   * (default 0: none). Counted in `bytesPerExemplar`: 4 * logitDim bytes.
+   */
+  logitDim?: number;
 }
 
 /**
@@ -82,16 +92,21 @@ export interface ExemplarStore {
   readonly dim: number;
   /** Exemplars held. */
   readonly size: number;
-  /** Stored payload bytes of one exemplar, uncompressed (values + per-exemplar side floats). */
+  /** Logit values carried per exemplar (0 when the store keeps none; see `ExemplarStoreOptions.logitDim`). */
+  readonly logitDim: number;
+  /** Stored payload bytes of one exemplar, uncompressed (values + per-exemplar side floats + 4 * logitDim). */
   readonly bytesPerExemplar: number;
   /** Stored payload bytes of all exemplars (compressed sizes when compressing). */
   readonly bytes: number;
   /** How many exemplars fit in `byteBudget` bytes: floor(byteBudget / bytesPerExemplar). */
   capacityFor(byteBudget: number): number;
-  /** Append an exemplar; returns its index. */
-  add(values: ExemplarValues, label: number, task?: number): number;
-  /** Overwrite exemplar i. */
-  replace(i: number, values: ExemplarValues, label: number, task?: number): void;
+  /**
+   * Append an exemplar; returns its index. A store with `logitDim` > 0 needs its logits (1 to logitDim
+   * values); one without refuses them.
+   */
+  add(values: ExemplarValues, label: number, task?: number, logits?: ArrayLike<number>): number;
+  /** Overwrite exemplar i (its logits too, in a store that keeps them). */
+  replace(i: number, values: ExemplarValues, label: number, task?: number, logits?: ArrayLike<number>): void;
   /** Delete exemplar i by moving the last one into its slot; returns the old index of the moved exemplar (-1 when i was last). */
   remove(i: number): number;
   /** Exemplar i, decoded on the CPU, with its label and task. */
@@ -106,6 +121,10 @@ export interface ExemplarStore {
   labels(indices?: ArrayLike<number>): Int32Array;
   /** Task ids of `indices` (all exemplars when omitted). */
   tasks(indices?: ArrayLike<number>): Int32Array;
+  /** Stored logits of `indices` (all when omitted), logitDim per exemplar, zero past each one's count. */
+  logits(indices?: ArrayLike<number>): Float32Array;
+  /** How many of each exemplar's logitDim logits are its own (the head's size when it was stored). */
+  logitCounts(indices?: ArrayLike<number>): Int32Array;
   /** A copy of the packed form of exemplar i (decompressed). */
   packed(i: number): EncodedExemplar;
   /** Pack values on the CPU without storing them. */
@@ -144,6 +163,7 @@ export class PackedExemplarStore implements ExemplarStore {
   readonly shape: readonly number[];
   readonly dim: number;
   readonly compressed: boolean;
+  readonly logitDim: number;
   private readonly codec: Codec;
   private readonly level: number;
   private n = 0;
@@ -154,6 +174,8 @@ export class PackedExemplarStore implements ExemplarStore {
   private meta = new Float32Array(0);
   private labelArr = new Int32Array(0);
   private taskArr = new Int32Array(0);
+  private logitArr = new Float32Array(0); // cap * logitDim
+  private logitCountArr = new Int32Array(0);
 
   constructor(opts: ExemplarStoreOptions) {
     checkShape(opts.shape, 'ExemplarStore');
@@ -173,6 +195,8 @@ export class PackedExemplarStore implements ExemplarStore {
     if (!Number.isInteger(this.level) || this.level < 0 || this.level > 9) {
       throw new EngramError(`ExemplarStore: deflate level must be an integer 0-9, got ${this.level}`);
     }
+    this.logitDim = opts.logitDim ?? 0;
+    if (!Number.isInteger(this.logitDim) || this.logitDim < 0) throw new EngramError(`ExemplarStore: logitDim must be an integer >= 0, got ${opts.logitDim}`);
   }
 
   get format(): ExemplarFormat {
@@ -185,10 +209,10 @@ export class PackedExemplarStore implements ExemplarStore {
     return this.n;
   }
   get bytesPerExemplar(): number {
-    return this.codec.packedBytes + 4 * this.codec.metaFloats;
+    return this.codec.packedBytes + 4 * this.codec.metaFloats + 4 * this.logitDim;
   }
   get bytes(): number {
-    const side = this.n * 4 * this.codec.metaFloats;
+    const side = this.n * 4 * (this.codec.metaFloats + this.logitDim);
     return (this.compressed ? this.chunkBytes : this.n * this.codec.packedBytes) + side;
   }
 
@@ -207,19 +231,21 @@ export class PackedExemplarStore implements ExemplarStore {
     return { packed, meta };
   }
 
-  add(values: ExemplarValues, label: number, task = 0): number {
+  add(values: ExemplarValues, label: number, task = 0, logits?: ArrayLike<number>): number {
     this.checkTag(label, task);
+    this.checkLogits(logits, 'add');
     const enc = this.toEncoded(values); // validate before growing
     if (this.n === this.cap) this.grow();
     const i = this.n++;
-    this.write(i, enc, label, task);
+    this.write(i, enc, label, task, logits);
     return i;
   }
 
-  replace(i: number, values: ExemplarValues, label: number, task = 0): void {
+  replace(i: number, values: ExemplarValues, label: number, task = 0, logits?: ArrayLike<number>): void {
     this.checkIndex(i, 'replace');
     this.checkTag(label, task);
-    this.write(i, this.toEncoded(values), label, task);
+    this.checkLogits(logits, 'replace');
+    this.write(i, this.toEncoded(values), label, task, logits);
   }
 
   remove(i: number): number {
@@ -234,6 +260,9 @@ export class PackedExemplarStore implements ExemplarStore {
       this.meta.copyWithin(i * mf, last * mf, (last + 1) * mf);
       this.labelArr[i] = this.labelArr[last]!;
       this.taskArr[i] = this.taskArr[last]!;
+      const L = this.logitDim;
+      this.logitArr.copyWithin(i * L, last * L, (last + 1) * L);
+      this.logitCountArr[i] = this.logitCountArr[last]!;
     }
     if (this.compressed) this.chunks.length = last;
     this.n = last;
@@ -299,6 +328,22 @@ export class PackedExemplarStore implements ExemplarStore {
     return this.pick(this.taskArr, indices, 'tasks');
   }
 
+  logits(indices?: ArrayLike<number>): Float32Array {
+    const L = this.logitDim;
+    if (!indices) return this.logitArr.slice(0, this.n * L);
+    const out = new Float32Array(indices.length * L);
+    for (let r = 0; r < indices.length; r++) {
+      const i = indices[r]!;
+      this.checkIndex(i, 'logits');
+      out.set(this.logitArr.subarray(i * L, (i + 1) * L), r * L);
+    }
+    return out;
+  }
+
+  logitCounts(indices?: ArrayLike<number>): Int32Array {
+    return this.pick(this.logitCountArr, indices, 'logitCounts');
+  }
+
   packed(i: number): EncodedExemplar {
     this.checkIndex(i, 'packed');
     const mf = this.codec.metaFloats;
@@ -348,7 +393,7 @@ export class PackedExemplarStore implements ExemplarStore {
     return chunk.length === pb ? chunk : inflateSync(chunk, { out: new Uint8Array(pb) });
   }
 
-  private write(i: number, enc: EncodedExemplar, label: number, task: number): void {
+  private write(i: number, enc: EncodedExemplar, label: number, task: number, logits?: ArrayLike<number>): void {
     const pb = this.codec.packedBytes;
     const mf = this.codec.metaFloats;
     if (this.compressed) {
@@ -363,6 +408,25 @@ export class PackedExemplarStore implements ExemplarStore {
     this.meta.set(enc.meta, i * mf);
     this.labelArr[i] = label;
     this.taskArr[i] = task;
+    if (logits) {
+      const L = this.logitDim;
+      const row = this.logitArr.subarray(i * L, (i + 1) * L);
+      row.fill(0);
+      for (let c = 0; c < logits.length; c++) row[c] = logits[c]!;
+      this.logitCountArr[i] = logits.length;
+    }
+  }
+
+  private checkLogits(logits: ArrayLike<number> | undefined, what: string): void {
+    const L = this.logitDim;
+    if (L === 0) {
+      if (logits !== undefined) throw new EngramError(`ExemplarStore.${what}: this store keeps no logits (make it with logitDim: ${logits.length})`);
+      return;
+    }
+    if (!logits || logits.length < 1 || logits.length > L) {
+      throw new EngramError(`ExemplarStore.${what}: this store keeps 1 to ${L} logits per exemplar (logitDim ${L}), got ${logits ? logits.length : 'none'}`);
+    }
+    for (let c = 0; c < logits.length; c++) if (!Number.isFinite(logits[c]!)) throw new EngramError(`ExemplarStore.${what}: logit ${c} is ${logits[c]}, not a finite number`);
   }
 
   private toEncoded(values: ExemplarValues): EncodedExemplar {
@@ -384,6 +448,8 @@ export class PackedExemplarStore implements ExemplarStore {
     this.meta = copyInto(new Float32Array(cap * mf), this.meta);
     this.labelArr = copyInto(new Int32Array(cap), this.labelArr);
     this.taskArr = copyInto(new Int32Array(cap), this.taskArr);
+    this.logitArr = copyInto(new Float32Array(cap * this.logitDim), this.logitArr);
+    this.logitCountArr = copyInto(new Int32Array(cap), this.logitCountArr);
     this.cap = cap;
   }
 

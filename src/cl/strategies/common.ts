@@ -108,12 +108,13 @@ export function argmaxPredict(model: Module, x: Tensor): Tensor {
  * One optimization step on `loss()` inside a scope: zero the gradients, backpropagate, update.
  * The step's loss is added to `lossSum` (a GPU scalar) so nothing is read back.
  */
-export function optimizerStep(optimizer: StrategyOptimizer, loss: () => Tensor, lossSum?: Tensor): void {
+export function optimizerStep(optimizer: StrategyOptimizer, loss: () => Tensor, lossSum?: Tensor, afterBackward?: () => void): void {
   scope(() => {
     const l = loss();
     if (l.size !== 1) throw new EngramError(`strategy step: the loss must be a scalar, got shape ${shapeStr(l.shape)}`);
     optimizer.zeroGrad();
     l.backward();
+    afterBackward?.();
     optimizer.step();
     if (lossSum) addInPlace_(lossSum, reshape(l.detach(), []));
   });
@@ -207,14 +208,19 @@ export abstract class SupervisedStrategy implements Strategy {
       for (let e = 0; e < this.epochs; e++) {
         for (const batch of loader) {
           for (const p of this.plugins) p.beforeStep?.(ctx, batch, task);
-          optimizerStep(optimizer, () => this.pluginLoss(ctx, this.stepLoss(batch, task), batch, task), lossSum);
-          this.afterStep(batch, task);
+          const afterBackward = this.plugins.some((p) => p.afterBackward) ? () => {
+            for (const p of this.plugins) p.afterBackward?.(ctx, batch, task);
+          } : undefined;
+          optimizerStep(optimizer, () => this.pluginLoss(ctx, this.stepLoss(batch, task), batch, task), lossSum, afterBackward);
+          const pending = this.afterStep(batch, task);
+          if (pending) await pending;
           for (const p of this.plugins) p.afterStep?.(ctx, batch, task);
           steps++;
         }
       }
       this.meter.end(steps);
       optimizer.zeroGrad();
+      await this.afterLastStep(task);
       this.taskLosses.push(steps ? (await lossSum.item()) / steps : NaN);
     } finally {
       lossSum.dispose();
@@ -268,8 +274,14 @@ export abstract class SupervisedStrategy implements Strategy {
   /** Before the first step of a task (the head is already sized, the optimizer built). */
   protected async beforeTask(_task: Task): Promise<void> {}
 
-  /** After each step, outside its scope (CPU work only: no readback). */
-  protected afterStep(_batch: Batch, _task: Task): void {}
+  /**
+   * After each step, outside its scope: CPU work, or a promise the loop awaits before the next step (DER
+   * awaits the readback of the previous step's logits here).
+   */
+  protected afterStep(_batch: Batch, _task: Task): void | Promise<void> {}
+
+  /** After the last step of a task, before the model goes to eval mode (DER stores its last pending logits). */
+  protected async afterLastStep(_task: Task): Promise<void> {}
 
   /** After the last step of a task, the model in eval mode. */
   protected async afterTask(_task: Task): Promise<void> {}

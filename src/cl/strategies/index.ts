@@ -14,3 +14,12 @@ export {
   type EWCOptions, type SIOptions, type LwFOptions, type EWCPluginOptions, type EWCPenaltyTerm, type SIPluginOptions, type LwFPluginOptions,
 } from './regularization.js';
 export { Cumulative, JointTraining, type CumulativeOptions, type JointTrainingOptions } from './baselines.js';
+export { DER, logitMatchingLoss, type DEROptions } from './der.js';
+export { ERACE, maskedCrossEntropy, type ERACEOptions } from './erace.js';
+export { AGEM, AGEMPlugin, agemProject, type AGEMOptions, type AGEMPluginOptions } from './agem.js';
+export { GDumb, type GDumbOptions } from './gdumb.js';
+export { MIR, mirScores, type MIROptions } from './mir.js';
+export {
+  WA, WAPlugin, weightAlign, BiC, fitBiasLayer, type WAOptions, type BiCOptions, type BiCLayer, type BiasLayerFit, type FitBiasLayerOptions,
+} from './bias-correction.js';
+export type { ReplayMemoryOptions } from './replay-memory.js';
