@@ -24,10 +24,20 @@ export function memoize<A extends unknown[]>(generate: (...args: A) => string): 
   return (...args: A): string => {
     const key = JSON.stringify(args);
     let wgsl = cache.get(key);
-    if (wgsl === undefined) cache.set(key, (wgsl = generate(...args)));
+    if (wgsl === undefined) {
+      cache.set(key, (wgsl = generate(...args)));
+      GENERATED_BY.set(wgsl, generate.name);
+    }
     return wgsl;
   };
 }
+
+/**
+ * The generator that made each WGSL source `memoize` has cached, by name (e.g. 'matmulVec4WGSL'):
+ * lets tools map a dispatched kernel back to its generator (the shader lab's coverage check and its
+ * dispatch lists). Holds only sources the cache holds anyway.
+ */
+export const GENERATED_BY = new Map<string, string>();
 
 /**
  * ReLU that keeps NaN (as torch.relu does) on every backend. WGSL lets a compiler assume there are
