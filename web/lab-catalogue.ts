@@ -1,7 +1,7 @@
 // The lab's catalogue of kernels: every compute kernel src/shaders exports (a WGSL string with an
 // entry point, or a generator function), read from the modules themselves, and `identify`, which
-// maps a recorded dispatch back to the export that made its WGSL: a string export by identity, a
-// memoized generator through GENERATED_BY (shaders/common.ts), the fused-elementwise generators
+// maps a recorded dispatch back to the export that made its WGSL: a string export by its text, a
+// memoized generator through GENERATED_BY (shaders/common.ts: source -> the exported function), the fused-elementwise generators
 // (cached by ops/fuse.ts, not memoized) by their opening comment. test/lab-coverage.test.ts uses both
 // to check that every kernel has a lab panel that really dispatches it.
 
@@ -59,7 +59,7 @@ export function shaderKernels(): KernelRef[] {
 }
 
 let constants: Map<string, KernelRef> | null = null;
-let generators: Map<string, KernelRef> | null = null;
+let generators: Map<unknown, KernelRef> | null = null;
 
 /** Opening comments of the generators the engine caches itself (not through memoize). */
 const BY_FIRST_LINE: [string, KernelRef][] = [
@@ -75,7 +75,7 @@ export function identify(wgsl: string): KernelRef | null {
     for (const k of shaderKernels()) {
       const v = SHADER_MODULES[k.family]![k.name];
       if (typeof v === 'string') constants.set(v, k);
-      else generators.set(k.name, k);
+      else generators.set(v, k);
     }
   }
   const c = constants.get(wgsl);
