@@ -98,7 +98,9 @@ function draw(el: HTMLElement, d: RunDispatch, outShape: number[]): void {
         (mine || o === c ? 'fill="#1f5fbf" opacity="0.85"/>' : 'fill="none" stroke="#1f5fbf" stroke-width="0.8"/>'));
     }
     svg.querySelector('g.hl')!.innerHTML = marks.join('');
-    box.querySelector('.hover')!.textContent = `${c.label}: workgroup (${c.wg.join(', ')})${c.thread === null ? '' : `, thread ${c.thread}`}. ${rule.owns}.`;
+    const wx = d.workgroupSize[0];
+    const thread = c.thread === null ? '' : d.workgroupSize[1] > 1 ? `, thread (${c.thread % wx}, ${Math.floor(c.thread / wx)})` : `, thread ${c.thread}`;
+    box.querySelector('.hover')!.textContent = `${c.label}: workgroup (${c.wg.join(', ')})${thread}. The rule: ${rule.owns}.`;
     el.dataset.hover = `${c.wg.join(',')}|${c.thread ?? ''}`;
   });
   el.dataset.drawn = d.ref?.name ?? d.name;

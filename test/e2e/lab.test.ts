@@ -156,8 +156,20 @@ describe('shader lab', () => {
 
     console.log(`lab on ${adapter}:\n  ${timings.join('\n  ')}\n  step: ${await page.textContent('#step-summary')}`);
     mkdirSync(dirname(SCREENSHOT), { recursive: true });
-    // The top of the page (the op panels with their results): the whole page is ~8000 px tall.
-    await page.evaluate(() => window.scrollTo(0, 0));
+    // The screenshot: the gemm panel with the tiled kernel forced at 80 x 16 x 96, its dispatch drawn
+    // (2 x 2 workgroups of 64 x 64) and C[10, 20] hovered: workgroup (0, 0), thread 10 * 16 + 4, whose
+    // 16 elements (strided by 16) are filled.
+    await page.selectOption('#op-gemm [data-variant]', 'tiled');
+    for (const [k, v] of [['M', '80'], ['K', '16'], ['N', '96']]) await page.fill(`#op-gemm [data-param="${k}"]`, v!);
+    await page.click('#op-gemm [data-run]');
+    await waitState(page, '#op-gemm', ['done', 'error']);
+    expect(await data(page, '#op-gemm', 'state'), await page.textContent('#op-gemm .result') ?? '').toBe('done');
+    expect(Number(await data(page, '#op-gemm', 'max-rel'))).toBeLessThanOrEqual(FORWARD_TOL);
+    expect(await data(page, '#op-gemm .dispatch-map', 'drawn')).toBe('matmulTiledWGSL');
+    await page.locator('#op-gemm').scrollIntoViewIfNeeded();
+    await page.hover(`#op-gemm .dispatch-map rect[data-i="${10 * 96 + 20}"]`);
+    expect(await data(page, '#op-gemm .dispatch-map', 'hover')).toBe('0,0,0|164');
+    expect(await page.locator('#op-gemm .dispatch-map g.hl rect.thread').count()).toBe(16);
     await page.screenshot({ path: SCREENSHOT });
     expect(statSync(SCREENSHOT).size).toBeGreaterThan(10_000);
     expect(statSync(SCREENSHOT).size).toBeLessThan(400 * 1024);
