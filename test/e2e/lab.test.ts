@@ -153,6 +153,19 @@ describe('shader lab', () => {
     expect(await page.locator('#map-matmul-tiled g.hl rect.thread').count()).toBe(4);
     expect(await data(page, '#map-unary', 'agrees')).toBe('true');
     expect(await data(page, '#map-unary', 'workgroups')).toBe('4x1x1');
+    // The row reduction: x [12, 80] -> one workgroup per row; x[3, 70] is added by thread 70 of workgroup 3, which writes y[3].
+    expect(await data(page, '#map-reduce-row', 'agrees'), await page.textContent('#map-reduce-row .geometry') ?? '').toBe('true');
+    expect(await data(page, '#map-reduce-row', 'workgroups')).toBe('12x1x1');
+    await page.hover('#map-reduce-row rect[data-r="3"][data-c="70"]');
+    expect(await data(page, '#map-reduce-row', 'hover')).toBe('3,0|70,0');
+    expect(await page.locator('#map-reduce-row g.hl rect.thread').count()).toBe(1);
+    expect(await page.locator('#map-reduce-row g.hl rect.read').count()).toBe(1);
+    // The naive conv: 20 x 28 = 560 outputs -> 3 workgroups of 256; output [10, 5] is element 285: workgroup 1, thread 29, reading a 3x3 window.
+    expect(await data(page, '#map-conv-direct', 'agrees'), await page.textContent('#map-conv-direct .geometry') ?? '').toBe('true');
+    expect(await data(page, '#map-conv-direct', 'workgroups')).toBe('3x1x1');
+    await page.hover('#map-conv-direct rect[data-r="10"][data-c="5"]');
+    expect(await data(page, '#map-conv-direct', 'hover')).toBe('1,0|29,0');
+    expect(await page.locator('#map-conv-direct g.hl rect.read').count()).toBe(1);
 
     console.log(`lab on ${adapter}:\n  ${timings.join('\n  ')}\n  step: ${await page.textContent('#step-summary')}`);
     mkdirSync(dirname(SCREENSHOT), { recursive: true });
