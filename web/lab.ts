@@ -157,10 +157,13 @@ async function runStep(): Promise<void> {
     $('step-summary').textContent = `${dispatches.length} dispatches: ${count('forward')} forward, ${count('backward')} backward, ${count('optimizer')} optimizer. ` +
       (timed ? `GPU time (timestamp queries, one pass per dispatch): ${(total / 1e3).toFixed(3)} ms in all.`
         : 'This adapter has no timestamp queries, so no per-dispatch GPU time is shown.');
-    const rows = dispatches.map((d) =>
-      `<tr class="phase-${d.phase}"><td>${d.index}</td><td>${d.phase}</td><td><a href="${readerLink(d.kernel)}"><code>${esc(d.kernel)}</code></a></td>` +
-      `<td>${d.workgroups.join(' × ')}</td><td>${d.us === null ? '–' : d.us.toFixed(1)}</td></tr>`).join('');
-    $('step-table').innerHTML = `<tr><th>#</th><th>phase</th><th>kernel (→ shader reader)</th><th>workgroups</th><th>GPU µs</th></tr>${rows}`;
+    const rows = dispatches.map((d) => {
+      const panel = d.source ? OP_CASES.find((c) => c.kernels.includes(d.source!)) : undefined;
+      return `<tr class="phase-${d.phase}"><td>${d.index}</td><td>${d.phase}</td><td><a href="${readerLink(d.kernel)}"><code>${esc(d.kernel)}</code></a></td>` +
+        `<td>${panel ? `<a class="panel-link" href="#op-${panel.id}">${esc(d.source!)} → ${esc(panel.title)}</a>` : esc(d.source ?? '–')}</td>` +
+        `<td>${d.workgroups.join(' × ')}</td><td>${d.us === null ? '–' : d.us.toFixed(1)}</td></tr>`;
+    }).join('');
+    $('step-table').innerHTML = `<tr><th>#</th><th>phase</th><th>kernel (→ shader reader)</th><th>src/shaders export (→ its lab panel)</th><th>workgroups</th><th>GPU µs</th></tr>${rows}`;
     Object.assign(el.dataset, { dispatches: String(dispatches.length), forward: String(count('forward')), backward: String(count('backward')), optimizer: String(count('optimizer')), state: 'done' });
   } catch (e) {
     $('step-summary').textContent = e instanceof Error ? e.message : String(e);

@@ -115,6 +115,10 @@ describe('shader lab', () => {
     expect(bwd).toBeGreaterThan(fwd!);
     expect(opt).toBeGreaterThan(0);
     expect(await page.locator('#step-table tr').count()).toBe(n + 1);
+    // Every dispatch is traced to its src/shaders export and linked to the lab panel that runs that kernel.
+    expect(await page.locator('#step-table a.panel-link').count()).toBe(n);
+    const panelIds = new Set(await page.$$eval('.panel.op', (els) => els.map((e) => `#${e.id}`)));
+    for (const href of await page.$$eval('#step-table a.panel-link', (as) => as.map((a) => a.getAttribute('href')!))) expect(panelIds.has(href), href).toBe(true);
     // Each dispatch links to its file's section in the shader reader, and where the kernel's name
     // says which WGSL it runs, to that kernel (?kernel=): every such link must name a kernel the reader lists.
     const links = (await page.$$eval('#step-table tr', (rs) => rs.slice(1).map((r) => [r.querySelector('code')!.textContent!, r.querySelector('a')!.getAttribute('href')!])))
