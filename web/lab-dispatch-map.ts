@@ -39,8 +39,9 @@ function cells(d: RunDispatch, rule: Rule, outShape: number[]): { cells: Cell[];
   if (rule.kind === 'rows') {
     const n = rule.count(d.params, d.name);
     const cols = Math.min(n, 32);
-    for (let j = 0; j < Math.min(n, MAX_CELLS); j++) out.push({ label: `output ${j}`, wg: wg1(j), thread: null, row: Math.floor(j / cols), col: j % cols });
-    return { cells: out, what: `${n} outputs (workgroup j → output j, all ${threads} threads on it)`, total: n };
+    const unit = rule.unit ?? 'output';
+    for (let j = 0; j < Math.min(n, MAX_CELLS); j++) out.push({ label: `${unit} ${j}`, wg: wg1(j), thread: null, row: Math.floor(j / cols), col: j % cols });
+    return { cells: out, what: `${n} ${unit}s (workgroup j → ${unit} j, all ${threads} threads on it)`, total: n };
   }
   if (rule.kind === 'tiles') {
     const M = rule.M(d.params, d.name);

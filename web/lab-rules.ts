@@ -16,7 +16,7 @@ type Size = (p: Uint32Array, name: string) => number;
 
 export type Rule =
   | { kind: 'flat'; count: Size; owns: string }
-  | { kind: 'rows'; count: Size; owns: string; z?: Size }
+  | { kind: 'rows'; count: Size; owns: string; z?: Size; unit?: string }
   | { kind: 'tiles'; M: Size; N: Size; tileM: number; tileN: number; owns: string }
   | { kind: 'custom'; grid(p: Uint32Array, name: string, z: number): [number, number, number]; owns: string };
 
@@ -46,7 +46,8 @@ export function checkRule(rule: Rule, d: Pick<RunDispatch, 'params' | 'workgroup
 
 const w = (i: number): Size => (p) => p[i]!;
 const flat = (count: Size, owns: string): Rule => ({ kind: 'flat', count, owns });
-const rows = (count: Size, owns: string, z?: Size): Rule => ({ kind: 'rows', count, owns, z });
+/** `unit`: what one workgroup owns (an output, a row, a channel, a GEMM tile). */
+const rows = (count: Size, owns: string, z?: Size, unit = 'output'): Rule => ({ kind: 'rows', count, owns, z, unit });
 /** Numbers in a kernel's runtime name, e.g. conv2d_fwd_32x16x8_4x4 -> [2, 32, 16, 8, 4, 4]. */
 const nums = (name: string): number[] => (name.match(/\d+/g) ?? []).map(Number);
 /** A layout chosen per call (reduce, softmax, loss): '_row' a workgroup per output, '_col' a thread per output. */
@@ -99,10 +100,10 @@ export const RULES: Record<string, Rule> = {
   matmulVec4WGSL: { kind: 'tiles', M: w(0), N: w(1), tileM: 32, tileN: 32, owns: 'an 8 × 8 workgroup owns a 32 × 32 tile of C, a 4 × 4 register block per thread, vec4 loads, no workgroup memory' },
   matmulDotWGSL: rows((p) => p[0]! * p[1]!, 'workgroup j computes output j: its 64 threads split K, then add their partial sums in workgroup memory'),
   // conv2d
-  conv2dForwardWGSL: rows((p, n) => Math.ceil(p[15]! / nums(n)[1]!) * Math.ceil(p[16]! / nums(n)[2]!), 'workgroup t owns a BM × BN tile of the implicit GEMM (BM output pixels × BN channels), TM × TN per thread, staging BK-deep slices in workgroup memory', (p) => Math.ceil(p[17]! / p[19]!)),
-  conv2dGradInputWGSL: rows((p, n) => Math.ceil(p[15]! / nums(n)[1]!) * Math.ceil(p[16]! / nums(n)[2]!), 'workgroup t owns a BM × BN tile of dx viewed as a GEMM (input pixels × channels), TM × TN per thread', (p) => Math.ceil(p[17]! / p[19]!)),
-  conv2dGradWeightWGSL: rows((p, n) => Math.ceil(p[15]! / nums(n)[1]!) * Math.ceil(p[16]! / nums(n)[2]!), 'workgroup t owns a BM × BN tile of dw ((C·KH·KW) × CO), TM × TN per thread; split-K slices on z', (p) => Math.ceil(p[17]! / p[19]!)),
-  CONV2D_GRAD_BIAS_WGSL: rows(w(4), 'workgroup co sums channel co of g over N·OH·OW, 256 lanes striding, then a tree in workgroup memory'),
+  conv2dForwardWGSL: rows((p, n) => Math.ceil(p[15]! / nums(n)[1]!) * Math.ceil(p[16]! / nums(n)[2]!), 'workgroup t owns a BM × BN tile of the implicit GEMM (BM output pixels × BN channels), TM × TN per thread, staging BK-deep slices in workgroup memory', (p) => Math.ceil(p[17]! / p[19]!), 'tile'),
+  conv2dGradInputWGSL: rows((p, n) => Math.ceil(p[15]! / nums(n)[1]!) * Math.ceil(p[16]! / nums(n)[2]!), 'workgroup t owns a BM × BN tile of dx viewed as a GEMM (input pixels × channels), TM × TN per thread', (p) => Math.ceil(p[17]! / p[19]!), 'tile'),
+  conv2dGradWeightWGSL: rows((p, n) => Math.ceil(p[15]! / nums(n)[1]!) * Math.ceil(p[16]! / nums(n)[2]!), 'workgroup t owns a BM × BN tile of dw ((C·KH·KW) × CO), TM × TN per thread; split-K slices on z', (p) => Math.ceil(p[17]! / p[19]!), 'tile'),
+  CONV2D_GRAD_BIAS_WGSL: rows(w(4), 'workgroup co sums channel co of g over N·OH·OW, 256 lanes striding, then a tree in workgroup memory', undefined, 'channel'),
   CONV2D_WEIGHT_LAYOUT_WGSL: flat(w(5), 'thread i moves weight element i to its [K][CO] place'),
   conv2dDirectWGSL: flat(convOut, `${ELEM} of y, walking C · KH · KW taps`),
   conv2dRegisterWGSL: flat((p, n) => p[0]! * p[7]! * Math.ceil(p[8]! / nums(n)[1]!) * (p[4]! / nums(n)[2]!), 'thread t computes PPT neighbouring output pixels × CPT channels in registers'),
@@ -132,15 +133,15 @@ export const RULES: Record<string, Rule> = {
   ADAPTIVE_AVG_FWD_WGSL: flat(w(0), `${ELEM}, averaging its adaptive window`),
   ADAPTIVE_AVG_BWD_WGSL: flat(w(0), 'thread i gathers dx[i] from the windows holding element i'),
   // normalization
-  bnStatsWGSL: rows(w(0), 'workgroup c computes channel c\'s mean and variance, its threads striding over N·H·W'),
+  bnStatsWGSL: rows(w(0), 'workgroup c computes channel c\'s mean and variance, its threads striding over N·H·W', undefined, 'channel'),
   BN_EVAL_STATS_WGSL: flat(w(0), 'thread c reads channel c\'s running statistics'),
   bnNormalizeWGSL: flat(w(0), `${ELEM}`),
-  bnBackwardReduceWGSL: rows(w(0), 'workgroup c sums g and g · x̂ over channel c'),
+  bnBackwardReduceWGSL: rows(w(0), 'workgroup c sums g and g · x̂ over channel c', undefined, 'channel'),
   bnBackwardDxWGSL: flat(w(0), 'thread i computes dx[i]'),
-  ROWNORM_STATS_WGSL: rows(w(0), 'workgroup r computes row r\'s mean and 1/std'),
+  ROWNORM_STATS_WGSL: rows(w(0), 'workgroup r computes row r\'s mean and 1/std', undefined, 'row'),
   rowNormNormalizeWGSL: flat(w(0), `${ELEM}`),
-  rowNormBackwardDxWGSL: rows(w(0), 'workgroup r computes row r of dx (two row sums in workgroup memory)'),
-  ROWNORM_BACKWARD_AFFINE_WGSL: rows(w(0), 'workgroup c sums g · x̂ and g for weight channel c'),
+  rowNormBackwardDxWGSL: rows(w(0), 'workgroup r computes row r of dx (two row sums in workgroup memory)', undefined, 'row'),
+  ROWNORM_BACKWARD_AFFINE_WGSL: rows(w(0), 'workgroup c sums g · x̂ and g for weight channel c', undefined, 'channel'),
   // shape and indexing
   STRIDED_GATHER_WGSL: flat(w(0), `${ELEM} from its strided source`),
   STRIDED_SCATTER_WGSL: flat(w(0), 'thread i writes source element i to its strided place'),
