@@ -37,11 +37,14 @@ function cells(d: RunDispatch, rule: Rule, outShape: number[]): { cells: Cell[];
     return { cells: out, what: `${n} elements (thread i → element i)`, total: n };
   }
   if (rule.kind === 'rows') {
+    // One line per workgroup (its unit), one cell per thread of it: the threads share the unit's work.
     const n = rule.count(d.params, d.name);
-    const cols = Math.min(n, 32);
     const unit = rule.unit ?? 'output';
-    for (let j = 0; j < Math.min(n, MAX_CELLS); j++) out.push({ label: `${unit} ${j}`, wg: wg1(j), thread: null, row: Math.floor(j / cols), col: j % cols });
-    return { cells: out, what: `${n} ${unit}s (workgroup j → ${unit} j, all ${threads} threads on it)`, total: n };
+    const lanes = Math.min(threads, 64);
+    for (let j = 0; j < Math.min(n, 64); j++) {
+      for (let t = 0; t < lanes; t++) out.push({ label: `${unit} ${j}`, wg: wg1(j), thread: t, row: j, col: t });
+    }
+    return { cells: out, what: `${n} ${unit}s, one per workgroup (a line each), and ${lanes === threads ? `its ${threads} threads` : `the first ${lanes} of its ${threads} threads`} (a cell each)`, total: n * threads };
   }
   if (rule.kind === 'tiles') {
     const M = rule.M(d.params, d.name);
@@ -83,7 +86,7 @@ function draw(el: HTMLElement, d: RunDispatch, outShape: number[]): void {
   const wgKey = (c: Cell) => c.wg.join(',');
   const rects = cs.map((c, i) =>
     `<rect x="${c.col * cell}" y="${c.row * cell}" width="${cell}" height="${cell}" fill="${PALETTE[(c.wg[0] + 3 * c.wg[1] + 5 * c.wg[2]) % PALETTE.length]}" data-i="${i}" data-wg="${wgKey(c)}"/>`).join('');
-  box.innerHTML = `<p class="small">Drawn: ${what}${total > cs.length ? ` (the first ${cs.length} of ${total})` : ''}, coloured by workgroup. ${esc(rule.owns)}.</p>` +
+  box.innerHTML = `<p class="small">Drawn: ${what}${total > cs.length ? ` (the first ${cs.length} of ${total})` : ''}, coloured by workgroup. The rule: ${esc(rule.owns)}.</p>` +
     `<svg class="map" width="${cols * cell + 2}" height="${rows * cell + 2}" viewBox="-1 -1 ${cols * cell + 2} ${rows * cell + 2}"><g class="cells" stroke="#fff" stroke-width="${cell > 5 ? 0.5 : 0}">${rects}</g><g class="hl" pointer-events="none"></g></svg>` +
     '<p class="small hover muted">Hover a cell.</p>';
   const svg = box.querySelector('svg')!;
