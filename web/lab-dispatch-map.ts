@@ -124,7 +124,7 @@ export function renderDispatches(el: HTMLElement, dispatches: RunDispatch[], out
       `<td>${d.workgroupSize.slice(0, 2).join(' × ')}</td><td class="${bad ? 'bad' : 'ok'}">${bad ? esc(bad) : '✓'}</td></tr>`;
   }).join('');
   const options = shown.map((d, i) => `<option value="${i}">${i}: ${esc(d.ref?.name ?? d.name)} (${d.phase})</option>`).join('');
-  el.innerHTML = `<details class="dispatches-of-op"><summary class="small">${shown.length} dispatches (the lab's own sum(G · y) left out); ` +
+  el.innerHTML = `<details class="dispatches-of-op"><summary class="small">${shown.length} dispatch${shown.length === 1 ? '' : 'es'} (the lab's own sum(G · y) left out); ` +
     `${agree} of ${shown.length} match their mapping rule's grid</summary>` +
     `<table class="dispatches small"><tr><th>#</th><th>phase</th><th>kernel</th><th>src/shaders export</th><th>workgroups</th><th>workgroup size</th><th>rule</th></tr>${rows}</table></details>` +
     `<p class="small">Mapping of dispatch <select data-dispatch>${options}</select></p><div class="map-picture"></div>`;
