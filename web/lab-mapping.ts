@@ -7,6 +7,8 @@
 import * as E from '../src/index.js';
 import { matmulTiledWGSL, TILE, WG_SIDE } from '../src/shaders/matmul.js';
 import { unaryForwardWGSL } from '../src/shaders/elementwise.js';
+import { reduceWGSL } from '../src/shaders/reduce.js';
+import { conv2dDirectWGSL } from '../src/shaders/conv2d.js';
 
 export interface Owner {
   /** Workgroup id (x, y). */
@@ -21,6 +23,8 @@ export interface Mapping {
   text: string;
   /** Output rows and columns drawn. */
   size: { rows: number; cols: number };
+  /** What the main grid is (default 'output'; a reduction draws its input, where the threads work). */
+  gridName?: string;
   /** The WGSL whose @workgroup_size the picture uses (the one the op dispatches). */
   wgsl(): string;
   /** Run the op at this size with the trace on; the dispatch of the kernel drawn. */
@@ -147,6 +151,56 @@ export const MAPPINGS: Mapping[] = [
     operands: [{ name: 'x', place: 'left', shape: (rows, cols) => [rows, cols] }],
     inputBoxes: (r, c) => [{ operand: 0, r0: r, c0: c, rows: 1, cols: 1, kind: 'read' }],
   },
+  {
+    id: 'reduce-row',
+    title: 'reduction, row layout: y[r] = Σ_c x[r, c] (sum along dim 1)',
+    text: 'Rows long enough (at least 33 elements) get a whole workgroup each: workgroup r reduces row r, its 256 threads striding over the row (thread t adds x[r, t], x[r, t + 256], …), then the 256 partial sums are added in a tree in workgroup memory and thread 0 writes y[r]. The grid drawn is the input x, coloured by the workgroup that reads each element; y is to the left. Hover an element: its workgroup\'s row is outlined, the elements its thread adds are filled, and the y[r] the workgroup writes is marked.',
+    size: { rows: 12, cols: 80 },
+    gridName: 'x (input)',
+    wgsl: () => reduceWGSL('sum', 'row', false),
+    record: (rows, cols) => {
+      const x = E.zeros([rows, cols]);
+      try {
+        return traced('reduce_sum_row', () => void E.sum(x, 1));
+      } finally {
+        x.dispose();
+      }
+    },
+    owner: (r, c) => ({ wg: [r, 0], thread: [c % 256, 0] }),
+    expectedGrid: (rows) => E.grid1d(rows, 1),
+    reads: (r, c) => `adds x[${r}, ${c % 256}], x[${r}, ${(c % 256) + 256}], … into its partial sum; the workgroup's tree then writes y[${r}]`,
+    operands: [{ name: 'y', place: 'left', shape: (rows) => [rows, 1] }],
+    inputBoxes: (r) => [{ operand: 0, r0: r, c0: 0, rows: 1, cols: 1, kind: 'read' }],
+  },
+  {
+    id: 'conv-direct',
+    title: 'conv2d, naive direct kernel: y[0, 0] = Σ_c x[0, c] ⋆ w[0, c] (3×3, padding 1, 2 input channels)',
+    text: 'One thread per output element over [N, CO, OH, OW] (here one image, one output channel), 256 per workgroup, workgroups along x: a workgroup is 256 consecutive output pixels, across row boundaries. Each thread reads its 3×3 window in every input channel straight from global memory (no workgroup memory: neighbouring threads re-read the same inputs, which the implicit-GEMM kernel stages once per tile instead). Hover an output pixel: its workgroup is outlined, its thread filled, and the window it reads in x (channel 0 drawn; channel 1 is read at the same place) is filled.',
+    size: { rows: 20, cols: 28 },
+    wgsl: () => conv2dDirectWGSL(false),
+    record: (rows, cols) => {
+      const x = E.zeros([1, 2, rows, cols]);
+      const w = E.zeros([1, 2, 3, 3]);
+      try {
+        return traced('conv2d_direct', () => void E.conv2dDirect(x, w, null, { padding: 1 }));
+      } finally {
+        x.dispose();
+        w.dispose();
+      }
+    },
+    owner: (r, c, cols) => {
+      const i = r * cols + c;
+      return { wg: [Math.floor(i / 256), 0], thread: [i % 256, 0] };
+    },
+    expectedGrid: (rows, cols) => E.grid1d(rows * cols),
+    reads: (r, c) => `reads x[0, c, ${r - 1}..${r + 1}, ${c - 1}..${c + 1}] (zeros outside) for c = 0, 1 and the 18 weights`,
+    operands: [{ name: 'x channel 0', place: 'left', shape: (rows, cols) => [rows, cols] }],
+    inputBoxes: (r, c, rows, cols) => {
+      const r0 = Math.max(0, r - 1);
+      const c0 = Math.max(0, c - 1);
+      return [{ operand: 0, r0, c0, rows: Math.min(rows - 1, r + 1) - r0 + 1, cols: Math.min(cols - 1, c + 1) - c0 + 1, kind: 'read' }];
+    },
+  },
 ];
 
 const PALETTE = ['#dbe8fb', '#fde2c8', '#d6f0d6', '#f6d5e5', '#e6e0f7', '#fbf3c4', '#d3eff2', '#eadcd0'];
@@ -210,7 +264,7 @@ function drawSVG(m: Mapping, el: HTMLElement, rows: number, cols: number): void 
     }
     parts.push(`<text x="${x0 + 2}" y="${y0 - 3}" font-size="11" fill="#5a6270">${o.name} [${r}, ${c}]</text>`);
   });
-  parts.push(`<text x="${ox + 2}" y="${oy - 3}" font-size="11" fill="#5a6270">output [${rows}, ${cols}]</text>`);
+  parts.push(`<text x="${ox + 2}" y="${oy - 3}" font-size="11" fill="#5a6270">${m.gridName ?? 'output'} [${rows}, ${cols}]</text>`);
   const rects: string[] = [];
   for (let r = 0; r < rows; r++) {
     for (let c = 0; c < cols; c++) {

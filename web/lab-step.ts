@@ -10,6 +10,7 @@
 // dispatch alone (as bench/profile.ts does) would measure mostly the submit, not the kernel.
 
 import * as E from '../src/index.js';
+import { identify } from './lab-catalogue.js';
 
 export interface StepDispatch {
   index: number;
@@ -17,6 +18,8 @@ export interface StepDispatch {
   kernel: string;
   /** The shader reader's section for this kernel (see familyOf). */
   family: string;
+  /** The src/shaders export that made its WGSL (lab-catalogue.ts identify), or null. */
+  source: string | null;
   workgroups: [number, number, number];
   /** GPU time in microseconds, or null without timestamp queries. */
   us: number | null;
@@ -131,6 +134,7 @@ export async function traceStep(batch: number, seed = 0): Promise<{ dispatches: 
       phase: i < marks.forward ? 'forward' : i < marks.backward ? 'backward' : 'optimizer',
       kernel: d.kernel.name,
       family: familyOf(d.kernel.name),
+      source: identify(d.kernel.wgsl)?.name ?? null,
       workgroups: d.workgroups,
       us: times[i] ? (times[i]!.endNs - times[i]!.startNs) / 1e3 : null,
     }));

@@ -7,14 +7,13 @@
 // data-method; the step section data-state, data-dispatches, data-forward, data-backward, data-optimizer.
 
 import * as E from '../src/index.js';
-import { OP_CASES, runCase, type OpCase, type OpResult } from './lab-ops.js';
+import { runCase, FORWARD_TOL, GRAD_TOL, type OpCase, type OpResult } from './lab-ops.js';
+import { OP_CASES } from './lab-cases-more.js';
+import { renderDispatches } from './lab-dispatch-map.js';
 import { LADDERS, timeRung, type Ladder, type Rung } from './lab-ladders.js';
 import { traceStep, readerLink } from './lab-step.js';
 import { MAPPINGS, renderMapping } from './lab-mapping.js';
 
-/** Tolerances the page judges by (and the end-to-end test checks): float32 GPU vs float64 CPU. */
-export const FORWARD_TOL = 1e-4;
-export const GRAD_TOL = 1e-3;
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
   const el = document.getElementById(id);
@@ -40,9 +39,10 @@ function paramInputs(c: OpCase): string {
 function opPanel(c: OpCase): string {
   return `<div class="panel op" id="op-${c.id}" data-state="idle">` +
     `<h3>${esc(c.title)} <a class="muted small" href="./shaders.html#${c.family}">kernels: ${c.family} →</a></h3>` +
+    `<p class="muted small">Kernels: ${c.kernels.map((k) => `<code>${esc(k)}</code>`).join(', ')}</p>` +
     `<p class="muted small">${esc(c.about)}</p>` +
     `<form class="controls compact" onsubmit="return false">${paramInputs(c)}<button type="button" data-run>Run</button></form>` +
-    '<div class="result"></div></div>';
+    '<div class="result"></div><div class="dispatch-map"></div></div>';
 }
 
 function valuesRow(label: string, xs: ArrayLike<number>): string {
@@ -55,9 +55,9 @@ function verdict(d: { maxAbs: number; maxRel: number }, tol: number): string {
   return `<span class="${ok ? 'ok' : 'bad'}">max abs ${sci(d.maxAbs)}, max rel ${sci(d.maxRel)} ${ok ? '≤' : '>'} ${sci(tol)}</span>`;
 }
 
-function showResult(el: HTMLElement, r: OpResult): void {
+function showResult(el: HTMLElement, r: OpResult, tol: number): void {
   const ins = r.inputs.map((i) => `${esc(i.name)} [${i.value.shape.join(', ')}]`).join(', ');
-  let html = `<p class="small">Inputs ${ins} → output [${r.outShape.join(', ')}]. Forward: ${verdict(r.forward, FORWARD_TOL)}</p>` +
+  let html = `<p class="small">Inputs ${ins} → output [${r.outShape.join(', ')}]. Forward: ${verdict(r.forward, tol)}</p>` +
     `<table class="values">${valuesRow('GPU (f32)', r.gpu)}${valuesRow('reference (f64)', r.ref)}</table>`;
   for (const g of r.grads) {
     html += `<p class="small">∂/∂${esc(g.name)} (backward kernels vs central differences on the reference): ${verdict(g.diff, GRAD_TOL)}</p>` +
@@ -69,6 +69,9 @@ function showResult(el: HTMLElement, r: OpResult): void {
   el.dataset.maxRel = String(r.forward.maxRel);
   el.dataset.gradMaxRel = String(gradRel);
   el.dataset.grads = String(r.grads.length);
+  el.dataset.tolerance = String(tol);
+  el.dataset.kernels = [...new Set(r.dispatches.filter((d) => d.phase !== 'harness' && d.ref).map((d) => d.ref!.name))].join(' ');
+  renderDispatches(el.querySelector<HTMLElement>('.dispatch-map')!, r.dispatches, r.outShape);
 }
 
 async function runOp(c: OpCase): Promise<void> {
@@ -83,7 +86,7 @@ async function runOp(c: OpCase): Promise<void> {
     }
     const seed = Math.trunc(Number(el.querySelector<HTMLInputElement>('[data-seed]')!.value));
     const variant = el.querySelector<HTMLSelectElement>('[data-variant]')?.value ?? '';
-    showResult(el, await runCase(c, p, seed, variant));
+    showResult(el, await runCase(c, p, seed, variant), c.tolerance ?? FORWARD_TOL);
     el.dataset.state = 'done';
   } catch (e) {
     el.querySelector('.result')!.innerHTML = `<p class="error">${esc(e instanceof Error ? e.message : String(e))}</p>`;
@@ -154,10 +157,13 @@ async function runStep(): Promise<void> {
     $('step-summary').textContent = `${dispatches.length} dispatches: ${count('forward')} forward, ${count('backward')} backward, ${count('optimizer')} optimizer. ` +
       (timed ? `GPU time (timestamp queries, one pass per dispatch): ${(total / 1e3).toFixed(3)} ms in all.`
         : 'This adapter has no timestamp queries, so no per-dispatch GPU time is shown.');
-    const rows = dispatches.map((d) =>
-      `<tr class="phase-${d.phase}"><td>${d.index}</td><td>${d.phase}</td><td><a href="${readerLink(d.kernel)}"><code>${esc(d.kernel)}</code></a></td>` +
-      `<td>${d.workgroups.join(' × ')}</td><td>${d.us === null ? '–' : d.us.toFixed(1)}</td></tr>`).join('');
-    $('step-table').innerHTML = `<tr><th>#</th><th>phase</th><th>kernel (→ shader reader)</th><th>workgroups</th><th>GPU µs</th></tr>${rows}`;
+    const rows = dispatches.map((d) => {
+      const panel = d.source ? OP_CASES.find((c) => c.kernels.includes(d.source!)) : undefined;
+      return `<tr class="phase-${d.phase}"><td>${d.index}</td><td>${d.phase}</td><td><a href="${readerLink(d.kernel)}"><code>${esc(d.kernel)}</code></a></td>` +
+        `<td>${panel ? `<a class="panel-link" href="#op-${panel.id}">${esc(d.source!)} → ${esc(panel.title)}</a>` : esc(d.source ?? '–')}</td>` +
+        `<td>${d.workgroups.join(' × ')}</td><td>${d.us === null ? '–' : d.us.toFixed(1)}</td></tr>`;
+    }).join('');
+    $('step-table').innerHTML = `<tr><th>#</th><th>phase</th><th>kernel (→ shader reader)</th><th>src/shaders export (→ its lab panel)</th><th>workgroups</th><th>GPU µs</th></tr>${rows}`;
     Object.assign(el.dataset, { dispatches: String(dispatches.length), forward: String(count('forward')), backward: String(count('backward')), optimizer: String(count('optimizer')), state: 'done' });
   } catch (e) {
     $('step-summary').textContent = e instanceof Error ? e.message : String(e);

@@ -33,6 +33,8 @@ export interface Kernel {
   readonly id: number;
   /** The kernel's name, from its spec. */
   readonly name: string;
+  /** The WGSL source it was compiled from (tools such as the shader lab map a traced dispatch to its generator). */
+  readonly wgsl: string;
   /** The compute pipeline (entry point `main`). */
   readonly pipeline: GPUComputePipeline;
   /** Layout of the kernel's bind group: the parameter block at binding 0, then the storage buffers. */
@@ -211,7 +213,7 @@ export class Runtime {
     });
     this.counters.pipelinesCreated++;
     const writes = spec.bindings.flatMap((access, i) => (access === 'write' ? [i] : []));
-    const k: Kernel = { id: this.nextKernelId++, name: spec.name, pipeline, layout, bindings: spec.bindings.length, writes };
+    const k: Kernel = { id: this.nextKernelId++, name: spec.name, wgsl: spec.wgsl, pipeline, layout, bindings: spec.bindings.length, writes };
     this.kernels.set(spec.wgsl, k);
     return k;
   }

@@ -21,13 +21,25 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
  */
 export function memoize<A extends unknown[]>(generate: (...args: A) => string): (...args: A) => string {
   const cache = new Map<string, string>();
-  return (...args: A): string => {
+  const generator = (...args: A): string => {
     const key = JSON.stringify(args);
     let wgsl = cache.get(key);
-    if (wgsl === undefined) cache.set(key, (wgsl = generate(...args)));
+    if (wgsl === undefined) {
+      cache.set(key, (wgsl = generate(...args)));
+      GENERATED_BY.set(wgsl, generator);
+    }
     return wgsl;
   };
+  return generator;
 }
+
+/**
+ * The generator (the function memoize returned, i.e. the module's export) that made each WGSL source
+ * memoize has cached: lets tools map a dispatched kernel back to its generator (the shader lab's
+ * coverage check and its dispatch lists; by object, not by name, so it survives minified builds).
+ * Holds only sources the caches hold anyway.
+ */
+export const GENERATED_BY = new Map<string, Function>();
 
 /**
  * ReLU that keeps NaN (as torch.relu does) on every backend. WGSL lets a compiler assume there are

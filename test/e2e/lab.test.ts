@@ -1,7 +1,8 @@
 // End to end: the shader lab (web/lab.html) in headless Chromium (Debian's, driven by Playwright,
 // WebGPU on SwiftShader without a GPU), served by `scripts/serve-demo.mjs --port 0` like the demo.
-// It runs every op panel and checks the differences the page shows against the float64 references
-// are within tolerance, times matmul and conv2d ladder rungs, records the training step's dispatches,
+// It runs one op panel of every kernel family (test/lab-coverage.test.ts runs every panel and variant
+// in Node) and checks the differences the page shows against the float64 references are within
+// tolerance and the dispatches it lists match their mapping rules, times matmul and conv2d ladder rungs, records the training step's dispatches,
 // checks a mapping picture against its recorded dispatch, and takes a screenshot (docs/lab.png only
 // with ENGRAM_UPDATE_SCREENSHOT=1, else the temp folder). Shapes are tiny: SwiftShader is slow.
 import { describe, it, expect } from 'vitest';
@@ -19,7 +20,11 @@ const SCREENSHOT = process.env.ENGRAM_UPDATE_SCREENSHOT === '1'
 // The page's own tolerances (web/lab.ts FORWARD_TOL, GRAD_TOL): float32 GPU against float64 CPU.
 const FORWARD_TOL = 1e-4;
 const GRAD_TOL = 1e-3;
-const OPS = ['matmul', 'linear', 'conv2d', 'unary', 'binary', 'reduce', 'softmax', 'logSoftmax', 'crossEntropy', 'maxPool2d', 'avgPool2d', 'batchNorm', 'transpose', 'indexSelect'];
+/** One panel per kernel family (the first of its family on the page). */
+const OPS = ['matmul', 'conv2d', 'convGrouped', 'unary', 'fused', 'reduce', 'softmax', 'logsumexp', 'sort', 'maxPool2d', 'batchNorm', 'layerNorm', 'transpose',
+  'embedding', 'pad', 'oneHot', 'dropout', 'random', 'attention', 'optimizer', 'codecs', 'transforms'];
+/** Panels with no differentiable input (forward kernels, updates, draws, codecs): no gradient check. */
+const FORWARD_ONLY = new Set(['gemm', 'conv2dDirect', 'oneHot', 'random', 'optimizer', 'codecs', 'transforms']);
 
 const e2e = useDemoBrowser();
 
@@ -40,21 +45,34 @@ describe('shader lab', () => {
     expect(await data(page, 'body', 'state'), `adapter: ${await page.textContent('#adapter')}`).toBe('ready');
     const adapter = await page.textContent('#adapter');
 
-    // 1. Every op panel: forward within FORWARD_TOL of float64, every gradient within GRAD_TOL of central differences.
-    expect((await page.$$eval('.panel.op', (els) => els.map((e) => e.id.slice(3)))).sort()).toEqual([...OPS].sort());
-    await page.click('#run-all');
+    // 1. One panel per family: forward within the panel's tolerance of float64, every gradient within
+    // GRAD_TOL of central differences, every listed dispatch on its mapping rule's grid, a picture drawn.
+    const panels = await page.$$eval('.panel.op', (els) => els.map((e) => [e.id.slice(3), e.querySelector('a')!.getAttribute('href')!.split('#')[1]!]));
+    expect(panels.length).toBeGreaterThanOrEqual(38);
+    const firstOfFamily = [...new Map(panels.map(([id, fam]) => [fam!, id!] as const).reverse()).values()].reverse();
+    expect([...firstOfFamily].sort()).toEqual([...OPS].sort());
     for (const op of OPS) {
       const sel = `#op-${op}`;
-      await waitState(page, sel, ['done', 'error']);
+      await page.click(`${sel} [data-run]`);
+      await waitState(page, sel, ['done', 'error'], 60_000);
       expect(await data(page, sel, 'state'), `${op}: ${await page.textContent(`${sel} .result`)}`).toBe('done');
       const rel = Number(await data(page, sel, 'max-rel'));
       const gradRel = Number(await data(page, sel, 'grad-max-rel'));
-      expect(rel, `${op} forward`).toBeLessThanOrEqual(FORWARD_TOL);
-      expect(Number(await data(page, sel, 'grads')), `${op} gradients checked`).toBeGreaterThan(0);
+      expect(rel, `${op} forward`).toBeLessThanOrEqual(Number(await data(page, sel, 'tolerance')));
+      expect(Number(await data(page, sel, 'grads')) > 0, `${op} gradients checked`).toBe(!FORWARD_ONLY.has(op));
       expect(gradRel, `${op} gradient`).toBeLessThanOrEqual(GRAD_TOL);
       // The verdict the reader sees agrees with the numbers.
-      expect(await page.locator(`${sel} .bad`).count(), `${op} shows a failure`).toBe(0);
+      expect(await page.$$eval(`${sel} .bad`, (es) => es.map((e) => e.textContent)), `${op} shows a failure`).toEqual([]);
+      const map = `${sel} .dispatch-map`;
+      const n = Number(await data(page, map, 'dispatches'));
+      expect(n, `${op} dispatches listed`).toBeGreaterThan(0);
+      expect(Number(await data(page, map, 'rules-agree')), `${op} dispatches on their rule's grid`).toBe(n);
+      expect(Number(await data(page, map, 'cells')), `${op} mapping picture`).toBeGreaterThan(0);
     }
+    // Hovering an element of relu's forward picture names its workgroup and thread: element 5 of 12 -> workgroup 0, thread 5.
+    await page.hover('#op-unary .dispatch-map rect[data-i="5"]');
+    expect(await data(page, '#op-unary .dispatch-map', 'hover')).toBe('0,0,0|5');
+    expect(await page.locator('#op-unary .dispatch-map g.hl rect.thread').count()).toBe(1);
     // A shape edit reaches the op: matmul at 2x7x6 shows a 2x6 output.
     await page.fill('#op-matmul [data-param="M"]', '2');
     await page.fill('#op-matmul [data-param="K"]', '7');
@@ -97,6 +115,10 @@ describe('shader lab', () => {
     expect(bwd).toBeGreaterThan(fwd!);
     expect(opt).toBeGreaterThan(0);
     expect(await page.locator('#step-table tr').count()).toBe(n + 1);
+    // Every dispatch is traced to its src/shaders export and linked to the lab panel that runs that kernel.
+    expect(await page.locator('#step-table a.panel-link').count()).toBe(n);
+    const panelIds = new Set(await page.$$eval('.panel.op', (els) => els.map((e) => `#${e.id}`)));
+    for (const href of await page.$$eval('#step-table a.panel-link', (as) => as.map((a) => a.getAttribute('href')!))) expect(panelIds.has(href), href).toBe(true);
     // Each dispatch links to its file's section in the shader reader, and where the kernel's name
     // says which WGSL it runs, to that kernel (?kernel=): every such link must name a kernel the reader lists.
     const links = (await page.$$eval('#step-table tr', (rs) => rs.slice(1).map((r) => [r.querySelector('code')!.textContent!, r.querySelector('a')!.getAttribute('href')!])))
@@ -135,11 +157,36 @@ describe('shader lab', () => {
     expect(await page.locator('#map-matmul-tiled g.hl rect.thread').count()).toBe(4);
     expect(await data(page, '#map-unary', 'agrees')).toBe('true');
     expect(await data(page, '#map-unary', 'workgroups')).toBe('4x1x1');
+    // The row reduction: x [12, 80] -> one workgroup per row; x[3, 70] is added by thread 70 of workgroup 3, which writes y[3].
+    expect(await data(page, '#map-reduce-row', 'agrees'), await page.textContent('#map-reduce-row .geometry') ?? '').toBe('true');
+    expect(await data(page, '#map-reduce-row', 'workgroups')).toBe('12x1x1');
+    await page.hover('#map-reduce-row rect[data-r="3"][data-c="70"]');
+    expect(await data(page, '#map-reduce-row', 'hover')).toBe('3,0|70,0');
+    expect(await page.locator('#map-reduce-row g.hl rect.thread').count()).toBe(1);
+    expect(await page.locator('#map-reduce-row g.hl rect.read').count()).toBe(1);
+    // The naive conv: 20 x 28 = 560 outputs -> 3 workgroups of 256; output [10, 5] is element 285: workgroup 1, thread 29, reading a 3x3 window.
+    expect(await data(page, '#map-conv-direct', 'agrees'), await page.textContent('#map-conv-direct .geometry') ?? '').toBe('true');
+    expect(await data(page, '#map-conv-direct', 'workgroups')).toBe('3x1x1');
+    await page.hover('#map-conv-direct rect[data-r="10"][data-c="5"]');
+    expect(await data(page, '#map-conv-direct', 'hover')).toBe('1,0|29,0');
+    expect(await page.locator('#map-conv-direct g.hl rect.read').count()).toBe(1);
 
     console.log(`lab on ${adapter}:\n  ${timings.join('\n  ')}\n  step: ${await page.textContent('#step-summary')}`);
     mkdirSync(dirname(SCREENSHOT), { recursive: true });
-    // The top of the page (the op panels with their results): the whole page is ~8000 px tall.
-    await page.evaluate(() => window.scrollTo(0, 0));
+    // The screenshot: the gemm panel with the tiled kernel forced at 80 x 16 x 96, its dispatch drawn
+    // (2 x 2 workgroups of 64 x 64) and C[10, 20] hovered: workgroup (0, 0), thread 10 * 16 + 4, whose
+    // 16 elements (strided by 16) are filled.
+    await page.selectOption('#op-gemm [data-variant]', 'tiled');
+    for (const [k, v] of [['M', '80'], ['K', '16'], ['N', '96']]) await page.fill(`#op-gemm [data-param="${k}"]`, v!);
+    await page.click('#op-gemm [data-run]');
+    await waitState(page, '#op-gemm', ['done', 'error']);
+    expect(await data(page, '#op-gemm', 'state'), await page.textContent('#op-gemm .result') ?? '').toBe('done');
+    expect(Number(await data(page, '#op-gemm', 'max-rel'))).toBeLessThanOrEqual(FORWARD_TOL);
+    expect(await data(page, '#op-gemm .dispatch-map', 'drawn')).toBe('matmulTiledWGSL');
+    await page.locator('#op-gemm').scrollIntoViewIfNeeded();
+    await page.hover(`#op-gemm .dispatch-map rect[data-i="${10 * 96 + 20}"]`);
+    expect(await data(page, '#op-gemm .dispatch-map', 'hover')).toBe('0,0,0|164');
+    expect(await page.locator('#op-gemm .dispatch-map g.hl rect.thread').count()).toBe(16);
     await page.screenshot({ path: SCREENSHOT });
     expect(statSync(SCREENSHOT).size).toBeGreaterThan(10_000);
     expect(statSync(SCREENSHOT).size).toBeLessThan(400 * 1024);

@@ -1,0 +1,93 @@
+// The shader lab's coverage, checked rather than claimed: every compute kernel src/shaders exports
+// (web/lab-catalogue.ts reads them from the modules) is named by a lab panel (web/lab-cases*.ts), and
+// running that panel's variants here, with the runtime's trace on, really dispatches it (each
+// recorded dispatch is mapped back to its export). Every run also checks what the page shows: the
+// GPU result within the page's tolerance of the float64 reference, every gradient within GRAD_TOL of
+// central differences; and every dispatched kernel has a mapping rule whose expected grid equals the
+// recorded one (web/lab-rules.ts). A kernel that needs an adapter feature this adapter lacks
+// (subgroups) is reported as unverified, never counted as covered.
+import { describe, it, expect } from 'vitest';
+import * as E from '../src/index.js';
+import { useGPU } from './helpers/gpu.js';
+import { OP_CASES } from '../web/lab-cases-more.js';
+import { shaderKernels } from '../web/lab-catalogue.js';
+import { runCase, FORWARD_TOL, GRAD_TOL, type RunDispatch } from '../web/lab-ops.js';
+import { ruleFor, checkRule } from '../web/lab-rules.js';
+
+useGPU();
+
+/** Kernels that only run where the adapter has a feature, with the feature. */
+const NEEDS: Record<string, (rt: E.Runtime) => string | null> = {
+  conv2dSubgroupWGSL: (rt) => (rt.info.subgroupMinSize > 0 ? null : 'subgroups'),
+  conv2dGradWeightSubgroupWGSL: (rt) => (rt.info.subgroupMinSize > 0 ? null : 'subgroups'),
+};
+
+describe('shader lab coverage', () => {
+  it('names every kernel of src/shaders in a panel', () => {
+    const all = shaderKernels().map((k) => k.name);
+    const claimed = new Set(OP_CASES.flatMap((c) => c.kernels));
+    expect(all.filter((k) => !claimed.has(k)), 'kernels no lab panel names').toEqual([]);
+    expect([...claimed].filter((k) => !all.includes(k)), 'panels naming kernels src/shaders does not export').toEqual([]);
+    expect(new Set(OP_CASES.map((c) => c.id)).size).toBe(OP_CASES.length);
+  });
+
+  it('runs every panel: its kernels are dispatched, its results match the references, its mapping rules match the dispatches', async () => {
+    const rt = E.runtime();
+    const dispatchedBy = new Map<string, Set<string>>();
+    const problems: string[] = [];
+    const unverified: string[] = [];
+    for (const c of OP_CASES) {
+      const seen = new Set<string>();
+      for (const variant of c.variants ?? ['']) {
+        const what = `${c.id}${variant ? ` [${variant}]` : ''}`;
+        let r;
+        try {
+          r = await runCase(c, { ...c.params }, 1, variant);
+        } catch (e) {
+          problems.push(`${what}: ${e instanceof Error ? e.message : String(e)}`);
+          continue;
+        }
+        const tol = c.tolerance ?? FORWARD_TOL;
+        if (!(r.forward.maxRel <= tol)) problems.push(`${what}: forward max rel ${r.forward.maxRel} > ${tol}`);
+        for (const g of r.grads) if (!(g.diff.maxRel <= GRAD_TOL)) problems.push(`${what}: d/d${g.name} max rel ${g.diff.maxRel} > ${GRAD_TOL}`);
+        if (r.inputs.some((i) => i.grad) && r.grads.length === 0) problems.push(`${what}: no gradient checked`);
+        for (const d of r.dispatches) {
+          if (!d.ref) {
+            problems.push(`${what}: dispatch ${d.name} not traced to a src/shaders export`);
+            continue;
+          }
+          seen.add(d.ref.name);
+          if (process.env.LAB_DUMP) console.log(`DUMP ${what} ${d.phase} ${d.ref.name} ${d.name} grid=${d.workgroups.join('x')} wg=${d.workgroupSize.join('x')} p=${Array.from(d.params.slice(0, 24)).join(',')}`);
+          const rule = ruleFor(d.ref.name);
+          if (!rule) problems.push(`${what}: no mapping rule for ${d.ref.name}`);
+          else {
+            const bad = checkRule(rule, d as RunDispatch);
+            if (bad) problems.push(`${what}: ${d.ref.name} (${d.name}): ${bad}`);
+          }
+        }
+      }
+      for (const k of seen) {
+        if (!dispatchedBy.has(k)) dispatchedBy.set(k, new Set());
+        dispatchedBy.get(k)!.add(c.id);
+      }
+      for (const k of c.kernels) {
+        if (seen.has(k)) continue;
+        const missing = NEEDS[k]?.(rt);
+        if (missing) unverified.push(`${k} (${c.id}: needs ${missing})`);
+        else problems.push(`${c.id}: names ${k} but no variant dispatched it (dispatched: ${[...seen].join(', ')})`);
+      }
+    }
+    const all = shaderKernels();
+    const covered = all.filter((k) => dispatchedBy.has(k.name));
+    const byFamily = new Map<string, [number, number]>();
+    for (const k of all) {
+      const f = byFamily.get(k.family) ?? [0, 0];
+      byFamily.set(k.family, [f[0] + (dispatchedBy.has(k.name) ? 1 : 0), f[1] + 1]);
+    }
+    console.log(`lab coverage on ${rt.info.description}: ${covered.length}/${all.length} kernels dispatched by their panels and checked against references` +
+      `\n  ${[...byFamily].map(([f, [a, b]]) => `${f} ${a}/${b}`).join(', ')}` +
+      (unverified.length ? `\n  not verifiable on this adapter: ${unverified.join('; ')}` : ''));
+    expect(problems).toEqual([]);
+    expect(covered.length + unverified.length).toBe(all.length);
+  }, 600_000);
+});
