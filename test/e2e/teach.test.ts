@@ -3,9 +3,10 @@
 // The mouse draws synthetic strokes (seeded jitter) on the canvas: five drawings each of two new
 // classes (an arrow and a star) are taught to the Gaussian head; new drawings of both must be
 // recognized, the held-out digit accuracy may drop by at most MAX_DIGIT_DROP, an unlike scribble (a
-// square outline) must be flagged unknown, a drawn "1" must still read as 1; forget + undo, export,
+// square outline) must be flagged unknown, a drawn "1" must still read as 1; a third class (a smiley)
+// is taught by replay fine-tuning (MAX_REPLAY_DROP); forget + undo, export,
 // start over + import, a reload (IndexedDB) and a reload with the network off (service worker) must
-// all restore the same state. Screenshot: docs/teach.png with ENGRAM_UPDATE_SCREENSHOT=1, else the temp folder.
+// all restore the same state; a PyTorch-trained backbone (state_dict .pt) is loaded. Screenshot: docs/teach.png with ENGRAM_UPDATE_SCREENSHOT=1, else the temp folder.
 import { describe, it, expect } from 'vitest';
 import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +19,8 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SCREENSHOT = process.env.ENGRAM_UPDATE_SCREENSHOT === '1' ? join(ROOT, 'docs', 'teach.png') : join(tmpdir(), `engram-teach-${process.pid}.png`);
 /** The largest drop of held-out digit accuracy (200 MNIST test digits) allowed after teaching both classes. */
 const MAX_DIGIT_DROP = 0.03;
+/** The same after a third class taught by 3 steps of replay fine-tuning (the backbone's weights change). */
+const MAX_REPLAY_DROP = 0.05;
 
 type Pt = [number, number];
 type Shape = Pt[][];
@@ -39,6 +42,12 @@ const SHAPES: Record<string, Shape> = {
   star: [[[0.5, 0.12], [0.72, 0.85], [0.15, 0.38], [0.85, 0.38], [0.28, 0.85], [0.5, 0.12]]],
   box: [[[0.2, 0.2], [0.8, 0.2], [0.8, 0.8], [0.2, 0.8], [0.2, 0.2]]],
   one: [[[0.52, 0.15], [0.48, 0.85]]],
+  smiley: [
+    Array.from({ length: 25 }, (_, i) => [0.5 + 0.38 * Math.cos((2 * Math.PI * i) / 24), 0.5 + 0.38 * Math.sin((2 * Math.PI * i) / 24)] as Pt),
+    [[0.37, 0.38], [0.38, 0.4]],
+    [[0.63, 0.38], [0.62, 0.4]],
+    Array.from({ length: 9 }, (_, i) => [0.5 + 0.2 * Math.cos(0.5 + (i * (Math.PI - 1)) / 8), 0.52 + 0.2 * Math.sin(0.5 + (i * (Math.PI - 1)) / 8)] as Pt),
+  ],
 };
 
 /** A variant of a shape: each drawing is moved, scaled, sheared a little and its points jittered. */
@@ -78,12 +87,18 @@ async function draw(page: Page, shape: Shape): Promise<{ name: string; unknown: 
   return { name: d.name ?? '', unknown: d.unknown === 'true', ood: Number(d.ood) };
 }
 
-async function teach(page: Page, name: string, drawings: Shape[]): Promise<void> {
+async function teach(page: Page, name: string, drawings: Shape[], replaySteps = 0): Promise<void> {
   for (const d of drawings) {
     await draw(page, d);
     await page.click('#add-drawing');
   }
   await page.fill('#class-name', name);
+  if (replaySteps) {
+    await page.check('input[name=mode][value=replay]');
+    await page.fill('#steps', String(replaySteps));
+  } else {
+    await page.check('input[name=mode][value=gaussian]');
+  }
   await page.click('#teach');
   await page.waitForFunction(() => document.body.dataset.state === 'busy' || /done/.test(document.getElementById('status')!.textContent ?? ''), null, { timeout: 10_000 });
   await waitReady(page);
@@ -158,6 +173,19 @@ describe('Teach it page', () => {
     expect((await memoryRows(page)).star).toEqual([5, 5 * 784]);
     expect((await draw(page, variant(SHAPES.star!, 121))).name).toBe('star');
 
+    // A third class by replay fine-tuning: 3 SGD steps of the backbone on the drawings and replayed exemplars.
+    const t2 = performance.now();
+    await teach(page, 'smiley', [21, 22, 23, 24, 25].map((s) => variant(SHAPES.smiley!, s)), 3);
+    const tReplay = (performance.now() - t2) / 1000;
+    const acc3 = await digitAcc(page);
+    expect(acc0 - acc3, `digit accuracy after replay fine-tuning ${acc0} -> ${acc3}`).toBeLessThanOrEqual(MAX_REPLAY_DROP);
+    expect(await page.textContent('#backbone')).toMatch(/fine-tuned here/);
+    for (const [name, s] of [['smiley', 201], ['smiley', 202], ['arrow', 203], ['star', 204]] as const) {
+      const p = await draw(page, variant(SHAPES[name]!, s));
+      seen.push(`after replay ${name}#${s}: ${p.name} (ood ${p.ood}${p.unknown ? ', unknown' : ''})`);
+      expect(p.name, seen.join('; ')).toBe(name);
+    }
+
     // Export, start over, import.
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export')]);
     const file = join(tmpdir(), `engram-teach-export-${process.pid}.safetensors`);
@@ -172,7 +200,8 @@ describe('Teach it page', () => {
     await waitReady(page);
     expect(await page.textContent('#keep-status')).toMatch(/imported/);
     expect((await memoryRows(page)).arrow).toEqual([5, 5 * 784]);
-    expect(await digitAcc(page)).toBe(acc2);
+    expect(await digitAcc(page)).toBe(acc3);
+    expect(await page.textContent('#backbone')).toMatch(/fine-tuned here/);
 
     // Reload: IndexedDB restores everything.
     await page.reload();
@@ -181,17 +210,32 @@ describe('Teach it page', () => {
     const after = await memoryRows(page);
     expect(after.arrow).toEqual([5, 5 * 784]);
     expect(after.star).toEqual([5, 5 * 784]);
-    expect(await digitAcc(page)).toBe(acc2);
+    expect(after.smiley).toEqual([5, 5 * 784]);
+    expect(await digitAcc(page)).toBe(acc3);
+    expect(await page.textContent('#backbone')).toMatch(/fine-tuned here/);
     expect((await draw(page, variant(SHAPES.arrow!, 131))).name).toBe('arrow');
 
     // Network off: the service worker serves the page from its cache; the state comes from IndexedDB.
     await page.waitForFunction(() => navigator.serviceWorker?.controller != null, null, { timeout: 30_000 });
     await context.setOffline(true);
-    await page.reload();
+    const offline = await page.reload();
+    expect(offline?.fromServiceWorker(), 'the page came from the service worker').toBe(true);
     await waitReady(page);
     expect((await memoryRows(page)).star).toEqual([5, 5 * 784]);
     expect((await draw(page, variant(SHAPES.star!, 141))).name).toBe('star');
     await context.setOffline(false);
+
+    // A backbone trained in PyTorch (test/fixtures/teach/make_torch_backbone.py: torch.save of a
+    // state_dict): the digits and the taught classes are re-derived on its features.
+    await page.setInputFiles('#backbone-file', join(ROOT, 'test', 'fixtures', 'teach', 'torch_backbone.pt'));
+    await page.waitForFunction(() => /torch_backbone\.pt/.test(document.getElementById('backbone')!.textContent ?? ''), null, { timeout: 120_000 });
+    await waitReady(page);
+    const accTorch = await digitAcc(page);
+    expect(accTorch, 'held-out digit accuracy on the PyTorch backbone').toBeGreaterThan(0.9);
+    expect((await draw(page, variant(SHAPES.arrow!, 161))).name).toBe('arrow');
+    await page.click('#undo');
+    await waitReady(page);
+    expect(await page.textContent('#backbone')).toMatch(/backbone\.safetensors \(fine-tuned here\)/);
 
     // The screenshot: a star drawn, recognized.
     await draw(page, variant(SHAPES.star!, 151));
@@ -200,8 +244,8 @@ describe('Teach it page', () => {
     expect(statSync(SCREENSHOT).size).toBeGreaterThan(10_000);
     expect(statSync(SCREENSHOT).size).toBeLessThan(400 * 1024);
 
-    console.log(`teach page on ${await page.textContent('#adapter')}: ready in ${tLoad.toFixed(1)} s, two classes taught in ${tTeach.toFixed(1)} s; ` +
-      `held-out digit accuracy ${acc0} -> ${accArrow} -> ${acc2} (max drop ${MAX_DIGIT_DROP}); unknown threshold ${threshold}; square outline ood ${box.ood}; ${seen.join('; ')}`);
+    console.log(`teach page on ${await page.textContent('#adapter')}: ready in ${tLoad.toFixed(1)} s, two classes taught in ${tTeach.toFixed(1)} s, the replay class in ${tReplay.toFixed(1)} s; ` +
+      `held-out digit accuracy ${acc0} -> ${accArrow} -> ${acc2} (max drop ${MAX_DIGIT_DROP}) -> replay ${acc3} (max drop ${MAX_REPLAY_DROP}); PyTorch backbone ${accTorch}; unknown threshold ${threshold}; square outline ood ${box.ood}; ${seen.join('; ')}`);
     expect(foreign, 'requests that left the page').toEqual([]);
     expect(errors).toEqual([]);
     await context.close();
