@@ -35,7 +35,7 @@ const isFresh = () => existsSync(BROWSER_BUILD) && statSync(BROWSER_BUILD).mtime
  * dist/engram.browser.js, rebuilt by scripts/build.mjs when missing or older than src/. A lock folder
  * keeps two demo builds started together (two test files) from rebuilding dist/ under each other.
  */
-async function ensureBrowserBuild(quiet) {
+export async function ensureBrowserBuild(quiet = false) {
   if (isFresh()) return BROWSER_BUILD;
   const lock = resolve(root, 'node_modules', '.engram-browser-build.lock');
   for (let waited = 0; ; waited += 250) {
