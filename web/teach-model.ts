@@ -363,10 +363,11 @@ export class Learner {
       if (s.weights) {
         const m = new E.MnistCNN(DIGITS);
         m.loadStateDict(s.weights);
+        for (const t of s.weights.values()) t.dispose();
         m.eval();
-        this.model = m;
+        this.swapModel(m);
       } else {
-        this.model = base();
+        this.swapModel(base());
       }
       this.fineTuned = s.fineTuned;
       this.backboneName = s.backboneName;
@@ -380,10 +381,16 @@ export class Learner {
     });
   }
 
+  /** Put `m` in place of the backbone and free the old one's weights on the GPU. */
+  private swapModel(m: E.MnistCNN): void {
+    if (m !== this.model) this.model.dispose();
+    this.model = m;
+  }
+
   /** Use another backbone (same architecture); taught classes are kept and re-derived from their drawings. */
   setBackbone(model: E.MnistCNN, name: string): Promise<void> {
     return this.run(async () => {
-      this.model = model;
+      this.swapModel(model);
       this.backboneName = name;
       this.fineTuned = false;
       await this.refresh();

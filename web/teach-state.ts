@@ -4,7 +4,7 @@
 //   exemplar_labels  I32 [n]          their class ids
 //   backbone.<key>   F32              the backbone's weights, only when they are not the shipped ones
 //   __metadata__                      format 'engram-teach' version 1; classes, nextId, fineTuned,
-//                                     backbone (its file name), mode, history (JSON strings)
+//                                     backbone (its file name), mode, steps, history (JSON strings)
 // The head's statistics and the unknown threshold are derived from these on restore (web/teach-model.ts).
 
 import * as E from 'engram/browser';
@@ -31,6 +31,8 @@ export interface PageState {
   history: HistoryEntry[];
   /** The selected learning mode. */
   mode: 'gaussian' | 'replay';
+  /** Replay fine-tuning steps. */
+  steps: number;
 }
 
 const FORMAT = 'engram-teach';
@@ -85,6 +87,7 @@ export async function exportState(learner: Learner, page: PageState, shippedBack
     fineTuned: String(learner.fineTuned),
     backbone: learner.backboneName,
     mode: page.mode,
+    steps: String(page.steps),
     history: JSON.stringify(page.history),
   });
 }
@@ -114,7 +117,7 @@ export function importState(bytes: Uint8Array, name: string): { saved: SavedStat
   if (images.length !== ex.shape[0]! * PIXELS) throw new Error(`${name}: exemplars hold ${images.length} values`);
   return {
     saved: { taught, nextId: Number(m.nextId), drawings: { images, labels, n: ex.shape[0]! }, weights, fineTuned: m.fineTuned === 'true', backboneName: m.backbone ?? 'backbone' },
-    page: { history: JSON.parse(m.history ?? '[]') as HistoryEntry[], mode: m.mode === 'replay' ? 'replay' : 'gaussian' },
+    page: { history: JSON.parse(m.history ?? '[]') as HistoryEntry[], mode: m.mode === 'replay' ? 'replay' : 'gaussian', steps: Number(m.steps) > 0 ? Number(m.steps) : 5 },
   };
 }
 

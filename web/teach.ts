@@ -21,7 +21,7 @@ const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeA
 
 let learner: Learner;
 let shippedBytes: Uint8Array;
-const page: PageState = { history: [], mode: 'gaussian' };
+const page: PageState = { history: [], mode: 'gaussian', steps: 5 };
 const undoStack: Uint8Array[] = [];
 let pending: Uint8Array[] = [];
 let version = 0;
@@ -182,6 +182,8 @@ async function restore(bytes: Uint8Array, name: string): Promise<void> {
   await learner.restore(saved, () => loadBackbone(shippedBytes, SHIPPED));
   page.history = p.history;
   page.mode = p.mode;
+  page.steps = p.steps;
+  $<HTMLInputElement>('steps').value = String(p.steps);
   for (const r of Array.from(document.querySelectorAll<HTMLInputElement>('input[name=mode]'))) r.checked = r.value === p.mode;
   if (page.history.length === 0) await log('start');
 }
@@ -204,6 +206,8 @@ function wire(): void {
     const drawings = pending;
     const m = mode();
     const steps = Math.max(1, Math.min(50, Math.trunc(Number($<HTMLInputElement>('steps').value)) || 5));
+    page.steps = steps;
+    page.mode = m;
     if (!name) return status('give the class a name', true);
     if (drawings.length === 0) return status('add at least one drawing first', true);
     void change(`taught '${name}' (${drawings.length} drawings, ${m === 'gaussian' ? 'Gaussian head' : `replay, ${steps} steps`})`, async () => {

@@ -178,6 +178,7 @@ describe('Teach it page', () => {
     await teach(page, 'smiley', [21, 22, 23, 24, 25].map((s) => variant(SHAPES.smiley!, s)), 3);
     const tReplay = (performance.now() - t2) / 1000;
     const acc3 = await digitAcc(page);
+    const thresholdReplay = Number(await page.textContent('#threshold'));
     expect(acc0 - acc3, `digit accuracy after replay fine-tuning ${acc0} -> ${acc3}`).toBeLessThanOrEqual(MAX_REPLAY_DROP);
     expect(await page.textContent('#backbone')).toMatch(/fine-tuned here/);
     for (const [name, s] of [['smiley', 201], ['smiley', 202], ['arrow', 203], ['star', 204]] as const) {
@@ -211,6 +212,7 @@ describe('Teach it page', () => {
     expect(after.arrow).toEqual([5, 5 * 784]);
     expect(after.star).toEqual([5, 5 * 784]);
     expect(after.smiley).toEqual([5, 5 * 784]);
+    expect(await page.inputValue('#steps'), 'the replay steps setting').toBe('3');
     expect(await digitAcc(page)).toBe(acc3);
     expect(await page.textContent('#backbone')).toMatch(/fine-tuned here/);
     expect((await draw(page, variant(SHAPES.arrow!, 131))).name).toBe('arrow');
@@ -232,6 +234,9 @@ describe('Teach it page', () => {
     await waitReady(page);
     const accTorch = await digitAcc(page);
     expect(accTorch, 'held-out digit accuracy on the PyTorch backbone').toBeGreaterThan(0.9);
+    // Its own calibration: another feature space, another threshold than the fine-tuned backbone's.
+    const thresholdTorch = Number(await page.textContent('#threshold'));
+    expect(thresholdTorch).not.toBe(thresholdReplay);
     expect((await draw(page, variant(SHAPES.arrow!, 161))).name).toBe('arrow');
     await page.click('#undo');
     await waitReady(page);
@@ -245,7 +250,7 @@ describe('Teach it page', () => {
     expect(statSync(SCREENSHOT).size).toBeLessThan(400 * 1024);
 
     console.log(`teach page on ${await page.textContent('#adapter')}: ready in ${tLoad.toFixed(1)} s, two classes taught in ${tTeach.toFixed(1)} s, the replay class in ${tReplay.toFixed(1)} s; ` +
-      `held-out digit accuracy ${acc0} -> ${accArrow} -> ${acc2} (max drop ${MAX_DIGIT_DROP}) -> replay ${acc3} (max drop ${MAX_REPLAY_DROP}); PyTorch backbone ${accTorch}; unknown threshold ${threshold}; square outline ood ${box.ood}; ${seen.join('; ')}`);
+      `held-out digit accuracy ${acc0} -> ${accArrow} -> ${acc2} (max drop ${MAX_DIGIT_DROP}) -> replay ${acc3} (max drop ${MAX_REPLAY_DROP}); PyTorch backbone ${accTorch}; unknown threshold ${threshold} (after replay ${thresholdReplay}, PyTorch backbone ${thresholdTorch}); square outline ood ${box.ood}; ${seen.join('; ')}`);
     expect(foreign, 'requests that left the page').toEqual([]);
     expect(errors).toEqual([]);
     await context.close();
