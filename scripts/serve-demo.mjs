@@ -129,6 +129,7 @@ server.listen(port, '127.0.0.1', () => {
   const { port: actual } = server.address();
   console.log(`engram demo: http://127.0.0.1:${actual}/`);
   console.log(`shader reader: http://127.0.0.1:${actual}/shaders.html   (MNIST from ${dataDir}; Ctrl+C stops)`);
+  console.log(`teach it: http://127.0.0.1:${actual}/teach.html`);
 });
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => {
   server.close(() => process.exit(0));
