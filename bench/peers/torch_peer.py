@@ -18,6 +18,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from torch_layers import prepare_layer
+
 
 def log(*args):
     print(*args, file=sys.stderr, flush=True)
@@ -131,6 +133,9 @@ def prepare(w, dev):
             opt.step()
         return run_train
 
+    if kind == 'layer':
+        return prepare_layer(w, dev)
+
     raise ValueError(f'unknown workload kind {kind!r}')
 
 
@@ -191,7 +196,8 @@ def main():
             torch.manual_seed(0)
             run = prepare(w, dev)
             r = time_run(run, args.runs, args.warmup, args.max_seconds, sync)
-            emit({'name': name, **r})
+            note = getattr(run, 'note', None)
+            emit({'name': name, **r, **({'note': note} if note else {})})
             log(f'  {name}: {r["medianMs"]:.2f} ms median, {r["minMs"]:.2f} ms min ({r["runs"]} runs)')
         except Exception as e:  # one workload's failure must not stop the others
             emit({'name': name, 'error': f'{type(e).__name__}: {e}'})
