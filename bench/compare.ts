@@ -6,11 +6,15 @@
 //   node build/bench/compare.js [--peers engram,engram-f16,tfjs,jax,torch] [--only <substring>[,<substring>]]
 //                               [--runs 5] [--warmup 1] [--max-seconds 60] [--conv-batch 16] [--json out.json]
 //                               [--matmul-sizes 256,512,1024] [--peak-gflops N] [--python /usr/bin/python3]
-//                               [--suite models|layers] [--quick]
+//                               [--suite models|layers] [--quick] [--cpu-time]
 // `--suite layers` (`npm run bench:layers`) runs the layer benchmark of bench/layer-workloads.ts
 // instead of the matmul/conv/training-step workloads (default peers engram,tfjs,torch; jax-js has no
 // layer rows); `--quick` shrinks its shapes to a smoke test. Under the table it lists how a peer
 // implements a row where that needs saying, and the kernels one engram run of each row dispatches.
+// `--cpu-time` adds "vs X (CPU)" columns: X's CPU time per run / engram's (medians of the process's
+// user + system time, all threads). On a software adapter (lavapipe runs the kernels on this process's
+// threads) that ratio moves much less than wall time when other work loads the machine between rows;
+// on a real GPU it means nothing (the GPU's time is not CPU time).
 // Every implementation gets `warmup` untimed runs (compiles shaders / traces), then up to `runs`
 // timed runs, stopping early once `max-seconds` have passed (at least one timed run). A run ends
 // when the device has finished the work. Prints medians and speed-ups (peer ms / engram ms).
@@ -39,6 +43,7 @@ function arg(name: string): string | undefined {
 const suite = arg('suite') ?? 'models';
 if (suite !== 'models' && suite !== 'layers') throw new Error(`--suite: expected models or layers, got ${suite}`);
 const quick = process.argv.includes('--quick');
+const cpuTime = process.argv.includes('--cpu-time');
 const peerNames = (arg('peers') ?? (suite === 'layers' ? 'engram,tfjs,torch' : 'engram,tfjs,jax,torch')).split(',');
 const only = arg('only')?.split(',');
 const runs = Number(arg('runs') ?? 5);
@@ -53,23 +58,27 @@ const peersDir = join(repoRoot, 'bench', 'peers');
 if (matmulSizes.some((n) => !Number.isInteger(n) || n <= 0)) throw new Error(`--matmul-sizes: expected positive integers, got ${arg('matmul-sizes')}`);
 if (peakGflops !== undefined && !(peakGflops > 0)) throw new Error(`--peak-gflops: expected a positive number (the card's fp32 GFLOP/s), got ${arg('peak-gflops')}`);
 
-interface Result { medianMs?: number; minMs?: number; runs?: number; error?: string; recordMs?: number; note?: string }
+interface Result { medianMs?: number; minMs?: number; runs?: number; error?: string; recordMs?: number; note?: string; cpuMs?: number }
 type Row = { workload: Workload; results: Map<string, Result> };
 
 async function timeRun(run: PeerRun): Promise<Result> {
   for (let i = 0; i < warmup; i++) await run.run();
   const samples: number[] = [];
   const records: number[] = [];
+  const cpu: number[] = [];
   const start = performance.now();
   for (let i = 0; i < runs; i++) {
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     const r = await run.run();
     samples.push(performance.now() - t0);
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / 1000);
     if (r) records.push(r.recordMs);
     if (performance.now() - start > maxSeconds * 1000) break;
   }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  return { medianMs: median(samples), minMs: Math.min(...samples), runs: samples.length, recordMs: records.length ? median(records) : undefined };
+  return { medianMs: median(samples), minMs: Math.min(...samples), runs: samples.length, recordMs: records.length ? median(records) : undefined, cpuMs: median(cpu) };
 }
 
 async function loadJsPeer(name: string, gpu: GPU): Promise<Peer> {
@@ -177,7 +186,8 @@ async function main(): Promise<void> {
   const counted = workloads.some((w) => w.flops > 0); // layer rows count no FLOPs: no GFLOP columns
   const peakCol = peakGflops && counted ? [`engram % of ${peakGflops} GFLOP/s`] : [];
   const flopCols = counted ? ['engram GFLOP/s', ...peakCol] : [];
-  const header = ['workload', ...(counted ? ['GFLOP'] : []), ...columns.map((c) => `${c} ms`), ...(engram ? [...flopCols, 'engram CPU record ms', ...others.map((c) => `vs ${c}`)] : [])];
+  const cpuCols = engram && cpuTime ? others.map((c) => `vs ${c} (CPU)`) : [];
+  const header = ['workload', ...(counted ? ['GFLOP'] : []), ...columns.map((c) => `${c} ms`), ...(engram ? [...flopCols, 'engram CPU record ms', ...others.map((c) => `vs ${c}`), ...cpuCols] : [])];
   const lines = [`| ${header.join(' | ')} |`, `|${header.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`];
   for (const row of rows) {
     const e = engram ? row.results.get(engram) : undefined;
@@ -190,6 +200,12 @@ async function main(): Promise<void> {
       for (const c of others) {
         const p = row.results.get(c);
         cells.push(e?.medianMs && p?.medianMs ? `${(p.medianMs / e.medianMs).toFixed(2)}x` : p?.error ? 'n/a' : '');
+      }
+      if (cpuCols.length) {
+        for (const c of others) {
+          const p = row.results.get(c);
+          cells.push(e?.cpuMs && p?.cpuMs ? `${(p.cpuMs / e.cpuMs).toFixed(2)}x` : p?.error ? 'n/a' : '');
+        }
       }
     }
     lines.push(`| ${cells.join(' | ')} |`);

@@ -147,17 +147,20 @@ def time_run(run, runs, warmup, max_seconds, sync):
         run()
     sync()
     samples = []
+    cpu = []
     start = time.perf_counter()
     for _ in range(max(1, runs)):
+        c0 = time.process_time()
         t0 = time.perf_counter()
         run()
         sync()
         samples.append((time.perf_counter() - t0) * 1000)
+        cpu.append((time.process_time() - c0) * 1000)  # this process's CPU time, all threads
         if time.perf_counter() - start > max_seconds:
             break
     # compare.ts takes sorted[floor(n/2)] (the upper median for even n); match it exactly.
     s = sorted(samples)
-    return {'medianMs': s[len(s) // 2], 'minMs': s[0], 'runs': len(s)}
+    return {'medianMs': s[len(s) // 2], 'minMs': s[0], 'runs': len(s), 'cpuMs': sorted(cpu)[len(cpu) // 2]}
 
 
 def main():
