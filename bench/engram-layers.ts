@@ -45,7 +45,8 @@ function build(w: LayerWorkload, gen: E.Generator): Built {
     case 'conv1d': return layer(new E.Conv1d(C, p.cout!, p.k!, { stride: p.stride, padding: p.pad, groups: p.groups }), x());
     case 'convTranspose2d': return layer(new E.ConvTranspose2d(C, p.cout!, p.k!, { stride: p.stride, padding: p.pad }), x());
     case 'depthwiseConv2d':
-    case 'groupedConv2d': return layer(new E.Conv2d(C, p.cout!, p.k!, { stride: p.stride, padding: p.pad, groups: p.groups }), x());
+    case 'groupedConv2d':
+    case 'conv2d': return layer(new E.Conv2d(C, p.cout!, p.k!, { stride: p.stride, padding: p.pad, groups: p.groups }), x());
     case 'sdpa': {
       const [q, k, v] = [x(), x(), x()];
       return { forward: () => E.scaledDotProductAttention(q, k, v), leaves: [q, k, v], owned: [q, k, v] };

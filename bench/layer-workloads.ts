@@ -19,7 +19,7 @@
 export type LayerName =
   | 'layerNorm' | 'groupNorm' | 'embedding'
   | 'gelu' | 'silu' | 'leakyRelu' | 'elu' | 'hardswish'
-  | 'conv1d' | 'convTranspose2d' | 'depthwiseConv2d' | 'groupedConv2d'
+  | 'conv1d' | 'convTranspose2d' | 'depthwiseConv2d' | 'groupedConv2d' | 'conv2d'
   | 'sdpa' | 'multiheadAttention' | 'transformerEncoderLayer'
   | 'mseLoss' | 'l1Loss' | 'smoothL1Loss' | 'binaryCrossEntropy' | 'klDiv'
   | 'rmsprop';
@@ -28,7 +28,7 @@ export type LayerName =
  * One row of the layer benchmark. `shape` is the input's shape (PyTorch layout; Embedding: the
  * indices'; RMSprop: the weight's [rows, cols]); `p` holds the layer's sizes, by layer:
  *   layerNorm {} (normalized over the last dim) | groupNorm { groups } | embedding { vocab, dim }
- *   conv* { cout, k, stride, pad, groups } | sdpa {} (shape [B, H, L, D]) | multiheadAttention { heads }
+ *   conv* { cout, k, stride, pad, groups } (conv2d: the dense reference) | sdpa {} (shape [B, H, L, D]) | multiheadAttention { heads }
  *   transformerEncoderLayer { heads, ff, dropout } | activations, losses, rmsprop {}.
  */
 export interface LayerWorkload {
@@ -63,6 +63,9 @@ export function layerWorkloads(quick = false): LayerWorkload[] {
     { layer: 'convTranspose2d', label: `ConvTranspose2d ${q(64, 8)}->${q(32, 4)} k4 s2 pad 1`, shape: q([32, 64, 14, 14], [2, 8, 5, 5]), p: { cout: q(32, 4), k: 4, stride: 2, pad: 1, groups: 1 } },
     { layer: 'depthwiseConv2d', label: 'depthwise Conv2d 3x3 pad 1', shape: q([32, 64, 28, 28], [2, 8, 7, 7]), p: { cout: q(64, 8), k: 3, stride: 1, pad: 1, groups: q(64, 8) } },
     { layer: 'groupedConv2d', label: 'Conv2d 3x3 pad 1, groups 4', shape: q([32, 64, 28, 28], [2, 8, 7, 7]), p: { cout: q(64, 8), k: 3, stride: 1, pad: 1, groups: 4 } },
+    // Not a new layer: the dense convolution on the same shape (4x the grouped one's multiply-adds,
+    // 64x the depthwise one's), for reading the grouped and depthwise rows against engram's dense kernels.
+    { layer: 'conv2d', label: 'Conv2d 3x3 pad 1, dense (reference)', shape: q([32, 64, 28, 28], [2, 8, 7, 7]), p: { cout: q(64, 8), k: 3, stride: 1, pad: 1, groups: 1 } },
     { layer: 'sdpa', label: 'scaledDotProductAttention', shape: q([8, 4, 64, 32], [2, 2, 8, 16]) },
     { layer: 'multiheadAttention', label: 'MultiheadAttention(4 heads), self', shape: seq, p: { heads: 4 } },
     { layer: 'transformerEncoderLayer', label: `TransformerEncoderLayer(4 heads, ff ${q(512, 64)}), train`, shape: seq, p: { heads: 4, ff: q(512, 64), dropout: 0.1 } },

@@ -106,6 +106,15 @@ export function prepareLayer(tf, w, timed) {
       note = 'tf.fused.depthwiseConv2d with the bias';
       break;
     }
+    case 'conv2d': {
+      const cin = nhwc[3];
+      const x = input();
+      const filter = param([p.k, p.k, cin, p.cout], cin * p.k * p.k);
+      const bias = param([p.cout], cin * p.k * p.k);
+      forward = () => tf.fused.conv2d({ x, filter, strides: p.stride, pad: 'same', bias });
+      leaves = [x, filter, bias];
+      break;
+    }
     case 'sdpa': {
       const [q, k, v] = [input(), input(), input()];
       const scale = 1 / Math.sqrt(s[3]);

@@ -33,7 +33,7 @@ def _module(w, C):
         return nn.Conv1d(C, p['cout'], p['k'], stride=p['stride'], padding=p['pad'], groups=p['groups'])
     if layer == 'convTranspose2d':
         return nn.ConvTranspose2d(C, p['cout'], p['k'], stride=p['stride'], padding=p['pad'])
-    if layer in ('depthwiseConv2d', 'groupedConv2d'):
+    if layer in ('depthwiseConv2d', 'groupedConv2d', 'conv2d'):
         return nn.Conv2d(C, p['cout'], p['k'], stride=p['stride'], padding=p['pad'], groups=p['groups'])
     if layer == 'transformerEncoderLayer':
         return nn.TransformerEncoderLayer(s[2], p['heads'], dim_feedforward=p['ff'], dropout=p['dropout'], batch_first=True)
