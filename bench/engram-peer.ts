@@ -4,6 +4,7 @@
 import * as E from '../src/index.js';
 import type { Peer, PeerRun } from './peer-types.js';
 import type { ModelName, Workload } from './workloads.js';
+import { prepareLayer } from './engram-layers.js';
 
 /** The reference model: two conv+BN+ReLU+maxpool blocks and a linear classifier. */
 function referenceModel(): E.Module {
@@ -98,6 +99,7 @@ export async function createEngramPeer(opts: EngramOptions = {}): Promise<Peer> 
           dispose: () => { x.grad?.dispose(); wt.grad?.dispose(); x.dispose(); wt.dispose(); dy.dispose(); },
         };
       }
+      if (w.kind === 'layer') return prepareLayer(w, gen, timed);
       return prepareTrain(w);
     },
     dispose: () => {},

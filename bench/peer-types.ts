@@ -13,6 +13,10 @@ export interface PeerRun {
   run(): Promise<void | { recordMs: number; submitMs?: number }>;
   /** Release everything prepare() allocated. */
   dispose(): void | Promise<void>;
+  /** How the peer implements the workload when that needs saying (e.g. composed of which ops); printed under the table. */
+  note?: string;
+  /** The kernels one run dispatches, where the peer can tell (engram's layer rows); printed under the table. */
+  kernels?: string[];
 }
 
 export interface Peer {

@@ -18,12 +18,15 @@
 // grad-weight.
 // matmul workloads: C = A @ B with A, B [n, n] float32 random normal.
 
+import type { LayerWorkload } from './layer-workloads.js';
+
 export type ModelName = 'ref' | 'mnist-cnn' | 'cifar-cnn';
 
 export type Workload =
   | { kind: 'matmul'; name: string; n: number; flops: number }
   | { kind: 'conv'; name: string; batch: number; cin: number; cout: number; size: number; backward: boolean; flops: number }
-  | { kind: 'train'; name: string; model: ModelName; batch: number; flops: number };
+  | { kind: 'train'; name: string; model: ModelName; batch: number; flops: number }
+  | LayerWorkload; // the layer benchmark's rows (bench/layer-workloads.ts)
 
 function matmul(n: number): Workload {
   return { kind: 'matmul', name: `matmul ${n}x${n}x${n}`, n, flops: 2 * n ** 3 };

@@ -18,6 +18,7 @@
 // every step: that is tfjs's own behaviour, so it is part of what the benchmark measures.
 
 import { createRequire } from 'node:module';
+import { prepareLayer } from './tfjs-layers.mjs';
 
 const EPS = 1e-5; // PyTorch's BatchNorm2d epsilon
 const BN_MOMENTUM = 0.1; // PyTorch's convention: running = (1 - m) * running + m * batch
@@ -265,8 +266,10 @@ export async function createPeer({ gpu }) {
         case 'matmul': run = prepareMatmul(w); break;
         case 'conv': run = prepareConv(w); break;
         case 'train': run = prepareTrain(w); break;
+        case 'layer': run = prepareLayer(tf, w, timed); break;
         default: return { unsupported: `unknown workload kind ${w.kind}` };
       }
+      if ('unsupported' in run) return run;
       // tfjs generates random data on the CPU and uploads a tensor lazily, on the first kernel
       // that reads it, so the first (warm-up) run pays for the uploads. Drain anything queued.
       flush();

@@ -18,6 +18,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from torch_layers import prepare_layer
+
 
 def log(*args):
     print(*args, file=sys.stderr, flush=True)
@@ -131,6 +133,9 @@ def prepare(w, dev):
             opt.step()
         return run_train
 
+    if kind == 'layer':
+        return prepare_layer(w, dev)
+
     raise ValueError(f'unknown workload kind {kind!r}')
 
 
@@ -142,17 +147,20 @@ def time_run(run, runs, warmup, max_seconds, sync):
         run()
     sync()
     samples = []
+    cpu = []
     start = time.perf_counter()
     for _ in range(max(1, runs)):
+        c0 = time.process_time()
         t0 = time.perf_counter()
         run()
         sync()
         samples.append((time.perf_counter() - t0) * 1000)
+        cpu.append((time.process_time() - c0) * 1000)  # this process's CPU time, all threads
         if time.perf_counter() - start > max_seconds:
             break
     # compare.ts takes sorted[floor(n/2)] (the upper median for even n); match it exactly.
     s = sorted(samples)
-    return {'medianMs': s[len(s) // 2], 'minMs': s[0], 'runs': len(s)}
+    return {'medianMs': s[len(s) // 2], 'minMs': s[0], 'runs': len(s), 'cpuMs': sorted(cpu)[len(cpu) // 2]}
 
 
 def main():
@@ -191,7 +199,8 @@ def main():
             torch.manual_seed(0)
             run = prepare(w, dev)
             r = time_run(run, args.runs, args.warmup, args.max_seconds, sync)
-            emit({'name': name, **r})
+            note = getattr(run, 'note', None)
+            emit({'name': name, **r, **({'note': note} if note else {})})
             log(f'  {name}: {r["medianMs"]:.2f} ms median, {r["minMs"]:.2f} ms min ({r["runs"]} runs)')
         except Exception as e:  # one workload's failure must not stop the others
             emit({'name': name, 'error': f'{type(e).__name__}: {e}'})
