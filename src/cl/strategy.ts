@@ -13,7 +13,7 @@ import { zeros } from '../engine/tensor.js';
 import { DataLoader } from '../data/loader.js';
 import type { GpuTransform } from '../data/transforms.js';
 import type { Task } from './scenarios.js';
-import { averageAccuracy, averageIncrementalAccuracy, forgetting, backwardTransfer } from './metrics.js';
+import { averageAccuracy, averageIncrementalAccuracy, forgetting, backwardTransfer, accuracyVersusClasses, type AccuracyVersusClasses } from './metrics.js';
 
 /**
  * A continual-learning strategy: it sees the tasks one at a time (`learnTask`) and must then classify images
@@ -63,6 +63,11 @@ export interface ScenarioResult {
   backwardTransfer: number;
   /** Seconds spent in learnTask per task. */
   trainSeconds: number[];
+  /**
+   * Accuracy against the number of classes seen, sample-weighted (iCaRL/PyCIL) and per-task averaged
+   * (see `accuracyVersusClasses()`); absent when a task has an empty test set.
+   */
+  accuracyVersusClasses?: AccuracyVersusClasses;
   /** Exemplar memory at the end (`Strategy.memoryStats()`), when the strategy keeps one. */
   memory?: {
     /** Exemplars held. */
@@ -123,6 +128,9 @@ export async function runScenario(
     forgetting: forgetting(R),
     backwardTransfer: backwardTransfer(R),
     trainSeconds,
+    accuracyVersusClasses: tasks.every((t) => t.test.length > 0)
+      ? accuracyVersusClasses(R, tasks.map((t) => t.classes.length), tasks.map((t) => t.test.length))
+      : undefined,
     memory: strategy.memoryStats?.(),
   };
 }

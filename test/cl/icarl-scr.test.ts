@@ -164,10 +164,45 @@ describe('ICaRL', () => {
     });
   }
 
+  it("distillationTargets 'augmented-batch' (a frozen copy scoring each batch) equals the precomputed targets when nothing is random", async () => {
+    const run = async (distillationTargets: 'precomputed' | 'augmented-batch') => {
+      const icarl = new ICaRL({ model: new TinyNet(7), memorySize: K, epochs: 3, lr: 0.2, batchSize: 16, seed: 2, distillationTargets, makeModel: () => new TinyNet(99) });
+      try {
+        await runScenario(icarl, tasks());
+        return icarl.taskLosses;
+      } finally {
+        icarl.dispose();
+      }
+    };
+    const a = await run('precomputed');
+    const b = await run('augmented-batch');
+    expect(b).toHaveLength(2);
+    expect(b[1]!).toBeCloseTo(a[1]!, 4);
+    expect(b[0]!).toBe(a[0]!); // task 0 has no distillation
+  });
+
+  it("lossReduction 'mean-over-elements' with lossColumns 'all' (the original code) scales the loss by 1 / C", async () => {
+    const run = async (o: { lossReduction?: 'mean' | 'mean-over-elements'; lossColumns?: 'seen' | 'all' }, lr: number) => {
+      const icarl = new ICaRL({ model: new TinyNet(8), memorySize: K, epochs: 1, lr, batchSize: 16, seed: 2, ...o });
+      try {
+        await icarl.learnTask(tasks()[0]!, tasks().slice(0, 1));
+        return icarl.taskLosses[0]!;
+      } finally {
+        icarl.dispose();
+      }
+    };
+    // Same trajectory: the per-element mean with lr * C takes the steps of the per-sample sum with lr.
+    const perSample = await run({ lossColumns: 'all' }, 0.05);
+    const perElement = await run({ lossReduction: 'mean-over-elements', lossColumns: 'all' }, 0.05 * NUM_CLASSES);
+    expect(perElement).toBeCloseTo(perSample / NUM_CLASSES, 5);
+  });
+
   it('rejects bad options and tasks with clear errors', async () => {
     const model = new TinyNet(0);
     expect(() => new ICaRL({ model, memorySize: 0 })).toThrow(/ICaRL: memorySize must be a positive integer, got 0/);
     expect(() => new ICaRL({ model, memorySize: 10, memoryFormat: 'int4' as never })).toThrow(/ICaRL: memoryFormat must be/);
+    expect(() => new ICaRL({ model, memorySize: 10, distillationTargets: 'augmented-batch' })).toThrow(/ICaRL: distillationTargets 'augmented-batch' needs makeModel/);
+    expect(() => new ICaRL({ model, memorySize: 10, lossReduction: 'sum' as never })).toThrow(/ICaRL: lossReduction must be 'mean' or 'mean-over-elements', got "sum"/);
     expect(() => new ICaRL({} as never)).toThrow(/ICaRL: options need a Classifier model/);
     const icarl = new ICaRL({ model, memorySize: 3 });
     const [t0] = tasks() as [Task];

@@ -7,13 +7,17 @@
 //     for every training sample (the task's data and the exemplars) are computed once and kept on
 //     the GPU, as the paper's algorithm does, instead of keeping a frozen copy of the model. They are
 //     taken on the images under `evalTransform` (no augmentation), so with a random `transform` the
-//     targets are those of the un-augmented image.
+//     targets are those of the un-augmented image. Option distillationTargets 'augmented-batch'
+//     keeps a frozen copy of the model instead (built by `makeModel`) and scores every training batch
+//     as it is, augmentation included, as the original code does.
 //  2. Training on the task's data plus the exemplars with icarlLoss: one-hot targets on the new
 //     classes, q on the old ones, over the seen classes only. Each step takes a shuffled batch of new
 //     data plus the next slice of a per-epoch permutation of the exemplars, the two in proportion to
 //     their set sizes (every exemplar is seen once per epoch, as if the union were shuffled);
 //     exemplars are decoded on the GPU from their packed format (ExemplarStore.toTensor) and get the
-//     same `transform` as the new data. No readback in a step.
+//     same `transform` as the new data. No readback in a step. The original code's convention
+//     (lossReduction 'mean-over-elements', lossColumns 'all': the mean over batch x every output)
+//     is an option, so its learning rates (2.0 on CIFAR-100) mean the same here.
 //  3. Memory: m = floor(K / classes seen); each old class keeps the first m of its herding order (the
 //     herding prefix property makes that the m-exemplar herding set); each new class gets m exemplars
 //     by herding on its L2-normalized features (herding.ts), in selection order.
@@ -27,7 +31,7 @@
 import { inEvalMode } from './common.js';
 import { EngramError } from '../../engine/runtime.js';
 import { tensor, zeros, type Tensor } from '../../engine/tensor.js';
-import { scope } from '../../engine/scope.js';
+import { noGrad, scope } from '../../engine/scope.js';
 import { Generator } from '../../engine/random.js';
 import { addInPlace_, concat, indexSelect, reshape, sigmoid } from '../../engine/ops/index.js';
 import { DataLoader, streamSeed } from '../../data/loader.js';
@@ -133,11 +137,17 @@ function joinParts(parts: Tensor[]): Tensor | null {
   return all;
 }
 
-/** NCM head over the features of every exemplar of a store (one readback per chunk). */
-export async function fitNCMOnStore(head: NCMHead, model: Classifier, store: ExemplarStore, chunk: number, transform: GpuTransform | undefined): Promise<void> {
+/**
+ * NCM head over the features of the exemplars of a store (all of them, or those at `indices`), one
+ * readback per chunk. The head is reset first.
+ */
+export async function fitNCMOnStore(
+  head: NCMHead, model: Classifier, store: ExemplarStore, chunk: number, transform: GpuTransform | undefined, indices?: ArrayLike<number>,
+): Promise<void> {
   head.reset();
-  for (let lo = 0; lo < store.size; lo += chunk) {
-    const idx = Array.from({ length: Math.min(chunk, store.size - lo) }, (_, r) => lo + r);
+  const all = indices ?? Array.from({ length: store.size }, (_, i) => i);
+  for (let lo = 0; lo < all.length; lo += chunk) {
+    const idx = Array.from({ length: Math.min(chunk, all.length - lo) }, (_, r) => all[lo + r]!);
     const f = inEvalMode(model, () => mapStore(store, idx, chunk, transform, (x) => model.features(x)))!;
     try {
       await head.update(f, store.labels(idx));
@@ -163,6 +173,28 @@ export interface ICaRLOptions extends TrainingOptions {
   memoryFormat?: ExemplarFormat;
   /** Training transform of every batch (new data and exemplars), e.g. augmentation + normalization. */
   transform?: GpuTransform;
+  /**
+   * How a batch's loss is reduced: 'mean' (default: per-sample sum over the classes, averaged over the
+   * batch) or 'mean-over-elements' (averaged over batch x classes, as the original iCaRL code does, so
+   * its learning rates transfer; see `icarlLoss`).
+   */
+  lossReduction?: 'mean' | 'mean-over-elements';
+  /**
+   * Which output columns the loss covers: 'seen' (default: old and new classes only) or 'all' (every
+   * output, unseen classes with target 0, as the original code trains its 100 outputs).
+   */
+  lossColumns?: 'seen' | 'all';
+  /**
+   * Where the previous model's distillation targets come from: 'precomputed' (default: once per task,
+   * on the un-augmented images under `evalTransform`) or 'augmented-batch' (every step, on the very
+   * batch being trained, augmentation included, as the original code does; needs `makeModel`).
+   */
+  distillationTargets?: 'precomputed' | 'augmented-batch';
+  /**
+   * A fresh model of the same architecture (weights are overwritten): holds the previous model for
+   * distillationTargets 'augmented-batch'.
+   */
+  makeModel?: () => Classifier;
 }
 
 interface ClassSet {
@@ -214,6 +246,15 @@ export class ICaRL implements Strategy {
     this.chunk = positiveNumber(name, 'featureBatchSize', opts.featureBatchSize ?? 256, true);
     this.seed = opts.seed ?? 0;
     if (!Number.isInteger(this.seed)) throw new EngramError(`${name}: seed must be an integer, got ${this.seed}`);
+    const oneOf = (what: string, v: unknown, allowed: readonly string[]): void => {
+      if (v !== undefined && !allowed.includes(v as string)) throw new EngramError(`${name}: ${what} must be ${allowed.map((a) => `'${a}'`).join(' or ')}, got ${JSON.stringify(v)}`);
+    };
+    oneOf('lossReduction', opts.lossReduction, ['mean', 'mean-over-elements']);
+    oneOf('lossColumns', opts.lossColumns, ['seen', 'all']);
+    oneOf('distillationTargets', opts.distillationTargets, ['precomputed', 'augmented-batch']);
+    if (opts.distillationTargets === 'augmented-batch' && typeof opts.makeModel !== 'function') {
+      throw new EngramError(`${name}: distillationTargets 'augmented-batch' needs makeModel, a function returning a fresh model of the same architecture (it holds the previous model)`);
+    }
     this.head = new NCMHead(this.model.featureDim);
   }
 
@@ -287,12 +328,26 @@ export class ICaRL implements Strategy {
     }));
   }
 
+  /** A frozen copy of the current model (eval mode), for per-batch distillation targets. */
+  private previousModel(): Classifier {
+    const prev = this.opts.makeModel!();
+    prev.loadStateDict(this.model.stateDict());
+    for (const p of prev.parameters()) p.requiresGrad = false;
+    prev.eval();
+    return prev;
+  }
+
   private async train(task: Task, seen: number[]): Promise<void> {
     const store = this.store_!;
     const oldClasses = [...this.sets.keys()];
     const M = store.size;
     const n = task.train.length;
-    const q = oldClasses.length > 0 && M > 0 ? this.distillationTargets(task) : null;
+    const distill = oldClasses.length > 0 && M > 0;
+    const perBatch = this.opts.distillationTargets === 'augmented-batch';
+    const q = distill && !perBatch ? this.distillationTargets(task) : null;
+    const prev = distill && perBatch ? this.previousModel() : null;
+    const columns = this.opts.lossColumns === 'all' ? undefined : seen;
+    const reduction = this.opts.lossReduction ?? 'mean';
     // New data and exemplars share each batch in proportion to their sizes.
     const bNew = M > 0 ? Math.max(1, Math.round((this.batchSize * n) / (n + M))) : this.batchSize;
     const loader = new DataLoader(task.train, { batchSize: bNew, shuffle: true, seed: streamSeed(this.seed, task.id, 0), transform: this.opts.transform });
@@ -319,7 +374,8 @@ export class ICaRL implements Strategy {
               y = concat([y, tensor(store.labels(memIdx), [memIdx.length], { dtype: 'int32' })]);
               if (q) qb = concat([qb!, indexSelect(q.memory, 0, tensor(memIdx, [memIdx.length], { dtype: 'int32' }))]);
             }
-            const loss = icarlLoss(this.model.forward(x), y, { oldClasses: q ? oldClasses : [], oldTargets: qb, seenClasses: seen });
+            if (prev) qb = noGrad(() => sigmoid(prev.forward(x)));
+            const loss = icarlLoss(this.model.forward(x), y, { oldClasses: distill ? oldClasses : [], oldTargets: qb, seenClasses: columns, reduction });
             optimizer.zeroGrad();
             loss.backward();
             optimizer.step();
@@ -335,6 +391,7 @@ export class ICaRL implements Strategy {
       optimizer.dispose();
       q?.data.dispose();
       q?.memory.dispose();
+      prev?.dispose();
       this.model.eval();
     }
   }

@@ -9,7 +9,8 @@
 //                   each exemplar is seen once per epoch, in proportion to its share of the union.
 //                   The protocol of the Split-MNIST blog post (10% of task 1 mixed into task 2).
 // The memory is filled either online (every stream batch is offered to the buffer after its step,
-// so the buffer's policy, e.g. reservoir, decides what stays) or at the end of each task (a seeded
+// so the buffer's policy, e.g. reservoir, decides what stays; with several epochs only an example's
+// first pass is offered, so no example enters the memory twice) or at the end of each task (a seeded
 // random `fraction` of the task's training data is offered; the Split-MNIST baseline keeps 10%).
 //
 // The memory holds the raw 8-bit images (pixels / 255, taken from the dataset by the batch's
@@ -117,6 +118,8 @@ export class ExperienceReplay extends SupervisedStrategy {
   readonly fraction: number | ((task: Task) => number);
   private buf: ReplayBuffer | null;
   private readonly ropts: ReplayOptions;
+  /** Online updates: which of the current task's training examples were offered already. */
+  private offered = new Uint8Array(0);
 
   constructor(opts: ReplayOptions) {
     super(opts, 'ExperienceReplay');
@@ -173,6 +176,7 @@ export class ExperienceReplay extends SupervisedStrategy {
     const ds = task.train;
     const shape = [ds.channels, ds.height, ds.width];
     if (!this.buf) this.buf = this.makeBuffer(shape);
+    this.offered = new Uint8Array(this.update === 'online' ? ds.length : 0);
     const have = this.buf.store.shape;
     if (have.length !== 3 || have.some((n, i) => n !== shape[i])) {
       throw new EngramError(`ExperienceReplay: the buffer holds exemplars of shape ${shapeStr(have)} but task ${task.id} has ${shapeStr(shape)} images`);
@@ -191,7 +195,17 @@ export class ExperienceReplay extends SupervisedStrategy {
   }
 
   protected override afterStep(batch: Batch, task: Task): void {
-    if (this.update === 'online') this.offer(task.train, batch.indices, task.id);
+    if (this.update !== 'online') return;
+    // Each example of the task once: later epochs see it again, but it is not re-offered (that would
+    // let a reservoir hold copies). Indices past the task's data are memory exemplars ('concat-data').
+    const fresh: number[] = [];
+    for (const j of batch.indices) {
+      if (j < this.offered.length && !this.offered[j]) {
+        this.offered[j] = 1;
+        fresh.push(j);
+      }
+    }
+    if (fresh.length > 0) this.offer(task.train, fresh, task.id);
   }
 
   protected override async afterTask(task: Task): Promise<void> {
