@@ -1,10 +1,10 @@
 import { describe, it, expect } from 'vitest';
 import * as E from '../../src/index.js';
-import { ImageDataset, DataLoader, compose, randomCrop, randomHorizontalFlip } from '../../src/data/index.js';
+import { ImageDataset, DataLoader, compose, randomCrop, randomHorizontalFlip, type GpuTransform } from '../../src/data/index.js';
 import { classIncremental, type Task } from '../../src/cl/scenarios.js';
 import { runScenario, strategyAccuracy, type Strategy } from '../../src/cl/strategy.js';
 import { ICaRL } from '../../src/cl/strategies/icarl.js';
-import { SCR } from '../../src/cl/strategies/scr.js';
+import { SCR, scrAugmentations } from '../../src/cl/strategies/scr.js';
 import { ReservoirBuffer } from '../../src/cl/buffers/reservoir.js';
 import { supConLoss } from '../../src/cl/losses.js';
 import { useGPU } from '../helpers/gpu.js';
@@ -294,10 +294,51 @@ describe('SCR', () => {
     expect((await run(6)).loss).not.toBe(a.loss);
   });
 
+  it("defaults to the paper: temperature 0.07, stream batch 10, memory batch 100, original + augmented view, projection F -> F -> 128", () => {
+    const scr = new SCR({ model: new TinyNet(0, 32), memorySize: 10 });
+    expect([scr.temperature, scr.batchSize, scr.memoryBatchSize, scr.views]).toEqual([0.07, 10, 100, 'original+augmented']);
+    expect(scr.projection!.parameters().map((p) => p.shape)).toEqual([[32, 32], [32], [128, 32], [128]]);
+    scr.dispose();
+    const bare = new SCR({ model: new TinyNet(0, 32), memorySize: 10, projection: 'none' });
+    expect(bare.projection).toBeNull();
+    bare.dispose();
+  });
+
+  it("'original+augmented' augments once per step, 'two-augmented' twice; no step while the memory is empty", async () => {
+    const [t0] = tasks() as [Task]; // 48 images: batches of 8, the first one meets an empty memory
+    for (const [views, perStep] of [['original+augmented', 1], ['two-augmented', 2]] as const) {
+      let calls = 0;
+      const flip = randomHorizontalFlip();
+      const spy: GpuTransform = { name: 'spy', random: true, outputShape: (s) => [...s], apply: (x, g) => (calls++, flip.apply(x, g)) };
+      const scr = new SCR({ model: new TinyNet(7, 16), memorySize: K, memoryBatchSize: 4, batchSize: 8, transform: spy, views, seed: 1 });
+      await scr.learnTask(t0, [t0]);
+      expect(calls, views).toBe(perStep * (48 / 8 - 1));
+      expect(Number.isFinite(scr.taskLosses[0]!)).toBe(true);
+      scr.dispose();
+    }
+  });
+
+  it("the default augmentation is the paper's four (scrAugmentations), seeded", async () => {
+    const [t0] = tasks() as [Task];
+    const run = async () => {
+      const scr = new SCR({ model: new TinyNet(3, 16), memorySize: K, memoryBatchSize: 8, batchSize: 8, seed: 2 });
+      await scr.learnTask(t0, [t0]);
+      const loss = scr.taskLosses[0]!;
+      scr.dispose();
+      return loss;
+    };
+    const a = await run();
+    expect(Number.isFinite(a)).toBe(true);
+    expect(await run()).toBe(a);
+    expect(scrAugmentations(6, 6).name).toMatch(/randomResizedCrop\(\[6, 6\], scale=\[0.2, 1\].*randomHorizontalFlip\(p=0.5\).*colorJitter\(brightness=0.4, contrast=0.4, saturation=0.4, p=0.8\).*randomGrayscale\(p=0.2\)/);
+  });
+
   it('rejects bad options with clear errors', () => {
     const model = new TinyNet(0);
     expect(() => new SCR({ model })).toThrow(/SCR: memorySize must be a positive integer, got NaN/);
     expect(() => new SCR({ model, memorySize: 10, temperature: -1 })).toThrow(/SCR: temperature must be a positive number, got -1/);
+    expect(() => new SCR({ model, memorySize: 10, views: 'three' as never })).toThrow(/SCR: views must be 'original\+augmented' or 'two-augmented'/);
+    expect(() => new SCR({ model, memorySize: 10, projection: 'none', projectionDim: 64 })).toThrow(/SCR: projectionDim applies to projection 'mlp' only/);
     const buffer = new ReservoirBuffer({ shape: [1, SIDE, SIDE], capacity: 4 });
     expect(() => new SCR({ model, buffer, memorySize: 4 })).toThrow(/SCR: give either a buffer or memorySize\/memoryFormat, not both/);
     const wrong = new ReservoirBuffer({ shape: [1, 5, 5], capacity: 4 });
