@@ -86,7 +86,10 @@ export interface ExemplarStore {
   readonly bytesPerExemplar: number;
   /** Stored payload bytes of all exemplars (compressed sizes when compressing). */
   readonly bytes: number;
-  /** How many exemplars fit in `byteBudget` bytes: floor(byteBudget / bytesPerExemplar). */
+  /**
+   * How many exemplars surely fit in `byteBudget` bytes: floor(byteBudget / bytesPerExemplar). A
+   * compressed store may hold more (replay buffers with `capacityBytes` count the deflated bytes).
+   */
   capacityFor(byteBudget: number): number;
   /** Append an exemplar; returns its index. */
   add(values: ExemplarValues, label: number, task?: number): number;
