@@ -114,6 +114,20 @@ describe('Naive vs experience replay', () => {
     er.dispose();
   });
 
+  it('ER with downscaled exemplars: a byte budget of 10 full images holds 40 at factor 2, replayed at full size', async () => {
+    const tasks = twoTasks(30);
+    E.manualSeed(0);
+    const er = new ExperienceReplay({ model: new E.SimpleNN(D, 4), ...common, capacityBytes: 10 * D * 4, downscale: 2 });
+    const r = await runScenario(er, tasks);
+    expect(er.buffer!.store.storedShape).toEqual([1, 2, 2]);
+    expect(r.memory).toEqual({ exemplars: 40, bytes: 40 * 4 * 4 });
+    const batch = er.buffer!.sampleBatch(3);
+    expect(batch.x.shape).toEqual([3, 1, SIDE, SIDE]);
+    for (const t of [batch.x, batch.y, batch.task]) t.dispose();
+    expect(r.accuracyMatrix[1]!.every(Number.isFinite)).toBe(true);
+    er.dispose();
+  });
+
   it('ER draws one memory batch of the stream batch size per step and updates the buffer online', async () => {
     const tasks = twoTasks(10); // 20 images per task: batches 16, 4
     const buffer = new SpyReservoir({ shape: [1, SIDE, SIDE], capacity: 12, format: 'uint8', seed: 5 });

@@ -44,7 +44,7 @@ export interface ReplayBatch {
 
 /** Options of the replay buffers: the store (or how to make one), the capacity and the randomness. */
 export interface ReplayBufferOptions extends Partial<ExemplarStoreOptions> {
-  /** An empty store to fill (its format wins); otherwise one is made from shape/format/quantization/compress. */
+  /** An empty store to fill (its format wins); otherwise one is made from shape/format/quantization/compress/downscale. */
   store?: ExemplarStore;
   /** Capacity in exemplars. Give this or capacityBytes. */
   capacity?: number;
@@ -112,14 +112,16 @@ export abstract class BaseReplayBuffer implements ReplayBuffer {
 
   constructor(opts: ReplayBufferOptions, name: string) {
     if (opts.store) {
-      if (opts.shape || opts.format || opts.quantization || opts.compress !== undefined) {
-        throw new EngramError(`${name}: give either a store or shape/format/quantization/compress options, not both`);
+      if (opts.shape || opts.format || opts.quantization || opts.compress !== undefined || opts.downscale !== undefined || opts.upsample !== undefined) {
+        throw new EngramError(`${name}: give either a store or shape/format/quantization/compress/downscale options, not both`);
       }
       if (opts.store.size !== 0) throw new EngramError(`${name}: the store must start empty (it holds ${opts.store.size} exemplars)`);
       this.store = opts.store;
     } else {
       if (!opts.shape) throw new EngramError(`${name}: needs the exemplar shape (or a store)`);
-      this.store = createExemplarStore({ shape: opts.shape, format: opts.format, quantization: opts.quantization, compress: opts.compress });
+      this.store = createExemplarStore({
+        shape: opts.shape, format: opts.format, quantization: opts.quantization, compress: opts.compress, downscale: opts.downscale, upsample: opts.upsample,
+      });
     }
     if ((opts.capacity === undefined) === (opts.capacityBytes === undefined)) {
       throw new EngramError(`${name}: give exactly one of capacity (exemplars) or capacityBytes`);

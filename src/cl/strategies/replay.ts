@@ -56,8 +56,10 @@ export interface ReplayOptions extends StrategyOptions {
   bufferKind?: BufferKind;
   /** Capacity in exemplars. Online updates need this or capacityBytes; end-of-task updates default to unbounded. */
   capacity?: number;
-  /** Capacity in stored payload bytes (see ExemplarStore.bytesPerExemplar). */
+  /** Capacity in stored payload bytes (`ExemplarStore.bytes`: the deflated sizes when compressing). */
   capacityBytes?: number;
+  /** Store images downscaled by this integer factor, resized back on the GPU when replayed (see ExemplarStoreOptions.downscale). */
+  downscale?: number;
   /** Store format (default 'float32'). */
   memoryFormat?: ExemplarFormat;
   /** uint8 only: 'image' (lossless for 8-bit images, default) or 'affine'. */
@@ -144,9 +146,9 @@ export class ExperienceReplay extends SupervisedStrategy {
     if (opts.fraction !== undefined && this.update !== 'end-of-task') throw new EngramError(`ExperienceReplay: fraction applies to update: 'end-of-task' only`);
     const m = opts.memoryBatchSize;
     if (m !== undefined && !(Number.isInteger(m) && m > 0)) throw new EngramError(`ExperienceReplay: memoryBatchSize must be a positive integer, got ${m}`);
-    const sizing = [opts.bufferKind, opts.capacity, opts.capacityBytes, opts.memoryFormat, opts.quantization, opts.compress].some((v) => v !== undefined);
+    const sizing = [opts.bufferKind, opts.capacity, opts.capacityBytes, opts.memoryFormat, opts.quantization, opts.compress, opts.downscale].some((v) => v !== undefined);
     if (opts.buffer && sizing) {
-      throw new EngramError('ExperienceReplay: give either a buffer or bufferKind/capacity/capacityBytes/memoryFormat/quantization/compress, not both');
+      throw new EngramError('ExperienceReplay: give either a buffer or bufferKind/capacity/capacityBytes/memoryFormat/quantization/compress/downscale, not both');
     }
     if (!opts.buffer && this.update === 'online' && opts.capacity === undefined && opts.capacityBytes === undefined) {
       throw new EngramError('ExperienceReplay: online updates need a capacity (exemplars) or capacityBytes');
@@ -266,6 +268,7 @@ export class ExperienceReplay extends SupervisedStrategy {
       format: o.memoryFormat,
       quantization: o.quantization,
       compress: o.compress,
+      downscale: o.downscale,
       capacity: sized ? o.capacity : UNBOUNDED,
       capacityBytes: o.capacityBytes,
       seed: taskSeed(this.seed, -4),
