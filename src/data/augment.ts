@@ -49,6 +49,31 @@ function roundHalfEven(v: number): number {
 // ------------------------------------------------------------------ random resized crop
 
 /**
+ * Crop each image of x [B, C, H, W] to its window (`windows`: 4 integers per image, top, left, height,
+ * width, inside the image) and resize it to oh x ow bilinearly (torchvision's resized_crop with
+ * antialias=False): the deterministic half of randomResizedCrop.
+ */
+export function resizedCrop(x: Tensor, windows: ArrayLike<number>, oh: number, ow: number): Tensor {
+  const op = 'resizedCrop';
+  const [b, c, h, w] = batchDims(x, op);
+  if (windows.length !== 4 * b) throw new EngramError(`${op}: needs 4 window values (top, left, height, width) per image, ${4 * b} for ${b} images; got ${windows.length}`);
+  for (const v of [oh, ow]) if (!Number.isInteger(v) || v <= 0) throw new EngramError(`${op}: output size must be positive integers, got ${oh}x${ow}`);
+  for (let i = 0; i < b; i++) {
+    const [t, l, ch, cw] = [0, 1, 2, 3].map((k) => windows[4 * i + k]!);
+    if (![t, l, ch, cw].every(Number.isInteger) || t! < 0 || l! < 0 || ch! < 1 || cw! < 1 || t! + ch! > h || l! + cw! > w) {
+      throw new EngramError(`${op}: window ${i} [top ${t}, left ${l}, ${ch}x${cw}] does not lie inside the ${h}x${w} image`);
+    }
+  }
+  const rt = runtime();
+  const k = rt.kernel({ name: 'resizedCrop', wgsl: RESIZED_CROP_WGSL, bindings: ['read', 'read', 'write'] });
+  const out = empty([b, c, oh, ow]);
+  const r = tensor(Int32Array.from(windows), [4 * b], { dtype: 'int32' });
+  rt.dispatch(k, [x.buffer, r.buffer, out.buffer], [out.size, c, h, w, oh, ow], grid1d(out.size));
+  r.dispose();
+  return out;
+}
+
+/**
  * The crop window [top, left, height, width] of torchvision's RandomResizedCrop.get_params for an
  * h x w image: up to 10 attempts, each drawing the area fraction uniform in `scale` (gen.next())
  * and the log aspect ratio uniform in log(`ratio`) (gen.next()); the first window that fits takes
@@ -99,17 +124,11 @@ export function randomResizedCrop(
     random: true,
     outputShape: ([c]) => [c, oh, ow],
     apply(x, gen = defaultGenerator) {
-      const [b, c, h, w] = batchDims(x, op);
+      const [b, , h, w] = batchDims(x, op);
       if (h === 0 || w === 0) throw new EngramError(`${op}: cannot crop empty images (shape ${shapeStr(x.shape)})`);
       const params = new Int32Array(4 * b);
       for (let i = 0; i < b; i++) params.set(resizedCropWindow(gen, h, w, scale, ratio), 4 * i);
-      const rt = runtime();
-      const k = rt.kernel({ name: 'resizedCrop', wgsl: RESIZED_CROP_WGSL, bindings: ['read', 'read', 'write'] });
-      const out = empty([b, c, oh, ow]);
-      const r = tensor(params, [params.length], { dtype: 'int32' });
-      rt.dispatch(k, [x.buffer, r.buffer, out.buffer], [out.size, c, h, w, oh, ow], grid1d(out.size));
-      r.dispose();
-      return out;
+      return resizedCrop(x, params, oh, ow);
     },
   };
 }
@@ -118,6 +137,48 @@ export function randomResizedCrop(
 
 /** The jitter operations in kernel order (op ids 0, 1, 2). */
 const JITTER_OPS = ['brightness', 'contrast', 'saturation'] as const;
+
+/** One colour adjustment: op id j, F = (flag, factor) per image; contrast first takes the gray means. */
+function jitterOp(x: Tensor, j: number, flagsAndFactors: Float32Array): Tensor {
+  const [b, c, h, w] = x.shape as [number, number, number, number];
+  const hw = h * w;
+  const rt = runtime();
+  const jitter = rt.kernel({ name: 'colorJitter', wgsl: COLOR_JITTER_WGSL, bindings: ['read', 'read', 'read', 'write'] });
+  const f = tensor(flagsAndFactors, [2 * b]);
+  let means = f; // unread by brightness and saturation
+  if (j === 1) {
+    if (b > 65535) throw new EngramError(`colorJitter: contrast needs one workgroup per image, at most 65535 images per batch; got ${b}`);
+    means = empty([b]);
+    const mk = rt.kernel({ name: 'grayMean', wgsl: GRAY_MEAN_WGSL, bindings: ['read', 'write'] });
+    rt.dispatch(mk, [x.buffer, means.buffer], [c, hw], [b]);
+  }
+  const out = empty(x.shape);
+  rt.dispatch(jitter, [x.buffer, f.buffer, means.buffer, out.buffer], [out.size, c, hw, j], grid1d(out.size));
+  if (means !== f) means.dispose();
+  f.dispose();
+  return out;
+}
+
+/**
+ * torchvision's adjust_brightness, adjust_contrast or adjust_saturation with one factor per image
+ * (`factors`, B values >= 0): the deterministic half of colorJitter, on x [B, C, H, W] in [0, 1].
+ */
+export function adjustColor(x: Tensor, op: 'brightness' | 'contrast' | 'saturation', factors: ArrayLike<number>): Tensor {
+  const name = 'adjustColor';
+  const [b, c] = batchDims(x, name);
+  colorChannels(c, name);
+  const j = JITTER_OPS.indexOf(op);
+  if (j < 0) throw new EngramError(`${name}: op must be 'brightness', 'contrast' or 'saturation', got ${JSON.stringify(op)}`);
+  if (factors.length !== b) throw new EngramError(`${name}: needs one factor per image (${b}), got ${factors.length}`);
+  const ff = new Float32Array(2 * b);
+  for (let i = 0; i < b; i++) {
+    const v = factors[i]!;
+    if (!(v >= 0) || !Number.isFinite(v)) throw new EngramError(`${name}: factor ${i} must be a finite number >= 0, got ${v}`);
+    ff[2 * i] = 1;
+    ff[2 * i + 1] = v;
+  }
+  return b === 0 ? x.clone() : jitterOp(x, j, ff);
+}
 
 /**
  * Colour jitter with torchvision's brightness, contrast and saturation adjustments: with probability
@@ -146,7 +207,7 @@ export function colorJitter(brightness = 0, contrast = 0, saturation = 0, opts: 
       return [...shape];
     },
     apply(x, gen = defaultGenerator) {
-      const [b, c, h, w] = batchDims(x, op);
+      const [b, c] = batchDims(x, op);
       colorChannels(c, op);
       const order = gen.permutation(3);
       if (b === 0) return x.clone();
@@ -160,28 +221,12 @@ export function colorJitter(brightness = 0, contrast = 0, saturation = 0, opts: 
           factors[j]![2 * i + 1] = lo + (1 + a - lo) * gen.next();
         });
       }
-      const rt = runtime();
-      const jitter = rt.kernel({ name: 'colorJitter', wgsl: COLOR_JITTER_WGSL, bindings: ['read', 'read', 'read', 'write'] });
-      const hw = h * w;
       let cur = x;
       for (const j of order) {
         if (amounts[j] === 0) continue;
-        const f = tensor(factors[j]!, [2 * b]);
-        let means: Tensor;
-        if (j === 1) {
-          if (b > 65535) throw new EngramError(`${op}: contrast needs one workgroup per image, at most 65535 images per batch; got ${b}`);
-          means = empty([b]);
-          const mk = rt.kernel({ name: 'grayMean', wgsl: GRAY_MEAN_WGSL, bindings: ['read', 'write'] });
-          rt.dispatch(mk, [cur.buffer, means.buffer], [c, hw], [b]);
-        } else {
-          means = f; // unread by brightness and saturation
-        }
-        const out = empty(x.shape);
-        rt.dispatch(jitter, [cur.buffer, f.buffer, means.buffer, out.buffer], [out.size, c, hw, j], grid1d(out.size));
-        if (means !== f) means.dispose();
-        f.dispose();
+        const next = jitterOp(cur, j, factors[j]!);
         if (cur !== x) cur.dispose();
-        cur = out;
+        cur = next;
       }
       return cur === x ? x.clone() : cur;
     },
@@ -205,17 +250,30 @@ export function randomGrayscale(p = 0.1): GpuTransform {
       return [...shape];
     },
     apply(x, gen = defaultGenerator) {
-      const [b, c, h, w] = batchDims(x, op);
+      const [b, c] = batchDims(x, op);
       colorChannels(c, op);
       const flags = new Int32Array(b);
       for (let i = 0; i < b; i++) flags[i] = gen.next() < p ? 1 : 0;
-      const rt = runtime();
-      const k = rt.kernel({ name: 'grayscale', wgsl: GRAYSCALE_WGSL, bindings: ['read', 'read', 'write'] });
-      const out = empty(x.shape);
-      const r = tensor(flags, [b], { dtype: 'int32' });
-      rt.dispatch(k, [x.buffer, r.buffer, out.buffer], [out.size, c, h * w], grid1d(out.size));
-      r.dispose();
-      return out;
+      return toGrayscale(x, flags);
     },
   };
+}
+
+/**
+ * The images of x [B, C, H, W] whose entry in `which` is non-zero (every image when omitted) made gray
+ * in all channels (torchvision's rgb_to_grayscale with 3 output channels); 1-channel images unchanged.
+ */
+export function toGrayscale(x: Tensor, which?: ArrayLike<number | boolean>): Tensor {
+  const op = 'toGrayscale';
+  const [b, c, h, w] = batchDims(x, op);
+  colorChannels(c, op);
+  if (which && which.length !== b) throw new EngramError(`${op}: needs one flag per image (${b}), got ${which.length}`);
+  const flags = Int32Array.from({ length: b }, (_, i) => (which ? (which[i] ? 1 : 0) : 1));
+  const rt = runtime();
+  const k = rt.kernel({ name: 'grayscale', wgsl: GRAYSCALE_WGSL, bindings: ['read', 'read', 'write'] });
+  const out = empty(x.shape);
+  const r = tensor(flags, [Math.max(1, b)], { dtype: 'int32' });
+  rt.dispatch(k, [x.buffer, r.buffer, out.buffer], [out.size, c, h * w], grid1d(out.size));
+  r.dispose();
+  return out;
 }

@@ -1,6 +1,10 @@
 import { describe, it, expect } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import * as E from '../../src/index.js';
-import { randomResizedCrop, resizedCropWindow, colorJitter, randomGrayscale, randomHorizontalFlip, compose, type GpuTransform } from '../../src/data/index.js';
+import {
+  randomResizedCrop, resizedCropWindow, resizedCrop, colorJitter, adjustColor, randomGrayscale, toGrayscale, randomHorizontalFlip, compose, type GpuTransform,
+} from '../../src/data/index.js';
 import { expectClose, makeInputs } from '../helpers/gradcheck.js';
 import { useGPU } from '../helpers/gpu.js';
 import { colorJitterRef, randomGrayscaleRef, randomResizedCropRef, resizedCropWindowRef } from '../reference/augment.js';
@@ -116,5 +120,37 @@ describe("SCR's four augmentations chained", () => {
       y = colorJitterRef(y, [0.4, 0.4, 0.4], 0.8, g);
       return randomGrayscaleRef(y, 0.2, g);
     }, 1e-5);
+  });
+});
+
+describe('PyTorch parity (fixture from test/fixtures/augment/make_augment_fixture.py)', () => {
+  interface Fixture {
+    inputs: { shape: number[]; values: number[] }[];
+    cases: { kind: 'adjust' | 'grayscale' | 'resizedCrop'; op?: 'brightness' | 'contrast' | 'saturation'; input: number; factors?: number[]; windows?: number[][]; size?: [number, number]; output: number[] }[];
+  }
+  const fx = JSON.parse(readFileSync(fileURLToPath(new URL('../fixtures/augment/augment_fixture.json', import.meta.url)), 'utf8')) as Fixture;
+
+  it('adjustColor (brightness, contrast, saturation), toGrayscale and resizedCrop match torch, RGB and gray', async () => {
+    expect(fx.cases.length).toBe(12);
+    await E.scope(async () => {
+      for (const c of fx.cases) {
+        const { shape, values } = fx.inputs[c.input]!;
+        const x = E.tensor(values, shape);
+        const y = c.kind === 'adjust' ? adjustColor(x, c.op!, c.factors!)
+          : c.kind === 'grayscale' ? toGrayscale(x)
+            : resizedCrop(x, c.windows!.flat(), c.size![0], c.size![1]);
+        expectClose(await y.toArray(), c.output, { atol: 2e-6, rtol: 1e-5 }, `${c.kind} ${c.op ?? ''} [${shape}] vs PyTorch`);
+      }
+    });
+  });
+
+  it('resizedCrop and adjustColor reject windows outside the image and wrong counts', () => {
+    const x = E.zeros([2, 3, 4, 4]);
+    expect(() => resizedCrop(x, [0, 0, 4, 4, 1, 1, 4, 4], 2, 2)).toThrow(/resizedCrop: window 1 \[top 1, left 1, 4x4\] does not lie inside the 4x4 image/);
+    expect(() => resizedCrop(x, [0, 0, 4, 4], 2, 2)).toThrow(/needs 4 window values .* 8 for 2 images; got 4/);
+    expect(() => adjustColor(x, 'brightness', [1])).toThrow(/adjustColor: needs one factor per image \(2\), got 1/);
+    expect(() => adjustColor(x, 'hue' as never, [1, 1])).toThrow(/adjustColor: op must be 'brightness', 'contrast' or 'saturation'/);
+    expect(() => toGrayscale(x, [1])).toThrow(/toGrayscale: needs one flag per image \(2\), got 1/);
+    x.dispose();
   });
 });
