@@ -345,6 +345,9 @@ describe('SCR', () => {
     const scr = new SCR({ model, buffer: wrong });
     const [t0] = tasks() as [Task];
     expect(() => scr.trainTask(t0)).toThrow(/SCR: the buffer holds exemplars of shape \[1, 5, 5\], task 0 has images \[1, 6, 6\]/);
+    const crop = new SCR({ model: new TinyNet(0), memorySize: 4, transform: randomCrop(4) });
+    expect(() => crop.trainTask(t0)).toThrow(/SCR: the augmented view is \[1, 4, 4\] but the original view is \[1, 6, 6\]/);
+    crop.dispose();
     expect(() => scr.predict(E.zeros([1, 1, SIDE, SIDE]))).toThrow(/SCR.predict: no class learned yet/);
     scr.dispose();
   });

@@ -195,6 +195,14 @@ export class SCR implements Strategy {
     this.transform_ ??= this.opts.transform === undefined ? scrAugmentations(ds.height, ds.width) : this.opts.transform;
     const transform = this.transform_ ?? undefined;
     const plain = transform ? deterministicPart(transform) : undefined;
+    if (transform && this.views === 'original+augmented') {
+      const img: [number, number, number] = [ds.channels, ds.height, ds.width];
+      const a = transform.outputShape(img);
+      const o = plain ? plain.outputShape(img) : img;
+      if (a.some((n, i) => n !== o[i])) {
+        throw new EngramError(`SCR: the augmented view is ${shapeStr(a)} but the original view is ${shapeStr(o)} (the transform's deterministic part); views 'original+augmented' need one shape: crop back to the image size, or use views: 'two-augmented'`);
+      }
+    }
     const project = (f: Tensor) => (this.projection ? this.projection.forward(f) : f);
     const gen = this.generator;
     const loader = new DataLoader(ds, { batchSize: this.batchSize, shuffle: true, seed: streamSeed(this.seed, task.id, 0) });
