@@ -1,4 +1,6 @@
 import { describe, it, expect } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import * as E from '../../src/index.js';
 import {
   f32ToF16Bits, f16BitsToF32, createExemplarStore, packF16Gpu, unpackF16Gpu, PIXEL_VALUES, affineStep,
@@ -439,6 +441,26 @@ describe('downscaled exemplars (stored small, resized back on the GPU)', () => {
     await h.addFromTensor(t, [0]);
     t.dispose();
     expect(Array.from(h.decode(0))).toEqual([2.5, 2.5, 4.5, 4.5, 2.5, 2.5, 4.5, 4.5, 10.5, 10.5, 12.5, 12.5, 10.5, 10.5, 12.5, 12.5]);
+  });
+
+  it('matches PyTorch: avg_pool2d(ceil_mode=True) block means, interpolate bilinear / nearest back (fixture from test/fixtures/memory/make_downscale_fixture.py)', async () => {
+    const path = fileURLToPath(new URL('../fixtures/memory/downscale_fixture.json', import.meta.url));
+    const fx = JSON.parse(readFileSync(path, 'utf8')) as { cases: { shape: [number, number, number]; factor: number; input: number[]; small: number[]; bilinear: number[]; nearest?: number[] }[] };
+    expect(fx.cases).toHaveLength(3);
+    for (const c of fx.cases) {
+      const input = Float32Array.from(c.input);
+      expectClose(downsampleArea(input, c.shape, c.factor), c.small, { atol: 1e-6, rtol: 1e-6 }, `block means [${c.shape}] / ${c.factor} vs avg_pool2d`);
+      for (const mode of ['bilinear', 'nearest'] as const) {
+        const want = mode === 'bilinear' ? c.bilinear : c.nearest;
+        if (!want) continue;
+        const s = store({ shape: c.shape, downscale: c.factor, upsample: mode });
+        s.add(input, 0);
+        expectClose(s.decode(0), want, { atol: 2e-6, rtol: 1e-5 }, `decode ${mode} [${c.shape}] vs PyTorch`);
+        const x = s.toTensor([0]);
+        expectClose(await x.toArray(), want, { atol: 2e-6, rtol: 1e-5 }, `toTensor ${mode} [${c.shape}] vs PyTorch`);
+        x.dispose();
+      }
+    }
   });
 
   it('replay buffers and ER take the option; clear errors', () => {
