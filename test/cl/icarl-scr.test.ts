@@ -304,15 +304,23 @@ describe('SCR', () => {
     bare.dispose();
   });
 
-  it("'original+augmented' augments once per step, 'two-augmented' twice; no step while the memory is empty", async () => {
+  it("'original+augmented' augments once and runs one forward pass per view, 'two-augmented' augments twice in one pass; no step while the memory is empty", async () => {
     const [t0] = tasks() as [Task]; // 48 images: batches of 8, the first one meets an empty memory
     for (const [views, perStep] of [['original+augmented', 1], ['two-augmented', 2]] as const) {
       let calls = 0;
       const flip = randomHorizontalFlip();
       const spy: GpuTransform = { name: 'spy', random: true, outputShape: (s) => [...s], apply: (x, g) => (calls++, flip.apply(x, g)) };
-      const scr = new SCR({ model: new TinyNet(7, 16), memorySize: K, memoryBatchSize: 4, batchSize: 8, transform: spy, views, seed: 1 });
+      const model = new TinyNet(7, 16);
+      const features = model.features.bind(model);
+      const passes: number[] = []; // rows of each forward pass
+      model.features = (x: E.Tensor) => (passes.push(x.shape[0]!), features(x));
+      const scr = new SCR({ model, memorySize: K, memoryBatchSize: 4, batchSize: 8, transform: spy, views, seed: 1 });
       await scr.learnTask(t0, [t0]);
-      expect(calls, views).toBe(perStep * (48 / 8 - 1));
+      const steps = 48 / 8 - 1;
+      expect(calls, views).toBe(perStep * steps);
+      // SCR's code: one forward pass per view (4 + 8 rows each); SupCon's: one pass over both views.
+      const training = passes.slice(0, -1); // the last pass is the NCM head's fit over the memory
+      expect(training, views).toEqual(new Array(views === 'two-augmented' ? steps : 2 * steps).fill(views === 'two-augmented' ? 24 : 12));
       expect(Number.isFinite(scr.taskLosses[0]!)).toBe(true);
       scr.dispose();
     }

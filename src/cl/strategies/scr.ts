@@ -12,7 +12,9 @@
 // batch then enters the memory. At test time, a nearest-class-mean head over the L2-normalized
 // encoder features (before the projection) of everything in the memory, recomputed after each task.
 //
-// Options keep the older recipe reachable: views 'two-augmented' (SupCon's two random views),
+// The two views go through the model in two forward passes, as in that code (batch-norm statistics
+// per view). Options keep the older recipe reachable: views 'two-augmented' (SupCon's two random
+// views, one forward pass over both),
 // projection 'none' (SupCon on the encoder features). Differences from the published code: the
 // colour jitter is torchvision's (the kornia version of 2021 differs in its formulas and adds hue
 // 0.1, not implemented here); the crop samples bilinearly as torchvision's resized_crop does.
@@ -222,9 +224,13 @@ export class SCR implements Strategy {
               const mem = buffer.sampleBatch(this.memoryBatchSize, gen);
               const x = concat([mem.x, batch.x]);
               const y = concat([mem.y, batch.y]);
-              const v1 = this.views === 'two-augmented' ? (transform ? transform.apply(x, gen) : x) : plain ? plain.apply(x) : x;
-              const v2 = transform ? transform.apply(x, gen) : x;
-              const loss = supConLoss(project(this.model.features(concat([v1, v2]))), y, this.temperature);
+              const v2 = (): Tensor => (transform ? transform.apply(x, gen) : x);
+              // SCR's code scores the two views in two forward passes (batch-norm statistics per
+              // view); SupCon's code in one pass over both.
+              const z = this.views === 'two-augmented'
+                ? project(this.model.features(concat([v2(), v2()])))
+                : concat([project(this.model.features(plain ? plain.apply(x) : x)), project(this.model.features(v2()))]);
+              const loss = supConLoss(z, y, this.temperature);
               optimizer.zeroGrad();
               loss.backward();
               optimizer.step();
