@@ -186,7 +186,8 @@ export function adjustColor(x: Tensor, op: 'brightness' | 'contrast' | 'saturati
  * Draws, per call: the order of the three operations (gen.permutation(3), shared by the batch as in
  * kornia); then per image: the flag gen.next() < p, then one gen.next() per enabled operation in the
  * order brightness, contrast, saturation. Contrast blends towards the image's gray mean at that
- * point of the sequence (computed on the GPU).
+ * point of the sequence (computed on the GPU). Expects images in [0, 1] (results are clamped there):
+ * put it before any normalize().
  */
 export function colorJitter(brightness = 0, contrast = 0, saturation = 0, opts: {
   /** Probability that an image is jittered at all (default 1; SCR uses 0.8). */
