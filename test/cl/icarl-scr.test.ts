@@ -304,7 +304,7 @@ describe('SCR', () => {
     bare.dispose();
   });
 
-  it("'original+augmented' augments once and runs one forward pass per view, 'two-augmented' augments twice in one pass; no step while the memory is empty", async () => {
+  it("'original+augmented' augments once per step, 'two-augmented' twice; no step while the memory is empty", async () => {
     const [t0] = tasks() as [Task]; // 48 images: batches of 8, the first one meets an empty memory
     for (const [views, perStep] of [['original+augmented', 1], ['two-augmented', 2]] as const) {
       let calls = 0;
@@ -318,12 +318,33 @@ describe('SCR', () => {
       await scr.learnTask(t0, [t0]);
       const steps = 48 / 8 - 1;
       expect(calls, views).toBe(perStep * steps);
-      // SCR's code: one forward pass per view (4 + 8 rows each); SupCon's: one pass over both views.
+      // No batch norm: one forward pass over both views (2 x (4 + 8) rows) in either mode.
       const training = passes.slice(0, -1); // the last pass is the NCM head's fit over the memory
-      expect(training, views).toEqual(new Array(views === 'two-augmented' ? steps : 2 * steps).fill(views === 'two-augmented' ? 24 : 12));
+      expect(training, views).toEqual(new Array(steps).fill(24));
+      expect(scr.perViewPasses).toBe(false);
       expect(Number.isFinite(scr.taskLosses[0]!)).toBe(true);
       scr.dispose();
     }
+  });
+
+  it('with batch norm in the model, the original and augmented views take one forward pass each (batch statistics per view, as SCR\'s code)', async () => {
+    const [t0] = tasks() as [Task];
+    const withBN = new (class extends E.Classifier {
+      readonly body = this.registerModule('features', new E.Sequential(new E.Flatten(), new E.Linear(SIDE * SIDE, 16), new E.BatchNorm1d(16), new E.ReLU()));
+      readonly head = this.registerModule('classifier', new E.Linear(16, NUM_CLASSES));
+      features(x: E.Tensor): E.Tensor {
+        return this.body.forward(x);
+      }
+    })();
+    const features = withBN.features.bind(withBN);
+    const passes: number[] = [];
+    withBN.features = (x: E.Tensor) => (passes.push(x.shape[0]!), features(x));
+    const scr = new SCR({ model: withBN, memorySize: K, memoryBatchSize: 4, batchSize: 8, transform: randomHorizontalFlip(), seed: 1 });
+    expect(scr.perViewPasses).toBe(true);
+    await scr.learnTask(t0, [t0]);
+    expect(passes.slice(0, -1)).toEqual(new Array(2 * (48 / 8 - 1)).fill(12));
+    expect(Number.isFinite(scr.taskLosses[0]!)).toBe(true);
+    scr.dispose();
   });
 
   it("the default augmentation is the paper's four (scrAugmentations), seeded", async () => {

@@ -12,8 +12,9 @@
 // batch then enters the memory. At test time, a nearest-class-mean head over the L2-normalized
 // encoder features (before the projection) of everything in the memory, recomputed after each task.
 //
-// The two views go through the model in two forward passes, as in that code (batch-norm statistics
-// per view). Options keep the older recipe reachable: views 'two-augmented' (SupCon's two random
+// With batch norm in the model, the two views go through it in two forward passes, as in that code
+// (batch statistics per view); without, one pass over both computes the same features, with half the
+// dispatches. Options keep the older recipe reachable: views 'two-augmented' (SupCon's two random
 // views, one forward pass over both),
 // projection 'none' (SupCon on the encoder features). Differences from the published code: the
 // colour jitter is torchvision's (the kornia version of 2021 differs in its formulas and adds hue
@@ -39,6 +40,7 @@ import type { Classifier } from '../../models/classifier.js';
 import { Sequential } from '../../nn/layers/container.js';
 import { Linear } from '../../nn/layers/linear.js';
 import { ReLU } from '../../nn/layers/activation.js';
+import { BatchNorm1d, BatchNorm2d } from '../../nn/layers/norm.js';
 import type { ExemplarFormat } from '../memory/codecs.js';
 import type { ReplayBuffer } from '../buffers/replay-buffer.js';
 import { ReservoirBuffer } from '../buffers/reservoir.js';
@@ -115,6 +117,8 @@ export class SCR implements Strategy {
   readonly views: 'original+augmented' | 'two-augmented';
   /** The projection head SupCon is computed on (null: on the encoder's features). */
   readonly projection: Sequential | null;
+  /** One forward pass per view (views 'original+augmented' with batch norm in the model) or one over both. */
+  readonly perViewPasses: boolean;
   private readonly opts: SCROptions;
   /** The running loss sum of the task being learned (GPU) and its step count. */
   private pending: { sum: Tensor; steps: number } | null = null;
@@ -163,6 +167,8 @@ export class SCR implements Strategy {
     if (!Number.isInteger(this.seed)) throw new EngramError(`${name}: seed must be an integer, got ${this.seed}`);
     this.generator = new Generator(streamSeed(this.seed, 0, 7));
     this.head = new NCMHead(this.model.featureDim);
+    const batchNorm = this.model.modules().some((m) => m instanceof BatchNorm1d || m instanceof BatchNorm2d);
+    this.perViewPasses = this.views === 'original+augmented' && batchNorm;
     const F = this.model.featureDim;
     const generator = new Generator(streamSeed(this.seed, 0, 9));
     this.projection = projection === 'mlp' ? new Sequential(new Linear(F, F, { generator }), new ReLU(), new Linear(F, dim, { generator })) : null;
@@ -225,11 +231,12 @@ export class SCR implements Strategy {
               const x = concat([mem.x, batch.x]);
               const y = concat([mem.y, batch.y]);
               const v2 = (): Tensor => (transform ? transform.apply(x, gen) : x);
-              // SCR's code scores the two views in two forward passes (batch-norm statistics per
-              // view); SupCon's code in one pass over both.
-              const z = this.views === 'two-augmented'
-                ? project(this.model.features(concat([v2(), v2()])))
-                : concat([project(this.model.features(plain ? plain.apply(x) : x)), project(this.model.features(v2()))]);
+              const v1 = (): Tensor => (this.views === 'two-augmented' ? v2() : plain ? plain.apply(x) : x);
+              // SCR's code scores its two views in two forward passes (batch statistics per view),
+              // SupCon's in one over both; without batch norm the two are the same computation.
+              const z = this.perViewPasses
+                ? concat([project(this.model.features(v1())), project(this.model.features(v2()))])
+                : project(this.model.features(concat([v1(), v2()])));
               const loss = supConLoss(z, y, this.temperature);
               optimizer.zeroGrad();
               loss.backward();
