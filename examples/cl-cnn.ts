@@ -99,7 +99,7 @@ async function main(): Promise<void> {
         build: (model) => s === 'er'
           ? new ExperienceReplay({ model, ...train, ...memory, name })
           : s === 'ncm-er'
-            ? new NCMReplay({ model, ...train, ...memory, name, evalTransform: transform })
+            ? new NCMReplay({ model, ...train, ...memory, name, evalTransform: transform, includeTaskData: true })
             : new ICaRL({ model, ...train, memorySize: exemplarsFor(format), memoryFormat: format, evalTransform: transform }),
       });
     }

@@ -3,6 +3,7 @@ export * from './memory/half.js';
 export * from './memory/codecs.js';
 export * from './memory/gpu-codec.js';
 export * from './memory/store.js';
+export * from './memory/downscale.js';
 export * from './buffers/sampling.js';
 export * from './buffers/replay-buffer.js';
 export * from './buffers/fifo.js';

@@ -73,8 +73,12 @@ export interface ICaRLLossOptions {
   oldTargets?: Tensor | null;
   /** Columns the loss covers (old and new classes); default every column. Unseen classes get no gradient. */
   seenClasses?: readonly number[];
-  /** 'mean' (default): per-sample sum over the seen classes, averaged over the batch; 'sum'; 'none': [N]. */
-  reduction?: LossReduction;
+  /**
+   * 'mean' (default): per-sample sum over the seen classes, averaged over the batch; 'sum'; 'none': [N];
+   * 'mean-over-elements': the mean over the N x (seen classes) element losses, the convention of the
+   * original iCaRL code (Theano's mean of binary_crossentropy), so its learning rates transfer.
+   */
+  reduction?: LossReduction | 'mean-over-elements';
 }
 
 /** A float32 [C] indicator of `classes` (uploaded: the class lists live on the CPU). */
@@ -96,7 +100,9 @@ function classMask(op: string, what: string, classes: readonly number[], C: numb
 export function icarlLoss(logits: Tensor, labels: Tensor, opts: ICaRLLossOptions = {}): Tensor {
   const op = 'icarlLoss';
   const reduction = opts.reduction ?? 'mean';
-  checkReduction(op, reduction);
+  if (!['mean', 'sum', 'none', 'mean-over-elements'].includes(reduction)) {
+    throw new EngramError(`${op}: reduction must be 'mean', 'sum', 'none' or 'mean-over-elements', got ${JSON.stringify(reduction)}`);
+  }
   if (logits.dtype !== 'float32' || logits.rank !== 2) throw new EngramError(`${op}: logits must be float32 [N, C], got ${logits.dtype} ${shapeStr(logits.shape)}`);
   const [N, C] = logits.shape as [number, number];
   if (labels.dtype !== 'int32' || labels.rank !== 1 || labels.shape[0] !== N) {
@@ -129,6 +135,7 @@ export function icarlLoss(logits: Tensor, labels: Tensor, opts: ICaRLLossOptions
   let el = binaryCrossEntropyWithLogits(logits, targets, 'none');
   if (seenMask) el = mul(el, seenMask);
   const perRow = sum(el, 1);
+  if (reduction === 'mean-over-elements') return mul(sum(perRow), 1 / (N * (seen ? new Set(seen).size : C)));
   return reduction === 'none' ? perRow : reduction === 'sum' ? sum(perRow) : mean(perRow);
 }
 

@@ -131,3 +131,37 @@ export function seenClassesAccuracy(R: AccuracyMatrix, testSizes: readonly numbe
     return correct / total;
   });
 }
+
+/**
+ * Accuracy against the number of classes seen, the curve iCaRL and PyCIL plot: after stage i the model
+ * has seen classes[0] + ... + classes[i] classes (x), and is scored two ways (y):
+ *  - `sampleWeighted`: accuracy over every test image of the classes seen so far (seenClassesAccuracy);
+ *  - `taskAverage`: the mean of the per-task accuracies R[i][0..i] (the average-incremental convention).
+ * The two agree when the seen tasks' test sets are equally large.
+ */
+export interface AccuracyVersusClasses {
+  /** Classes seen after each stage (cumulative sum of the tasks' class counts). */
+  classes: number[];
+  /** Sample-weighted accuracy over all seen classes, one per stage. */
+  sampleWeighted: number[];
+  /** Mean of the per-task accuracies of the seen tasks, one per stage. */
+  taskAverage: number[];
+}
+
+/**
+ * The accuracy-versus-classes curve (see `AccuracyVersusClasses`) from the accuracy matrix, each task's
+ * number of classes and each task's test-set size (T entries each).
+ */
+export function accuracyVersusClasses(R: AccuracyMatrix, classesPerTask: readonly number[], testSizes: readonly number[]): AccuracyVersusClasses {
+  const T = checkMatrix(R, 'accuracyVersusClasses');
+  if (classesPerTask.length !== T) throw new EngramError(`accuracyVersusClasses: needs one class count per task (${T}), got ${classesPerTask.length}`);
+  classesPerTask.forEach((n, j) => {
+    if (!(Number.isInteger(n) && n > 0)) throw new EngramError(`accuracyVersusClasses: class count of task ${j} must be a positive integer, got ${n}`);
+  });
+  let seen = 0;
+  return {
+    classes: classesPerTask.map((n) => (seen += n)),
+    sampleWeighted: seenClassesAccuracy(R, testSizes),
+    taskAverage: range(T).map((i) => mean(R[i]!.slice(0, i + 1))),
+  };
+}

@@ -13,7 +13,7 @@ import { zeros } from '../engine/tensor.js';
 import { DataLoader } from '../data/loader.js';
 import type { GpuTransform } from '../data/transforms.js';
 import type { Task } from './scenarios.js';
-import { averageAccuracy, averageIncrementalAccuracy, forgetting, backwardTransfer } from './metrics.js';
+import { averageAccuracy, averageIncrementalAccuracy, forgetting, backwardTransfer, accuracyVersusClasses, type AccuracyVersusClasses } from './metrics.js';
 import { CostProbe, type ScenarioCost, type TrainingStats } from './costs.js';
 import type { Logger } from './loggers.js';
 
@@ -67,6 +67,11 @@ export interface ScenarioResult {
   backwardTransfer: number;
   /** Seconds spent in learnTask per task. */
   trainSeconds: number[];
+  /**
+   * Accuracy against the number of classes seen, sample-weighted (iCaRL/PyCIL) and per-task averaged
+   * (see `accuracyVersusClasses()`); absent when a task has an empty test set.
+   */
+  accuracyVersusClasses?: AccuracyVersusClasses;
   /** Exemplar memory at the end (`Strategy.memoryStats()`), when the strategy keeps one. */
   memory?: {
     /** Exemplars held. */
@@ -150,6 +155,9 @@ export async function runScenario(
     forgetting: forgetting(R),
     backwardTransfer: backwardTransfer(R),
     trainSeconds,
+    accuracyVersusClasses: tasks.every((t) => t.test.length > 0)
+      ? accuracyVersusClasses(R, tasks.map((t) => t.classes.length), tasks.map((t) => t.test.length))
+      : undefined,
     memory,
     cost: probe.result(trainSeconds, memory?.bytes ?? 0),
   };

@@ -279,3 +279,58 @@ describe('capacity, GPU batches and errors (every buffer kind)', () => {
     expect(b.seen).toBe(0);
   });
 });
+
+describe('byte budgets count the bytes actually stored (deflate buys exemplars)', () => {
+  const kinds = [FifoBuffer, ReservoirBuffer, ClassBalancedBuffer, TaskBalancedBuffer] as const;
+  const D = 64;
+  const BUDGET = 10 * D * 4; // ten float32 exemplars
+
+  /** n exemplars of D floats: value 0 is the stream position, then a few random pixels on zeros (compressible) or all random. */
+  function stream(start: number, n: number, g: E.Generator, dense: boolean): Float32Array {
+    const v = new Float32Array(n * D);
+    for (let i = 0; i < n; i++) {
+      v[i * D] = start + i;
+      for (let j = 1; j < D; j++) if (dense || j % 16 === 0) v[i * D + j] = g.next();
+    }
+    return v;
+  }
+
+  function feed(b: ReplayBuffer, g: E.Generator, dense: boolean, budgetCheck: boolean): void {
+    for (let s = 0; s < 200; s += 10) {
+      b.add({ values: stream(s, 10, g, dense), labels: Array.from({ length: 10 }, (_, i) => (s + i) % 4), task: Math.floor(s / 50) });
+      if (budgetCheck) expect(b.bytes, `${b.kind} after ${s + 10}`).toBeLessThanOrEqual(BUDGET);
+    }
+  }
+
+  for (const Kind of kinds) {
+    it(`${Kind.name}: compressible exemplars: the deflated memory holds more than 2x the raw one, never over budget`, () => {
+      const raw = new Kind({ shape: [D], capacityBytes: BUDGET, seed: 1 });
+      const deflated = new Kind({ shape: [D], capacityBytes: BUDGET, compress: true, seed: 1 });
+      feed(raw, new E.Generator(2), false, true);
+      feed(deflated, new E.Generator(2), false, true);
+      expect(raw.size).toBe(10);
+      expect(deflated.size).toBeGreaterThan(20);
+      expect(deflated.capacityBytes).toBe(BUDGET);
+      expect(deflated.capacity).toBeGreaterThanOrEqual(deflated.size);
+      // Incompressible exemplars are stored raw: the same 10 as uncompressed.
+      const dense = new Kind({ shape: [D], capacityBytes: BUDGET, compress: true, seed: 1 });
+      feed(dense, new E.Generator(3), true, true);
+      expect(dense.size).toBe(10);
+    });
+  }
+
+  it('FIFO under a byte budget keeps the newest exemplars, a contiguous run of the stream', () => {
+    const b = new FifoBuffer({ shape: [D], capacityBytes: BUDGET, compress: true });
+    feed(b, new E.Generator(4), false, true);
+    const n = b.size;
+    expect(held(b)).toEqual(Array.from({ length: n }, (_, i) => 200 - n + i));
+  });
+
+  it('class-balanced under a byte budget stays balanced (counts within one)', () => {
+    const b = new ClassBalancedBuffer({ shape: [D], capacityBytes: BUDGET, compress: true, seed: 5 });
+    feed(b, new E.Generator(5), false, true);
+    const counts = [...b.classCounts().values()];
+    expect(counts).toHaveLength(4);
+    expect(Math.max(...counts) - Math.min(...counts)).toBeLessThanOrEqual(1);
+  });
+});

@@ -55,6 +55,11 @@ describe('NCMReplay', () => {
     expect(r.accuracyMatrix[1]![1]!).toBeGreaterThan(0.85);
     expect(s.head.labels).toEqual([0, 1, 2, 3]);
     expect(r.memory).toEqual({ exemplars: 40, bytes: 40 * D * 4 });
+    // Equal test sets (60 images per task): both conventions of the curve give the same values.
+    const R = r.accuracyMatrix;
+    expect(r.accuracyVersusClasses!.classes).toEqual([2, 4]);
+    expect(r.accuracyVersusClasses!.sampleWeighted[1]).toBeCloseTo((R[1]![0]! + R[1]![1]!) / 2, 12);
+    expect(r.accuracyVersusClasses!.taskAverage[0]).toBe(R[0]![0]!);
     expect(s.taskLosses).toHaveLength(2);
     s.dispose();
   });
@@ -74,6 +79,58 @@ describe('NCMReplay', () => {
     const b = await run();
     expect(a).toEqual(b);
     expect(a[1]![0]!).toBeGreaterThan(0.6);
+  });
+
+  it('memory only (default): each class mean is the re-normalized mean of the memory exemplars\' normalized features', async () => {
+    E.manualSeed(4);
+    const s = new NCMReplay({ model: new TinyNet(4), ...train, capacity: 10, bufferKind: 'class-balanced', update: 'end-of-task' });
+    const tasks = twoTasks(20);
+    await s.learnTask(tasks[0]!, tasks.slice(0, 1));
+    await s.learnTask(tasks[1]!, tasks);
+    const store = s.buffer!.store;
+    const idx = Array.from({ length: store.size }, (_, i) => i);
+    s.model.eval();
+    const f = E.noGrad(() => s.model.features(store.toTensor(idx)));
+    const F = (await f.toArray()) as Float32Array;
+    f.dispose();
+    const labels = store.labels();
+    const dim = s.model.featureDim;
+    for (const c of [0, 1, 2, 3]) {
+      const sum = new Float64Array(dim);
+      let n = 0;
+      for (let i = 0; i < store.size; i++) {
+        if (labels[i] !== c) continue;
+        const row = F.subarray(i * dim, (i + 1) * dim);
+        const norm = Math.sqrt(row.reduce((a, v) => a + v * v, 0)) || 1;
+        row.forEach((v, j) => (sum[j] = sum[j]! + v / norm));
+        n++;
+      }
+      const len = Math.sqrt(sum.reduce((a, v) => a + v * v, 0)) || 1;
+      const mean = s.head.classMean(c);
+      expect(s.head.classCount(c)).toBe(n);
+      mean.forEach((v, j) => expect(v).toBeCloseTo(sum[j]! / len, 5));
+    }
+    expect(idx.length).toBe(10);
+    s.dispose();
+  });
+
+  it('includeTaskData: the task\'s whole training set replaces its exemplars in memory, so no example counts twice', async () => {
+    E.manualSeed(5);
+    const s = new NCMReplay({ model: new TinyNet(4), ...train, capacity: 10, bufferKind: 'class-balanced', update: 'end-of-task', includeTaskData: true });
+    const tasks = twoTasks(20); // 20 training images per class
+    await s.learnTask(tasks[0]!, tasks.slice(0, 1));
+    // Task 0: its 40 images (20 per class), not 40 + the 10 exemplars of the same images.
+    expect([0, 1].map((c) => s.head.classCount(c))).toEqual([20, 20]);
+    await s.learnTask(tasks[1]!, tasks);
+    // Task 1: old classes from memory (class-balanced: 10 slots over 4 classes, 3/3/2/2 or so), new
+    // classes from the task data only.
+    const store = s.buffer!.store;
+    const memCount = (c: number) => Array.from(store.labels()).filter((l) => l === c).length;
+    expect(s.head.classCount(0)).toBe(memCount(0));
+    expect(s.head.classCount(1)).toBe(memCount(1));
+    expect(s.head.classCount(0) + s.head.classCount(1)).toBeGreaterThan(0);
+    expect([2, 3].map((c) => s.head.classCount(c))).toEqual([20, 20]);
+    s.dispose();
   });
 
   it('throws a clear error on a bad featureBatchSize', () => {

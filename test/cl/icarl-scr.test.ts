@@ -1,10 +1,10 @@
 import { describe, it, expect } from 'vitest';
 import * as E from '../../src/index.js';
-import { ImageDataset, DataLoader, compose, randomCrop, randomHorizontalFlip } from '../../src/data/index.js';
+import { ImageDataset, DataLoader, compose, randomCrop, randomHorizontalFlip, type GpuTransform } from '../../src/data/index.js';
 import { classIncremental, type Task } from '../../src/cl/scenarios.js';
 import { runScenario, strategyAccuracy, type Strategy } from '../../src/cl/strategy.js';
 import { ICaRL } from '../../src/cl/strategies/icarl.js';
-import { SCR } from '../../src/cl/strategies/scr.js';
+import { SCR, scrAugmentations } from '../../src/cl/strategies/scr.js';
 import { ReservoirBuffer } from '../../src/cl/buffers/reservoir.js';
 import { supConLoss } from '../../src/cl/losses.js';
 import { useGPU } from '../helpers/gpu.js';
@@ -164,10 +164,45 @@ describe('ICaRL', () => {
     });
   }
 
+  it("distillationTargets 'augmented-batch' (a frozen copy scoring each batch) equals the precomputed targets when nothing is random", async () => {
+    const run = async (distillationTargets: 'precomputed' | 'augmented-batch') => {
+      const icarl = new ICaRL({ model: new TinyNet(7), memorySize: K, epochs: 3, lr: 0.2, batchSize: 16, seed: 2, distillationTargets, makeModel: () => new TinyNet(99) });
+      try {
+        await runScenario(icarl, tasks());
+        return icarl.taskLosses;
+      } finally {
+        icarl.dispose();
+      }
+    };
+    const a = await run('precomputed');
+    const b = await run('augmented-batch');
+    expect(b).toHaveLength(2);
+    expect(b[1]!).toBeCloseTo(a[1]!, 4);
+    expect(b[0]!).toBe(a[0]!); // task 0 has no distillation
+  });
+
+  it("lossReduction 'mean-over-elements' with lossColumns 'all' (the original code) scales the loss by 1 / C", async () => {
+    const run = async (o: { lossReduction?: 'mean' | 'mean-over-elements'; lossColumns?: 'seen' | 'all' }, lr: number) => {
+      const icarl = new ICaRL({ model: new TinyNet(8), memorySize: K, epochs: 1, lr, batchSize: 16, seed: 2, ...o });
+      try {
+        await icarl.learnTask(tasks()[0]!, tasks().slice(0, 1));
+        return icarl.taskLosses[0]!;
+      } finally {
+        icarl.dispose();
+      }
+    };
+    // Same trajectory: the per-element mean with lr * C takes the steps of the per-sample sum with lr.
+    const perSample = await run({ lossColumns: 'all' }, 0.05);
+    const perElement = await run({ lossReduction: 'mean-over-elements', lossColumns: 'all' }, 0.05 * NUM_CLASSES);
+    expect(perElement).toBeCloseTo(perSample / NUM_CLASSES, 5);
+  });
+
   it('rejects bad options and tasks with clear errors', async () => {
     const model = new TinyNet(0);
     expect(() => new ICaRL({ model, memorySize: 0 })).toThrow(/ICaRL: memorySize must be a positive integer, got 0/);
     expect(() => new ICaRL({ model, memorySize: 10, memoryFormat: 'int4' as never })).toThrow(/ICaRL: memoryFormat must be/);
+    expect(() => new ICaRL({ model, memorySize: 10, distillationTargets: 'augmented-batch' })).toThrow(/ICaRL: distillationTargets 'augmented-batch' needs makeModel/);
+    expect(() => new ICaRL({ model, memorySize: 10, lossReduction: 'sum' as never })).toThrow(/ICaRL: lossReduction must be 'mean' or 'mean-over-elements', got "sum"/);
     expect(() => new ICaRL({} as never)).toThrow(/ICaRL: options need a Classifier model/);
     const icarl = new ICaRL({ model, memorySize: 3 });
     const [t0] = tasks() as [Task];
@@ -259,16 +294,89 @@ describe('SCR', () => {
     expect((await run(6)).loss).not.toBe(a.loss);
   });
 
+  it("defaults to the paper: temperature 0.07, stream batch 10, memory batch 100, original + augmented view, projection F -> F -> 128", () => {
+    const scr = new SCR({ model: new TinyNet(0, 32), memorySize: 10 });
+    expect([scr.temperature, scr.batchSize, scr.memoryBatchSize, scr.views]).toEqual([0.07, 10, 100, 'original+augmented']);
+    expect(scr.projection!.parameters().map((p) => p.shape)).toEqual([[32, 32], [32], [128, 32], [128]]);
+    scr.dispose();
+    const bare = new SCR({ model: new TinyNet(0, 32), memorySize: 10, projection: 'none' });
+    expect(bare.projection).toBeNull();
+    bare.dispose();
+  });
+
+  it("'original+augmented' augments once per step, 'two-augmented' twice; no step while the memory is empty", async () => {
+    const [t0] = tasks() as [Task]; // 48 images: batches of 8, the first one meets an empty memory
+    for (const [views, perStep] of [['original+augmented', 1], ['two-augmented', 2]] as const) {
+      let calls = 0;
+      const flip = randomHorizontalFlip();
+      const spy: GpuTransform = { name: 'spy', random: true, outputShape: (s) => [...s], apply: (x, g) => (calls++, flip.apply(x, g)) };
+      const model = new TinyNet(7, 16);
+      const features = model.features.bind(model);
+      const passes: number[] = []; // rows of each forward pass
+      model.features = (x: E.Tensor) => (passes.push(x.shape[0]!), features(x));
+      const scr = new SCR({ model, memorySize: K, memoryBatchSize: 4, batchSize: 8, transform: spy, views, seed: 1 });
+      await scr.learnTask(t0, [t0]);
+      const steps = 48 / 8 - 1;
+      expect(calls, views).toBe(perStep * steps);
+      // No batch norm: one forward pass over both views (2 x (4 + 8) rows) in either mode.
+      const training = passes.slice(0, -1); // the last pass is the NCM head's fit over the memory
+      expect(training, views).toEqual(new Array(steps).fill(24));
+      expect(scr.perViewPasses).toBe(false);
+      expect(Number.isFinite(scr.taskLosses[0]!)).toBe(true);
+      scr.dispose();
+    }
+  });
+
+  it('with batch norm in the model, the original and augmented views take one forward pass each (batch statistics per view, as SCR\'s code)', async () => {
+    const [t0] = tasks() as [Task];
+    const withBN = new (class extends E.Classifier {
+      readonly body = this.registerModule('features', new E.Sequential(new E.Flatten(), new E.Linear(SIDE * SIDE, 16), new E.BatchNorm1d(16), new E.ReLU()));
+      readonly head = this.registerModule('classifier', new E.Linear(16, NUM_CLASSES));
+      features(x: E.Tensor): E.Tensor {
+        return this.body.forward(x);
+      }
+    })();
+    const features = withBN.features.bind(withBN);
+    const passes: number[] = [];
+    withBN.features = (x: E.Tensor) => (passes.push(x.shape[0]!), features(x));
+    const scr = new SCR({ model: withBN, memorySize: K, memoryBatchSize: 4, batchSize: 8, transform: randomHorizontalFlip(), seed: 1 });
+    expect(scr.perViewPasses).toBe(true);
+    await scr.learnTask(t0, [t0]);
+    expect(passes.slice(0, -1)).toEqual(new Array(2 * (48 / 8 - 1)).fill(12));
+    expect(Number.isFinite(scr.taskLosses[0]!)).toBe(true);
+    scr.dispose();
+  });
+
+  it("the default augmentation is the paper's four (scrAugmentations), seeded", async () => {
+    const [t0] = tasks() as [Task];
+    const run = async () => {
+      const scr = new SCR({ model: new TinyNet(3, 16), memorySize: K, memoryBatchSize: 8, batchSize: 8, seed: 2 });
+      await scr.learnTask(t0, [t0]);
+      const loss = scr.taskLosses[0]!;
+      scr.dispose();
+      return loss;
+    };
+    const a = await run();
+    expect(Number.isFinite(a)).toBe(true);
+    expect(await run()).toBe(a);
+    expect(scrAugmentations(6, 6).name).toMatch(/randomResizedCrop\(\[6, 6\], scale=\[0.2, 1\].*randomHorizontalFlip\(p=0.5\).*colorJitter\(brightness=0.4, contrast=0.4, saturation=0.4, p=0.8\).*randomGrayscale\(p=0.2\)/);
+  });
+
   it('rejects bad options with clear errors', () => {
     const model = new TinyNet(0);
     expect(() => new SCR({ model })).toThrow(/SCR: memorySize must be a positive integer, got NaN/);
     expect(() => new SCR({ model, memorySize: 10, temperature: -1 })).toThrow(/SCR: temperature must be a positive number, got -1/);
+    expect(() => new SCR({ model, memorySize: 10, views: 'three' as never })).toThrow(/SCR: views must be 'original\+augmented' or 'two-augmented'/);
+    expect(() => new SCR({ model, memorySize: 10, projection: 'none', projectionDim: 64 })).toThrow(/SCR: projectionDim applies to projection 'mlp' only/);
     const buffer = new ReservoirBuffer({ shape: [1, SIDE, SIDE], capacity: 4 });
     expect(() => new SCR({ model, buffer, memorySize: 4 })).toThrow(/SCR: give either a buffer or memorySize\/memoryFormat, not both/);
     const wrong = new ReservoirBuffer({ shape: [1, 5, 5], capacity: 4 });
     const scr = new SCR({ model, buffer: wrong });
     const [t0] = tasks() as [Task];
     expect(() => scr.trainTask(t0)).toThrow(/SCR: the buffer holds exemplars of shape \[1, 5, 5\], task 0 has images \[1, 6, 6\]/);
+    const crop = new SCR({ model: new TinyNet(0), memorySize: 4, transform: randomCrop(4) });
+    expect(() => crop.trainTask(t0)).toThrow(/SCR: the augmented view is \[1, 4, 4\] but the original view is \[1, 6, 6\]/);
+    crop.dispose();
     expect(() => scr.predict(E.zeros([1, 1, SIDE, SIDE]))).toThrow(/SCR.predict: no class learned yet/);
     scr.dispose();
   });

@@ -60,7 +60,7 @@ describe('icarlLoss (classification + distillation) matches the float64 referenc
     { N: 37, C: 10, old: [0, 1, 2, 3, 4], seen: null },
     { N: 131, C: 4, old: [3], seen: [1, 3] },
   ];
-  for (const reduction of REDUCTIONS) {
+  for (const reduction of [...REDUCTIONS, 'mean-over-elements'] as const) {
     it(`reduction '${reduction}' with and without old classes`, async () => {
       for (const { N, C, old, seen } of cases) {
         const r = icarlLossRef(old, seen, reduction);
@@ -89,6 +89,21 @@ describe('icarlLoss (classification + distillation) matches the float64 referenc
     const a = await icarlLoss(x, y).item();
     const b = (await binaryCrossEntropyWithLogits(x, oneHot, 'sum').item()) / 6;
     expect(a).toBeCloseTo(b, 5);
+  });
+
+  it("'mean-over-elements' is the element-wise BCE averaged over N x C, as PyTorch's reduction='mean' (the original iCaRL convention)", async () => {
+    const g = new E.Generator(6);
+    const x = E.randn([6, 4], { generator: g });
+    const y = int32([0, 3, 1, 2, 2, 0]);
+    const oneHot = E.tensor([[1, 0, 0, 0], [0, 0, 0, 1], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 1, 0], [1, 0, 0, 0]]);
+    const a = await icarlLoss(x, y, { reduction: 'mean-over-elements' }).item();
+    const b = await binaryCrossEntropyWithLogits(x, oneHot, 'mean').item();
+    expect(a).toBeCloseTo(b, 6);
+    // With seen classes {0, 1, 2}: the sum over those 18 elements / 18, a C/|seen| = 4/3 rescaling of nothing else.
+    const seen = await icarlLoss(x, y, { reduction: 'mean-over-elements', seenClasses: [0, 1, 2] }).item();
+    const perRow = await icarlLoss(x, y, { seenClasses: [0, 1, 2] }).item();
+    expect(seen).toBeCloseTo(perRow / 3, 6);
+    expect(() => icarlLoss(x, y, { reduction: 'avg' as never })).toThrow(/icarlLoss: reduction must be 'mean', 'sum', 'none' or 'mean-over-elements', got "avg"/);
   });
 
   it('errors say what is missing or mismatched', () => {

@@ -1,10 +1,16 @@
 import { describe, it, expect } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import * as E from '../../src/index.js';
 import {
   f32ToF16Bits, f16BitsToF32, createExemplarStore, packF16Gpu, unpackF16Gpu, PIXEL_VALUES, affineStep,
+  downsampleArea, downscaledShape, ReservoirBuffer,
   type ExemplarStore, type ExemplarStoreOptions,
 } from '../../src/cl/index.js';
 import { useGPU } from '../helpers/gpu.js';
+import { expectClose } from '../helpers/gradcheck.js';
+import { resizeBilinearRef } from '../reference/transforms.js';
+import { arr } from '../reference/arr.js';
 
 useGPU();
 
@@ -365,5 +371,104 @@ describe('store operations and errors', () => {
     expect(() => store({ shape: [0] })).toThrow(/has no elements/);
     expect(() => store({ shape: [4], format: 'bf16' as never })).toThrow(/unknown format 'bf16'/);
     expect(() => s.capacityFor(-1)).toThrow(/byte budget/);
+  });
+});
+
+describe('downscaled exemplars (stored small, resized back on the GPU)', () => {
+  it('block means by hand: a 1x3x3 image at factor 2 is [[mean of 4, mean of 2], [mean of 2, the corner]]', () => {
+    const img = Float32Array.of(1, 2, 3, 4, 5, 6, 7, 8, 9);
+    expect(Array.from(downsampleArea(img, [1, 3, 3], 2))).toEqual([3, 4.5, 7.5, 9]);
+    expect(downscaledShape([3, 7, 9], 2)).toEqual([3, 4, 5]);
+    // Pixels count as p / 255.
+    expect(downsampleArea(Uint8Array.of(0, 255, 255, 0), [1, 2, 2], 2)[0]).toBeCloseTo(0.5, 7);
+  });
+
+  it('a factor of 2 stores a quarter of the values: 4x the exemplars at equal budget, combined with fp16 (8x) and uint8 (16x)', () => {
+    const cap = (o: Partial<ExemplarStoreOptions>) => store({ shape: [3, 32, 32], ...o }).capacityFor(100 * 12288);
+    expect([cap({ downscale: 2 }), cap({ downscale: 2, format: 'fp16' }), cap({ downscale: 2, format: 'uint8' })]).toEqual([400, 800, 1600]);
+    const s = store({ shape: [3, 32, 32], downscale: 2 });
+    expect([s.dim, s.bytesPerExemplar, s.downscale, [...s.storedShape]]).toEqual([3072, 3072, 2, [3, 16, 16]]);
+  });
+
+  const SHAPES: [number, number, number][] = [[3, 7, 9], [1, 5, 5], [2, 4, 6], [1, 1, 3]];
+  for (const format of ['float32', 'fp16', 'uint8'] as const) {
+    for (const upsample of ['bilinear', 'nearest'] as const) {
+      it(`${format}, ${upsample}: CPU decode = float64 resize of the stored small image; GPU toTensor matches it, odd shapes`, async () => {
+        const g = new E.Generator(12);
+        for (const shape of SHAPES) {
+          const D = shape[0] * shape[1] * shape[2];
+          const s = store({ shape, format, downscale: 2, upsample });
+          const small = downscaledShape(shape, 2);
+          for (let i = 0; i < 3; i++) s.add(Uint8Array.from({ length: D }, () => g.int(256)), i);
+          for (let i = 0; i < 3; i++) {
+            // The stored small image, decoded by a store of the small shape fed the same packed bytes.
+            const raw = store({ shape: small, format });
+            raw.add(s.packed(i), 0);
+            const smallValues = Array.from(raw.decode(0));
+            const expected = upsample === 'bilinear'
+              ? resizeBilinearRef(arr([1, ...small], smallValues), shape[1], shape[2]).data
+              : Array.from({ length: D }, (_, j) => {
+                const x = j % shape[2];
+                const y = Math.floor(j / shape[2]) % shape[1];
+                const c = Math.floor(j / (shape[1] * shape[2]));
+                return smallValues[(c * small[1] + Math.floor(y / 2)) * small[2] + Math.floor(x / 2)]!;
+              });
+            expectClose(s.decode(i), expected, { atol: 1e-6, rtol: 1e-6 }, `decode ${format} ${upsample} [${shape}]`);
+          }
+          const idx = [2, 0, 2, 1];
+          const x = s.toTensor(idx);
+          expect(x.shape).toEqual([4, ...shape]);
+          const got = (await x.toArray()) as Float32Array;
+          x.dispose();
+          idx.forEach((i, r) => {
+            const part = got.subarray(r * D, (r + 1) * D);
+            if (upsample === 'nearest') expect(Array.from(part)).toEqual(Array.from(s.decode(i)));
+            else expectClose(part, Array.from(s.decode(i)), { atol: 1e-6, rtol: 1e-6 }, `GPU vs CPU ${format} [${shape}]`);
+          });
+        }
+      });
+    }
+  }
+
+  it('uint8 image rounds block means to 8-bit levels; the block means of a smooth image come back close', async () => {
+    const s = store({ shape: [1, 4, 4], format: 'uint8', downscale: 2, upsample: 'nearest' });
+    s.add(Uint8Array.of(0, 1, 10, 10, 0, 2, 10, 10, 20, 20, 30, 31, 20, 20, 30, 31), 0);
+    // Block means, in pixel units, 0.75, 10, 20, 30.5 round to the levels 1, 10, 20, 31.
+    expect(Array.from(s.decode(0), (v) => Math.round(v * 255))).toEqual([1, 1, 10, 10, 1, 1, 10, 10, 20, 20, 31, 31, 20, 20, 31, 31]);
+    // addFromTensor goes through the same CPU downscale for every format (fp16 included).
+    const h = store({ shape: [1, 4, 4], format: 'fp16', downscale: 2, upsample: 'nearest' });
+    const t = E.tensor(Float32Array.from({ length: 16 }, (_, j) => j), [1, 1, 4, 4]);
+    await h.addFromTensor(t, [0]);
+    t.dispose();
+    expect(Array.from(h.decode(0))).toEqual([2.5, 2.5, 4.5, 4.5, 2.5, 2.5, 4.5, 4.5, 10.5, 10.5, 12.5, 12.5, 10.5, 10.5, 12.5, 12.5]);
+  });
+
+  it('matches PyTorch: avg_pool2d(ceil_mode=True) block means, interpolate bilinear / nearest back (fixture from test/fixtures/memory/make_downscale_fixture.py)', async () => {
+    const path = fileURLToPath(new URL('../fixtures/memory/downscale_fixture.json', import.meta.url));
+    const fx = JSON.parse(readFileSync(path, 'utf8')) as { cases: { shape: [number, number, number]; factor: number; input: number[]; small: number[]; bilinear: number[]; nearest?: number[] }[] };
+    expect(fx.cases).toHaveLength(3);
+    for (const c of fx.cases) {
+      const input = Float32Array.from(c.input);
+      expectClose(downsampleArea(input, c.shape, c.factor), c.small, { atol: 1e-6, rtol: 1e-6 }, `block means [${c.shape}] / ${c.factor} vs avg_pool2d`);
+      for (const mode of ['bilinear', 'nearest'] as const) {
+        const want = mode === 'bilinear' ? c.bilinear : c.nearest;
+        if (!want) continue;
+        const s = store({ shape: c.shape, downscale: c.factor, upsample: mode });
+        s.add(input, 0);
+        expectClose(s.decode(0), want, { atol: 2e-6, rtol: 1e-5 }, `decode ${mode} [${c.shape}] vs PyTorch`);
+        const x = s.toTensor([0]);
+        expectClose(await x.toArray(), want, { atol: 2e-6, rtol: 1e-5 }, `toTensor ${mode} [${c.shape}] vs PyTorch`);
+        x.dispose();
+      }
+    }
+  });
+
+  it('replay buffers and ER take the option; clear errors', () => {
+    const b = new ReservoirBuffer({ shape: [3, 32, 32], downscale: 2, format: 'uint8', capacityBytes: 100 * 12288 });
+    expect(b.capacity).toBe(1600);
+    expect(() => store({ shape: [784], downscale: 2 })).toThrow(/ExemplarStore: downscale needs image exemplars \[C, H, W\], got shape \[784\]/);
+    expect(() => store({ shape: [1, 4, 4], downscale: 0 })).toThrow(/downscale must be an integer factor >= 1, got 0/);
+    expect(() => store({ shape: [1, 4, 4], upsample: 'nearest' })).toThrow(/upsample applies to downscaled exemplars only/);
+    expect(() => store({ shape: [1, 2, 2], format: 'uint8', downscale: 2 }).add(Float32Array.of(2, 2, 2, 2), 0)).toThrow(/block mean 2 at index 0 is not in \[0, 1\]/);
   });
 });

@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import {
   accuracyMatrix, averageAccuracy, averageIncrementalAccuracy, forgetting, backwardTransfer, forwardTransfer,
-  confusionMatrix, accuracyFromConfusion,
+  confusionMatrix, accuracyFromConfusion, accuracyVersusClasses,
 } from '../../src/cl/index.js';
 
 // R[i][j]: accuracy on task j after training task i. Task 0 improves after task 1 (0.90 -> 0.95), so
@@ -79,5 +79,29 @@ describe('confusionMatrix', () => {
     expect(() => confusionMatrix([0, 3], [0, 1], 3)).toThrow(/prediction 3 at index 1 is not a class in \[0, 3\)/);
     expect(() => confusionMatrix([0], [-1], 3)).toThrow(/label -1 at index 0/);
     expect(() => confusionMatrix([0], [0], 0)).toThrow(/numClasses must be a positive integer/);
+  });
+});
+
+describe('accuracy versus classes seen (iCaRL/PyCIL curve), computed by hand', () => {
+  // Tasks of 2, 3 and 5 classes with 100, 300 and 600 test images.
+  it('x = 2, 5, 10 classes; sample-weighted y = 0.9, (95 + 240) / 400, (50 + 210 + 510) / 1000; task average beside it', () => {
+    const c = accuracyVersusClasses(R, [2, 3, 5], [100, 300, 600]);
+    expect(c.classes).toEqual([2, 5, 10]);
+    expect(c.sampleWeighted[0]).toBeCloseTo(0.9, 12);
+    expect(c.sampleWeighted[1]).toBeCloseTo(0.8375, 12);
+    expect(c.sampleWeighted[2]).toBeCloseTo(0.77, 12);
+    expect(c.taskAverage[1]).toBeCloseTo(0.875, 12);
+    expect(c.taskAverage[2]).toBeCloseTo(2.05 / 3, 12);
+  });
+
+  it('equal test sets: the two conventions agree', () => {
+    const c = accuracyVersusClasses(R, [2, 2, 2], [50, 50, 50]);
+    c.sampleWeighted.forEach((v, i) => expect(v).toBeCloseTo(c.taskAverage[i]!, 12));
+  });
+
+  it('clear errors for a wrong number of class counts or a non-positive count', () => {
+    expect(() => accuracyVersusClasses(R, [2, 3], [1, 1, 1])).toThrow(/one class count per task \(3\), got 2/);
+    expect(() => accuracyVersusClasses(R, [2, 0, 1], [1, 1, 1])).toThrow(/class count of task 1 must be a positive integer/);
+    expect(() => accuracyVersusClasses(R, [2, 2, 2], [1, 1])).toThrow(/one test-set size per task/);
   });
 });

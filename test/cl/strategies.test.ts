@@ -94,6 +94,40 @@ describe('Naive vs experience replay', () => {
     er.dispose();
   });
 
+  it('online ER with 3 epochs offers each stream example once: the memory never holds the same example twice', async () => {
+    const tasks = twoTasks(10); // 20 images per task
+    // A memory larger than 3 epochs of the task: with re-offering it would hold 60 exemplars.
+    const buffer = new ReservoirBuffer({ shape: [1, SIDE, SIDE], capacity: 100, format: 'uint8', seed: 5 });
+    E.manualSeed(0);
+    const er = new ExperienceReplay({ model: new E.SimpleNN(D, 4), ...common, epochs: 3, buffer });
+    await er.learnTask(tasks[0]!, tasks.slice(0, 1));
+    expect(buffer.seen).toBe(20);
+    expect(buffer.size).toBe(20);
+    // Every stored exemplar is a distinct training image.
+    const keys = new Set<string>();
+    for (let i = 0; i < buffer.size; i++) keys.add(Array.from(buffer.store.decode(i), (v) => Math.round(v * 255)).join(','));
+    const train = tasks[0]!.train;
+    const distinct = new Set(Array.from({ length: train.length }, (_, j) => Array.from(train.images.subarray(j * D, (j + 1) * D)).join(',')));
+    expect(keys.size).toBe(distinct.size);
+    await er.learnTask(tasks[1]!, tasks);
+    expect(buffer.seen).toBe(40);
+    er.dispose();
+  });
+
+  it('ER with downscaled exemplars: a byte budget of 10 full images holds 40 at factor 2, replayed at full size', async () => {
+    const tasks = twoTasks(30);
+    E.manualSeed(0);
+    const er = new ExperienceReplay({ model: new E.SimpleNN(D, 4), ...common, capacityBytes: 10 * D * 4, downscale: 2 });
+    const r = await runScenario(er, tasks);
+    expect(er.buffer!.store.storedShape).toEqual([1, 2, 2]);
+    expect(r.memory).toEqual({ exemplars: 40, bytes: 40 * 4 * 4 });
+    const batch = er.buffer!.sampleBatch(3);
+    expect(batch.x.shape).toEqual([3, 1, SIDE, SIDE]);
+    for (const t of [batch.x, batch.y, batch.task]) t.dispose();
+    expect(r.accuracyMatrix[1]!.every(Number.isFinite)).toBe(true);
+    er.dispose();
+  });
+
   it('ER draws one memory batch of the stream batch size per step and updates the buffer online', async () => {
     const tasks = twoTasks(10); // 20 images per task: batches 16, 4
     const buffer = new SpyReservoir({ shape: [1, SIDE, SIDE], capacity: 12, format: 'uint8', seed: 5 });

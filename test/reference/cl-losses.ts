@@ -39,7 +39,8 @@ export function bceWithLogitsRef(reduction: Reduction) {
  * iCaRL loss of logits [N, C], labels [N] and previous-model probabilities q [N, C]: per row the sum
  * over `seen` columns of BCE(x, t) with t = q on `old` columns and the one-hot label elsewhere.
  */
-export function icarlLossRef(old: readonly number[], seen: readonly number[] | null, reduction: Reduction) {
+/** icarlLoss's float64 reference; 'mean-over-elements' divides the total by N x (covered columns). */
+export function icarlLossRef(old: readonly number[], seen: readonly number[] | null, reduction: Reduction | 'mean-over-elements') {
   const isOld = (c: number) => old.includes(c);
   const isSeen = (c: number) => !seen || seen.includes(c);
   const target = (q: Arr, labels: Arr, i: number, c: number, C: number) => (isOld(c) ? q.data[i * C + c]! : labels.data[i] === c ? 1 : 0);
@@ -53,13 +54,15 @@ export function icarlLossRef(old: readonly number[], seen: readonly number[] | n
       });
       if (reduction === 'none') return arr([N], rows);
       const total = rows.reduce((a, b) => a + b, 0);
-      return arr([], [reduction === 'mean' ? total / N : total]);
+      const cols = seen ? new Set(seen).size : C;
+      return arr([], [reduction === 'mean' ? total / N : reduction === 'mean-over-elements' ? total / (N * cols) : total]);
     },
     grad(g: Arr, x: Arr, labels: Arr, q: Arr): (Arr | null)[] {
       const [N, C] = x.shape as [number, number];
       const dx = arr(x.shape);
+      const cols = seen ? new Set(seen).size : C;
       for (let i = 0; i < N; i++) {
-        const up = reduction === 'none' ? g.data[i]! : g.data[0]! / (reduction === 'mean' ? N : 1);
+        const up = reduction === 'none' ? g.data[i]! : g.data[0]! / (reduction === 'mean' ? N : reduction === 'mean-over-elements' ? N * cols : 1);
         for (let c = 0; c < C; c++) {
           if (!isSeen(c)) continue;
           const k = i * C + c;

@@ -60,4 +60,14 @@ export class ClassBalancedBuffer extends BaseReplayBuffer {
   protected override placed(slot: number, label: number): void {
     this.byClass.assign(slot, label);
   }
+
+  /** Over a byte budget: a random exemplar of a largest class (ties at random), as when full. */
+  protected override evictionVictim(): number {
+    return this.byClass.randomOfLargest(this.generator);
+  }
+
+  protected override removed(slot: number, moved: number): void {
+    this.byClass.unassign(slot);
+    if (moved >= 0) this.byClass.relocate(moved, slot);
+  }
 }

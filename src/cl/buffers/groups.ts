@@ -1,6 +1,9 @@
 // Which store slots belong to which group (class or task), for the balanced buffers: O(1) count,
 // O(1) random member, O(1) moves, and O(1) repair after the store's swap-remove.
 
+import type { Generator } from '../../engine/random.js';
+import { randomIndex } from './sampling.js';
+
 export class SlotGroups {
   private members = new Map<number, number[]>();
   private groupOf: (number | undefined)[] = []; // slot -> group (undefined: none)
@@ -55,5 +58,20 @@ export class SlotGroups {
     this.groupOf[to] = group;
     this.posOf[to] = pos;
     this.groupOf[from] = undefined;
+  }
+
+  /** A uniformly random slot of a uniformly random group among those with the most slots. */
+  randomOfLargest(g: Generator): number {
+    let max = 0;
+    const largest: number[] = [];
+    for (const [group, list] of this.members) {
+      if (list.length > max) {
+        max = list.length;
+        largest.length = 0;
+      }
+      if (list.length === max && max > 0) largest.push(group);
+    }
+    const group = largest[randomIndex(g, largest.length)]!;
+    return this.at(group, randomIndex(g, max));
   }
 }

@@ -2,6 +2,13 @@
 // for every exemplar of the stream, whether it enters the memory and which slot it overwrites.
 // Subclasses implement only that policy (`choose`) and their bookkeeping (`placed`); adding, encoding,
 // sampling and GPU batches are shared. Every random decision draws from a seeded Generator.
+//
+// Byte budgets count the bytes actually stored. Uncompressed, every exemplar costs bytesPerExemplar,
+// so `capacityBytes` is simply floor(capacityBytes / bytesPerExemplar) exemplars. Deflated, the cost
+// varies by exemplar, so the capacity moves: the memory holds what it has plus as many more as fit
+// even if stored raw (capacity = size + floor((budget - bytes) / bytesPerExemplar)), and when a
+// replacement pushes the stored bytes past the budget, the policy evicts (`evictionVictim`) until
+// they fit again. Compressible exemplars therefore buy more of them.
 
 import { EngramError } from '../../engine/runtime.js';
 import { Generator } from '../../engine/random.js';
@@ -11,7 +18,7 @@ import {
   createExemplarStore, encodedRow,
   type EncodedBatch, type EncodedExemplar, type ExemplarStore, type ExemplarStoreOptions,
 } from '../memory/store.js';
-import { sampleWithoutReplacement } from './sampling.js';
+import { randomIndex, sampleWithoutReplacement } from './sampling.js';
 
 /** k exemplars: values flat (k * D floats or pixels) or packed, one label each, one task or one per exemplar. */
 export interface ExemplarBatch {
@@ -42,11 +49,14 @@ export interface ReplayBatch {
 
 /** Options of the replay buffers: the store (or how to make one), the capacity and the randomness. */
 export interface ReplayBufferOptions extends Partial<ExemplarStoreOptions> {
-  /** An empty store to fill (its format wins); otherwise one is made from shape/format/quantization/compress. */
+  /** An empty store to fill (its format wins); otherwise one is made from shape/format/quantization/compress/downscale. */
   store?: ExemplarStore;
   /** Capacity in exemplars. Give this or capacityBytes. */
   capacity?: number;
-  /** Capacity in bytes of stored payload: floor(capacityBytes / store.bytesPerExemplar) exemplars. */
+  /**
+   * Capacity in bytes of stored payload (`store.bytes`, the deflated sizes when compressing): the memory
+   * never stores more; uncompressed that is floor(capacityBytes / store.bytesPerExemplar) exemplars.
+   */
   capacityBytes?: number;
   /** Source of every random decision (default: a new Generator(seed)). */
   generator?: Generator;
@@ -63,8 +73,13 @@ export interface ReplayBuffer {
   readonly kind: string;
   /** The store holding the exemplars. */
   readonly store: ExemplarStore;
-  /** Most exemplars held. */
+  /**
+   * Most exemplars held: fixed, or, under a byte budget of a compressed store, those held plus how
+   * many more fit even uncompressed (it moves with the stored bytes).
+   */
   readonly capacity: number;
+  /** The byte budget on stored payload, or null when the capacity is in exemplars. */
+  readonly capacityBytes: number | null;
   /** Exemplars held now. */
   readonly size: number;
   /** Stored payload bytes now (see ExemplarStore.bytes). */
@@ -94,21 +109,24 @@ export const DROP_EXEMPLAR = -1;
 export abstract class BaseReplayBuffer implements ReplayBuffer {
   abstract readonly kind: string;
   readonly store: ExemplarStore;
-  readonly capacity: number;
+  readonly capacityBytes: number | null;
+  private readonly fixedCapacity: number;
   /** Source of every random decision of the policy and of `sample()` (unless given a generator). */
   protected readonly generator: Generator;
   private seenCount = 0;
 
   constructor(opts: ReplayBufferOptions, name: string) {
     if (opts.store) {
-      if (opts.shape || opts.format || opts.quantization || opts.compress !== undefined || opts.logitDim !== undefined) {
-        throw new EngramError(`${name}: give either a store or shape/format/quantization/compress/logitDim options, not both`);
+      if (opts.shape || opts.format || opts.quantization || opts.compress !== undefined || opts.logitDim !== undefined || opts.downscale !== undefined || opts.upsample !== undefined) {
+        throw new EngramError(`${name}: give either a store or shape/format/quantization/compress/logitDim/downscale options, not both`);
       }
       if (opts.store.size !== 0) throw new EngramError(`${name}: the store must start empty (it holds ${opts.store.size} exemplars)`);
       this.store = opts.store;
     } else {
       if (!opts.shape) throw new EngramError(`${name}: needs the exemplar shape (or a store)`);
-      this.store = createExemplarStore({ shape: opts.shape, format: opts.format, quantization: opts.quantization, compress: opts.compress, logitDim: opts.logitDim });
+      this.store = createExemplarStore({
+        shape: opts.shape, format: opts.format, quantization: opts.quantization, compress: opts.compress, downscale: opts.downscale, upsample: opts.upsample, logitDim: opts.logitDim,
+      });
     }
     if ((opts.capacity === undefined) === (opts.capacityBytes === undefined)) {
       throw new EngramError(`${name}: give exactly one of capacity (exemplars) or capacityBytes`);
@@ -121,8 +139,15 @@ export abstract class BaseReplayBuffer implements ReplayBuffer {
           : `${name}: capacityBytes ${opts.capacityBytes} holds no ${this.store.format} exemplar of shape ${shapeStr(this.store.shape)} (${this.store.bytesPerExemplar} bytes each)`,
       );
     }
-    this.capacity = capacity;
+    this.fixedCapacity = capacity;
+    this.capacityBytes = opts.capacityBytes ?? null;
     this.generator = opts.generator ?? new Generator(opts.seed ?? 0);
+  }
+
+  get capacity(): number {
+    const budget = this.capacityBytes;
+    if (budget === null || !this.store.compressed) return this.fixedCapacity;
+    return this.store.size + Math.max(0, Math.floor((budget - this.store.bytes) / this.store.bytesPerExemplar));
   }
 
   get size(): number {
@@ -144,6 +169,34 @@ export abstract class BaseReplayBuffer implements ReplayBuffer {
 
   /** Bookkeeping after the exemplar was written to `slot` (appended when `replaced` is false). */
   protected placed(_slot: number, _label: number, _task: number, _replaced: boolean): void {}
+
+  /**
+   * The slot to evict when a byte budget is exceeded (compressed stores only); `newest` is the slot
+   * just written. Default: uniformly at random among the others.
+   */
+  protected evictionVictim(newest: number): number {
+    const j = randomIndex(this.generator, this.size - 1);
+    return j >= newest ? j + 1 : j;
+  }
+
+  /**
+   * Bookkeeping after `slot` was removed from the store: the exemplar that was in slot `moved` now
+   * sits in `slot` (moved = -1 when the removed one was last).
+   */
+  protected removed(_slot: number, _moved: number): void {}
+
+  /** Evict until the stored bytes fit the budget again, never the exemplar just written unless alone. */
+  private enforceBudget(newest: number): void {
+    const budget = this.capacityBytes;
+    if (budget === null) return;
+    while (this.store.bytes > budget && this.size > 1) {
+      const victim = this.evictionVictim(newest);
+      const moved = this.store.remove(victim);
+      this.removed(victim, moved);
+      if (victim === newest) return; // the new exemplar itself went: the bytes are back under budget
+      if (moved === newest) newest = victim;
+    }
+  }
 
   add(batch: ExemplarBatch): void {
     const { values, labels, task } = batch;
@@ -186,6 +239,7 @@ export abstract class BaseReplayBuffer implements ReplayBuffer {
       if (append) this.store.add(row, label, t, z);
       else this.store.replace(slot, row, label, t, z);
       this.placed(slot, label, t, !append);
+      if (this.store.compressed) this.enforceBudget(slot);
     }
   }
 

@@ -61,6 +61,16 @@ export class TaskBalancedBuffer extends BaseReplayBuffer {
     this.byTask.assign(slot, task);
   }
 
+  /** Over a byte budget: a random exemplar of a task holding the most. */
+  protected override evictionVictim(): number {
+    return this.byTask.randomOfLargest(this.generator);
+  }
+
+  protected override removed(slot: number, moved: number): void {
+    this.byTask.unassign(slot);
+    if (moved >= 0) this.byTask.relocate(moved, slot);
+  }
+
   /** Remove random exemplars of `task` until it holds at most `keep`. */
   private trim(task: number, keep: number): void {
     for (let n = this.byTask.count(task); n > keep; n--) {

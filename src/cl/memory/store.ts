@@ -6,6 +6,11 @@
 // Slots are dense (0..size-1). `remove(i)` moves the last exemplar into slot i (O(1)), so indices of
 // other exemplars stay valid except the last one's; replay buffers rely on that.
 //
+// Downscaled exemplars (option `downscale: f`, images [C, H, W] only): each exemplar is stored at
+// [C, ceil(H/f), ceil(W/f)] (block means, downscale.ts) in the chosen format, and resized back to
+// [C, H, W] when read: on the GPU by `toTensor`, on the CPU (float64) by `decode`. The payload and
+// `bytesPerExemplar` are those of the small image; `dim` and `shape` stay the full image's.
+//
 // Byte accounting: `bytesPerExemplar` is the packed payload (values, padded to whole u32 words, plus
 // the 8 bytes of offset/step of affine uint8). Labels and task ids (8 bytes per exemplar, the same in
 // every format) are not counted, so at equal budgets the ratios are those of the payloads:
@@ -22,6 +27,7 @@ import { tensor, type Tensor } from '../../engine/tensor.js';
 import { checkShape, numel, shapeStr } from '../../engine/shape.js';
 import { createCodec, type Codec, type ExemplarFormat, type RawValues, type Uint8Quantization } from './codecs.js';
 import { packF16Gpu, unpackF16Gpu, unpackU8Gpu } from './gpu-codec.js';
+import { downscaledShape, downsampleArea, upsampleCPU, upsampleGpu, type UpsampleMode } from './downscale.js';
 
 /** One exemplar already in its packed form (from `encode` or `encodeTensor`). */
 export interface EncodedExemplar {
@@ -72,6 +78,13 @@ export interface ExemplarStoreOptions {
    * (default 0: none). Counted in `bytesPerExemplar`: 4 * logitDim bytes.
    */
   logitDim?: number;
+  /**
+   * Store images [C, H, W] downscaled by this integer factor (block means), resized back when read
+   * (default 1: full size). With uint8 'image' the block means are rounded to the nearest 8-bit level.
+   */
+  downscale?: number;
+  /** How downscaled exemplars are resized back: 'bilinear' (default) or 'nearest' (block replication). */
+  upsample?: UpsampleMode;
 }
 
 /**
@@ -90,6 +103,10 @@ export interface ExemplarStore {
   readonly shape: readonly number[];
   /** Values per exemplar. */
   readonly dim: number;
+  /** Downscale factor of stored images (1: stored at full size). */
+  readonly downscale: number;
+  /** Shape each exemplar is stored at (`shape`, or the downscaled image). */
+  readonly storedShape: readonly number[];
   /** Exemplars held. */
   readonly size: number;
   /** Logit values carried per exemplar (0 when the store keeps none; see `ExemplarStoreOptions.logitDim`). */
@@ -98,7 +115,10 @@ export interface ExemplarStore {
   readonly bytesPerExemplar: number;
   /** Stored payload bytes of all exemplars (compressed sizes when compressing). */
   readonly bytes: number;
-  /** How many exemplars fit in `byteBudget` bytes: floor(byteBudget / bytesPerExemplar). */
+  /**
+   * How many exemplars surely fit in `byteBudget` bytes: floor(byteBudget / bytesPerExemplar). A
+   * compressed store may hold more (replay buffers with `capacityBytes` count the deflated bytes).
+   */
   capacityFor(byteBudget: number): number;
   /**
    * Append an exemplar; returns its index. A store with `logitDim` > 0 needs its logits (1 to logitDim
@@ -164,6 +184,10 @@ export class PackedExemplarStore implements ExemplarStore {
   readonly dim: number;
   readonly compressed: boolean;
   readonly logitDim: number;
+  readonly downscale: number;
+  readonly storedShape: readonly number[];
+  /** How downscaled exemplars are resized back. */
+  readonly upsample: UpsampleMode;
   private readonly codec: Codec;
   private readonly level: number;
   private n = 0;
@@ -189,7 +213,12 @@ export class PackedExemplarStore implements ExemplarStore {
     if (opts.quantization !== undefined && opts.quantization !== 'image' && opts.quantization !== 'affine') {
       throw new EngramError(`ExemplarStore: unknown quantization '${String(opts.quantization)}' (expected 'image' or 'affine')`);
     }
-    this.codec = createCodec(format, this.dim, opts.quantization);
+    this.downscale = opts.downscale ?? 1;
+    this.storedShape = Object.freeze(this.downscale === 1 ? [...this.shape] : downscaledShape(this.shape, this.downscale));
+    this.upsample = opts.upsample ?? 'bilinear';
+    if (this.upsample !== 'bilinear' && this.upsample !== 'nearest') throw new EngramError(`ExemplarStore: upsample must be 'bilinear' or 'nearest', got ${JSON.stringify(opts.upsample)}`);
+    if (opts.upsample !== undefined && this.downscale === 1) throw new EngramError(`ExemplarStore: upsample applies to downscaled exemplars only (give downscale >= 2)`);
+    this.codec = createCodec(format, numel(this.storedShape), opts.quantization);
     this.compressed = !!opts.compress;
     this.level = typeof opts.compress === 'object' ? (opts.compress.level ?? 6) : 6;
     if (!Number.isInteger(this.level) || this.level < 0 || this.level > 9) {
@@ -227,8 +256,22 @@ export class PackedExemplarStore implements ExemplarStore {
     this.checkValues(values);
     const packed = new Uint8Array(this.codec.packedBytes);
     const meta = new Float32Array(this.codec.metaFloats);
-    this.codec.encode(values, packed, meta);
+    this.codec.encode(this.shrink(values), packed, meta);
     return { packed, meta };
+  }
+
+  /** The values the codec stores: the image itself, or its block means (8-bit levels for uint8 'image'). */
+  private shrink(values: RawValues): RawValues {
+    if (this.downscale === 1) return values;
+    const small = downsampleArea(values, this.shape, this.downscale);
+    if (this.codec.format !== 'uint8' || this.codec.quantization !== 'image') return small;
+    const q = new Uint8Array(small.length);
+    for (let i = 0; i < small.length; i++) {
+      const v = small[i]!;
+      if (!(v >= 0 && v <= 1)) throw new EngramError(`ExemplarStore (uint8, image, downscale ${this.downscale}): block mean ${v} at index ${i} is not in [0, 1]; use quantization: 'affine' for other data`);
+      q[i] = Math.round(v * 255);
+    }
+    return q;
   }
 
   add(values: ExemplarValues, label: number, task = 0, logits?: ArrayLike<number>): number {
@@ -280,7 +323,7 @@ export class PackedExemplarStore implements ExemplarStore {
       throw new EngramError(`ExemplarStore.encodeTensor: expects a float32 batch [k, ${this.shape.join(', ')}], got ${x.dtype} ${shapeStr(x.shape)}`);
     }
     const k = x.shape[0]!;
-    if (this.codec.format === 'fp16') {
+    if (this.codec.format === 'fp16' && this.downscale === 1) {
       const words = packF16Gpu(x);
       const w = (await words.toArray()) as Int32Array;
       const packed = new Uint8Array(w.buffer, w.byteOffset, w.byteLength);
@@ -293,7 +336,7 @@ export class PackedExemplarStore implements ExemplarStore {
     const packed = new Uint8Array(k * pb);
     const meta = new Float32Array(k * mf);
     for (let r = 0; r < k; r++) {
-      this.codec.encode(values.subarray(r * this.dim, (r + 1) * this.dim), packed.subarray(r * pb, (r + 1) * pb), meta.subarray(r * mf, (r + 1) * mf));
+      this.codec.encode(this.shrink(values.subarray(r * this.dim, (r + 1) * this.dim)), packed.subarray(r * pb, (r + 1) * pb), meta.subarray(r * mf, (r + 1) * mf));
     }
     return { count: k, packed, meta };
   }
@@ -354,8 +397,13 @@ export class PackedExemplarStore implements ExemplarStore {
     this.checkIndex(i, 'decode');
     if (out.length !== this.dim) throw new EngramError(`ExemplarStore.decode: output holds ${out.length} values, an exemplar has ${this.dim}`);
     const mf = this.codec.metaFloats;
-    this.codec.decode(this.packedBytesOf(i), this.meta.subarray(i * mf, (i + 1) * mf), out);
-    return out;
+    if (this.downscale === 1) {
+      this.codec.decode(this.packedBytesOf(i), this.meta.subarray(i * mf, (i + 1) * mf), out);
+      return out;
+    }
+    const small = new Float32Array(this.codec.dim);
+    this.codec.decode(this.packedBytesOf(i), this.meta.subarray(i * mf, (i + 1) * mf), small);
+    return upsampleCPU(small, this.shape, this.downscale, this.upsample, out);
   }
 
   get(i: number): Exemplar {
@@ -374,13 +422,23 @@ export class PackedExemplarStore implements ExemplarStore {
       packed.set(this.packedBytesOf(i), r * pb);
       meta.set(this.meta.subarray(i * mf, (i + 1) * mf), r * mf);
     }
+    const small = this.unpackGpu(packed, meta, k);
+    if (this.downscale === 1) return small;
+    const full = upsampleGpu(small, this.shape, this.downscale, this.upsample);
+    small.dispose();
+    return full;
+  }
+
+  /** k packed exemplars decoded on the GPU at their stored shape. */
+  private unpackGpu(packed: Uint8Array, meta: Float32Array, k: number): Tensor {
+    const shape = this.storedShape;
     switch (this.codec.format) {
       case 'float32':
-        return tensor(new Float32Array(packed.buffer), [k, ...this.shape]);
+        return tensor(new Float32Array(packed.buffer), [k, ...shape]);
       case 'fp16':
-        return unpackF16Gpu(packed, k, this.shape);
+        return unpackF16Gpu(packed, k, shape);
       case 'uint8':
-        return unpackU8Gpu(packed, k, this.shape, this.codec.quantization === 'affine' ? meta : null);
+        return unpackU8Gpu(packed, k, shape, this.codec.quantization === 'affine' ? meta : null);
     }
   }
 
@@ -464,7 +522,7 @@ export class PackedExemplarStore implements ExemplarStore {
   }
 
   private describe(): string {
-    return `${this.codec.format}${this.codec.quantization ? ` (${this.codec.quantization})` : ''} ${shapeStr(this.shape)}`;
+    return `${this.codec.format}${this.codec.quantization ? ` (${this.codec.quantization})` : ''} ${shapeStr(this.shape)}${this.downscale > 1 ? ` downscaled by ${this.downscale}` : ''}`;
   }
 
   private checkValues(values: RawValues): void {

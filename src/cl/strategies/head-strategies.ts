@@ -3,9 +3,10 @@
 //   NCMReplay (NCM-ER): experience replay exactly as ExperienceReplay trains (cross-entropy on the
 //     stream plus a memory batch, same buffers, formats and update modes), but prediction is by the
 //     nearest class mean of the features. After each task the NCMHead is rebuilt from the features of
-//     the replay memory (decoded from its packed format, so the memory format is what the head sees)
-//     plus the features of that task's training data (the classes just learned are best described by
-//     all their data, which is still available at the end of the task).
+//     the replay memory only (decoded from its packed format, so the memory format is what the head
+//     sees), as the published method does. Option `includeTaskData`: the task's whole training set
+//     replaces the memory's exemplars of that task (its classes are best described by all their data,
+//     still available at the end of the task), so no example is counted twice.
 //
 //   GaussianHeadStrategy: the feature extractor is trained on task 0 only (cross-entropy through the
 //     model's own linear classifier, which serves as a temporary head) and then frozen; every task's
@@ -72,7 +73,11 @@ export interface NCMReplayOptions extends ReplayOptions {
    * e.g. the normalization without augmentation). Default: `transform`.
    */
   evalTransform?: GpuTransform;
-  /** Also fit the head on the features of the task's training data at its end (default true). */
+  /**
+   * Fit the head on the task's whole training data too (default false: memory only, the published
+   * NCM-ER). The memory's exemplars of the current task are then left out, since the task data holds
+   * them already: every example counts once.
+   */
   includeTaskData?: boolean;
   /** Rows per forward pass when computing the head's features (default 256). */
   featureBatchSize?: number;
@@ -80,8 +85,8 @@ export interface NCMReplayOptions extends ReplayOptions {
 
 /**
  * NCM-ER: experience replay trained exactly as `ExperienceReplay`, but predicting by the nearest class mean
- * of the features; after each task the `NCMHead` is rebuilt from the replay memory's features plus that
- * task's training data.
+ * of the features; after each task the `NCMHead` is rebuilt from the replay memory's features (plus, with
+ * `includeTaskData`, the task's training data in place of the memory's exemplars of that task).
  */
 export class NCMReplay extends ExperienceReplay {
   /** Nearest-class-mean head, rebuilt after each task. */
@@ -96,15 +101,22 @@ export class NCMReplay extends ExperienceReplay {
     if (!(Number.isInteger(fb) && fb > 0)) throw new EngramError(`NCMReplay: featureBatchSize must be a positive integer, got ${fb}`);
     this.featureBatch = fb;
     this.evalTransform = opts.evalTransform ?? opts.transform;
-    this.includeTaskData = opts.includeTaskData ?? true;
+    this.includeTaskData = opts.includeTaskData ?? false;
     this.head = new NCMHead(this.model.featureDim);
   }
 
   protected override async afterTask(task: Task): Promise<void> {
     await super.afterTask(task); // end-of-task memory updates first, so the head sees the final memory
     const buf = this.buffer;
-    if (buf && buf.size > 0) await fitNCMOnStore(this.head, this.model, buf.store, this.featureBatch, this.evalTransform);
-    else this.head.reset();
+    this.head.reset();
+    if (buf && buf.size > 0) {
+      const store = buf.store;
+      // With the task data added below, the memory's exemplars of this task would count twice.
+      const tasks = store.tasks();
+      const keep: number[] = [];
+      for (let i = 0; i < store.size; i++) if (!this.includeTaskData || tasks[i] !== task.id) keep.push(i);
+      if (keep.length > 0) await fitNCMOnStore(this.head, this.model, store, this.featureBatch, this.evalTransform, keep);
+    }
     if (this.includeTaskData) await updateHeadFromDataset(this.head, this.model, task.train, this.featureBatch, this.evalTransform);
   }
 

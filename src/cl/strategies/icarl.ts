@@ -7,13 +7,17 @@
 //     for every training sample (the task's data and the exemplars) are computed once and kept on
 //     the GPU, as the paper's algorithm does, instead of keeping a frozen copy of the model. They are
 //     taken on the images under `evalTransform` (no augmentation), so with a random `transform` the
-//     targets are those of the un-augmented image.
+//     targets are those of the un-augmented image. Option distillationTargets 'augmented-batch'
+//     keeps a frozen copy of the model instead (built by `makeModel`) and scores every training batch
+//     as it is, augmentation included, as the original code does.
 //  2. Training on the task's data plus the exemplars with icarlLoss: one-hot targets on the new
 //     classes, q on the old ones, over the seen classes only. Each step takes a shuffled batch of new
 //     data plus the next slice of a per-epoch permutation of the exemplars, the two in proportion to
 //     their set sizes (every exemplar is seen once per epoch, as if the union were shuffled);
 //     exemplars are decoded on the GPU from their packed format (ExemplarStore.toTensor) and get the
-//     same `transform` as the new data. No readback in a step.
+//     same `transform` as the new data. No readback in a step. The original code's convention
+//     (lossReduction 'mean-over-elements', lossColumns 'all': the mean over batch x every output)
+//     is an option, so its learning rates (2.0 on CIFAR-100) mean the same here.
 //  3. Memory: m = floor(K / classes seen); each old class keeps the first m of its herding order (the
 //     herding prefix property makes that the m-exemplar herding set); each new class gets m exemplars
 //     by herding on its L2-normalized features (herding.ts), in selection order.
@@ -27,14 +31,12 @@
 import { inEvalMode } from './common.js';
 import { EngramError } from '../../engine/runtime.js';
 import { tensor, zeros, type Tensor } from '../../engine/tensor.js';
-import { scope } from '../../engine/scope.js';
+import { noGrad, scope } from '../../engine/scope.js';
 import { Generator } from '../../engine/random.js';
 import { addInPlace_, concat, indexSelect, reshape, sigmoid } from '../../engine/ops/index.js';
 import { DataLoader, streamSeed } from '../../data/loader.js';
-import type { ImageDataset } from '../../data/dataset.js';
 import type { GpuTransform } from '../../data/transforms.js';
 import type { Classifier } from '../../models/classifier.js';
-import { SGD } from '../../optim/sgd.js';
 import { createExemplarStore, type ExemplarStore } from '../memory/store.js';
 import type { ExemplarFormat } from '../memory/codecs.js';
 import { sampleWithoutReplacement } from '../buffers/sampling.js';
@@ -44,115 +46,15 @@ import { icarlLoss } from '../losses.js';
 import type { Task } from '../scenarios.js';
 import type { Strategy } from '../strategy.js';
 import { TrainingMeter, type TrainingStats } from '../costs.js';
+import {
+  buildOptimizer, checkModel, fitNCMOnStore, mapDataset, mapStore, ncmPredict, positiveNumber, type TrainingOptions,
+} from './exemplar-training.js';
 
-// ------------------------------------------------------------------ helpers shared with scr.ts
-
-/** What these strategies need of an optimizer (every engram optimizer has it). */
-export interface OptimizerHandle {
-  /** Clear every parameter's gradient. */
-  zeroGrad(): void;
-  /** Apply one update to the parameters that have a gradient. */
-  step(): void;
-  /** Free the optimizer's state. */
-  dispose(): void;
-}
-
-/** Training options common to iCaRL and SCR. */
-export interface TrainingOptions {
-  /** The model; the strategy owns it from now on (dispose() frees it). */
-  model: Classifier;
-  /** Passes over each task's data (default 1). */
-  epochs?: number;
-  /** Learning rate (default 0.01). */
-  lr?: number;
-  /** Batch size of a training step (default 64). */
-  batchSize?: number;
-  /** SGD momentum (default 0) and weight decay (default 0), for the default optimizer. */
-  momentum?: number;
-  /** SGD weight decay (default 0), for the default optimizer. */
-  weightDecay?: number;
-  /** Build the optimizer over the model's parameters (default: SGD with lr, momentum, weightDecay). */
-  makeOptimizer?: (params: Tensor[], lr: number) => OptimizerHandle;
-  /**
-   * Deterministic transform of images (pixels / 255) before the features that feed herding and the
-   * NCM head (and iCaRL's distillation targets): give the same one as runScenario's evalTransform,
-   * e.g. the normalization. Default: none.
-   */
-  evalTransform?: GpuTransform;
-  /** Seeds shuffles, memory sampling and augmentation (default 0). */
-  seed?: number;
-  /** Rows per forward pass when computing features outside training (default 256). */
-  featureBatchSize?: number;
-}
-
-export function positiveNumber(name: string, what: string, v: number, integer = false): number {
-  if (!(Number.isFinite(v) && v > 0) || (integer && !Number.isInteger(v))) {
-    throw new EngramError(`${name}: ${what} must be a positive ${integer ? 'integer' : 'number'}, got ${v}`);
-  }
-  return v;
-}
-
-export function checkModel(name: string, opts: { model?: Classifier } | undefined): Classifier {
-  if (!opts || typeof opts !== 'object' || !opts.model || typeof opts.model.features !== 'function') {
-    throw new EngramError(`${name}: options need a Classifier model ({ model: new SimpleNN(784, 10), ... })`);
-  }
-  return opts.model;
-}
-
-export function buildOptimizer(opts: TrainingOptions, params: Tensor[], lr: number): OptimizerHandle {
-  if (opts.makeOptimizer) return opts.makeOptimizer(params, lr);
-  return new SGD(params, { lr, momentum: opts.momentum ?? 0, weightDecay: opts.weightDecay ?? 0 });
-}
-
-/**
- * `fn(model, x)` for the exemplars of a store, `chunk` rows at a time, decoded on the GPU and put
- * through `transform`; the per-chunk results are concatenated (kept: the caller disposes).
- */
-export function mapStore(store: ExemplarStore, indices: ArrayLike<number>, chunk: number, transform: GpuTransform | undefined, fn: (x: Tensor) => Tensor): Tensor | null {
-  const parts: Tensor[] = [];
-  for (let lo = 0; lo < indices.length; lo += chunk) {
-    const idx = Array.from({ length: Math.min(chunk, indices.length - lo) }, (_, r) => indices[lo + r]!);
-    parts.push(scope(() => {
-      const x = store.toTensor(idx);
-      return fn(transform ? transform.apply(x) : x);
-    }).keep());
-  }
-  return joinParts(parts);
-}
-
-/** `fn(x)` over a dataset in order, under `transform`, `chunk` images at a time, concatenated (kept). */
-export function mapDataset(ds: ImageDataset, chunk: number, transform: GpuTransform | undefined, fn: (x: Tensor) => Tensor): Tensor | null {
-  const parts: Tensor[] = [];
-  for (const batch of new DataLoader(ds, { batchSize: chunk, transform })) parts.push(scope(() => fn(batch.x)).keep());
-  return joinParts(parts);
-}
-
-function joinParts(parts: Tensor[]): Tensor | null {
-  if (parts.length <= 1) return parts[0] ?? null;
-  const all = scope(() => concat(parts)).keep();
-  for (const p of parts) p.dispose();
-  return all;
-}
-
-/** NCM head over the features of every exemplar of a store (one readback per chunk). */
-export async function fitNCMOnStore(head: NCMHead, model: Classifier, store: ExemplarStore, chunk: number, transform: GpuTransform | undefined): Promise<void> {
-  head.reset();
-  for (let lo = 0; lo < store.size; lo += chunk) {
-    const idx = Array.from({ length: Math.min(chunk, store.size - lo) }, (_, r) => lo + r);
-    const f = inEvalMode(model, () => mapStore(store, idx, chunk, transform, (x) => model.features(x)))!;
-    try {
-      await head.update(f, store.labels(idx));
-    } finally {
-      f.dispose();
-    }
-  }
-}
-
-/** Nearest-class-mean prediction on the model's features (eval mode, no gradients). */
-export function ncmPredict(name: string, head: NCMHead, model: Classifier, x: Tensor): Tensor {
-  if (head.numClasses === 0) throw new EngramError(`${name}.predict: no class learned yet; call learnTask first`);
-  return inEvalMode(model, () => scope(() => head.predict(model.features(x))));
-}
+// The helpers moved to exemplar-training.ts; re-exported for the modules that import them from here.
+export {
+  buildOptimizer, checkModel, fitNCMOnStore, mapDataset, mapStore, ncmPredict, positiveNumber,
+  type OptimizerHandle, type TrainingOptions,
+} from './exemplar-training.js';
 
 // ------------------------------------------------------------------ iCaRL
 
@@ -164,6 +66,28 @@ export interface ICaRLOptions extends TrainingOptions {
   memoryFormat?: ExemplarFormat;
   /** Training transform of every batch (new data and exemplars), e.g. augmentation + normalization. */
   transform?: GpuTransform;
+  /**
+   * How a batch's loss is reduced: 'mean' (default: per-sample sum over the classes, averaged over the
+   * batch) or 'mean-over-elements' (averaged over batch x classes, as the original iCaRL code does, so
+   * its learning rates transfer; see `icarlLoss`).
+   */
+  lossReduction?: 'mean' | 'mean-over-elements';
+  /**
+   * Which output columns the loss covers: 'seen' (default: old and new classes only) or 'all' (every
+   * output, unseen classes with target 0, as the original code trains its 100 outputs).
+   */
+  lossColumns?: 'seen' | 'all';
+  /**
+   * Where the previous model's distillation targets come from: 'precomputed' (default: once per task,
+   * on the un-augmented images under `evalTransform`) or 'augmented-batch' (every step, on the very
+   * batch being trained, augmentation included, as the original code does; needs `makeModel`).
+   */
+  distillationTargets?: 'precomputed' | 'augmented-batch';
+  /**
+   * A fresh model of the same architecture (weights are overwritten): holds the previous model for
+   * distillationTargets 'augmented-batch'.
+   */
+  makeModel?: () => Classifier;
 }
 
 interface ClassSet {
@@ -216,6 +140,15 @@ export class ICaRL implements Strategy {
     this.chunk = positiveNumber(name, 'featureBatchSize', opts.featureBatchSize ?? 256, true);
     this.seed = opts.seed ?? 0;
     if (!Number.isInteger(this.seed)) throw new EngramError(`${name}: seed must be an integer, got ${this.seed}`);
+    const oneOf = (what: string, v: unknown, allowed: readonly string[]): void => {
+      if (v !== undefined && !allowed.includes(v as string)) throw new EngramError(`${name}: ${what} must be ${allowed.map((a) => `'${a}'`).join(' or ')}, got ${JSON.stringify(v)}`);
+    };
+    oneOf('lossReduction', opts.lossReduction, ['mean', 'mean-over-elements']);
+    oneOf('lossColumns', opts.lossColumns, ['seen', 'all']);
+    oneOf('distillationTargets', opts.distillationTargets, ['precomputed', 'augmented-batch']);
+    if (opts.distillationTargets === 'augmented-batch' && typeof opts.makeModel !== 'function') {
+      throw new EngramError(`${name}: distillationTargets 'augmented-batch' needs makeModel, a function returning a fresh model of the same architecture (it holds the previous model)`);
+    }
     this.head = new NCMHead(this.model.featureDim);
   }
 
@@ -293,12 +226,26 @@ export class ICaRL implements Strategy {
     }));
   }
 
+  /** A frozen copy of the current model (eval mode), for per-batch distillation targets. */
+  private previousModel(): Classifier {
+    const prev = this.opts.makeModel!();
+    prev.loadStateDict(this.model.stateDict());
+    for (const p of prev.parameters()) p.requiresGrad = false;
+    prev.eval();
+    return prev;
+  }
+
   private async train(task: Task, seen: number[]): Promise<void> {
     const store = this.store_!;
     const oldClasses = [...this.sets.keys()];
     const M = store.size;
     const n = task.train.length;
-    const q = oldClasses.length > 0 && M > 0 ? this.distillationTargets(task) : null;
+    const distill = oldClasses.length > 0 && M > 0;
+    const perBatch = this.opts.distillationTargets === 'augmented-batch';
+    const q = distill && !perBatch ? this.distillationTargets(task) : null;
+    const prev = distill && perBatch ? this.previousModel() : null;
+    const columns = this.opts.lossColumns === 'all' ? undefined : seen;
+    const reduction = this.opts.lossReduction ?? 'mean';
     // New data and exemplars share each batch in proportion to their sizes.
     const bNew = M > 0 ? Math.max(1, Math.round((this.batchSize * n) / (n + M))) : this.batchSize;
     const loader = new DataLoader(task.train, { batchSize: bNew, shuffle: true, seed: streamSeed(this.seed, task.id, 0), transform: this.opts.transform });
@@ -326,7 +273,8 @@ export class ICaRL implements Strategy {
               y = concat([y, tensor(store.labels(memIdx), [memIdx.length], { dtype: 'int32' })]);
               if (q) qb = concat([qb!, indexSelect(q.memory, 0, tensor(memIdx, [memIdx.length], { dtype: 'int32' }))]);
             }
-            const loss = icarlLoss(this.model.forward(x), y, { oldClasses: q ? oldClasses : [], oldTargets: qb, seenClasses: seen });
+            if (prev) qb = noGrad(() => sigmoid(prev.forward(x)));
+            const loss = icarlLoss(this.model.forward(x), y, { oldClasses: distill ? oldClasses : [], oldTargets: qb, seenClasses: columns, reduction });
             optimizer.zeroGrad();
             loss.backward();
             optimizer.step();
@@ -343,6 +291,7 @@ export class ICaRL implements Strategy {
       optimizer.dispose();
       q?.data.dispose();
       q?.memory.dispose();
+      prev?.dispose();
       this.model.eval();
     }
   }

@@ -7,7 +7,7 @@ export { Naive, type NaiveOptions } from './naive.js';
 export { ExperienceReplay, type ReplayOptions, type BufferKind, type ReplayMode } from './replay.js';
 export { expandClassifier, classesNeeded } from './expansion.js';
 export { ICaRL, type ICaRLOptions, type TrainingOptions, type OptimizerHandle } from './icarl.js';
-export { SCR, type SCROptions } from './scr.js';
+export { SCR, scrAugmentations, type SCROptions } from './scr.js';
 export { NCMReplay, GaussianHeadStrategy, type NCMReplayOptions, type GaussianHeadStrategyOptions } from './head-strategies.js';
 export {
   EWC, SI, LwF, EWCPlugin, SIPlugin, LwFPlugin, quadraticPenalty, distillationLoss, empiricalFisher,

@@ -9,7 +9,8 @@
 //                   each exemplar is seen once per epoch, in proportion to its share of the union.
 //                   The protocol of the Split-MNIST blog post (10% of task 1 mixed into task 2).
 // The memory is filled either online (every stream batch is offered to the buffer after its step,
-// so the buffer's policy, e.g. reservoir, decides what stays) or at the end of each task (a seeded
+// so the buffer's policy, e.g. reservoir, decides what stays; with several epochs only an example's
+// first pass is offered, so no example enters the memory twice) or at the end of each task (a seeded
 // random `fraction` of the task's training data is offered; the Split-MNIST baseline keeps 10%).
 //
 // The memory holds the raw 8-bit images (pixels / 255, taken from the dataset by the batch's
@@ -55,8 +56,10 @@ export interface ReplayOptions extends StrategyOptions {
   bufferKind?: BufferKind;
   /** Capacity in exemplars. Online updates need this or capacityBytes; end-of-task updates default to unbounded. */
   capacity?: number;
-  /** Capacity in stored payload bytes (see ExemplarStore.bytesPerExemplar). */
+  /** Capacity in stored payload bytes (`ExemplarStore.bytes`: the deflated sizes when compressing). */
   capacityBytes?: number;
+  /** Store images downscaled by this integer factor, resized back on the GPU when replayed (see ExemplarStoreOptions.downscale). */
+  downscale?: number;
   /** Store format (default 'float32'). */
   memoryFormat?: ExemplarFormat;
   /** uint8 only: 'image' (lossless for 8-bit images, default) or 'affine'. */
@@ -117,6 +120,8 @@ export class ExperienceReplay extends SupervisedStrategy {
   readonly fraction: number | ((task: Task) => number);
   private buf: ReplayBuffer | null;
   private readonly ropts: ReplayOptions;
+  /** Online updates: which of the current task's training examples were offered already. */
+  private offered = new Uint8Array(0);
 
   constructor(opts: ReplayOptions) {
     super(opts, 'ExperienceReplay');
@@ -141,9 +146,9 @@ export class ExperienceReplay extends SupervisedStrategy {
     if (opts.fraction !== undefined && this.update !== 'end-of-task') throw new EngramError(`ExperienceReplay: fraction applies to update: 'end-of-task' only`);
     const m = opts.memoryBatchSize;
     if (m !== undefined && !(Number.isInteger(m) && m > 0)) throw new EngramError(`ExperienceReplay: memoryBatchSize must be a positive integer, got ${m}`);
-    const sizing = [opts.bufferKind, opts.capacity, opts.capacityBytes, opts.memoryFormat, opts.quantization, opts.compress].some((v) => v !== undefined);
+    const sizing = [opts.bufferKind, opts.capacity, opts.capacityBytes, opts.memoryFormat, opts.quantization, opts.compress, opts.downscale].some((v) => v !== undefined);
     if (opts.buffer && sizing) {
-      throw new EngramError('ExperienceReplay: give either a buffer or bufferKind/capacity/capacityBytes/memoryFormat/quantization/compress, not both');
+      throw new EngramError('ExperienceReplay: give either a buffer or bufferKind/capacity/capacityBytes/memoryFormat/quantization/compress/downscale, not both');
     }
     if (!opts.buffer && this.update === 'online' && opts.capacity === undefined && opts.capacityBytes === undefined) {
       throw new EngramError('ExperienceReplay: online updates need a capacity (exemplars) or capacityBytes');
@@ -173,6 +178,7 @@ export class ExperienceReplay extends SupervisedStrategy {
     const ds = task.train;
     const shape = [ds.channels, ds.height, ds.width];
     if (!this.buf) this.buf = this.makeBuffer(shape);
+    this.offered = new Uint8Array(this.update === 'online' ? ds.length : 0);
     const have = this.buf.store.shape;
     if (have.length !== 3 || have.some((n, i) => n !== shape[i])) {
       throw new EngramError(`ExperienceReplay: the buffer holds exemplars of shape ${shapeStr(have)} but task ${task.id} has ${shapeStr(shape)} images`);
@@ -191,7 +197,17 @@ export class ExperienceReplay extends SupervisedStrategy {
   }
 
   protected override afterStep(batch: Batch, task: Task): void {
-    if (this.update === 'online') this.offer(task.train, batch.indices, task.id);
+    if (this.update !== 'online') return;
+    // Each example of the task once: later epochs see it again, but it is not re-offered (that would
+    // let a reservoir hold copies). Indices past the task's data are memory exemplars ('concat-data').
+    const fresh: number[] = [];
+    for (const j of batch.indices) {
+      if (j < this.offered.length && !this.offered[j]) {
+        this.offered[j] = 1;
+        fresh.push(j);
+      }
+    }
+    if (fresh.length > 0) this.offer(task.train, fresh, task.id);
   }
 
   protected override async afterTask(task: Task): Promise<void> {
@@ -252,6 +268,7 @@ export class ExperienceReplay extends SupervisedStrategy {
       format: o.memoryFormat,
       quantization: o.quantization,
       compress: o.compress,
+      downscale: o.downscale,
       capacity: sized ? o.capacity : UNBOUNDED,
       capacityBytes: o.capacityBytes,
       seed: taskSeed(this.seed, -4),
