@@ -5,6 +5,9 @@
 //     GpuTimer: every dispatch in its own timestamped pass, so the times are the GPU's own, and the
 //     span from first start to last end less their sum is the time between dispatches. Without it,
 //     each dispatch is replayed alone (several times, synchronized), which adds the submit latency.
+//  3. dispatches per step (the optimizer's kernels counted apart), and the CPU cost of re-encoding
+//     the step's recorded dispatch list (same kernels, buffers, cached bind groups, parameter words)
+//     relative to recording it eagerly: the floor of what a captured (replayed) step could cost.
 // Usage: node build/bench/profile.js [workload substring, default "ref"] [--runs 10] [--repeats 3]
 //        [--conv-batch 16] [--replay] [--direct | --tiled]
 
@@ -33,6 +36,42 @@ function add(rows: Map<string, KernelRow>, name: string, ms: number): void {
   e.ms += ms;
   e.count++;
   rows.set(name, e);
+}
+
+const OPTIMIZER_KERNELS = /^(sgd|adam|rmsprop)/;
+
+type Run = { run(): Promise<{ recordMs: number; submitMs?: number } | void> };
+
+/**
+ * Dispatches per step, and the CPU time to re-encode the traced step relative to recording it
+ * eagerly, back to back in this process (median of 7 pairs). The replay writes into buffers the pool
+ * has taken back, so it runs last, after every measurement that needs correct values.
+ */
+async function dispatchCounts(rt: E.Runtime, run: Run): Promise<void> {
+  rt.setPoolPolicy({ peakFactor: Infinity, maxIdleSubmits: Infinity });
+  const trace: E.TracedDispatch[] = [];
+  rt.trace = trace;
+  await run.run();
+  rt.trace = null;
+  const opt = trace.filter((d) => OPTIMIZER_KERNELS.test(d.kernel.name)).length;
+  console.log(`\ndispatches per step: ${trace.length} (${trace.length - opt} forward and backward, ${opt} optimizer)`);
+  const eager: number[] = [];
+  const replay: number[] = [];
+  const ratio: number[] = [];
+  for (let i = 0; i < 7; i++) {
+    const r = await run.run();
+    if (!r) return;
+    const e = r.recordMs - (r.submitMs ?? 0);
+    const t0 = performance.now();
+    for (const d of trace) rt.dispatch(d.kernel, d.buffers, d.params, d.workgroups);
+    const ms = performance.now() - t0;
+    await rt.sync();
+    eager.push(e);
+    replay.push(ms);
+    ratio.push(ms / e);
+  }
+  console.log(`CPU recording: eager ${median(eager).toFixed(3)} ms, re-encoding the recorded dispatch list ${median(replay).toFixed(3)} ms, ` +
+    `ratio ${median(ratio).toFixed(3)} (medians of 7 back-to-back pairs; the floor for a captured step)`);
 }
 
 async function main(): Promise<void> {
@@ -101,6 +140,7 @@ async function main(): Promise<void> {
     console.log(`replayed one by one (no timestamp queries): ${trace.length} dispatches, ${sum.toFixed(1)} ms including a submit each\n`);
   }
   printKernels(rows, sum);
+  await dispatchCounts(rt, run);
   await run.dispose();
 }
 

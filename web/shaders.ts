@@ -30,6 +30,8 @@ const GATE: FusedProgram = {
 /** Representative arguments of every generator function (each entry is one instance shown). */
 const INSTANCES: Record<string, unknown[][]> = {
   unaryForwardWGSL: [['relu'], ['sigmoid']],
+  sgdMultiWGSL: [[2]],
+  adamMultiWGSL: [[3]],
   unaryBackwardWGSL: [['relu']],
   binaryWGSL: [
     ['add', elementwise.BINARY_OPS.add.forward, { sameShape: true }],

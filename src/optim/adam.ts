@@ -1,9 +1,12 @@
 // Adam (torch.optim.Adam: L2 penalty added to the gradient) and AdamW (torch.optim.AdamW:
-// decoupled weight decay), with bias correction. One fused kernel per parameter tensor per step.
+// decoupled weight decay), with bias correction. One fused kernel per parameter tensor, or per batch of
+// tensors (multi-tensor.ts).
 
 import { runtime, grid1d, f32bits } from '../engine/runtime.js';
 import { zeros, Tensor } from '../engine/tensor.js';
 import { ADAM_WGSL } from '../shaders/optim.js';
+import { adamMultiWGSL } from '../shaders/optim-multi.js';
+import { dispatchMultiTensor, type TensorJob } from './multi-tensor.js';
 import { Optimizer, withDefaults, type ParamGroupInput, type ParamState } from './optimizer.js';
 import { EngramError } from '../engine/runtime.js';
 import { checkNumber, show } from '../engine/validate.js';
@@ -25,7 +28,7 @@ export interface AdamOptions {
 
 /**
  * Adam with bias correction, as torch.optim.Adam (weight decay as an L2 penalty added to the gradient); one
- * fused kernel per parameter tensor per step.
+ * fused kernel updates several parameter tensors per dispatch (see `foreach`).
  */
 export class Adam extends Optimizer<AdamOptions> {
   private state = new Map<Tensor, { m: Tensor; v: Tensor; t: number }>();
@@ -49,7 +52,19 @@ export class Adam extends Optimizer<AdamOptions> {
   }
 
   protected update(p: Tensor, grad: Tensor, h: AdamOptions): void {
-    const rt = runtime();
+    this.dispatchOne(this.job(p, grad, h), h);
+  }
+
+  protected override updateGroup(ps: Tensor[], h: AdamOptions): void {
+    if (!this.foreach) return super.updateGroup(ps, h);
+    const jobs = ps.map((p) => this.job(p, p.grad!, h));
+    const [b1, b2] = h.betas;
+    const header = [f32bits(h.lr), f32bits(b1), f32bits(b2), f32bits(h.eps), f32bits(h.weightDecay), this.decoupled ? 1 : 0];
+    dispatchMultiTensor('adam', adamMultiWGSL, header, jobs, (job) => this.dispatchOne(job, h));
+  }
+
+  /** Count one more step of `p` (making its moments on first use); its buffers and bias corrections. */
+  private job(p: Tensor, grad: Tensor, h: AdamOptions): TensorJob {
     let s = this.state.get(p);
     if (!s) {
       s = { m: zeros(p.shape).keep(), v: zeros(p.shape).keep(), t: 0 };
@@ -57,12 +72,16 @@ export class Adam extends Optimizer<AdamOptions> {
     }
     s.t++;
     const [b1, b2] = h.betas;
+    return { buffers: [grad.buffer, p.buffer, s.m.buffer, s.v.buffer], n: p.size, words: [f32bits(1 - b1 ** s.t), f32bits(1 - b2 ** s.t)] };
+  }
+
+  /** The per-tensor kernel for one tensor's job (words: the bias corrections). */
+  private dispatchOne(job: TensorJob, h: AdamOptions): void {
+    const rt = runtime();
+    const [b1, b2] = h.betas;
     const k = rt.kernel({ name: 'adam', wgsl: ADAM_WGSL, bindings: ['read', 'write', 'write', 'write'] });
-    const params = [
-      p.size, f32bits(h.lr), f32bits(b1), f32bits(b2), f32bits(h.eps), f32bits(h.weightDecay),
-      this.decoupled ? 1 : 0, f32bits(1 - b1 ** s.t), f32bits(1 - b2 ** s.t),
-    ];
-    rt.dispatch(k, [grad.buffer, p.buffer, s.m.buffer, s.v.buffer], params, grid1d(p.size));
+    const params = [job.n, f32bits(h.lr), f32bits(b1), f32bits(b2), f32bits(h.eps), f32bits(h.weightDecay), this.decoupled ? 1 : 0, job.words[0], job.words[1]];
+    rt.dispatch(k, job.buffers, params, grid1d(job.n));
   }
 
   protected exportState(p: Tensor): ParamState | undefined {

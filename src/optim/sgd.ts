@@ -1,9 +1,11 @@
 // Stochastic gradient descent with momentum, dampening, Nesterov momentum and weight decay,
-// matching torch.optim.SGD. One fused kernel per parameter tensor per step.
+// matching torch.optim.SGD. One fused kernel per parameter tensor, or per batch of tensors (multi-tensor.ts).
 
 import { runtime, grid1d, f32bits, EngramError } from '../engine/runtime.js';
 import { zeros, Tensor } from '../engine/tensor.js';
 import { SGD_WGSL } from '../shaders/optim.js';
+import { sgdMultiWGSL } from '../shaders/optim-multi.js';
+import { dispatchMultiTensor, type TensorJob } from './multi-tensor.js';
 import { Optimizer, withDefaults, type ParamGroupInput, type ParamState } from './optimizer.js';
 import { checkBoolean, checkNumber, show } from '../engine/validate.js';
 
@@ -23,7 +25,7 @@ export interface SGDOptions {
 
 /**
  * Stochastic gradient descent with momentum, dampening, Nesterov momentum and weight decay, matching
- * torch.optim.SGD; one fused kernel per parameter tensor per step.
+ * torch.optim.SGD; one fused kernel updates several parameter tensors per dispatch (see `foreach`).
  */
 export class SGD extends Optimizer<SGDOptions> {
   private momentumBuffers = new Map<Tensor, { buf: Tensor; started: boolean }>();
@@ -44,7 +46,30 @@ export class SGD extends Optimizer<SGDOptions> {
   }
 
   protected update(p: Tensor, grad: Tensor, h: SGDOptions): void {
+    const state = this.stateFor(p, h);
+    this.dispatchOne({ buffers: [grad.buffer, p.buffer, state.buf.buffer], n: p.size, words: [state.started ? 0 : 1, 0] }, h);
+    if (h.momentum !== 0) state.started = true;
+  }
+
+  protected override updateGroup(ps: Tensor[], h: SGDOptions): void {
+    if (!this.foreach) return super.updateGroup(ps, h);
+    const states = ps.map((p) => this.stateFor(p, h));
+    const jobs: TensorJob[] = ps.map((p, i) => ({ buffers: [p.grad!.buffer, p.buffer, states[i]!.buf.buffer], n: p.size, words: [states[i]!.started ? 0 : 1, 0] }));
+    const header = [f32bits(h.lr), f32bits(h.momentum), f32bits(h.dampening), f32bits(h.weightDecay), h.nesterov ? 1 : 0];
+    dispatchMultiTensor('sgd', sgdMultiWGSL, header, jobs, (job) => this.dispatchOne(job, h));
+    if (h.momentum !== 0) for (const s of states) s.started = true;
+  }
+
+  /** The per-tensor kernel for one tensor's job (words[0] is the first-step flag). */
+  private dispatchOne(job: TensorJob, h: SGDOptions): void {
     const rt = runtime();
+    const k = rt.kernel({ name: 'sgd', wgsl: SGD_WGSL, bindings: ['read', 'write', 'write'] });
+    const params = [job.n, f32bits(h.lr), f32bits(h.momentum), f32bits(h.dampening), f32bits(h.weightDecay), h.nesterov ? 1 : 0, job.words[0]];
+    rt.dispatch(k, job.buffers, params, grid1d(job.n));
+  }
+
+  /** The momentum state of `p`, made (zeros) on first use or when momentum was switched on. */
+  private stateFor(p: Tensor, h: SGDOptions): { buf: Tensor; started: boolean } {
     let state = this.momentumBuffers.get(p);
     // A momentum switched on after the first step (OneCycleLR cycles it; loadStateDict may set it) starts a
     // buffer then, as PyTorch's momentum_buffer of None does.
@@ -56,10 +81,7 @@ export class SGD extends Optimizer<SGDOptions> {
       state = { buf: zeros(h.momentum !== 0 ? p.shape : [1]).keep(), started: false };
       this.momentumBuffers.set(p, state);
     }
-    const k = rt.kernel({ name: 'sgd', wgsl: SGD_WGSL, bindings: ['read', 'write', 'write'] });
-    const params = [p.size, f32bits(h.lr), f32bits(h.momentum), f32bits(h.dampening), f32bits(h.weightDecay), h.nesterov ? 1 : 0, state.started ? 0 : 1];
-    rt.dispatch(k, [grad.buffer, p.buffer, state.buf.buffer], params, grid1d(p.size));
-    if (h.momentum !== 0) state.started = true;
+    return state;
   }
 
   protected exportState(p: Tensor): ParamState | undefined {
