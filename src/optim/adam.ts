@@ -6,7 +6,7 @@ import { runtime, grid1d, f32bits } from '../engine/runtime.js';
 import { zeros, Tensor } from '../engine/tensor.js';
 import { ADAM_WGSL } from '../shaders/optim.js';
 import { adamMultiWGSL } from '../shaders/optim-multi.js';
-import { dispatchMultiTensor, type TensorJob } from './multi-tensor.js';
+import { planMultiTensor, recordPlanned, type PlannedDispatch, type TensorJob } from './multi-tensor.js';
 import { Optimizer, withDefaults, type ParamGroupInput, type ParamState } from './optimizer.js';
 import { EngramError } from '../engine/runtime.js';
 import { checkNumber, show } from '../engine/validate.js';
@@ -52,36 +52,50 @@ export class Adam extends Optimizer<AdamOptions> {
   }
 
   protected update(p: Tensor, grad: Tensor, h: AdamOptions): void {
-    this.dispatchOne(this.job(p, grad, h), h);
+    const s = this.stateFor(p);
+    const buffers = [grad.buffer, p.buffer, s.m.buffer, s.v.buffer];
+    recordPlanned(() => [this.planOne(this.job(p, buffers, s, h), h)], () => void s.t++);
   }
 
   protected override updateGroup(ps: Tensor[], h: AdamOptions): void {
     if (!this.foreach) return super.updateGroup(ps, h);
-    const jobs = ps.map((p) => this.job(p, p.grad!, h));
-    const [b1, b2] = h.betas;
-    const header = [f32bits(h.lr), f32bits(b1), f32bits(b2), f32bits(h.eps), f32bits(h.weightDecay), this.decoupled ? 1 : 0];
-    dispatchMultiTensor('adam', adamMultiWGSL, header, jobs, (job) => this.dispatchOne(job, h));
+    const states = ps.map((p) => this.stateFor(p));
+    // The buffers are taken now: a replay (compile) reuses them, whatever p.grad holds by then.
+    const buffers = ps.map((p, i) => [p.grad!.buffer, p.buffer, states[i]!.m.buffer, states[i]!.v.buffer]);
+    const plan = () => {
+      const jobs = ps.map((p, i) => this.job(p, buffers[i]!, states[i]!, h));
+      const [b1, b2] = h.betas;
+      const header = [f32bits(h.lr), f32bits(b1), f32bits(b2), f32bits(h.eps), f32bits(h.weightDecay), this.decoupled ? 1 : 0];
+      return planMultiTensor('adam', adamMultiWGSL, header, jobs, (job) => this.planOne(job, h), true);
+    };
+    recordPlanned(plan, () => {
+      for (const s of states) s.t++;
+    });
   }
 
-  /** Count one more step of `p` (making its moments on first use); its buffers and bias corrections. */
-  private job(p: Tensor, grad: Tensor, h: AdamOptions): TensorJob {
+  /** The moments of `p`, made (zeros) on first use. */
+  private stateFor(p: Tensor): { m: Tensor; v: Tensor; t: number } {
     let s = this.state.get(p);
     if (!s) {
       s = { m: zeros(p.shape).keep(), v: zeros(p.shape).keep(), t: 0 };
       this.state.set(p, s);
     }
-    s.t++;
+    return s;
+  }
+
+  /** `p`'s job: its buffers (gradient, parameter, moments) and the bias corrections of its next step (t + 1). */
+  private job(p: Tensor, buffers: GPUBuffer[], s: { t: number }, h: AdamOptions): TensorJob {
     const [b1, b2] = h.betas;
-    return { buffers: [grad.buffer, p.buffer, s.m.buffer, s.v.buffer], n: p.size, words: [f32bits(1 - b1 ** s.t), f32bits(1 - b2 ** s.t)] };
+    const t = s.t + 1;
+    return { buffers, n: p.size, words: [f32bits(1 - b1 ** t), f32bits(1 - b2 ** t)] };
   }
 
   /** The per-tensor kernel for one tensor's job (words: the bias corrections). */
-  private dispatchOne(job: TensorJob, h: AdamOptions): void {
-    const rt = runtime();
+  private planOne(job: TensorJob, h: AdamOptions): PlannedDispatch {
     const [b1, b2] = h.betas;
-    const k = rt.kernel({ name: 'adam', wgsl: ADAM_WGSL, bindings: ['read', 'write', 'write', 'write'] });
+    const k = runtime().kernel({ name: 'adam', wgsl: ADAM_WGSL, bindings: ['read', 'write', 'write', 'write'] });
     const params = [job.n, f32bits(h.lr), f32bits(b1), f32bits(b2), f32bits(h.eps), f32bits(h.weightDecay), this.decoupled ? 1 : 0, job.words[0], job.words[1]];
-    rt.dispatch(k, job.buffers, params, grid1d(job.n));
+    return { kernel: k, buffers: job.buffers, params, grid: grid1d(job.n) };
   }
 
   protected exportState(p: Tensor): ParamState | undefined {

@@ -5,6 +5,7 @@ import { EngramError } from '../engine/runtime.js';
 import { checkNumber, show } from '../engine/validate.js';
 import { Tensor } from '../engine/tensor.js';
 import { shapeStr, sameShape } from '../engine/shape.js';
+import { captureGuard, perCallEffect } from '../engine/capture.js';
 
 /** A parameter group: tensors updated with the same hyperparameters. */
 export interface ParamGroup<H> {
@@ -120,8 +121,15 @@ export abstract class Optimizer<H extends { lr: number }> {
   /** Apply one update to every parameter that has a gradient. Records GPU work only; no readback. */
   step(): void {
     this.stepCount++;
+    perCallEffect(() => this.stepCount++);
     for (const group of this.groups) {
       const ps = group.params.filter((p) => p.requiresGrad && p.grad);
+      // A captured step (compile) replays the update of these parameters: one frozen, unfrozen or added
+      // since traces the step again. (Gradients dropped outside the step are noticed by the capture.)
+      const members = [...group.params];
+      const trainable = members.map((p) => p.requiresGrad);
+      captureGuard(() => (group.params.length !== members.length || group.params.some((p, i) => p !== members[i] || p.requiresGrad !== trainable[i])
+        ? `${this.kind}: a parameter was frozen, unfrozen or added` : null));
       if (ps.length !== 0) this.updateGroup(ps, group.options);
     }
   }

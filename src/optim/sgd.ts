@@ -5,7 +5,8 @@ import { runtime, grid1d, f32bits, EngramError } from '../engine/runtime.js';
 import { zeros, Tensor } from '../engine/tensor.js';
 import { SGD_WGSL } from '../shaders/optim.js';
 import { sgdMultiWGSL } from '../shaders/optim-multi.js';
-import { dispatchMultiTensor, type TensorJob } from './multi-tensor.js';
+import { planMultiTensor, recordPlanned, type PlannedDispatch, type TensorJob } from './multi-tensor.js';
+import { captureGuard } from '../engine/capture.js';
 import { Optimizer, withDefaults, type ParamGroupInput, type ParamState } from './optimizer.js';
 import { checkBoolean, checkNumber, show } from '../engine/validate.js';
 
@@ -46,26 +47,48 @@ export class SGD extends Optimizer<SGDOptions> {
   }
 
   protected update(p: Tensor, grad: Tensor, h: SGDOptions): void {
+    this.step1(p, grad, h);
+  }
+
+  /** One tensor's update on its own (the per-tensor kernel). */
+  private step1(p: Tensor, grad: Tensor, h: SGDOptions): void {
     const state = this.stateFor(p, h);
-    this.dispatchOne({ buffers: [grad.buffer, p.buffer, state.buf.buffer], n: p.size, words: [state.started ? 0 : 1, 0] }, h);
-    if (h.momentum !== 0) state.started = true;
+    const buffers = [grad.buffer, p.buffer, state.buf.buffer];
+    const job = (): TensorJob => ({ buffers, n: p.size, words: [state.started ? 0 : 1, 0] });
+    this.guardMomentum([state], h);
+    recordPlanned(() => [this.planOne(job(), h)], () => {
+      if (h.momentum !== 0) state.started = true;
+    });
   }
 
   protected override updateGroup(ps: Tensor[], h: SGDOptions): void {
     if (!this.foreach) return super.updateGroup(ps, h);
     const states = ps.map((p) => this.stateFor(p, h));
-    const jobs: TensorJob[] = ps.map((p, i) => ({ buffers: [p.grad!.buffer, p.buffer, states[i]!.buf.buffer], n: p.size, words: [states[i]!.started ? 0 : 1, 0] }));
-    const header = [f32bits(h.lr), f32bits(h.momentum), f32bits(h.dampening), f32bits(h.weightDecay), h.nesterov ? 1 : 0];
-    dispatchMultiTensor('sgd', sgdMultiWGSL, header, jobs, (job) => this.dispatchOne(job, h));
-    if (h.momentum !== 0) for (const s of states) s.started = true;
+    // The buffers are taken now: a replay (compile) reuses them, whatever p.grad holds by then.
+    const buffers = ps.map((p, i) => [p.grad!.buffer, p.buffer, states[i]!.buf.buffer]);
+    this.guardMomentum(states, h);
+    const plan = () => {
+      const jobs: TensorJob[] = ps.map((p, i) => ({ buffers: buffers[i]!, n: p.size, words: [states[i]!.started ? 0 : 1, 0] }));
+      const header = [f32bits(h.lr), f32bits(h.momentum), f32bits(h.dampening), f32bits(h.weightDecay), h.nesterov ? 1 : 0];
+      return planMultiTensor('sgd', sgdMultiWGSL, header, jobs, (job) => this.planOne(job, h), true);
+    };
+    recordPlanned(plan, () => {
+      if (h.momentum !== 0) for (const s of states) s.started = true;
+    });
+  }
+
+  /** A captured step (compile) replays with the momentum buffers it traced: momentum switched on or off traces again. */
+  private guardMomentum(states: { buf: Tensor }[], h: SGDOptions): void {
+    const on = h.momentum !== 0;
+    const bufs = states.map((s) => s.buf);
+    captureGuard(() => ((h.momentum !== 0) !== on || states.some((s, i) => s.buf !== bufs[i]) ? 'SGD momentum was switched on or off' : null));
   }
 
   /** The per-tensor kernel for one tensor's job (words[0] is the first-step flag). */
-  private dispatchOne(job: TensorJob, h: SGDOptions): void {
-    const rt = runtime();
-    const k = rt.kernel({ name: 'sgd', wgsl: SGD_WGSL, bindings: ['read', 'write', 'write'] });
+  private planOne(job: TensorJob, h: SGDOptions): PlannedDispatch {
+    const k = runtime().kernel({ name: 'sgd', wgsl: SGD_WGSL, bindings: ['read', 'write', 'write'] });
     const params = [job.n, f32bits(h.lr), f32bits(h.momentum), f32bits(h.dampening), f32bits(h.weightDecay), h.nesterov ? 1 : 0, job.words[0]];
-    rt.dispatch(k, job.buffers, params, grid1d(job.n));
+    return { kernel: k, buffers: job.buffers, params, grid: grid1d(job.n) };
   }
 
   /** The momentum state of `p`, made (zeros) on first use or when momentum was switched on. */
