@@ -37,7 +37,10 @@ export async function createEngramPeer(opts: EngramOptions = {}): Promise<Peer> 
   const gen = new E.Generator(0);
   // Records `work` (into one command encoder), submits it, waits for the device; reports the CPU
   // time of recording + submit separately from the wait (and the submit alone, for the profiler).
-  const timed = async (work: () => void): Promise<{ recordMs: number; submitMs: number }> => {
+  // `recordCpuMs`: the process's CPU time (user + system) while recording, steadier than the wall
+  // clock on a loaded machine (the device is idle then: the previous run was waited for).
+  const timed = async (work: () => void): Promise<{ recordMs: number; submitMs: number; recordCpuMs?: number }> => {
+    const cpu0 = typeof process !== 'undefined' ? process.cpuUsage() : null;
     const t0 = performance.now();
     const defaultFamily = rt.kernelFamily;
     E.setFloat32MatmulPrecision(opts.f16 ? 'medium' : 'highest');
@@ -49,26 +52,46 @@ export async function createEngramPeer(opts: EngramOptions = {}): Promise<Peer> 
       rt.kernelFamily = defaultFamily;
     }
     const t1 = performance.now();
+    const cpu = cpu0 ? process.cpuUsage(cpu0) : null;
     rt.flush();
     const t2 = performance.now();
     await E.sync();
-    return { recordMs: t2 - t0, submitMs: t2 - t1 };
+    return { recordMs: t2 - t0, submitMs: t2 - t1, ...(cpu ? { recordCpuMs: (cpu.user + cpu.system) / 1000 } : {}) };
   };
 
   function prepareTrain(w: Extract<Workload, { kind: 'train' }>): PeerRun {
-    const { model, input } = buildModel(w.model);
-    model.train();
-    const opt = new E.SGD(model.parameters(), { lr: 0.01 });
-    const x = E.randn([w.batch, ...input], { generator: gen }).keep();
-    const y = E.randint(0, 10, [w.batch], { generator: gen }).keep();
-    return {
-      run: () => timed(() => {
+    const built = buildModel(w.model);
+    const make = (model = buildModel(w.model).model) => {
+      model.train();
+      const opt = new E.SGD(model.parameters(), { lr: 0.01 });
+      const step = (x: E.Tensor, y: E.Tensor) => {
         const loss = E.crossEntropy(model.forward(x), y);
         opt.zeroGrad();
         loss.backward();
         opt.step();
-      }),
-      dispose: () => { model.dispose(); opt.dispose(); x.dispose(); y.dispose(); },
+      };
+      return { model, opt, step };
+    };
+    const eager = make(built.model);
+    let captured: (ReturnType<typeof make> & { compiled: E.CompiledStep<[E.Tensor, E.Tensor], void> }) | null = null;
+    const input = built.input;
+    const x = E.randn([w.batch, ...input], { generator: gen }).keep();
+    const y = E.randint(0, 10, [w.batch], { generator: gen }).keep();
+    return {
+      run: () => timed(() => eager.step(x, y)),
+      runCompiled: () => {
+        if (!captured) {
+          const m = make();
+          captured = { ...m, compiled: E.compile(m.step) };
+        }
+        const c = captured;
+        return timed(() => c.compiled(x, y));
+      },
+      dispose: () => {
+        for (const m of [eager, captured]) if (m) (m.model.dispose(), m.opt.dispose());
+        captured?.compiled.dispose();
+        x.dispose(); y.dispose();
+      },
     };
   }
 

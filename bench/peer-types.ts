@@ -11,6 +11,11 @@ export interface PeerRun {
    * May resolve to the CPU time spent recording/submitting the work, to separate overhead from GPU time.
    */
   run(): Promise<void | { recordMs: number; submitMs?: number }>;
+  /**
+   * engram only, training workloads: the same step on a second model through E.compile (traced, then
+   * replayed), for bench/profile's captured-vs-eager recording time.
+   */
+  runCompiled?(): Promise<{ recordMs: number; submitMs?: number; recordCpuMs?: number }>;
   /** Release everything prepare() allocated. */
   dispose(): void | Promise<void>;
 }

@@ -5,11 +5,11 @@
 //     GpuTimer: every dispatch in its own timestamped pass, so the times are the GPU's own, and the
 //     span from first start to last end less their sum is the time between dispatches. Without it,
 //     each dispatch is replayed alone (several times, synchronized), which adds the submit latency.
-//  3. dispatches per step (the optimizer's kernels counted apart), and the CPU cost of re-encoding
-//     the step's recorded dispatch list (same kernels, buffers, cached bind groups, parameter words)
-//     relative to recording it eagerly: the floor of what a captured (replayed) step could cost.
+//  3. dispatches per step (the optimizer's kernels counted apart);
+//  4. training workloads: the CPU time to record the step captured with E.compile (replayed)
+//     relative to eager, alternating (--pairs, default 15).
 // Usage: node build/bench/profile.js [workload substring, default "ref"] [--runs 10] [--repeats 3]
-//        [--conv-batch 16] [--replay] [--direct | --tiled]
+//        [--conv-batch 16] [--replay] [--direct | --tiled] [--pairs 15]
 
 import * as E from '../src/index.js';
 import { createEngramPeer } from './engram-peer.js';
@@ -40,38 +40,40 @@ function add(rows: Map<string, KernelRow>, name: string, ms: number): void {
 
 const OPTIMIZER_KERNELS = /^(sgd|adam|rmsprop)/;
 
-type Run = { run(): Promise<{ recordMs: number; submitMs?: number } | void> };
+type Timing = { recordMs: number; submitMs?: number; recordCpuMs?: number };
+type Run = { run(): Promise<Timing | void>; runCompiled?(): Promise<Timing> };
 
-/**
- * Dispatches per step, and the CPU time to re-encode the traced step relative to recording it
- * eagerly, back to back in this process (median of 7 pairs). The replay writes into buffers the pool
- * has taken back, so it runs last, after every measurement that needs correct values.
- */
+/** Dispatches per step, the optimizer's kernels counted apart. */
 async function dispatchCounts(rt: E.Runtime, run: Run): Promise<void> {
-  rt.setPoolPolicy({ peakFactor: Infinity, maxIdleSubmits: Infinity });
   const trace: E.TracedDispatch[] = [];
   rt.trace = trace;
   await run.run();
   rt.trace = null;
   const opt = trace.filter((d) => OPTIMIZER_KERNELS.test(d.kernel.name)).length;
   console.log(`\ndispatches per step: ${trace.length} (${trace.length - opt} forward and backward, ${opt} optimizer)`);
+}
+
+/**
+ * CPU time to record the step captured with E.compile (a second model, replayed) against the eager
+ * step, alternating in this process: medians over `pairs` pairs of the process CPU time while
+ * recording (wall clock where there is no process.cpuUsage), and the median of the pairs' ratios.
+ */
+async function capturedRatio(run: Run, pairs: number): Promise<void> {
+  if (!run.runCompiled) return;
+  for (let i = 0; i < 4; i++) await run.runCompiled(); // traces until two calls match, then replays
+  const cost = (t: Timing) => t.recordCpuMs ?? t.recordMs - (t.submitMs ?? 0);
   const eager: number[] = [];
-  const replay: number[] = [];
+  const captured: number[] = [];
   const ratio: number[] = [];
-  for (let i = 0; i < 7; i++) {
-    const r = await run.run();
-    if (!r) return;
-    const e = r.recordMs - (r.submitMs ?? 0);
-    const t0 = performance.now();
-    for (const d of trace) rt.dispatch(d.kernel, d.buffers, d.params, d.workgroups);
-    const ms = performance.now() - t0;
-    await rt.sync();
+  for (let i = 0; i < pairs; i++) {
+    const e = cost((await run.run())!);
+    const c = cost(await run.runCompiled());
     eager.push(e);
-    replay.push(ms);
-    ratio.push(ms / e);
+    captured.push(c);
+    ratio.push(c / e);
   }
-  console.log(`CPU recording: eager ${median(eager).toFixed(3)} ms, re-encoding the recorded dispatch list ${median(replay).toFixed(3)} ms, ` +
-    `ratio ${median(ratio).toFixed(3)} (medians of 7 back-to-back pairs; the floor for a captured step)`);
+  console.log(`E.compile: CPU time recording a step: eager ${median(eager).toFixed(3)} ms, captured (replayed) ${median(captured).toFixed(3)} ms; ` +
+    `captured / eager ${median(ratio).toFixed(3)} (median of ${pairs} alternating pairs)`);
 }
 
 async function main(): Promise<void> {
@@ -141,6 +143,7 @@ async function main(): Promise<void> {
   }
   printKernels(rows, sum);
   await dispatchCounts(rt, run);
+  await capturedRatio(run, Number(arg('pairs') ?? 15));
   await run.dispose();
 }
 

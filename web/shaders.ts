@@ -79,7 +79,7 @@ const INSTANCES: Record<string, unknown[][]> = {
 };
 
 /** Reading order: the families a training step uses most first, then the rest alphabetically. */
-const ORDER = ['matmul', 'conv2d', 'conv-grouped', 'elementwise', 'fused-elementwise', 'reduce', 'softmax', 'batchnorm', 'layernorm', 'embedding', 'scan', 'pad', 'sort', 'pool', 'optim', 'shape', 'dropout', 'random', 'fill', 'transforms', 'pack', 'common'];
+const ORDER = ['matmul', 'conv2d', 'conv-grouped', 'elementwise', 'fused-elementwise', 'reduce', 'softmax', 'batchnorm', 'layernorm', 'embedding', 'scan', 'pad', 'sort', 'pool', 'optim', 'optim-multi', 'shape', 'dropout', 'random', 'fill', 'transforms', 'pack', 'common'];
 
 export interface Kernel {
   name: string;

@@ -57,7 +57,7 @@ interface Entry {
 }
 
 function newRecorder(rt: Runtime): CaptureRecorder {
-  return { ops: [], nextDynamic: null, refusal: null, effects: [], guards: [], replays: 0, since: rt.pool.acquires };
+  return { ops: [], nextDynamic: null, refusal: null, effects: [], guards: [], replays: 0, since: rt.pool.acquires, armsIndexFlags: false };
 }
 
 /**
@@ -147,6 +147,7 @@ function stale(c: Capture): string | null {
 function replay(c: Capture): void {
   const { rt, rec } = c;
   rec.replays++;
+  if (rec.armsIndexFlags) rt.indexFlags(); // the next readback reports an out-of-range index, as after an eager step
   let e = 0;
   const ops: CapturedOp[] = rec.ops;
   for (let i = 0; i < ops.length; i++) {

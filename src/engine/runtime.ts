@@ -83,6 +83,8 @@ export interface CaptureRecorder {
   replays: number;
   /** The pool's acquire count when the trace began: buffers acquired later are the step's own. */
   since: number;
+  /** A kernel of the step checks indices (`indexFlags`): each replay arms the check again. */
+  armsIndexFlags: boolean;
 }
 
 /** One recorded command of a captured step. @internal */
@@ -365,6 +367,7 @@ export class Runtime {
   indexFlags(): GPUBuffer {
     this.indexFlagsBuffer ??= this.device.createBuffer({ size: 16, usage: 0x80 /* STORAGE */ | 0x04 /* COPY_SRC */ | 0x08 /* COPY_DST */, label: 'engram-index-flags' });
     this.indexFlagsArmed = true;
+    if (this.capture) this.capture.armsIndexFlags = true;
     return this.indexFlagsBuffer;
   }
 

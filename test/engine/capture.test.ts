@@ -86,6 +86,39 @@ describe('compile: captured training steps', () => {
     });
   }
 
+  it('a replay records the eager step\'s dispatches in one submit, creating no pipeline, bind group or tensor', async () => {
+    const model = buildModel();
+    const opt = new E.SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
+    const [x, y] = batches(1, 2)[0]!;
+    const step = (x: E.Tensor, y: E.Tensor) => {
+      const loss = E.crossEntropy(model.forward(x), y);
+      opt.zeroGrad();
+      loss.backward();
+      opt.step();
+    };
+    const fn = E.compile(step);
+    for (let i = 0; i < 3; i++) fn(x, y);
+    await E.sync();
+    const rt = E.runtime();
+    const c0 = { ...rt.counters };
+    const m0 = E.memory();
+    fn(x, y);
+    await E.sync();
+    expect(fn.stats).toEqual({ traced: 3, replayed: 1 });
+    const c1 = { ...rt.counters };
+    expect(E.memory().tensors).toBe(m0.tensors);
+    expect({ pipelines: c1.pipelinesCreated - c0.pipelinesCreated, bindGroups: c1.bindGroupsCreated - c0.bindGroupsCreated, submits: c1.submits - c0.submits, readbacks: c1.readbacks - c0.readbacks })
+      .toEqual({ pipelines: 0, bindGroups: 0, submits: 1, readbacks: 0 });
+    // The same dispatches as the eager step (counted on a second, eager model step).
+    const eager = E.scope(() => {
+      const before = rt.counters.dispatches;
+      step(x, y);
+      return rt.counters.dispatches - before;
+    });
+    expect(c1.dispatches - c0.dispatches).toBe(eager);
+    fn.dispose(); opt.dispose(); model.dispose(); x.dispose(); y.dispose();
+  });
+
   it('traces again for new input shapes, and keeps replaying each shape bit for bit', async () => {
     const a = batches(4, 4);
     const b = batches(4, 2, new E.Generator(9));
@@ -125,6 +158,29 @@ describe('compile: captured training steps', () => {
     fn(x, y);
     expect(fn.stats).toEqual({ traced: 6, replayed: 2 });
     fn.dispose(); opt.dispose(); model.dispose(); x.dispose(); y.dispose();
+  });
+
+  it('a replayed step still reports an out-of-range class index at the next readback', async () => {
+    const w = E.randn([3, 5]).keep().requiresGrad_();
+    const opt = new E.SGD([w], { lr: 0.1 });
+    const fn = E.compile((x: E.Tensor, y: E.Tensor) => {
+      const loss = E.crossEntropy(E.matmul(x, w), y);
+      opt.zeroGrad();
+      loss.backward();
+      opt.step();
+      return loss;
+    });
+    const x = E.randn([2, 3]).keep();
+    const good = E.tensor(new Int32Array([1, 4]), [2]).keep();
+    for (let i = 0; i < 4; i++) fn(x, good).dispose();
+    expect(fn.stats.replayed).toBe(1);
+    await E.sync(); // reads (and disarms) the index check the eager calls armed
+    const bad = E.tensor(new Int32Array([1, 7]), [2]).keep();
+    const loss = fn(x, bad);
+    expect(fn.stats.replayed).toBe(2);
+    await expect(loss.toArray()).rejects.toThrow(/7 is outside the valid range \[0, 5\)/);
+    loss.dispose(); fn.dispose(); opt.dispose();
+    for (const t of [w, x, good, bad]) t.dispose();
   });
 
   it('refuses a readback, an upload or a data-dependent step, naming the cause', async () => {
