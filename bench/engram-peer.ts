@@ -37,10 +37,7 @@ export async function createEngramPeer(opts: EngramOptions = {}): Promise<Peer> 
   const gen = new E.Generator(0);
   // Records `work` (into one command encoder), submits it, waits for the device; reports the CPU
   // time of recording + submit separately from the wait (and the submit alone, for the profiler).
-  // `recordCpuMs`: the process's CPU time (user + system) while recording, steadier than the wall
-  // clock on a loaded machine (the device is idle then: the previous run was waited for).
-  const timed = async (work: () => void): Promise<{ recordMs: number; submitMs: number; recordCpuMs?: number }> => {
-    const cpu0 = typeof process !== 'undefined' ? process.cpuUsage() : null;
+  const timed = async (work: () => void): Promise<{ recordMs: number; submitMs: number }> => {
     const t0 = performance.now();
     const defaultFamily = rt.kernelFamily;
     E.setFloat32MatmulPrecision(opts.f16 ? 'medium' : 'highest');
@@ -52,11 +49,10 @@ export async function createEngramPeer(opts: EngramOptions = {}): Promise<Peer> 
       rt.kernelFamily = defaultFamily;
     }
     const t1 = performance.now();
-    const cpu = cpu0 ? process.cpuUsage(cpu0) : null;
     rt.flush();
     const t2 = performance.now();
     await E.sync();
-    return { recordMs: t2 - t0, submitMs: t2 - t1, ...(cpu ? { recordCpuMs: (cpu.user + cpu.system) / 1000 } : {}) };
+    return { recordMs: t2 - t0, submitMs: t2 - t1 };
   };
 
   function prepareTrain(w: Extract<Workload, { kind: 'train' }>): PeerRun {
@@ -77,15 +73,22 @@ export async function createEngramPeer(opts: EngramOptions = {}): Promise<Peer> 
     const input = built.input;
     const x = E.randn([w.batch, ...input], { generator: gen }).keep();
     const y = E.randint(0, 10, [w.batch], { generator: gen }).keep();
+    const compiled = () => {
+      if (!captured) {
+        const m = make();
+        captured = { ...m, compiled: E.compile(m.step) };
+      }
+      return captured.compiled;
+    };
     return {
       run: () => timed(() => eager.step(x, y)),
-      runCompiled: () => {
-        if (!captured) {
-          const m = make();
-          captured = { ...m, compiled: E.compile(m.step) };
-        }
-        const c = captured;
-        return timed(() => c.compiled(x, y));
+      recordOnly: (useCompiled: boolean) => {
+        const fn = useCompiled ? compiled() : eager.step;
+        const t0 = performance.now();
+        E.scope(() => fn(x, y));
+        const ms = performance.now() - t0;
+        rt.flush();
+        return ms;
       },
       dispose: () => {
         for (const m of [eager, captured]) if (m) (m.model.dispose(), m.opt.dispose());

@@ -12,10 +12,11 @@ export interface PeerRun {
    */
   run(): Promise<void | { recordMs: number; submitMs?: number }>;
   /**
-   * engram only, training workloads: the same step on a second model through E.compile (traced, then
-   * replayed), for bench/profile's captured-vs-eager recording time.
+   * engram only, training workloads: record one step (eagerly, or through E.compile on a second model:
+   * traced, then replayed) and submit it without waiting for the device; returns the milliseconds spent
+   * recording (before the submit). For bench/profile's captured-vs-eager recording time.
    */
-  runCompiled?(): Promise<{ recordMs: number; submitMs?: number; recordCpuMs?: number }>;
+  recordOnly?(compiled: boolean): number;
   /** Release everything prepare() allocated. */
   dispose(): void | Promise<void>;
 }

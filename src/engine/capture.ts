@@ -28,7 +28,15 @@ export interface CompiledStep<A extends Tensor[], R extends Tensor | void> {
   /** Free the capture (its pinned buffers go back to the pool); the next call traces again. */
   dispose(): void;
   /** Calls run eagerly (traced) and calls replayed so far. */
-  readonly stats: { traced: number; replayed: number };
+  readonly stats: CompileStats;
+}
+
+/** How the calls of a compiled step ran (`CompiledStep.stats`). */
+export interface CompileStats {
+  /** Calls run eagerly while tracing. */
+  traced: number;
+  /** Calls replayed from a capture. */
+  replayed: number;
 }
 
 /** Options of `compile`. */
@@ -176,7 +184,7 @@ function replay(c: Capture): void {
 export function compile<A extends Tensor[], R extends Tensor | void>(step: (...inputs: A) => R, opts: CompileOptions = {}): CompiledStep<A, R> {
   const maxTraces = opts.maxTraces ?? 4;
   const entries = new Map<string, Entry>();
-  const stats = { traced: 0, replayed: 0 };
+  const stats: CompileStats = { traced: 0, replayed: 0 };
 
   const dropCapture = (entry: Entry): void => {
     if (entry.capture) releaseCapture(entry.capture);
@@ -219,7 +227,14 @@ export function compile<A extends Tensor[], R extends Tensor | void>(step: (...i
       throw new EngramError(`compile: this step cannot be captured: it contains ${rec.refusal}, which a replay cannot repeat. Move it out of the step (this call ran eagerly)`);
     }
     entry.out?.dispose();
-    entry.out = out ? (out as Tensor).keep() : null;
+    entry.out = null;
+    if (out) {
+      // The capture's own handle on the result (callers get copies); the step's handle is dropped when the
+      // step made the tensor, and left alone when it returned one that existed before (a parameter).
+      const t = out as Tensor;
+      entry.out = t.detach().keep();
+      if (rt.pool.acquiredSince(t.buffer, rec.since)) t.dispose();
+    }
     const diff = entry.prev ? compareRecordings(entry.prev, rec) : 'first call';
     entry.traces++;
     if (diff === null) {
