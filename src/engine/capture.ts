@@ -278,6 +278,17 @@ export function perCallEffect(fn: () => void): void {
   if (cap) cap.effects.push({ at: cap.ops.length, fn });
 }
 
+/** While a step is traced: it cannot be replayed faithfully, for `reason` (named in compile's error). @internal */
+export function refuseCapture(reason: string): void {
+  const cap = runtime().capture;
+  if (cap) cap.refusal ??= reason;
+}
+
+/** A step is being traced for `compile` (ops register per-call values and guards only then). @internal */
+export function isCapturing(): boolean {
+  return runtime().capture !== null;
+}
+
 /** While a step is traced: `check()` must return null before each replay, or the step is traced again. @internal */
 export function captureGuard(check: () => string | null): void {
   runtime().capture?.guards.push(check);

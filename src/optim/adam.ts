@@ -41,6 +41,11 @@ export class Adam extends Optimizer<AdamOptions> {
     super(params, withDefaults(decoupled ? 'AdamW' : 'Adam', { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: decoupled ? 1e-2 : 0 }, opts), decoupled ? 'AdamW' : 'Adam');
   }
 
+  /** The kernels' words are planned again from the group's options at each replay (`compile`). */
+  protected override readonly replaysOptions = true;
+  /** Step counts and momentum flags advance at each replay of a captured step (`compile`). */
+  protected override readonly capturable = true;
+
   protected checkOptions(o: AdamOptions): void {
     // PyTorch's checks: betas in [0, 1) ("Invalid beta parameter at index 0: 2"), eps >= 0, weight decay >= 0.
     const kind = this.kind;

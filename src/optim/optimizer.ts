@@ -5,7 +5,7 @@ import { EngramError } from '../engine/runtime.js';
 import { checkNumber, show } from '../engine/validate.js';
 import { Tensor } from '../engine/tensor.js';
 import { shapeStr, sameShape } from '../engine/shape.js';
-import { captureGuard, perCallEffect } from '../engine/capture.js';
+import { captureGuard, isCapturing, perCallEffect, refuseCapture } from '../engine/capture.js';
 
 /** A parameter group: tensors updated with the same hyperparameters. */
 export interface ParamGroup<H> {
@@ -122,16 +122,42 @@ export abstract class Optimizer<H extends { lr: number }> {
   step(): void {
     this.stepCount++;
     perCallEffect(() => this.stepCount++);
+    const capturing = isCapturing();
+    if (capturing && !this.capturable) refuseCapture(`an optimizer step of ${this.kind}, which does not register its per-step state for replays`);
     for (const group of this.groups) {
       const ps = group.params.filter((p) => p.requiresGrad && p.grad);
-      // A captured step (compile) replays the update of these parameters: one frozen, unfrozen or added
-      // since traces the step again. (Gradients dropped outside the step are noticed by the capture.)
-      const members = [...group.params];
-      const trainable = members.map((p) => p.requiresGrad);
-      captureGuard(() => (group.params.length !== members.length || group.params.some((p, i) => p !== members[i] || p.requiresGrad !== trainable[i])
-        ? `${this.kind}: a parameter was frozen, unfrozen or added` : null));
+      if (capturing) this.guardReplay(group);
       if (ps.length !== 0) this.updateGroup(ps, group.options);
     }
+  }
+
+  /**
+   * The optimizer's kernels take their hyperparameters from the groups' options at each replay of a
+   * captured step (`compile`): SGD, Adam and AdamW do. Otherwise a replay assumes the options it traced,
+   * and a change (a scheduler's new learning rate) traces the step again.
+   */
+  protected readonly replaysOptions: boolean = false;
+
+  /**
+   * The optimizer registers the JavaScript state its update advances (step counts) for replays of a
+   * captured step (`compile`): engram's optimizers do. Tracing a step with one that does not (a subclass
+   * written elsewhere) is refused, since a replay would skip that state.
+   */
+  protected readonly capturable: boolean = false;
+
+  /** While a step is traced (`compile`): the conditions a replay of this group's update assumes. */
+  private guardReplay(group: ParamGroup<H>): void {
+    // One parameter frozen, unfrozen or added since traces the step again. (Gradients dropped outside the
+    // step are noticed by the capture.)
+    const members = [...group.params];
+    const trainable = members.map((p) => p.requiresGrad);
+    const options = this.replaysOptions ? '' : JSON.stringify(group.options);
+    captureGuard(() => {
+      if (group.params.length !== members.length || group.params.some((p, i) => p !== members[i] || p.requiresGrad !== trainable[i])) {
+        return `${this.kind}: a parameter was frozen, unfrozen or added`;
+      }
+      return this.replaysOptions || JSON.stringify(group.options) === options ? null : `${this.kind}: hyperparameters changed`;
+    });
   }
 
   /**

@@ -35,6 +35,11 @@ export class SGD extends Optimizer<SGDOptions> {
     super(params, withDefaults('SGD', { lr: undefined as unknown as number, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false }, opts), 'SGD');
   }
 
+  /** The kernels' words are planned again from the group's options at each replay (`compile`). */
+  protected override readonly replaysOptions = true;
+  /** Step counts and momentum flags advance at each replay of a captured step (`compile`). */
+  protected override readonly capturable = true;
+
   protected checkOptions(o: SGDOptions): void {
     // PyTorch's checks ("Invalid momentum value: -1"), plus finiteness: NaN would poison every weight.
     checkNumber('SGD', 'momentum', o.momentum, { min: 0 });

@@ -23,7 +23,7 @@ function buildModel(): E.Sequential {
 type MakeOpt = (m: E.Module) => E.Optimizer<{ lr: number }>;
 
 /** Run `steps` steps on the batches; `compiled` uses E.compile. Returns the losses and the final state, as bits. */
-async function train(makeOpt: MakeOpt, batches: [E.Tensor, E.Tensor][], compiled: boolean): Promise<{ losses: number[][]; state: number[][]; traced: number; replayed: number; stepCount: number }> {
+async function train(makeOpt: MakeOpt, batches: [E.Tensor, E.Tensor][], compiled: boolean, lrAt = (i: number) => 0.05 / (1 + i)): Promise<{ losses: number[][]; state: number[][]; traced: number; replayed: number; stepCount: number }> {
   const model = buildModel();
   model.train();
   const opt = makeOpt(model);
@@ -39,7 +39,7 @@ async function train(makeOpt: MakeOpt, batches: [E.Tensor, E.Tensor][], compiled
   const losses: number[][] = [];
   for (const [i, [x, y]] of batches.entries()) {
     // A learning-rate schedule outside the step reaches the replayed optimizer words.
-    for (const g of opt.groups) g.options.lr = 0.05 / (1 + i);
+    for (const g of opt.groups) g.options.lr = lrAt(i);
     const loss = fn(x, y);
     losses.push(await bits(loss));
     loss.dispose();
@@ -117,6 +117,19 @@ describe('compile: captured training steps', () => {
     });
     expect(c1.dispatches - c0.dispatches).toBe(eager);
     fn.dispose(); opt.dispose(); model.dispose(); x.dispose(); y.dispose();
+  });
+
+  it('an optimizer without replayable words (RMSprop) traces again when its learning rate changes, bit for bit like eager', async () => {
+    const data = batches(7, 4);
+    const make: MakeOpt = (m) => new E.RMSprop(m.parameters(), { lr: 0.01, momentum: 0.5 });
+    const lrAt = (i: number) => (i < 5 ? 0.01 : 0.002);
+    const eager = await train(make, data, false, lrAt);
+    const captured = await train(make, data, true, lrAt);
+    // trace, trace (state made in the first), trace = capture, replay, replay; lr changed: trace, trace = capture.
+    expect({ traced: captured.traced, replayed: captured.replayed }).toEqual({ traced: 5, replayed: 2 });
+    expect(captured.losses).toEqual(eager.losses);
+    captured.state.forEach((s, i) => expect(s, `state tensor ${i}`).toEqual(eager.state[i]));
+    for (const [x, y] of data) (x.dispose(), y.dispose());
   });
 
   it('traces again for new input shapes, and keeps replaying each shape bit for bit', async () => {
