@@ -27,12 +27,14 @@ async function train(makeOpt: MakeOpt, batches: [E.Tensor, E.Tensor][], compiled
   const model = buildModel();
   model.train();
   const opt = makeOpt(model);
+  const ema = new E.ExponentialMovingAverage(model, 0.9);
   E.manualSeed(11); // dropout's stream
   const step = (x: E.Tensor, y: E.Tensor): E.Tensor => {
     const loss = E.crossEntropy(model.forward(x), y);
     opt.zeroGrad();
     loss.backward();
     opt.step();
+    ema.update();
     return loss;
   };
   const fn = compiled ? E.compile(step) : (x: E.Tensor, y: E.Tensor) => E.scope(() => step(x, y)).keep();
@@ -52,6 +54,11 @@ async function train(makeOpt: MakeOpt, batches: [E.Tensor, E.Tensor][], compiled
   for (const s of Object.values(sd.state)) for (const v of Object.values(s)) state.push(v instanceof E.Tensor ? await bits(v) : [v]);
   E.disposeOptimizerState(sd);
   state.push([E.dropoutRngState().counter]);
+  const esd = ema.stateDict();
+  for (const a of esd.averages) state.push(await bits(a));
+  state.push([esd.numUpdates]);
+  for (const a of esd.averages) a.dispose();
+  ema.dispose();
   const stats = 'stats' in fn ? (fn as E.CompiledStep<[E.Tensor, E.Tensor], E.Tensor>).stats : { traced: 0, replayed: 0 };
   if ('dispose' in fn) (fn as E.CompiledStep<[E.Tensor, E.Tensor], E.Tensor>).dispose();
   const stepCount = opt.stepCount;
@@ -72,7 +79,7 @@ const OPTIMIZERS: [string, MakeOpt][] = [
 
 describe('compile: captured training steps', () => {
   for (const [name, makeOpt] of OPTIMIZERS) {
-    it(`${name}: 6 steps replayed bit for bit like eager ones (losses, weights, BN statistics, gradients, optimizer state, dropout counter)`, async () => {
+    it(`${name}: 6 steps replayed bit for bit like eager ones (losses, weights, BN statistics, gradients, optimizer state, dropout counter, EMA)`, async () => {
       const data = batches(6, 4);
       const eager = await train(makeOpt, data, false);
       const captured = await train(makeOpt, data, true);
