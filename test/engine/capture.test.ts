@@ -218,7 +218,26 @@ describe('compile: captured training steps', () => {
     expect(() => branchy(x)).toThrow(/recorded different commands in 4 consecutive calls \(last difference: dispatch #0 ran kernel '\w+', then '\w+'\)/);
     const sneaky = E.compile((x: E.Tensor) => x.mul(calls++));
     expect(() => { for (let i = 0; i < 4; i++) sneaky(x); }).toThrow(/parameter word \d+ of dispatch #0 .* changed from \d+ to \d+ between calls, and no op registered it/);
-    for (const f of [read, upload, branchy, sneaky]) f.dispose();
+    // An optimizer written outside engram does not register the state its step advances.
+    class Plain extends E.Optimizer<{ lr: number }> {
+      constructor(ps: E.Tensor[]) { super(ps, { lr: 0.1 }, 'Plain'); }
+      dispose(): void {}
+      protected exportState(): undefined { return undefined; }
+      protected importState(): void {}
+      protected clearState(): void {}
+      protected update(): void {}
+      protected checkOptions(): void {}
+    }
+    const w = E.randn([4]).keep().requiresGrad_();
+    const plain = new Plain([w]);
+    const withPlain = E.compile((x: E.Tensor) => {
+      E.sum(x.mul(w)).backward();
+      plain.step();
+      plain.zeroGrad();
+    });
+    expect(() => withPlain(x)).toThrow(/cannot be captured: it contains an optimizer step of Plain, which does not register its per-step state/);
+    for (const f of [read, upload, branchy, sneaky, withPlain]) f.dispose();
+    w.dispose();
     await E.sync();
     x.dispose();
   });
