@@ -179,6 +179,7 @@ function replay(c: Capture): void {
  *
  * JavaScript inside `step` does not run on a replay: change learning rates (schedulers) and read values
  * outside it. A step that reads back, uploads CPU data (E.tensor) or submits is refused with the reason.
+ * Each input-shape key keeps its capture (the step's buffers, pinned) until `dispose()`.
  * @param step The step; it receives the capture's own copies of the inputs.
  */
 export function compile<A extends Tensor[], R extends Tensor | void>(step: (...inputs: A) => R, opts: CompileOptions = {}): CompiledStep<A, R> {
