@@ -57,19 +57,45 @@ export async function createEngramPeer(opts: EngramOptions = {}): Promise<Peer> 
   };
 
   function prepareTrain(w: Extract<Workload, { kind: 'train' }>): PeerRun {
-    const { model, input } = buildModel(w.model);
-    model.train();
-    const opt = new E.SGD(model.parameters(), { lr: 0.01 });
-    const x = E.randn([w.batch, ...input], { generator: gen }).keep();
-    const y = E.randint(0, 10, [w.batch], { generator: gen }).keep();
-    return {
-      run: () => timed(() => {
+    const built = buildModel(w.model);
+    const make = (model = buildModel(w.model).model) => {
+      model.train();
+      const opt = new E.SGD(model.parameters(), { lr: 0.01 });
+      const step = (x: E.Tensor, y: E.Tensor) => {
         const loss = E.crossEntropy(model.forward(x), y);
         opt.zeroGrad();
         loss.backward();
         opt.step();
-      }),
-      dispose: () => { model.dispose(); opt.dispose(); x.dispose(); y.dispose(); },
+      };
+      return { model, opt, step };
+    };
+    const eager = make(built.model);
+    let captured: (ReturnType<typeof make> & { compiled: E.CompiledStep<[E.Tensor, E.Tensor], void> }) | null = null;
+    const input = built.input;
+    const x = E.randn([w.batch, ...input], { generator: gen }).keep();
+    const y = E.randint(0, 10, [w.batch], { generator: gen }).keep();
+    const compiled = () => {
+      if (!captured) {
+        const m = make();
+        captured = { ...m, compiled: E.compile(m.step) };
+      }
+      return captured.compiled;
+    };
+    return {
+      run: () => timed(() => eager.step(x, y)),
+      recordOnly: (useCompiled: boolean) => {
+        const fn = useCompiled ? compiled() : eager.step;
+        const t0 = performance.now();
+        E.scope(() => fn(x, y));
+        const ms = performance.now() - t0;
+        rt.flush();
+        return ms;
+      },
+      dispose: () => {
+        for (const m of [eager, captured]) if (m) (m.model.dispose(), m.opt.dispose());
+        captured?.compiled.dispose();
+        x.dispose(); y.dispose();
+      },
     };
   }
 

@@ -11,6 +11,12 @@ export interface PeerRun {
    * May resolve to the CPU time spent recording/submitting the work, to separate overhead from GPU time.
    */
   run(): Promise<void | { recordMs: number; submitMs?: number }>;
+  /**
+   * engram only, training workloads: record one step (eagerly, or through E.compile on a second model:
+   * traced, then replayed) and submit it without waiting for the device; returns the milliseconds spent
+   * recording (before the submit). For bench/profile's captured-vs-eager recording time.
+   */
+  recordOnly?(compiled: boolean): number;
   /** Release everything prepare() allocated. */
   dispose(): void | Promise<void>;
   /** How the peer implements the workload when that needs saying (e.g. composed of which ops); printed under the table. */

@@ -5,12 +5,16 @@
 //     GpuTimer: every dispatch in its own timestamped pass, so the times are the GPU's own, and the
 //     span from first start to last end less their sum is the time between dispatches. Without it,
 //     each dispatch is replayed alone (several times, synchronized), which adds the submit latency.
+//  3. dispatches per step (the optimizer's kernels counted apart);
+//  4. training workloads: the CPU time to record the step captured with E.compile (replayed)
+//     relative to eager, in alternating blocks of steps recorded back to back (--ratio-batch 2,
+//     --blocks 8).
 // Usage: node build/bench/profile.js [workload substring, default "ref"] [--runs 10] [--repeats 3]
-//        [--conv-batch 16] [--replay] [--direct | --tiled]
+//        [--conv-batch 16] [--replay] [--direct | --tiled] [--ratio-batch 2] [--blocks 8]
 
 import * as E from '../src/index.js';
 import { createEngramPeer } from './engram-peer.js';
-import { allWorkloads } from './workloads.js';
+import { allWorkloads, type Workload } from './workloads.js';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -33,6 +37,49 @@ function add(rows: Map<string, KernelRow>, name: string, ms: number): void {
   e.ms += ms;
   e.count++;
   rows.set(name, e);
+}
+
+const OPTIMIZER_KERNELS = /^(sgd|adam|rmsprop)/;
+
+type Run = { run(): Promise<{ recordMs: number; submitMs?: number } | void> };
+
+/** Dispatches per step, the optimizer's kernels counted apart. */
+async function dispatchCounts(rt: E.Runtime, run: Run): Promise<void> {
+  const trace: E.TracedDispatch[] = [];
+  rt.trace = trace;
+  await run.run();
+  rt.trace = null;
+  const opt = trace.filter((d) => OPTIMIZER_KERNELS.test(d.kernel.name)).length;
+  console.log(`\ndispatches per step: ${trace.length} (${trace.length - opt} forward and backward, ${opt} optimizer)`);
+}
+
+/**
+ * CPU time to record a step captured with E.compile (a second model, replayed) against the eager step,
+ * at batch `batch` (recording cost does not depend on it; a small batch keeps the device's share short):
+ * `blocks` alternating blocks of 20 steps recorded back to back, each submitted without waiting for the
+ * device (as a training loop without readbacks runs), the device drained between blocks. Quantiles over
+ * all steps: the low ones are the least disturbed by other processes on a shared machine.
+ */
+async function capturedRatio(peer: { prepare(w: Workload): Promise<unknown> }, w: Workload, batch: number, blocks: number): Promise<void> {
+  if (w.kind !== 'train') return;
+  const run = (await peer.prepare({ ...w, batch })) as { recordOnly?(compiled: boolean): number; dispose(): unknown };
+  if (!run.recordOnly) return;
+  for (let i = 0; i < 4; i++) (run.recordOnly(false), run.recordOnly(true)); // traces until two calls match
+  await E.sync();
+  const eager: number[] = [];
+  const captured: number[] = [];
+  for (let b = 0; b < blocks; b++) {
+    for (const [compiled, into] of [[false, eager], [true, captured]] as const) {
+      for (let i = 0; i < 20; i++) into.push(run.recordOnly(compiled));
+      await E.sync();
+    }
+  }
+  const q = (xs: number[], f: number) => [...xs].sort((a, b) => a - b)[Math.floor(f * (xs.length - 1))]!;
+  console.log(`\nE.compile, batch ${batch}: CPU time to record a step, eager vs captured (replayed), ${eager.length} steps each:`);
+  for (const f of [0.1, 0.25, 0.5]) {
+    console.log(`  quantile ${f}: eager ${q(eager, f).toFixed(3)} ms, captured ${q(captured, f).toFixed(3)} ms, captured / eager ${(q(captured, f) / q(eager, f)).toFixed(3)}`);
+  }
+  await run.dispose();
 }
 
 async function main(): Promise<void> {
@@ -101,6 +148,8 @@ async function main(): Promise<void> {
     console.log(`replayed one by one (no timestamp queries): ${trace.length} dispatches, ${sum.toFixed(1)} ms including a submit each\n`);
   }
   printKernels(rows, sum);
+  await dispatchCounts(rt, run);
+  await capturedRatio(peer, w, Number(arg('ratio-batch') ?? 2), Number(arg('blocks') ?? 8));
   await run.dispose();
 }
 

@@ -30,6 +30,8 @@ const GATE: FusedProgram = {
 /** Representative arguments of every generator function (each entry is one instance shown). */
 const INSTANCES: Record<string, unknown[][]> = {
   unaryForwardWGSL: [['relu'], ['sigmoid']],
+  sgdMultiWGSL: [[2]],
+  adamMultiWGSL: [[3]],
   unaryBackwardWGSL: [['relu']],
   binaryWGSL: [
     ['add', elementwise.BINARY_OPS.add.forward, { sameShape: true }],
@@ -77,7 +79,7 @@ const INSTANCES: Record<string, unknown[][]> = {
 };
 
 /** Reading order: the families a training step uses most first, then the rest alphabetically. */
-const ORDER = ['matmul', 'conv2d', 'conv-grouped', 'elementwise', 'fused-elementwise', 'reduce', 'softmax', 'batchnorm', 'layernorm', 'embedding', 'scan', 'pad', 'sort', 'pool', 'optim', 'shape', 'dropout', 'random', 'fill', 'transforms', 'pack', 'common'];
+const ORDER = ['matmul', 'conv2d', 'conv-grouped', 'elementwise', 'fused-elementwise', 'reduce', 'softmax', 'batchnorm', 'layernorm', 'embedding', 'scan', 'pad', 'sort', 'pool', 'optim', 'optim-multi', 'shape', 'dropout', 'random', 'fill', 'transforms', 'pack', 'common'];
 
 export interface Kernel {
   name: string;

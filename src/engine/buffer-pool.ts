@@ -75,6 +75,15 @@ export class BufferPool {
   private recentPeak = 0;
   private stats: PoolStats = { liveBuffers: 0, liveBytes: 0, peakLiveBytes: 0, pooledBuffers: 0, pooledBytes: 0, created: 0, destroyed: 0 };
   policy: PoolPolicy = { ...DEFAULT_POOL_POLICY };
+  /** Pin counts of buffers a captured step replays into (capture.ts): never handed out nor destroyed. */
+  private pins = new Map<GPUBuffer, number>();
+  /** Pinned buffers their tensors released (or that were free when pinned), held until unpinned. */
+  private held = new Set<GPUBuffer>();
+  /** Buffers handed out so far; each acquire stamps its buffer with the count (see `acquiredSince`). */
+  acquires = 0;
+  private stamps = new WeakMap<GPUBuffer, number>();
+  /** Bumped when a tensor releases a pinned buffer: a capture checks it to notice state replaced outside its step. */
+  pinnedReleases = 0;
   /** Called for each buffer the pool destroys (the runtime drops cached bind groups naming it). */
   onDestroy: ((buf: GPUBuffer) => void) | null = null;
 
@@ -103,6 +112,7 @@ export class BufferPool {
       this.order.set(buf, this.nextOrder++);
       this.stats.created++;
     }
+    this.stamps.set(buf, ++this.acquires);
     this.stats.liveBuffers++;
     this.stats.liveBytes += size;
     if (this.stats.liveBytes > this.peakSinceSubmit) this.peakSinceSubmit = this.stats.liveBytes;
@@ -110,7 +120,48 @@ export class BufferPool {
     return buf;
   }
 
+  /**
+   * Keep `buf` out of reuse until `unpin`: a free buffer leaves the free list now (counted live), a live
+   * one is held when its tensor releases it.
+   */
+  pin(buf: GPUBuffer): void {
+    const n = this.pins.get(buf) ?? 0;
+    this.pins.set(buf, n + 1);
+    if (n !== 0 || !this.released.has(buf)) return;
+    const list = this.free.get(buf.size)!;
+    list.splice(list.indexOf(buf), 1);
+    if (list.length === 0) this.free.delete(buf.size);
+    this.released.delete(buf);
+    this.stats.pooledBuffers--;
+    this.stats.pooledBytes -= buf.size;
+    this.stats.liveBuffers++;
+    this.stats.liveBytes += buf.size;
+    this.held.add(buf);
+  }
+
+  /** Undo one `pin`; the last one hands a held buffer back to the free list. */
+  unpin(buf: GPUBuffer): void {
+    const n = this.pins.get(buf) ?? 0;
+    if (n > 1) return void this.pins.set(buf, n - 1);
+    this.pins.delete(buf);
+    if (this.held.delete(buf)) this.release(buf);
+  }
+
+  /** `buf` was handed out (last) after `acquires` had the value `since`: a new allocation since then. */
+  acquiredSince(buf: GPUBuffer, since: number): boolean {
+    return (this.stamps.get(buf) ?? 0) > since;
+  }
+
+  /** `buf` is pinned and nothing but the pin holds it (its tensors released it, or it was free when pinned). */
+  isHeld(buf: GPUBuffer): boolean {
+    return this.held.has(buf);
+  }
+
   release(buf: GPUBuffer): void {
+    if (this.pins.has(buf)) {
+      if (!this.held.has(buf)) (this.held.add(buf), this.pinnedReleases++);
+      return;
+    }
     const size = buf.size;
     let list = this.free.get(size);
     if (!list) this.free.set(size, (list = []));

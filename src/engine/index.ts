@@ -9,6 +9,7 @@ export {
 } from './tensor.js';
 export type { DType, Shape, GradFn, CreateOptions, RandomOptions, BackwardOptions, SavedForBackward, MemoryStats, NestedNumbers } from './tensor.js';
 export { scope, noGrad, isGradEnabled, setGradEnabled } from './scope.js';
+export { compile, type CompiledStep, type CompileOptions, type CompileStats } from './capture.js';
 export { Generator, manualSeed, defaultGenerator } from './random.js';
 export { setFloat32MatmulPrecision, getFloat32MatmulPrecision, type MatmulPrecision } from './precision.js';
 export * from './ops/index.js';

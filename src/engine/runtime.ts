@@ -65,6 +65,35 @@ export interface TracedDispatch {
   workgroups: [number, number, number];
 }
 
+/**
+ * What a step capture (capture.ts) records while it traces a step: the commands in order, with the
+ * bind group each dispatch used, and the per-call values ops register (see `Runtime.capture`).
+ * @internal
+ */
+export interface CaptureRecorder {
+  /** The commands, in recording order. */
+  ops: CapturedOp[];
+  /** Set by an op right before its dispatch: recomputes that dispatch's parameter words at each replay. */
+  nextDynamic: (() => ArrayLike<number>) | null;
+  /** The first reason the step cannot be replayed faithfully (a readback, an upload, a submit), if any. */
+  refusal: string | null;
+  /** JS state an op advances at each replay (a step count), run before the op at index `at`. */
+  effects: { at: number; fn: () => void }[];
+  /** Conditions the trace assumed; one returning a reason means the step must be traced again. */
+  guards: (() => string | null)[];
+  /** Number of replays so far (dynamic callbacks use it to recompute once per replay). */
+  replays: number;
+  /** The pool's acquire count when the trace began: buffers acquired later are the step's own. */
+  since: number;
+  /** A kernel of the step checks indices (`indexFlags`): each replay arms the check again. */
+  armsIndexFlags: boolean;
+}
+
+/** One recorded command of a captured step. @internal */
+export type CapturedOp =
+  | { kind: 'dispatch'; kernel: Kernel; buffers: GPUBuffer[]; params: Uint32Array; workgroups: [number, number, number]; bindGroup: GPUBindGroup; dynamic: (() => ArrayLike<number>) | null; fresh: boolean[] }
+  | { kind: 'copy'; src: GPUBuffer; srcOffset: number; dst: GPUBuffer; dstOffset: number; bytes: number; writer: string; fresh: boolean[] };
+
 const ARENA_BYTES = 1 << 18; // 1024 dispatches per submit before a forced flush
 
 /** The error engram throws for invalid use (arguments, shapes, state) and for WebGPU errors. */
@@ -132,6 +161,13 @@ export class Runtime {
    * parameters, grid) so tools such as bench/profile.ts can replay and time kernels one by one.
    */
   trace: TracedDispatch[] | null = null;
+
+  /**
+   * The step capture tracing now (capture.ts), or null. Ops whose parameter words change from call to
+   * call (an optimizer's learning rate and step count, dropout's counter) register them here while it
+   * is set. @internal
+   */
+  capture: CaptureRecorder | null = null;
 
   /** When set, each dispatch runs in its own compute pass timed on the GPU (see gpu-timer.ts). */
   timer: GpuTimer | null = null;
@@ -236,6 +272,9 @@ export class Runtime {
    */
   dispatch(k: Kernel, buffers: GPUBuffer[], params: ArrayLike<number>, workgroups: [number, number?, number?]): void {
     this.assertAlive();
+    const cap = this.capture;
+    const dynamic = cap ? cap.nextDynamic : null;
+    if (cap) cap.nextDynamic = null;
     if (buffers.length !== k.bindings) {
       throw new EngramError(`kernel '${k.name}' expects ${k.bindings} buffers, got ${buffers.length}`);
     }
@@ -247,13 +286,30 @@ export class Runtime {
       throw new EngramError(`kernel '${k.name}': dispatch [${x}, ${y}, ${z}] exceeds maxComputeWorkgroupsPerDimension (${maxWG})`);
     }
     if (this.arenaUsed + PARAM_BLOCK_BYTES > ARENA_BYTES) this.flush();
+    const bindGroup = this.bindGroupFor(k, buffers);
+    if (cap) {
+      const fresh = buffers.map((b) => this.pool.acquiredSince(b, cap.since));
+      cap.ops.push({ kind: 'dispatch', kernel: k, buffers: [...buffers], params: Uint32Array.from(params), workgroups: [x, y, z], bindGroup, dynamic, fresh });
+    }
+    this.encode(k, buffers, bindGroup, params, x, y, z);
+  }
+
+  /**
+   * Encode a dispatch of a captured step again (capture.ts): its bind group is the one recorded, so
+   * nothing is looked up or validated again. @internal
+   */
+  replayDispatch(k: Kernel, buffers: GPUBuffer[], bindGroup: GPUBindGroup, params: ArrayLike<number>, [x, y, z]: [number, number, number]): void {
+    this.assertAlive();
+    if (this.arenaUsed + PARAM_BLOCK_BYTES > ARENA_BYTES) this.flush();
+    this.encode(k, buffers, bindGroup, params, x, y, z);
+  }
+
+  private encode(k: Kernel, buffers: GPUBuffer[], bindGroup: GPUBindGroup, params: ArrayLike<number>, x: number, y: number, z: number): void {
     const offset = this.arenaUsed;
     this.arenaCPU.set(params as ArrayLike<number>, offset / 4);
     this.arenaUsed += Math.ceil(PARAM_BLOCK_BYTES / this.arenaAlign) * this.arenaAlign;
-
     if (this.watched.size !== 0) for (const i of k.writes) this.noteWrite(buffers[i]!, k.name);
     if (this.trace) this.trace.push({ kernel: k, buffers: [...buffers], params: Uint32Array.from(params), workgroups: [x, y, z] });
-    const bindGroup = this.bindGroupFor(k, buffers);
     if (this.timer) this.endPass();
     const pass = this.computePass(this.timer?.nextPass(k.name));
     pass.setPipeline(k.pipeline);
@@ -277,6 +333,10 @@ export class Runtime {
   copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number, writer = 'copy'): void {
     this.assertAlive();
     if (bytes === 0) return;
+    if (this.capture) {
+      if (writer === 'upload') this.capture.refusal ??= 'an upload of CPU data (E.tensor, fromArray, a random tensor made on the CPU) inside the step';
+      else this.capture.ops.push({ kind: 'copy', src, srcOffset, dst, dstOffset, bytes, writer, fresh: [src, dst].map((b) => this.pool.acquiredSince(b, this.capture!.since)) });
+    }
     if (this.watched.size !== 0) this.noteWrite(dst, writer);
     this.endPass();
     this.currentEncoder().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
@@ -309,12 +369,14 @@ export class Runtime {
   indexFlags(): GPUBuffer {
     this.indexFlagsBuffer ??= this.device.createBuffer({ size: 16, usage: 0x80 /* STORAGE */ | 0x04 /* COPY_SRC */ | 0x08 /* COPY_DST */, label: 'engram-index-flags' });
     this.indexFlagsArmed = true;
+    if (this.capture) this.capture.armsIndexFlags = true;
     return this.indexFlagsBuffer;
   }
 
   /** Submit everything recorded so far. Cheap when nothing is pending. */
   flush(): void {
     this.assertAlive();
+    if (this.capture && this.pendingCommands > 0) this.capture.refusal ??= 'a submit inside the step (sync(), a readback, or more than 1024 dispatches)';
     if (!this.encoder) return;
     this.endPass();
     if (this.arenaUsed > 0) {
@@ -351,6 +413,7 @@ export class Runtime {
   /** Read `bytes` bytes of a buffer back to the CPU (submits pending work first). */
   async read(src: GPUBuffer, bytes: number, srcOffset = 0, countAsReadback = true): Promise<ArrayBuffer> {
     this.assertAlive();
+    if (this.capture) this.capture.refusal ??= 'a readback (toArray, item, read) inside the step';
     const padded = Math.max(4, Math.ceil(bytes / 4) * 4);
     // Armed index checks ride along: their 16 bytes go after the data, then the flags are cleared.
     const flags = this.indexFlagsArmed ? this.indexFlagsBuffer! : null;

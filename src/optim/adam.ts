@@ -1,9 +1,12 @@
 // Adam (torch.optim.Adam: L2 penalty added to the gradient) and AdamW (torch.optim.AdamW:
-// decoupled weight decay), with bias correction. One fused kernel per parameter tensor per step.
+// decoupled weight decay), with bias correction. One fused kernel per parameter tensor, or per batch of
+// tensors (multi-tensor.ts).
 
 import { runtime, grid1d, f32bits } from '../engine/runtime.js';
 import { zeros, Tensor } from '../engine/tensor.js';
 import { ADAM_WGSL } from '../shaders/optim.js';
+import { adamMultiWGSL } from '../shaders/optim-multi.js';
+import { planMultiTensor, recordPlanned, type PlannedDispatch, type TensorJob } from './multi-tensor.js';
 import { Optimizer, withDefaults, type ParamGroupInput, type ParamState } from './optimizer.js';
 import { EngramError } from '../engine/runtime.js';
 import { checkNumber, show } from '../engine/validate.js';
@@ -25,7 +28,7 @@ export interface AdamOptions {
 
 /**
  * Adam with bias correction, as torch.optim.Adam (weight decay as an L2 penalty added to the gradient); one
- * fused kernel per parameter tensor per step.
+ * fused kernel updates several parameter tensors per dispatch (see `foreach`).
  */
 export class Adam extends Optimizer<AdamOptions> {
   private state = new Map<Tensor, { m: Tensor; v: Tensor; t: number }>();
@@ -38,6 +41,11 @@ export class Adam extends Optimizer<AdamOptions> {
     super(params, withDefaults(decoupled ? 'AdamW' : 'Adam', { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: decoupled ? 1e-2 : 0 }, opts), decoupled ? 'AdamW' : 'Adam');
   }
 
+  /** The kernels' words are planned again from the group's options at each replay (`compile`). */
+  protected override readonly replaysOptions = true;
+  /** Step counts and momentum flags advance at each replay of a captured step (`compile`). */
+  protected override readonly capturable = true;
+
   protected checkOptions(o: AdamOptions): void {
     // PyTorch's checks: betas in [0, 1) ("Invalid beta parameter at index 0: 2"), eps >= 0, weight decay >= 0.
     const kind = this.kind;
@@ -49,20 +57,50 @@ export class Adam extends Optimizer<AdamOptions> {
   }
 
   protected update(p: Tensor, grad: Tensor, h: AdamOptions): void {
-    const rt = runtime();
+    const s = this.stateFor(p);
+    const buffers = [grad.buffer, p.buffer, s.m.buffer, s.v.buffer];
+    recordPlanned(() => [this.planOne(this.job(p, buffers, s, h), h)], () => void s.t++);
+  }
+
+  protected override updateGroup(ps: Tensor[], h: AdamOptions): void {
+    if (!this.foreach) return super.updateGroup(ps, h);
+    const states = ps.map((p) => this.stateFor(p));
+    // The buffers are taken now: a replay (compile) reuses them, whatever p.grad holds by then.
+    const buffers = ps.map((p, i) => [p.grad!.buffer, p.buffer, states[i]!.m.buffer, states[i]!.v.buffer]);
+    const plan = () => {
+      const jobs = ps.map((p, i) => this.job(p, buffers[i]!, states[i]!, h));
+      const [b1, b2] = h.betas;
+      const header = [f32bits(h.lr), f32bits(b1), f32bits(b2), f32bits(h.eps), f32bits(h.weightDecay), this.decoupled ? 1 : 0];
+      return planMultiTensor('adam', adamMultiWGSL, header, jobs, (job) => this.planOne(job, h), true);
+    };
+    recordPlanned(plan, () => {
+      for (const s of states) s.t++;
+    });
+  }
+
+  /** The moments of `p`, made (zeros) on first use. */
+  private stateFor(p: Tensor): { m: Tensor; v: Tensor; t: number } {
     let s = this.state.get(p);
     if (!s) {
       s = { m: zeros(p.shape).keep(), v: zeros(p.shape).keep(), t: 0 };
       this.state.set(p, s);
     }
-    s.t++;
+    return s;
+  }
+
+  /** `p`'s job: its buffers (gradient, parameter, moments) and the bias corrections of its next step (t + 1). */
+  private job(p: Tensor, buffers: GPUBuffer[], s: { t: number }, h: AdamOptions): TensorJob {
     const [b1, b2] = h.betas;
-    const k = rt.kernel({ name: 'adam', wgsl: ADAM_WGSL, bindings: ['read', 'write', 'write', 'write'] });
-    const params = [
-      p.size, f32bits(h.lr), f32bits(b1), f32bits(b2), f32bits(h.eps), f32bits(h.weightDecay),
-      this.decoupled ? 1 : 0, f32bits(1 - b1 ** s.t), f32bits(1 - b2 ** s.t),
-    ];
-    rt.dispatch(k, [grad.buffer, p.buffer, s.m.buffer, s.v.buffer], params, grid1d(p.size));
+    const t = s.t + 1;
+    return { buffers, n: p.size, words: [f32bits(1 - b1 ** t), f32bits(1 - b2 ** t)] };
+  }
+
+  /** The per-tensor kernel for one tensor's job (words: the bias corrections). */
+  private planOne(job: TensorJob, h: AdamOptions): PlannedDispatch {
+    const [b1, b2] = h.betas;
+    const k = runtime().kernel({ name: 'adam', wgsl: ADAM_WGSL, bindings: ['read', 'write', 'write', 'write'] });
+    const params = [job.n, f32bits(h.lr), f32bits(b1), f32bits(b2), f32bits(h.eps), f32bits(h.weightDecay), this.decoupled ? 1 : 0, job.words[0], job.words[1]];
+    return { kernel: k, buffers: job.buffers, params, grid: grid1d(job.n) };
   }
 
   protected exportState(p: Tensor): ParamState | undefined {

@@ -2,6 +2,7 @@
 // (decay * average + (1 - decay) * weight). The averages live on the GPU beside the weights; update() is one
 // kernel per parameter tensor and no readback.
 
+import { captureGuard, perCallEffect } from '../engine/capture.js';
 import { runtime, grid1d, f32bits, EngramError } from '../engine/runtime.js';
 import { Tensor } from '../engine/tensor.js';
 import { checkInt, checkNumber, show } from '../engine/validate.js';
@@ -81,6 +82,10 @@ export class ExponentialMovingAverage {
       });
     }
     this.numUpdates++;
+    // A captured step (compile) counts the update at each replay; a changed decay traces it again.
+    perCallEffect(() => this.numUpdates++);
+    const decay = this.decay;
+    captureGuard(() => (this.decay === decay ? null : 'ExponentialMovingAverage: decay changed'));
   }
 
   /** Copy the averages into the tracked parameters (default) or into another module's/list's parameters of the same shapes. */

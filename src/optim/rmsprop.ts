@@ -6,6 +6,7 @@ import { runtime, grid1d, f32bits, EngramError } from '../engine/runtime.js';
 import { zeros, Tensor } from '../engine/tensor.js';
 import { RMSPROP_WGSL } from '../shaders/optim.js';
 import { Optimizer, withDefaults, type ParamGroupInput, type ParamState } from './optimizer.js';
+import { perCallEffect } from '../engine/capture.js';
 import { checkBoolean, checkNumber, show } from '../engine/validate.js';
 
 /** Hyperparameters of `RMSprop` (each parameter group may override them), as in torch.optim.RMSprop. */
@@ -48,6 +49,9 @@ export class RMSprop extends Optimizer<RMSpropOptions> {
     super(params, withDefaults('RMSprop', { lr: 1e-2, alpha: 0.99, eps: 1e-8, weightDecay: 0, momentum: 0, centered: false }, opts), 'RMSprop');
   }
 
+  /** Its per-tensor state (the step count) advances at each replay of a captured step (`compile`). */
+  protected override readonly capturable = true;
+
   protected checkOptions(o: RMSpropOptions): void {
     // PyTorch's checks ("Invalid alpha value: -1"), plus finiteness.
     checkNumber('RMSprop', 'alpha', o.alpha, { min: 0 });
@@ -68,6 +72,8 @@ export class RMSprop extends Optimizer<RMSpropOptions> {
     if (h.centered && s.gradAvg.size !== p.size) (s.gradAvg.dispose(), (s.gradAvg = zeros(p.shape).keep()));
     if (h.momentum > 0 && s.buf.size !== p.size) (s.buf.dispose(), (s.buf = zeros(p.shape).keep()));
     s.step++;
+    const state = s;
+    perCallEffect(() => void state.step++); // a captured step's replay counts the step too (compile)
     const k = rt.kernel({ name: 'rmsprop', wgsl: RMSPROP_WGSL, bindings: ['read', 'write', 'write', 'write', 'write'] });
     const params = [p.size, f32bits(h.lr), f32bits(h.alpha), f32bits(h.eps), f32bits(h.weightDecay), f32bits(h.momentum), h.centered ? 1 : 0];
     rt.dispatch(k, [grad.buffer, p.buffer, s.squareAvg.buffer, s.gradAvg.buffer, s.buf.buffer], params, grid1d(p.size));

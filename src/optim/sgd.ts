@@ -1,9 +1,12 @@
 // Stochastic gradient descent with momentum, dampening, Nesterov momentum and weight decay,
-// matching torch.optim.SGD. One fused kernel per parameter tensor per step.
+// matching torch.optim.SGD. One fused kernel per parameter tensor, or per batch of tensors (multi-tensor.ts).
 
 import { runtime, grid1d, f32bits, EngramError } from '../engine/runtime.js';
 import { zeros, Tensor } from '../engine/tensor.js';
 import { SGD_WGSL } from '../shaders/optim.js';
+import { sgdMultiWGSL } from '../shaders/optim-multi.js';
+import { planMultiTensor, recordPlanned, type PlannedDispatch, type TensorJob } from './multi-tensor.js';
+import { captureGuard } from '../engine/capture.js';
 import { Optimizer, withDefaults, type ParamGroupInput, type ParamState } from './optimizer.js';
 import { checkBoolean, checkNumber, show } from '../engine/validate.js';
 
@@ -23,7 +26,7 @@ export interface SGDOptions {
 
 /**
  * Stochastic gradient descent with momentum, dampening, Nesterov momentum and weight decay, matching
- * torch.optim.SGD; one fused kernel per parameter tensor per step.
+ * torch.optim.SGD; one fused kernel updates several parameter tensors per dispatch (see `foreach`).
  */
 export class SGD extends Optimizer<SGDOptions> {
   private momentumBuffers = new Map<Tensor, { buf: Tensor; started: boolean }>();
@@ -31,6 +34,11 @@ export class SGD extends Optimizer<SGDOptions> {
   constructor(params: Iterable<Tensor> | ParamGroupInput<SGDOptions>[], opts: Partial<SGDOptions> & { lr: number }) {
     super(params, withDefaults('SGD', { lr: undefined as unknown as number, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false }, opts), 'SGD');
   }
+
+  /** The kernels' words are planned again from the group's options at each replay (`compile`). */
+  protected override readonly replaysOptions = true;
+  /** Step counts and momentum flags advance at each replay of a captured step (`compile`). */
+  protected override readonly capturable = true;
 
   protected checkOptions(o: SGDOptions): void {
     // PyTorch's checks ("Invalid momentum value: -1"), plus finiteness: NaN would poison every weight.
@@ -44,7 +52,52 @@ export class SGD extends Optimizer<SGDOptions> {
   }
 
   protected update(p: Tensor, grad: Tensor, h: SGDOptions): void {
-    const rt = runtime();
+    this.step1(p, grad, h);
+  }
+
+  /** One tensor's update on its own (the per-tensor kernel). */
+  private step1(p: Tensor, grad: Tensor, h: SGDOptions): void {
+    const state = this.stateFor(p, h);
+    const buffers = [grad.buffer, p.buffer, state.buf.buffer];
+    const job = (): TensorJob => ({ buffers, n: p.size, words: [state.started ? 0 : 1, 0] });
+    this.guardMomentum([state], h);
+    recordPlanned(() => [this.planOne(job(), h)], () => {
+      if (h.momentum !== 0) state.started = true;
+    });
+  }
+
+  protected override updateGroup(ps: Tensor[], h: SGDOptions): void {
+    if (!this.foreach) return super.updateGroup(ps, h);
+    const states = ps.map((p) => this.stateFor(p, h));
+    // The buffers are taken now: a replay (compile) reuses them, whatever p.grad holds by then.
+    const buffers = ps.map((p, i) => [p.grad!.buffer, p.buffer, states[i]!.buf.buffer]);
+    this.guardMomentum(states, h);
+    const plan = () => {
+      const jobs: TensorJob[] = ps.map((p, i) => ({ buffers: buffers[i]!, n: p.size, words: [states[i]!.started ? 0 : 1, 0] }));
+      const header = [f32bits(h.lr), f32bits(h.momentum), f32bits(h.dampening), f32bits(h.weightDecay), h.nesterov ? 1 : 0];
+      return planMultiTensor('sgd', sgdMultiWGSL, header, jobs, (job) => this.planOne(job, h), true);
+    };
+    recordPlanned(plan, () => {
+      if (h.momentum !== 0) for (const s of states) s.started = true;
+    });
+  }
+
+  /** A captured step (compile) replays with the momentum buffers it traced: momentum switched on or off traces again. */
+  private guardMomentum(states: { buf: Tensor }[], h: SGDOptions): void {
+    const on = h.momentum !== 0;
+    const bufs = states.map((s) => s.buf);
+    captureGuard(() => ((h.momentum !== 0) !== on || states.some((s, i) => s.buf !== bufs[i]) ? 'SGD momentum was switched on or off' : null));
+  }
+
+  /** The per-tensor kernel for one tensor's job (words[0] is the first-step flag). */
+  private planOne(job: TensorJob, h: SGDOptions): PlannedDispatch {
+    const k = runtime().kernel({ name: 'sgd', wgsl: SGD_WGSL, bindings: ['read', 'write', 'write'] });
+    const params = [job.n, f32bits(h.lr), f32bits(h.momentum), f32bits(h.dampening), f32bits(h.weightDecay), h.nesterov ? 1 : 0, job.words[0]];
+    return { kernel: k, buffers: job.buffers, params, grid: grid1d(job.n) };
+  }
+
+  /** The momentum state of `p`, made (zeros) on first use or when momentum was switched on. */
+  private stateFor(p: Tensor, h: SGDOptions): { buf: Tensor; started: boolean } {
     let state = this.momentumBuffers.get(p);
     // A momentum switched on after the first step (OneCycleLR cycles it; loadStateDict may set it) starts a
     // buffer then, as PyTorch's momentum_buffer of None does.
@@ -56,10 +109,7 @@ export class SGD extends Optimizer<SGDOptions> {
       state = { buf: zeros(h.momentum !== 0 ? p.shape : [1]).keep(), started: false };
       this.momentumBuffers.set(p, state);
     }
-    const k = rt.kernel({ name: 'sgd', wgsl: SGD_WGSL, bindings: ['read', 'write', 'write'] });
-    const params = [p.size, f32bits(h.lr), f32bits(h.momentum), f32bits(h.dampening), f32bits(h.weightDecay), h.nesterov ? 1 : 0, state.started ? 0 : 1];
-    rt.dispatch(k, [grad.buffer, p.buffer, state.buf.buffer], params, grid1d(p.size));
-    if (h.momentum !== 0) state.started = true;
+    return state;
   }
 
   protected exportState(p: Tensor): ParamState | undefined {

@@ -8,6 +8,7 @@ import { DROPOUT_WGSL } from '../../shaders/dropout.js';
 import { empty, withGrad, type Tensor } from '../tensor.js';
 import { shapeStr } from '../shape.js';
 import { onManualSeed } from '../random.js';
+import { perCallEffect, perCallWords } from '../capture.js';
 
 /** Dropout's own random stream: a seed and the number of masks drawn from it so far. */
 const state = { seed: 0, counter: 0 };
@@ -71,10 +72,12 @@ export function dropoutKeepMask(n: number, p: number, seed: number, counter = 0)
   return out;
 }
 
-function applyMask(x: Tensor, key: [number, number], thr: number, scale: number): Tensor {
+function applyMask(x: Tensor, cell: { key: [number, number] }, thr: number, scale: number): Tensor {
   const rt = runtime();
   const k = rt.kernel({ name: 'dropout', wgsl: DROPOUT_WGSL, bindings: ['read', 'write'] });
   const y = empty(x.shape);
+  const key = cell.key;
+  perCallWords(() => [x.size, cell.key[0], cell.key[1], thr, f32bits(scale)]);
   rt.dispatch(k, [x.buffer, y.buffer], [x.size, key[0], key[1], thr, f32bits(scale)], grid1d(x.size));
   return y;
 }
@@ -92,16 +95,21 @@ export function dropout(x: Tensor, p: number, training: boolean, seed?: number):
   }
   if (x.dtype !== 'float32') throw new EngramError(`dropout: expects a float32 input, got ${x.dtype} (shape ${shapeStr(x.shape)})`);
   if (!training || p === 0) return withGrad(x.detach(), 'dropout', [x], (g) => [g], { saved: [] });
-  let key: [number, number];
+  const cell: { key: [number, number] } = { key: [0, 0] };
   if (seed !== undefined) {
     checkU32(seed, 'seed');
-    key = dropoutKey(seed, 0);
+    cell.key = dropoutKey(seed, 0);
   } else {
-    key = dropoutKey(state.seed, state.counter);
-    state.counter = (state.counter + 1) >>> 0;
+    const draw = () => {
+      cell.key = dropoutKey(state.seed, state.counter);
+      state.counter = (state.counter + 1) >>> 0;
+    };
+    draw();
+    // A captured step (compile) draws this call's key again at each replay, where the eager call did.
+    perCallEffect(draw);
   }
   const thr = dropoutThreshold(p);
   const scale = p === 1 ? 0 : 1 / (1 - p);
-  const y = applyMask(x, key, thr, scale);
-  return withGrad(y, 'dropout', [x], (g) => [applyMask(g, key, thr, scale)], { saved: [] });
+  const y = applyMask(x, cell, thr, scale);
+  return withGrad(y, 'dropout', [x], (g) => [applyMask(g, cell, thr, scale)], { saved: [] });
 }
