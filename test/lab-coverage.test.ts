@@ -13,6 +13,7 @@ import { OP_CASES } from '../web/lab-cases-more.js';
 import { shaderKernels } from '../web/lab-catalogue.js';
 import { runCase, FORWARD_TOL, GRAD_TOL, type RunDispatch } from '../web/lab-ops.js';
 import { ruleFor, checkRule } from '../web/lab-rules.js';
+import { ownersOf, checkOwners } from '../web/lab-owners.js';
 
 useGPU();
 
@@ -21,6 +22,57 @@ const NEEDS: Record<string, (rt: E.Runtime) => string | null> = {
   conv2dSubgroupWGSL: (rt) => (rt.info.subgroupMinSize > 0 ? null : 'subgroups'),
   conv2dGradWeightSubgroupWGSL: (rt) => (rt.info.subgroupMinSize > 0 ? null : 'subgroups'),
 };
+
+/**
+ * Shapes at which each panel's dispatches span more than one workgroup (the defaults are tiny and
+ * mostly fit in one), so that the grid rules and element owners are checked where they can fail.
+ */
+const GRID_PARAMS: Record<string, Record<string, number>> = {
+  matmul: { M: 40, K: 5, N: 20 },
+  gemm: { M: 72, K: 12, N: 68 },
+  linear: { rows: 20, in: 5, out: 20 },
+  conv2d: { N: 2, C: 4, H: 16, W: 20, CO: 16 },
+  conv2dDirect: { H: 12, W: 12 },
+  convGrouped: { H: 10, W: 10 },
+  convTranspose2d: { H: 9, W: 9 },
+  conv1d: { L: 300 },
+  unary: { rows: 20, cols: 20 },
+  binary: { rows: 20, cols: 20 },
+  accumulate: { n: 300 },
+  where: { rows: 20, cols: 20 },
+  fused: { rows: 20, cols: 20 },
+  reduce: { rows: 300, cols: 6 },
+  maxDim: { rows: 300, cols: 6 },
+  softmax: { rows: 300, cols: 5 },
+  logSoftmax: { rows: 300, cols: 5 },
+  crossEntropy: { rows: 300 },
+  logsumexp: { rows: 300 },
+  cumsum: { rows: 300 },
+  sort: { rows: 300 },
+  maxPool2d: { C: 4, H: 27, W: 27 },
+  avgPool2d: { H: 25, W: 25 },
+  adaptiveAvgPool2d: { H: 20, W: 20, OH: 12, OW: 12 },
+  batchNorm: { H: 6, W: 6 },
+  layerNorm: { N: 20, L: 5 },
+  transpose: { rows: 20, cols: 20 },
+  indexSelect: { cols: 70 },
+  gather: { rows: 70 },
+  embedding: { V: 2, E: 140, K: 2 },
+  pad: { rows: 20, cols: 20 },
+  oneHot: { n: 300 },
+  dropout: { rows: 20, cols: 20 },
+  random: { n: 300 },
+  attention: { B: 2, L: 70 },
+  optimizer: { n: 300 },
+  codecs: { d: 600 },
+  transforms: { B: 12, H: 12, W: 12 },
+};
+
+/** Kernels that run as one workgroup even at those shapes, each for a reason of the op. */
+const SINGLE_WORKGROUP: string[] = [
+  'BN_EVAL_STATS_WGSL', // a thread per channel: one workgroup up to 256 channels
+  'LOSS_COMBINE_WGSL', // a thread per loss value: one for a mean
+];
 
 describe('shader lab coverage', () => {
   it('names every kernel of src/shaders in a panel', () => {
@@ -64,6 +116,12 @@ describe('shader lab coverage', () => {
             const bad = checkRule(rule, d as RunDispatch);
             if (bad) problems.push(`${what}: ${d.ref.name} (${d.name}): ${bad}`);
           }
+          const owners = ownersOf(d.ref.name, d);
+          if (!owners) problems.push(`${what}: no element owners for ${d.ref.name}`);
+          else {
+            const bad = checkOwners(owners, d);
+            if (bad) problems.push(`${what}: ${d.ref.name} (${d.name}) owners: ${bad}`);
+          }
         }
       }
       for (const k of seen) if (!c.kernels.includes(k)) problems.push(`${c.id}: dispatches ${k} but does not name it`);
@@ -90,5 +148,47 @@ describe('shader lab coverage', () => {
       (unverified.length ? `\n  not verifiable on this adapter: ${unverified.join('; ')}` : ''));
     expect(problems).toEqual([]);
     expect(covered.length + unverified.length).toBe(all.length);
+  }, 600_000);
+
+  it('at shapes with more than one workgroup: forward results match, grids and element owners follow the rules (gradients: checked at the default shapes above)', async () => {
+    const problems: string[] = [];
+    const most = new Map<string, number>();
+    for (const c of OP_CASES) {
+      const big = GRID_PARAMS[c.id];
+      if (!big) {
+        problems.push(`${c.id}: no multi-workgroup shape in GRID_PARAMS`);
+        continue;
+      }
+      for (const variant of c.variants ?? ['']) {
+        const what = `${c.id}${variant ? ` [${variant}]` : ''} at ${JSON.stringify(big)}`;
+        let r;
+        try {
+          r = await runCase(c, { ...c.params, ...big }, 2, variant, { gradients: false });
+        } catch (e) {
+          problems.push(`${what}: ${e instanceof Error ? e.message : String(e)}`);
+          continue;
+        }
+        const tol = c.tolerance ?? FORWARD_TOL;
+        if (!(r.forward.maxRel <= tol)) problems.push(`${what}: forward max rel ${r.forward.maxRel} > ${tol}`);
+        for (const d of r.dispatches) {
+          if (!d.ref || d.phase === 'harness') continue;
+          const groups = d.workgroups[0] * d.workgroups[1] * d.workgroups[2];
+          most.set(d.ref.name, Math.max(most.get(d.ref.name) ?? 0, groups));
+          const rule = ruleFor(d.ref.name);
+          const bad = rule ? checkRule(rule, d) : 'no rule';
+          if (bad) problems.push(`${what}: ${d.ref.name} (${d.name}): ${bad}`);
+          const owners = ownersOf(d.ref.name, d);
+          const badOwner = owners ? checkOwners(owners, d) : 'no owners';
+          if (badOwner) problems.push(`${what}: ${d.ref.name} (${d.name}) owners: ${badOwner}`);
+        }
+      }
+    }
+    const unseen = OP_CASES.flatMap((c) => c.kernels).filter((k, i, a) => a.indexOf(k) === i && !most.has(k) && !NEEDS[k]?.(E.runtime())).sort();
+    const single = [...most].filter(([, g]) => g < 2).map(([k]) => k).sort();
+    console.log(`lab grids: not dispatched at the larger shapes: ${unseen.join(', ') || 'none'}`);
+    console.log(`lab grids: ${[...most].filter(([, g]) => g > 1).length} kernels seen with more than one workgroup; single-workgroup only: ${single.join(', ') || 'none'}`);
+    expect(problems).toEqual([]);
+    expect(single).toEqual(SINGLE_WORKGROUP);
+    expect(unseen).toEqual([]);
   }, 600_000);
 });

@@ -139,8 +139,11 @@ export interface OpResult {
   dispatches: RunDispatch[];
 }
 
-/** Run one op case: forward and backward on the GPU, reference and central differences on the CPU. */
-export async function runCase(c: OpCase, p: Record<string, number>, seed: number, variant: string): Promise<OpResult> {
+/**
+ * Run one op case: forward and backward on the GPU, reference and central differences on the CPU.
+ * `gradients: false` still runs the backward kernels but skips reading and checking the gradients.
+ */
+export async function runCase(c: OpCase, p: Record<string, number>, seed: number, variant: string, opts: { gradients?: boolean } = {}): Promise<OpResult> {
   const r = rng(seed);
   const inputs = c.inputs(p, r, variant);
   const refOut = c.ref(inputs.map((i) => i.value), p, variant);
@@ -185,7 +188,7 @@ export async function runCase(c: OpCase, p: Record<string, number>, seed: number
   try {
     const gpu = Float32Array.from(await kept.y.toArray());
     const grads: OpResult['grads'] = [];
-    for (let k = 0; k < inputs.length; k++) {
+    for (let k = 0; k < inputs.length && opts.gradients !== false; k++) {
       const t = kept.grads[k];
       if (!inputs[k]!.grad || !t) continue;
       const got = Float32Array.from(await t.toArray());
