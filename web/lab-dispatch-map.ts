@@ -79,9 +79,10 @@ function unravelShape(i: number, shape: number[]): number[] {
 /** An input drawn as a grid (its last dimension across). */
 function inputGrid(name: string, shape: number[], k: number, cell: number): { svg: string; place(index: number): [number, number]; cols: number } {
   const n = shape.reduce((a, b) => a * b, 1);
-  const cols = Math.max(1, Math.min(shape.at(-1) ?? 1, 64));
+  const cols = Math.max(1, Math.min(shape.at(-1) ?? 1, 128));
   const shown = Math.min(n, MAX_INPUT_CELLS);
   const rows = Math.ceil(shown / cols);
+  cell = Math.max(3, Math.min(cell, Math.floor(240 / rows)));
   const rects: string[] = [];
   for (let i = 0; i < shown; i++) rects.push(`<rect x="${(i % cols) * cell}" y="${Math.floor(i / cols) * cell}" width="${cell}" height="${cell}" fill="#eef0f3"/>`);
   return {
@@ -112,7 +113,7 @@ function draw(el: HTMLElement, d: RunDispatch, outShape: number[], view: ReadsVi
   const rects = cs.map((c, i) =>
     `<rect x="${c.col * cell}" y="${c.row * cell}" width="${cell}" height="${cell}" fill="${PALETTE[(c.wg[0] + 3 * c.wg[1] + 5 * (c.wg[2] ?? 0)) % PALETTE.length]}" data-i="${i}" data-wg="${wgKey(c.wg)}"/>`).join('');
   const stage = staging(kernel, d);
-  const grids = reads ? reads.inputs.map((inp, k) => inputGrid(inp.name, inp.shape, k, Math.max(4, Math.min(12, Math.floor(480 / Math.max(1, Math.min(inp.shape.at(-1) ?? 1, 64))))))) : [];
+  const grids = reads ? reads.inputs.map((inp, k) => inputGrid(inp.name, inp.shape, k, Math.max(3, Math.min(12, Math.floor(480 / Math.max(1, Math.min(inp.shape.at(-1) ?? 1, 128))))))) : [];
   box.innerHTML = `<p class="small">Drawn: ${total} × ${esc(owners.what)}${total > cs.length ? ` (the first ${cs.length})` : ''}, coloured by workgroup. The rule: ${esc(rule.owns)}.` +
     `${stage ? ` Workgroup memory: ${esc(stage)}.` : ''}${reads ? ` Reads: ${esc(reads.rule.text)}${reads.rule.exact ? '' : ' (where a random draw decides, what it may read)'}.` : ''}</p>` +
     `<svg class="map" width="${cols * cell + 2}" height="${rows * cell + 2}" viewBox="-1 -1 ${cols * cell + 2} ${rows * cell + 2}"><g class="cells" stroke="#fff" stroke-width="${cell > 5 ? 0.5 : 0}">${rects}</g><g class="hl" pointer-events="none"></g></svg>` +

@@ -197,11 +197,18 @@ describe('shader lab', () => {
     expect(await data(page, '#op-gemm', 'state'), await page.textContent('#op-gemm .result') ?? '').toBe('done');
     expect(Number(await data(page, '#op-gemm', 'max-rel'))).toBeLessThanOrEqual(FORWARD_TOL);
     expect(await data(page, '#op-gemm .dispatch-map', 'drawn')).toBe('matmulTiledWGSL');
-    await page.locator('#op-gemm').scrollIntoViewIfNeeded();
+    await page.setViewportSize({ width: 1200, height: 1300 });
+    await page.locator('#op-gemm .dispatch-map').scrollIntoViewIfNeeded();
     await page.hover(`#op-gemm .dispatch-map rect[data-i="${10 * 96 + 20}"]`);
     expect(await data(page, '#op-gemm .dispatch-map', 'hover')).toBe('0,0,0|164');
     expect(await page.locator('#op-gemm .dispatch-map g.hl rect.thread').count()).toBe(16);
-    await page.screenshot({ path: SCREENSHOT });
+    // A and B beside it: the thread's row of A and column of B (dark), the workgroup's 64-row band of A
+    // and 64-column band of B that pass through its workgroup memory (light).
+    expect(await page.locator('#op-gemm svg.input g.hl rect.read').count()).toBe(2 * 16);
+    expect(await page.locator('#op-gemm svg.input g.hl rect.staged').count()).toBe(2 * 64 * 16);
+    // Clipped from the page as it is (a locator screenshot would scroll, moving the cell under the mouse).
+    const clip = (await page.locator('#op-gemm .dispatch-map').boundingBox())!;
+    await page.screenshot({ path: SCREENSHOT, clip });
     expect(statSync(SCREENSHOT).size).toBeGreaterThan(10_000);
     expect(statSync(SCREENSHOT).size).toBeLessThan(400 * 1024);
     expect(errors).toEqual([]);
