@@ -123,6 +123,8 @@ export interface RunDispatch {
   workgroupSize: [number, number, number];
   /** A copy of the parameter block's words (sizes the mapping rules read). */
   params: Uint32Array;
+  /** The runtime's record of it (kernel, buffers): test/lab-owners.test.ts re-runs its workgroups one by one. */
+  traced?: E.TracedDispatch;
   /** 'forward': the op itself; 'backward': its gradient; 'harness': the lab's sum(G * y). */
   phase: 'forward' | 'harness' | 'backward';
 }
@@ -182,7 +184,7 @@ export async function runCase(c: OpCase, p: Record<string, number>, seed: number
   while (differentiable && harnessEnd - marks.harness < 3 && trace[harnessEnd]?.kernel.name === HARNESS_BACKWARD[harnessEnd - marks.harness]) harnessEnd++;
   const dispatches: RunDispatch[] = trace.map((d, i) => ({
     name: d.kernel.name, ref: identify(d.kernel.wgsl), wgsl: d.kernel.wgsl, workgroups: d.workgroups,
-    workgroupSize: workgroupSize3(d.kernel.wgsl), params: d.params,
+    workgroupSize: workgroupSize3(d.kernel.wgsl), params: d.params, traced: d,
     phase: i < marks.forward ? 'forward' : i < harnessEnd ? 'harness' : 'backward',
   }));
   try {
