@@ -26,7 +26,9 @@ export interface Owners {
   of(i: number): Own;
 }
 
-type D = Pick<RunDispatch, 'params' | 'workgroupSize' | 'workgroups' | 'name'>;
+type D = Pick<RunDispatch, 'params' | 'workgroupSize' | 'workgroups' | 'name'> & { wgsl?: string };
+/** A constant compiled into the kernel's WGSL (`const NAME = 3u;`). */
+const compiled = (d: D, name: string): number => Number(d.wgsl?.match(new RegExp(`const ${name} = (\\d+)u`))?.[1] ?? NaN);
 const nums = (name: string): number[] => (name.match(/\d+/g) ?? []).map(Number);
 const threadsOf = (d: D): number => d.workgroupSize[0] * d.workgroupSize[1] * d.workgroupSize[2];
 
@@ -133,15 +135,45 @@ const SPECIAL: Record<string, (d: D) => Owners> = {
     return { size, per: 1, what: n.endsWith('gradWeight') ? 'dw[co, cl, kh, kw] (row slices on z)' : 'element i', of: (i) => { const o = folded(d, i); return slices ? { ...o, wg: [o.wg[0], o.wg[1], null] } : o; } };
   },
   U8_TO_F32_WGSL: (d) => ({ size: d.params[0]!, per: 4, what: 'pixel i (word ⌊i / 4⌋)', of: (i) => folded(d, Math.floor(i / 4)) }),
-  attentionForwardWGSL: (d) => attentionRows(d, d.params[1]!),
-  attentionBackwardQWGSL: (d) => attentionRows(d, d.params[1]!),
-  attentionBackwardKVWGSL: (d) => attentionRows(d, d.params[2]!),
+  attentionForwardWGSL: (d) => attentionRows(d, d.params[1]!, 1),
+  attentionBackwardQWGSL: (d) => attentionRows(d, d.params[1]!, compiled(d, 'E')),
+  attentionBackwardKVWGSL: (d) => attentionRows(d, d.params[2]!, compiled(d, 'E') + compiled(d, 'EV')),
+  UNPACK_U8_TABLE_WGSL: (d) => unpackU8(d),
+  UNPACK_U8_AFFINE_WGSL: (d) => unpackU8(d),
+  rowNormBackwardDxWGSL: (d) => {
+    const [R, Dd] = [d.params[0]!, d.params[1]!];
+    return { size: R * Dd, per: Dd, what: 'dx[r, j] (workgroup r writes row r)', of: (i) => wgOwns(d, Math.floor(i / Dd)) };
+  },
+  softmaxForwardWGSL: (d) => softmaxLines(d),
+  softmaxBackwardWGSL: (d) => softmaxLines(d),
+  lossForwardWGSL: (d) => ({
+    size: 3 * d.params[0]!, per: 3, what: 'PARTS[n] = (nll, smooth, den) of row n (STATS likewise)',
+    of: (i) => (d.name.includes('_row') ? wgOwns(d, Math.floor(i / 3)) : folded(d, Math.floor(i / 3))),
+  }),
 };
 
-/** Attention: row r of batch b (any number of columns) -> workgroup (r / 64, b), thread r % 64. */
-function attentionRows(d: D, rows: number): Owners {
+/** Attention: element j of row r of batch b (`cols` a row: 1 for lse) -> workgroup (r / 64, b), thread r % 64. */
+function attentionRows(d: D, rows: number, cols: number): Owners {
   const batch = d.params[0]!;
-  return { size: batch * rows, per: 1, what: 'row r of batch b (all its columns)', of: (i) => ({ wg: [Math.floor((i % rows) / 64), Math.floor(i / rows), 0], thread: (i % rows) % 64 }) };
+  return {
+    size: batch * rows * cols, per: cols, what: cols > 1 ? `element j of row r of batch b (${cols} a row)` : 'row r of batch b (its log-sum-exp)',
+    of: (k) => { const i = Math.floor(k / cols); return { wg: [Math.floor((i % rows) / 64), Math.floor(i / rows), 0], thread: (i % rows) % 64 }; },
+  };
+}
+
+/** uint8 unpack: out[e, j] from word e·W + ⌊j / 4⌋ (params: words, d, W). */
+function unpackU8(d: D): Owners {
+  const [words, dd, w] = [d.params[0]!, d.params[1]!, d.params[2]!];
+  return { size: (words / w) * dd, per: 4, what: 'out[e, j] (word e·W + ⌊j / 4⌋)', of: (i) => folded(d, Math.floor(i / dd) * w + Math.floor((i % dd) / 4)) };
+}
+
+/** softmax along r of x [outer, r, inner]: a line (o, i) per workgroup ('_row') or per thread. */
+function softmaxLines(d: D): Owners {
+  const [outer, r, inner] = [d.params[0]!, d.params[1]!, d.params[2]!];
+  const line = (k: number): number => Math.floor(k / (r * inner)) * inner + (k % inner);
+  return d.name.includes('_row')
+    ? { size: outer * r * inner, per: r, what: 'y[o, j, i] (a workgroup a line)', of: (k) => wgOwns(d, line(k)) }
+    : { size: outer * r * inner, per: r, what: 'y[o, j, i] (a thread a line)', of: (k) => folded(d, line(k)) };
 }
 
 /** Matmul-style tiles: element (r, c) of batch z. */
@@ -181,8 +213,8 @@ export function ownersOf(kernel: string, d: D): Owners | null {
   }
   if (rule.kind === 'tiles') return tileOwners(d, rule);
   // Layouts chosen per call (reduce, softmax, loss): '_row' a workgroup per output, else a thread.
-  if (/^(reduceWGSL|softmaxForwardWGSL|softmaxBackwardWGSL|lossForwardWGSL)$/.test(kernel)) {
-    const n = kernel === 'lossForwardWGSL' ? d.params[0]! : d.params[0]! * d.params[2]!;
+  if (kernel === 'reduceWGSL') {
+    const n = d.params[0]! * d.params[2]!;
     return d.name.includes('_row')
       ? { size: n, per: 1, what: 'output (row) o, a workgroup each', of: (j) => wgOwns(d, j) }
       : { size: n, per: 1, what: 'output (column) o, a thread each', of: (i) => folded(d, i) };

@@ -7,8 +7,11 @@
 
 import * as E from '../src/index.js';
 
-/** The sentinel word written before a probe (a float32 of about −6.3e18). */
-export const SENTINEL = 0xdeadbeef;
+/**
+ * The sentinel word written before a probe: float32 1234.567, moderate so that an in-place update
+ * (y += b, y *= c) changes it; only adding exactly 0 (or scaling by exactly 1) leaves it.
+ */
+export const SENTINEL = 0x449a5225;
 
 /**
  * `wgsl` with its entry point made to run as one workgroup of `grid` (`size` threads per workgroup):
