@@ -30,7 +30,6 @@ const DATA_DEPENDENT: Record<string, string> = {
  */
 const NOT_ELEMENT_OWNERS: Record<string, string> = {
   STRIDED_SCATTER_WGSL: 'thread i writes source element i to its strided place in the destination view',
-  MAX_POOL_BWD_TILED_WGSL: 'thread o writes the k × k window of dx under output o',
 };
 
 describe('shader lab element owners on the GPU', () => {

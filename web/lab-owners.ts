@@ -138,6 +138,14 @@ const SPECIAL: Record<string, (d: D) => Owners> = {
   attentionForwardWGSL: (d) => attentionRows(d, d.params[1]!, 1),
   attentionBackwardQWGSL: (d) => attentionRows(d, d.params[1]!, compiled(d, 'E')),
   attentionBackwardKVWGSL: (d) => attentionRows(d, d.params[2]!, compiled(d, 'E') + compiled(d, 'EV')),
+  MAX_POOL_BWD_TILED_WGSL: (d) => {
+    const [n, H, W, OH, OW, kh, kw] = Array.from(d.params.slice(0, 7));
+    const planes = n! / (OH! * OW!);
+    return {
+      size: planes * H! * W!, per: kh! * kw!, what: `dx[plane, h, w] (thread o writes the ${kh} × ${kw} window under output o)`,
+      of: (i) => { const [w, h, pl] = [i % W!, Math.floor(i / W!) % H!, Math.floor(i / (W! * H!))]; return folded(d, (pl * OH! + Math.floor(h / kh!)) * OW! + Math.floor(w / kw!)); },
+    };
+  },
   UNPACK_U8_TABLE_WGSL: (d) => unpackU8(d),
   UNPACK_U8_AFFINE_WGSL: (d) => unpackU8(d),
   rowNormBackwardDxWGSL: (d) => {
