@@ -13,6 +13,8 @@ import { OP_CASES } from '../web/lab-cases-more.js';
 import { shaderKernels } from '../web/lab-catalogue.js';
 import { runCase, FORWARD_TOL, GRAD_TOL, type RunDispatch } from '../web/lab-ops.js';
 import { ruleFor, checkRule } from '../web/lab-rules.js';
+import { ownersOf, checkOwners } from '../web/lab-owners.js';
+import { GRID_PARAMS, SINGLE_WORKGROUP } from '../web/lab-grids.js';
 
 useGPU();
 
@@ -56,7 +58,7 @@ describe('shader lab coverage', () => {
             problems.push(`${what}: dispatch ${d.name} not traced to a src/shaders export`);
             continue;
           }
-          seen.add(d.ref.name);
+          if (d.phase !== 'harness') seen.add(d.ref.name);
           if (process.env.LAB_DUMP) console.log(`DUMP ${what} ${d.phase} ${d.ref.name} ${d.name} grid=${d.workgroups.join('x')} wg=${d.workgroupSize.join('x')} p=${Array.from(d.params.slice(0, 24)).join(',')}`);
           const rule = ruleFor(d.ref.name);
           if (!rule) problems.push(`${what}: no mapping rule for ${d.ref.name}`);
@@ -64,8 +66,15 @@ describe('shader lab coverage', () => {
             const bad = checkRule(rule, d as RunDispatch);
             if (bad) problems.push(`${what}: ${d.ref.name} (${d.name}): ${bad}`);
           }
+          const owners = ownersOf(d.ref.name, d);
+          if (!owners) problems.push(`${what}: no element owners for ${d.ref.name}`);
+          else {
+            const bad = checkOwners(owners, d);
+            if (bad) problems.push(`${what}: ${d.ref.name} (${d.name}) owners: ${bad}`);
+          }
         }
       }
+      for (const k of seen) if (!c.kernels.includes(k)) problems.push(`${c.id}: dispatches ${k} but does not name it`);
       for (const k of seen) {
         if (!dispatchedBy.has(k)) dispatchedBy.set(k, new Set());
         dispatchedBy.get(k)!.add(c.id);
@@ -89,5 +98,47 @@ describe('shader lab coverage', () => {
       (unverified.length ? `\n  not verifiable on this adapter: ${unverified.join('; ')}` : ''));
     expect(problems).toEqual([]);
     expect(covered.length + unverified.length).toBe(all.length);
+  }, 600_000);
+
+  it('at shapes with more than one workgroup: forward results match, grids and element owners follow the rules (gradients: checked at the default shapes above)', async () => {
+    const problems: string[] = [];
+    const most = new Map<string, number>();
+    for (const c of OP_CASES) {
+      const big = GRID_PARAMS[c.id];
+      if (!big) {
+        problems.push(`${c.id}: no multi-workgroup shape in GRID_PARAMS`);
+        continue;
+      }
+      for (const variant of c.variants ?? ['']) {
+        const what = `${c.id}${variant ? ` [${variant}]` : ''} at ${JSON.stringify(big)}`;
+        let r;
+        try {
+          r = await runCase(c, { ...c.params, ...big }, 2, variant, { gradients: false });
+        } catch (e) {
+          problems.push(`${what}: ${e instanceof Error ? e.message : String(e)}`);
+          continue;
+        }
+        const tol = c.tolerance ?? FORWARD_TOL;
+        if (!(r.forward.maxRel <= tol)) problems.push(`${what}: forward max rel ${r.forward.maxRel} > ${tol}`);
+        for (const d of r.dispatches) {
+          if (!d.ref || d.phase === 'harness') continue;
+          const groups = d.workgroups[0] * d.workgroups[1] * d.workgroups[2];
+          most.set(d.ref.name, Math.max(most.get(d.ref.name) ?? 0, groups));
+          const rule = ruleFor(d.ref.name);
+          const bad = rule ? checkRule(rule, d) : 'no rule';
+          if (bad) problems.push(`${what}: ${d.ref.name} (${d.name}): ${bad}`);
+          const owners = ownersOf(d.ref.name, d);
+          const badOwner = owners ? checkOwners(owners, d) : 'no owners';
+          if (badOwner) problems.push(`${what}: ${d.ref.name} (${d.name}) owners: ${badOwner}`);
+        }
+      }
+    }
+    const unseen = OP_CASES.flatMap((c) => c.kernels).filter((k, i, a) => a.indexOf(k) === i && !most.has(k) && !NEEDS[k]?.(E.runtime())).sort();
+    const single = [...most].filter(([, g]) => g < 2).map(([k]) => k).sort();
+    console.log(`lab grids: not dispatched at the larger shapes: ${unseen.join(', ') || 'none'}`);
+    console.log(`lab grids: ${[...most].filter(([, g]) => g > 1).length} kernels seen with more than one workgroup; single-workgroup only: ${single.join(', ') || 'none'}`);
+    expect(problems).toEqual([]);
+    expect(single).toEqual(SINGLE_WORKGROUP);
+    expect(unseen).toEqual([]);
   }, 600_000);
 });

@@ -186,7 +186,7 @@ export const MORE_CASES: OpCase[] = [
   {
     id: 'transpose', title: 'transpose / slice (strided copies)', family: 'shape',
     about: 'Tensors are always contiguous, so a transpose or a strided slice is a copy: the strided gather kernel reads each output element from its strided place; the backward of a slice scatters the gradient back into zeros (strided scatter), a transpose\'s is the inverse gather.',
-    kernels: ['STRIDED_GATHER_WGSL', 'STRIDED_SCATTER_WGSL'],
+    kernels: ['STRIDED_GATHER_WGSL', 'STRIDED_SCATTER_WGSL', 'FILL_WGSL'],
     params: { rows: 3, cols: 6 },
     variants: ['transpose', 'slice(1, 1, 6, 2)'],
     inputs: (p, r) => [{ name: 'x', value: randomArr([p.rows!, p.cols!], r), grad: true }],
@@ -220,7 +220,7 @@ export const MORE_CASES: OpCase[] = [
   {
     id: 'embedding', title: 'embedding', family: 'embedding',
     about: 'y[j] = W[index[j]]; the weight gradient sums the rows of every lookup of an index: by scanning the indices per weight element, or (where that is cheaper: a large vocabulary) after sorting the indices, over each run of equal ones.',
-    kernels: ['EMBEDDING_WGSL', 'EMBEDDING_BACKWARD_WGSL', 'EMBEDDING_BACKWARD_SORTED_WGSL', 'sortWGSL'],
+    kernels: ['EMBEDDING_WGSL', 'EMBEDDING_BACKWARD_WGSL', 'EMBEDDING_BACKWARD_SORTED_WGSL', 'sortWGSL', 'castWGSL'],
     params: { V: 4, E: 3, K: 5 },
     variants: ['scan backward', 'sorted backward (V = 64)'],
     inputs: (p, r, v) => {
@@ -236,7 +236,7 @@ export const MORE_CASES: OpCase[] = [
   {
     id: 'pad', title: 'pad / repeat', family: 'pad',
     about: 'pad: zeros (or the mirrored border, reflect) around the last two dims, one thread per output; its backward copies the interior gradient back (reflect: adds the mirrored elements). repeat: the tensor tiled, a strided gather.',
-    kernels: ['padWGSL', 'padBackwardWGSL', 'STRIDED_GATHER_WGSL'],
+    kernels: ['padWGSL', 'padBackwardWGSL', 'STRIDED_GATHER_WGSL', 'SUM_TO_WGSL'],
     params: { rows: 3, cols: 4 },
     variants: ['constant', 'reflect', 'repeat [2, 3]'],
     inputs: (p, r) => [{ name: 'x', value: randomArr([p.rows!, p.cols!], r), grad: true }],
@@ -278,7 +278,7 @@ export const MORE_CASES: OpCase[] = [
   {
     id: 'random', title: 'random draws on the GPU', family: 'random',
     about: 'rand / randn / randint with a seeded Generator, drawn on the GPU (the threshold set to 0 for this panel): each element is a hash of (two keys from the generator, its index). The reference is the engine\'s CPU twin of the hash (randomUniformCPU, …), so the two must agree to float32 rounding.',
-    kernels: ['RANDOM_WGSL'],
+    kernels: ['RANDOM_WGSL', 'castWGSL'],
     params: { n: 12, seed: 3 },
     variants: ['uniform [-1, 2)', 'normal (2, 0.5)', 'integers [0, 10)'],
     tolerance: 1e-5,
@@ -306,7 +306,7 @@ export const MORE_CASES: OpCase[] = [
   {
     id: 'attention', title: 'scaled dot-product attention', family: 'attention',
     about: 'softmax(q kᵀ / √E + mask) v, fused: a workgroup per block of query rows streams key/value tiles through workgroup memory with an online softmax (never storing the L×S scores); the backward has a dq kernel and a dk/dv kernel.',
-    kernels: ['attentionForwardWGSL', 'attentionBackwardQWGSL', 'attentionBackwardKVWGSL'],
+    kernels: ['attentionForwardWGSL', 'attentionBackwardQWGSL', 'attentionBackwardKVWGSL', 'binaryWGSL', 'reduceWGSL', 'STRIDED_SCATTER_WGSL', 'STRIDED_GATHER_WGSL'],
     params: { B: 1, L: 4, S: 5, E: 3 },
     variants: ['no mask', 'causal'],
     inputs: (p, r, v) => [
@@ -325,7 +325,7 @@ export const MORE_CASES: OpCase[] = [
   {
     id: 'optimizer', title: 'optimizer updates', family: 'optim',
     about: 'Two steps of an optimizer on a parameter whose .grad is a fixed G, each one in-place kernel over the parameter and its state (PyTorch\'s update rules, checked against the same rules in float64). clip* scale or clamp the gradient first; EMA blends the weights into an average after each step.',
-    kernels: ['SGD_WGSL', 'ADAM_WGSL', 'RMSPROP_WGSL', 'CLIP_SCALE_WGSL', 'CLIP_VALUE_WGSL', 'EMA_WGSL'],
+    kernels: ['SGD_WGSL', 'ADAM_WGSL', 'RMSPROP_WGSL', 'CLIP_SCALE_WGSL', 'CLIP_VALUE_WGSL', 'EMA_WGSL', 'binaryWGSL', 'reduceWGSL', 'FILL_WGSL', 'REDUCE_EXPAND_WGSL', 'unaryForwardWGSL', 'STRIDED_SCATTER_WGSL'],
     params: { n: 8 },
     variants: ['SGD momentum', 'Adam', 'AdamW', 'RMSprop', 'clipGradNorm_ + SGD', 'clipGradValue_ + SGD', 'EMA of SGD'],
     inputs: (p, r) => [{ name: 'w', value: randomArr([p.n!], r), grad: false }, { name: 'G', value: randomArr([p.n!], r), grad: false }],

@@ -54,7 +54,7 @@ export const CORE_CASES: OpCase[] = [
   {
     id: 'linear', title: 'linear', family: 'matmul',
     about: 'y = x @ Wᵀ + b with W in PyTorch\'s [out, in] layout: one GEMM reading W transposed in place, the bias added in its epilogue.',
-    kernels: ['matmulNaiveWGSL'],
+    kernels: ['matmulNaiveWGSL', 'SUM_TO_WGSL'],
     params: { rows: 3, in: 5, out: 4 },
     inputs: (p, r) => [
       { name: 'x', value: randomArr([p.rows!, p.in!], r), grad: true },
@@ -111,7 +111,7 @@ export const CORE_CASES: OpCase[] = [
   {
     id: 'convTranspose2d', title: 'convTranspose2d', family: 'conv2d',
     about: 'The transposed convolution: its forward is conv2d\'s grad-input pass, its input gradient a conv2d forward, so it runs the same kernels the other way round.',
-    kernels: ['conv2dGradInputWGSL', 'conv2dGradWeightWGSL', 'SUM_TO_WGSL'],
+    kernels: ['conv2dGradInputWGSL', 'conv2dGradWeightWGSL', 'SUM_TO_WGSL', 'binaryWGSL', 'conv2dForwardWGSL'],
     params: { N: 1, C: 2, H: 3, W: 3, CO: 3, K: 3, stride: 2, padding: 1 },
     inputs: (p, r) => [
       { name: 'x', value: randomArr([p.N!, p.C!, p.H!, p.W!], r), grad: true },
@@ -124,7 +124,7 @@ export const CORE_CASES: OpCase[] = [
   {
     id: 'conv1d', title: 'conv1d', family: 'conv2d',
     about: 'conv1d on [N, C, L] runs as conv2d with H = 1 (a view, no copy): the same kernels on a one-row image.',
-    kernels: ['CONV2D_GRAD_BIAS_WGSL'],
+    kernels: ['CONV2D_GRAD_BIAS_WGSL', 'conv2dForwardWGSL', 'conv2dGradInputWGSL', 'conv2dGradWeightWGSL'],
     params: { N: 1, C: 2, L: 7, CO: 3, K: 3, padding: 1 },
     inputs: (p, r) => [
       { name: 'x', value: randomArr([p.N!, p.C!, p.L!], r), grad: true },
@@ -166,7 +166,7 @@ export const CORE_CASES: OpCase[] = [
   {
     id: 'accumulate', title: 'gradient accumulation', family: 'elementwise',
     about: 'y = a·b where a.grad already exists (a first backward left zeros in it): the second backward adds its gradient into a.grad in place (the addInPlace kernel), as gradient accumulation over micro-batches does.',
-    kernels: ['ADD_INPLACE_WGSL', 'binaryWGSL'],
+    kernels: ['ADD_INPLACE_WGSL', 'binaryWGSL', 'FILL_WGSL', 'reduceWGSL', 'REDUCE_EXPAND_WGSL'],
     params: { n: 6 },
     inputs: (p, r) => [{ name: 'a', value: randomArr([p.n!], r), grad: true }, { name: 'b', value: randomArr([p.n!], r), grad: true }],
     gpu: ([a, b]) => {
@@ -178,7 +178,7 @@ export const CORE_CASES: OpCase[] = [
   {
     id: 'where', title: 'where', family: 'elementwise',
     about: 'y = cond ? a : b, elementwise; the gradient goes to a where cond holds and to b elsewhere.',
-    kernels: ['whereWGSL'],
+    kernels: ['whereWGSL', 'binaryWGSL'],
     params: { rows: 3, cols: 4 },
     inputs: (p, r) => [
       { name: 'cond', value: arr([p.rows!, p.cols!], ints(p.rows! * p.cols!, r, 2)), grad: false },
@@ -191,7 +191,7 @@ export const CORE_CASES: OpCase[] = [
   {
     id: 'fused', title: 'fused elementwise chain', family: 'fused-elementwise',
     about: 'E.fuse((x, b) => x.mul(b).add(1).tanh().mul(0.5)) with b [cols] broadcast: the whole chain is one kernel with the values in registers, and its backward one more.',
-    kernels: ['fusedForwardWGSL', 'fusedBackwardWGSL'],
+    kernels: ['fusedForwardWGSL', 'fusedBackwardWGSL', 'SUM_TO_WGSL'],
     params: { rows: 3, cols: 4 },
     inputs: (p, r) => [{ name: 'x', value: randomArr([p.rows!, p.cols!], r), grad: true }, { name: 'b', value: randomArr([p.cols!], r), grad: true }],
     gpu: ([x, b]) => GATE(x!, b!),
@@ -238,7 +238,7 @@ export const CORE_CASES: OpCase[] = [
   {
     id: 'crossEntropy', title: 'crossEntropy', family: 'softmax',
     about: 'loss = mean over rows of -log softmax(logits)[target]: the fused loss kernel (per-row terms), a combine kernel (the reduction), then the backward softmax(x) - onehot(target).',
-    kernels: ['lossForwardWGSL', 'LOSS_COMBINE_WGSL', 'lossBackwardWGSL'],
+    kernels: ['lossForwardWGSL', 'LOSS_COMBINE_WGSL', 'lossBackwardWGSL', 'reduceWGSL'],
     params: { rows: 4, classes: 5 },
     inputs: (p, r) => [
       { name: 'logits', value: randomArr([p.rows!, p.classes!], r, -3, 3), grad: true },
@@ -268,7 +268,7 @@ export const CORE_CASES: OpCase[] = [
   {
     id: 'sort', title: 'sort / topk (values)', family: 'sort',
     about: 'Sorted values along the last dim (a bitonic sort per row in workgroup memory, carrying the indices); the backward sends each gradient back to where its value came from.',
-    kernels: ['sortWGSL', 'SORT_BACKWARD_WGSL'],
+    kernels: ['sortWGSL', 'SORT_BACKWARD_WGSL', 'STRIDED_GATHER_WGSL', 'FILL_WGSL', 'STRIDED_SCATTER_WGSL'],
     params: { rows: 3, cols: 6, k: 3 },
     variants: ['ascending', 'descending', 'topk'],
     inputs: (p, r) => [{ name: 'x', value: randomArr([p.rows!, p.cols!], r), grad: true }],

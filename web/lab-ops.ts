@@ -123,6 +123,8 @@ export interface RunDispatch {
   workgroupSize: [number, number, number];
   /** A copy of the parameter block's words (sizes the mapping rules read). */
   params: Uint32Array;
+  /** The runtime's record of it (kernel, buffers): test/lab-owners.test.ts re-runs its workgroups one by one. */
+  traced?: E.TracedDispatch;
   /** 'forward': the op itself; 'backward': its gradient; 'harness': the lab's sum(G * y). */
   phase: 'forward' | 'harness' | 'backward';
 }
@@ -139,8 +141,11 @@ export interface OpResult {
   dispatches: RunDispatch[];
 }
 
-/** Run one op case: forward and backward on the GPU, reference and central differences on the CPU. */
-export async function runCase(c: OpCase, p: Record<string, number>, seed: number, variant: string): Promise<OpResult> {
+/**
+ * Run one op case: forward and backward on the GPU, reference and central differences on the CPU.
+ * `gradients: false` still runs the backward kernels but skips reading and checking the gradients.
+ */
+export async function runCase(c: OpCase, p: Record<string, number>, seed: number, variant: string, opts: { gradients?: boolean } = {}): Promise<OpResult> {
   const r = rng(seed);
   const inputs = c.inputs(p, r, variant);
   const refOut = c.ref(inputs.map((i) => i.value), p, variant);
@@ -172,15 +177,20 @@ export async function runCase(c: OpCase, p: Record<string, number>, seed: number
     rt.trace = null;
     undo?.();
   }
+  // The backward of sum(G · y) itself comes first in the backward: the seed fill, the sum's expand
+  // and the product's gradient G · 1 (kernels fill, reduce_expand, mul_gradA); those are the lab's too.
+  const HARNESS_BACKWARD = ['fill', 'reduce_expand', 'mul_gradA'];
+  let harnessEnd = marks.harness;
+  while (differentiable && harnessEnd - marks.harness < 3 && trace[harnessEnd]?.kernel.name === HARNESS_BACKWARD[harnessEnd - marks.harness]) harnessEnd++;
   const dispatches: RunDispatch[] = trace.map((d, i) => ({
     name: d.kernel.name, ref: identify(d.kernel.wgsl), wgsl: d.kernel.wgsl, workgroups: d.workgroups,
-    workgroupSize: workgroupSize3(d.kernel.wgsl), params: d.params,
-    phase: i < marks.forward ? 'forward' : i < marks.harness ? 'harness' : 'backward',
+    workgroupSize: workgroupSize3(d.kernel.wgsl), params: d.params, traced: d,
+    phase: i < marks.forward ? 'forward' : i < harnessEnd ? 'harness' : 'backward',
   }));
   try {
     const gpu = Float32Array.from(await kept.y.toArray());
     const grads: OpResult['grads'] = [];
-    for (let k = 0; k < inputs.length; k++) {
+    for (let k = 0; k < inputs.length && opts.gradients !== false; k++) {
       const t = kept.grads[k];
       if (!inputs[k]!.grad || !t) continue;
       const got = Float32Array.from(await t.toArray());

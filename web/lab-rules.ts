@@ -122,8 +122,13 @@ export const RULES: Record<string, Rule> = {
     kind: 'custom', owns: 'workgroup (c, o) computes dw for 8 input channels × CB output channels; slices of the rows on z',
     grid: (p, n, z) => [Math.ceil(p[1]! / 8), p[4]! / nums(n).at(-1)!, z],
   },
-  convGroupedWGSL: flat((p, n) => (n.endsWith('forward') ? convOut(p) : n.endsWith('gradInput') ? p[0]! * p[1]! * p[2]! * p[3]! : p[4]! * (p[1]! / p[15]!) * p[5]! * p[6]!),
-    'thread i computes output element i (forward), dx element i (gradInput) or weight i over a slice of the rows (gradWeight)'),
+  convGroupedWGSL: {
+    kind: 'custom', owns: 'thread i computes output element i (forward), dx element i (gradInput) or weight i over a slice of p.rows output rows, the slice on z (gradWeight)',
+    grid: (p, n) => {
+      const count = n.endsWith('forward') ? convOut(p) : n.endsWith('gradInput') ? p[0]! * p[1]! * p[2]! * p[3]! : p[4]! * (p[1]! / p[15]!) * p[5]! * p[6]!;
+      return [...fold(Math.ceil(count / 64)), n.endsWith('gradWeight') ? Math.ceil(p[0]! * p[7]! / p[17]!) : 1];
+    },
+  },
   // pooling
   MAX_POOL_FWD_WGSL: flat(w(0), `${ELEM}, scanning its window`),
   MAX_POOL_BWD_WGSL: flat(w(0), 'thread i gathers dx[i] from the windows covering element i'),

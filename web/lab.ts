@@ -9,7 +9,8 @@
 import * as E from '../src/index.js';
 import { runCase, FORWARD_TOL, GRAD_TOL, type OpCase, type OpResult } from './lab-ops.js';
 import { OP_CASES } from './lab-cases-more.js';
-import { renderDispatches } from './lab-dispatch-map.js';
+import { renderDispatches, type ReadsView } from './lab-dispatch-map.js';
+import { readRule } from './lab-reads.js';
 import { LADDERS, timeRung, type Ladder, type Rung } from './lab-ladders.js';
 import { traceStep, readerLink } from './lab-step.js';
 import { MAPPINGS, renderMapping } from './lab-mapping.js';
@@ -55,7 +56,7 @@ function verdict(d: { maxAbs: number; maxRel: number }, tol: number): string {
   return `<span class="${ok ? 'ok' : 'bad'}">max abs ${sci(d.maxAbs)}, max rel ${sci(d.maxRel)} ${ok ? '≤' : '>'} ${sci(tol)}</span>`;
 }
 
-function showResult(el: HTMLElement, r: OpResult, tol: number): void {
+function showResult(el: HTMLElement, r: OpResult, tol: number, view: ReadsView | null): void {
   const ins = r.inputs.map((i) => `${esc(i.name)} [${i.value.shape.join(', ')}]`).join(', ');
   let html = `<p class="small">Inputs ${ins} → output [${r.outShape.join(', ')}]. Forward: ${verdict(r.forward, tol)}</p>` +
     `<table class="values">${valuesRow('GPU (f32)', r.gpu)}${valuesRow('reference (f64)', r.ref)}</table>`;
@@ -71,7 +72,7 @@ function showResult(el: HTMLElement, r: OpResult, tol: number): void {
   el.dataset.grads = String(r.grads.length);
   el.dataset.tolerance = String(tol);
   el.dataset.kernels = [...new Set(r.dispatches.filter((d) => d.phase !== 'harness' && d.ref).map((d) => d.ref!.name))].join(' ');
-  renderDispatches(el.querySelector<HTMLElement>('.dispatch-map')!, r.dispatches, r.outShape);
+  renderDispatches(el.querySelector<HTMLElement>('.dispatch-map')!, r.dispatches, r.outShape, view);
 }
 
 async function runOp(c: OpCase): Promise<void> {
@@ -86,7 +87,9 @@ async function runOp(c: OpCase): Promise<void> {
     }
     const seed = Math.trunc(Number(el.querySelector<HTMLInputElement>('[data-seed]')!.value));
     const variant = el.querySelector<HTMLSelectElement>('[data-variant]')?.value ?? '';
-    showResult(el, await runCase(c, p, seed, variant), c.tolerance ?? FORWARD_TOL);
+    const r = await runCase(c, p, seed, variant);
+    const rule = readRule(c.id, { p, variant, inputs: r.inputs.map((i) => i.value), out: r.outShape });
+    showResult(el, r, c.tolerance ?? FORWARD_TOL, rule ? { rule, inputs: r.inputs.map((i) => ({ name: i.name, shape: i.value.shape })) } : null);
     el.dataset.state = 'done';
   } catch (e) {
     el.querySelector('.result')!.innerHTML = `<p class="error">${esc(e instanceof Error ? e.message : String(e))}</p>`;

@@ -3,7 +3,7 @@
 // It runs one op panel of every kernel family (test/lab-coverage.test.ts runs every panel and variant
 // in Node) and checks the differences the page shows against the float64 references are within
 // tolerance and the dispatches it lists match their mapping rules, times matmul and conv2d ladder rungs, records the training step's dispatches,
-// checks a mapping picture against its recorded dispatch, and takes a screenshot (docs/lab.png only
+// checks mapping pictures against their recorded dispatches and the inputs a hovered element reads (three families), and takes a screenshot (docs/lab.png only
 // with ENGRAM_UPDATE_SCREENSHOT=1, else the temp folder). Shapes are tiny: SwiftShader is slow.
 import { describe, it, expect } from 'vitest';
 import { mkdirSync, statSync } from 'node:fs';
@@ -72,6 +72,20 @@ describe('shader lab', () => {
     // Hovering an element of relu's forward picture names its workgroup and thread: element 5 of 12 -> workgroup 0, thread 5.
     await page.hover('#op-unary .dispatch-map rect[data-i="5"]');
     expect(await data(page, '#op-unary .dispatch-map', 'hover')).toBe('0,0,0|5');
+    // The inputs beside the output, highlighted from the panel's read rule (web/lab-reads.ts): y[5] reads x[5].
+    expect(await data(page, '#op-unary .dispatch-map', 'reads')).toBe('0:5');
+    expect(await page.locator('#op-unary .dispatch-map svg.input g.hl rect.read').count()).toBe(1);
+    // A second family: maxPool2d 6x6, k 3, stride 2 -> y [1, 2, 2, 2]; y[0, 0, 1, 1] (element 3) reads
+    // the 3x3 window at rows 2-4, columns 2-4 of x's first plane.
+    await page.hover('#op-maxPool2d .dispatch-map svg.map:not(.input) rect[data-i="3"]');
+    expect(await data(page, '#op-maxPool2d .dispatch-map', 'hover')).toBe('0,0,0|3');
+    expect(await data(page, '#op-maxPool2d .dispatch-map', 'reads')).toBe('0:14 0:15 0:16 0:20 0:21 0:22 0:26 0:27 0:28');
+    expect(await page.$$eval('#op-maxPool2d svg.input g.hl rect.read', (rs) => rs.map((r) => Number(r.getAttribute('data-idx'))))).toEqual([14, 15, 16, 20, 21, 22, 26, 27, 28]);
+    // And conv2d (4x4, padding 1, 2 -> 8 channels): y[0, 0, 1, 1] (element 5) reads 2 x 3 x 3 of x,
+    // the 18 weights of filter 0 and b[0]; the workgroup that writes it reads more (light cells).
+    await page.hover('#op-conv2d .dispatch-map svg.map:not(.input) rect[data-i="5"]');
+    expect(await page.locator('#op-conv2d svg.input g.hl rect.read').count()).toBe(37);
+    expect(await page.locator('#op-conv2d svg.input g.hl rect.staged').count()).toBeGreaterThan(37);
     expect(await page.locator('#op-unary .dispatch-map g.hl rect.thread').count()).toBe(1);
     // A shape edit reaches the op: matmul at 2x7x6 shows a 2x6 output.
     await page.fill('#op-matmul [data-param="M"]', '2');
@@ -183,11 +197,18 @@ describe('shader lab', () => {
     expect(await data(page, '#op-gemm', 'state'), await page.textContent('#op-gemm .result') ?? '').toBe('done');
     expect(Number(await data(page, '#op-gemm', 'max-rel'))).toBeLessThanOrEqual(FORWARD_TOL);
     expect(await data(page, '#op-gemm .dispatch-map', 'drawn')).toBe('matmulTiledWGSL');
-    await page.locator('#op-gemm').scrollIntoViewIfNeeded();
+    await page.setViewportSize({ width: 1200, height: 1300 });
+    await page.locator('#op-gemm .dispatch-map').scrollIntoViewIfNeeded();
     await page.hover(`#op-gemm .dispatch-map rect[data-i="${10 * 96 + 20}"]`);
     expect(await data(page, '#op-gemm .dispatch-map', 'hover')).toBe('0,0,0|164');
     expect(await page.locator('#op-gemm .dispatch-map g.hl rect.thread').count()).toBe(16);
-    await page.screenshot({ path: SCREENSHOT });
+    // A and B beside it: the thread's row of A and column of B (dark), the workgroup's 64-row band of A
+    // and 64-column band of B that pass through its workgroup memory (light).
+    expect(await page.locator('#op-gemm svg.input g.hl rect.read').count()).toBe(2 * 16);
+    expect(await page.locator('#op-gemm svg.input g.hl rect.staged').count()).toBe(2 * 64 * 16);
+    // Clipped from the page as it is (a locator screenshot would scroll, moving the cell under the mouse).
+    const clip = (await page.locator('#op-gemm .dispatch-map').boundingBox())!;
+    await page.screenshot({ path: SCREENSHOT, clip });
     expect(statSync(SCREENSHOT).size).toBeGreaterThan(10_000);
     expect(statSync(SCREENSHOT).size).toBeLessThan(400 * 1024);
     expect(errors).toEqual([]);
