@@ -196,32 +196,65 @@ function useDirect(): boolean {
   return runtime().kernelFamily === 'direct' && !gemmUsesF16() && tiling.force === null;
 }
 
-/** w [CO, C, KH, KW] re-laid out as [K][OC] for the direct kernel (flipped and transposed for grad-input). */
+/** w [CO, C/G, KH, KW] re-laid out as [K][OC] for the direct kernel (flipped and transposed for grad-input). */
 function weightLayout(weight: Tensor, g: Geometry, flip: boolean): Tensor {
   const rt = runtime();
   const k = rt.kernel({ name: 'conv2d_weight_layout', wgsl: CONV2D_WEIGHT_LAYOUT_WGSL, bindings: ['read', 'write'] });
   const wt = empty([weight.size]);
-  rt.dispatch(k, [weight.buffer, wt.buffer], [g.CO, g.C, g.KH, g.KW, flip ? 1 : 0, weight.size], grid1d(weight.size));
+  rt.dispatch(k, [weight.buffer, wt.buffer], [g.CO, g.C, g.KH, g.KW, flip ? 1 : 0, weight.size, g.G], grid1d(weight.size));
   return wt;
+}
+
+/**
+ * Grouped convolutions (groups > 1, not depthwise) on CPU-backed adapters with subgroups run the
+ * grouped variants of the dense direct kernels: the same loops, restricted to one group's channels
+ * (measured on lavapipe, [32,64,28,28] 3x3 groups 4: ~10x+ the one-thread-per-output grouped
+ * kernels). Operands: forward a = x, b = w; gradInput a = dy, b = w; gradWeight a = dy, b = x.
+ * `pass` names the kernels (conv2d_grouped_<pass>_...). Returns null where they do not
+ * apply (another adapter, no subgroups, a group's channel count not a multiple of 4, or, for
+ * grad-input, a stride other than 1): the caller then runs the conv-grouped kernels.
+ */
+function groupedDirect(pass: GroupedPass, a: Tensor, b: Tensor, g: Geometry, bias: Tensor | null = null, epilogue = 0): Tensor | null {
+  if (g.G === 1 || g.C === g.G || !useDirect()) return null;
+  if (pass === 'gradWeight') return gradWeightSubgroup(a, b, g);
+  const weight = b;
+  if (pass === 'forward') {
+    if (!subgroupBlocking(g.CO / g.G)) return null;
+    const wt = weightLayout(weight, g, false);
+    const y = directConv(a, wt, bias, g, epilogue, null, 'forward');
+    wt.dispose();
+    return y;
+  }
+  const ph2 = g.dh * (g.KH - 1) - g.ph;
+  const pw2 = g.dw * (g.KW - 1) - g.pw;
+  if (g.sh !== 1 || g.sw !== 1 || ph2 < 0 || pw2 < 0 || !subgroupBlocking(g.C / g.G)) return null;
+  const wt = weightLayout(weight, g, true);
+  const asConv: Geometry = { N: g.N, C: g.CO, H: g.OH, W: g.OW, CO: g.C, KH: g.KH, KW: g.KW, OH: g.H, OW: g.W, sh: 1, sw: 1, ph: ph2, pw: pw2, dh: g.dh, dw: g.dw, G: g.G };
+  const dx = directConv(a, wt, null, asConv, 0, null, 'gradInput');
+  wt.dispose();
+  return dx;
 }
 
 /**
  * Runs the direct kernel for geometry `g` (x [N, C, H, W] -> y [N, CO, OH, OW]) with WT from
  * weightLayout: the subgroup variant where it applies, else the register-blocked one.
  */
-function directConv(x: Tensor, wt: Tensor, bias: Tensor | null, g: Geometry, epilogue: number, b: { PPT: number; CPT: number }): Tensor {
+function directConv(x: Tensor, wt: Tensor, bias: Tensor | null, g: Geometry, epilogue: number, b: { PPT: number; CPT: number } | null, groupedPass: 'forward' | 'gradInput' = 'forward'): Tensor {
   const rt = runtime();
   const y = empty([g.N, g.CO, g.OH, g.OW]);
-  const p = params(g, { M: 0, NN: 0, K: g.C * g.KH * g.KW, epilogue });
+  // Grouped variants read G from the M word (the direct kernels have no M).
+  const p = params(g, { M: g.G > 1 ? g.G : 0, NN: 0, K: g.C * g.KH * g.KW, epilogue });
   const buffers = [x.buffer, wt.buffer, (bias ?? wt).buffer, y.buffer];
-  const sg = subgroupBlocking(g.CO);
+  const sg = subgroupBlocking(g.CO / g.G);
   if (sg) {
-    const name = `conv2d_subgroup_${sg.PPT}x${4 * sg.QB}_k${g.KW}s${g.sw}d${g.dw}`;
-    const k = rt.kernel({ name, wgsl: conv2dSubgroupWGSL(sg.PPT, sg.QB, g.KW, g.sw, g.dw), bindings: ['read', 'read', 'read', 'write'] });
+    const grouped = g.G > 1;
+    const name = `conv2d_${grouped ? `grouped_${groupedPass}_` : ''}subgroup_${sg.PPT}x${4 * sg.QB}_k${g.KW}s${g.sw}d${g.dw}`;
+    const k = rt.kernel({ name, wgsl: conv2dSubgroupWGSL(sg.PPT, sg.QB, g.KW, g.sw, g.dw, grouped ? groupedPass : null), bindings: ['read', 'read', 'read', 'write'] });
     const [gx, gz] = grid1d(g.N * g.OH * Math.ceil(g.OW / sg.PPT), 64);
     rt.dispatch(k, buffers, p, [gx, g.CO / (4 * sg.QB), gz]);
     return y;
   }
+  if (!b || g.G > 1) throw new EngramError(`conv2d: internal: no direct kernel for ${JSON.stringify(g)}`);
   const k = rt.kernel({ name: `conv2d_register_${b.PPT}x${b.CPT}`, wgsl: conv2dRegisterWGSL(b.PPT, b.CPT), bindings: ['read', 'read', 'read', 'write'] });
   const threads = g.N * g.OH * Math.ceil(g.OW / b.PPT) * (g.CO / b.CPT);
   rt.dispatch(k, buffers, p, grid1d(threads, 64));
@@ -229,7 +262,7 @@ function directConv(x: Tensor, wt: Tensor, bias: Tensor | null, g: Geometry, epi
 }
 
 function forward(x: Tensor, weight: Tensor, bias: Tensor | null, g: Geometry, relu = false): Tensor {
-  if (g.G > 1) return grouped('forward', x, weight, g, bias, relu);
+  if (g.G > 1) return groupedDirect('forward', x, weight, g, bias, (bias ? EPILOGUE_BIAS : 0) | (relu ? EPILOGUE_RELU : 0)) ?? grouped('forward', x, weight, g, bias, relu);
   const rt = runtime();
   const blocking = registerBlocking(g.CO);
   if (useDirect() && blocking) {
@@ -250,7 +283,7 @@ function forward(x: Tensor, weight: Tensor, bias: Tensor | null, g: Geometry, re
 }
 
 function gradInput(gy: Tensor, weight: Tensor, g: Geometry): Tensor {
-  if (g.G > 1) return grouped('gradInput', gy, weight, g);
+  if (g.G > 1) return groupedDirect('gradInput', gy, weight, g) ?? grouped('gradInput', gy, weight, g);
   const rt = runtime();
   // Stride 1: dx is the convolution of dy with the flipped, transposed kernel and padding d*(K-1) - p.
   const blocking = registerBlocking(g.C);
@@ -329,15 +362,19 @@ function gradWeightDirect(gy: Tensor, x: Tensor, g: Geometry): Tensor {
  */
 function gradWeightSubgroup(gy: Tensor, x: Tensor, g: Geometry): Tensor | null {
   const size = runtime().info.subgroupMinSize;
-  const CB = [8, 4].find((cb) => cb <= size && g.CO % cb === 0);
+  const Cg = g.C / g.G;
+  const CB = [8, 4].find((cb) => cb <= size && (g.CO / g.G) % cb === 0);
   const fits = g.KH === 3 && g.KW === 3 && g.sw === 1 && g.dw === 1 && g.pw === 1 && g.OW === g.W && g.W % 4 === 0;
   if (!CB || !fits || convKernels.subgroups === false) return null;
   const rt = runtime();
-  const k = rt.kernel({ name: `conv2d_grad_weight_subgroup_${CB}`, wgsl: conv2dGradWeightSubgroupWGSL(CB), bindings: ['read', 'read', 'write'] });
-  const wShape = [g.CO, g.C, 3, 3];
-  const { rowsPerSplit, slices } = rowSlices(g.N * g.OH, Math.ceil(g.C / 8) * (g.CO / CB), 64);
+  const grouped = g.G > 1;
+  const name = `conv2d_${grouped ? 'grouped_gradWeight_' : 'grad_weight_'}subgroup_${CB}`;
+  const k = rt.kernel({ name, wgsl: conv2dGradWeightSubgroupWGSL(CB, grouped), bindings: ['read', 'read', 'write'] });
+  const wShape = [g.CO, Cg, 3, 3];
+  const { rowsPerSplit, slices } = rowSlices(g.N * g.OH, Math.ceil(Cg / 8) * (g.CO / CB), 64);
   const out = empty(slices === 1 ? wShape : [slices, ...wShape]);
-  rt.dispatch(k, [x.buffer, gy.buffer, out.buffer], params(g, { M: 0, NN: 0, K: g.C * 9, kChunk: rowsPerSplit, splitStride: g.CO * g.C * 9 }), [Math.ceil(g.C / 8), g.CO / CB, slices]);
+  const p = params(g, { M: grouped ? g.G : 0, NN: 0, K: Cg * 9, kChunk: rowsPerSplit, splitStride: g.CO * Cg * 9 });
+  rt.dispatch(k, [x.buffer, gy.buffer, out.buffer], p, [Math.ceil(Cg / 8), g.CO / CB, slices]);
   return sumSlices(out, wShape, slices);
 }
 
@@ -345,7 +382,7 @@ function gradWeight(gy: Tensor, x: Tensor, g: Geometry): Tensor {
   // An empty batch (or empty output) contributes nothing: dw = 0, as in PyTorch. The kernels below
   // size their row slices and split-K chunks by dividing by the row count, which would be 0.
   if (g.N * g.OH * g.OW === 0) return fill_(empty([g.CO, g.C / g.G, g.KH, g.KW]), 0);
-  if (g.G > 1) return grouped('gradWeight', x, gy, g);
+  if (g.G > 1) return groupedDirect('gradWeight', gy, x, g) ?? grouped('gradWeight', x, gy, g);
   const rt = runtime();
   if (useDirect()) {
     const dw = gradWeightSubgroup(gy, x, g);
