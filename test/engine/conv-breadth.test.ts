@@ -39,6 +39,8 @@ const GROUPED: Case<Conv2dOptions>[] = [
   { x: [2, 4, 5, 5], w: [6, 2, 3, 3], bias: true, o: { padding: 1, groups: 2 } }, // grouped
   { x: [1, 6, 7, 5], w: [3, 2, 3, 3], bias: false, o: { stride: 2, groups: 3 } },
   { x: [1, 6, 5, 6], w: [9, 2, 1, 3], bias: true, o: { stride: [1, 2], padding: [0, 1], dilation: [1, 2], groups: 3 } },
+  { x: [1, 3, 6, 7], w: [6, 1, 3, 3], bias: false, o: { padding: 1, groups: 3 } }, // depthwise, multiplier 2, stride 1
+  { x: [2, 2, 7, 9], w: [2, 1, 3, 3], bias: true, o: { padding: [2, 3], dilation: 2, groups: 2 } }, // depthwise, dilated
 ];
 
 describe('conv2d with groups (grouped and depthwise kernels) vs float64', () => {
@@ -59,9 +61,13 @@ describe('conv2d with groups (grouped and depthwise kernels) vs float64', () => 
       }
       const names = new Set(rt.trace.map((d) => d.kernel.name));
       for (const n of ['forward', 'gradInput', 'gradWeight']) {
-        expect(names.has(`conv2d_depthwise_${n}`), [...names].join(',')).toBe(true);
+        expect([...names].some((k) => k.startsWith(`conv2d_depthwise_${n}`)), [...names].join(',')).toBe(true);
         expect(names.has(`conv2d_grouped_${n}`), [...names].join(',')).toBe(true);
+        // The direct family (CPU-backed adapters) runs depthwise on the row-blocked kernels (grad-input
+        // at stride 1; the stride-2 case above keeps the one-thread-per-element kernel).
+        if (rt.kernelFamily === 'direct') expect([...names].some((k) => k.startsWith(`conv2d_depthwise_${n}_row4_`)), [...names].join(',')).toBe(true);
       }
+      if (rt.kernelFamily === 'direct') expect(names.has('conv2d_depthwise_gradInput')).toBe(true);
       // The dense kernels never ran for a grouped convolution (grad-bias is shared).
       expect([...names].filter((n) => n.startsWith('conv2d_') && !/depthwise|grouped|grad_bias/.test(n))).toEqual([]);
     } finally {

@@ -9,7 +9,7 @@ import { runtime, grid1d, EngramError, type Kernel } from '../runtime.js';
 import {
   conv2dForwardWGSL, conv2dDirectWGSL, conv2dRegisterWGSL, conv2dSubgroupWGSL, conv2dGradWeightRegisterWGSL, conv2dGradWeightSubgroupWGSL, CONV2D_WEIGHT_LAYOUT_WGSL, conv2dGradInputWGSL, conv2dGradWeightWGSL, CONV2D_GRAD_BIAS_WGSL, tiling, type Tile,
 } from '../../shaders/conv2d.js';
-import { convGroupedWGSL, type GroupedPass } from '../../shaders/conv-grouped.js';
+import { convGroupedWGSL, type GroupedPass, type DepthwiseRow } from '../../shaders/conv-grouped.js';
 import { empty, withGrad, type Tensor } from '../tensor.js';
 import { reshape } from './shape-ops.js';
 import { applyBinary } from './elementwise.js';
@@ -104,26 +104,50 @@ function shapeGeometry(xShape: readonly number[], wShape: readonly number[], bSh
 }
 
 /**
- * Runs one pass of the grouped/depthwise kernels (src/shaders/conv-grouped.ts): forward
- * (a = x, b = w, bias), gradInput (a = dy, b = w) or gradWeight (a = x, b = dy).
+ * The row-blocked depthwise kernels' blocking (convGroupedWGSL's `row`), used where the direct kernel
+ * family runs (CPU-backed adapters), or null: grad-input needs stride 1 along both axes. 4 pixels
+ * per thread (measured on lavapipe against 8; 4 also divides the common 28, 56, 112 widths).
  */
-function grouped(pass: GroupedPass, a: Tensor, b: Tensor, g: Geometry, bias: Tensor | null = null, relu = false): Tensor {
+function depthwiseRow(pass: GroupedPass, g: Geometry): DepthwiseRow | null {
+  if (!useDirect() || g.C !== g.G) return null;
+  if (pass === 'gradInput' && (g.sh !== 1 || g.sw !== 1)) return null;
+  return { PPT: depthwiseKernels.ppt, KW: g.KW, SW: g.sw, DW: g.dw };
+}
+
+/** Tests and benchmarks only: the row-blocked depthwise kernels' pixels per thread. */
+export const depthwiseKernels = { ppt: 4 };
+
+/**
+ * Runs one pass of the grouped/depthwise kernels (src/shaders/conv-grouped.ts): forward
+ * (a = x, b = w, bias), gradInput (a = dy, b = w) or gradWeight (a = x, b = dy). Depthwise passes
+ * run the row-blocked kernels where depthwiseRow allows, unless `oneThreadPerOutput` (conv2dDirect,
+ * the oracle, keeps the plain kernels).
+ */
+function grouped(pass: GroupedPass, a: Tensor, b: Tensor, g: Geometry, bias: Tensor | null = null, relu = false, oneThreadPerOutput = false): Tensor {
   const rt = runtime();
   const depthwise = g.C === g.G;
+  const row = oneThreadPerOutput ? null : depthwiseRow(pass, g);
   const k = rt.kernel({
-    name: `conv2d_${depthwise ? 'depthwise' : 'grouped'}_${pass}`,
-    wgsl: convGroupedWGSL(pass, depthwise),
+    name: `conv2d_${depthwise ? 'depthwise' : 'grouped'}_${pass}${row ? `_row${row.PPT}_k${row.KW}s${row.SW}d${row.DW}` : ''}`,
+    wgsl: convGroupedWGSL(pass, depthwise, row),
     bindings: pass === 'forward' ? ['read', 'read', 'read', 'write'] : ['read', 'read', 'write'],
   });
   const shape = pass === 'forward' ? [g.N, g.CO, g.OH, g.OW] : pass === 'gradInput' ? [g.N, g.C, g.H, g.W] : [g.CO, g.C / g.G, g.KH, g.KW];
-  const threads = shape.reduce((m, d) => m * d, 1);
-  // grad-weight: few threads (one per weight) each summing N*OH*OW products; slice the rows across z.
+  // Threads: one per element of the result, or (row-blocked) one per PPT pixels or per kernel row.
+  const threads = row && pass === 'gradWeight' ? g.CO * g.KH : shape.reduce((m, d) => m * d, 1);
+  // grad-weight: few threads each summing N*OH*OW products; slice the rows across z.
   const { rowsPerSplit, slices } = pass === 'gradWeight' ? rowSlices(g.N * g.OH, Math.ceil(threads / 64), 128) : { rowsPerSplit: 0, slices: 1 };
   const out = empty(slices === 1 ? shape : [slices, ...shape]);
   const flags = (bias ? EPILOGUE_BIAS : 0) | (relu ? EPILOGUE_RELU : 0);
   const p = [g.N, g.C, g.H, g.W, g.CO, g.KH, g.KW, g.OH, g.OW, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, g.G, flags, rowsPerSplit];
   const buffers = pass === 'forward' ? [a.buffer, b.buffer, (bias ?? b).buffer, out.buffer] : [a.buffer, b.buffer, out.buffer];
-  rt.dispatch(k, buffers, p, [...grid1d(threads, 64), slices]);
+  if (row && pass !== 'gradWeight') {
+    // (blocks of 64 threads of one channel plane, plane folded into z): planes [N, C_out], rows, width.
+    const [, planeC, rows, width] = shape as [number, number, number, number];
+    rt.dispatch(k, buffers, p, [Math.ceil((rows * Math.ceil(width / row.PPT)) / 64), ...grid1d(g.N * planeC, 1)]);
+  } else {
+    rt.dispatch(k, buffers, p, [...grid1d(threads, 64), slices]);
+  }
   return pass === 'gradWeight' ? sumSlices(out, shape, slices) : out;
 }
 
@@ -451,7 +475,7 @@ export function conv2dDirect(x: Tensor, weight: Tensor, bias?: Tensor | null, op
   const b = bias ?? null;
   if (opts.relu) throw new EngramError('conv2dDirect: the reference kernel has no fused ReLU; apply relu() to its result');
   const g = geometry(x, weight, b, opts);
-  if (g.G > 1) return grouped('forward', x, weight, g, b);
+  if (g.G > 1) return grouped('forward', x, weight, g, b, false, true);
   const rt = runtime();
   const k = rt.kernel({ name: 'conv2d_direct', wgsl: conv2dDirectWGSL(!!b), bindings: b ? ['read', 'read', 'read', 'write'] : ['read', 'read', 'write'] });
   const y = empty([g.N, g.CO, g.OH, g.OW]);
