@@ -105,8 +105,9 @@ function shapeGeometry(xShape: readonly number[], wShape: readonly number[], bSh
 
 /**
  * The row-blocked depthwise kernels' blocking (convGroupedWGSL's `row`), used where the direct kernel
- * family runs (CPU-backed adapters), or null: grad-input needs stride 1 along both axes. 4 pixels
- * per thread (measured on lavapipe against 8; 4 also divides the common 28, 56, 112 widths).
+ * family runs (CPU-backed adapters), or null: grad-input needs stride 1 along both axes. 8 pixels
+ * per thread (measured on lavapipe, [32,64,28,28] 3x3: forward ~1.3x and forward+backward ~1.15x the
+ * 4-pixel blocking in CPU time, despite the half-empty last block of a 28-wide row).
  */
 function depthwiseRow(pass: GroupedPass, g: Geometry): DepthwiseRow | null {
   if (!useDirect() || g.C !== g.G) return null;
@@ -115,7 +116,7 @@ function depthwiseRow(pass: GroupedPass, g: Geometry): DepthwiseRow | null {
 }
 
 /** Tests and benchmarks only: the row-blocked depthwise kernels' pixels per thread. */
-export const depthwiseKernels = { ppt: 4 };
+export const depthwiseKernels = { ppt: 8 };
 
 /**
  * Runs one pass of the grouped/depthwise kernels (src/shaders/conv-grouped.ts): forward
