@@ -122,8 +122,16 @@ export const RULES: Record<string, Rule> = {
     kind: 'custom', owns: 'workgroup (c, o) computes dw for 8 input channels × CB output channels; slices of the rows on z',
     grid: (p, n, z) => [Math.ceil(p[1]! / 8), p[4]! / nums(n).at(-1)!, z],
   },
-  convGroupedWGSL: flat((p, n) => (n.endsWith('forward') ? convOut(p) : n.endsWith('gradInput') ? p[0]! * p[1]! * p[2]! * p[3]! : p[4]! * (p[1]! / p[15]!) * p[5]! * p[6]!),
-    'thread i computes output element i (forward), dx element i (gradInput) or weight i over a slice of the rows (gradWeight)'),
+  convGroupedWGSL: {
+    kind: 'custom', owns: 'thread i computes output element i (forward), dx element i (gradInput) or weight i over a slice of the rows (gradWeight); row-blocked depthwise (_row<PPT>): PPT pixels of a row, x = blocks of 64 threads of a channel plane, y = plane; grad-weight a kernel row (co, kh)',
+    grid: (p, n, z) => {
+      const ppt = /_row(\d+)_/.exec(n)?.[1];
+      if (!ppt) return [...fold(Math.ceil((n.endsWith('forward') ? convOut(p) : n.endsWith('gradInput') ? p[0]! * p[1]! * p[2]! * p[3]! : p[4]! * (p[1]! / p[15]!) * p[5]! * p[6]!) / 64)), 1];
+      if (n.includes('gradWeight')) return [...fold(Math.ceil(p[4]! * p[5]! / 64)), z];
+      const [rows, width, planes] = n.includes('forward') ? [p[7]!, p[8]!, p[0]! * p[4]!] : [p[2]!, p[3]!, p[0]! * p[1]!];
+      return [Math.ceil(rows * Math.ceil(width / Number(ppt)) / 64), ...fold(planes)];
+    },
+  },
   // pooling
   MAX_POOL_FWD_WGSL: flat(w(0), `${ELEM}, scanning its window`),
   MAX_POOL_BWD_WGSL: flat(w(0), 'thread i gathers dx[i] from the windows covering element i'),
