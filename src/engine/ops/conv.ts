@@ -116,7 +116,10 @@ function depthwiseRow(pass: GroupedPass, g: Geometry): DepthwiseRow | null {
 }
 
 /** Tests and benchmarks only: the row-blocked depthwise kernels' pixels per thread. */
-export const depthwiseKernels = { ppt: 8 };
+export const depthwiseKernels = {
+  /** Output pixels per thread along the width (default 8). */
+  ppt: 8,
+};
 
 /**
  * Runs one pass of the grouped/depthwise kernels (src/shaders/conv-grouped.ts): forward
