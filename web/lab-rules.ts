@@ -123,10 +123,16 @@ export const RULES: Record<string, Rule> = {
     grid: (p, n, z) => [Math.ceil(p[1]! / 8), p[4]! / nums(n).at(-1)!, z],
   },
   convGroupedWGSL: {
-    kind: 'custom', owns: 'thread i computes output element i (forward), dx element i (gradInput) or weight i over a slice of p.rows output rows, the slice on z (gradWeight)',
-    grid: (p, n) => {
-      const count = n.endsWith('forward') ? convOut(p) : n.endsWith('gradInput') ? p[0]! * p[1]! * p[2]! * p[3]! : p[4]! * (p[1]! / p[15]!) * p[5]! * p[6]!;
-      return [...fold(Math.ceil(count / 64)), n.endsWith('gradWeight') ? Math.ceil(p[0]! * p[7]! / p[17]!) : 1];
+    kind: 'custom', owns: 'thread i computes output element i (forward), dx element i (gradInput) or weight i over a slice of p.rows output rows, the slice on z (gradWeight); row-blocked depthwise (_row<PPT>): PPT pixels of a row, x = blocks of 64 threads of a channel plane, y = plane; grad-weight a kernel row (co, kh)',
+    grid: (p, n, z) => {
+      const ppt = /_row(\d+)_/.exec(n)?.[1];
+      if (!ppt) {
+        const count = n.endsWith('forward') ? convOut(p) : n.endsWith('gradInput') ? p[0]! * p[1]! * p[2]! * p[3]! : p[4]! * (p[1]! / p[15]!) * p[5]! * p[6]!;
+        return [...fold(Math.ceil(count / 64)), n.endsWith('gradWeight') ? Math.ceil(p[0]! * p[7]! / p[17]!) : 1];
+      }
+      if (n.includes('gradWeight')) return [...fold(Math.ceil(p[4]! * p[5]! / 64)), z];
+      const [rows, width, planes] = n.includes('forward') ? [p[7]!, p[8]!, p[0]! * p[4]!] : [p[2]!, p[3]!, p[0]! * p[1]!];
+      return [Math.ceil(rows * Math.ceil(width / Number(ppt)) / 64), ...fold(planes)];
     },
   },
   // pooling

@@ -152,12 +152,171 @@ ${HEAD}
 }
 
 /**
+ * The blocking of the row-blocked depthwise kernels (`DepthwiseRow` below): PPT adjacent pixels of
+ * one row per thread; the kernel width KW and the width stride SW and dilation DW are compile-time
+ * constants, so the taps' input columns are known registers.
+ */
+export interface DepthwiseRow {
+  /** Pixels along the width per thread. */
+  PPT: number;
+  /** Kernel width. */
+  KW: number;
+  /** Stride along the width (grad-input: 1 only). */
+  SW: number;
+  /** Dilation along the width. */
+  DW: number;
+}
+
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+// Row-blocked depthwise kernels (CPU-backed adapters, where every lane's load of a lane-varying
+// address is a separate scalar load and a load whose address is the same for the whole workgroup is
+// one): a thread computes PPT adjacent pixels of one row, loading the input row segment its taps
+// cover once per kernel row and reusing it across the KW taps, with no branch per tap (padding by
+// clamped loads and select). Forward and grad-input give each workgroup one channel plane
+// (workgroup_id.y, folded into z), so the weights are the same for every lane.
+
+/** Forward: y[n,co,oh,ow0+j] for j < PPT; plane (n, co) = wg.y + wg.z * nwg.y; x = block of 64 threads of the plane. */
+function depthwiseForwardRowWGSL({ PPT, KW, SW, DW }: DepthwiseRow): string {
+  const cols = (PPT - 1) * SW + (KW - 1) * DW + 1;
+  return /* wgsl */ `// conv2d depthwise forward, row-blocked: y[n,co,oh,ow] = b[co] (flags bit 0) + sum_{kh,kw} x[n,co/(CO/C),oh*sh-ph+kh*dh,ow*${SW}-pw+kw*${DW}] * w[co,0,kh,kw]; ReLU when flags bit 1
+// NCHW. Workgroup (x, plane): plane = (n, co) = wg.y + wg.z * nwg.y (the weights are the workgroup's);
+// thread = ${PPT} adjacent output pixels of one row, 64 threads per workgroup over the plane's OH * ceil(OW/${PPT}) blocks.
+${PARAMS}
+@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(2) var<storage, read> Wt: array<f32>;
+@group(0) @binding(3) var<storage, read> Bias: array<f32>;
+@group(0) @binding(4) var<storage, read_write> Y: array<f32>;
+
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
+  let plane = wg.y + wg.z * nwg.y;
+  if (plane >= p.N * p.CO) { return; }
+  let co = plane % p.CO;
+  let n = plane / p.CO;
+  let c = co / (p.CO / p.C); // depthwise: the input channel of output channel co
+  let OWB = (p.OW + ${PPT - 1}u) / ${PPT}u;
+  let t = wg.x * 64u + lane;
+  if (t >= p.OH * OWB) { return; }
+  let ow0 = (t % OWB) * ${PPT}u;
+  let oh = t / OWB;
+  let xPlane = (n * p.C + c) * p.H * p.W;
+  let iw0 = ow0 * ${SW}u - p.pw; // may wrap below zero: iw >= W rejects both sides of the padding
+${range(PPT).map((j) => `  var acc${j} = 0.0;`).join('\n')}
+  for (var kh = 0u; kh < p.KH; kh++) {
+    let ih = oh * p.sh + kh * p.dh - p.ph; // wraps like iw0
+    let rowOk = ih < p.H;
+    let xRow = xPlane + select(0u, ih, rowOk) * p.W;
+${range(cols).map((o) => `    let x${o} = select(0.0, X[xRow + min(iw0 + ${o}u, p.W - 1u)], rowOk && iw0 + ${o}u < p.W);`).join('\n')}
+    let wRow = (co * p.KH + kh) * ${KW}u;
+${range(KW).map((kw) => `    let w${kw} = Wt[wRow + ${kw}u];`).join('\n')}
+${range(PPT).map((j) => `    acc${j} += ${range(KW).map((kw) => `x${j * SW + kw * DW} * w${kw}`).join(' + ')};`).join('\n')}
+  }
+  let b = select(0.0, Bias[co], (p.flags & 1u) != 0u);
+  let yRow = ((n * p.CO + co) * p.OH + oh) * p.OW + ow0;
+${range(PPT).map((j) => `  if (ow0 + ${j}u < p.OW) { var v = acc${j} + b; if ((p.flags & 2u) != 0u) { v = max(v, 0.0); } Y[yRow + ${j}u] = v; }`).join('\n')}
+}`;
+}
+
+/** Stride-1 grad-input: dx[n,c,ih,iw0+j] for j < PPT, the convolution of dy with the flipped kernel; plane (n, c) per workgroup as forward. */
+function depthwiseGradInputRowWGSL({ PPT, KW, DW }: DepthwiseRow): string {
+  const cols = PPT + (KW - 1) * DW;
+  return /* wgsl */ `// conv2d depthwise grad-input, stride 1, row-blocked: dx[n,c,ih,iw] = sum_{j<CO/C,kh,kw} dy[n,c*(CO/C)+j,ih+ph-kh*dh,iw+pw-kw*${DW}] * w[c*(CO/C)+j,0,kh,kw]
+// (taps outside dy contribute 0). NCHW. Workgroup (x, plane): plane = (n, c) = wg.y + wg.z * nwg.y (the
+// weights are the workgroup's); thread = ${PPT} adjacent pixels of one row of dx, 64 threads per workgroup over the plane's H * ceil(W/${PPT}) blocks.
+${PARAMS}
+@group(0) @binding(1) var<storage, read> GY: array<f32>;
+@group(0) @binding(2) var<storage, read> Wt: array<f32>;
+@group(0) @binding(3) var<storage, read_write> DX: array<f32>;
+
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
+  let plane = wg.y + wg.z * nwg.y;
+  if (plane >= p.N * p.C) { return; }
+  let c = plane % p.C;
+  let n = plane / p.C;
+  let M = p.CO / p.C; // channel multiplier: output channels c*M .. c*M+M-1 read input channel c
+  let WB = (p.W + ${PPT - 1}u) / ${PPT}u;
+  let t = wg.x * 64u + lane;
+  if (t >= p.H * WB) { return; }
+  let iw0 = (t % WB) * ${PPT}u;
+  let ih = t / WB;
+  let base = iw0 + p.pw - ${(KW - 1) * DW}u; // dy column of tap kw = ${KW - 1} for pixel iw0 (may wrap below zero)
+${range(PPT).map((j) => `  var acc${j} = 0.0;`).join('\n')}
+  for (var m = 0u; m < M; m++) {
+    let co = c * M + m;
+    let gPlane = (n * p.CO + co) * p.OH * p.OW;
+    for (var kh = 0u; kh < p.KH; kh++) {
+      let oh = ih + p.ph - kh * p.dh; // wraps below zero: oh >= OH rejects it
+      let rowOk = oh < p.OH;
+      let gRow = gPlane + select(0u, oh, rowOk) * p.OW;
+${range(cols).map((o) => `      let g${o} = select(0.0, GY[gRow + min(base + ${o}u, p.OW - 1u)], rowOk && base + ${o}u < p.OW);`).join('\n')}
+      let wRow = (co * p.KH + kh) * ${KW}u;
+${range(KW).map((kw) => `      let w${kw} = Wt[wRow + ${kw}u];`).join('\n')}
+${range(PPT).map((j) => `      acc${j} += ${range(KW).map((kw) => `g${j + (KW - 1 - kw) * DW} * w${kw}`).join(' + ')};`).join('\n')}
+    }
+  }
+  let dxRow = ((n * p.C + c) * p.H + ih) * p.W + iw0;
+${range(PPT).map((j) => `  if (iw0 + ${j}u < p.W) { DX[dxRow + ${j}u] = acc${j}; }`).join('\n')}
+}`;
+}
+
+/** Grad-weight: dw[co,0,kh,0..KW-1] over a slice of rows; thread (co, kh) = linear index, co fastest; z = slice. */
+function depthwiseGradWeightRowWGSL({ PPT, KW, SW, DW }: DepthwiseRow): string {
+  const cols = (PPT - 1) * SW + (KW - 1) * DW + 1;
+  return /* wgsl */ `// conv2d depthwise grad-weight, row-blocked: dw[co,0,kh,kw] = sum_{n,oh,ow} dy[n,co,oh,ow] * x[n,co/(CO/C),oh*sh-ph+kh*dh,ow*${SW}-pw+kw*${DW}]
+// NCHW. One thread per kernel row (co, kh) (linear index, co fastest, 64 per workgroup), its ${KW} taps in registers,
+// walking a slice of p.rows output rows (n, oh) (z = slice) ${PPT} pixels at a time; slice z writes DW[z * |w| + ...].
+${PARAMS}
+@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(2) var<storage, read> GY: array<f32>;
+@group(0) @binding(3) var<storage, read_write> DW: array<f32>;
+
+${HEAD}
+  if (i >= p.CO * p.KH) { return; }
+  let co = i % p.CO;
+  let kh = i / p.CO;
+  let c = co / (p.CO / p.C);
+${range(KW).map((kw) => `  var acc${kw} = 0.0;`).join('\n')}
+  let r0 = wg.z * p.rows;
+  let r1 = min(r0 + p.rows, p.N * p.OH);
+  for (var r = r0; r < r1; r++) {
+    let n = r / p.OH; let oh = r % p.OH;
+    let ih = oh * p.sh + kh * p.dh - p.ph; // may wrap below zero: ih >= H rejects both sides
+    if (ih >= p.H) { continue; }
+    let xRow = ((n * p.C + c) * p.H + ih) * p.W;
+    let gRow = ((n * p.CO + co) * p.OH + oh) * p.OW;
+    for (var ow0 = 0u; ow0 < p.OW; ow0 += ${PPT}u) {
+${range(PPT).map((j) => `      let g${j} = select(0.0, GY[gRow + min(ow0 + ${j}u, p.OW - 1u)], ow0 + ${j}u < p.OW);`).join('\n')}
+      let iw0 = ow0 * ${SW}u - p.pw;
+${range(cols).map((o) => `      let x${o} = select(0.0, X[xRow + min(iw0 + ${o}u, p.W - 1u)], iw0 + ${o}u < p.W);`).join('\n')}
+${range(KW).map((kw) => `      acc${kw} += ${range(PPT).map((j) => `g${j} * x${j * SW + kw * DW}`).join(' + ')};`).join('\n')}
+    }
+  }
+  let out = wg.z * p.CO * p.KH * ${KW}u + (co * p.KH + kh) * ${KW}u;
+${range(KW).map((kw) => `  DW[out + ${kw}u] = acc${kw};`).join('\n')}
+}`;
+}
+
+/**
  * A grouped (`depthwise` false) or depthwise (C/G == 1, `depthwise` true) convolution kernel for
  * one pass. Bindings: forward X, W, Bias (ignored unless flags bit 0), Y; gradInput GY, W, DX;
  * gradWeight X, GY, DW (one partial [CO, C/G, KH, KW] per slice of `rows` output rows, z). Parameter
  * block: the 15 geometry words of conv2d, then G, flags and rows.
+ * `row` (depthwise only) selects the row-blocked depthwise kernels (see DepthwiseRow; ops/conv.ts
+ * uses them on CPU-backed adapters): forward and stride-1 grad-input on a grid of (blocks of 64
+ * threads of a channel plane, plane), grad-weight one thread per kernel row (co, kh) and slice.
  */
-export const convGroupedWGSL = memoize(function convGroupedWGSL(pass: GroupedPass, depthwise: boolean): string {
+export const convGroupedWGSL = memoize(function convGroupedWGSL(pass: GroupedPass, depthwise: boolean, row: DepthwiseRow | null = null): string {
+  if (row) {
+    if (!depthwise) throw new Error('convGroupedWGSL: the row-blocked kernels are depthwise only');
+    if (pass === 'forward') return depthwiseForwardRowWGSL(row);
+    if (pass === 'gradInput') {
+      if (row.SW !== 1) throw new Error('convGroupedWGSL: the row-blocked depthwise grad-input needs stride 1');
+      return depthwiseGradInputRowWGSL(row);
+    }
+    return depthwiseGradWeightRowWGSL(row);
+  }
   if (pass === 'forward') return forwardWGSL(depthwise);
   if (pass === 'gradInput') return gradInputWGSL(depthwise);
   return gradWeightWGSL(depthwise);

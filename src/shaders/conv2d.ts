@@ -104,6 +104,10 @@ const PARAMS = /* wgsl */ `struct Params {
 }
 @group(0) @binding(0) var<storage, read> p: Params;`;
 
+// The direct kernels' grouped variants (groups > 1, see conv-grouped.ts for the semantics) read the
+// group count G from the word the GEMMs use for M (the direct kernels have no M).
+const GROUPED_PARAMS = PARAMS.replace('M: u32,', 'G: u32 /* groups (the GEMMs\' M word) */,');
+
 // The geometry as plain names for the gathers below (WGSL cannot index a struct by name, and short
 // names keep the index arithmetic readable).
 const GEOMETRY_LETS = `  let N = p.N; let C = p.C; let H = p.H; let W = p.W; let CO = p.CO; let KH = p.KH; let KW = p.KW;
@@ -537,8 +541,12 @@ ${stores}
  * >= QB and OC % (4*QB) == 0. Grid: x (folded into z) over N*OH*ceil(OW/PPT) threads, 64 per
  * workgroup; y = OC / (4*QB). Bindings and parameters as conv2dRegisterWGSL (also serves stride-1
  * grad-input the same way).
+ * `grouped` ('forward' or 'gradInput', the pass it serves, named in its opening comment): the variant
+ * for groups G > 1 (word 15 of the parameters = G, WT = [C/G*KH*KW][CO] from the grouped weight
+ * layout): the channel block lies in one group (needs (CO/G) % (4*QB) == 0) and the channel loop walks
+ * only that group's C/G input channels. Same loop structure as the dense kernel.
  */
-export const conv2dSubgroupWGSL = memoize(function conv2dSubgroupWGSL(PPT: number, QB: number, KW: number, SW: number, DW: number): string {
+export const conv2dSubgroupWGSL = memoize(function conv2dSubgroupWGSL(PPT: number, QB: number, KW: number, SW: number, DW: number, grouped: 'forward' | 'gradInput' | null = null): string {
   const range = (n: number) => Array.from({ length: n }, (_, i) => i);
   const CPT = 4 * QB;
   const cols = (PPT - 1) * SW + (KW - 1) * DW + 1; // input columns one row of PPT outputs reads
@@ -552,11 +560,18 @@ ${range(PPT).flatMap((j) => range(QB).map((q) => `        acc${j}_${q} = fma(vec
   const stores = range(PPT).map((j) => `  if (live && ow0 + ${j}u < p.OW) {
 ${range(QB).map((q) => range(4).map((l) => `    { let co = co0 + ${q * 4 + l}u; var o = acc${j}_${q}.${LANES[l]}; if ((p.bias & 1u) != 0u) { o += Bias[co]; } if ((p.bias & 2u) != 0u) { o = relu_f32(o); } Y[yBase + ${q * 4 + l}u * ohw + ${j}u] = o; }`).join('\n')).join('\n')}
   }`).join('\n');
-  return /* wgsl */ `// conv2d (register-blocked direct, weights shared through subgroups; CPU-backed adapters):
-//   y[n,co,oh,ow] = [relu]([b[co] +] sum_{c,kh,kw} x[n,c,oh*sh-ph+kh*dh,ow*${SW}-pw+kw*${DW}] * WT[(c*KH+kh)*${KW}+kw][co])
+  const loop = grouped
+    ? `  let Cg = p.C / p.G;
+  let c0 = (co0 / (p.CO / p.G)) * Cg; // first input channel of this channel block's group
+  for (var cl = 0u; cl < Cg; cl++) {
+    let c = c0 + cl;`
+    : `  for (var c = 0u; c < p.C; c++) {`;
+  return /* wgsl */ `// conv2d${grouped ? ` grouped ${grouped === 'forward' ? 'forward' : 'grad-input (dy convolved with the flipped kernel)'}` : ''} (register-blocked direct, weights shared through subgroups; CPU-backed adapters):
+//   y[n,co,oh,ow] = [relu]([b[co] +] sum_{${grouped ? 'cl' : 'c'},kh,kw} x[n,${grouped ? 'g*(C/G)+cl' : 'c'},oh*sh-ph+kh*dh,ow*${SW}-pw+kw*${DW}] * WT[(${grouped ? 'cl' : 'c'}*KH+kh)*${KW}+kw][co])${grouped ? `
+//   with g = co / (CO/G), the group of the thread's output channels` : ''}
 // NCHW. One thread: ${PPT} pixels along ow x ${CPT} output channels; the channel block is workgroup_id.y.
 enable subgroups;
-${PARAMS}
+${grouped ? GROUPED_PARAMS : PARAMS}
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read> WT: array<vec4<f32>>; // [K][CO/4]
 @group(0) @binding(3) var<storage, read> Bias: array<f32>; // any buffer when bit 0 of p.bias is clear
@@ -582,13 +597,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
   let ohw = p.OH * p.OW;
   let iw0 = ow0 * ${SW}u - p.pw; // may wrap below zero, like ih: iw >= W rejects both sides
 ${accs}
-  for (var c = 0u; c < p.C; c++) {
+${loop}
     let xPlane = (n * p.C + c) * hw;
     for (var kh = 0u; kh < p.KH; kh++) {
       let ih = oh * p.sh + kh * p.dh - p.ph;
       let rowOk = ih < p.H;
       let xRow = xPlane + select(0u, ih, rowOk) * p.W;
-      let kRow = (c * p.KH + kh) * ${KW}u;
+      let kRow = (${grouped ? 'cl' : 'c'} * p.KH + kh) * ${KW}u;
 ${xs}
 ${taps}
     }
@@ -610,8 +625,11 @@ ${stores}
  * loads per multiply-add is what matters on a CPU, where every lane's load is a separate scalar load.
  * Slice z writes its partial sums at z * splitStride (summed afterwards when there are several).
  * Params: the conv block with kChunk = rows per slice. Bindings: X (vec4), G (vec4), DW.
+ * `grouped`: the variant for groups G > 1 (word 15 of the parameters = G): dw is [CO, C/G, 3, 3], the
+ * lanes are the input channels of the output block's group (x: blocks of 8 of its C/G channels), and
+ * the output block lies in one group (needs (CO/G) % CB == 0).
  */
-export const conv2dGradWeightSubgroupWGSL = memoize(function conv2dGradWeightSubgroupWGSL(CB: number): string {
+export const conv2dGradWeightSubgroupWGSL = memoize(function conv2dGradWeightSubgroupWGSL(CB: number, grouped: boolean = false): string {
   const r3 = [0, 1, 2];
   const rb = Array.from({ length: CB }, (_, b) => b);
   const accs = r3.flatMap((kh) => r3.map((kw) => `  var acc${kh}${kw} = array<f32, ${CB}>();`)).join('\n');
@@ -628,21 +646,31 @@ ${rb.map((b) => `        acc${kh}0[${b}] += dot(t0, g${b}); acc${kh}1[${b}] += d
         prev${kh} = cur${kh}.w;
         cur${kh} = next;
       }`).join('\n');
-  const stores = rb.map((b) => r3.map((kh) => `    DW[out + (co0 + ${b}u) * p.C * 9u + c * 9u + ${kh * 3}u] = acc${kh}0[${b}]; DW[out + (co0 + ${b}u) * p.C * 9u + c * 9u + ${kh * 3 + 1}u] = acc${kh}1[${b}]; DW[out + (co0 + ${b}u) * p.C * 9u + c * 9u + ${kh * 3 + 2}u] = acc${kh}2[${b}];`).join('\n')).join('\n');
-  return /* wgsl */ `// conv2d grad-weight, 3x3 same-width (subgroups; CPU-backed adapters): dw[co,c,kh,kw] = sum_{n,oh,ow} g[n,co,oh,ow] * x[n,c,oh*sh-ph+kh*dh,ow-1+kw]
-// NCHW, W % 4 == 0. Workgroup = one subgroup of 8 lanes (lane = input channel) x ${CB} output channels x a slice of rows.
+  const cw = grouped ? 'Cg' : 'p.C'; // dw's channel count (dimension 1)
+  const cs = grouped ? 'cl' : 'c'; // the lane's channel index in dw
+  const stores = rb.map((b) => r3.map((kh) => [0, 1, 2].map((kw) => `DW[out + (co0 + ${b}u) * ${cw} * 9u + ${cs} * 9u + ${kh * 3 + kw}u] = acc${kh}${kw}[${b}];`).join(' ')).map((l) => `    ${l}`).join('\n')).join('\n');
+  const lanes = grouped
+    ? `  let Cg = p.C / p.G;
+  let co0 = wg.y * ${CB}u;
+  let cRaw = wg.x * 8u + li; // input channel within the group of the output block
+  let live = cRaw < Cg;
+  let cl = min(cRaw, Cg - 1u); // lanes past C/G repeat the last channel and store nothing
+  let c = (co0 / (p.CO / p.G)) * Cg + cl;`
+    : `  let cRaw = wg.x * 8u + li;
+  let live = cRaw < p.C;
+  let c = min(cRaw, p.C - 1u); // lanes past C repeat the last channel and store nothing
+  let co0 = wg.y * ${CB}u;`;
+  return /* wgsl */ `// conv2d${grouped ? ' grouped' : ''} grad-weight, 3x3 same-width (subgroups; CPU-backed adapters): dw[co,${cs},kh,kw] = sum_{n,oh,ow} g[n,co,oh,ow] * x[n,${grouped ? 'g*(C/G)+cl' : 'c'},oh*sh-ph+kh*dh,ow-1+kw]
+// NCHW, W % 4 == 0. Workgroup = one subgroup of 8 lanes (lane = input channel${grouped ? ' of the group g = co/(CO/G)' : ''}) x ${CB} output channels x a slice of rows.
 enable subgroups;
-${PARAMS}
+${grouped ? GROUPED_PARAMS : PARAMS}
 @group(0) @binding(1) var<storage, read> X: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> G: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> DW: array<f32>;
 
 @compute @workgroup_size(8)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32, @builtin(subgroup_invocation_id) sgi: u32) {
-  let cRaw = wg.x * 8u + li;
-  let live = cRaw < p.C;
-  let c = min(cRaw, p.C - 1u); // lanes past C repeat the last channel and store nothing
-  let co0 = wg.y * ${CB}u;
+${lanes}
   let gLane = co0 + min(sgi, ${CB - 1}u); // the output channel whose g this lane loads for the subgroup
   let W4 = p.W / 4u;
   let gStride = p.OH * W4; // vec4s from one channel of g to the next
@@ -670,14 +698,15 @@ ${stores}
 });
 
 /**
- * Re-lays out a conv weight w [CO, C, KH, KW] as WT [K][OC] for conv2dRegisterWGSL, K = IC*KH*KW:
- *  - forward (p.flip == 0): OC = CO, IC = C: WT[(c*KH + kh)*KW + kw][co] = w[co, c, kh, kw];
+ * Re-lays out a conv weight w [CO, C/G, KH, KW] as WT [K][OC] for conv2dRegisterWGSL, K = IC/G*KH*KW
+ * (G = groups, 1 for a dense convolution; c' = c mod C/G, co' = co mod CO/G, the index in the group):
+ *  - forward (p.flip == 0): OC = CO, IC = C: WT[(c'*KH + kh)*KW + kw][co] = w[co, c', kh, kw];
  *  - grad-input (p.flip == 1): the convolution of dy with the flipped kernel, OC = C, IC = CO:
- *    WT[(co*KH + kh)*KW + kw][c] = w[co, c, KH-1-kh, KW-1-kw].
- * One thread per element of WT (256 per workgroup, folded into y). Params: CO, C, KH, KW, flip, n.
+ *    WT[(co'*KH + kh)*KW + kw][c] = w[co, c', KH-1-kh, KW-1-kw], co in c's group.
+ * One thread per element of WT (256 per workgroup, folded into y). Params: CO, C, KH, KW, flip, n, G.
  */
-export const CONV2D_WEIGHT_LAYOUT_WGSL = /* wgsl */ `// conv2d weight re-layout: w [CO, C, KH, KW] -> WT [K][OC] (transposed; flipped for grad-input)
-struct Params { CO: u32, C: u32, KH: u32, KW: u32, flip: u32, n: u32 }
+export const CONV2D_WEIGHT_LAYOUT_WGSL = /* wgsl */ `// conv2d weight re-layout: w [CO, C/G, KH, KW] -> WT [K][OC] (transposed; flipped for grad-input)
+struct Params { CO: u32, C: u32, KH: u32, KW: u32, flip: u32, n: u32, G: u32 }
 @group(0) @binding(0) var<storage, read> p: Params;
 @group(0) @binding(1) var<storage, read> Wt: array<f32>;
 @group(0) @binding(2) var<storage, read_write> WT: array<f32>;
@@ -686,17 +715,19 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let i = gid.x + gid.y * nwg.x * 256u;
   if (i >= p.n) { return; }
   let khw = p.KH * p.KW;
+  let Cg = p.C / p.G;
+  let COg = p.CO / p.G;
   if (p.flip == 0u) {
     let co = i % p.CO;
-    let k = i / p.CO; // (c, kh, kw)
-    WT[i] = Wt[co * p.C * khw + k];
+    let k = i / p.CO; // (c', kh, kw)
+    WT[i] = Wt[co * Cg * khw + k];
   } else {
     let c = i % p.C;
-    let k = i / p.C; // (co, kh, kw)
-    let co = k / khw;
+    let k = i / p.C; // (co', kh, kw)
+    let co = (c / Cg) * COg + k / khw;
     let kh = (k / p.KW) % p.KH;
     let kw = k % p.KW;
-    WT[i] = Wt[((co * p.C + c) * p.KH + (p.KH - 1u - kh)) * p.KW + (p.KW - 1u - kw)];
+    WT[i] = Wt[((co * Cg + c % Cg) * p.KH + (p.KH - 1u - kh)) * p.KW + (p.KW - 1u - kw)];
   }
 }`;
 

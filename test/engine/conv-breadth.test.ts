@@ -39,6 +39,8 @@ const GROUPED: Case<Conv2dOptions>[] = [
   { x: [2, 4, 5, 5], w: [6, 2, 3, 3], bias: true, o: { padding: 1, groups: 2 } }, // grouped
   { x: [1, 6, 7, 5], w: [3, 2, 3, 3], bias: false, o: { stride: 2, groups: 3 } },
   { x: [1, 6, 5, 6], w: [9, 2, 1, 3], bias: true, o: { stride: [1, 2], padding: [0, 1], dilation: [1, 2], groups: 3 } },
+  { x: [1, 3, 6, 7], w: [6, 1, 3, 3], bias: false, o: { padding: 1, groups: 3 } }, // depthwise, multiplier 2, stride 1
+  { x: [2, 2, 7, 9], w: [2, 1, 3, 3], bias: true, o: { padding: [2, 3], dilation: 2, groups: 2 } }, // depthwise, dilated
 ];
 
 describe('conv2d with groups (grouped and depthwise kernels) vs float64', () => {
@@ -59,15 +61,67 @@ describe('conv2d with groups (grouped and depthwise kernels) vs float64', () => 
       }
       const names = new Set(rt.trace.map((d) => d.kernel.name));
       for (const n of ['forward', 'gradInput', 'gradWeight']) {
-        expect(names.has(`conv2d_depthwise_${n}`), [...names].join(',')).toBe(true);
+        expect([...names].some((k) => k.startsWith(`conv2d_depthwise_${n}`)), [...names].join(',')).toBe(true);
         expect(names.has(`conv2d_grouped_${n}`), [...names].join(',')).toBe(true);
+        // The direct family (CPU-backed adapters) runs depthwise on the row-blocked kernels (grad-input
+        // at stride 1; the stride-2 case above keeps the one-thread-per-element kernel).
+        if (rt.kernelFamily === 'direct') expect([...names].some((k) => k.startsWith(`conv2d_depthwise_${n}_row`)), [...names].join(',')).toBe(true);
       }
+      if (rt.kernelFamily === 'direct') expect(names.has('conv2d_depthwise_gradInput')).toBe(true);
       // The dense kernels never ran for a grouped convolution (grad-bias is shared).
       expect([...names].filter((n) => n.startsWith('conv2d_') && !/depthwise|grouped|grad_bias/.test(n))).toEqual([]);
     } finally {
       rt.trace = null;
     }
   });
+
+  // Groups whose per-group output channels are a multiple of 4 run, on CPU-backed adapters with
+  // subgroups, the grouped variants of the dense direct kernels (conv2d_grouped_<pass>_subgroup_*):
+  // forward, stride-1 grad-input, and 3x3 same-width grad-weight; the rest fall back to conv-grouped.
+  const GROUPED_DIRECT: Case<Conv2dOptions>[] = [
+    { x: [2, 8, 5, 8], w: [8, 4, 3, 3], bias: true, o: { padding: 1, groups: 2 } },
+    { x: [1, 12, 6, 4], w: [24, 4, 3, 3], bias: false, o: { padding: 1, groups: 3 } },
+    { x: [3, 8, 12, 4], w: [16, 2, 3, 3], bias: true, o: { padding: 1, groups: 4 } }, // grad-weight rows in slices
+    { x: [1, 8, 7, 9], w: [16, 2, 3, 3], bias: true, o: { stride: 2, padding: 1, groups: 4 } }, // stride 2: grad-input falls back
+    { x: [1, 4, 7, 6], w: [8, 2, 5, 3], bias: false, o: { padding: [3, 2], dilation: [1, 2], groups: 2 } }, // grad-weight falls back
+  ];
+  it(`${GROUPED_DIRECT.length} configurations on the grouped variants of the dense direct kernels, forward and backward`, async () => {
+    const rt = E.runtime();
+    rt.trace = [];
+    try {
+      await inFamily(true, async () => {
+        for (const c of GROUPED_DIRECT) {
+          const r = conv2dRef(c.o);
+          await checkOp({
+            name: `conv2d grouped direct x [${c.x}] w [${c.w}] ${JSON.stringify(c.o)}`,
+            inputs: [{ shape: c.x }, { shape: c.w }, ...(c.bias ? [{ shape: [c.w[0]!] }] : [])],
+            gpu: (x, w, b) => conv2d(x!, w!, b, c.o),
+            ref: (x, w, b) => r.forward(x!, w!, b),
+            refGrad: (g, x, w, b) => r.grad(g, x!, w!, b),
+            fdSamples: 8,
+          });
+        }
+        // The fused ReLU epilogue on the grouped direct forward.
+        const g = new E.Generator(5);
+        const [x, w, b] = [E.randn([2, 8, 5, 8], { generator: g }), E.randn([8, 4, 3, 3], { generator: g }), E.randn([8], { generator: g })];
+        const o = { padding: 1, groups: 2 };
+        const ref = conv2dRef(o).forward(arr(x.shape, await x.toArray()), arr(w.shape, await w.toArray()), arr(b.shape, await b.toArray()));
+        const fused = await conv2d(x, w, b, { ...o, relu: true }).toArray();
+        fused.forEach((v, i) => expect(Math.abs(v - Math.max(ref.data[i]!, 0))).toBeLessThan(1e-5));
+      });
+      const names = [...new Set(rt.trace.map((d) => d.kernel.name))];
+      if (rt.info.subgroupMinSize >= 4) {
+        for (const n of ['forward', 'gradInput', 'gradWeight']) {
+          expect(names.some((k) => k.startsWith(`conv2d_grouped_${n}_subgroup_`)), names.join(',')).toBe(true);
+        }
+        expect(names, 'stride 2 grad-input falls back to the conv-grouped kernel').toContain('conv2d_grouped_gradInput');
+      }
+      // No dense conv kernel ran (grad-bias and the weight re-layout, which knows groups, are shared).
+      expect(names.filter((n) => n.startsWith('conv2d_') && !/depthwise|grouped|grad_bias|weight_layout/.test(n))).toEqual([]);
+    } finally {
+      rt.trace = null;
+    }
+  }, 400_000);
 
   it('fused ReLU and conv2dDirect honour groups; groups = 1 is the dense path', async () => {
     const g = new E.Generator(3);
