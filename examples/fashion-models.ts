@@ -8,7 +8,7 @@
 // Debian's dataset-fashion-mnist (/usr/share/datasets/fashion-mnist) or a --data folder.
 // Writes examples/out/fashion-models-<model>-seed<seed>.json.
 //
-//   npm run example -- fashion-models --model mobilenet|vit [--epochs 2] [--seed 0]
+//   npm run example -- fashion-models --model mobilenet|vit [--epochs 1] [--seed 0]
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,7 +23,7 @@ const args = exampleArgs({
   summary: 'train MobileNetV2 or a small vision transformer on the full Fashion-MNIST; report test accuracy and time.',
   options: {
     model: { kind: 'string', choices: ['mobilenet', 'vit'], default: 'mobilenet', help: 'MobileNetV2 (small block table) or a vision transformer (7x7 patches, width 64, 4 layers)' },
-    epochs: { kind: 'positive-int', default: 2, help: 'passes over the training set' },
+    epochs: { kind: 'positive-int', default: 1, help: 'passes over the training set' },
     batch: { kind: 'positive-int', default: 128, help: 'training batch size' },
     lr: { kind: 'positive-number', default: 0, help: 'peak learning rate of the 1cycle schedule (default: 4e-3 for mobilenet, 2e-3 for vit)' },
     wd: { kind: 'number', default: 0.05, help: 'AdamW weight decay' },
