@@ -82,7 +82,7 @@ async function main(): Promise<void> {
   console.log(`${args.model}: test accuracy ${(final.accuracy * 100).toFixed(2)}% after ${args.epochs} epoch(s), ${seconds.toFixed(0)} s in all (training and evaluation)`);
 
   const report = {
-    experiment: 'Fashion-MNIST, full training set, test accuracy after training',
+    experiment: `Fashion-MNIST, ${train.length === fullTrain.length ? 'full training set' : `first ${train.length} training images`}, test accuracy on the 10,000 test images after training`,
     model: args.model, parameters: params, featureDim: model.featureDim,
     training: { optimizer: 'AdamW', peakLr: lr, weightDecay: args.wd, schedule: 'OneCycleLR (PyTorch defaults: 30% warm-up, cosine)', batch: args.batch, epochs: args.epochs, trainImages: train.length, augmentation: 'none' },
     seed: args.seed,
