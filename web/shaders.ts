@@ -65,6 +65,7 @@ const INSTANCES: Record<string, unknown[][]> = {
   bnBackwardDxWGSL: [[true, true], [true, true, true, true]],
   rowNormNormalizeWGSL: [[true, true], [false, false]],
   rowNormBackwardDxWGSL: [[true]],
+  rowNormBackwardDxShortWGSL: [[true]],
   cumsumWGSL: [[false], [true]],
   padWGSL: [[false], [true]],
   padBackwardWGSL: [[true]],

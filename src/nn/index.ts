@@ -2,7 +2,7 @@ export { Module, type StateDict } from './module.js';
 export { defaultUniform, kaimingUniform } from './init.js';
 export { Linear } from './layers/linear.js';
 export { Sequential } from './layers/container.js';
-export { ReLU, GELU, SiLU, LeakyReLU, ELU, Softplus, Hardswish, Flatten, Identity } from './layers/activation.js';
+export { ReLU, ReLU6, GELU, SiLU, LeakyReLU, ELU, Softplus, Hardswish, Flatten, Identity } from './layers/activation.js';
 export { Conv2d, ConvTranspose2d, Conv1d, type Conv2dLayerOptions, type ConvTranspose2dLayerOptions, type Conv1dLayerOptions } from './layers/conv.js';
 export { BatchNorm1d, BatchNorm2d, LayerNorm, GroupNorm, type BatchNormLayerOptions, type LayerNormOptions, type GroupNormLayerOptions } from './layers/norm.js';
 export { Embedding, type EmbeddingOptions } from './layers/embedding.js';

@@ -99,13 +99,23 @@ ${HEAD}
     let co = co0 + j;
     for (var kh = 0u; kh < p.KH; kh++) {
       let th = i32(ih + p.ph) - i32(kh * p.dh);
-      if (th < 0 || u32(th) % p.sh != 0u) { continue; }
-      let oh = u32(th) / p.sh;
+      // Stride 1 (uniform across the dispatch) skips the integer modulo and division, which a
+      // CPU-emulated GPU (lavapipe) runs one lane at a time.
+      if (th < 0) { continue; }
+      var oh = u32(th);
+      if (p.sh != 1u) {
+        if (oh % p.sh != 0u) { continue; }
+        oh = oh / p.sh;
+      }
       if (oh >= p.OH) { continue; }
       for (var kw = 0u; kw < p.KW; kw++) {
         let tw = i32(iw + p.pw) - i32(kw * p.dw);
-        if (tw < 0 || u32(tw) % p.sw != 0u) { continue; }
-        let ow = u32(tw) / p.sw;
+        if (tw < 0) { continue; }
+        var ow = u32(tw);
+        if (p.sw != 1u) {
+          if (ow % p.sw != 0u) { continue; }
+          ow = ow / p.sw;
+        }
         if (ow >= p.OW) { continue; }
         s += GY[((n * p.CO + co) * p.OH + oh) * p.OW + ow] * Wt[((${wRow}) * p.KH + kh) * p.KW + kw];
       }

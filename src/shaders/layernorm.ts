@@ -16,6 +16,7 @@
 // thousands of short rows; measured on lavapipe with GpuTimer, LayerNorm [64,128,256]: statistics
 // ~5x and dx ~3x faster; GroupNorm's long rows were not slower.) The normalize kernel runs one thread per
 // element. The weight/bias gradient runs one workgroup per channel, summing over every row.
+// Rows of at most ROWNORM_SHORT_ROW elements use one thread per row instead (the end of this file).
 // The per-row mean is [2R]: hi, then lo (mean = hi + lo, as batchnorm.ts keeps it, so that a row
 // sitting at a large offset such as 1e4 + N(0, 1) still normalizes to float32 accuracy).
 
@@ -188,3 +189,91 @@ ${MAIN_WORKGROUP} {
     SUMG[ch] = totalG;
   }
 }`;
+
+// Short rows (D <= ROWNORM_SHORT_ROW): one THREAD per row instead of one workgroup. With D = 64 (a
+// small transformer's width) a 256-thread workgroup leaves 192 threads idle and pays eight
+// barrier-separated tree levels per sum; on a CPU-emulated GPU (lavapipe) that made layerNorm the
+// largest cost of a vision transformer's step (about 100 us per row per kernel). A thread that walks
+// its row serially needs no workgroup memory and no barrier. Same formulas as the workgroup kernels
+// above; only the summation order differs.
+
+/** The longest row the one-thread-per-row kernels handle; longer rows use a workgroup per row. */
+export const ROWNORM_SHORT_ROW = 128;
+
+/**
+ * Row statistics of short rows, one thread per row (row r = the thread's linear index), otherwise as
+ * ROWNORM_STATS_WGSL: MEAN[r] = hi, MEAN[R + r] = lo, INVSTD[r] = 1 / sqrt(var + eps). Params: R, D, eps.
+ * Bindings: X, MEAN, INVSTD.
+ */
+export const ROWNORM_STATS_SHORT_WGSL = /* wgsl */ `// row norm statistics, one thread per (short) row: mean (hi + lo) and 1/sqrt(biased var + eps)
+struct Params { R: u32, D: u32, eps: f32 }
+@group(0) @binding(0) var<storage, read> p: Params;
+@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(2) var<storage, read_write> MEAN: array<f32>;
+@group(0) @binding(3) var<storage, read_write> INVSTD: array<f32>;
+${RELU}
+${MEAN_HI_LO}
+${LINEAR_INDEX}
+${MAIN_1D} {
+  let r = linear_index(gid, nwg);
+  if (r >= p.R) { return; }
+  let base = r * p.D;
+  let n = f32(p.D);
+  let shift = stats_shift(X[base]);
+  var acc = 0.0;
+  for (var k = 0u; k < p.D; k++) { acc += X[base + k] - shift; }
+  let hi = shift + acc / n;
+  acc = 0.0;
+  var acc2 = 0.0;
+  for (var k = 0u; k < p.D; k++) {
+    let d = X[base + k] - hi;
+    acc += d;
+    acc2 += d * d;
+  }
+  let lo = mean_lo(hi, acc, n);
+  MEAN[r] = hi;
+  MEAN[p.R + r] = lo;
+  INVSTD[r] = 1.0 / sqrt(biased_var(acc2, lo, n) + p.eps);
+}`;
+
+/**
+ * dx of a short-row normalization, one thread per row, otherwise as rowNormBackwardDxWGSL:
+ * dx = invstd * (gw - sum(gw) / D - xhat * sum(gw * xhat) / D). Params: R, D, C, S.
+ * Bindings: G, X, MEAN, INVSTD[, W], DX.
+ */
+export const rowNormBackwardDxShortWGSL = memoize(function rowNormBackwardDxShortWGSL(hasWeight: boolean): string {
+  const gw = hasWeight ? 'G[i] * W[((i / p.S) % p.C)]' : 'G[i]';
+  return /* wgsl */ `// row norm backward dx, one thread per (short) row: invstd * (gw - mean(gw) - xhat * mean(gw * xhat))
+struct Params { R: u32, D: u32, C: u32, S: u32 }
+@group(0) @binding(0) var<storage, read> p: Params;
+@group(0) @binding(1) var<storage, read> G: array<f32>;
+@group(0) @binding(2) var<storage, read> X: array<f32>;
+@group(0) @binding(3) var<storage, read> MEAN: array<f32>;
+@group(0) @binding(4) var<storage, read> INVSTD: array<f32>;
+${hasWeight ? '@group(0) @binding(5) var<storage, read> W: array<f32>;\n' : ''}@group(0) @binding(${hasWeight ? 6 : 5}) var<storage, read_write> DX: array<f32>;
+${LINEAR_INDEX}
+${MAIN_1D} {
+  let r = linear_index(gid, nwg);
+  if (r >= p.R) { return; }
+  let base = r * p.D;
+  let hi = MEAN[r];
+  let lo = MEAN[p.R + r];
+  let invstd = INVSTD[r];
+  var sg = 0.0;
+  var sgx = 0.0;
+  for (var k = 0u; k < p.D; k++) {
+    let i = base + k;
+    let gw = ${gw};
+    sg += gw;
+    sgx += gw * (X[i] - hi - lo) * invstd;
+  }
+  let n = f32(p.D);
+  let meanG = sg / n;
+  let meanGX = sgx / n;
+  for (var k = 0u; k < p.D; k++) {
+    let i = base + k;
+    let xhat = (X[i] - hi - lo) * invstd;
+    DX[i] = invstd * (${gw} - meanG - xhat * meanGX);
+  }
+}`;
+});

@@ -26,7 +26,9 @@ useGPU();
 
 describe('layerNorm matches the float64 reference, forward and backward', () => {
   // Row lengths 1, 5, 7 * 3, 300 and 513 (more than the 256 threads of a row's workgroup); 1 to 301 rows.
-  const CASES: [number[], number[]][] = [[[3, 5], [5]], [[2, 3, 7], [3, 7]], [[4, 300], [300]], [[2, 513], [513]], [[301, 6], [6]], [[5, 1], [1]], [[7], [7]]];
+  // Rows up to ROWNORM_SHORT_ROW (128) run one thread per row, longer ones one workgroup per row: 128
+  // and 129 sit on either side of the switch.
+  const CASES: [number[], number[]][] = [[[3, 5], [5]], [[2, 3, 7], [3, 7]], [[4, 300], [300]], [[2, 513], [513]], [[301, 6], [6]], [[5, 1], [1]], [[7], [7]], [[3, 128], [128]], [[2, 129], [129]]];
   it('without affine', async () => {
     for (const [shape, ns] of CASES) {
       await checkOp({
@@ -90,12 +92,13 @@ describe('layerNorm matches the float64 reference, forward and backward', () => 
 
   it('stays accurate for rows at a large offset (1e4 + N(0, 1)): the mean is kept as hi + lo', async () => {
     const g = new E.Generator(5);
-    const D = 1000;
-    const vals = Float32Array.from({ length: 2 * D }, () => 1e4 + (g.next() * 2 - 1));
-    const y = E.scope(() => layerNorm(E.tensor(vals, [2, D]), [D]));
-    const expected = layerNormForward(arr([2, D], vals), [D], null, null);
-    expectClose(await y.toArray(), expected, { atol: 2e-5, rtol: 0 }, 'layerNorm at offset 1e4');
-    y.dispose();
+    for (const D of [1000, 64]) { // a workgroup per row, and one thread per (short) row
+      const vals = Float32Array.from({ length: 2 * D }, () => 1e4 + (g.next() * 2 - 1));
+      const y = E.scope(() => layerNorm(E.tensor(vals, [2, D]), [D]));
+      const expected = layerNormForward(arr([2, D], vals), [D], null, null);
+      expectClose(await y.toArray(), expected, { atol: 2e-5, rtol: 0 }, `layerNorm at offset 1e4, rows of ${D}`);
+      y.dispose();
+    }
   });
 });
 

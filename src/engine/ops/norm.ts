@@ -7,6 +7,7 @@
 import { runtime, grid1d, f32bits, EngramError } from '../runtime.js';
 import {
   ROWNORM_STATS_WGSL, rowNormNormalizeWGSL, rowNormBackwardDxWGSL, ROWNORM_BACKWARD_AFFINE_WGSL,
+  ROWNORM_SHORT_ROW, ROWNORM_STATS_SHORT_WGSL, rowNormBackwardDxShortWGSL,
 } from '../../shaders/layernorm.js';
 import { empty, zeros, withGrad, type Tensor } from '../tensor.js';
 import { shapeStr } from '../shape.js';
@@ -33,10 +34,14 @@ function checkEps(op: string, eps: number): void {
 
 function rowStats(x: Tensor, L: RowLayout, eps: number): [Tensor, Tensor] {
   const rt = runtime();
-  const k = rt.kernel({ name: 'rownorm_stats', wgsl: ROWNORM_STATS_WGSL, bindings: ['read', 'write', 'write'] });
+  // Short rows: one thread per row (see ROWNORM_SHORT_ROW); longer ones: one workgroup per row.
+  const short = L.D <= ROWNORM_SHORT_ROW;
+  const k = short
+    ? rt.kernel({ name: 'rownorm_stats_short', wgsl: ROWNORM_STATS_SHORT_WGSL, bindings: ['read', 'write', 'write'] })
+    : rt.kernel({ name: 'rownorm_stats', wgsl: ROWNORM_STATS_WGSL, bindings: ['read', 'write', 'write'] });
   const mean = empty([2 * L.R]); // hi, then lo: see ROWNORM_STATS_WGSL
   const invstd = empty([L.R]);
-  rt.dispatch(k, [x.buffer, mean.buffer, invstd.buffer], [L.R, L.D, f32bits(eps)], grid1d(L.R, 1));
+  rt.dispatch(k, [x.buffer, mean.buffer, invstd.buffer], [L.R, L.D, f32bits(eps)], short ? grid1d(L.R) : grid1d(L.R, 1));
   return [mean, invstd];
 }
 
@@ -55,9 +60,11 @@ function backwardDx(g: Tensor, x: Tensor, L: RowLayout, mean: Tensor, invstd: Te
   const rt = runtime();
   const bufs = [g.buffer, x.buffer, mean.buffer, invstd.buffer];
   if (w) bufs.push(w.buffer);
-  const k = rt.kernel({ name: 'rownorm_backward_dx', wgsl: rowNormBackwardDxWGSL(w !== null), bindings: [...bufs.map(() => 'read' as const), 'write'] });
+  const short = L.D <= ROWNORM_SHORT_ROW;
+  const wgsl = short ? rowNormBackwardDxShortWGSL(w !== null) : rowNormBackwardDxWGSL(w !== null);
+  const k = rt.kernel({ name: short ? 'rownorm_backward_dx_short' : 'rownorm_backward_dx', wgsl, bindings: [...bufs.map(() => 'read' as const), 'write'] });
   const dx = empty(x.shape);
-  rt.dispatch(k, [...bufs, dx.buffer], [L.R, L.D, L.C, L.S], grid1d(L.R, 1));
+  rt.dispatch(k, [...bufs, dx.buffer], [L.R, L.D, L.C, L.S], short ? grid1d(L.R) : grid1d(L.R, 1));
   return dx;
 }
 

@@ -1,6 +1,6 @@
-// Parameter-free layers: ReLU, GELU, SiLU, LeakyReLU, ELU, Softplus, Hardswish, Flatten, Identity.
+// Parameter-free layers: ReLU, ReLU6, GELU, SiLU, LeakyReLU, ELU, Softplus, Hardswish, Flatten, Identity.
 
-import { relu, gelu, silu, leakyRelu, elu, softplus, hardswish, checkGeluApproximate } from '../../engine/ops/elementwise.js';
+import { relu, gelu, silu, leakyRelu, elu, softplus, hardswish, clamp, checkGeluApproximate } from '../../engine/ops/elementwise.js';
 import { flatten } from '../../engine/ops/shape-ops.js';
 import type { Tensor } from '../../engine/tensor.js';
 import { Module } from '../module.js';
@@ -13,6 +13,16 @@ import { checkInt, checkNumber } from '../../engine/validate.js';
 export class ReLU extends Module {
   forward(x: Tensor): Tensor {
     return relu(x);
+  }
+}
+
+/**
+ * min(max(x, 0), 6), as torch.nn.ReLU6 (MobileNet's activation): a ReLU, then a clamp at 6. The gradient is
+ * PyTorch's except at exactly x = 6, where PyTorch's is 0 and this one passes the gradient (the clamp's rule).
+ */
+export class ReLU6 extends Module {
+  forward(x: Tensor): Tensor {
+    return clamp(relu(x), undefined, 6);
   }
 }
 
