@@ -11,6 +11,8 @@ export * from './buffers/class-balanced.js';
 export * from './buffers/task-balanced.js';
 export * from './metrics.js';
 export * from './scenarios.js';
+export { permutedMNIST, rotatedMNIST, domainIncremental, transformDataset, pixelPermutations } from './domain-scenarios.js';
+export { maskedArgmax, type TaskLabel } from './task-incremental.js';
 export { NCMHead } from './heads/ncm.js';
 export { GaussianHead, type GaussianHeadOptions, type Discriminant, type GaussianPriors, type CovarianceEstimator } from './heads/gaussian.js';
 export { cholesky, choleskySolve, solveSPD, inverseSPD } from './heads/linalg.js';

@@ -12,7 +12,9 @@ import { add } from '../engine/ops/elementwise.js';
 import { zeros } from '../engine/tensor.js';
 import { DataLoader } from '../data/loader.js';
 import type { GpuTransform } from '../data/transforms.js';
+import { EngramError } from '../engine/runtime.js';
 import type { Task } from './scenarios.js';
+import type { TaskLabel } from './task-incremental.js';
 import { averageAccuracy, averageIncrementalAccuracy, forgetting, backwardTransfer } from './metrics.js';
 
 /**
@@ -26,6 +28,12 @@ export interface Strategy {
   learnTask(task: Task, tasksSoFar: readonly Task[]): Promise<void>;
   /** Predicted labels (int32 [B]) for a batch of images x (float32 [B, C, H, W], already transformed). */
   predict(x: Tensor): Tensor;
+  /**
+   * Task-incremental prediction: labels (int32 [B]) restricted to `task.classes` (the task label is known
+   * at test time; see task-incremental.ts). Strategies without it cannot be run with
+   * `setting: 'task-incremental'`.
+   */
+  predictTask?(x: Tensor, task: TaskLabel): Tensor;
   /** Exemplar memory in use, for reports (0 when the strategy keeps none). */
   memoryStats?(): {
     /** Exemplars held. */
@@ -45,6 +53,8 @@ export interface Strategy {
 export interface ScenarioResult {
   /** The strategy's name. */
   strategy: string;
+  /** How the test sets were predicted: without ('class-incremental') or with ('task-incremental') the task label. */
+  setting?: EvaluationSetting;
   /** R[i][j]: accuracy on task j's test set after learning task i (all j, including tasks not learned yet). */
   accuracyMatrix: number[][];
   /** Mean accuracy over all tasks after the last one (see `averageAccuracy()`). */
@@ -72,13 +82,23 @@ export interface ScenarioResult {
   };
 }
 
-/** Accuracy of `strategy.predict` on a test set; correct counts accumulate on the GPU, read back once. */
-export async function strategyAccuracy(strategy: Strategy, test: Task['test'], opts: { batchSize?: number; transform?: GpuTransform } = {}): Promise<number> {
+/**
+ * Accuracy of `strategy.predict` on a test set (of `strategy.predictTask(x, task)` when `task` is given:
+ * task-incremental); correct counts accumulate on the GPU, read back once.
+ */
+export async function strategyAccuracy(
+  strategy: Strategy,
+  test: Task['test'],
+  opts: { batchSize?: number; transform?: GpuTransform; task?: TaskLabel } = {},
+): Promise<number> {
+  const task = opts.task;
+  if (task && typeof strategy.predictTask !== 'function') throw new EngramError(`strategyAccuracy: strategy '${strategy.name}' has no predictTask, so it cannot be evaluated with the task label (task-incremental)`);
+  const predict = (x: Tensor): Tensor => (task ? strategy.predictTask!(x, task) : strategy.predict(x));
   const loader = new DataLoader(test, { batchSize: opts.batchSize ?? 500, transform: opts.transform });
   let correct = zeros([]).keep();
   noGrad(() => {
     for (const batch of loader) {
-      const next = scope(() => add(correct, sum(eq(strategy.predict(batch.x), batch.y))));
+      const next = scope(() => add(correct, sum(eq(predict(batch.x), batch.y))));
       batch.x.dispose();
       batch.y.dispose();
       correct.dispose();
@@ -91,14 +111,36 @@ export async function strategyAccuracy(strategy: Strategy, test: Task['test'], o
 }
 
 /**
- * Run a strategy over the tasks in order; after each task, evaluate on the test sets of all tasks seen
- * so far. `onTask` is called after each row of the accuracy matrix is complete.
+ * What the strategy is told at test time: 'class-incremental' (default, no task label: `predict`) or
+ * 'task-incremental' (the task label is known: `predictTask`, predictions restricted to the task's classes).
+ * Domain-incremental scenarios (permutedMNIST, rotatedMNIST) are evaluated as 'class-incremental': every
+ * task has the same classes and no label is given.
  */
-export async function runScenario(
-  strategy: Strategy,
-  tasks: readonly Task[],
-  opts: { evalTransform?: GpuTransform; evalBatchSize?: number; onTask?: (i: number, row: number[]) => void } = {},
-): Promise<ScenarioResult> {
+export type EvaluationSetting = 'class-incremental' | 'task-incremental';
+
+/** Options of `runScenario()`. */
+export interface RunScenarioOptions {
+  /** Deterministic transform of the test images (e.g. the normalization, without augmentation). */
+  evalTransform?: GpuTransform;
+  /** Test batch size (default 500). */
+  evalBatchSize?: number;
+  /** Called after each row of the accuracy matrix. */
+  onTask?: (i: number, row: number[]) => void;
+  /** 'class-incremental' (default) or 'task-incremental' (see `EvaluationSetting`). */
+  setting?: EvaluationSetting;
+}
+
+/**
+ * Run a strategy over the tasks in order; after each task, evaluate on the test sets of all tasks (the
+ * full accuracy matrix). `onTask` is called after each row of the accuracy matrix is complete. With
+ * `setting: 'task-incremental'` each test set is predicted with its task's label (`predictTask`).
+ */
+export async function runScenario(strategy: Strategy, tasks: readonly Task[], opts: RunScenarioOptions = {}): Promise<ScenarioResult> {
+  const setting = opts.setting ?? 'class-incremental';
+  if (setting !== 'class-incremental' && setting !== 'task-incremental') throw new EngramError(`runScenario: setting must be 'class-incremental' or 'task-incremental', got ${JSON.stringify(setting)}`);
+  if (setting === 'task-incremental' && typeof strategy.predictTask !== 'function') {
+    throw new EngramError(`runScenario: strategy '${strategy.name}' has no predictTask, so it cannot be evaluated task-incrementally; use setting 'class-incremental'`);
+  }
   const R: number[][] = [];
   const trainSeconds: number[] = [];
   for (let i = 0; i < tasks.length; i++) {
@@ -109,7 +151,8 @@ export async function runScenario(
     for (let j = 0; j < tasks.length; j++) {
       // Future tasks too (their classes are unseen, so this is ~0 in class-incremental learning): the
       // full matrix is what forward transfer needs and what the metrics in metrics.ts expect.
-      row.push(await strategyAccuracy(strategy, tasks[j]!.test, { batchSize: opts.evalBatchSize, transform: opts.evalTransform }));
+      const task = setting === 'task-incremental' ? tasks[j]! : undefined;
+      row.push(await strategyAccuracy(strategy, tasks[j]!.test, { batchSize: opts.evalBatchSize, transform: opts.evalTransform, task }));
     }
     R.push(row);
     strategy.afterEval?.(i, row);
@@ -117,6 +160,7 @@ export async function runScenario(
   }
   return {
     strategy: strategy.name,
+    setting,
     accuracyMatrix: R,
     averageAccuracy: averageAccuracy(R),
     averageIncrementalAccuracy: averageIncrementalAccuracy(R),

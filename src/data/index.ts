@@ -37,3 +37,4 @@ export {
 export { DataLoader, streamSeed, type DataLoaderOptions, type Batch } from './loader.js';
 export { normalize, randomCrop, randomHorizontalFlip, resize, compose, deterministicPart, normalizationsOf, type GpuTransform, type ImageShape } from './transforms.js';
 export { fetchBytes, mnistFromURL, cifar10FromURL, svhnFromURL, DEFAULT_FETCH_TIMEOUT_MS, type FetchOptions, type UrlLoaderOptions } from './fetch.js';
+export { permutePixels, rotate, rotationCosSin, type RotateInterpolation } from './domain-transforms.js';

@@ -18,6 +18,7 @@ import type { Classifier } from '../../models/classifier.js';
 import { SGD } from '../../optim/sgd.js';
 import type { Task } from '../scenarios.js';
 import type { Strategy } from '../strategy.js';
+import { maskedArgmax, type TaskLabel } from '../task-incremental.js';
 import { classesNeeded, expandClassifier } from './expansion.js';
 import type { StrategyContext, StrategyPlugin } from '../plugins.js';
 
@@ -228,6 +229,11 @@ export abstract class SupervisedStrategy implements Strategy {
 
   predict(x: Tensor): Tensor {
     return argmaxPredict(this.model, x);
+  }
+
+  /** Task-incremental prediction: the argmax of the logits of the task's classes only (masked logits). */
+  predictTask(x: Tensor, task: TaskLabel): Tensor {
+    return noGrad(() => withEvalMode(this.model, () => scope(() => maskedArgmax(this.model.forward(x), task.classes))));
   }
 
   memoryStats(): {

@@ -43,6 +43,7 @@ import { herdingSelectTensor } from '../herding.js';
 import { icarlLoss } from '../losses.js';
 import type { Task } from '../scenarios.js';
 import type { Strategy } from '../strategy.js';
+import { maskedArgmax, type TaskLabel } from '../task-incremental.js';
 
 // ------------------------------------------------------------------ helpers shared with scr.ts
 
@@ -145,6 +146,13 @@ export async function fitNCMOnStore(head: NCMHead, model: Classifier, store: Exe
       f.dispose();
     }
   }
+}
+
+/** Task-incremental nearest-class-mean prediction: the best of the head's scores among the task's classes. */
+export function ncmPredictTask(name: string, head: NCMHead, model: Classifier, x: Tensor, classes: readonly number[]): Tensor {
+  if (head.numClasses === 0) throw new EngramError(`${name}.predictTask: no class learned yet; call learnTask first`);
+  const labels = head.labels;
+  return inEvalMode(model, () => scope(() => maskedArgmax(head.scores(model.features(x)), classes, labels)));
 }
 
 /** Nearest-class-mean prediction on the model's features (eval mode, no gradients). */
@@ -258,6 +266,11 @@ export class ICaRL implements Strategy {
 
   predict(x: Tensor): Tensor {
     return ncmPredict('ICaRL', this.head, this.model, x);
+  }
+
+  /** Task-incremental prediction: nearest class mean among the task's classes. */
+  predictTask(x: Tensor, task: TaskLabel): Tensor {
+    return ncmPredictTask('ICaRL', this.head, this.model, x, task.classes);
   }
 
   memoryStats(): {

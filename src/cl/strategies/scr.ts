@@ -30,8 +30,9 @@ import { NCMHead } from '../heads/ncm.js';
 import { supConLoss } from '../losses.js';
 import type { Task } from '../scenarios.js';
 import type { Strategy } from '../strategy.js';
+import type { TaskLabel } from '../task-incremental.js';
 import {
-  buildOptimizer, checkModel, fitNCMOnStore, ncmPredict, positiveNumber,
+  buildOptimizer, checkModel, fitNCMOnStore, ncmPredict, ncmPredictTask, positiveNumber,
   type OptimizerHandle, type TrainingOptions,
 } from './icarl.js';
 
@@ -187,6 +188,11 @@ export class SCR implements Strategy {
 
   predict(x: Tensor): Tensor {
     return ncmPredict('SCR', this.head, this.model, x);
+  }
+
+  /** Task-incremental prediction: nearest class mean among the task's classes. */
+  predictTask(x: Tensor, task: TaskLabel): Tensor {
+    return ncmPredictTask('SCR', this.head, this.model, x, task.classes);
   }
 
   memoryStats(): {
