@@ -22,4 +22,6 @@ export * from './plugins.js';
 export * from './strategies/index.js';
 export * from './report.js';
 export * from './seeds.js';
+export { runOnlineStream, type OnlineStreamOptions, type AnytimeResult } from './online.js';
+export { anytimeChartSVG, type AnytimeChartOptions } from './anytime-chart.js';
 export { binaryCrossEntropyWithLogits, icarlLoss, supConLoss, type LossReduction, type ICaRLLossOptions } from './losses.js';

@@ -10,7 +10,7 @@ import { eq } from '../engine/ops/elementwise.js';
 import { sum } from '../engine/ops/reduce.js';
 import { add } from '../engine/ops/elementwise.js';
 import { zeros } from '../engine/tensor.js';
-import { DataLoader } from '../data/loader.js';
+import { DataLoader, type Batch } from '../data/loader.js';
 import type { GpuTransform } from '../data/transforms.js';
 import { EngramError } from '../engine/runtime.js';
 import type { Task } from './scenarios.js';
@@ -34,6 +34,14 @@ export interface Strategy {
    * `setting: 'task-incremental'`.
    */
   predictTask?(x: Tensor, task: TaskLabel): Tensor;
+  /**
+   * Online learning (see `runOnlineStream`): one training step on one stream batch of `task` (a single pass,
+   * small batches). The first batch of a new task opens it (head sizing, the strategy's and plugins'
+   * beforeTask); with hidden boundaries the whole stream is one task.
+   */
+  observe?(batch: Batch, task: Task, tasksSoFar: readonly Task[]): Promise<void>;
+  /** Online learning: close the task the last `observe` calls were on (afterTask hooks), at a visible boundary or the stream's end. */
+  endTask?(): Promise<void>;
   /** Exemplar memory in use, for reports (0 when the strategy keeps none). */
   memoryStats?(): {
     /** Exemplars held. */
