@@ -53,6 +53,8 @@ export interface BenchRunSettings extends Omit<BenchSettings, 'tasks'> {
   domain?: boolean;
   /** Progress lines. */
   log?: (line: string) => void;
+  /** Called with the rows so far after each strategy's seeds are done (e.g. to write partial reports). */
+  onRow?: (rows: readonly BenchRow[]) => void;
 }
 
 /** One seed's run of one strategy. */
@@ -131,6 +133,7 @@ export async function runBenchmark(s: BenchRunSettings): Promise<BenchRow[]> {
       trainSeconds: stat((r) => r.trainSeconds), runSeconds: stat((r) => r.runSeconds),
       exemplars: stat((r) => r.result.memory?.exemplars ?? 0), memoryBytes: stat((r) => r.result.memory?.bytes ?? 0), gpuBytes: stat((r) => r.gpuBytes),
     });
+    s.onRow?.(rows);
   }
   return rows;
 }
@@ -247,8 +250,6 @@ async function main(): Promise<void> {
     model: small ? () => new BenchMLP(16, 16, 8) : undefined,
     log: (l) => console.log(l),
   };
-  const rows = await runBenchmark(settings);
-  const seconds = (performance.now() - t0) / 1000;
   const command = `npm run example -- cl-benchmarks ${process.argv.slice(2).join(' ')}`.trim();
   const model = small ? 'BenchMLP 16-16-16-8 (ReLU)' : 'BenchMLP 784-256-256-10 (ReLU)';
   const protocol = [
@@ -258,25 +259,33 @@ async function main(): Promise<void> {
     `Training: SGD lr ${settings.lr}, momentum ${settings.momentum}, batch ${settings.batchSize}, ${settings.epochs} epoch(s) per task; replay memory ${settings.memory} exemplars`,
     `Seeds: ${seeds.join(', ')} (each sets the initialization, the shuffles and the memory's draws)`,
   ];
-  console.log(`\n${protocol.join('\n')}\n\n${benchTable(rows)}\ntotal ${seconds.toFixed(1)} s`);
   const out = args.out as string;
   mkdirSync(out, { recursive: true });
   const base = join(out, `cl-benchmarks-${benchmark}${setting === 'task-incremental' ? '-ti' : ''}`);
-  writeFileSync(`${base}.md`, benchMarkdown(rows, { title: `Continual-learning benchmark: ${benchmark} (${setting})`, protocol, command, adapter, seconds }));
-  const json = {
-    benchmark, setting, protocol, command, adapter, seconds: Number(seconds.toFixed(1)), std: 'sample standard deviation over seeds (n - 1)',
-    strategies: rows.map((r) => ({
-      name: r.name, description: r.description,
-      averageAccuracy: r.averageAccuracy, forgetting: r.forgetting, trainSeconds: r.trainSeconds, runSeconds: r.runSeconds,
-      exemplars: r.exemplars, memoryBytes: r.memoryBytes, gpuBytes: r.gpuBytes,
-      perSeed: r.runs.map((run) => ({
-        seed: run.seed, averageAccuracy: run.result.averageAccuracy, averageIncrementalAccuracy: run.result.averageIncrementalAccuracy,
-        forgetting: run.result.forgetting, backwardTransfer: run.result.backwardTransfer, accuracyMatrix: run.result.accuracyMatrix,
-        trainSecondsPerTask: run.result.trainSeconds, trainSeconds: run.trainSeconds, runSeconds: run.runSeconds, memory: run.result.memory ?? null, gpuBytes: run.gpuBytes,
+  // Written after every strategy, so a long run leaves its finished rows behind.
+  const write = (rows: readonly BenchRow[], done: boolean): void => {
+    const seconds = (performance.now() - t0) / 1000;
+    const status = done ? [] : [`PARTIAL: ${rows.length} of ${names.length} strategies done so far`];
+    writeFileSync(`${base}.md`, benchMarkdown(rows, { title: `Continual-learning benchmark: ${benchmark} (${setting})`, protocol: [...status, ...protocol], command, adapter, seconds }));
+    const json = {
+      benchmark, setting, complete: done, protocol, command, adapter, seconds: Number(seconds.toFixed(1)), std: 'sample standard deviation over seeds (n - 1)',
+      strategies: rows.map((r) => ({
+        name: r.name, description: r.description,
+        averageAccuracy: r.averageAccuracy, forgetting: r.forgetting, trainSeconds: r.trainSeconds, runSeconds: r.runSeconds,
+        exemplars: r.exemplars, memoryBytes: r.memoryBytes, gpuBytes: r.gpuBytes,
+        perSeed: r.runs.map((run) => ({
+          seed: run.seed, averageAccuracy: run.result.averageAccuracy, averageIncrementalAccuracy: run.result.averageIncrementalAccuracy,
+          forgetting: run.result.forgetting, backwardTransfer: run.result.backwardTransfer, accuracyMatrix: run.result.accuracyMatrix,
+          trainSecondsPerTask: run.result.trainSeconds, trainSeconds: run.trainSeconds, runSeconds: run.runSeconds, memory: run.result.memory ?? null, gpuBytes: run.gpuBytes,
+        })),
       })),
-    })),
+    };
+    writeFileSync(`${base}.json`, `${JSON.stringify(json, (_, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`);
   };
-  writeFileSync(`${base}.json`, `${JSON.stringify(json, (_, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`);
+  const rows = await runBenchmark({ ...settings, onRow: (r) => write(r, false) });
+  write(rows, true);
+  const seconds = (performance.now() - t0) / 1000;
+  console.log(`\n${protocol.join('\n')}\n\n${benchTable(rows)}\ntotal ${seconds.toFixed(1)} s`);
   console.log(`wrote ${base}.md and ${base}.json`);
 }
 
