@@ -2,7 +2,9 @@ import { describe, it, expect } from 'vitest';
 import * as E from '../../src/index.js';
 import { ImageDataset } from '../../src/data/dataset.js';
 import { runScenario, maskedArgmax, type Strategy, type Task } from '../../src/cl/index.js';
-import { Naive } from '../../src/cl/strategies/index.js';
+import { Naive, NCMReplay, GaussianHeadStrategy } from '../../src/cl/strategies/index.js';
+import { classIncremental } from '../../src/cl/index.js';
+import { syntheticImages } from './synthetic.js';
 import { useGPU } from '../helpers/gpu.js';
 
 useGPU();
@@ -66,5 +68,37 @@ describe('task-incremental prediction (masked logits)', () => {
     expect(ti.setting).toBe('task-incremental');
     const { predictTask: _, ...noTask } = fixed;
     await expect(runScenario(noTask as Strategy, tasks, { setting: 'task-incremental' })).rejects.toThrow(/'fixed' has no predictTask/);
+  });
+
+  it('head strategies (NCM-ER, Gaussian) restrict their head scores to the task classes: predictions stay in the task', async () => {
+    const o = { side: 4, noise: 60, base: 40, range: 175, protoSeed: 1000 };
+    const tasks = classIncremental(syntheticImages([0, 1, 2, 3], 20, 1, o), syntheticImages([0, 1, 2, 3], 10, 2, o), [[0, 1], [2, 3]]);
+    let confused = 0; // task-0 test images predicted as task-1 classes without the label
+    for (const make of [
+      () => new NCMReplay({ model: new E.SimpleNN(16, 4), lr: 0.1, seed: 1, capacity: 8 }),
+      () => new GaussianHeadStrategy({ model: new E.SimpleNN(16, 4), lr: 0.1, seed: 1 }),
+    ]) {
+      E.manualSeed(5);
+      const s = make();
+      const ci = await runScenario(s, tasks);
+      const x = E.tensor(Float32Array.from(tasks[0]!.test.images, (p) => p / 255), [20, 1, 4, 4]);
+      const within = await labels(s.predictTask(x, tasks[0]!));
+      expect(within.every((l) => l === 0 || l === 1), `${s.name}: task 0 predictions ${within}`).toBe(true);
+      // Masking can only turn a wrong cross-task answer right: the task label never lowers accuracy here.
+      const free = await labels(s.predict(x));
+      const truth = [...tasks[0]!.test.labels];
+      const hits = (p: number[]): number => p.filter((l, i) => l === truth[i]).length;
+      expect(hits(within)).toBeGreaterThanOrEqual(hits(free));
+      confused += free.filter((l) => l > 1).length;
+      x.dispose();
+      s.dispose();
+      // The same run (same seed) evaluated with task labels: every learned entry at least as high.
+      E.manualSeed(5);
+      const s2 = make();
+      const ti = await runScenario(s2, tasks, { setting: 'task-incremental' });
+      s2.dispose();
+      for (const [i, j] of [[0, 0], [1, 0], [1, 1]] as const) expect(ti.accuracyMatrix[i]![j]!, `${s.name} R[${i}][${j}]`).toBeGreaterThanOrEqual(ci.accuracyMatrix[i]![j]!);
+    }
+    expect(confused, 'without the label some task-0 images go to task-1 classes, so masking is exercised').toBeGreaterThan(0);
   });
 });
