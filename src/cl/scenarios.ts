@@ -3,6 +3,7 @@
 // (the accuracy matrix in metrics.ts is built from exactly these test sets).
 
 import type { ImageDataset } from '../data/dataset.js';
+import type { GpuTransform } from '../data/transforms.js';
 
 /** One task of a class-incremental scenario: the classes it introduces with their train and test data. */
 export interface Task {
@@ -14,6 +15,11 @@ export interface Task {
   train: ImageDataset;
   /** Test data of this task's classes. */
   test: ImageDataset;
+  /**
+   * Domain-incremental tasks (permutedMNIST, rotatedMNIST): the transform that made this task's images
+   * from the base dataset's (already applied to `train` and `test`; for reference and reports).
+   */
+  transform?: GpuTransform;
 }
 
 function checkClasses(name: string, ds: ImageDataset, wanted: number[]): void {

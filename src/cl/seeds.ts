@@ -16,7 +16,7 @@ import { EngramError } from '../engine/runtime.js';
 import { Generator } from '../engine/random.js';
 import type { GpuTransform } from '../data/transforms.js';
 import type { Task } from './scenarios.js';
-import { runScenario, type ScenarioResult, type Strategy } from './strategy.js';
+import { runScenario, type EvaluationSetting, type ScenarioResult, type Strategy } from './strategy.js';
 
 /** One metric over seeds: mean, sample std (n - 1; NaN for one seed), the number of seeds and each seed's value. */
 export interface SeedStat {
@@ -137,6 +137,8 @@ export interface SeededRunOptions {
   evalBatchSize?: number;
   /** Called after each row of each seed's accuracy matrix. */
   onTask?: (seed: number, i: number, row: number[]) => void;
+  /** 'class-incremental' (default) or 'task-incremental' (as in runScenario). */
+  setting?: EvaluationSetting;
   /** Called after each seed's run. */
   onSeed?: (seed: number, result: ScenarioResult) => void;
 }
@@ -159,6 +161,7 @@ export async function runScenarioSeeds(
       const r = await runScenario(strategy, ts, {
         evalTransform: opts.evalTransform,
         evalBatchSize: opts.evalBatchSize,
+        setting: opts.setting,
         onTask: opts.onTask ? (i, row) => opts.onTask!(seed, i, row) : undefined,
       });
       opts.onSeed?.(seed, r);

@@ -38,3 +38,4 @@ export { DataLoader, streamSeed, type DataLoaderOptions, type Batch } from './lo
 export { normalize, randomCrop, randomHorizontalFlip, resize, compose, deterministicPart, normalizationsOf, type GpuTransform, type ImageShape } from './transforms.js';
 export { randomResizedCrop, resizedCropWindow, resizedCrop, colorJitter, adjustColor, randomGrayscale, toGrayscale } from './augment.js';
 export { fetchBytes, mnistFromURL, cifar10FromURL, svhnFromURL, DEFAULT_FETCH_TIMEOUT_MS, type FetchOptions, type UrlLoaderOptions } from './fetch.js';
+export { permutePixels, rotate, rotationCosSin, type RotateInterpolation } from './domain-transforms.js';

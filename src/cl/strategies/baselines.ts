@@ -19,6 +19,7 @@ export type CumulativeOptions = StrategyOptions;
  */
 export class Cumulative extends SupervisedStrategy {
   readonly name = 'cumulative';
+  protected override readonly supportsOnline = false;
 
   constructor(opts: CumulativeOptions) {
     super(opts, 'Cumulative');
@@ -60,6 +61,7 @@ export interface JointTrainingOptions extends StrategyOptions {
  */
 export class JointTraining extends SupervisedStrategy {
   readonly name = 'joint';
+  protected override readonly supportsOnline = false;
   private readonly allTasks: readonly Task[];
   private trained = false;
 

@@ -18,6 +18,7 @@ import type { Classifier } from '../../models/classifier.js';
 import { SGD } from '../../optim/sgd.js';
 import type { Task } from '../scenarios.js';
 import type { Strategy } from '../strategy.js';
+import { maskedArgmax, type TaskLabel } from '../task-incremental.js';
 import { classesNeeded, expandClassifier } from './expansion.js';
 import type { StrategyContext, StrategyPlugin } from '../plugins.js';
 import { TrainingMeter, type TrainingStats } from '../costs.js';
@@ -156,8 +157,11 @@ export abstract class SupervisedStrategy implements Strategy {
   protected optimizer: StrategyOptimizer | null = null;
   /** The plugins in call order (`opts.plugins`, then any the strategy adds itself). */
   protected readonly plugins: StrategyPlugin[];
+  /** Whether `observe` (online learning) applies; false for the strategies that retrain on stored tasks (Cumulative, JointTraining). */
+  protected readonly supportsOnline: boolean = true;
   private frozen = false;
   private readonly meter = new TrainingMeter();
+  private onlineTask: Task | null = null;
   private readonly headGenerator: Generator;
   private tasksSoFar: readonly Task[] = [];
 
@@ -230,6 +234,40 @@ export abstract class SupervisedStrategy implements Strategy {
     for (const p of this.plugins) await p.afterTask?.(ctx, task);
   }
 
+  /**
+   * Online learning: one optimizer step on `batch` of `task` (the step `learnTask` takes per batch, with
+   * the same hooks and plugins). The first batch of a task opens it: the head is sized for `tasksSoFar`,
+   * then beforeTask runs. No readback.
+   */
+  async observe(batch: Batch, task: Task, tasksSoFar: readonly Task[]): Promise<void> {
+    if (!this.supportsOnline) throw new EngramError(`${this.name}: has no online mode (it retrains on stored tasks); use runScenario`);
+    if (this.onlineTask !== task) {
+      if (this.onlineTask) await this.endTask();
+      this.tasksSoFar = tasksSoFar;
+      this.prepareModel(tasksSoFar);
+      await this.beforeTask(task);
+      for (const p of this.plugins) await p.beforeTask?.(this.context, task);
+      this.onlineTask = task;
+    }
+    const ctx = this.context;
+    this.setTrainMode();
+    for (const p of this.plugins) p.beforeStep?.(ctx, batch, task);
+    optimizerStep(this.optimizer!, () => this.pluginLoss(ctx, this.stepLoss(batch, task), batch, task));
+    this.afterStep(batch, task);
+    for (const p of this.plugins) p.afterStep?.(ctx, batch, task);
+  }
+
+  /** Online learning: close the open task (afterTask hooks, the strategy's then its plugins'), model in eval mode. */
+  async endTask(): Promise<void> {
+    const task = this.onlineTask;
+    if (!task) return;
+    this.onlineTask = null;
+    this.optimizer?.zeroGrad();
+    this.model.eval();
+    await this.afterTask(task);
+    for (const p of this.plugins) await p.afterTask?.(this.context, task);
+  }
+
   /** Called by `runScenario` after evaluating task `taskIndex`'s row; passes it to the plugins' afterEval. */
   afterEval(taskIndex: number, row: readonly number[]): void {
     const ctx = this.context;
@@ -242,6 +280,11 @@ export abstract class SupervisedStrategy implements Strategy {
 
   trainingStats(): TrainingStats {
     return this.meter.stats();
+  }
+
+  /** Task-incremental prediction: the argmax of the logits of the task's classes only (masked logits). */
+  predictTask(x: Tensor, task: TaskLabel): Tensor {
+    return noGrad(() => withEvalMode(this.model, () => scope(() => maskedArgmax(this.model.forward(x), task.classes))));
   }
 
   memoryStats(): {

@@ -15,6 +15,7 @@ import type { Classifier } from '../../models/classifier.js';
 import { SGD } from '../../optim/sgd.js';
 import type { ExemplarStore } from '../memory/store.js';
 import type { NCMHead } from '../heads/ncm.js';
+import { maskedArgmax } from '../task-incremental.js';
 
 /** What these strategies need of an optimizer (every engram optimizer has it). */
 export interface OptimizerHandle {
@@ -121,6 +122,13 @@ export async function fitNCMOnStore(
       f.dispose();
     }
   }
+}
+
+/** Task-incremental nearest-class-mean prediction: the best of the head's scores among the task's classes. */
+export function ncmPredictTask(name: string, head: NCMHead, model: Classifier, x: Tensor, classes: readonly number[]): Tensor {
+  if (head.numClasses === 0) throw new EngramError(`${name}.predictTask: no class learned yet; call learnTask first`);
+  const labels = head.labels;
+  return inEvalMode(model, () => scope(() => maskedArgmax(head.scores(model.features(x)), classes, labels)));
 }
 
 /** Nearest-class-mean prediction on the model's features (eval mode, no gradients). */

@@ -35,7 +35,8 @@ import { TrainingMeter, type TrainingStats } from '../costs.js';
 import { ExperienceReplay, type ReplayOptions } from './replay.js';
 import { classificationLoss, optimizerStep, taskSeed, type StrategyOptimizer } from './common.js';
 import { classesNeeded, expandClassifier } from './expansion.js';
-import { fitNCMOnStore, mapDataset, ncmPredict } from './icarl.js';
+import { fitNCMOnStore, mapDataset, ncmPredict, ncmPredictTask } from './icarl.js';
+import { maskedArgmax, type TaskLabel } from '../task-incremental.js';
 import { inEvalMode } from './common.js';
 
 /** Rows per forward pass when computing features for a head (default 256). */
@@ -122,6 +123,11 @@ export class NCMReplay extends ExperienceReplay {
 
   override predict(x: Tensor): Tensor {
     return ncmPredict('NCMReplay', this.head, this.model, x);
+  }
+
+  /** Task-incremental prediction: nearest class mean among the task's classes. */
+  override predictTask(x: Tensor, task: TaskLabel): Tensor {
+    return ncmPredictTask('NCMReplay', this.head, this.model, x, task.classes);
   }
 
   override dispose(): void {
@@ -220,6 +226,13 @@ export class GaussianHeadStrategy implements Strategy {
 
   trainingStats(): TrainingStats {
     return this.meter.stats();
+  }
+
+  /** Task-incremental prediction: the best discriminant score among the task's classes. */
+  predictTask(x: Tensor, task: TaskLabel): Tensor {
+    if (this.head.numClasses === 0) throw new EngramError('GaussianHeadStrategy.predictTask: no class learned yet; call learnTask first');
+    const labels = this.head.labels;
+    return inEvalMode(this.model, () => scope(() => maskedArgmax(this.head.scores(this.model.features(x)), task.classes, labels)));
   }
 
   memoryStats(): {

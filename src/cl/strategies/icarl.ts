@@ -47,14 +47,15 @@ import type { Task } from '../scenarios.js';
 import type { Strategy } from '../strategy.js';
 import { TrainingMeter, type TrainingStats } from '../costs.js';
 import {
-  buildOptimizer, checkModel, fitNCMOnStore, mapDataset, mapStore, ncmPredict, positiveNumber, type TrainingOptions,
+  buildOptimizer, checkModel, fitNCMOnStore, mapDataset, mapStore, ncmPredict, ncmPredictTask, positiveNumber, type TrainingOptions,
 } from './exemplar-training.js';
 
 // The helpers moved to exemplar-training.ts; re-exported for the modules that import them from here.
 export {
-  buildOptimizer, checkModel, fitNCMOnStore, mapDataset, mapStore, ncmPredict, positiveNumber,
+  buildOptimizer, checkModel, fitNCMOnStore, mapDataset, mapStore, ncmPredict, ncmPredictTask, positiveNumber,
   type OptimizerHandle, type TrainingOptions,
 } from './exemplar-training.js';
+import type { TaskLabel } from '../task-incremental.js';
 
 // ------------------------------------------------------------------ iCaRL
 
@@ -197,6 +198,11 @@ export class ICaRL implements Strategy {
 
   trainingStats(): TrainingStats {
     return this.meter.stats();
+  }
+
+  /** Task-incremental prediction: nearest class mean among the task's classes. */
+  predictTask(x: Tensor, task: TaskLabel): Tensor {
+    return ncmPredictTask('ICaRL', this.head, this.model, x, task.classes);
   }
 
   memoryStats(): {

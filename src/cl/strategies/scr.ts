@@ -49,8 +49,9 @@ import { supConLoss } from '../losses.js';
 import type { Task } from '../scenarios.js';
 import type { Strategy } from '../strategy.js';
 import { TrainingMeter, type TrainingStats } from '../costs.js';
+import type { TaskLabel } from '../task-incremental.js';
 import {
-  buildOptimizer, checkModel, fitNCMOnStore, ncmPredict, positiveNumber,
+  buildOptimizer, checkModel, fitNCMOnStore, ncmPredict, ncmPredictTask, positiveNumber,
   type OptimizerHandle, type TrainingOptions,
 } from './icarl.js';
 
@@ -280,6 +281,11 @@ export class SCR implements Strategy {
 
   trainingStats(): TrainingStats {
     return this.meter.stats();
+  }
+
+  /** Task-incremental prediction: nearest class mean among the task's classes. */
+  predictTask(x: Tensor, task: TaskLabel): Tensor {
+    return ncmPredictTask('SCR', this.head, this.model, x, task.classes);
   }
 
   memoryStats(): {

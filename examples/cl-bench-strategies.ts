@@ -1,0 +1,113 @@
+// The strategies of the continual-learning benchmark table (examples/cl-benchmarks.ts), each built the
+// same way: a fresh shared MLP under the run's seed, the shared optimizer settings, and the strategy's
+// own hyperparameters stated here (they are part of the protocol the table reports).
+//
+// Shared model: BenchMLP, 784 -> 256 -> ReLU -> 256 -> ReLU -> 10 (a Linear classifier on 256 features).
+// Shared training: SGD (lr, momentum from the command line), batch size, epochs per task.
+// To add a strategy: add an entry to STRATEGIES (name -> description, make, scenarios it supports).
+
+import * as E from '../src/index.js';
+import type { GpuTransform } from '../src/data/index.js';
+import type { Strategy, Task } from '../src/cl/index.js';
+import { Naive, ExperienceReplay, EWC, SI, LwF, Cumulative, JointTraining, ICaRL, NCMReplay, GaussianHeadStrategy } from '../src/cl/strategies/index.js';
+
+/** The shared benchmark model: a two-hidden-layer MLP on flattened 28x28 images. */
+export class BenchMLP extends E.Classifier {
+  readonly body: E.Sequential;
+  constructor(inputs = 784, hidden = 256, numClasses = 10) {
+    super();
+    this.body = this.registerModule('features', new E.Sequential(new E.Flatten(), new E.Linear(inputs, hidden), new E.ReLU(), new E.Linear(hidden, hidden), new E.ReLU()));
+    this.registerModule('classifier', new E.Linear(hidden, numClasses));
+  }
+  features(x: E.Tensor): E.Tensor {
+    return this.body.forward(x);
+  }
+}
+
+/** What every strategy of a run shares. */
+export interface BenchSettings {
+  /** SGD learning rate. */
+  lr: number;
+  /** SGD momentum. */
+  momentum: number;
+  /** Stream batch size. */
+  batchSize: number;
+  /** Epochs per task. */
+  epochs: number;
+  /** Replay memory size in exemplars (ER, NCM-ER, iCaRL). */
+  memory: number;
+  /** The scenario's tasks (JointTraining needs them all). */
+  tasks: readonly Task[];
+  /** Deterministic transform of every image, train and test (the normalization). */
+  transform?: GpuTransform;
+  /** Build the model (default: BenchMLP); the tiny smoke test passes a smaller one. */
+  model?: () => E.Classifier;
+}
+
+/** One benchmark strategy. */
+export interface BenchStrategy {
+  /** One line: the strategy and its hyperparameters, for the table's notes. */
+  describe: (s: BenchSettings) => string;
+  /** A fresh strategy (model initialized under E.manualSeed(seed) by the caller). */
+  make: (seed: number, s: BenchSettings) => Strategy;
+  /** Whether it runs on domain-incremental scenarios (the same classes in every task). Default true. */
+  domain?: boolean;
+}
+
+const model = (s: BenchSettings): E.Classifier => (s.model ? s.model() : new BenchMLP());
+const sgd = (s: BenchSettings) => ({ lr: s.lr, momentum: s.momentum, batchSize: s.batchSize, epochs: s.epochs, transform: s.transform });
+
+/** The registry: every strategy the benchmark table can run, by name. */
+export const STRATEGIES: Record<string, BenchStrategy> = {
+  naive: {
+    describe: () => 'Naive fine-tuning (cross-entropy, nothing against forgetting)',
+    make: (seed, s) => new Naive({ model: model(s), ...sgd(s), seed }),
+  },
+  er: {
+    describe: (s) => `Experience replay: reservoir memory of ${s.memory} exemplars updated online, one memory batch of the stream batch's size per step (loss = stream CE + memory CE)`,
+    make: (seed, s) => new ExperienceReplay({ model: model(s), ...sgd(s), seed, capacity: s.memory }),
+  },
+  ewc: {
+    describe: () => 'EWC, lambda 100, one penalty per past task (separate), empirical Fisher',
+    make: (seed, s) => new EWC({ model: model(s), ...sgd(s), seed, lambda: 100 }),
+  },
+  si: {
+    describe: () => 'Synaptic Intelligence, lambda 1, xi 1e-7',
+    make: (seed, s) => new SI({ model: model(s), ...sgd(s), seed, lambda: 1 }),
+  },
+  lwf: {
+    describe: () => 'Learning without Forgetting, alpha 1, temperature 2',
+    make: (seed, s) => new LwF({ model: model(s), ...sgd(s), seed, alpha: 1, temperature: 2 }),
+  },
+  cumulative: {
+    describe: () => 'Cumulative: retrain on all tasks so far at each task (keeps all data; upper reference)',
+    make: (seed, s) => new Cumulative({ model: model(s), ...sgd(s), seed }),
+  },
+  joint: {
+    describe: () => 'Joint training on the union of all tasks, once (offline upper bound)',
+    make: (seed, s) => new JointTraining({ model: model(s), ...sgd(s), seed, tasks: s.tasks }),
+  },
+  icarl: {
+    describe: (s) => `iCaRL: ${s.memory} herding exemplars in all, BCE + distillation, nearest-mean-of-exemplars prediction`,
+    make: (seed, s) => new ICaRL({ model: model(s), ...sgd(s), evalTransform: s.transform, seed, memorySize: s.memory }),
+    domain: false, // iCaRL's tasks must bring new classes
+  },
+  'ncm-er': {
+    describe: (s) => `NCM-ER: ER as above (${s.memory} exemplars), prediction by the nearest class mean of the features`,
+    make: (seed, s) => new NCMReplay({ model: model(s), ...sgd(s), evalTransform: s.transform, seed, capacity: s.memory }),
+  },
+  gaussian: {
+    describe: () => 'Gaussian head: features trained on task 0 only, then a streaming LDA head (shared covariance) fitted per task',
+    make: (seed, s) => new GaussianHeadStrategy({ model: model(s), ...sgd(s), evalTransform: s.transform, seed }),
+  },
+};
+
+/** The registry's names, in table order. */
+export const STRATEGY_NAMES = Object.keys(STRATEGIES);
+
+// Run directly (`npm run example -- cl-bench-strategies`), it lists the registry; cl-benchmarks runs it.
+if (process.argv[1] && import.meta.url === (await import('node:url')).pathToFileURL(process.argv[1]).href) {
+  const s: BenchSettings = { lr: 0.01, momentum: 0.9, batchSize: 64, epochs: 1, memory: 500, tasks: [] };
+  console.log('cl-bench-strategies: the strategies of cl-benchmarks (npm run example -- cl-benchmarks --help), with the default settings:');
+  for (const [name, b] of Object.entries(STRATEGIES)) console.log(`  ${name.padEnd(11)} ${b.describe(s)}${b.domain === false ? ' [class-incremental only]' : ''}`);
+}
