@@ -9,8 +9,9 @@
 import { describe, it, expect } from 'vitest';
 import * as E from '../src/index.js';
 import { useGPU } from './helpers/gpu.js';
+import { readdirSync } from 'node:fs';
 import { OP_CASES } from '../web/lab-cases-more.js';
-import { shaderKernels } from '../web/lab-catalogue.js';
+import { shaderKernels, SHADER_MODULES } from '../web/lab-catalogue.js';
 import { runCase, FORWARD_TOL, GRAD_TOL, type RunDispatch } from '../web/lab-ops.js';
 import { ruleFor, checkRule } from '../web/lab-rules.js';
 import { ownersOf, checkOwners } from '../web/lab-owners.js';
@@ -25,6 +26,16 @@ const NEEDS: Record<string, (rt: E.Runtime) => string | null> = {
 };
 
 describe('shader lab coverage', () => {
+  it('catalogues every file of src/shaders', () => {
+    const files = readdirSync(new URL('../src/shaders/', import.meta.url)).filter((f) => f.endsWith('.ts')).map((f) => f.slice(0, -3)).sort();
+    expect(Object.keys(SHADER_MODULES).sort()).toEqual(files);
+  });
+
+  it('catalogues every file of src/shaders', () => {
+    const files = readdirSync(new URL('../src/shaders/', import.meta.url)).filter((f) => f.endsWith('.ts')).map((f) => f.slice(0, -3)).sort();
+    expect(Object.keys(SHADER_MODULES).sort()).toEqual(files);
+  });
+
   it('names every kernel of src/shaders in a panel', () => {
     const all = shaderKernels().map((k) => k.name);
     const claimed = new Set(OP_CASES.flatMap((c) => c.kernels));

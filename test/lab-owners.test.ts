@@ -48,10 +48,12 @@ describe('shader lab element owners on the GPU', () => {
         for (const d of r.dispatches) {
           const kernel = d.ref?.name;
           if (!kernel || d.phase === 'harness' || !d.traced || DATA_DEPENDENT[kernel] || NOT_ELEMENT_OWNERS[kernel] || needsSubgroups(kernel)) continue;
-          // One dispatch per generated kernel (its runtime name), the first that spans several workgroups.
+          // One dispatch per generated kernel (its export and runtime name: the multi-tensor optimizer
+          // kernels share 'sgd' / 'adam' with the per-tensor ones), the first that spans several workgroups.
           const total0 = d.workgroups[0] * d.workgroups[1] * d.workgroups[2];
-          if (done.has(d.name) || (total0 < 2 && !single.has(kernel))) continue;
-          done.add(d.name);
+          const key = `${kernel} ${d.name}`;
+          if (done.has(key) || (total0 < 2 && !single.has(kernel))) continue;
+          done.add(key);
           const owners = ownersOf(kernel, d);
           if (!owners) {
             problems.push(`${what}: ${kernel}: no owners`);
@@ -71,7 +73,7 @@ describe('shader lab element owners on the GPU', () => {
           }
           for (const j of picks) {
             const wg: [number, number, number] = [j % gx, Math.floor(j / gx) % gy, Math.floor(j / (gx * gy))];
-            const want = owned.get(`${wg[0]},${wg[1]},${split ? '*' : wg[2]}`) ?? [];
+            const want = (owned.get(`${wg[0]},${wg[1]},${split ? '*' : wg[2]}`) ?? []).map((i) => owners.word?.(i) ?? i);
             const wrote = await probeWorkgroup(d.traced, wg, d.workgroupSize);
             workgroups++;
             // The buffer it writes that the owners describe: the one whose written words match.

@@ -18,10 +18,14 @@ import { packF16Gpu, unpackU8Gpu } from '../src/cl/memory/gpu-codec.js';
 import { f32ToF16Bits, f16BitsToF32 } from '../src/cl/memory/half.js';
 import { UNPACK_F16_WGSL } from '../src/shaders/pack.js';
 import { U8_TO_F32_WGSL } from '../src/shaders/transforms.js';
+import { ROWNORM_SHORT_ROW } from '../src/shaders/layernorm.js';
 import { setRandomGpuThreshold, randomUniformCPU, randomNormalCPU, randomIntCPU } from '../src/engine/ops/random.js';
 import { randomArr, type OpCase } from './lab-ops.js';
 import { CORE_CASES } from './lab-cases.js';
+import { DATA_CASES } from './lab-cases-data.js';
 
+/** A row longer than ROWNORM_SHORT_ROW: layerNorm runs its workgroup-per-row kernels. */
+const LONG_ROW = ROWNORM_SHORT_ROW + 2;
 const two = (v: number): [number, number] => [v, v];
 const ints = (n: number, r: () => number, hi: number): number[] => Array.from({ length: n }, () => Math.floor(r() * hi));
 
@@ -67,6 +71,24 @@ function optimizerRef(variant: string, w: Arr, g: Arr): Arr {
     return arr(w.shape, start.map((x, i) => 0.9 * (0.9 * x + 0.1 * one[i]!) + 0.1 * p[i]!));
   }
   return arr(w.shape, p);
+}
+
+/**
+ * The multi-tensor ('3 tensors') variants: w and G cut into three parameters, stepped by one optimizer
+ * whose foreach kernel updates all three in one dispatch, then joined into one vector (cat).
+ */
+function optimizerForeach(variant: string, w: Arr, g: Arr): E.Tensor {
+  const n = w.data.length;
+  const cuts = [0, Math.floor(n / 3), Math.floor((2 * n) / 3), n];
+  const part = (a: Arr, i: number): E.Tensor => E.tensor(Float32Array.from(a.data.slice(cuts[i]!, cuts[i + 1]!)), [cuts[i + 1]! - cuts[i]!]);
+  const ws = [0, 1, 2].map((i) => part(w, i).requiresGrad_());
+  for (let i = 0; i < 3; i++) E.sum(E.mul(ws[i]!, part(g, i))).backward();
+  const opt = variant.startsWith('SGD') ? new E.SGD(ws, { lr: 0.1, momentum: 0.9, weightDecay: 0.01 })
+    : variant.startsWith('AdamW') ? new E.AdamW(ws, { lr: 0.01, weightDecay: 0.01 }) : new E.Adam(ws, { lr: 0.01, weightDecay: 0.01 });
+  opt.step();
+  opt.step();
+  E.disposeOptimizerState(opt.stateDict());
+  return E.cat(ws.map((t) => t.detach()));
 }
 
 function optimizerGpu(variant: string, w0: E.Tensor, g: E.Tensor): E.Tensor {
@@ -171,17 +193,21 @@ export const MORE_CASES: OpCase[] = [
   },
   {
     id: 'layerNorm', title: 'layerNorm / groupNorm', family: 'layernorm',
-    about: 'Both normalize contiguous rows with the row\'s mean and biased variance (layerNorm: the last dim; groupNorm: the C/G channels of a group of a sample): a stats kernel, a normalize kernel with the affine weight and bias, and backward kernels for dx and for the affine parameters.',
-    kernels: ['ROWNORM_STATS_WGSL', 'rowNormNormalizeWGSL', 'rowNormBackwardDxWGSL', 'ROWNORM_BACKWARD_AFFINE_WGSL'],
+    about: 'Both normalize contiguous rows with the row\'s mean and biased variance (layerNorm: the last dim; groupNorm: the C/G channels of a group of a sample): a stats kernel (one thread per row up to ' + ROWNORM_SHORT_ROW + ' elements, else a workgroup per row), a normalize kernel with the affine weight and bias, and backward kernels for dx and for the affine parameters.',
+    kernels: ['ROWNORM_STATS_WGSL', 'rowNormNormalizeWGSL', 'rowNormBackwardDxWGSL', 'ROWNORM_BACKWARD_AFFINE_WGSL', 'ROWNORM_STATS_SHORT_WGSL', 'rowNormBackwardDxShortWGSL'],
     params: { N: 2, C: 4, L: 3, groups: 2 },
-    variants: ['layerNorm (last dim)', 'groupNorm'],
-    inputs: (p, r, v) => [
-      { name: 'x', value: randomArr([p.N!, p.C!, p.L!], r, -2, 2), grad: true },
-      { name: 'w', value: randomArr([v === 'groupNorm' ? p.C! : p.L!], r, 0.5, 1.5), grad: true },
-      { name: 'b', value: randomArr([v === 'groupNorm' ? p.C! : p.L!], r), grad: true },
-    ],
-    gpu: ([x, w, b], p, v) => (v === 'groupNorm' ? E.groupNorm(x!, p.groups!, w!, b!) : E.layerNorm(x!, [p.L!], w!, b!)),
-    ref: ([x, w, b], p, v) => (v === 'groupNorm' ? groupNormForward(x!, p.groups!, w!, b!) : layerNormForward(x!, [p.L!], w!, b!)),
+    variants: ['layerNorm (last dim)', 'groupNorm', `layerNorm, rows of ${LONG_ROW}`],
+    inputs: (p, r, v) => {
+      const shape = v.startsWith('layerNorm, rows') ? [p.N!, LONG_ROW] : [p.N!, p.C!, p.L!];
+      const wb = v === 'groupNorm' ? p.C! : shape[shape.length - 1]!;
+      return [
+        { name: 'x', value: randomArr(shape, r, -2, 2), grad: true },
+        { name: 'w', value: randomArr([wb], r, 0.5, 1.5), grad: true },
+        { name: 'b', value: randomArr([wb], r), grad: true },
+      ];
+    },
+    gpu: ([x, w, b], p, v) => (v === 'groupNorm' ? E.groupNorm(x!, p.groups!, w!, b!) : E.layerNorm(x!, [x!.shape[x!.rank - 1]!], w!, b!)),
+    ref: ([x, w, b], p, v) => (v === 'groupNorm' ? groupNormForward(x!, p.groups!, w!, b!) : layerNormForward(x!, [x!.shape[x!.shape.length - 1]!], w!, b!)),
   },
   {
     id: 'transpose', title: 'transpose / slice (strided copies)', family: 'shape',
@@ -324,13 +350,13 @@ export const MORE_CASES: OpCase[] = [
   },
   {
     id: 'optimizer', title: 'optimizer updates', family: 'optim',
-    about: 'Two steps of an optimizer on a parameter whose .grad is a fixed G, each one in-place kernel over the parameter and its state (PyTorch\'s update rules, checked against the same rules in float64). clip* scale or clamp the gradient first; EMA blends the weights into an average after each step.',
-    kernels: ['SGD_WGSL', 'ADAM_WGSL', 'RMSPROP_WGSL', 'CLIP_SCALE_WGSL', 'CLIP_VALUE_WGSL', 'EMA_WGSL', 'binaryWGSL', 'reduceWGSL', 'FILL_WGSL', 'REDUCE_EXPAND_WGSL', 'unaryForwardWGSL', 'STRIDED_SCATTER_WGSL'],
+    about: 'Two steps of an optimizer on a parameter whose .grad is a fixed G, each one in-place kernel over the parameter and its state; the \'3 tensors\' variants cut w into three parameters that one multi-tensor (foreach) kernel updates in a single dispatch, as Optimizer.foreach does by default (PyTorch\'s update rules, checked against the same rules in float64). clip* scale or clamp the gradient first; EMA blends the weights into an average after each step.',
+    kernels: ['SGD_WGSL', 'ADAM_WGSL', 'RMSPROP_WGSL', 'CLIP_SCALE_WGSL', 'CLIP_VALUE_WGSL', 'EMA_WGSL', 'sgdMultiWGSL', 'adamMultiWGSL', 'binaryWGSL', 'reduceWGSL', 'FILL_WGSL', 'REDUCE_EXPAND_WGSL', 'unaryForwardWGSL', 'STRIDED_SCATTER_WGSL'],
     params: { n: 8 },
-    variants: ['SGD momentum', 'Adam', 'AdamW', 'RMSprop', 'clipGradNorm_ + SGD', 'clipGradValue_ + SGD', 'EMA of SGD'],
+    variants: ['SGD momentum', 'Adam', 'AdamW', 'RMSprop', 'clipGradNorm_ + SGD', 'clipGradValue_ + SGD', 'EMA of SGD', 'SGD momentum, 3 tensors (foreach)', 'Adam, 3 tensors (foreach)', 'AdamW, 3 tensors (foreach)'],
     inputs: (p, r) => [{ name: 'w', value: randomArr([p.n!], r), grad: false }, { name: 'G', value: randomArr([p.n!], r), grad: false }],
-    gpu: ([w, g], _p, v) => optimizerGpu(v, w!, g!),
-    ref: ([w, g], _p, v) => optimizerRef(v, w!, g!),
+    gpu: ([w, g], _p, v, raw) => (v.endsWith('(foreach)') ? optimizerForeach(v, raw![0]!, raw![1]!) : optimizerGpu(v, w!, g!)),
+    ref: ([w, g], _p, v) => optimizerRef(v.split(',')[0]!, w!, g!),
   },
   {
     id: 'codecs', title: 'replay-memory codecs', family: 'pack',
@@ -377,4 +403,4 @@ export const MORE_CASES: OpCase[] = [
 ];
 
 /** Every op panel of the lab, in page order. */
-export const OP_CASES: OpCase[] = [...CORE_CASES, ...MORE_CASES];
+export const OP_CASES: OpCase[] = [...CORE_CASES, ...MORE_CASES, ...DATA_CASES];

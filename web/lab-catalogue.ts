@@ -6,6 +6,7 @@
 // to check that every kernel has a lab panel that really dispatches it.
 
 import * as attention from '../src/shaders/attention.js';
+import * as augment from '../src/shaders/augment.js';
 import * as batchnorm from '../src/shaders/batchnorm.js';
 import * as common from '../src/shaders/common.js';
 import * as convGrouped from '../src/shaders/conv-grouped.js';
@@ -18,21 +19,25 @@ import * as fused from '../src/shaders/fused-elementwise.js';
 import * as layernorm from '../src/shaders/layernorm.js';
 import * as matmul from '../src/shaders/matmul.js';
 import * as optim from '../src/shaders/optim.js';
+import * as optimMulti from '../src/shaders/optim-multi.js';
 import * as pack from '../src/shaders/pack.js';
 import * as pad from '../src/shaders/pad.js';
 import * as pool from '../src/shaders/pool.js';
 import * as random from '../src/shaders/random.js';
 import * as reduce from '../src/shaders/reduce.js';
+import * as rotate from '../src/shaders/rotate.js';
 import * as scan from '../src/shaders/scan.js';
 import * as shape from '../src/shaders/shape.js';
 import * as softmax from '../src/shaders/softmax.js';
 import * as sort from '../src/shaders/sort.js';
 import * as transforms from '../src/shaders/transforms.js';
+import * as upsample from '../src/shaders/upsample.js';
 
-/** The shader modules by file name (the shader reader's section names). */
+/** The shader modules by file name (the shader reader's section names); test/lab-coverage.test.ts checks it lists every file of src/shaders. */
 export const SHADER_MODULES: Record<string, Record<string, unknown>> = {
-  attention, batchnorm, common, 'conv-grouped': convGrouped, conv2d, dropout, elementwise, embedding, fill,
-  'fused-elementwise': fused, layernorm, matmul, optim, pack, pad, pool, random, reduce, scan, shape, softmax, sort, transforms,
+  attention, augment, batchnorm, common, 'conv-grouped': convGrouped, conv2d, dropout, elementwise, embedding, fill,
+  'fused-elementwise': fused, layernorm, matmul, optim, 'optim-multi': optimMulti, pack, pad, pool, random, reduce, rotate,
+  scan, shape, softmax, sort, transforms, upsample,
 };
 
 /** Exported functions that make no kernel: the generator cache and a WGSL snippet generator. */

@@ -31,7 +31,7 @@ export const GRID_PARAMS: Record<string, Record<string, number>> = {
   avgPool2d: { H: 25, W: 25 },
   adaptiveAvgPool2d: { H: 20, W: 20, OH: 12, OW: 12 },
   batchNorm: { H: 6, W: 6 },
-  layerNorm: { N: 20, L: 5 },
+  layerNorm: { N: 80, L: 5 }, // 320 short rows (layerNorm) and 160 (groupNorm): more than one 256-thread workgroup
   transpose: { rows: 20, cols: 20 },
   indexSelect: { cols: 70 },
   gather: { rows: 70 },
@@ -44,6 +44,9 @@ export const GRID_PARAMS: Record<string, Record<string, number>> = {
   optimizer: { n: 300 },
   codecs: { d: 600 },
   transforms: { B: 12, H: 12, W: 12 },
+  augment: { B: 12, H: 12, W: 12 },
+  rotate: { B: 12, H: 12, W: 12 },
+  upsample: { B: 12, H: 12, W: 12 },
 };
 
 /** Kernels that run as one workgroup even at those shapes, each for a reason of the op. */

@@ -24,6 +24,8 @@ export interface Owners {
   /** What an element is, in words. */
   what: string;
   of(i: number): Own;
+  /** The word element i is in its output buffer (default i; a multi-tensor kernel writes element e of tensor j at word e of tensor j's buffer). */
+  word?(i: number): number;
 }
 
 type D = Pick<RunDispatch, 'params' | 'workgroupSize' | 'workgroups' | 'name'> & { wgsl?: string };
@@ -130,10 +132,19 @@ const SPECIAL: Record<string, (d: D) => Owners> = {
   convGroupedWGSL: (d) => {
     const p = d.params;
     const n = d.name;
+    const ppt = Number(/_row(\d+)_/.exec(n)?.[1] ?? 0);
+    if (ppt) return depthwiseRowOwners(d, ppt);
     const size = n.endsWith('forward') ? p[0]! * p[4]! * p[7]! * p[8]! : n.endsWith('gradInput') ? p[0]! * p[1]! * p[2]! * p[3]! : p[4]! * (p[1]! / p[15]!) * p[5]! * p[6]!;
     const slices = n.endsWith('gradWeight') && d.workgroups[2] > 1;
     return { size, per: 1, what: n.endsWith('gradWeight') ? 'dw[co, cl, kh, kw] (row slices on z)' : 'element i', of: (i) => { const o = folded(d, i); return slices ? { ...o, wg: [o.wg[0], o.wg[1], null] } : o; } };
   },
+  sgdMultiWGSL: (d) => multiTensor(d),
+  adamMultiWGSL: (d) => multiTensor(d),
+  rowNormBackwardDxShortWGSL: (d) => {
+    const [R, Dd] = [d.params[0]!, d.params[1]!];
+    return { size: R * Dd, per: Dd, what: 'dx[r, j] (thread r writes row r)', of: (i) => folded(d, Math.floor(i / Dd)) };
+  },
+  GRAY_MEAN_WGSL: (d) => ({ size: d.workgroups[0], per: 1, what: 'M[b] (workgroup b, its threads together)', of: (i) => wgOwns(d, i) }),
   U8_TO_F32_WGSL: (d) => ({ size: d.params[0]!, per: 4, what: 'pixel i (word ⌊i / 4⌋)', of: (i) => folded(d, Math.floor(i / 4)) }),
   attentionForwardWGSL: (d) => attentionRows(d, d.params[1]!, 1),
   attentionBackwardQWGSL: (d) => attentionRows(d, d.params[1]!, compiled(d, 'E')),
@@ -166,6 +177,55 @@ function attentionRows(d: D, rows: number, cols: number): Owners {
   return {
     size: batch * rows * cols, per: cols, what: cols > 1 ? `element j of row r of batch b (${cols} a row)` : 'row r of batch b (its log-sum-exp)',
     of: (k) => { const i = Math.floor(k / cols); return { wg: [Math.floor((i % rows) / 64), Math.floor(i / rows), 0], thread: (i % rows) % 64 }; },
+  };
+}
+
+/**
+ * Multi-tensor optimizer: element e of tensor j (slot j: words 8 + 4j = n, 9 + 4j = start) is thread
+ * start + e; `word` is its index in tensor j's own buffers, which is what a probe sees written.
+ */
+function multiTensor(d: D): Owners {
+  const slots: [number, number, number][] = [];
+  let size = 0;
+  for (let j = 8; j + 3 < d.params.length && d.params[j]! > 0; j += 4) {
+    slots.push([size, d.params[j]!, d.params[j + 1]!]);
+    size += d.params[j]!;
+  }
+  const slotOf = (i: number): [number, number, number] => { let k = 0; while (k + 1 < slots.length && slots[k + 1]![0] <= i) k++; return slots[k]!; };
+  return {
+    size, per: 1, what: `element e of tensor j (${slots.length} tensors; thread start_j + e)`,
+    of: (i) => { const [first, , start] = slotOf(i); return folded(d, start + i - first); },
+    word: (i) => i - slotOf(i)[0],
+  };
+}
+
+/**
+ * Row-blocked depthwise kernels (conv2d_depthwise_<pass>_row<PPT>_*): forward / grad-input thread t of
+ * workgroup (x, plane) writes PPT adjacent pixels of one row of its plane (t = row · ⌈width / PPT⌉ + block,
+ * x = ⌊t / 64⌋, the plane folded over y and z); grad-weight thread co + CO · kh writes the KW taps of
+ * kernel row (co, kh), one partial per slice of rows on z.
+ */
+function depthwiseRowOwners(d: D, ppt: number): Owners {
+  const p = d.params;
+  if (d.name.includes('gradWeight')) {
+    const [CO, KH, KW] = [p[4]!, p[5]!, p[6]!];
+    const slices = d.workgroups[2] > 1;
+    return {
+      size: CO * KH * KW, per: KW, what: `dw[co, 0, kh, kw] (thread co + CO · kh writes the ${KW} taps of its kernel row${slices ? '; row slices on z' : ''})`,
+      of: (i) => { const o = folded(d, Math.floor(i / (KH * KW)) + CO * (Math.floor(i / KW) % KH)); return slices ? { ...o, wg: [o.wg[0], o.wg[1], null] } : o; },
+    };
+  }
+  const fwd = d.name.includes('forward');
+  const [planes, rows, width] = fwd ? [p[0]! * p[4]!, p[7]!, p[8]!] : [p[0]! * p[1]!, p[2]!, p[3]!];
+  const blocks = Math.ceil(width / ppt);
+  const gy = d.workgroups[1];
+  return {
+    size: planes * rows * width, per: ppt, what: `${fwd ? 'y[n, co, oh, ow]' : 'dx[n, c, ih, iw]'} (a thread writes ${ppt} adjacent pixels of a row; workgroup y, z: the plane)`,
+    of: (i) => {
+      const plane = Math.floor(i / (rows * width));
+      const t = Math.floor((i % (rows * width)) / width) * blocks + Math.floor((i % width) / ppt);
+      return { wg: [Math.floor(t / 64), plane % gy, Math.floor(plane / gy)], thread: t % 64 };
+    },
   };
 }
 

@@ -183,6 +183,9 @@ export const READS: Record<string, (ctx: ReadContext) => ReadRule> = {
     };
   },
   layerNorm: (ctx) => {
+    if (ctx.inputs[0]!.shape.length === 2) {
+      return { exact: true, text: 'y[n, l] reads row x[n, :], w[l] and b[l]', reads: (o) => { const [n, l] = unravel(o, ctx.out) as [number, number]; return [...line(ctx, 0, [n, 0], 1), { input: 1, index: l }, { input: 2, index: l }]; } };
+    }
     const [, C, L] = ctx.inputs[0]!.shape as [number, number, number];
     const group = ctx.variant === 'groupNorm';
     const G = ctx.p.groups!;
@@ -289,7 +292,51 @@ export const READS: Record<string, (ctx: ReadContext) => ReadRule> = {
   },
 };
 
+/** Data kernels (lab-cases-data.ts): the crop window and the jitter flags are drawn per image, so those rules name what a thread may read. */
+const DATA_READS: Record<string, (ctx: ReadContext) => ReadRule> = {
+  augment: (ctx) => {
+    const v = ctx.variant;
+    const [, C, H, W] = ctx.inputs[0]!.shape as [number, number, number, number];
+    if (v === 'brightness') return elementwise(ctx, [0], 'y[i] reads x[i] (scaled by its image\'s factor)');
+    const plane = (n: number, c: number): Read[] => range(H * W).map((j) => ({ input: 0, index: (n * C + c) * H * W + j }));
+    if (v.startsWith('randomResizedCrop')) {
+      return { exact: false, text: 'y[n, c, oh, ow] reads up to four pixels of plane x[n, c] inside the image\'s drawn window', reads: (o) => { const [n, c] = unravel(o, ctx.out) as [number, number]; return plane(n, c); } };
+    }
+    if (v === 'contrast') {
+      return { exact: false, text: 'y[n, c, h, w] reads x[n, c, h, w] and every pixel of image n (its gray mean)', reads: (o) => { const [n] = unravel(o, ctx.out) as [number]; return range(C).flatMap((c) => plane(n, c)); } };
+    }
+    return {
+      exact: false, text: v === 'saturation' ? 'y[n, c, h, w] reads x[n, c, h, w] and the gray of pixel (h, w): x[n, 0..2, h, w]' : 'y[n, c, h, w] reads x[n, 0..2, h, w] (gray, where the image\'s draw says so) or x[n, c, h, w]',
+      reads: (o) => { const [n, , h, w] = unravel(o, ctx.out) as [number, number, number, number]; return range(C).map((c) => ({ input: 0, index: ((n * C + c) * H + h) * W + w })); },
+    };
+  },
+  rotate: (ctx) => {
+    const [, , H, W] = ctx.inputs[0]!.shape as [number, number, number, number];
+    const bilinear = ctx.variant.startsWith('bilinear');
+    const rad = (37 * Math.PI) / 180;
+    const [c, s] = [Math.fround(Math.cos(rad)), Math.fround(Math.sin(rad))];
+    return {
+      exact: false, text: bilinear ? 'y[n, c, y, x] reads the four pixels around the point (x, y) turned back by θ (those inside the image)' : 'y[n, c, y, x] reads the pixel nearest the point (x, y) turned back by θ, if inside the image',
+      reads: (o) => {
+        const [n, ch, y, x] = unravel(o, ctx.out) as [number, number, number, number];
+        const [cx, cy] = [(W - 1) / 2, (H - 1) / 2];
+        const sx = cx + c * (x - cx) - s * (y - cy);
+        const sy = cy + s * (x - cx) + c * (y - cy);
+        const taps: [number, number][] = bilinear ? [[Math.floor(sy), Math.floor(sx)], [Math.floor(sy), Math.floor(sx) + 1], [Math.floor(sy) + 1, Math.floor(sx)], [Math.floor(sy) + 1, Math.floor(sx) + 1]]
+          : [[Math.floor(sy + 0.5), Math.floor(sx + 0.5)], [Math.round(sy), Math.round(sx)]];
+        const C = ctx.inputs[0]!.shape[1]!;
+        return [...new Set(taps.filter(([yy, xx]) => yy >= 0 && yy < H && xx >= 0 && xx < W).map(([yy, xx]) => ((n * C + ch) * H + yy) * W + xx))].map((index) => ({ input: 0, index }));
+      },
+    };
+  },
+  upsample: (ctx) => {
+    const [, C, h, w] = ctx.inputs[0]!.shape as [number, number, number, number];
+    const f = ctx.p.f!;
+    return { exact: true, text: 'y[n, c, y, x] reads x[n, c, ⌊y / f⌋, ⌊x / f⌋]', reads: (o) => { const [n, c, y, x] = unravel(o, ctx.out) as [number, number, number, number]; return [{ input: 0, index: ((n * C + c) * h + Math.floor(y / f)) * w + Math.floor(x / f) }]; } };
+  },
+};
+
 /** The read rule for a panel run, or null where the panel has none. */
 export function readRule(id: string, ctx: ReadContext): ReadRule | null {
-  return READS[id]?.(ctx) ?? null;
+  return (READS[id] ?? DATA_READS[id])?.(ctx) ?? null;
 }

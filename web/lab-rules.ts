@@ -56,6 +56,18 @@ const byLayout = (count: Size, owns: string): Rule => ({
   grid: (p, name) => [...(name.includes('_row') ? fold(count(p, name)) : fold(Math.ceil(count(p, name) / 256))), 1],
 });
 const outer = (p: Uint32Array): number => p[0]! * p[2]!;
+/** Threads of a multi-tensor optimizer dispatch: every slot's n (word 8 + 4j) rounded up to 256. */
+const multiThreads: Size = (p) => {
+  let t = 0;
+  for (let j = 8; j + 3 < p.length && p[j]! > 0; j += 4) t += Math.ceil(p[j]! / 256) * 256;
+  return t;
+};
+/** Images of the lab's augment panel (B): GRAY_MEAN_WGSL's grid, which its parameters do not hold. */
+let grayMeanImages = 0;
+/** Tell the rules how many images the next GRAY_MEAN_WGSL dispatch averages (its grid is one workgroup per image). */
+export function setGrayMeanImages(b: number): void {
+  grayMeanImages = b;
+}
 const ELEM = 'thread i computes output element i';
 // conv geometry words: N C H W CO KH KW OH OW (0-8), then the GEMM's M NN K mTiles kChunk (15-19).
 const convOut = (p: Uint32Array): number => p[0]! * p[4]! * p[7]! * p[8]!;
@@ -186,6 +198,20 @@ export const RULES: Record<string, Rule> = {
   NORMALIZE_WGSL: flat(w(0), `${ELEM}`),
   CROP_FLIP_WGSL: flat(w(0), `${ELEM} from its (shifted, maybe mirrored) source pixel`),
   RESIZE_BILINEAR_WGSL: flat(w(0), `${ELEM}, blending four source pixels`),
+  // multi-tensor optimizers: tensor j's elements are threads [start_j, start_j + n_j), starts padded to 256
+  sgdMultiWGSL: flat(multiThreads, 'thread start_j + e updates element e of tensor j (and its momentum); each workgroup lies in one tensor'),
+  adamMultiWGSL: flat(multiThreads, 'thread start_j + e updates element e of tensor j and its two moments; each workgroup lies in one tensor'),
+  // short rows of layerNorm / groupNorm: p = R, D, ...
+  ROWNORM_STATS_SHORT_WGSL: flat(w(0), 'thread r computes row r\'s mean and 1/std, walking the row alone'),
+  rowNormBackwardDxShortWGSL: flat(w(0), 'thread r computes row r of dx, walking the row alone'),
+  // data kernels: augmentations, rotation, block upsampling
+  RESIZED_CROP_WGSL: flat(w(0), `${ELEM}, blending four pixels of its image's window`),
+  // The image count B is not in the parameter block (c, hw): a workgroup per image, one row of them.
+  GRAY_MEAN_WGSL: { kind: 'custom', owns: 'workgroup b sums the gray of image b\'s pixels (a tree in workgroup memory)', grid: (_p, _n, z) => [grayMeanImages, 1, z] },
+  COLOR_JITTER_WGSL: flat(w(0), `${ELEM} (blended towards 0, its image's gray mean or its pixel's gray)`),
+  GRAYSCALE_WGSL: flat(w(0), `${ELEM} (its pixel's gray, or a copy)`),
+  ROTATE_WGSL: flat(w(0), `${ELEM} from the (up to four) pixels around its turned-back point`),
+  UPSAMPLE_BLOCK_WGSL: flat(w(0), `${ELEM} from the block it was averaged into`),
 };
 
 /** The rule for kernel `name`, or null. */

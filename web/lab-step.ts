@@ -10,7 +10,7 @@
 // dispatch alone (as bench/profile.ts does) would measure mostly the submit, not the kernel.
 
 import * as E from '../src/index.js';
-import { identify } from './lab-catalogue.js';
+import { identify, SHADER_MODULES, type KernelRef } from './lab-catalogue.js';
 
 export interface StepDispatch {
   index: number;
@@ -20,6 +20,8 @@ export interface StepDispatch {
   family: string;
   /** The src/shaders export that made its WGSL (lab-catalogue.ts identify), or null. */
   source: string | null;
+  /** That export's file and name, or null. */
+  ref: KernelRef | null;
   workgroups: [number, number, number];
   /** GPU time in microseconds, or null without timestamp queries. */
   us: number | null;
@@ -86,10 +88,16 @@ export function readerKernelOf(name: string): string {
   return rules.find(([re]) => re.test(name))?.[1] ?? '';
 }
 
-/** The shader reader's address for a kernel: its entry where known (?kernel=), else its file's section. */
-export function readerLink(name: string): string {
-  const k = readerKernelOf(name);
-  return `./shaders.html${k ? `?kernel=${encodeURIComponent(k)}` : ''}#${familyOf(name)}`;
+/**
+ * The shader reader's address for a kernel: its entry where known (?kernel=), else its file's section.
+ * `source`, the export that made the dispatch's WGSL (identify), decides both where given: runtime
+ * names can be shared (the multi-tensor optimizer kernels are named 'sgd' and 'adam' like the
+ * per-tensor ones, but live in optim-multi.ts).
+ */
+export function readerLink(name: string, source: KernelRef | null = null): string {
+  const generator = source ? typeof SHADER_MODULES[source.family]?.[source.name] === 'function' : false;
+  const k = source ? `${source.name}${generator ? '(' : ''}` : readerKernelOf(name);
+  return `./shaders.html${k ? `?kernel=${encodeURIComponent(k)}` : ''}#${source?.family ?? familyOf(name)}`;
 }
 
 /** Record one training step at `batch` and return its dispatches, in order. */
@@ -129,15 +137,19 @@ export async function traceStep(batch: number, seed = 0): Promise<{ dispatches: 
       rt.timer = null;
       timer?.destroy();
     }
-    const dispatches = trace.map((d, i): StepDispatch => ({
+    const dispatches = trace.map((d, i): StepDispatch => {
+      const ref = identify(d.kernel.wgsl);
+      return {
       index: i,
       phase: i < marks.forward ? 'forward' : i < marks.backward ? 'backward' : 'optimizer',
       kernel: d.kernel.name,
-      family: familyOf(d.kernel.name),
-      source: identify(d.kernel.wgsl)?.name ?? null,
+      family: ref?.family ?? familyOf(d.kernel.name),
+      source: ref?.name ?? null,
+      ref,
       workgroups: d.workgroups,
       us: times[i] ? (times[i]!.endNs - times[i]!.startNs) / 1e3 : null,
-    }));
+      };
+    });
     return { dispatches, timed };
   } finally {
     model.dispose();

@@ -162,7 +162,7 @@ async function runStep(): Promise<void> {
         : 'This adapter has no timestamp queries, so no per-dispatch GPU time is shown.');
     const rows = dispatches.map((d) => {
       const panel = d.source ? OP_CASES.find((c) => c.kernels.includes(d.source!)) : undefined;
-      return `<tr class="phase-${d.phase}"><td>${d.index}</td><td>${d.phase}</td><td><a href="${readerLink(d.kernel)}"><code>${esc(d.kernel)}</code></a></td>` +
+      return `<tr class="phase-${d.phase}"><td>${d.index}</td><td>${d.phase}</td><td><a href="${readerLink(d.kernel, d.ref)}"><code>${esc(d.kernel)}</code></a></td>` +
         `<td>${panel ? `<a class="panel-link" href="#op-${panel.id}">${esc(d.source!)} → ${esc(panel.title)}</a>` : esc(d.source ?? '–')}</td>` +
         `<td>${d.workgroups.join(' × ')}</td><td>${d.us === null ? '–' : d.us.toFixed(1)}</td></tr>`;
     }).join('');

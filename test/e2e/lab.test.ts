@@ -138,7 +138,8 @@ describe('shader lab', () => {
     const links = (await page.$$eval('#step-table tr', (rs) => rs.slice(1).map((r) => [r.querySelector('code')!.textContent!, r.querySelector('a')!.getAttribute('href')!])))
       .map(([kernel, href]) => ({ kernel: kernel!, url: new URL(href!, e2e.base) }));
     const families = links.map((l) => l.url.hash.slice(1));
-    for (const f of ['conv2d', 'batchnorm', 'pool', 'matmul', 'softmax', 'optim']) expect(families).toContain(f);
+    // SGD's step: the multi-tensor kernels (optim-multi.ts), Optimizer.foreach's default.
+    for (const f of ['conv2d', 'batchnorm', 'pool', 'matmul', 'softmax', 'optim-multi']) expect(families).toContain(f);
     expect(links.filter((l) => l.url.hash === '').map((l) => l.kernel), 'dispatches with no file in the reader').toEqual([]);
     // Kernels whose names do not say their file: the bias gradient's sumTo (elementwise.ts), BN's step counter addInt (fill.ts).
     expect(links.find((l) => l.kernel === 'sumTo')?.url.hash).toBe('#elementwise');
