@@ -140,14 +140,14 @@ export async function traceStep(batch: number, seed = 0): Promise<{ dispatches: 
     const dispatches = trace.map((d, i): StepDispatch => {
       const ref = identify(d.kernel.wgsl);
       return {
-      index: i,
-      phase: i < marks.forward ? 'forward' : i < marks.backward ? 'backward' : 'optimizer',
-      kernel: d.kernel.name,
-      family: ref?.family ?? familyOf(d.kernel.name),
-      source: ref?.name ?? null,
-      ref,
-      workgroups: d.workgroups,
-      us: times[i] ? (times[i]!.endNs - times[i]!.startNs) / 1e3 : null,
+        index: i,
+        phase: i < marks.forward ? 'forward' : i < marks.backward ? 'backward' : 'optimizer',
+        kernel: d.kernel.name,
+        family: ref?.family ?? familyOf(d.kernel.name),
+        source: ref?.name ?? null,
+        ref,
+        workgroups: d.workgroups,
+        us: times[i] ? (times[i]!.endNs - times[i]!.startNs) / 1e3 : null,
       };
     });
     return { dispatches, timed };

@@ -22,9 +22,9 @@ const FORWARD_TOL = 1e-4;
 const GRAD_TOL = 1e-3;
 /** One panel per kernel family (the first of its family on the page). */
 const OPS = ['matmul', 'conv2d', 'convGrouped', 'unary', 'fused', 'reduce', 'softmax', 'logsumexp', 'sort', 'maxPool2d', 'batchNorm', 'layerNorm', 'transpose',
-  'embedding', 'pad', 'oneHot', 'dropout', 'random', 'attention', 'optimizer', 'codecs', 'transforms'];
+  'embedding', 'pad', 'oneHot', 'dropout', 'random', 'attention', 'optimizer', 'codecs', 'transforms', 'augment', 'rotate', 'upsample'];
 /** Panels with no differentiable input (forward kernels, updates, draws, codecs): no gradient check. */
-const FORWARD_ONLY = new Set(['gemm', 'conv2dDirect', 'oneHot', 'random', 'optimizer', 'codecs', 'transforms']);
+const FORWARD_ONLY = new Set(['gemm', 'conv2dDirect', 'oneHot', 'random', 'optimizer', 'codecs', 'transforms', 'augment', 'rotate', 'upsample']);
 
 const e2e = useDemoBrowser();
 
@@ -48,7 +48,7 @@ describe('shader lab', () => {
     // 1. One panel per family: forward within the panel's tolerance of float64, every gradient within
     // GRAD_TOL of central differences, every listed dispatch on its mapping rule's grid, a picture drawn.
     const panels = await page.$$eval('.panel.op', (els) => els.map((e) => [e.id.slice(3), e.querySelector('a')!.getAttribute('href')!.split('#')[1]!]));
-    expect(panels.length).toBeGreaterThanOrEqual(38);
+    expect(panels.length).toBeGreaterThanOrEqual(41);
     const firstOfFamily = [...new Map(panels.map(([id, fam]) => [fam!, id!] as const).reverse()).values()].reverse();
     expect([...firstOfFamily].sort()).toEqual([...OPS].sort());
     for (const op of OPS) {
