@@ -38,6 +38,11 @@ export interface ConvStackCNNOptions {
   width?: number;
   /** Units of the hidden fully connected layer (default 512). */
   hidden?: number;
+  /**
+   * Where features() ends: 'conv' (default) the conv stack, so the head is both FC layers; 'hidden' after
+   * the hidden FC layer (ReLU, dropout), CifarCNN's split, so the head is the last layer only.
+   */
+  split?: 'conv' | 'hidden';
 }
 
 /**
@@ -52,10 +57,14 @@ export class ConvStackCNN extends Classifier {
   readonly fc: Sequential;
   /** Length of the flattened conv output (the fc layer's input). */
   readonly convDim: number;
+  /** Where features() ends: 'conv' (the conv stack) or 'hidden' (CifarCNN's split). */
+  readonly split: 'conv' | 'hidden';
 
   constructor(numClasses = 10, opts: ConvStackCNNOptions = {}) {
     super();
-    const { inChannels = 3, imageSize = 32, width = 64, hidden = 512 } = opts;
+    const { inChannels = 3, imageSize = 32, width = 64, hidden = 512, split = 'conv' } = opts;
+    if (split !== 'conv' && split !== 'hidden') throw new EngramError(`ConvStackCNN: split must be 'conv' or 'hidden', got ${JSON.stringify(split)}`);
+    this.split = split;
     for (const [k, v] of Object.entries({ numClasses, inChannels, imageSize, width, hidden })) {
       if (!(Number.isInteger(v) && v > 0)) throw new EngramError(`ConvStackCNN: ${k} must be a positive integer, got ${v}`);
     }
@@ -69,18 +78,20 @@ export class ConvStackCNN extends Classifier {
     this.registerModule('classifier', new Linear(hidden, numClasses));
   }
 
-  /** The flattened conv stack output, [N, convDim]. */
+  /** The flattened conv stack output, [N, convDim] (split 'hidden': the hidden layer's, [N, hidden]). */
   features(x: Tensor): Tensor {
-    return this.body.forward(x);
+    const h = this.body.forward(x);
+    return this.split === 'conv' ? h : this.fc.forward(h);
   }
 
-  /** Length of `features()`: the conv stack's flattened output. */
+  /** Length of `features()`: the conv stack's flattened output (split 'hidden': the hidden size). */
   override get featureDim(): number {
-    return this.convDim;
+    return this.split === 'conv' ? this.convDim : this.classifier.inFeatures;
   }
 
   override forward(x: Tensor): Tensor {
-    return this.classifier.forward(this.fc.forward(this.features(x)));
+    const f = this.features(x);
+    return this.classifier.forward(this.split === 'conv' ? this.fc.forward(f) : f);
   }
 
   /** Put a new classifier in place (it takes the hidden layer's output); returns the old one. */
@@ -90,9 +101,10 @@ export class ConvStackCNN extends Classifier {
     return this.replaceModule('classifier', head) as Linear;
   }
 
-  /** Freeze the conv stack; both fully connected layers (fc and classifier) stay trainable. */
+  /** Freeze the conv stack; both fully connected layers stay trainable (split 'hidden': the classifier only). */
   override freezeFeatures(): this {
-    for (const p of this.body.parameters()) {
+    const frozen = this.split === 'conv' ? this.body.parameters() : [...this.body.parameters(), ...this.fc.parameters()];
+    for (const p of frozen) {
       p.requiresGrad = false;
       p.grad?.dispose();
       p.grad = null;

@@ -155,8 +155,13 @@ describe('ConvStackCNN', () => {
     expandClassifier(m, 12);
     expect(m.forward(x).shape).toEqual([2, 12]);
     expect(count(m.parameters().filter((p) => p.requiresGrad))).toBe(72 * 6 + 6 + 6 * 12 + 12);
+    // split 'hidden' is CifarCNN's: features() ends after the hidden layer, freezing leaves the last layer.
+    const h = new E.ConvStackCNN(10, { inChannels: 1, imageSize: 28, width: 2, hidden: 6, split: 'hidden' }).freezeFeatures();
+    expect(h.features(x).shape).toEqual([2, 6]);
+    expect(count(h.parameters().filter((p) => p.requiresGrad))).toBe(6 * 10 + 10);
     m.dispose();
     c.dispose();
+    h.dispose();
     expect(() => new E.ConvStackCNN(10, { imageSize: 4 })).toThrow(/too small/);
   });
 

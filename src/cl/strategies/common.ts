@@ -55,6 +55,8 @@ export interface StrategyOptions {
   epochs?: number;
   /** Stream batch size (default 64). */
   batchSize?: number;
+  /** Epochs of each task, overriding `epochs` (e.g. `(t) => (t.id === 0 ? 10 : 5)`). */
+  taskEpochs?: (task: Task) => number;
   /** GPU transform of training batches (stream and memory alike), e.g. normalize(...). */
   transform?: GpuTransform;
   /** Seeds the per-task shuffles, the memory sampling and the new rows of an expanded head (default 0). */
@@ -193,6 +195,7 @@ export abstract class SupervisedStrategy implements Strategy {
     if (opts.frozenFeaturesMode !== undefined && opts.frozenFeaturesMode !== 'eval' && opts.frozenFeaturesMode !== 'train') {
       throw new EngramError(`${kind}: frozenFeaturesMode must be 'eval' or 'train', got ${JSON.stringify(opts.frozenFeaturesMode)}`);
     }
+    if (opts.taskEpochs !== undefined && typeof opts.taskEpochs !== 'function') throw new EngramError(`${kind}: taskEpochs must be a function of the task, e.g. (t) => (t.id === 0 ? 10 : 5)`);
     if (opts.lrSchedule !== undefined && typeof opts.lrSchedule !== 'function') throw new EngramError(`${kind}: lrSchedule must be a function (optimizer, task) => scheduler, e.g. stepLRPerEpoch(7, 0.5)`);
     this.transform = opts.transform;
     this.seed = opts.seed ?? 0;
@@ -229,7 +232,8 @@ export abstract class SupervisedStrategy implements Strategy {
     try {
       this.setTrainMode();
       this.meter.begin();
-      for (let e = 0; e < this.epochs; e++) {
+      const epochs = this.opts.taskEpochs ? positive(this.opts.taskEpochs(task), `taskEpochs(task ${task.id})`, this.name, true) : this.epochs;
+      for (let e = 0; e < epochs; e++) {
         for (const batch of loader) {
           for (const p of this.plugins) p.beforeStep?.(ctx, batch, task);
           const afterBackward = this.plugins.some((p) => p.afterBackward) ? () => {
