@@ -136,6 +136,24 @@ describe('lrSchedule: stepLRPerEpoch inside a strategy', () => {
   });
 });
 
+describe('taskEpochs', () => {
+  it('runs each task for its own number of epochs (10 / 5 in the appended-digits preset)', async () => {
+    const tasks = twoTasks(4); // 8 images, batch 4: 2 steps per epoch
+    let steps = 0;
+    E.manualSeed(0);
+    const naive = new Naive({ model: new E.SimpleNN(D, 4), batchSize: 4, epochs: 7, taskEpochs: (t) => (t.id === 0 ? 3 : 1), plugins: [{ name: 'count', beforeStep: () => void steps++ }] });
+    await naive.learnTask(tasks[0]!, tasks.slice(0, 1));
+    expect(steps).toBe(6);
+    steps = 0;
+    await naive.learnTask(tasks[1]!, tasks);
+    expect(steps).toBe(2);
+    naive.dispose();
+    const bad = new Naive({ model: new E.SimpleNN(D, 4), taskEpochs: () => 0 });
+    await expect(bad.learnTask(tasks[0]!, tasks.slice(0, 1))).rejects.toThrow(/taskEpochs\(task 0\) must be a positive integer/);
+    bad.dispose();
+  });
+});
+
 describe('ConvStackCNN', () => {
   const count = (ps: E.Tensor[]) => ps.reduce((a, p) => a + p.size, 0);
 
