@@ -29,3 +29,5 @@ export { binaryCrossEntropyWithLogits, icarlLoss, supConLoss, type LossReduction
 export { TrainingMeter, type TrainingStats, type ScenarioCost } from './costs.js';
 export * from './loggers.js';
 export * from './buffers/greedy-class-balanced.js';
+export { firstPerClass, randomChoice, type ExemplarSelection } from './selection.js';
+export { classAccuracies } from './class-accuracy.js';

@@ -33,6 +33,12 @@ export interface StrategyOptimizer {
   dispose(): void;
 }
 
+/** A learning-rate schedule a strategy steps once per epoch (every engram LRScheduler has it). */
+export interface StrategyScheduler {
+  /** Advance one epoch and set the optimizer's learning rate(s). */
+  step(): void;
+}
+
 /**
  * Options shared by the fine-tuning-like strategies (`Naive`, `ExperienceReplay`, ...): the model, SGD
  * hyperparameters, epochs, batch size and transforms.
@@ -50,6 +56,8 @@ export interface StrategyOptions {
   epochs?: number;
   /** Stream batch size (default 64). */
   batchSize?: number;
+  /** Epochs of each task, overriding `epochs` (e.g. `(t) => (t.id === 0 ? 10 : 5)`). */
+  taskEpochs?: (task: Task) => number;
   /** GPU transform of training batches (stream and memory alike), e.g. normalize(...). */
   transform?: GpuTransform;
   /** Seeds the per-task shuffles, the memory sampling and the new rows of an expanded head (default 0). */
@@ -65,6 +73,19 @@ export interface StrategyOptions {
   freezeFeaturesAfterFirstTask?: boolean;
   /** Learning rate of the classifier once the features are frozen (default lr). */
   headLr?: number;
+  /**
+   * With freezeFeaturesAfterFirstTask: 'eval' (default) keeps the frozen feature extractor in eval mode
+   * (fixed batch-norm statistics, no dropout); 'train' leaves it in train mode (batch norm normalizes with
+   * batch statistics and updates its running ones, dropout stays on), as a PyTorch script that sets
+   * requires_grad = False on the features and still calls model.train().
+   */
+  frozenFeaturesMode?: 'eval' | 'train';
+  /**
+   * A learning-rate schedule per task, stepped once after each epoch (PyTorch's scheduler.step() at the end
+   * of an epoch): called at the start of every task with that task's optimizer; undefined means no schedule
+   * for the task. `stepLRPerEpoch(7, 0.5)` is torch's StepLR(step_size=7, gamma=0.5), restarted each task.
+   */
+  lrSchedule?: (optimizer: StrategyOptimizer, task: Task) => StrategyScheduler | undefined;
   /**
    * Plugins called around the training loop, in this order (see `StrategyPlugin`): a regularizer such as
    * `new EWCPlugin({ lambda: 100 })` added to any strategy. The strategy disposes them with itself.
@@ -175,6 +196,11 @@ export abstract class SupervisedStrategy implements Strategy {
     this.epochs = positive(opts.epochs ?? 1, 'epochs', kind, true);
     this.batchSize = positive(opts.batchSize ?? 64, 'batchSize', kind, true);
     if (opts.headLr !== undefined) positive(opts.headLr, 'headLr', kind);
+    if (opts.frozenFeaturesMode !== undefined && opts.frozenFeaturesMode !== 'eval' && opts.frozenFeaturesMode !== 'train') {
+      throw new EngramError(`${kind}: frozenFeaturesMode must be 'eval' or 'train', got ${JSON.stringify(opts.frozenFeaturesMode)}`);
+    }
+    if (opts.taskEpochs !== undefined && typeof opts.taskEpochs !== 'function') throw new EngramError(`${kind}: taskEpochs must be a function of the task, e.g. (t) => (t.id === 0 ? 10 : 5)`);
+    if (opts.lrSchedule !== undefined && typeof opts.lrSchedule !== 'function') throw new EngramError(`${kind}: lrSchedule must be a function (optimizer, task) => scheduler, e.g. stepLRPerEpoch(7, 0.5)`);
     this.transform = opts.transform;
     this.seed = opts.seed ?? 0;
     if (!Number.isInteger(this.seed)) throw new EngramError(`${kind}: seed must be an integer, got ${this.seed}`);
@@ -204,12 +230,14 @@ export abstract class SupervisedStrategy implements Strategy {
     for (const p of this.plugins) await p.beforeTask?.(ctx, task);
     const loader = new DataLoader(this.trainingData(task), { batchSize: this.batchSize, shuffle: true, seed: taskSeed(this.seed, task.id), transform: this.transform });
     const optimizer = this.optimizer!;
+    const schedule = this.opts.lrSchedule?.(optimizer, task);
     const lossSum = zeros([]).keep();
     let steps = 0;
     try {
       this.setTrainMode();
       this.meter.begin();
-      for (let e = 0; e < this.epochs; e++) {
+      const epochs = this.opts.taskEpochs ? positive(this.opts.taskEpochs(task), `taskEpochs(task ${task.id})`, this.name, true) : this.epochs;
+      for (let e = 0; e < epochs; e++) {
         for (const batch of loader) {
           for (const p of this.plugins) p.beforeStep?.(ctx, batch, task);
           const afterBackward = this.plugins.some((p) => p.afterBackward) ? () => {
@@ -221,6 +249,7 @@ export abstract class SupervisedStrategy implements Strategy {
           for (const p of this.plugins) p.afterStep?.(ctx, batch, task);
           steps++;
         }
+        schedule?.step();
       }
       this.meter.end(steps);
       optimizer.zeroGrad();
@@ -372,9 +401,12 @@ export abstract class SupervisedStrategy implements Strategy {
       : new SGD([{ params, lr }], { lr, momentum: this.opts.momentum ?? 0, weightDecay: this.opts.weightDecay ?? 0 });
   }
 
-  /** Train mode, except a frozen feature extractor, which stays in eval mode (fixed batch-norm statistics, no dropout). */
+  /**
+   * Train mode, except a frozen feature extractor, which stays in eval mode (fixed batch-norm statistics, no
+   * dropout) unless frozenFeaturesMode is 'train'.
+   */
   private setTrainMode(): void {
-    if (!this.frozen) {
+    if (!this.frozen || this.opts.frozenFeaturesMode === 'train') {
       this.model.train();
       return;
     }

@@ -23,3 +23,6 @@ export {
   WA, WAPlugin, weightAlign, BiC, fitBiasLayer, type WAOptions, type BiCOptions, type BiCLayer, type BiasLayerFit, type FitBiasLayerOptions,
 } from './bias-correction.js';
 export type { ReplayMemoryOptions } from './replay-memory.js';
+export type { StrategyScheduler } from './common.js';
+export { AlternatingReplay, type AlternatingReplayOptions } from './alternating-replay.js';
+export { adamOptimizer, stepLRPerEpoch } from './optim-presets.js';

@@ -30,6 +30,7 @@ import { FifoBuffer } from '../buffers/fifo.js';
 import { ClassBalancedBuffer } from '../buffers/class-balanced.js';
 import { TaskBalancedBuffer } from '../buffers/task-balanced.js';
 import type { Task } from '../scenarios.js';
+import type { ExemplarSelection } from '../selection.js';
 import { SupervisedStrategy, taskSeed, type StrategyOptions } from './common.js';
 
 /**
@@ -83,6 +84,11 @@ export interface ReplayOptions extends StrategyOptions {
    * keeps 10% of the first task only).
    */
   fraction?: number | ((task: Task) => number);
+  /**
+   * End-of-task only, instead of fraction: which of the task's training images are offered, in offer order
+   * (`firstPerClass(100)`: the first 100 of each class in dataset order; `randomChoice(k)`: k at random).
+   */
+  select?: ExemplarSelection;
   /**
    * End-of-task only: how fraction * n becomes a count: 'round' (default) or 'floor' (Python's
    * int(0.1 * n), as in the Split-MNIST post: 3059 of task 1's 30596 images, not 3060).
@@ -144,6 +150,11 @@ export class ExperienceReplay extends SupervisedStrategy {
       throw new EngramError(`ExperienceReplay: fraction must be in (0, 1] or a function of the task, got ${this.fraction}`);
     }
     if (opts.fraction !== undefined && this.update !== 'end-of-task') throw new EngramError(`ExperienceReplay: fraction applies to update: 'end-of-task' only`);
+    if (opts.select !== undefined) {
+      if (typeof opts.select !== 'function') throw new EngramError('ExperienceReplay: select must be a function (task, generator) => indices, e.g. firstPerClass(100)');
+      if (this.update !== 'end-of-task') throw new EngramError(`ExperienceReplay: select applies to update: 'end-of-task' only`);
+      if (opts.fraction !== undefined || opts.fractionRounding !== undefined) throw new EngramError('ExperienceReplay: give either select or fraction/fractionRounding, not both');
+    }
     const m = opts.memoryBatchSize;
     if (m !== undefined && !(Number.isInteger(m) && m > 0)) throw new EngramError(`ExperienceReplay: memoryBatchSize must be a positive integer, got ${m}`);
     const sizing = [opts.bufferKind, opts.capacity, opts.capacityBytes, opts.memoryFormat, opts.quantization, opts.compress, opts.downscale].some((v) => v !== undefined);
@@ -212,6 +223,17 @@ export class ExperienceReplay extends SupervisedStrategy {
 
   protected override async afterTask(task: Task): Promise<void> {
     if (this.update !== 'end-of-task') return;
+    if (this.ropts.select) {
+      const raw = this.ropts.select(task, this.generator);
+      const n = task.train.length;
+      for (let i = 0; i < raw.length; i++) {
+        const j = raw[i]!;
+        if (!(Number.isInteger(j) && j >= 0 && j < n)) throw new EngramError(`ExperienceReplay: select returned index ${j} at position ${i}; task ${task.id} has ${n} training images`);
+      }
+      const picked = Int32Array.from(raw);
+      for (let s = 0; s < picked.length; s += 4096) this.offer(task.train, picked.subarray(s, Math.min(picked.length, s + 4096)), task.id);
+      return;
+    }
     const f = typeof this.fraction === 'function' ? this.fraction(task) : this.fraction;
     if (!(f >= 0 && f <= 1)) throw new EngramError(`ExperienceReplay: fraction(task ${task.id}) must be in [0, 1], got ${f}`);
     const n = task.train.length;
