@@ -118,7 +118,7 @@ export async function runDemo(tasks: readonly Task[], s: DemoSettings, cb: DemoC
         cb.onEval({ step, task: i, acc: tasks.map((_, j) => row[j] ?? null) });
       }
       if (cb.shouldStop()) break;
-      if (strategy.endTask && (await strategy.endTask(task))) {
+      if (strategy.finishTask && (await strategy.finishTask(task))) {
         row = await evaluate(i);
         cb.onEval({ step, task: i, acc: tasks.map((_, j) => row[j] ?? null) });
       }

@@ -18,10 +18,10 @@ import type { Strategy, Task, ExemplarFormat } from '../src/cl/index.js';
 
 export type StrategyKind = 'naive' | 'replay' | 'ncm' | 'gaussian';
 
-/** A Strategy the demo may also tell when a task's stream is over (the loop feeds tasks in chunks). */
+/** A Strategy the demo may also tell when a task's stream is over (the loop feeds tasks in chunks; not the online `Strategy.endTask`). */
 export interface DemoStrategy extends Strategy {
   /** Returns true when its predictions changed (the loop then evaluates again). */
-  endTask?(task: Task): Promise<boolean>;
+  finishTask?(task: Task): Promise<boolean>;
 }
 
 /** flatten(784) -> Linear(784, hidden) -> ReLU -> classifier Linear(hidden, classes); features() is the ReLU output. */
@@ -81,7 +81,7 @@ class FrozenFeatureHead implements DemoStrategy {
     else await this.addToHead(task);
   }
 
-  async endTask(task: Task): Promise<boolean> {
+  async finishTask(task: Task): Promise<boolean> {
     if (this.headReady) return false;
     // The end of task 0: freeze the features and fit the head on the whole task's training images.
     this.model.freezeFeatures();
