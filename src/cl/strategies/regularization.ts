@@ -345,7 +345,7 @@ export class SIPlugin implements StrategyPlugin {
         addInPlace_(target, div(w, add(mul(d, d), this.eps)));
       });
       this.omega.get(name)?.dispose();
-      this.omega.set(name, clamp(target, 0, this.clip).keep());
+      this.omega.set(name, scope(() => clamp(target, 0, this.clip)).keep());
     }
     disposeAll(this.anchors);
     this.anchors = keepCopies(params);
