@@ -10,11 +10,12 @@
 //       Ω = clamp(Σ_tasks ω / (Δ² + ξ), 0, clip) at the end of each task, with ω the path integral
 //       −Σ_steps g·Δθ over the task's steps (g the gradient of the whole loss, penalty included, as in
 //       Avalanche) and Δ the task's total parameter change. Both bounds matter: with ξ = 1e-7 a parameter that
-//       moved little gets |Ω| ~ |ω| / ξ, in the thousands. A negative ω (an uphill path, common once the penalty
-//       pulls parameters back) then gives a hugely negative Ω: the penalty becomes concave, unbounded below,
-//       and the weights run off to ±Inf within a task or two (the loss went to −Inf on Split-MNIST by task 3).
-//       Avalanche caps Ω above at clip_to = 0.001 but not below; the lower bound 0 is ours (a quadratic
-//       surrogate of a lost task's loss has no negative curvature, Zenke et al. eq. 4-5).
+//       moved little gets |Ω| ~ |ω| / ξ, in the thousands. A negative ω (an uphill net path; thousands of
+//       weights on Split-MNIST after task 1) then gives a hugely negative Ω: the penalty becomes concave,
+//       unbounded below, and the weights run off to ±Inf (the loss reached −Inf by task 3); uncapped positive Ω
+//       (16,645 after task 1) beat SGD's stability limit instead (NaN by task 2). Avalanche caps Ω above at
+//       clip_to = 0.001 but not below; the floor at 0 is ours: Ω is an importance, and a negative one turns
+//       the quadratic anchor into a repeller.
 //   LwF (Li & Hoiem 2016): α · KL(q ‖ p) over the classes of the past tasks, q = softmax(z_old / T) of the
 //       model as it was before the task, p = softmax(z / T) of the model being trained (batch mean).
 // As in Avalanche, the EWC and LwF penalties carry no ½ and no T² factor; SI's carries Avalanche's λ/2.
@@ -333,13 +334,13 @@ export class SIPlugin implements StrategyPlugin {
       const p = params.get(name);
       const s = this.start.get(name)!;
       if (!p || p.size !== w.size) continue;
-      let sum = this.cumulative.get(name);
-      if (sum && sum.size !== p.size) throw new EngramError(`SIPlugin: parameter '${name}' changed size from ${sum.size} to ${p.size} (expandHeads?); build the model with every class's output instead`);
-      if (!sum) {
-        sum = zerosLike(p).keep();
-        this.cumulative.set(name, sum);
+      let running = this.cumulative.get(name);
+      if (running && running.size !== p.size) throw new EngramError(`SIPlugin: parameter '${name}' changed size from ${running.size} to ${p.size} (expandHeads?); build the model with every class's output instead`);
+      if (!running) {
+        running = zerosLike(p).keep();
+        this.cumulative.set(name, running);
       }
-      const target = sum;
+      const target = running;
       scope(() => {
         const d = sub(p, s);
         addInPlace_(target, div(w, add(mul(d, d), this.eps)));
