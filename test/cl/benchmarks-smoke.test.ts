@@ -2,14 +2,14 @@
 // row has per-seed values, mean ± std, times and memory; the markdown carries the table and the command.
 import { describe, it, expect } from 'vitest';
 import { runBenchmark, benchMarkdown, benchTable, tinyTasks } from '../../examples/cl-benchmarks.js';
-import { BenchMLP, STRATEGY_NAMES } from '../../examples/cl-bench-strategies.js';
+import { BenchMLP, STRATEGY_NAMES } from '../../examples/cl-bench/strategies.js';
 import { useGPU } from '../helpers/gpu.js';
 
 useGPU();
 
 describe('cl-benchmarks runner', () => {
   it('runs registry strategies over seeds on the tiny setting and reports mean ± std, time and memory', async () => {
-    expect(STRATEGY_NAMES).toEqual(expect.arrayContaining(['naive', 'er', 'ewc', 'si', 'lwf', 'cumulative', 'joint', 'icarl', 'ncm-er', 'gaussian']));
+    expect(STRATEGY_NAMES).toEqual(expect.arrayContaining(['naive', 'er', 'ewc', 'si', 'lwf', 'cumulative', 'joint', 'icarl', 'ncm-er', 'gaussian', 'der', 'derpp', 'er-ace', 'agem', 'gdumb', 'mir', 'wa', 'bic']));
     const tasks = tinyTasks();
     const lines: string[] = [];
     const rows = await runBenchmark({
@@ -32,6 +32,31 @@ describe('cl-benchmarks runner', () => {
     expect(md).toContain('Command: `npm run example -- cl-benchmarks --benchmark tiny`');
     expect(md).toMatch(/\| er +\| \d+\.\d\d ± \d+\.\d\d/);
   });
+
+  it('every registry strategy runs on the tiny setting, keeps at most the memory, and reports finite numbers', async () => {
+    const tasks = tinyTasks();
+    const rows = await runBenchmark({
+      benchmark: 'tiny', tasks, strategies: STRATEGY_NAMES, seeds: [0], setting: 'class-incremental',
+      lr: 0.1, momentum: 0.9, batchSize: 8, epochs: 1, memory: 20, model: () => new BenchMLP(16, 16, 8),
+    });
+    expect(rows.map((r) => r.name)).toEqual(STRATEGY_NAMES);
+    for (const r of rows) {
+      const run = r.runs[0]!;
+      expect(run.result.accuracyMatrix, r.name).toHaveLength(4);
+      expect(Number.isFinite(r.averageAccuracy.mean) && Number.isFinite(r.forgetting.mean), r.name).toBe(true);
+      expect(r.description.length, r.name).toBeGreaterThan(10);
+      // The replay methods share the 20-exemplar memory (Cumulative keeps all the data by design).
+      if (r.name !== 'cumulative') expect(r.exemplars.mean, r.name).toBeLessThanOrEqual(20);
+    }
+    for (const name of ['er', 'der', 'derpp', 'er-ace', 'gdumb', 'mir', 'wa', 'agem']) expect(rows.find((r) => r.name === name)!.exemplars.mean, name).toBeGreaterThan(0);
+  }, 300_000);
+
+  it('a diverging run raises, naming the strategy and task, instead of reporting an accuracy', async () => {
+    const tasks = tinyTasks();
+    const base = { benchmark: 'tiny', tasks, seeds: [0], setting: 'class-incremental' as const, momentum: 0.9, batchSize: 8, epochs: 1, memory: 20, model: () => new BenchMLP(16, 16, 8) };
+    await expect(runBenchmark({ ...base, strategies: ['naive'], lr: 1e30 })).rejects.toThrow(/naive: the mean training loss of task \d+ is (NaN|-?Infinity) over \d+ steps: the weights diverged.*Lower the learning rate \(lr 1e\+30\)/);
+    await expect(runBenchmark({ ...base, strategies: ['icarl'], lr: 1e30 })).rejects.toThrow(/icarl: the mean training loss of task \d+ is (NaN|-?Infinity)/);
+  }, 120_000);
 
   it('task-incremental setting and the domain-incremental skip of class-incremental-only strategies', async () => {
     const tasks = tinyTasks();

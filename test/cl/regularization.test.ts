@@ -97,7 +97,7 @@ describe('plugin hooks', () => {
     const plain = await weights([]);
     expect([...(await weights([new EWCPlugin({ lambda: 0 }), new SIPlugin({ lambda: 0 })]))]).toEqual([...plain]);
     const withEwc = await weights([new EWCPlugin({ lambda: 100 })]);
-    const withSi = await weights([new SIPlugin({ lambda: 10, eps: 0.1 })]);
+    const withSi = await weights([new SIPlugin({ lambda: 20, eps: 0.1, clip: Infinity })]);
     for (const w of [withEwc, withSi]) expect(w.some((v, i) => Math.abs(v - plain[i]!) > 1e-3)).toBe(true);
   });
 
@@ -255,7 +255,7 @@ describe('EWC Fisher and SI importance, hand-computed', () => {
     expect(() => new EWCPlugin({ lambda: 1, mode: 'diag' as never })).toThrow(/mode must be 'separate' or 'online'/);
   });
 
-  it('SI: one SGD step gives ω = lr·g², Ω = ω / ((lr·g)² + ξ)', async () => {
+  it('SI: one SGD step gives ω = lr·g², Ω = clamp(ω / ((lr·g)² + ξ), 0, clip); an uphill step gives Ω = 0', async () => {
     E.manualSeed(4);
     const model = new E.SimpleNN(2, 2);
     const W = await f64(model.classifier.weight);
@@ -264,34 +264,67 @@ describe('EWC Fisher and SI importance, hand-computed', () => {
     const task: Task = { id: 0, classes: [0, 1], train: data, test: data };
     const lr = 0.5;
     const eps = 0.01;
-    const si = new SIPlugin({ lambda: 2, eps });
+    const uncapped = new SIPlugin({ lambda: 2, eps, clip: Infinity });
+    const capped = new SIPlugin({ lambda: 2, eps, clip: 0.5 });
+    const byDefault = new SIPlugin({ lambda: 2, eps });
+    const sis = [uncapped, capped, byDefault];
     const ctx = ctxOf(model, [task]);
     const opt = new E.SGD(model.parameters(), { lr });
-    si.beforeTask(ctx);
+    for (const si of sis) si.beforeTask(ctx);
     const batch = { x: E.tensor([0.2, 0.8, 1, 0.4], [2, 1, 1, 2]), y: E.tensor([0, 1], [2], { dtype: 'int32' }) };
-    si.beforeStep(ctx);
+    for (const si of sis) si.beforeStep(ctx);
     E.scope(() => {
       opt.zeroGrad();
       E.crossEntropy(model.forward(batch.x), batch.y).backward();
       opt.step();
     });
-    si.afterStep(ctx);
-    si.afterTask(ctx);
+    for (const si of sis) {
+      si.afterStep(ctx);
+      si.afterTask(ctx);
+    }
     const { gW } = linearGrads(W, b, [[0.2, 0.8], [1, 0.4]], [0, 1]);
     const g = [0, 1, 2, 3].map((i) => (gW[0]![i]! + gW[1]![i]!) / 2);
-    closeTo(await f64(si.importance.get('classifier.weight')!), g.map((v) => (lr * v * v) / ((lr * v) ** 2 + eps)), 1e-4);
-    expect(await si.penalty(model)!.item()).toBe(0); // anchored at the current parameters
-    const Om = await f64(si.importance.get('classifier.weight')!);
-    const Ob = await f64(si.importance.get('classifier.bias')!);
+    const expected = g.map((v) => (lr * v * v) / ((lr * v) ** 2 + eps));
+    expect(Math.max(...expected)).toBeGreaterThan(0.5); // so the cap below bites
+    expect(Math.min(...expected)).toBeLessThan(0.5);
+    closeTo(await f64(uncapped.importance.get('classifier.weight')!), expected, 1e-4);
+    closeTo(await f64(capped.importance.get('classifier.weight')!), expected.map((v) => Math.min(v, 0.5)), 1e-4);
+    closeTo(await f64(byDefault.importance.get('classifier.weight')!), expected.map((v) => Math.min(v, 0.001)), 1e-6); // Avalanche's clip_to
+    expect(byDefault.clip).toBe(0.001);
+    expect(await uncapped.penalty(model)!.item()).toBe(0); // anchored at the current parameters
+    const Om = await f64(uncapped.importance.get('classifier.weight')!);
+    const Ob = await f64(uncapped.importance.get('classifier.bias')!);
     E.noGrad(() => E.addInPlace_(model.classifier.weight, E.full([2, 2], 0.1)));
-    expect(await si.penalty(model)!.item()).toBeCloseTo(2 * Om.reduce((x, y) => x + y, 0) * 0.01, 5);
+    // (λ/2) Σ Ω (θ − θ*)², λ = 2, as Avalanche's SI
+    expect(await uncapped.penalty(model)!.item()).toBeCloseTo((2 / 2) * Om.reduce((x, y) => x + y, 0) * 0.01, 5);
     expect(Ob.every((v) => v > 0)).toBe(true);
+    // A task whose only step goes uphill (θ += lr·g): ω = −lr·g² < 0, so S = −lr·g² / ((lr·g)² + ξ) < 0 for every
+    // weight; Ω = max(S, 0) = 0, not a negative importance (a concave penalty, unbounded below).
+    const W2 = await f64(model.classifier.weight);
+    const b2 = await f64(model.classifier.bias!);
+    const uphill = new SIPlugin({ lambda: 2, eps, clip: Infinity });
+    sis.push(uphill);
+    uphill.beforeTask(ctx);
+    uphill.beforeStep(ctx);
+    E.scope(() => {
+      model.zeroGrad();
+      E.crossEntropy(model.forward(batch.x), batch.y).backward();
+      E.noGrad(() => E.addInPlace_(model.classifier.weight, E.mul(model.classifier.weight.grad!, lr)));
+    });
+    uphill.afterStep(ctx);
+    uphill.afterTask(ctx);
+    const up = linearGrads(W2, b2, [[0.2, 0.8], [1, 0.4]], [0, 1]);
+    const g2 = [0, 1, 2, 3].map((i) => (up.gW[0]![i]! + up.gW[1]![i]!) / 2);
+    const S = g2.map((v) => -(lr * v ** 2) / ((lr * v) ** 2 + eps));
+    expect(S.every((v) => v < 0)).toBe(true);
+    expect([...(await f64(uphill.importance.get('classifier.weight')!))]).toEqual([0, 0, 0, 0]);
     batch.x.dispose();
     batch.y.dispose();
     opt.dispose();
-    si.dispose();
+    for (const si of sis) si.dispose();
     model.dispose();
     expect(() => new SIPlugin({ lambda: 1, eps: 0 })).toThrow(/eps \(the damping ξ\) must be a positive number/);
+    expect(() => new SIPlugin({ lambda: 1, clip: 0 })).toThrow(/clip \(the cap on the importance Ω\) must be a positive number or Infinity/);
   });
 });
 
@@ -314,7 +347,7 @@ describe('forgetting on a seeded synthetic split', () => {
     const naive = await run(() => new Naive({ model: model(), ...TRAIN }));
     const ewc = await run(() => new EWC({ model: model(), ...TRAIN, lambda: 100 }));
     const ewcOnline = await run(() => new EWC({ model: model(), ...TRAIN, lambda: 100, mode: 'online', decay: 0.9 }));
-    const si = await run(() => new SI({ model: model(), ...TRAIN, lambda: 10, eps: 0.1 }));
+    const si = await run(() => new SI({ model: model(), ...TRAIN, lambda: 20, eps: 0.1, clip: Infinity }));
     const lwf = await run(() => new LwF({ model: model(), ...TRAIN, alpha: 10, temperature: 2 }));
     const cumulative = await run(() => new Cumulative({ model: model(), ...TRAIN }));
     const joint = await run(() => new JointTraining({ model: model(), ...TRAIN, tasks }));

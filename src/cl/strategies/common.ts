@@ -142,6 +142,18 @@ export function optimizerStep(optimizer: StrategyOptimizer, loss: () => Tensor, 
   });
 }
 
+/**
+ * The divergence check at a strategy's once-per-task loss readback: returns `meanLoss`, or throws when it is
+ * NaN/±Inf after `steps` > 0 steps (the weights went non-finite; the run would otherwise go on to report the
+ * accuracy of a constant prediction as if it were a result). No extra readback.
+ */
+export function checkedTaskLoss(strategy: string, taskId: number, meanLoss: number, steps: number, lr: number): number {
+  if (steps > 0 && !Number.isFinite(meanLoss)) {
+    throw new EngramError(`${strategy}: the mean training loss of task ${taskId} is ${meanLoss} over ${steps} steps: the weights diverged to non-finite values. Lower the learning rate (lr ${lr}) or the weight of the strategy's penalty/regularizer (lambda, alpha, beta), or check the inputs for NaN`);
+  }
+  return meanLoss;
+}
+
 /** Cross-entropy of the model on (x, y). */
 export function classificationLoss(model: Module, x: Tensor, y: Tensor): Tensor {
   return crossEntropy(model.forward(x), y);
@@ -254,7 +266,7 @@ export abstract class SupervisedStrategy implements Strategy {
       this.meter.end(steps);
       optimizer.zeroGrad();
       await this.afterLastStep(task);
-      this.taskLosses.push(steps ? (await lossSum.item()) / steps : NaN);
+      this.taskLosses.push(checkedTaskLoss(this.name, task.id, steps ? (await lossSum.item()) / steps : NaN, steps, this.lr));
     } finally {
       lossSum.dispose();
       this.model.eval();

@@ -33,7 +33,7 @@ import type { Task } from '../scenarios.js';
 import type { Strategy } from '../strategy.js';
 import { TrainingMeter, type TrainingStats } from '../costs.js';
 import { ExperienceReplay, type ReplayOptions } from './replay.js';
-import { classificationLoss, optimizerStep, taskSeed, type StrategyOptimizer } from './common.js';
+import { checkedTaskLoss, classificationLoss, optimizerStep, taskSeed, type StrategyOptimizer } from './common.js';
 import { classesNeeded, expandClassifier } from './expansion.js';
 import { fitNCMOnStore, mapDataset, ncmPredict, ncmPredictTask } from './icarl.js';
 import { maskedArgmax, type TaskLabel } from '../task-incremental.js';
@@ -274,7 +274,7 @@ export class GaussianHeadStrategy implements Strategy {
       }
       this.meter.end(steps);
       optimizer.zeroGrad();
-      this.taskLosses.push(steps ? (await lossSum.item()) / steps : NaN);
+      this.taskLosses.push(checkedTaskLoss(this.name, task.id, steps ? (await lossSum.item()) / steps : NaN, steps, lr));
     } finally {
       lossSum.dispose();
       optimizer.dispose();

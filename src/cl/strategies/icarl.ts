@@ -28,7 +28,7 @@
 // scenario from the start (e.g. 10 for Split-MNIST); only the seen columns are trained. Exemplars are
 // kept as images (pixels / 255, before any transform) in an ExemplarStore of the chosen format.
 
-import { inEvalMode } from './common.js';
+import { checkedTaskLoss, inEvalMode } from './common.js';
 import { EngramError } from '../../engine/runtime.js';
 import { tensor, zeros, type Tensor } from '../../engine/tensor.js';
 import { noGrad, scope } from '../../engine/scope.js';
@@ -291,7 +291,7 @@ export class ICaRL implements Strategy {
       }
       this.meter.end(steps);
       optimizer.zeroGrad();
-      this.taskLosses.push(steps ? (await lossSum.item()) / steps : NaN);
+      this.taskLosses.push(checkedTaskLoss(this.name, task.id, steps ? (await lossSum.item()) / steps : NaN, steps, this.lr));
     } finally {
       lossSum.dispose();
       optimizer.dispose();

@@ -6,16 +6,24 @@
 //       task t (mean over the task's batches of the squared gradient of the mean cross-entropy; batches
 //       of 1 give the per-sample empirical Fisher) and θ*_t the parameters after task t. mode 'separate'
 //       keeps one (F, θ*) per past task; mode 'online' keeps one, F ← decay·F + F_t, θ* ← θ after t.
-//   SI (Zenke et al. 2017): λ Σ_i Ω_i (θ_i − θ*_i)², Ω += ω / (Δ² + ξ) at the end of each task, with ω
-//       the path integral −Σ_steps g·Δθ over the task's steps and Δ the task's total parameter change.
+//   SI (Zenke et al. 2017, as Avalanche's SynapticIntelligencePlugin computes it): (λ/2) Σ_i Ω_i (θ_i − θ*_i)²,
+//       Ω = clamp(Σ_tasks ω / (Δ² + ξ), 0, clip) at the end of each task, with ω the path integral
+//       −Σ_steps g·Δθ over the task's steps (g the gradient of the whole loss, penalty included, as in
+//       Avalanche) and Δ the task's total parameter change. Both bounds matter: with ξ = 1e-7 a parameter that
+//       moved little gets |Ω| ~ |ω| / ξ, in the thousands. A negative ω (an uphill net path; thousands of
+//       weights on Split-MNIST after task 1) then gives a hugely negative Ω: the penalty becomes concave,
+//       unbounded below, and the weights run off to ±Inf (the loss reached −Inf by task 3); uncapped positive Ω
+//       (16,645 after task 1) beat SGD's stability limit instead (NaN by task 2). Avalanche caps Ω above at
+//       clip_to = 0.001 but not below; the floor at 0 is ours: Ω is an importance, and a negative one turns
+//       the quadratic anchor into a repeller.
 //   LwF (Li & Hoiem 2016): α · KL(q ‖ p) over the classes of the past tasks, q = softmax(z_old / T) of the
 //       model as it was before the task, p = softmax(z / T) of the model being trained (batch mean).
-// As in Avalanche, the penalties carry no ½ and no T² factor.
+// As in Avalanche, the EWC and LwF penalties carry no ½ and no T² factor; SI's carries Avalanche's λ/2.
 
 import { EngramError } from '../../engine/runtime.js';
 import { tensor, zerosLike, type Tensor } from '../../engine/tensor.js';
 import { scope } from '../../engine/scope.js';
-import { add, addInPlace_, crossEntropy, div, exp, indexSelect, logSoftmax, mean, mul, neg, sub, sum } from '../../engine/ops/index.js';
+import { add, addInPlace_, clamp, crossEntropy, div, exp, indexSelect, logSoftmax, mean, mul, neg, sub, sum } from '../../engine/ops/index.js';
 import { DataLoader, type Batch } from '../../data/loader.js';
 import type { GpuTransform } from '../../data/transforms.js';
 import type { Module } from '../../nn/module.js';
@@ -240,13 +248,19 @@ export interface SIPluginOptions {
   lambda: number;
   /** Damping ξ in Ω += ω / (Δ² + ξ) (Avalanche's eps; default 1e-7). */
   eps?: number;
+  /**
+   * Upper bound on each importance Ω (Avalanche's clip_to; default 0.001); Ω is also clamped below at 0. The
+   * cap keeps the penalty's curvature λΩ within SGD's stability limit; Infinity leaves Ω uncapped (Zenke et
+   * al.), which diverges when a parameter moves little over a task (Ω ~ ω / ξ) unless λ·lr is small.
+   */
+  clip?: number;
 }
 
 /**
  * Synaptic Intelligence as a plugin (Avalanche's `SynapticIntelligencePlugin`): during each task the
  * path integral ω = −Σ g·Δθ of every parameter is accumulated on the GPU (g: the step's gradient, Δθ:
- * the step's update); at the task's end Ω += ω / (Δ² + ξ) and the parameters become the anchors; later
- * steps add λ Σ Ω (θ − θ*)² to the loss.
+ * the step's update); at the task's end the running sum S += ω / (Δ² + ξ), the importance Ω = clamp(S, 0, clip)
+ * and the parameters become the anchors; later steps add (λ/2) Σ Ω (θ − θ*)² to the loss.
  */
 export class SIPlugin implements StrategyPlugin {
   readonly name = 'si';
@@ -254,6 +268,10 @@ export class SIPlugin implements StrategyPlugin {
   readonly lambda: number;
   /** Damping ξ. */
   readonly eps: number;
+  /** Upper bound on Ω. */
+  readonly clip: number;
+  /** The running sum S of ω / (Δ² + ξ) over the tasks, uncapped. */
+  private cumulative = new Map<string, Tensor>();
   private omega = new Map<string, Tensor>();
   private anchors = new Map<string, Tensor>();
   private start = new Map<string, Tensor>();
@@ -265,18 +283,20 @@ export class SIPlugin implements StrategyPlugin {
     this.lambda = checkNonNegative(opts.lambda, 'lambda', 'SIPlugin');
     this.eps = opts.eps ?? 1e-7;
     if (!(Number.isFinite(this.eps) && this.eps > 0)) throw new EngramError(`SIPlugin: eps (the damping ξ) must be a positive number, got ${this.eps}`);
+    this.clip = opts.clip ?? 0.001;
+    if (!(this.clip > 0)) throw new EngramError(`SIPlugin: clip (the cap on the importance Ω) must be a positive number or Infinity, got ${this.clip}`);
   }
 
-  /** The importance Ω of each parameter (empty before the first task ends). */
+  /** The importance Ω = clamp(S, 0, clip) of each parameter (empty before the first task ends). */
   get importance(): ReadonlyMap<string, Tensor> {
     return this.omega;
   }
 
-  /** The penalty λ Σ Ω (θ − θ*)² of `model` (null before the first task ends). */
+  /** The penalty (λ/2) Σ Ω (θ − θ*)² of `model` (null before the first task ends). */
   penalty(model: Module): Tensor | null {
     if (this.omega.size === 0) return null;
     const [p, a, f] = matched('SIPlugin', model, this.anchors, this.omega);
-    return p.length ? mul(quadraticPenalty(p, a, f), this.lambda) : null;
+    return p.length ? mul(quadraticPenalty(p, a, f), this.lambda / 2) : null;
   }
 
   beforeTask(ctx: StrategyContext): void {
@@ -314,17 +334,19 @@ export class SIPlugin implements StrategyPlugin {
       const p = params.get(name);
       const s = this.start.get(name)!;
       if (!p || p.size !== w.size) continue;
-      let om = this.omega.get(name);
-      if (om && om.size !== p.size) throw new EngramError(`SIPlugin: parameter '${name}' changed size from ${om.size} to ${p.size} (expandHeads?); build the model with every class's output instead`);
-      if (!om) {
-        om = zerosLike(p).keep();
-        this.omega.set(name, om);
+      let running = this.cumulative.get(name);
+      if (running && running.size !== p.size) throw new EngramError(`SIPlugin: parameter '${name}' changed size from ${running.size} to ${p.size} (expandHeads?); build the model with every class's output instead`);
+      if (!running) {
+        running = zerosLike(p).keep();
+        this.cumulative.set(name, running);
       }
-      const target = om;
+      const target = running;
       scope(() => {
         const d = sub(p, s);
         addInPlace_(target, div(w, add(mul(d, d), this.eps)));
       });
+      this.omega.get(name)?.dispose();
+      this.omega.set(name, scope(() => clamp(target, 0, this.clip)).keep());
     }
     disposeAll(this.anchors);
     this.anchors = keepCopies(params);
@@ -335,7 +357,8 @@ export class SIPlugin implements StrategyPlugin {
   }
 
   dispose(): void {
-    for (const m of [this.omega, this.anchors, this.start, this.path, this.before]) disposeAll(m);
+    for (const m of [this.cumulative, this.omega, this.anchors, this.start, this.path, this.before]) disposeAll(m);
+    this.cumulative = new Map();
     this.omega = new Map();
     this.anchors = new Map();
     this.start = new Map();

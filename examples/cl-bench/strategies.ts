@@ -4,12 +4,18 @@
 //
 // Shared model: BenchMLP, 784 -> 256 -> ReLU -> 256 -> ReLU -> 10 (a Linear classifier on 256 features).
 // Shared training: SGD (lr, momentum from the command line), batch size, epochs per task.
+// Replay memory: every method that keeps exemplars keeps at most --memory (default 500) of them in all.
 // To add a strategy: add an entry to STRATEGIES (name -> description, make, scenarios it supports).
+// A module of cl-benchmarks (and cl-online), not an example itself: it lives in examples/cl-bench/ so that
+// `npm run example` does not list it.
 
-import * as E from '../src/index.js';
-import type { GpuTransform } from '../src/data/index.js';
-import type { Strategy, Task } from '../src/cl/index.js';
-import { Naive, ExperienceReplay, EWC, SI, LwF, Cumulative, JointTraining, ICaRL, NCMReplay, GaussianHeadStrategy } from '../src/cl/strategies/index.js';
+import * as E from '../../src/index.js';
+import type { GpuTransform } from '../../src/data/index.js';
+import type { Strategy, Task } from '../../src/cl/index.js';
+import {
+  Naive, ExperienceReplay, EWC, SI, LwF, Cumulative, JointTraining, ICaRL, NCMReplay, GaussianHeadStrategy,
+  DER, ERACE, AGEM, GDumb, MIR, WA, BiC,
+} from '../../src/cl/strategies/index.js';
 
 /** The shared benchmark model: a two-hidden-layer MLP on flattened 28x28 images. */
 export class BenchMLP extends E.Classifier {
@@ -34,7 +40,7 @@ export interface BenchSettings {
   batchSize: number;
   /** Epochs per task. */
   epochs: number;
-  /** Replay memory size in exemplars (ER, NCM-ER, iCaRL). */
+  /** Replay memory size in exemplars, in all (every method that keeps exemplars). */
   memory: number;
   /** The scenario's tasks (JointTraining needs them all). */
   tasks: readonly Task[];
@@ -54,6 +60,8 @@ export interface BenchStrategy {
   domain?: boolean;
 }
 
+/** BiC's validation share of the memory: a tenth (Wu et al. split exemplars 9:1 into training and validation). */
+const bicVal = (s: BenchSettings): number => Math.max(1, Math.round(s.memory / 10));
 const model = (s: BenchSettings): E.Classifier => (s.model ? s.model() : new BenchMLP());
 const sgd = (s: BenchSettings) => ({ lr: s.lr, momentum: s.momentum, batchSize: s.batchSize, epochs: s.epochs, transform: s.transform });
 
@@ -72,7 +80,7 @@ export const STRATEGIES: Record<string, BenchStrategy> = {
     make: (seed, s) => new EWC({ model: model(s), ...sgd(s), seed, lambda: 100 }),
   },
   si: {
-    describe: () => 'Synaptic Intelligence, lambda 1, xi 1e-7',
+    describe: () => 'Synaptic Intelligence, lambda 1 (penalty lambda/2 sum Omega (theta - theta*)^2), xi 1e-7, Omega clamped to [0, 0.001] (Avalanche\'s clip_to)',
     make: (seed, s) => new SI({ model: model(s), ...sgd(s), seed, lambda: 1 }),
   },
   lwf: {
@@ -100,14 +108,40 @@ export const STRATEGIES: Record<string, BenchStrategy> = {
     describe: () => 'Gaussian head: features trained on task 0 only, then a streaming LDA head (shared covariance) fitted per task',
     make: (seed, s) => new GaussianHeadStrategy({ model: model(s), ...sgd(s), evalTransform: s.transform, seed }),
   },
+  der: {
+    describe: (s) => `DER: reservoir memory of ${s.memory} exemplars with their logits, alpha 0.1 x logit MSE on one memory batch per step (Avalanche's default alpha)`,
+    make: (seed, s) => new DER({ model: model(s), ...sgd(s), seed, capacity: s.memory, alpha: 0.1, beta: 0 }),
+  },
+  derpp: {
+    describe: (s) => `DER++: DER as above (${s.memory} exemplars) plus beta 0.5 x CE on a second memory batch (Avalanche's defaults alpha 0.1, beta 0.5)`,
+    make: (seed, s) => new DER({ model: model(s), ...sgd(s), seed, capacity: s.memory, alpha: 0.1, beta: 0.5, name: 'der++' }),
+  },
+  'er-ace': {
+    describe: (s) => `ER-ACE: ER as above (${s.memory} exemplars, reservoir), stream CE over the classes in the stream batch, memory CE over all seen (Avalanche's ER_ACE)`,
+    make: (seed, s) => new ERACE({ model: model(s), ...sgd(s), seed, capacity: s.memory, streamClasses: 'batch' }),
+  },
+  agem: {
+    describe: (s) => `A-GEM: ${Math.floor(s.memory / Math.max(1, s.tasks.length))} random images per task (${s.memory} over the ${s.tasks.length} tasks), reference gradient on 64 of them per step (Avalanche's sample_size default)`,
+    make: (seed, s) => new AGEM({ model: model(s), ...sgd(s), seed, patternsPerExperience: Math.max(1, Math.floor(s.memory / Math.max(1, s.tasks.length))), sampleSize: 64 }),
+  },
+  gdumb: {
+    describe: (s) => `GDumb: greedy class-balanced memory of ${s.memory} exemplars; the model is reset and trained from scratch on the memory at each task (same epochs)`,
+    make: (seed, s) => new GDumb({ model: model(s), ...sgd(s), seed, capacity: s.memory }),
+  },
+  mir: {
+    describe: (s) => `MIR: ER as above (${s.memory} exemplars), memory batch = the batch-size most interfered of 5 x batch-size random candidates (virtual step at the lr)`,
+    make: (seed, s) => new MIR({ model: model(s), ...sgd(s), seed, capacity: s.memory }),
+  },
+  wa: {
+    describe: (s) => `WA: ER as above (${s.memory} exemplars) plus weight aligning of the new classes' classifier rows after each task (Zhao et al. 2020)`,
+    make: (seed, s) => new WA({ model: model(s), ...sgd(s), seed, capacity: s.memory }),
+  },
+  bic: {
+    describe: (s) => `BiC: ER with ${s.memory - bicVal(s)} replay + ${bicVal(s)} held-out validation exemplars (${s.memory} in all, Wu et al.'s 9:1 split), bias layer fitted by 200 GD steps of lr 0.1 per task; no distillation term`,
+    make: (seed, s) => new BiC({ model: model(s), ...sgd(s), seed, capacity: s.memory - bicVal(s), valCapacity: bicVal(s), biasSteps: 200, biasLr: 0.1 }),
+  },
 };
 
 /** The registry's names, in table order. */
 export const STRATEGY_NAMES = Object.keys(STRATEGIES);
 
-// Run directly (`npm run example -- cl-bench-strategies`), it lists the registry; cl-benchmarks runs it.
-if (process.argv[1] && import.meta.url === (await import('node:url')).pathToFileURL(process.argv[1]).href) {
-  const s: BenchSettings = { lr: 0.01, momentum: 0.9, batchSize: 64, epochs: 1, memory: 500, tasks: [] };
-  console.log('cl-bench-strategies: the strategies of cl-benchmarks (npm run example -- cl-benchmarks --help), with the default settings:');
-  for (const [name, b] of Object.entries(STRATEGIES)) console.log(`  ${name.padEnd(11)} ${b.describe(s)}${b.domain === false ? ' [class-incremental only]' : ''}`);
-}
