@@ -34,6 +34,8 @@ export interface ReplayMemoryOptions {
     /** Deflate level 0-9 (default 6). */
     level?: number;
   };
+  /** Store images downscaled by this integer factor, resized back on the GPU when replayed (see ExemplarStoreOptions.downscale). */
+  downscale?: number;
 }
 
 /** Effectively unbounded: the store grows on demand. */
@@ -42,8 +44,8 @@ const BUFFER_KINDS: readonly BufferKind[] = ['reservoir', 'fifo', 'class-balance
 
 /** Validate memory options at construction: a buffer or sizing options, not both; a known kind; an empty buffer. */
 export function checkMemoryOptions(kind: string, o: ReplayMemoryOptions, needsCapacity: boolean): void {
-  const sizing = [o.bufferKind, o.capacity, o.capacityBytes, o.memoryFormat, o.quantization, o.compress].some((v) => v !== undefined);
-  if (o.buffer && sizing) throw new EngramError(`${kind}: give either a buffer or bufferKind/capacity/capacityBytes/memoryFormat/quantization/compress, not both`);
+  const sizing = [o.bufferKind, o.capacity, o.capacityBytes, o.memoryFormat, o.quantization, o.compress, o.downscale].some((v) => v !== undefined);
+  if (o.buffer && sizing) throw new EngramError(`${kind}: give either a buffer or bufferKind/capacity/capacityBytes/memoryFormat/quantization/compress/downscale, not both`);
   if (o.buffer && o.buffer.size !== 0) throw new EngramError(`${kind}: the buffer must start empty (it holds ${o.buffer.size} exemplars)`);
   if (needsCapacity && !o.buffer && o.capacity === undefined && o.capacityBytes === undefined) {
     throw new EngramError(`${kind}: needs a memory size: capacity (exemplars) or capacityBytes`);
@@ -61,6 +63,7 @@ export function makeReplayBuffer(o: ReplayMemoryOptions, shape: number[], seed: 
     format: o.memoryFormat,
     quantization: o.quantization,
     compress: o.compress,
+    downscale: o.downscale,
     capacity: sized ? o.capacity : UNBOUNDED_CAPACITY,
     capacityBytes: o.capacityBytes,
     seed,

@@ -24,11 +24,8 @@ import { shapeStr } from '../../engine/shape.js';
 import type { Batch } from '../../data/loader.js';
 import { ImageDataset } from '../../data/dataset.js';
 import type { ExemplarFormat, Uint8Quantization } from '../memory/codecs.js';
-import type { ReplayBuffer, ReplayBufferOptions } from '../buffers/replay-buffer.js';
-import { ReservoirBuffer } from '../buffers/reservoir.js';
-import { FifoBuffer } from '../buffers/fifo.js';
-import { ClassBalancedBuffer } from '../buffers/class-balanced.js';
-import { TaskBalancedBuffer } from '../buffers/task-balanced.js';
+import type { ReplayBuffer } from '../buffers/replay-buffer.js';
+import { makeReplayBuffer } from './replay-memory.js';
 import type { Task } from '../scenarios.js';
 import type { ExemplarSelection } from '../selection.js';
 import { SupervisedStrategy, taskSeed, type StrategyOptions } from './common.js';
@@ -100,8 +97,6 @@ export interface ReplayOptions extends StrategyOptions {
   name?: string;
 }
 
-/** Effectively unbounded: the store grows on demand, so an end-of-task memory without a capacity keeps all it is offered. */
-const UNBOUNDED = 0x7fff_ffff;
 
 /**
  * Experience replay (ER): a bounded memory of past exemplars (raw 8-bit images, any store format) is
@@ -283,27 +278,7 @@ export class ExperienceReplay extends SupervisedStrategy {
   }
 
   private makeBuffer(shape: number[]): ReplayBuffer {
-    const o = this.ropts;
-    const sized = o.capacity !== undefined || o.capacityBytes !== undefined;
-    const opts: ReplayBufferOptions = {
-      shape,
-      format: o.memoryFormat,
-      quantization: o.quantization,
-      compress: o.compress,
-      downscale: o.downscale,
-      capacity: sized ? o.capacity : UNBOUNDED,
-      capacityBytes: o.capacityBytes,
-      seed: taskSeed(this.seed, -4),
-    };
-    switch (o.bufferKind ?? 'reservoir') {
-      case 'reservoir':
-        return new ReservoirBuffer(opts);
-      case 'fifo':
-        return new FifoBuffer(opts);
-      case 'class-balanced':
-        return new ClassBalancedBuffer(opts);
-      case 'task-balanced':
-        return new TaskBalancedBuffer(opts);
-    }
+    return makeReplayBuffer(this.ropts, shape, taskSeed(this.seed, -4), 'reservoir');
   }
+
 }
