@@ -91,6 +91,12 @@ export interface BenchRow {
   memoryBytes: SeedStat;
   /** GPU bytes (max at task ends). */
   gpuBytes: SeedStat;
+  /** Milliseconds per training step (`ScenarioCost.secondsPerStep`; NaN when the strategy does not count steps). */
+  msPerStep: SeedStat;
+  /** GPU -> CPU readbacks per training step (`ScenarioCost.readbacksPerStep`). */
+  readbacksPerStep: SeedStat;
+  /** Most GPU bytes held during training above those held before the run (`ScenarioCost.peakExtraBytes`). */
+  peakExtraBytes: SeedStat;
   /** Each seed's run. */
   runs: BenchRun[];
 }
@@ -132,6 +138,9 @@ export async function runBenchmark(s: BenchRunSettings): Promise<BenchRow[]> {
       averageAccuracy: stat((r) => r.result.averageAccuracy), forgetting: stat((r) => r.result.forgetting),
       trainSeconds: stat((r) => r.trainSeconds), runSeconds: stat((r) => r.runSeconds),
       exemplars: stat((r) => r.result.memory?.exemplars ?? 0), memoryBytes: stat((r) => r.result.memory?.bytes ?? 0), gpuBytes: stat((r) => r.gpuBytes),
+      msPerStep: stat((r) => 1000 * (r.result.cost?.secondsPerStep ?? NaN)),
+      readbacksPerStep: stat((r) => r.result.cost?.readbacksPerStep ?? NaN),
+      peakExtraBytes: stat((r) => r.result.cost?.peakExtraBytes ?? NaN),
     });
     s.onRow?.(rows);
   }
@@ -140,12 +149,15 @@ export async function runBenchmark(s: BenchRunSettings): Promise<BenchRow[]> {
 
 const secs = (s: SeedStat): string => (Number.isFinite(s.std) ? `${s.mean.toFixed(1)} ± ${s.std.toFixed(1)}` : s.mean.toFixed(1));
 const mib = (bytes: number): string => (bytes / 2 ** 20).toFixed(2);
+/** A mean with `digits` decimals, or '—' when the strategy did not report it (NaN). */
+const num = (s: SeedStat, digits: number): string => (Number.isFinite(s.mean) ? s.mean.toFixed(digits) : '—');
 
 /** The markdown table of a run (one line per strategy). */
 export function benchTable(rows: readonly BenchRow[]): string {
   return formatTable(
-    ['strategy', 'avg accuracy (%)', 'forgetting (%)', 'train s / run', 'run s / run', 'exemplars', 'memory MiB', 'GPU MiB'],
-    rows.map((r) => [r.name, formatPercentStat(r.averageAccuracy), formatPercentStat(r.forgetting), secs(r.trainSeconds), secs(r.runSeconds), String(r.exemplars.mean), mib(r.memoryBytes.mean), mib(r.gpuBytes.mean)]),
+    ['strategy', 'avg accuracy (%)', 'forgetting (%)', 'train s / run', 'run s / run', 'ms / step', 'readbacks / step', 'exemplars', 'memory MiB', 'extra GPU MiB'],
+    rows.map((r) => [r.name, formatPercentStat(r.averageAccuracy), formatPercentStat(r.forgetting), secs(r.trainSeconds), secs(r.runSeconds), num(r.msPerStep, 1), num(r.readbacksPerStep, 2),
+      String(r.exemplars.mean), mib(r.memoryBytes.mean), Number.isFinite(r.peakExtraBytes.mean) ? mib(r.peakExtraBytes.mean) : '—']),
   );
 }
 
@@ -157,7 +169,9 @@ export function benchMarkdown(rows: readonly BenchRow[], meta: { title: string; 
     benchTable(rows), '',
     'Average accuracy: mean over all tasks\' test sets after the last task; forgetting: Chaudhry et al.\'s average forgetting of the tasks before the last; ' +
       'mean ± sample std (n - 1) over the seeds. train s: seconds in learnTask (all tasks); run s: the whole run with the accuracy matrix\'s evaluations. ' +
-      'memory: exemplar bytes kept at the end (Cumulative: all training images so far); GPU: bytes of live GPU tensors, max over task ends.', '',
+      'ms / step: seconds in learnTask divided by its optimizer steps (per-task work such as herding or retraining included); readbacks / step: GPU-to-CPU reads inside the training loops per step. ' +
+      'memory: exemplar bytes kept at the end (Cumulative: all training images so far); extra GPU: the most bytes of live GPU tensors during training above those held before the run ' +
+      '(activations, gradients, optimizer state, teacher models, GPU-side memories; the model itself excluded). Means over the seeds.', '',
     ...rows.map((r) => `- **${r.name}**: ${r.description}`), '',
     `Adapter: ${meta.adapter}. Total ${meta.seconds.toFixed(0)} s.`, '',
     `Command: \`${meta.command}\``, '',
@@ -273,10 +287,12 @@ async function main(): Promise<void> {
         name: r.name, description: r.description,
         averageAccuracy: r.averageAccuracy, forgetting: r.forgetting, trainSeconds: r.trainSeconds, runSeconds: r.runSeconds,
         exemplars: r.exemplars, memoryBytes: r.memoryBytes, gpuBytes: r.gpuBytes,
+        msPerStep: r.msPerStep, readbacksPerStep: r.readbacksPerStep, peakExtraBytes: r.peakExtraBytes,
         perSeed: r.runs.map((run) => ({
           seed: run.seed, averageAccuracy: run.result.averageAccuracy, averageIncrementalAccuracy: run.result.averageIncrementalAccuracy,
           forgetting: run.result.forgetting, backwardTransfer: run.result.backwardTransfer, accuracyMatrix: run.result.accuracyMatrix,
           trainSecondsPerTask: run.result.trainSeconds, trainSeconds: run.trainSeconds, runSeconds: run.runSeconds, memory: run.result.memory ?? null, gpuBytes: run.gpuBytes,
+          cost: run.result.cost ?? null,
         })),
       })),
     };

@@ -26,11 +26,19 @@ describe('cl-benchmarks runner', () => {
     expect(rows[0]!.exemplars.mean).toBe(0);
     expect(rows[1]!.exemplars.mean).toBe(20);
     expect(rows[1]!.memoryBytes.mean).toBe(20 * 16 * 4); // float32 store: 16 values of 4 bytes each
+    // Costs come from runScenario's probe: steps are counted, the training loops never read back, and
+    // training holds GPU memory above the model (activations, gradients, momentum buffers).
+    for (const r of rows) {
+      expect(r.msPerStep.mean, r.name).toBeGreaterThan(0);
+      expect(r.readbacksPerStep.mean, r.name).toBe(0);
+      expect(r.peakExtraBytes.mean, r.name).toBeGreaterThan(0);
+    }
     expect(lines).toHaveLength(6);
     const md = benchMarkdown(rows, { title: 'tiny', protocol: ['Data: synthetic'], command: 'npm run example -- cl-benchmarks --benchmark tiny', adapter: 'test', seconds: 1 });
     expect(md).toContain(benchTable(rows));
     expect(md).toContain('Command: `npm run example -- cl-benchmarks --benchmark tiny`');
     expect(md).toMatch(/\| er +\| \d+\.\d\d ± \d+\.\d\d/);
+    expect(md).toMatch(/ms \/ step \| readbacks \/ step/);
   });
 
   it('every registry strategy runs on the tiny setting, keeps at most the memory, and reports finite numbers', async () => {
