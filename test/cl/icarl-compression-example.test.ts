@@ -7,6 +7,7 @@ import { describe, it, expect } from 'vitest';
 import { useGPU } from '../helpers/gpu.js';
 import { syntheticImages } from './synthetic.js';
 import { createExemplarStore } from '../../src/cl/index.js';
+import { ImageDataset } from '../../src/data/dataset.js';
 import { BenchMLP } from '../../examples/cl-bench/strategies.js';
 import {
   runIcarlCompression, exemplarsInBudget, compressionMarkdown, reductions, channelStats, FORMAT_SPECS, type FormatName,
@@ -94,5 +95,32 @@ describe('examples/cl-icarl-compression', () => {
     const md = compressionMarkdown(r);
     for (const name of formats) expect(md).toContain(`| ${name}`);
     expect(md).toContain('accuracy (%) after classes');
+  }, 600_000);
+
+  it('3-channel images (the CIFAR-100 path): per-channel statistics, 3 x 8 x 8 inputs, downscaled and deflated memories', async () => {
+    // Three channels from three synthetic draws of the same labels, channel-major per image.
+    const rgb = (perClass: number, seed: number): ImageDataset => {
+      const parts = [0, 1, 2].map((c) => syntheticImages([0, 1, 2, 3], perClass, seed + 10 * c, o));
+      const D = 64;
+      const images = new Uint8Array(parts[0]!.length * 3 * D);
+      for (let i = 0; i < parts[0]!.length; i++) for (let c = 0; c < 3; c++) images.set(parts[c]!.images.subarray(i * D, (i + 1) * D), (i * 3 + c) * D);
+      return new ImageDataset({ images, labels: parts[0]!.labels, channels: 3, height: 8, width: 8 });
+    };
+    const train = rgb(10, 5);
+    const stats = channelStats(train);
+    expect(stats.mean).toHaveLength(3);
+    expect(new Set(stats.mean).size).toBe(3); // three different draws, three different means
+    const r = await runIcarlCompression({ train, test: rgb(3, 6) }, {
+      formats: ['downscale', 'deflate'], seeds: [0], budgetImages: 8, classesPerTask: 2, lr: 0.05, momentum: 0.9, batchSize: 16, epochs: 1,
+      model: (inputs: number, n: number) => new BenchMLP(inputs, 8, n),
+    });
+    expect(r.budgetBytes).toBe(8 * 3 * 64 * 4);
+    const [down, defl] = r.outcomes;
+    expect(down!.bytesPerExemplar).toBe(3 * 16 * 4); // 3 x 4 x 4 float32
+    expect(down!.memorySize).toBe(32);
+    expect(down!.heldExemplars.mean).toBe(Math.min(10, Math.floor(32 / 4)) * 4);
+    expect(down!.heldBytes.mean).toBe(down!.heldExemplars.mean * 3 * 16 * 4); // stored small, not at 3 x 8 x 8
+    expect(defl!.memorySize).toBeGreaterThan(8);
+    expect(Number.isNaN(defl!.finalAccuracy.std)).toBe(true); // one seed: no std, never 0
   }, 600_000);
 });
