@@ -26,7 +26,8 @@
 //
 // Labels are logit columns: the model's classifier must have an output for every label of the
 // scenario from the start (e.g. 10 for Split-MNIST); only the seen columns are trained. Exemplars are
-// kept as images (pixels / 255, before any transform) in an ExemplarStore of the chosen format.
+// kept as images (pixels / 255, before any transform) in an ExemplarStore of the chosen format,
+// optionally deflated (memoryCompress) or stored downscaled (memoryDownscale).
 
 import { checkedTaskLoss, inEvalMode } from './common.js';
 import { EngramError } from '../../engine/runtime.js';
@@ -37,7 +38,7 @@ import { addInPlace_, concat, indexSelect, reshape, sigmoid } from '../../engine
 import { DataLoader, streamSeed } from '../../data/loader.js';
 import type { GpuTransform } from '../../data/transforms.js';
 import type { Classifier } from '../../models/classifier.js';
-import { createExemplarStore, type ExemplarStore } from '../memory/store.js';
+import { createExemplarStore, type ExemplarStore, type ExemplarStoreOptions } from '../memory/store.js';
 import type { ExemplarFormat } from '../memory/codecs.js';
 import { sampleWithoutReplacement } from '../buffers/sampling.js';
 import { NCMHead } from '../heads/ncm.js';
@@ -65,6 +66,10 @@ export interface ICaRLOptions extends TrainingOptions {
   memorySize: number;
   /** Storage format of the exemplars (default 'float32'). */
   memoryFormat?: ExemplarFormat;
+  /** Deflate each stored exemplar (see ExemplarStoreOptions.compress); K still counts exemplars, not bytes. */
+  memoryCompress?: ExemplarStoreOptions['compress'];
+  /** Store exemplar images downscaled by this integer factor, resized back on the GPU when read (see ExemplarStoreOptions.downscale). */
+  memoryDownscale?: number;
   /** Training transform of every batch (new data and exemplars), e.g. augmentation + normalization. */
   transform?: GpuTransform;
   /**
@@ -184,7 +189,7 @@ export class ICaRL implements Strategy {
     const seen = [...this.sets.keys(), ...task.classes];
     if (this.memorySize < seen.length) throw new EngramError(`ICaRL: memorySize ${this.memorySize} cannot hold one exemplar for each of the ${seen.length} classes seen after task ${task.id}`);
     const ds = task.train;
-    this.store_ ??= createExemplarStore({ shape: [ds.channels, ds.height, ds.width], format: this.memoryFormat });
+    this.store_ ??= this.newStore([ds.channels, ds.height, ds.width]);
 
     await this.train(task, seen);
     await this.updateMemory(task, Math.floor(this.memorySize / seen.length));
@@ -304,10 +309,15 @@ export class ICaRL implements Strategy {
 
   // ---------------------------------------------------------------- memory
 
+  /** An empty store in the memory's format, compression and downscale factor. */
+  private newStore(shape: readonly number[]): ExemplarStore {
+    return createExemplarStore({ shape, format: this.memoryFormat, compress: this.opts.memoryCompress, downscale: this.opts.memoryDownscale });
+  }
+
   /** Truncate the old classes' sets to m, herd m exemplars for each new class; the store is rebuilt in class order. */
   private async updateMemory(task: Task, m: number): Promise<void> {
     const old = this.store_!;
-    const next = createExemplarStore({ shape: old.shape, format: old.format });
+    const next = this.newStore(old.shape);
     const sets = new Map<number, ClassSet>();
     // Old classes: their exemplars are contiguous in the old store, in herding order; keep a prefix.
     let at = 0;
