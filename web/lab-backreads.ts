@@ -29,7 +29,7 @@ const flat = (c: number[], s: number[]): number => c.reduce((acc, v, d) => acc *
  * G[n, co, oh, ow] and x[n, c, oh·s − p + kh, ow·s − p + kw] (in range); db[co] reads G[:, co].
  */
 function convGrad(x: number[], wt: number[], out: number[], k: number, gIn: number, s: [number, number], pad: [number, number], groups: number): (j: number) => Read[] {
-  const [N, C, H, W] = x as [number, number, number, number];
+  const [N, , H, W] = x as [number, number, number, number];
   const [CO, CG, KH, KW] = wt as [number, number, number, number];
   const [, , OH, OW] = out as [number, number, number, number];
   const COG = CO / groups;
