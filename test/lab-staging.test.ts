@@ -7,7 +7,7 @@
 import { describe, it, expect } from 'vitest';
 import { matmulTiledWGSL, TILE } from '../src/shaders/matmul.js';
 import { conv2dForwardWGSL, conv2dGradInputWGSL, conv2dGradWeightWGSL, TILES, type Tile } from '../src/shaders/conv2d.js';
-import { stagingOf, stagedAt, stepCount, type Staging } from '../web/lab-staging.js';
+import { stagingOf, stagedAt, stepCount } from '../web/lab-staging.js';
 import { ownersOf } from '../web/lab-owners.js';
 
 interface Fake {
