@@ -237,5 +237,5 @@ describe('shader lab', () => {
     expect(statSync(SCREENSHOT).size).toBeLessThan(400 * 1024);
     expect(errors).toEqual([]);
     await page.close();
-  }, 180_000);
+  }, 120_000);
 });
