@@ -3,12 +3,20 @@
 // cases, and as a whole: over its steps a workgroup stages every (row, k) of A and every (k, column)
 // of B its C tile needs exactly once and nothing else, and its C tile is exactly the set of elements
 // the lab's owner function (web/lab-owners.ts) gives that workgroup. The dispatches are built from
-// the kernels' real WGSL, runtime names and parameter layout (no GPU needed).
+// the kernels' real WGSL, runtime names and parameter layout; the last test checks the same on the
+// dispatches the lab's panels really record (their parameter words as the engine wrote them).
 import { describe, it, expect } from 'vitest';
 import { matmulTiledWGSL, TILE } from '../src/shaders/matmul.js';
 import { conv2dForwardWGSL, conv2dGradInputWGSL, conv2dGradWeightWGSL, TILES, type Tile } from '../src/shaders/conv2d.js';
 import { stagingOf, stagedAt, stepCount } from '../web/lab-staging.js';
 import { ownersOf } from '../web/lab-owners.js';
+import { OP_CASES } from '../web/lab-cases-more.js';
+import { runCase } from '../web/lab-ops.js';
+import { GRID_PARAMS } from '../web/lab-grids.js';
+import { useGPU } from './helpers/gpu.js';
+
+// The last test records real dispatches (on whatever adapter the suite runs on, a software one here).
+useGPU();
 
 interface Fake {
   name: string;
@@ -141,4 +149,33 @@ describe('shader lab staging pictures', () => {
     expect(stagingOf('conv2dGradWeightWGSL', gw)!.workgroups[2]).toBe(8); // K = 2 · 30 pixels in 8-deep slices
     expect(problems).toEqual([]);
   });
+
+  it('on recorded dispatches (gemm tiled, implicit-GEMM conv forward and backward, several tiles, split-K): the same holds', async () => {
+    const problems: string[] = [];
+    const seen = new Set<string>();
+    for (const [id, variant] of [['gemm', 'tiled'], ['conv2d', 'implicit GEMM']] as const) {
+      const c = OP_CASES.find((x) => x.id === id)!;
+      const r = await runCase(c, { ...c.params, ...GRID_PARAMS[id] }, 1, variant, { gradients: false });
+      for (const d of r.dispatches) {
+        const kernel = d.ref?.name ?? '';
+        const p = d.params;
+        const gemmOf: Record<string, (i: number) => [number, number]> = {
+          matmulTiledWGSL: (i) => [Math.floor(i / p[1]!), i % p[1]!],
+          conv2dForwardWGSL: (i) => { const ohw = p[7]! * p[8]!; return [Math.floor(i / (p[4]! * ohw)) * ohw + (i % ohw), Math.floor(i / ohw) % p[4]!]; },
+          conv2dGradInputWGSL: (i) => { const hw = p[2]! * p[3]!; return [Math.floor(i / (p[1]! * hw)) * hw + (i % hw), Math.floor(i / hw) % p[1]!]; },
+          conv2dGradWeightWGSL: (i) => { const k = p[1]! * p[5]! * p[6]!; return [i % k, Math.floor(i / k)]; },
+        };
+        if (!gemmOf[kernel]) {
+          if (stagingOf(kernel, d)) problems.push(`${kernel}: a staging picture for a kernel that stages no GEMM tiles`);
+          continue;
+        }
+        seen.add(`${kernel} ${d.workgroups.join('x')}`);
+        problems.push(...checkWhole(kernel, d, gemmOf[kernel]!));
+      }
+    }
+    expect(problems).toEqual([]);
+    const kernels = [...seen].map((k) => k.split(' ')[0]);
+    expect(kernels.sort()).toEqual(['conv2dForwardWGSL', 'conv2dGradInputWGSL', 'conv2dGradWeightWGSL', 'matmulTiledWGSL']);
+    console.log(`lab staging on recorded dispatches: ${[...seen].join(', ')}`);
+  }, 120_000);
 });
