@@ -209,7 +209,7 @@ function derived(ctx: ReadContext, k: number, fwd: ReadRule): GradRule {
   const readers: number[][] = Array.from(ctx.inputs[k]!.data, () => []);
   for (let o = 0; o < numel(ctx.out); o++) for (const r of fwd.reads(o)) if (r.input === k) readers[r.index]!.push(o);
   return {
-    exact: false, text: `dk[j] = Σ G[o] · ∂y[o]/∂k[j] over the outputs o that read k[j] (${fwd.text}): their G and what they read, at most`,
+    exact: false, text: `the gradient of element j of input ${k + 1} is Σ G[o] · ∂y[o]/∂(that element) over the outputs o that read it (${fwd.text}): it reads their G and what they read, at most`,
     reads: (j) => {
       const seen = new Set<string>();
       const out: Read[] = [];

@@ -63,7 +63,7 @@ export function renderStaging(el: HTMLElement, s: Staging): StagingControl {
   });
   rangeIn.addEventListener('input', () => { step = Number(rangeIn.value); show(); });
   el.querySelector('[data-step-prev]')!.addEventListener('click', () => { step = Math.max(0, step - 1); show(); });
-  el.querySelector('[data-step-next]')!.addEventListener('click', () => { step = Math.min(stepCount(s, wg) - 1, step + 1); show(); });
+  el.querySelector('[data-step-next]')!.addEventListener('click', () => { step = Math.max(0, Math.min(stepCount(s, wg) - 1, step + 1)); show(); });
   show();
   return {
     select(w) {
