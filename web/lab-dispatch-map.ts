@@ -5,12 +5,17 @@
 // (lab-owners.ts: element -> workgroup, thread). For the dispatch that writes the op's output, the
 // op's inputs are drawn beside it: hovering an element highlights its workgroup, its thread's other
 // elements, the inputs it reads (lab-reads.ts) and everything its workgroup reads — for a tiled
-// kernel, what passes through its workgroup memory, whose per-step slice the text names.
+// kernel, what passes through its workgroup memory, whose per-step slice the text names. For the
+// backward dispatch that finishes an input's gradient, the op's inputs and G (the upstream gradient)
+// are drawn the same way, highlighted by the gradient's read rule (lab-backreads.ts). Under a tiled
+// GEMM dispatch, a stepper walks one workgroup through its K steps (lab-staging-view.ts).
 
 import type { RunDispatch } from './lab-ops.js';
 import { ruleFor, checkRule } from './lab-rules.js';
 import { ownersOf, type Owners } from './lab-owners.js';
 import type { ReadRule } from './lab-reads.js';
+import { stagingOf } from './lab-staging.js';
+import { renderStaging, type StagingControl } from './lab-staging-view.js';
 
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 const PALETTE = ['#dbe8fb', '#fde2c8', '#d6f0d6', '#f6d5e5', '#e6e0f7', '#fbf3c4', '#d3eff2', '#eadcd0'];
@@ -34,7 +39,8 @@ interface Cell {
 /** What each tiled kernel stages in workgroup memory per step of its K loop. */
 function staging(kernel: string, d: RunDispatch): string | null {
   const n = (d.name.match(/\d+/g) ?? []).map(Number);
-  if (kernel === 'matmulTiledWGSL') return 'per step, a 64 × 16 slice of A (the tile\'s 64 rows, 16 of K) and a 16 × 64 slice of B (16 of K, the tile\'s 64 columns); K / 16 steps';
+  const st = stagingOf(kernel, d);
+  if (kernel === 'matmulTiledWGSL' && st) return `per step, a ${st.BM} × ${st.BK} slice of A (the tile's ${st.BM} rows, ${st.BK} of K) and a ${st.BK} × ${st.BN} slice of B (${st.BK} of K, the tile's ${st.BN} columns); ⌈K / ${st.BK}⌉ = ${Math.ceil(st.K / st.BK)} steps`;
   if (kernel.startsWith('conv2d') && /WGSL$/.test(kernel) && ['conv2dForwardWGSL', 'conv2dGradInputWGSL', 'conv2dGradWeightWGSL'].includes(kernel)) {
     const [, BM, BN, BK] = n as [number, number, number, number];
     const steps = Math.ceil(Math.min(d.params[17]!, d.params[19]!) / BK);
@@ -51,6 +57,10 @@ function staging(kernel: string, d: RunDispatch): string | null {
 export interface ReadsView {
   rule: ReadRule;
   inputs: { name: string; shape: number[] }[];
+  /** The shape of the tensor whose elements the rule maps (default: the op's output). */
+  shape?: number[];
+  /** Per differentiable input k: the view of its gradient, whose inputs are the op's inputs and then G. */
+  grads?: Record<number, ReadsView>;
 }
 
 /** The cells of dispatch `d`, one per element its owner function describes, `cols` to a line. */
@@ -102,10 +112,15 @@ function draw(el: HTMLElement, d: RunDispatch, outShape: number[], view: ReadsVi
     box.innerHTML = '<p class="small muted">No mapping rule for this kernel.</p>';
     return;
   }
-  const { cells: cs, total } = cells(d, owners, outShape);
   const numel = outShape.reduce((a, b) => a * b, 1);
-  // The op's output is what this dispatch writes: its inputs can be drawn and highlighted.
-  const reads = view && d.phase === 'forward' && owners.size === numel ? view : null;
+  // The op's output is what this dispatch writes, or (backward) an input's gradient: the inputs it is
+  // computed from (for a gradient, G and the saved forward tensors) can be drawn and highlighted.
+  let reads = view && d.phase === 'forward' && owners.size === numel ? view : null;
+  for (const k of d.phase === 'backward' ? d.gradOf ?? [] : []) {
+    const g = view?.grads?.[k];
+    if (g && !reads && owners.size === (g.shape ?? []).reduce((a, b) => a * b, 1)) reads = g;
+  }
+  const { cells: cs, total } = cells(d, owners, reads?.shape ?? outShape);
   const rows = Math.max(1, ...cs.map((c) => c.row + 1));
   const cols = Math.max(1, ...cs.map((c) => c.col + 1));
   const cell = Math.max(4, Math.min(16, Math.floor(640 / Math.max(rows, cols))));
@@ -113,13 +128,15 @@ function draw(el: HTMLElement, d: RunDispatch, outShape: number[], view: ReadsVi
   const rects = cs.map((c, i) =>
     `<rect x="${c.col * cell}" y="${c.row * cell}" width="${cell}" height="${cell}" fill="${PALETTE[(c.wg[0] + 3 * c.wg[1] + 5 * (c.wg[2] ?? 0)) % PALETTE.length]}" data-i="${i}" data-wg="${wgKey(c.wg)}"/>`).join('');
   const stage = staging(kernel, d);
+  const staged = stagingOf(kernel, d);
   const grids = reads ? reads.inputs.map((inp, k) => inputGrid(inp.name, inp.shape, k, Math.max(3, Math.min(12, Math.floor(480 / Math.max(1, Math.min(inp.shape.at(-1) ?? 1, 128))))))) : [];
   box.innerHTML = `<p class="small">Drawn: ${total} × ${esc(owners.what)}${total > cs.length ? ` (the first ${cs.length})` : ''}, coloured by workgroup. The rule: ${esc(rule.owns)}.` +
-    `${stage ? ` Workgroup memory: ${esc(stage)}.` : ''}${reads ? ` Reads: ${esc(reads.rule.text)}${reads.rule.exact ? '' : ' (where a random draw decides, what it may read)'}.` : ''}</p>` +
+    `${stage ? ` Workgroup memory: ${esc(stage)}.` : ''}${reads ? ` Reads: ${esc(reads.rule.text)}${reads.rule.exact ? '' : d.phase === 'backward' ? ' (derived by the chain rule from the forward rule: what it may read, at most)' : ' (where a random draw decides, what it may read)'}.` : ''}</p>` +
     `<svg class="map" width="${cols * cell + 2}" height="${rows * cell + 2}" viewBox="-1 -1 ${cols * cell + 2} ${rows * cell + 2}"><g class="cells" stroke="#fff" stroke-width="${cell > 5 ? 0.5 : 0}">${rects}</g><g class="hl" pointer-events="none"></g></svg>` +
     (reads ? `<div class="inputs">${grids.map((g) => g.svg).join('')}</div>` : '') +
-    '<p class="small hover muted">Hover a cell.</p>';
+    '<p class="small hover muted">Hover a cell.</p>' + (staged ? '<div class="staging"></div>' : '');
   const svg = box.querySelector('svg')!;
+  const stepper: StagingControl | null = staged ? renderStaging(box.querySelector<HTMLElement>('.staging')!, staged) : null;
   const byWg = new Map<string, Cell[]>();
   for (const c of cs) byWg.set(wgKey(c.wg), [...(byWg.get(wgKey(c.wg)) ?? []), c]);
   svg.addEventListener('mouseover', (ev) => {
@@ -127,6 +144,7 @@ function draw(el: HTMLElement, d: RunDispatch, outShape: number[], view: ReadsVi
     if (t.dataset?.i === undefined) return;
     const c = cs[Number(t.dataset.i)]!;
     const mates = byWg.get(wgKey(c.wg)) ?? [];
+    stepper?.select([c.wg[0], c.wg[1], c.wg[2] ?? 0]);
     const marks: string[] = [];
     for (const o of mates) {
       const mine = c.thread !== null && o.thread === c.thread;

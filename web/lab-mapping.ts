@@ -9,6 +9,7 @@ import { matmulTiledWGSL, TILE, WG_SIDE } from '../src/shaders/matmul.js';
 import { unaryForwardWGSL } from '../src/shaders/elementwise.js';
 import { reduceWGSL } from '../src/shaders/reduce.js';
 import { conv2dDirectWGSL } from '../src/shaders/conv2d.js';
+import { stepDepth } from './lab-staging.js';
 
 export interface Owner {
   /** Workgroup id (x, y). */
@@ -82,15 +83,16 @@ export function workgroupSize(wgsl: string): [number, number] {
 }
 
 const VARIANT = { transA: false, transB: false, bias: false };
-/** K of the matmul picture: two steps of the tiled kernel's 16-deep slices. */
-const K_DRAWN = 32;
-const K_STEP = 16;
+/** Depth of one step of the tiled kernel's K loop, read from its WGSL. */
+const K_STEP = stepDepth(matmulTiledWGSL(VARIANT));
+/** K of the matmul picture: two steps of the tiled kernel's slices. */
+const K_DRAWN = 2 * K_STEP;
 
 export const MAPPINGS: Mapping[] = [
   {
     id: 'matmul-tiled',
     title: 'matmul, workgroup-tiled kernel: C[M, N] = A[M, K] @ B[K, N]',
-    text: `Each workgroup owns a ${TILE}×${TILE} tile of C; each of its ${WG_SIDE}×${WG_SIDE} threads owns 16 elements, strided by ${WG_SIDE} in both directions (so neighbouring threads touch neighbouring words). Per step of K the workgroup stages a ${TILE}×16 slice of A (its tile's rows) and a 16×${TILE} slice of B (its tile's columns) in workgroup memory. Drawn with K = ${K_DRAWN}: A [M, K] to the left, B [K, N] above, lines every ${K_STEP} k (one staging step). Hover an element of C: its workgroup\'s tile is outlined and the 16 elements of its thread are filled; in A and B the bands the workgroup stages are shaded and the row and column the thread reads are filled.`,
+    text: `Each workgroup owns a ${TILE}×${TILE} tile of C; each of its ${WG_SIDE}×${WG_SIDE} threads owns 16 elements, strided by ${WG_SIDE} in both directions (so neighbouring threads touch neighbouring words). Per step of K the workgroup stages a ${TILE}×${K_STEP} slice of A (its tile's rows) and a ${K_STEP}×${TILE} slice of B (its tile's columns) in workgroup memory. Drawn with K = ${K_DRAWN}: A [M, K] to the left, B [K, N] above, lines every ${K_STEP} k (one staging step). Hover an element of C: its workgroup\'s tile is outlined and the 16 elements of its thread are filled; in A and B the bands the workgroup stages are shaded and the row and column the thread reads are filled.`,
     size: { rows: 80, cols: 96 },
     wgsl: () => matmulTiledWGSL(VARIANT),
     record: (M, N) => {

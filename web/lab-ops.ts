@@ -127,6 +127,8 @@ export interface RunDispatch {
   traced?: E.TracedDispatch;
   /** 'forward': the op itself; 'backward': its gradient; 'harness': the lab's sum(G * y). */
   phase: 'forward' | 'harness' | 'backward';
+  /** For a backward dispatch that last writes the gradient of input k (the one that finishes it): those k. */
+  gradOf?: number[];
 }
 
 export interface OpResult {
@@ -187,6 +189,18 @@ export async function runCase(c: OpCase, p: Record<string, number>, seed: number
     workgroupSize: workgroupSize3(d.kernel.wgsl), params: d.params, traced: d,
     phase: i < marks.forward ? 'forward' : i < harnessEnd ? 'harness' : 'backward',
   }));
+  // The writer of each input's gradient: the last backward dispatch that writes its buffer.
+  kept.grads.forEach((t, k) => {
+    if (!t) return;
+    const buffer = t.buffer;
+    for (let i = dispatches.length - 1; i >= 0; i--) {
+      const d = dispatches[i]!;
+      if (d.phase === 'backward' && d.traced!.kernel.writes.some((w) => d.traced!.buffers[w] === buffer)) {
+        (d.gradOf ??= []).push(k);
+        break;
+      }
+    }
+  });
   try {
     const gpu = Float32Array.from(await kept.y.toArray());
     const grads: OpResult['grads'] = [];

@@ -9,6 +9,7 @@
 //  - 'tiles': workgroup (x, y, z) owns the tileM × tileN block (y, x) of an M × N output (batch z).
 
 import type { RunDispatch } from './lab-ops.js';
+import { TILE, WG_SIDE } from '../src/shaders/matmul.js';
 
 
 /** The parameter words of a dispatch and its runtime kernel name (a few names carry the blocking). */
@@ -108,7 +109,7 @@ export const RULES: Record<string, Rule> = {
   SORT_BACKWARD_WGSL: flat(w(0), 'thread i sends gradient i back to its source'),
   // matmul: C[M, N] (p[0] = M, p[1] = N)
   matmulNaiveWGSL: { kind: 'tiles', M: w(0), N: w(1), tileM: 16, tileN: 16, owns: 'a 16 × 16 workgroup owns a 16 × 16 tile of C, one element per thread, each walking all of K' },
-  matmulTiledWGSL: { kind: 'tiles', M: w(0), N: w(1), tileM: 64, tileN: 64, owns: 'a 16 × 16 workgroup owns a 64 × 64 tile of C, 16 elements per thread (strided by 16), staging 64 × 16 slices of A and B in workgroup memory' },
+  matmulTiledWGSL: { kind: 'tiles', M: w(0), N: w(1), tileM: TILE, tileN: TILE, owns: `a ${WG_SIDE} × ${WG_SIDE} workgroup owns a ${TILE} × ${TILE} tile of C, ${(TILE / WG_SIDE) ** 2} elements per thread (strided by ${WG_SIDE}), staging slices of A and B in workgroup memory step by step along K` },
   matmulVec4WGSL: { kind: 'tiles', M: w(0), N: w(1), tileM: 32, tileN: 32, owns: 'an 8 × 8 workgroup owns a 32 × 32 tile of C, a 4 × 4 register block per thread, vec4 loads, no workgroup memory' },
   matmulDotWGSL: rows((p) => p[0]! * p[1]!, 'workgroup j computes output j: its 64 threads split K, then add their partial sums in workgroup memory'),
   // conv2d

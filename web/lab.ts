@@ -11,6 +11,7 @@ import { runCase, FORWARD_TOL, GRAD_TOL, type OpCase, type OpResult } from './la
 import { OP_CASES } from './lab-cases-more.js';
 import { renderDispatches, type ReadsView } from './lab-dispatch-map.js';
 import { readRule } from './lab-reads.js';
+import { gradReadRule } from './lab-backreads.js';
 import { LADDERS, timeRung, type Ladder, type Rung } from './lab-ladders.js';
 import { traceStep, readerLink } from './lab-step.js';
 import { MAPPINGS, renderMapping } from './lab-mapping.js';
@@ -88,8 +89,16 @@ async function runOp(c: OpCase): Promise<void> {
     const seed = Math.trunc(Number(el.querySelector<HTMLInputElement>('[data-seed]')!.value));
     const variant = el.querySelector<HTMLSelectElement>('[data-variant]')?.value ?? '';
     const r = await runCase(c, p, seed, variant);
-    const rule = readRule(c.id, { p, variant, inputs: r.inputs.map((i) => i.value), out: r.outShape });
-    showResult(el, r, c.tolerance ?? FORWARD_TOL, rule ? { rule, inputs: r.inputs.map((i) => ({ name: i.name, shape: i.value.shape })) } : null);
+    const ctx = { p, variant, inputs: r.inputs.map((i) => i.value), out: r.outShape };
+    const rule = readRule(c.id, ctx);
+    const inputs = r.inputs.map((i) => ({ name: i.name, shape: i.value.shape }));
+    // Each gradient's rule reads the op's inputs (the saved forward tensors) and then G.
+    const grads: Record<number, ReadsView> = {};
+    r.inputs.forEach((input, k) => {
+      const g = input.grad ? gradReadRule(c.id, ctx, k) : null;
+      if (g) grads[k] = { rule: g, inputs: [...inputs, { name: 'G = ∂loss/∂y', shape: r.outShape }], shape: input.value.shape };
+    });
+    showResult(el, r, c.tolerance ?? FORWARD_TOL, rule ? { rule, inputs, grads } : null);
     el.dataset.state = 'done';
   } catch (e) {
     el.querySelector('.result')!.innerHTML = `<p class="error">${esc(e instanceof Error ? e.message : String(e))}</p>`;

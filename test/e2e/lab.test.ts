@@ -87,6 +87,29 @@ describe('shader lab', () => {
     expect(await page.locator('#op-conv2d svg.input g.hl rect.read').count()).toBe(37);
     expect(await page.locator('#op-conv2d svg.input g.hl rect.staged').count()).toBeGreaterThan(37);
     expect(await page.locator('#op-unary .dispatch-map g.hl rect.thread').count()).toBe(1);
+    // A backward dispatch: conv2d's grad-input kernel (implicit GEMM). Hovering dx[0, 0, 1, 1] highlights
+    // what it is computed from: G and w at the 8 channels × 9 taps that land on it, and no x; the staging
+    // stepper under it walks the workgroup's K loop (K = 8 channels × 9 taps, 8 a step).
+    await page.selectOption('#op-conv2d [data-variant]', 'implicit GEMM');
+    await page.click('#op-conv2d [data-run]');
+    await waitState(page, '#op-conv2d', ['done', 'error'], 60_000);
+    expect(await data(page, '#op-conv2d', 'state')).toBe('done');
+    const gradInput = await page.$$eval('#op-conv2d [data-dispatch] option', (os) => os.find((o) => o.textContent!.includes('conv2dGradInputWGSL'))?.getAttribute('value'));
+    expect(gradInput, 'conv2d grad-input dispatch listed').toBeTruthy();
+    await page.selectOption('#op-conv2d [data-dispatch]', gradInput!);
+    expect(await data(page, '#op-conv2d .dispatch-map', 'inputs-drawn')).toBe('4'); // x, w, b and G
+    await page.hover('#op-conv2d .dispatch-map svg.map:not(.input):not(.staging) rect[data-i="5"]');
+    expect(await data(page, '#op-conv2d .dispatch-map', 'hover')).toMatch(/^0,0,0\|\d+$/);
+    const bwdReads = (await data(page, '#op-conv2d .dispatch-map', 'reads'))!.split(' ');
+    expect(bwdReads.filter((r) => r.startsWith('3:')).length, 'G elements read').toBe(72);
+    expect(bwdReads.filter((r) => r.startsWith('1:')).length, 'w elements read').toBe(72);
+    expect(bwdReads.filter((r) => r.startsWith('0:')), 'dx reads no x').toEqual([]);
+    expect(await page.locator('#op-conv2d svg.input g.hl rect.read').count()).toBe(144);
+    const stage = '#op-conv2d .dispatch-map .staging';
+    expect([await data(page, stage, 'steps'), await data(page, stage, 'step'), await data(page, stage, 'staged-a')]).toEqual(['9', '0', '0:16,0:8']);
+    await page.click(`${stage} [data-step-next]`);
+    expect([await data(page, stage, 'step'), await data(page, stage, 'staged-a'), await data(page, stage, 'staged-b')]).toEqual(['1', '0:16,8:16', '8:16,0:2']);
+    expect(await page.locator(`${stage} svg rect.stage-a`).count()).toBe(1);
     // A shape edit reaches the op: matmul at 2x7x6 shows a 2x6 output.
     await page.fill('#op-matmul [data-param="M"]', '2');
     await page.fill('#op-matmul [data-param="K"]', '7');
