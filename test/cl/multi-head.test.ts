@@ -107,8 +107,8 @@ describe('MultiHeadClassifier', () => {
       FEAT.forEach((row, r) => {
         if (ROW_TASK[r] !== t.id) return;
         t.classes.forEach((c, k) => {
-          dB[k] += G[r]![c]!;
-          row.forEach((v, j) => (dW[k]![j] += G[r]![c]! * v));
+          dB[k] = dB[k]! + G[r]![c]!;
+          row.forEach((v, j) => (dW[k]![j] = dW[k]![j]! + G[r]![c]! * v));
         });
       });
       const gw = await values(h.head(t.id).weight.grad!);
