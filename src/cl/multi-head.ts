@@ -34,7 +34,7 @@ export interface TaskHeadSpec {
   readonly classes: readonly number[];
 }
 
-/** The task id(s) of a forward: one id for every row, or an int32 tensor [B] with one per row. */
+/** The task id(s) of a forward: one id for every row, or an int32 tensor `[B]` with one per row. */
 export type TaskIds = number | Tensor;
 
 /** Options of `MultiHeadClassifier`. */
@@ -48,15 +48,15 @@ export interface MultiHeadClassifierOptions {
 interface HeadConstants {
   /** numClasses the constants were built for. */
   width: number;
-  /** [K_t, C] one-hot: column k of the head goes to global column classes[k]. */
+  /** `[K_t, C]` one-hot: column k of the head goes to global column `classes[k]`. */
   placement: Tensor;
-  /** [1, C] float32: 1 in the task's columns. */
+  /** `[1, C]` float32: 1 in the task's columns. */
   columns: Tensor;
 }
 
 /**
  * One Linear head per task (Avalanche's `MultiHeadClassifier`), created by `adaptation(task)` when the task is
- * first seen, sized to its classes. `forward(features, task)` returns global-label logits [B, numClasses] with
+ * first seen, sized to its classes. `forward(features, task)` returns global-label logits `[B, numClasses]` with
  * `maskValue` outside each row's task (see the file comment).
  */
 export class MultiHeadClassifier extends Module {
@@ -131,16 +131,16 @@ export class MultiHeadClassifier extends Module {
     return max + 1;
   }
 
-  /** Task `id`'s head on `features` [B, inFeatures]: [B, K_t] logits, column k = label `classesOf(id)[k]`. */
+  /** Task `id`'s head on `features` (`[B, inFeatures]`): `[B, K_t]` logits, column k = label `classesOf(id)[k]`. */
   headLogits(features: Tensor, id: number): Tensor {
     this.checkFeatures(features, 'headLogits');
     return this.head(id).forward(features);
   }
 
   /**
-   * Global-label logits [B, numClasses] of `features` [B, inFeatures]: each row through its task's head, every
+   * Global-label logits `[B, numClasses]` of `features` (`[B, inFeatures]`): each row through its task's head, every
    * column outside the row's task at `maskValue`. `task`: one id for all rows (its head must exist), or an int32
-   * tensor [B] of ids (a row whose id has no head gets `maskValue` everywhere, so it is never predicted).
+   * tensor `[B]` of ids (a row whose id has no head gets `maskValue` everywhere, so it is never predicted).
    */
   forward(features: Tensor, task?: TaskIds): Tensor {
     this.checkFeatures(features, 'forward');
@@ -210,7 +210,7 @@ export class MultiHeadClassifier extends Module {
 export interface MultiTaskModelOptions extends MultiHeadClassifierOptions {}
 
 /**
- * A multi-head model: a feature extractor registered as 'features' (`features(x)`: [B, featureDim]) and a
+ * A multi-head model: a feature extractor registered as 'features' (`features(x)`: `[B, featureDim]`) and a
  * `MultiHeadClassifier` registered as 'heads' (state-dict keys `features.*`, `heads.<taskId>.*`). `forward(x,
  * task)` needs the task id; without one it uses `defaultTask`, which the strategies set while they train on a
  * task, and throws when that is null too (class-incremental prediction: there is no head to choose).
@@ -225,7 +225,7 @@ export class MultiTaskModel extends Classifier {
   /** The task id `forward(x)` uses when given none (null: forward needs one). Set by the strategies while training. */
   defaultTask: number | null = null;
 
-  /** @param backbone maps a batch of inputs to [B, featureDim] features. */
+  /** @param backbone maps a batch of inputs to `[B, featureDim]` features. */
   constructor(backbone: Module, featureDim: number, opts: MultiTaskModelOptions = {}) {
     super();
     if (!(backbone instanceof Module)) throw new EngramError('MultiTaskModel: the backbone must be a Module mapping inputs to [batch, featureDim] features');
@@ -262,8 +262,8 @@ export class MultiTaskModel extends Classifier {
   }
 
   /**
-   * Global-label logits [B, numClasses] (see `MultiHeadClassifier.forward`), each row through the head of its
-   * task: `task` (a number, or int32 [B]), else `defaultTask`.
+   * Global-label logits `[B, numClasses]` (see `MultiHeadClassifier.forward`), each row through the head of its
+   * task: `task` (a number, or int32 `[B]`), else `defaultTask`.
    */
   override forward(x: Tensor, task?: TaskIds): Tensor {
     const t = task ?? this.defaultTask;
