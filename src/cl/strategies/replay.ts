@@ -21,7 +21,7 @@ import { EngramError } from '../../engine/runtime.js';
 import type { Tensor } from '../../engine/tensor.js';
 import { add, concat, crossEntropy } from '../../engine/ops/index.js';
 import { full } from '../../engine/tensor.js';
-import { forwardForTask } from '../multi-head.js';
+import { asMultiTask, forwardForTask } from '../multi-head.js';
 import { shapeStr } from '../../engine/shape.js';
 import type { Batch } from '../../data/loader.js';
 import { ImageDataset } from '../../data/dataset.js';
@@ -202,7 +202,7 @@ export class ExperienceReplay extends SupervisedStrategy {
     const xm = this.applyTransform(mem.x);
     // A multi-head model sends each exemplar through its own task's head (the buffer keeps its task id).
     if (this.mode === 'concat') {
-      const tasks = concat([full([x.shape[0]!], task.id, { dtype: 'int32' }), mem.task], 0);
+      const tasks = asMultiTask(this.model) ? concat([full([x.shape[0]!], task.id, { dtype: 'int32' }), mem.task], 0) : task.id;
       return crossEntropy(forwardForTask(this.model, concat([x, xm], 0), tasks), concat([y, mem.y], 0));
     }
     return add(crossEntropy(this.model.forward(x), y), crossEntropy(forwardForTask(this.model, xm, mem.task), mem.y));
