@@ -12,10 +12,16 @@
 // Model: BenchMLP 784-256-256-10 (ReLU), pixels / 255 then MNIST normalization; SGD (--lr, --momentum),
 // --batch, --epochs per task. Each seed sets the model's initialization, the shuffles and the memory's
 // choices. --setting task-incremental evaluates the split benchmarks with the task label (masked logits).
+// --model multi-head (with --setting task-incremental only) replaces BenchMLP's shared 10-way classifier by one
+// Linear head per task (MultiTaskModel: the same 784-256-256 body, a 2-way head per task created when the task
+// is first seen); only the strategies that can route every exemplar through its task's head run (naive, er,
+// ewc, si, lwf), the others are skipped with a line saying so.
+//
+//   npm run example -- cl-benchmarks --benchmark split-mnist --setting task-incremental --model multi-head --strategies naive,ewc,lwf,er
 //
 //   npm run example -- cl-benchmarks --benchmark split-mnist --strategies naive,er --seeds 0-2
 //
-// Writes examples/out/cl-benchmarks-<benchmark>[-ti].md (the table, the protocol and the command) and
+// Writes examples/out/cl-benchmarks-<benchmark>[-ti][-mh].md (the table, the protocol and the command) and
 // .json (every seed's metrics, accuracy matrix, times and memory).
 
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -29,7 +35,7 @@ import {
   fiveTaskSplit, classIncremental, permutedMNIST, runScenario, meanStd, formatPercentStat, parseSeeds,
   type ScenarioResult, type SeedStat, type Task, type EvaluationSetting,
 } from '../src/cl/index.js';
-import { STRATEGIES, STRATEGY_NAMES, BenchMLP, type BenchSettings } from './cl-bench/strategies.js';
+import { STRATEGIES, STRATEGY_NAMES, BenchMLP, benchMultiHeadMLP, type BenchSettings } from './cl-bench/strategies.js';
 import { exampleArgs, runMain, mnistDefaultRoot, formatTable, listOption, MNIST_MEAN, MNIST_STD, UsageError } from './util.js';
 
 /** The benchmarks the runner knows. */
@@ -51,6 +57,8 @@ export interface BenchRunSettings extends Omit<BenchSettings, 'tasks'> {
   setting: EvaluationSetting;
   /** Domain-incremental (the same classes in every task): strategies marked `domain: false` are skipped. */
   domain?: boolean;
+  /** The model is multi-head (`model` builds a MultiTaskModel): strategies not marked `multiHead` are skipped. */
+  multiHead?: boolean;
   /** Progress lines. */
   log?: (line: string) => void;
   /** Called with the rows so far after each strategy's seeds are done (e.g. to write partial reports). */
@@ -110,6 +118,10 @@ export async function runBenchmark(s: BenchRunSettings): Promise<BenchRow[]> {
     if (!b) throw new UsageError(`unknown strategy '${name}'; the registry has ${STRATEGY_NAMES.join(', ')}`);
     if (s.domain && b.domain === false) {
       s.log?.(`${name}: skipped (it needs every task to bring new classes; this benchmark is domain-incremental)`);
+      continue;
+    }
+    if (s.multiHead && !b.multiHead) {
+      s.log?.(`${name}: skipped (it cannot route every exemplar through its own task's head; multi-head runs: ${STRATEGY_NAMES.filter((n) => STRATEGIES[n]!.multiHead).join(', ')})`);
       continue;
     }
     const settings: BenchSettings = { ...s, tasks: s.tasks };
@@ -205,6 +217,7 @@ async function main(): Promise<void> {
       strategies: { kind: 'string', default: STRATEGY_NAMES.join(','), help: `comma-separated registry names (${STRATEGY_NAMES.join(', ')})` },
       seeds: { kind: 'string', default: '0-2', help: 'run seeds, comma-separated and/or ranges' },
       setting: { kind: 'string', choices: ['class-incremental', 'task-incremental'], default: 'class-incremental', help: 'test-time setting (task-incremental: split benchmarks only)' },
+      model: { kind: 'string', choices: ['shared', 'multi-head'], default: 'shared', help: 'shared 10-way classifier, or one head per task (multi-head: --setting task-incremental only)' },
       tasks: { kind: 'positive-int', default: 5, help: 'permuted-mnist: number of permutations (tasks)' },
       lr: { kind: 'positive-number', default: 0.01, help: 'SGD learning rate' },
       momentum: { kind: 'number', default: 0.9, help: 'SGD momentum' },
@@ -227,6 +240,8 @@ async function main(): Promise<void> {
   }
   const setting = args.setting as EvaluationSetting;
   if (setting === 'task-incremental' && benchmark === 'permuted-mnist') throw new UsageError('--setting task-incremental: Permuted MNIST has the same classes in every task; masking by task changes nothing');
+  const multiHead = args.model === 'multi-head';
+  if (multiHead && setting !== 'task-incremental') throw new UsageError('--model multi-head: a multi-head model needs the task label at test time (which head?); add --setting task-incremental');
   const rt = await E.init();
   const adapter = `${rt.info.vendor} / ${rt.info.description}`;
   console.log(`adapter: ${adapter}`);
@@ -261,11 +276,14 @@ async function main(): Promise<void> {
   const settings: BenchRunSettings = {
     benchmark, tasks, strategies: names, seeds, setting, transform, domain: benchmark === 'permuted-mnist',
     lr: args.lr as number, momentum: args.momentum as number, batchSize: args.batch as number, epochs: args.epochs as number, memory: args.memory as number,
-    model: small ? () => new BenchMLP(16, 16, 8) : undefined,
+    multiHead,
+    model: multiHead ? (small ? () => benchMultiHeadMLP(16, 16) : () => benchMultiHeadMLP()) : small ? () => new BenchMLP(16, 16, 8) : undefined,
     log: (l) => console.log(l),
   };
   const command = `npm run example -- cl-benchmarks ${process.argv.slice(2).join(' ')}`.trim();
-  const model = small ? 'BenchMLP 16-16-16-8 (ReLU)' : 'BenchMLP 784-256-256-10 (ReLU)';
+  const model = multiHead
+    ? `multi-head MLP ${small ? '16-16-16' : '784-256-256'} (ReLU) with one Linear head per task, sized to its classes (MultiTaskModel)`
+    : small ? 'BenchMLP 16-16-16-8 (ReLU)' : 'BenchMLP 784-256-256-10 (ReLU)';
   const protocol = [
     `Benchmark: ${benchmark}, ${setting}${setting === 'task-incremental' ? ' (task label at test time: predictions masked to the task\'s classes)' : ' (no task label at test time)'}`,
     `Data: ${data}`,
@@ -275,14 +293,14 @@ async function main(): Promise<void> {
   ];
   const out = args.out as string;
   mkdirSync(out, { recursive: true });
-  const base = join(out, `cl-benchmarks-${benchmark}${setting === 'task-incremental' ? '-ti' : ''}`);
+  const base = join(out, `cl-benchmarks-${benchmark}${setting === 'task-incremental' ? '-ti' : ''}${multiHead ? '-mh' : ''}`);
   // Written after every strategy, so a long run leaves its finished rows behind.
   const write = (rows: readonly BenchRow[], done: boolean): void => {
     const seconds = (performance.now() - t0) / 1000;
     const status = done ? [] : [`PARTIAL: ${rows.length} of ${names.length} strategies done so far`];
-    writeFileSync(`${base}.md`, benchMarkdown(rows, { title: `Continual-learning benchmark: ${benchmark} (${setting})`, protocol: [...status, ...protocol], command, adapter, seconds }));
+    writeFileSync(`${base}.md`, benchMarkdown(rows, { title: `Continual-learning benchmark: ${benchmark} (${setting}${multiHead ? ', multi-head' : ''})`, protocol: [...status, ...protocol], command, adapter, seconds }));
     const json = {
-      benchmark, setting, complete: done, protocol, command, adapter, seconds: Number(seconds.toFixed(1)), std: 'sample standard deviation over seeds (n - 1)',
+      benchmark, setting, model: multiHead ? 'multi-head' : 'shared', complete: done, protocol, command, adapter, seconds: Number(seconds.toFixed(1)), std: 'sample standard deviation over seeds (n - 1)',
       strategies: rows.map((r) => ({
         name: r.name, description: r.description,
         averageAccuracy: r.averageAccuracy, forgetting: r.forgetting, trainSeconds: r.trainSeconds, runSeconds: r.runSeconds,

@@ -2,7 +2,9 @@
 // same way: a fresh shared MLP under the run's seed, the shared optimizer settings, and the strategy's
 // own hyperparameters stated here (they are part of the protocol the table reports).
 //
-// Shared model: BenchMLP, 784 -> 256 -> ReLU -> 256 -> ReLU -> 10 (a Linear classifier on 256 features).
+// Shared model: BenchMLP, 784 -> 256 -> ReLU -> 256 -> ReLU -> 10 (a Linear classifier on 256 features);
+// with --model multi-head, benchMultiHeadMLP: the same body and one Linear head per task (MultiTaskModel),
+// run by the strategies marked `multiHead` (task-incremental setting only).
 // Shared training: SGD (lr, momentum from the command line), batch size, epochs per task.
 // Replay memory: every method that keeps exemplars keeps at most --memory (default 500) of them in all.
 // To add a strategy: add an entry to STRATEGIES (name -> description, make, scenarios it supports).
@@ -11,7 +13,7 @@
 
 import * as E from '../../src/index.js';
 import type { GpuTransform } from '../../src/data/index.js';
-import type { Strategy, Task } from '../../src/cl/index.js';
+import { MultiTaskModel, type Strategy, type Task } from '../../src/cl/index.js';
 import {
   Naive, ExperienceReplay, EWC, SI, LwF, Cumulative, JointTraining, ICaRL, NCMReplay, GaussianHeadStrategy,
   DER, ERACE, AGEM, GDumb, MIR, WA, BiC,
@@ -28,6 +30,15 @@ export class BenchMLP extends E.Classifier {
   features(x: E.Tensor): E.Tensor {
     return this.body.forward(x);
   }
+}
+
+/**
+ * The multi-head benchmark model: BenchMLP's body (inputs -> hidden -> ReLU -> hidden -> ReLU, state-dict keys
+ * `features.1.*`, `features.3.*` as BenchMLP's) and one Linear(hidden, task's classes) head per task
+ * (`heads.<taskId>.*`), created when the task is first seen.
+ */
+export function benchMultiHeadMLP(inputs = 784, hidden = 256): MultiTaskModel {
+  return new MultiTaskModel(new E.Sequential(new E.Flatten(), new E.Linear(inputs, hidden), new E.ReLU(), new E.Linear(hidden, hidden), new E.ReLU()), hidden);
 }
 
 /** What every strategy of a run shares. */
@@ -58,6 +69,8 @@ export interface BenchStrategy {
   make: (seed: number, s: BenchSettings) => Strategy;
   /** Whether it runs on domain-incremental scenarios (the same classes in every task). Default true. */
   domain?: boolean;
+  /** Whether it trains a multi-head model (--model multi-head): every exemplar or distillation through its task's head. Default false. */
+  multiHead?: boolean;
 }
 
 /** BiC's validation share of the memory: a tenth (Wu et al. split exemplars 9:1 into training and validation). */
@@ -70,22 +83,27 @@ export const STRATEGIES: Record<string, BenchStrategy> = {
   naive: {
     describe: () => 'Naive fine-tuning (cross-entropy, nothing against forgetting)',
     make: (seed, s) => new Naive({ model: model(s), ...sgd(s), seed }),
+    multiHead: true,
   },
   er: {
     describe: (s) => `Experience replay: reservoir memory of ${s.memory} exemplars updated online, one memory batch of the stream batch's size per step (loss = stream CE + memory CE)`,
     make: (seed, s) => new ExperienceReplay({ model: model(s), ...sgd(s), seed, capacity: s.memory }),
+    multiHead: true,
   },
   ewc: {
     describe: () => 'EWC, lambda 100, one penalty per past task (separate), empirical Fisher',
     make: (seed, s) => new EWC({ model: model(s), ...sgd(s), seed, lambda: 100 }),
+    multiHead: true,
   },
   si: {
     describe: () => 'Synaptic Intelligence, lambda 1 (penalty lambda/2 sum Omega (theta - theta*)^2), xi 1e-7, Omega clamped to [0, 0.001] (Avalanche\'s clip_to)',
     make: (seed, s) => new SI({ model: model(s), ...sgd(s), seed, lambda: 1 }),
+    multiHead: true,
   },
   lwf: {
     describe: () => 'Learning without Forgetting, alpha 1, temperature 2',
     make: (seed, s) => new LwF({ model: model(s), ...sgd(s), seed, alpha: 1, temperature: 2 }),
+    multiHead: true,
   },
   cumulative: {
     describe: () => 'Cumulative: retrain on all tasks so far at each task (keeps all data; upper reference)',

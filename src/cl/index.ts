@@ -14,6 +14,10 @@ export * from './metrics.js';
 export * from './scenarios.js';
 export { permutedMNIST, rotatedMNIST, domainIncremental, transformDataset, pixelPermutations } from './domain-scenarios.js';
 export { maskedArgmax, type TaskLabel } from './task-incremental.js';
+export {
+  MultiHeadClassifier, MultiTaskModel, asMultiTask, forwardForTask,
+  type MultiHeadClassifierOptions, type MultiTaskModelOptions, type TaskHeadSpec, type TaskIds,
+} from './multi-head.js';
 export { NCMHead } from './heads/ncm.js';
 export { GaussianHead, type GaussianHeadOptions, type Discriminant, type GaussianPriors, type CovarianceEstimator } from './heads/gaussian.js';
 export { cholesky, choleskySolve, solveSPD, inverseSPD } from './heads/linalg.js';

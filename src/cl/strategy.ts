@@ -18,6 +18,7 @@ import { averageAccuracy, averageIncrementalAccuracy, forgetting, backwardTransf
 import { CostProbe, type ScenarioCost, type TrainingStats } from './costs.js';
 import type { Logger } from './loggers.js';
 import type { TaskLabel } from './task-incremental.js';
+import { asMultiTask } from './multi-head.js';
 
 /**
  * A continual-learning strategy: it sees the tasks one at a time (`learnTask`) and must then classify images
@@ -163,6 +164,9 @@ export async function runScenario(strategy: Strategy, tasks: readonly Task[], op
   if (setting !== 'class-incremental' && setting !== 'task-incremental') throw new EngramError(`runScenario: setting must be 'class-incremental' or 'task-incremental', got ${JSON.stringify(setting)}`);
   if (setting === 'task-incremental' && typeof strategy.predictTask !== 'function') {
     throw new EngramError(`runScenario: strategy '${strategy.name}' has no predictTask, so it cannot be evaluated task-incrementally; use setting 'class-incremental'`);
+  }
+  if (setting === 'class-incremental' && asMultiTask((strategy as { model?: unknown }).model)) {
+    throw new EngramError(`runScenario: strategy '${strategy.name}' trains a multi-head model (one head per task), which cannot predict without the task label (which head?); use setting 'task-incremental', or a shared-head model for class-incremental learning`);
   }
   const R: number[][] = [];
   const trainSeconds: number[] = [];

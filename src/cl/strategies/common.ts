@@ -5,7 +5,7 @@
 // after a step and after a task (memory updates).
 
 import { EngramError } from '../../engine/runtime.js';
-import { zeros, type Tensor } from '../../engine/tensor.js';
+import { full, zeros, type Tensor } from '../../engine/tensor.js';
 import { scope, noGrad } from '../../engine/scope.js';
 import { Generator } from '../../engine/random.js';
 import { addInPlace_, argmax, crossEntropy, reshape } from '../../engine/ops/index.js';
@@ -22,6 +22,7 @@ import { maskedArgmax, type TaskLabel } from '../task-incremental.js';
 import { classesNeeded, expandClassifier } from './expansion.js';
 import type { StrategyContext, StrategyPlugin } from '../plugins.js';
 import { TrainingMeter, type TrainingStats } from '../costs.js';
+import { asMultiTask, forwardForTask } from '../multi-head.js';
 
 /** What a strategy needs of an optimizer (every engram optimizer has it). */
 export interface StrategyOptimizer {
@@ -235,6 +236,17 @@ export abstract class SupervisedStrategy implements Strategy {
   }
 
   async learnTask(task: Task, tasksSoFar: readonly Task[]): Promise<void> {
+    // A multi-head model's forward(x) goes through this task's head while the task is learned (plugins'
+    // hooks included); replay strategies route their exemplars to their own tasks' heads explicitly.
+    const restore = this.useTaskHead(task);
+    try {
+      await this.learnOneTask(task, tasksSoFar);
+    } finally {
+      restore();
+    }
+  }
+
+  private async learnOneTask(task: Task, tasksSoFar: readonly Task[]): Promise<void> {
     this.tasksSoFar = tasksSoFar;
     this.prepareModel(tasksSoFar);
     await this.beforeTask(task);
@@ -282,6 +294,15 @@ export abstract class SupervisedStrategy implements Strategy {
    */
   async observe(batch: Batch, task: Task, tasksSoFar: readonly Task[]): Promise<void> {
     if (!this.supportsOnline) throw new EngramError(`${this.name}: has no online mode (it retrains on stored tasks); use runScenario`);
+    const restore = this.useTaskHead(task);
+    try {
+      await this.observeOne(batch, task, tasksSoFar);
+    } finally {
+      restore();
+    }
+  }
+
+  private async observeOne(batch: Batch, task: Task, tasksSoFar: readonly Task[]): Promise<void> {
     if (this.onlineTask !== task) {
       if (this.onlineTask) await this.endTask();
       this.tasksSoFar = tasksSoFar;
@@ -305,8 +326,13 @@ export abstract class SupervisedStrategy implements Strategy {
     this.onlineTask = null;
     this.optimizer?.zeroGrad();
     this.model.eval();
-    await this.afterTask(task);
-    for (const p of this.plugins) await p.afterTask?.(this.context, task);
+    const restore = this.useTaskHead(task);
+    try {
+      await this.afterTask(task);
+      for (const p of this.plugins) await p.afterTask?.(this.context, task);
+    } finally {
+      restore();
+    }
   }
 
   /** Called by `runScenario` after evaluating task `taskIndex`'s row; passes it to the plugins' afterEval. */
@@ -323,9 +349,14 @@ export abstract class SupervisedStrategy implements Strategy {
     return this.meter.stats();
   }
 
-  /** Task-incremental prediction: the argmax of the logits of the task's classes only (masked logits). */
+  /**
+   * Task-incremental prediction: the argmax of the logits of the task's classes only (masked logits); a
+   * multi-head model's logits come from the task's own head (a task not learned yet has none: every prediction
+   * is -1, never correct, as an unseen class is never predicted).
+   */
   predictTask(x: Tensor, task: TaskLabel): Tensor {
-    return noGrad(() => withEvalMode(this.model, () => scope(() => maskedArgmax(this.model.forward(x), task.classes))));
+    if (asMultiTask(this.model)?.heads.hasHead(task.id) === false) return full([x.shape[0]!], -1, { dtype: 'int32' });
+    return noGrad(() => withEvalMode(this.model, () => scope(() => maskedArgmax(forwardForTask(this.model, x, task.id), task.classes))));
   }
 
   memoryStats(): {
@@ -342,6 +373,15 @@ export abstract class SupervisedStrategy implements Strategy {
     this.optimizer?.dispose();
     this.optimizer = null;
     this.model.dispose();
+  }
+
+  /**
+   * Whether the strategy can train a multi-head model (`MultiTaskModel`): by default, those that train on the
+   * current task's data alone and keep no exemplars (every batch belongs to the task whose head is active).
+   * A strategy that replays must route each exemplar through its own task's head and say so by overriding this.
+   */
+  protected multiHeadSupport(): boolean {
+    return this.memoryStats === SupervisedStrategy.prototype.memoryStats && this.trainingData === SupervisedStrategy.prototype.trainingData;
   }
 
   /** The loss of one training step on a stream batch (inside the step's scope). */
@@ -375,6 +415,23 @@ export abstract class SupervisedStrategy implements Strategy {
     return this.transform ? this.transform.apply(x, this.generator) : x;
   }
 
+  /**
+   * With a multi-head model: make `task` the model's default task (forward(x) goes through its head) and
+   * return what restores the previous one; throws when the strategy cannot train a multi-head model.
+   */
+  private useTaskHead(task: Task): () => void {
+    const multi = asMultiTask(this.model);
+    if (!multi) return () => {};
+    if (!this.multiHeadSupport()) {
+      throw new EngramError(`${this.name}: cannot train a multi-head model (MultiTaskModel): it trains on exemplars or data of several tasks without routing each through its own task's head. Multi-head models work with Naive, EWC, SI, LwF and ExperienceReplay ('er' or 'concat' mode); use a shared-head model for this strategy`);
+    }
+    const before = multi.defaultTask;
+    multi.defaultTask = task.id;
+    return () => {
+      multi.defaultTask = before;
+    };
+  }
+
   /** The step loss after every plugin's afterLoss (each may return a new loss). */
   private pluginLoss(ctx: StrategyContext, loss: Tensor, batch: Batch, task: Task): Tensor {
     for (const p of this.plugins) {
@@ -389,9 +446,14 @@ export abstract class SupervisedStrategy implements Strategy {
 
   /** Size the head for the classes so far, freeze after task 0 if asked, and (re)build the optimizer. */
   private prepareModel(tasksSoFar: readonly Task[]): void {
-    const needed = classesNeeded(tasksSoFar);
-    const have = this.model.numClasses;
+    const multi = asMultiTask(this.model);
+    const needed = multi ? 0 : classesNeeded(tasksSoFar);
+    const have = multi ? 0 : this.model.numClasses;
     let changed = this.optimizer === null;
+    if (multi) {
+      // One head per task, created when the task is first seen (new parameters: rebuild the optimizer).
+      for (const t of tasksSoFar) if (multi.adaptation(t, this.headGenerator)) changed = true;
+    }
     if (needed > have) {
       if (!this.opts.expandHeads) {
         throw new EngramError(`${this.name}: the tasks so far have labels up to ${needed - 1} but the classifier has ${have} outputs; build a larger model or pass expandHeads: true`);
@@ -423,7 +485,7 @@ export abstract class SupervisedStrategy implements Strategy {
       return;
     }
     this.model.eval();
-    this.model.classifier.train();
+    (asMultiTask(this.model)?.heads ?? this.model.classifier).train();
     this.model.training = true;
   }
 }

@@ -17,13 +17,14 @@
 //       clip_to = 0.001 but not below; the floor at 0 is ours: Ω is an importance, and a negative one turns
 //       the quadratic anchor into a repeller.
 //   LwF (Li & Hoiem 2016): α · KL(q ‖ p) over the classes of the past tasks, q = softmax(z_old / T) of the
-//       model as it was before the task, p = softmax(z / T) of the model being trained (batch mean).
+//       model as it was before the task, p = softmax(z / T) of the model being trained (batch mean). With a
+//       multi-head model (MultiTaskModel), as Avalanche: one such term per past task's head, summed.
 // As in Avalanche, the EWC and LwF penalties carry no ½ and no T² factor; SI's carries Avalanche's λ/2.
 
 import { EngramError } from '../../engine/runtime.js';
 import { tensor, zerosLike, type Tensor } from '../../engine/tensor.js';
 import { scope } from '../../engine/scope.js';
-import { add, addInPlace_, clamp, crossEntropy, div, exp, indexSelect, logSoftmax, mean, mul, neg, sub, sum } from '../../engine/ops/index.js';
+import { add, addInPlace_, clamp, concat, crossEntropy, div, exp, indexSelect, logSoftmax, mean, mul, neg, sub, sum } from '../../engine/ops/index.js';
 import { DataLoader, type Batch } from '../../data/loader.js';
 import type { GpuTransform } from '../../data/transforms.js';
 import type { Module } from '../../nn/module.js';
@@ -31,6 +32,7 @@ import type { Task } from '../scenarios.js';
 import type { StrategyContext, StrategyPlugin } from '../plugins.js';
 import { SupervisedStrategy, classificationLoss, inEvalMode, withEvalMode, type StrategyOptions } from './common.js';
 import { mapDataset } from './icarl.js';
+import { asMultiTask } from '../multi-head.js';
 
 // ------------------------------------------------------------------ losses
 
@@ -392,6 +394,8 @@ export class LwFPlugin implements StrategyPlugin {
   private readonly evalTransform: GpuTransform | undefined;
   private targets: Tensor | null = null;
   private oldClasses: Tensor | null = null;
+  /** Multi-head models: each past task's id and its columns in `targets` (one distillation term per head). */
+  private oldHeads: { id: number; columns: Tensor }[] = [];
   private taskIndex = 0;
   private taskSize = 0;
 
@@ -416,6 +420,23 @@ export class LwFPlugin implements StrategyPlugin {
     const old = [...new Set(ctx.tasksSoFar.slice(0, -1).flatMap((t) => t.classes))].sort((a, b) => a - b);
     if (old.length === 0) return;
     const model = ctx.model;
+    const multi = asMultiTask(model);
+    if (multi) {
+      // Avalanche's LwF on a multi-task model: each past task's head, distilled on its own (softmax per head).
+      const ids = [...new Set(ctx.tasksSoFar.slice(0, -1).map((t) => t.id))];
+      let start = 0;
+      for (const id of ids) {
+        const k = multi.heads.classesOf(id).length;
+        this.oldHeads.push({ id, columns: tensor(Array.from({ length: k }, (_, j) => start + j), [k], { dtype: 'int32' }).keep() });
+        start += k;
+      }
+      this.targets = inEvalMode(model, () => mapDataset(task.train, Math.max(ctx.batchSize, 256), this.evalTransform ?? ctx.transform, (x) => {
+        const f = multi.features(x);
+        return concat(ids.map((id) => multi.heads.headLogits(f, id)), 1);
+      }));
+      this.taskSize = task.train.length;
+      return;
+    }
     this.oldClasses = tensor(old, [old.length], { dtype: 'int32' }).keep();
     const cols = this.oldClasses;
     this.targets = inEvalMode(model, () => mapDataset(task.train, Math.max(ctx.batchSize, 256), this.evalTransform ?? ctx.transform, (x) => indexSelect(model.forward(x), 1, cols)));
@@ -423,7 +444,7 @@ export class LwFPlugin implements StrategyPlugin {
   }
 
   afterLoss(ctx: StrategyContext, loss: Tensor, batch: Batch): Tensor | void {
-    if (!this.targets || !this.oldClasses) return;
+    if (!this.targets || (!this.oldClasses && this.oldHeads.length === 0)) return;
     const alpha = this.alphaFor(this.taskIndex);
     if (alpha === 0) return;
     const idx = batch.indices;
@@ -431,7 +452,17 @@ export class LwFPlugin implements StrategyPlugin {
       if (idx[i]! >= this.taskSize) throw new EngramError(`LwFPlugin: batch index ${idx[i]} is outside the task's ${this.taskSize} training images; LwF distils on the task's own data only (not with 'concat-data' replay or Cumulative)`);
     }
     const old = indexSelect(this.targets, 0, tensor(idx, [idx.length], { dtype: 'int32' }));
-    const z = indexSelect(ctx.model.forward(batch.x), 1, this.oldClasses);
+    const multi = asMultiTask(ctx.model);
+    if (multi && this.oldHeads.length > 0) {
+      const f = multi.features(batch.x);
+      let penalty: Tensor | null = null;
+      for (const { id, columns } of this.oldHeads) {
+        const term = distillationLoss(multi.heads.headLogits(f, id), indexSelect(old, 1, columns), this.temperature);
+        penalty = penalty ? add(penalty, term) : term;
+      }
+      return add(loss, mul(penalty!, alpha));
+    }
+    const z = indexSelect(ctx.model.forward(batch.x), 1, this.oldClasses!);
     return add(loss, mul(distillationLoss(z, old, this.temperature), alpha));
   }
 
@@ -448,6 +479,8 @@ export class LwFPlugin implements StrategyPlugin {
     this.oldClasses?.dispose();
     this.targets = null;
     this.oldClasses = null;
+    for (const h of this.oldHeads) h.columns.dispose();
+    this.oldHeads = [];
   }
 }
 

@@ -20,6 +20,8 @@
 import { EngramError } from '../../engine/runtime.js';
 import type { Tensor } from '../../engine/tensor.js';
 import { add, concat, crossEntropy } from '../../engine/ops/index.js';
+import { full } from '../../engine/tensor.js';
+import { asMultiTask, forwardForTask } from '../multi-head.js';
 import { shapeStr } from '../../engine/shape.js';
 import type { Batch } from '../../data/loader.js';
 import { ImageDataset } from '../../data/dataset.js';
@@ -191,15 +193,27 @@ export class ExperienceReplay extends SupervisedStrategy {
     }
   }
 
-  protected stepLoss(batch: Batch): Tensor {
+  protected stepLoss(batch: Batch, task: Task): Tensor {
     const buf = this.buf!;
     const { x, y } = batch;
     // 'concat-data': the memory is already part of the batches (trainingData).
     if (buf.size === 0 || this.mode === 'concat-data') return crossEntropy(this.model.forward(x), y);
     const mem = buf.sampleBatch(this.ropts.memoryBatchSize ?? x.shape[0]!, this.generator);
     const xm = this.applyTransform(mem.x);
-    if (this.mode === 'concat') return crossEntropy(this.model.forward(concat([x, xm], 0)), concat([y, mem.y], 0));
-    return add(crossEntropy(this.model.forward(x), y), crossEntropy(this.model.forward(xm), mem.y));
+    // A multi-head model sends each exemplar through its own task's head (the buffer keeps its task id).
+    if (this.mode === 'concat') {
+      const tasks = asMultiTask(this.model) ? concat([full([x.shape[0]!], task.id, { dtype: 'int32' }), mem.task], 0) : task.id;
+      return crossEntropy(forwardForTask(this.model, concat([x, xm], 0), tasks), concat([y, mem.y], 0));
+    }
+    return add(crossEntropy(this.model.forward(x), y), crossEntropy(forwardForTask(this.model, xm, mem.task), mem.y));
+  }
+
+  /**
+   * Multi-head models: 'er' and 'concat' route each exemplar through its task's head; 'concat-data' (task ids
+   * lost in the concatenated dataset) and subclasses with their own step loss do not.
+   */
+  protected override multiHeadSupport(): boolean {
+    return this.mode !== 'concat-data' && this.stepLoss === ExperienceReplay.prototype.stepLoss;
   }
 
   protected override afterStep(batch: Batch, task: Task): void {
