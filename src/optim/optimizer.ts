@@ -82,8 +82,8 @@ export abstract class Optimizer<H extends { lr: number }> {
   stepCount = 0;
   /**
    * Update several parameters of a group per dispatch where the optimizer has a multi-tensor kernel
-   * (SGD, Adam, AdamW), like PyTorch's `foreach` implementations: as many tensors per dispatch as the
-   * device's storage-buffer limit allows (5 for SGD and 3 for Adam with 16 buffers per stage). Default
+   * (SGD, Adam, AdamW, RMSprop), like PyTorch's `foreach` implementations: as many tensors per dispatch as
+   * the device's storage-buffer limit allows (5 for SGD, 3 for Adam and RMSprop with 16 buffers per stage). Default
    * true; false dispatches one kernel per tensor. Both give the same values bit for bit (tested).
    */
   foreach = true;

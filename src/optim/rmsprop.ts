@@ -1,12 +1,13 @@
 // RMSprop (torch.optim.RMSprop): a running average of the squared gradient scales each step, optionally
 // centered (the running mean of the gradient is subtracted) and with momentum. One fused kernel per parameter
-// tensor per step.
+// tensor, or per batch of tensors (multi-tensor.ts, `foreach`).
 
 import { runtime, grid1d, f32bits, EngramError } from '../engine/runtime.js';
 import { zeros, Tensor } from '../engine/tensor.js';
 import { RMSPROP_WGSL } from '../shaders/optim.js';
+import { rmspropMultiWGSL } from '../shaders/optim-multi.js';
+import { planMultiTensor, recordPlanned, type PlannedDispatch, type TensorJob } from './multi-tensor.js';
 import { Optimizer, withDefaults, type ParamGroupInput, type ParamState } from './optimizer.js';
-import { perCallEffect } from '../engine/capture.js';
 import { checkBoolean, checkNumber, show } from '../engine/validate.js';
 
 /** Hyperparameters of `RMSprop` (each parameter group may override them), as in torch.optim.RMSprop. */
@@ -35,8 +36,8 @@ interface RMSState {
 }
 
 /**
- * RMSprop as torch.optim.RMSprop, with weight decay, momentum and the centered variant; one fused kernel per
- * parameter tensor per step.
+ * RMSprop as torch.optim.RMSprop, with weight decay, momentum and the centered variant; one fused kernel
+ * updates several parameter tensors per dispatch (see `foreach`).
  */
 export class RMSprop extends Optimizer<RMSpropOptions> {
   private state = new Map<Tensor, RMSState>();
@@ -62,7 +63,24 @@ export class RMSprop extends Optimizer<RMSpropOptions> {
   }
 
   protected update(p: Tensor, grad: Tensor, h: RMSpropOptions): void {
-    const rt = runtime();
+    const s = this.stateFor(p, h);
+    const job: TensorJob = { buffers: this.buffersOf(grad, p, s), n: p.size, words: [0, 0] };
+    recordPlanned(() => [this.planOne(job, h)], () => void s.step++);
+  }
+
+  protected override updateGroup(ps: Tensor[], h: RMSpropOptions): void {
+    if (!this.foreach) return super.updateGroup(ps, h);
+    const states = ps.map((p) => this.stateFor(p, h));
+    // The buffers are taken now: a replay (compile) reuses them, whatever p.grad holds by then.
+    const jobs: TensorJob[] = ps.map((p, i) => ({ buffers: this.buffersOf(p.grad!, p, states[i]!), n: p.size, words: [0, 0] }));
+    const header = [f32bits(h.lr), f32bits(h.alpha), f32bits(h.eps), f32bits(h.weightDecay), f32bits(h.momentum), h.centered ? 1 : 0];
+    recordPlanned(() => planMultiTensor('rmsprop', rmspropMultiWGSL, header, jobs, (job) => this.planOne(job, h), true), () => {
+      for (const s of states) s.step++;
+    });
+  }
+
+  /** The state of `p`, made (zeros) on first use; the grad-average and momentum buffers when their feature is first on. */
+  private stateFor(p: Tensor, h: RMSpropOptions): RMSState {
     let s = this.state.get(p);
     if (!s) {
       s = { step: 0, squareAvg: zeros(p.shape).keep(), gradAvg: zeros([1]).keep(), buf: zeros([1]).keep() };
@@ -71,12 +89,19 @@ export class RMSprop extends Optimizer<RMSpropOptions> {
     // Buffers start at zero when their feature is first on (PyTorch creates them lazily as zeros too).
     if (h.centered && s.gradAvg.size !== p.size) (s.gradAvg.dispose(), (s.gradAvg = zeros(p.shape).keep()));
     if (h.momentum > 0 && s.buf.size !== p.size) (s.buf.dispose(), (s.buf = zeros(p.shape).keep()));
-    s.step++;
-    const state = s;
-    perCallEffect(() => void state.step++); // a captured step's replay counts the step too (compile)
-    const k = rt.kernel({ name: 'rmsprop', wgsl: RMSPROP_WGSL, bindings: ['read', 'write', 'write', 'write', 'write'] });
-    const params = [p.size, f32bits(h.lr), f32bits(h.alpha), f32bits(h.eps), f32bits(h.weightDecay), f32bits(h.momentum), h.centered ? 1 : 0];
-    rt.dispatch(k, [grad.buffer, p.buffer, s.squareAvg.buffer, s.gradAvg.buffer, s.buf.buffer], params, grid1d(p.size));
+    return s;
+  }
+
+  /** The buffers the kernels bind for one tensor, in binding order. */
+  private buffersOf(grad: Tensor, p: Tensor, s: RMSState): GPUBuffer[] {
+    return [grad.buffer, p.buffer, s.squareAvg.buffer, s.gradAvg.buffer, s.buf.buffer];
+  }
+
+  /** The per-tensor kernel for one tensor's job. */
+  private planOne(job: TensorJob, h: RMSpropOptions): PlannedDispatch {
+    const k = runtime().kernel({ name: 'rmsprop', wgsl: RMSPROP_WGSL, bindings: ['read', 'write', 'write', 'write', 'write'] });
+    const params = [job.n, f32bits(h.lr), f32bits(h.alpha), f32bits(h.eps), f32bits(h.weightDecay), f32bits(h.momentum), h.centered ? 1 : 0];
+    return { kernel: k, buffers: job.buffers, params, grid: grid1d(job.n) };
   }
 
   protected exportState(p: Tensor): ParamState | undefined {

@@ -105,3 +105,35 @@ M[e] = m;
 V[e] = v;
 P[e] = w - p.lr * (m / s.bc1) / (sqrt(v / s.bc2) + p.eps);`,
 }, k));
+
+/**
+ * RMSprop (torch.optim.RMSprop) over `k` tensors per dispatch: the body of RMSPROP_WGSL (optim.ts) per
+ * tensor. Header: lr, alpha, eps, weightDecay, momentum, centered (0/1); per tensor: n, start, two unused
+ * words. GA and BUF are 1-element dummies when centering or momentum is off (never indexed then).
+ */
+export const rmspropMultiWGSL = memoize((k: number): string => multiWGSL({
+  name: 'rmsprop',
+  what: 'in-place RMSprop step (centered, momentum, weight decay)',
+  header: ['lr: f32', 'alpha: f32', 'eps: f32', 'weight_decay: f32', 'momentum: f32', 'centered: u32'],
+  slot: ['_unused0: u32', '_unused1: u32'],
+  arrays: [['G', 'read'], ['P', 'write'], ['SQ', 'write'], ['GA', 'write'], ['BUF', 'write']],
+  body: `let w = P[e];
+let g = G[e] + p.weight_decay * w;
+let sq = p.alpha * SQ[e] + (1.0 - p.alpha) * g * g;
+SQ[e] = sq;
+var avg: f32;
+if (p.centered == 1u) {
+  let ga = p.alpha * GA[e] + (1.0 - p.alpha) * g;
+  GA[e] = ga;
+  avg = sqrt(sq - ga * ga) + p.eps;
+} else {
+  avg = sqrt(sq) + p.eps;
+}
+if (p.momentum > 0.0) {
+  let b = p.momentum * BUF[e] + g / avg;
+  BUF[e] = b;
+  P[e] = w - p.lr * b;
+} else {
+  P[e] = w - p.lr * (g / avg);
+}`,
+}, k));

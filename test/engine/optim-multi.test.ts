@@ -1,12 +1,14 @@
 // Multi-tensor optimizer steps (Optimizer.foreach): the same values as one kernel per tensor, bit for
 // bit, in fewer dispatches. Odd sizes, more tensors than one dispatch takes (so full batches, a
 // remainder and a batch of one run), a parameter without a gradient in one step (its own step count
-// for Adam's bias correction), several steps.
+// for Adam's bias correction), several steps. RMSprop's multi-tensor path is also checked against a
+// float64 reference with every option on.
 
 import { describe, it, expect } from 'vitest';
 import * as E from '../../src/index.js';
 import { useGPU } from '../helpers/gpu.js';
 import { tensorsPerDispatch } from '../../src/optim/multi-tensor.js';
+import { expectClose } from '../helpers/gradcheck.js';
 
 useGPU();
 
@@ -51,6 +53,9 @@ const CASES: [string, Make, number][] = [
   ['SGD plain, two groups', (ps) => new E.SGD([{ params: ps.slice(0, 4) }, { params: ps.slice(4), lr: 0.3 }], { lr: 0.1 }), 3],
   ['Adam', (ps) => new E.Adam(ps, { lr: 0.01, weightDecay: 0.1 }), 4],
   ['AdamW', (ps) => new E.AdamW(ps, { lr: 0.01, betas: [0.8, 0.99] }), 4],
+  ['RMSprop plain', (ps) => new E.RMSprop(ps, { lr: 0.01 }), 5],
+  ['RMSprop centered + momentum + weight decay', (ps) => new E.RMSprop(ps, { lr: 0.01, alpha: 0.9, eps: 1e-6, momentum: 0.7, centered: true, weightDecay: 0.05 }), 5],
+  ['RMSprop momentum, two groups', (ps) => new E.RMSprop([{ params: ps.slice(0, 4) }, { params: ps.slice(4), lr: 0.03, centered: true }], { lr: 0.01, momentum: 0.5 }), 5],
 ];
 
 describe('multi-tensor optimizer steps (foreach)', () => {
@@ -70,6 +75,46 @@ describe('multi-tensor optimizer steps (foreach)', () => {
       if (k >= 2) expect(multi.dispatches[2]).toBeLessThan(9);
     });
   }
+
+  it('RMSprop foreach matches a float64 reference over 3 steps, every option on', async () => {
+    const o = { lr: 0.02, alpha: 0.85, eps: 1e-4, weightDecay: 0.1, momentum: 0.6, centered: true };
+    const gen = new E.Generator(3);
+    const sizes = [5, 300, 1, 257];
+    const init = sizes.map((n) => gen.normalArray(n, 0, 1));
+    const grads = [0, 1, 2].map(() => sizes.map((n) => gen.normalArray(n, 0, 1)));
+    const ps = init.map((v, i) => E.tensor(Float32Array.from(v), [sizes[i]!]).keep().requiresGrad_());
+    const opt = new E.RMSprop(ps, o);
+    const dispatches: number[] = [];
+    for (const [step, gs] of grads.entries()) {
+      ps.forEach((p, i) => (p.grad?.dispose(), (p.grad = E.tensor(Float32Array.from(gs[i]!), [sizes[i]!]).keep())));
+      const c0 = E.runtime().counters.dispatches;
+      opt.step();
+      if (step > 0) dispatches.push(E.runtime().counters.dispatches - c0);
+    }
+    // One dispatch for the 4 tensors where the device binds 4 x 5 buffers + the parameter block.
+    const k = tensorsPerDispatch(5);
+    expect(dispatches).toEqual([Math.ceil(4 / Math.max(k, 1)), Math.ceil(4 / Math.max(k, 1))]);
+    for (const [i, p] of ps.entries()) {
+      // torch.optim.RMSprop in float64.
+      const w = Float64Array.from(init[i]!);
+      const sq = new Float64Array(w.length);
+      const ga = new Float64Array(w.length);
+      const buf = new Float64Array(w.length);
+      for (const gs of grads) {
+        for (let e = 0; e < w.length; e++) {
+          const g = gs[i]![e]! + o.weightDecay * w[e]!;
+          sq[e] = o.alpha * sq[e]! + (1 - o.alpha) * g * g;
+          ga[e] = o.alpha * ga[e]! + (1 - o.alpha) * g;
+          const avg = Math.sqrt(sq[e]! - ga[e]! * ga[e]!) + o.eps;
+          buf[e] = o.momentum * buf[e]! + g / avg;
+          w[e] = w[e]! - o.lr * buf[e]!;
+        }
+      }
+      expectClose(await p.toArray(), w, { atol: 1e-5, rtol: 1e-5 }, `parameter ${i} (${sizes[i]} elements)`);
+    }
+    opt.dispose();
+    for (const p of ps) (p.grad?.dispose(), p.dispose());
+  });
 
   it('reports the tensors per dispatch this device allows', () => {
     const limit = E.runtime().device.limits.maxStorageBuffersPerShaderStage;
