@@ -10,6 +10,8 @@
 // index folded into y past 65535 channels); each thread accumulates a strided share of the
 // channel, then a workgroup-memory tree reduction combines the 256 partial sums. The elementwise
 // kernels run one thread per element: on a (spatial, C, N) grid for S >= 64, else 1-D (MAIN_1D).
+// The fused training kernels (bnStatsNormalizeWGSL, bnBackwardFusedWGSL) run the reduction and then
+// the elementwise pass in the same per-channel workgroup: one dispatch instead of two.
 
 import { LINEAR_INDEX, MAIN_1D, MAIN_WORKGROUP, MEAN_HI_LO, NAN_HELPERS, RELU, WG_SUM, memoize } from './common.js';
 
@@ -54,6 +56,45 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
 }
 
 /**
+ * The body of the training-statistics kernels (bnStatsWGSL, bnStatsNormalizeWGSL): channel c's
+ * two-pass hi + lo mean and biased variance over its workgroup, written to MEAN and INVSTD (and the
+ * running stats with `running`) by thread 0. Leaves c, lid, hi, lo and invstd in scope for a fused
+ * normalize pass. Needs RELU, CHANNEL_REDUCE and MEAN_HI_LO.
+ */
+function channelStats(running: boolean): string {
+  return `  let c = wid.x + wid.y * nwg.x;
+  if (c >= p.C) { return; }
+  let lid = lid3.x;
+  let n = f32(p.count);
+  let shift = stats_shift(X[c * p.S]);
+  var acc = 0.0;
+  var cur = chan_start(lid, c);
+  for (var k = lid; k < p.count; k += 256u) { acc += X[cur.base + cur.s] - shift; cur = chan_next(cur); }
+  let hi = shift + wg_sum(lid, acc) / n;
+  acc = 0.0;
+  var acc2 = 0.0;
+  cur = chan_start(lid, c);
+  for (var k = lid; k < p.count; k += 256u) {
+    let d = X[cur.base + cur.s] - hi;
+    acc += d;
+    acc2 += d * d;
+    cur = chan_next(cur);
+  }
+  // An infinite mean (an inf in the channel) gets lo = 0 and stays inf, as PyTorch's running mean.
+  let lo = mean_lo(hi, wg_sum(lid, acc), n);
+  let v = biased_var(wg_sum(lid, acc2), lo, n);
+  let invstd = 1.0 / sqrt(v + p.eps);
+  if (lid == 0u) {
+    MEAN[c] = hi;
+    MEAN[p.C + c] = lo;
+    INVSTD[c] = invstd;
+${running ? `    let m = p.momentum;
+    RM[c] = (1.0 - m) * RM[c] + m * (hi + lo);
+    RV[c] = (1.0 - m) * RV[c] + m * v * (n / (n - 1.0));` : ''}
+  }`;
+}
+
+/**
  * Training statistics, two-pass for stability, with the mean carried as two floats:
  *   pass 1: hi = shift + sum(x - shift) / n, the shift being the channel's first element (when
  *           finite): x - shift is exact for values within a factor of 2 of it, so a channel at
@@ -81,35 +122,7 @@ ${RELU}
 ${CHANNEL_REDUCE}
 ${MEAN_HI_LO}
 ${MAIN_WORKGROUP} {
-  let c = wid.x + wid.y * nwg.x;
-  if (c >= p.C) { return; }
-  let lid = lid3.x;
-  let n = f32(p.count);
-  let shift = stats_shift(X[c * p.S]);
-  var acc = 0.0;
-  var cur = chan_start(lid, c);
-  for (var k = lid; k < p.count; k += 256u) { acc += X[cur.base + cur.s] - shift; cur = chan_next(cur); }
-  let hi = shift + wg_sum(lid, acc) / n;
-  acc = 0.0;
-  var acc2 = 0.0;
-  cur = chan_start(lid, c);
-  for (var k = lid; k < p.count; k += 256u) {
-    let d = X[cur.base + cur.s] - hi;
-    acc += d;
-    acc2 += d * d;
-    cur = chan_next(cur);
-  }
-  // An infinite mean (an inf in the channel) gets lo = 0 and stays inf, as PyTorch's running mean.
-  let lo = mean_lo(hi, wg_sum(lid, acc), n);
-  let v = biased_var(wg_sum(lid, acc2), lo, n);
-  if (lid == 0u) {
-    MEAN[c] = hi;
-    MEAN[p.C + c] = lo;
-    INVSTD[c] = 1.0 / sqrt(v + p.eps);
-${running ? `    let m = p.momentum;
-    RM[c] = (1.0 - m) * RM[c] + m * (hi + lo);
-    RV[c] = (1.0 - m) * RV[c] + m * v * (n / (n - 1.0));` : ''}
-  }
+${channelStats(running)}
 }`;
 });
 
@@ -241,5 +254,98 @@ ${relu ? NAN_HELPERS : ''}
 ${LINEAR_INDEX}
 ${elementMain(planes)}
 ${body}
+}`;
+});
+
+/**
+ * Training statistics and normalization in one dispatch (forward of a training-mode batch norm when
+ * one workgroup per channel is parallelism enough: see engine/ops/batchnorm.ts). Workgroup c runs
+ * bnStatsWGSL's two passes over channel c (same expressions, so MEAN, INVSTD and the running stats
+ * are those of bn_stats), then a third pass over the channel writes
+ * y = (x - hi - lo) * invstd (* w[c] + b[c] when affine), then ReLU when `relu`, as bnNormalizeWGSL.
+ * The channel's values are read three times by the same workgroup, so on a CPU-backed adapter the
+ * third read mostly hits the core's cache. Params: C, S, count, momentum, eps.
+ * Bindings: X, MEAN, INVSTD[, RM, RV][, W, B], Y.
+ */
+export const bnStatsNormalizeWGSL = memoize(function bnStatsNormalizeWGSL(running: boolean, affine: boolean, relu: boolean): string {
+  const names = ['MEAN', 'INVSTD', ...(running ? ['RM', 'RV'] : [])];
+  const decls = names.map((b, k) => `@group(0) @binding(${k + 2}) var<storage, read_write> ${b}: array<f32>;`);
+  let next = names.length + 2;
+  if (affine) decls.push(`@group(0) @binding(${next++}) var<storage, read> W: array<f32>;`, `@group(0) @binding(${next++}) var<storage, read> B: array<f32>;`);
+  decls.push(`@group(0) @binding(${next}) var<storage, read_write> Y: array<f32>;`);
+  const value = affine ? 'xhat * w + b' : 'xhat';
+  return /* wgsl */ `// batchNorm statistics + normalize, one workgroup per channel: y = ${relu ? 'relu(' : ''}(x - mean[c]) * invstd[c]${affine ? ' * w[c] + b[c]' : ''}${relu ? ')' : ''}${running ? ', running stats updated in place' : ''}
+struct Params { C: u32, S: u32, count: u32, momentum: f32, eps: f32 }
+@group(0) @binding(0) var<storage, read> p: Params;
+@group(0) @binding(1) var<storage, read> X: array<f32>;
+${decls.join('\n')}
+${RELU}
+${CHANNEL_REDUCE}
+${MEAN_HI_LO}
+${MAIN_WORKGROUP} {
+${channelStats(running)}
+${affine ? `  let w = W[c];
+  let b = B[c];
+` : ''}  cur = chan_start(lid, c);
+  for (var k = lid; k < p.count; k += 256u) {
+    let i = cur.base + cur.s;
+    let xhat = (X[i] - hi - lo) * invstd; // as bnNormalizeWGSL: (x - MEAN[c] - MEAN[C + c]) * INVSTD[c]
+    Y[i] = ${relu ? `relu_f32(${value})` : value};
+    cur = chan_next(cur);
+  }
+}`;
+});
+
+/**
+ * Training-mode backward in one dispatch, one workgroup per channel: the sums of
+ * bnBackwardReduceWGSL (SUMG[c] = sum(g) = dbias, SUMGX[c] = sum(g * xhat) = dweight), then a second
+ * pass over the channel writes bnBackwardDxWGSL's training dx:
+ *   dx = (w * invstd / n) * (n * g - sum(g) - xhat * sum(g * xhat))   (w = 1 without affine)
+ * with g masked by Y > 0 through a fused ReLU. Params: C, S, count.
+ * Bindings: G, X, MEAN, INVSTD[, W][, Y], SUMG, SUMGX, DX.
+ */
+export const bnBackwardFusedWGSL = memoize(function bnBackwardFusedWGSL(affine: boolean, relu: boolean): string {
+  const bufs = ['G', 'X', 'MEAN', 'INVSTD', ...(affine ? ['W'] : []), ...(relu ? ['Y'] : [])];
+  const decls = bufs.map((b, k) => `@group(0) @binding(${k + 1}) var<storage, read> ${b}: array<f32>;`);
+  ['SUMG', 'SUMGX', 'DX'].forEach((b, k) => decls.push(`@group(0) @binding(${bufs.length + 1 + k}) var<storage, read_write> ${b}: array<f32>;`));
+  const g = gradAt(relu);
+  return /* wgsl */ `// batchNorm backward, one workgroup per channel: sum(g), sum(g * xhat), then dx (training${affine ? ', affine' : ''}${relu ? ', through a fused ReLU' : ''})
+struct Params { C: u32, S: u32, count: u32 }
+@group(0) @binding(0) var<storage, read> p: Params;
+${decls.join('\n')}
+${relu ? NAN_HELPERS : ''}
+${CHANNEL_REDUCE}
+${MAIN_WORKGROUP} {
+  let c = wid.x + wid.y * nwg.x;
+  if (c >= p.C) { return; }
+  let lid = lid3.x;
+  let mean_hi = MEAN[c];
+  let mean_lo = MEAN[p.C + c];
+  let invstd = INVSTD[c];
+  var sg = 0.0;
+  var sgx = 0.0;
+  var cur = chan_start(lid, c);
+  for (var k = lid; k < p.count; k += 256u) {
+    let i = cur.base + cur.s;
+    let g = ${g};
+    sg += g;
+    sgx += g * (X[i] - mean_hi - mean_lo) * invstd;
+    cur = chan_next(cur);
+  }
+  let totalG = wg_sum(lid, sg);
+  let totalGX = wg_sum(lid, sgx);
+  if (lid == 0u) {
+    SUMG[c] = totalG;
+    SUMGX[c] = totalGX;
+  }
+  let n = f32(p.count);
+  let scale = ${affine ? 'W[c]' : '1.0'} * invstd / n;
+  cur = chan_start(lid, c);
+  for (var k = lid; k < p.count; k += 256u) {
+    let i = cur.base + cur.s;
+    let xhat = (X[i] - mean_hi - mean_lo) * invstd;
+    DX[i] = scale * (n * ${g} - totalG - xhat * totalGX);
+    cur = chan_next(cur);
+  }
 }`;
 });

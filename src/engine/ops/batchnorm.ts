@@ -2,10 +2,14 @@
 // [N, C, H, W] (any rank >= 2): statistics per channel over every dimension but C.
 // Training normalizes with the batch mean and biased variance and updates the running stats in
 // place on the GPU; eval normalizes with the running stats. Nothing is read back.
+// Training runs either two kernels per pass (statistics over one workgroup per channel, then one
+// thread per element) or, where one workgroup per channel is parallelism enough (`batchNormFusion`),
+// one fused kernel per pass that reduces and then normalizes (or writes dx) in the same workgroup.
 
 import { runtime, grid1d, f32bits, EngramError } from '../runtime.js';
 import {
   bnStatsWGSL, BN_EVAL_STATS_WGSL, bnNormalizeWGSL, bnBackwardReduceWGSL, bnBackwardDxWGSL,
+  bnStatsNormalizeWGSL, bnBackwardFusedWGSL,
 } from '../../shaders/batchnorm.js';
 import { empty, zeros, withGrad, type Tensor } from '../tensor.js';
 import { shapeStr } from '../shape.js';
@@ -23,6 +27,28 @@ export interface BatchNormOptions {
    * gradients) without the extra passes over the activation in forward and backward.
    */
   relu?: boolean;
+}
+
+/**
+ * When training-mode batch norm runs its fused kernels (statistics + normalize, reduce + dx: one
+ * workgroup per channel does both passes): 'auto' (default) on CPU-backed adapters always (their
+ * few cores are kept busy by a handful of channel workgroups, and the second pass reads the channel
+ * from cache), on GPUs when C >= FUSED_MIN_CHANNELS_GPU; 'always' and 'never' force one path (tests,
+ * benchmarks). Results are the same up to float rounding either way (tested).
+ */
+export const batchNormFusion: { mode: 'auto' | 'always' | 'never' } = { mode: 'auto' };
+
+/**
+ * Channels from which a GPU runs the fused kernels in 'auto' mode: one workgroup per channel then
+ * gives about two workgroups per compute unit of a large GPU (an H200 has 132). Not yet measured on a
+ * GPU; below it the per-element kernels spread the elementwise pass over the whole device.
+ */
+export const FUSED_MIN_CHANNELS_GPU = 256;
+
+function fused(C: number): boolean {
+  const mode = batchNormFusion.mode;
+  if (mode !== 'auto') return mode === 'always';
+  return runtime().cpuBacked || C >= FUSED_MIN_CHANNELS_GPU;
 }
 
 interface Layout {
@@ -86,6 +112,25 @@ function batchStats(x: Tensor, L: Layout, rm: Tensor | null, rv: Tensor | null, 
   return [mean, invstd];
 }
 
+/** Batch statistics and the normalized output in one dispatch (bnStatsNormalizeWGSL): [mean, invstd, y]. */
+function statsNormalize(x: Tensor, L: Layout, rm: Tensor | null, rv: Tensor | null, w: Tensor | null, b: Tensor | null, momentum: number, eps: number, relu: boolean): [Tensor, Tensor, Tensor] {
+  const rt = runtime();
+  const running = rm !== null && rv !== null;
+  const affine = w !== null && b !== null;
+  const mean = empty([2 * L.C]); // hi, then lo: see bnStatsWGSL
+  const invstd = empty([L.C]);
+  const y = empty(x.shape);
+  const bufs = [x.buffer, mean.buffer, invstd.buffer];
+  if (running) bufs.push(rm.buffer, rv.buffer);
+  const written = bufs.length - 1;
+  if (affine) bufs.push(w.buffer, b.buffer);
+  bufs.push(y.buffer);
+  const bindings = ['read', ...Array<'write'>(written).fill('write'), ...(affine ? ['read', 'read'] : []), 'write'] as ('read' | 'write')[];
+  const k = rt.kernel({ name: relu ? 'bn_stats_normalize_relu' : 'bn_stats_normalize', wgsl: bnStatsNormalizeWGSL(running, affine, relu), bindings });
+  rt.dispatch(k, bufs, [L.C, L.S, L.count, f32bits(momentum), f32bits(eps)], grid1d(L.C, 1));
+  return [mean, invstd, y];
+}
+
 function evalStats(rm: Tensor, rv: Tensor, C: number, eps: number): [Tensor, Tensor] {
   const rt = runtime();
   const k = rt.kernel({ name: 'bn_eval_stats', wgsl: BN_EVAL_STATS_WGSL, bindings: ['read', 'read', 'write', 'write'] });
@@ -125,6 +170,27 @@ function backwardSums(g: Tensor, x: Tensor, L: Layout, mean: Tensor, invstd: Ten
   const sumGX = empty([L.C]);
   rt.dispatch(k, [...bufs, sumG.buffer, sumGX.buffer], [L.C, L.S, L.count], grid1d(L.C, 1));
   return [sumG, sumGX];
+}
+
+/**
+ * Training backward in one dispatch (bnBackwardFusedWGSL): [dx, sum(g), sum(g * xhat)]. `reluOut` as
+ * in backwardSums.
+ */
+function backwardFused(g: Tensor, x: Tensor, L: Layout, mean: Tensor, invstd: Tensor, w: Tensor | null, reluOut: Tensor | null): [Tensor, Tensor, Tensor] {
+  const rt = runtime();
+  const bufs = [g.buffer, x.buffer, mean.buffer, invstd.buffer];
+  if (w) bufs.push(w.buffer);
+  if (reluOut) bufs.push(reluOut.buffer);
+  const k = rt.kernel({
+    name: reluOut ? 'bn_backward_fused_relu' : 'bn_backward_fused',
+    wgsl: bnBackwardFusedWGSL(w !== null, reluOut !== null),
+    bindings: [...bufs.map(() => 'read' as const), 'write', 'write', 'write'],
+  });
+  const sumG = empty([L.C]);
+  const sumGX = empty([L.C]);
+  const dx = empty(x.shape);
+  rt.dispatch(k, [...bufs, sumG.buffer, sumGX.buffer, dx.buffer], [L.C, L.S, L.count], grid1d(L.C, 1));
+  return [dx, sumG, sumGX];
 }
 
 function backwardDx(g: Tensor, x: Tensor, L: Layout, mean: Tensor, invstd: Tensor, w: Tensor | null, sums: [Tensor, Tensor] | null, reluOut: Tensor | null): Tensor {
@@ -181,20 +247,36 @@ export function batchNorm(
   const L = validate(x, runningMean, runningVar, weight, bias, training);
   if (x.size === 0) return emptyBatchNorm(x, weight, bias, opts.relu === true);
 
-  const [mean, invstd] = training
-    ? batchStats(x, L, runningMean, runningVar, momentum, eps)
-    : evalStats(runningMean!, runningVar!, L.C, eps);
   const relu = opts.relu === true;
-  const y = normalize(x, L, mean, invstd, weight, bias, relu);
+  // The fused kernels run where the shapes allow (see batchNormFusion); eval mode never fuses (its
+  // statistics are one thread per channel, not a reduction).
+  const fuse = training && fused(L.C);
+  let mean: Tensor, invstd: Tensor, y: Tensor;
+  if (fuse) {
+    [mean, invstd, y] = statsNormalize(x, L, runningMean, runningVar, weight, bias, momentum, eps, relu);
+  } else {
+    [mean, invstd] = training
+      ? batchStats(x, L, runningMean, runningVar, momentum, eps)
+      : evalStats(runningMean!, runningVar!, L.C, eps);
+    y = normalize(x, L, mean, invstd, weight, bias, relu);
+  }
 
   const inputs = [x];
   if (weight && bias) inputs.push(weight, bias);
   const out = withGrad(y, relu ? 'batchNormRelu' : 'batchNorm', inputs, (g) => {
-    // The training dx needs both sums; eval needs them only for the affine gradients.
-    const wantSums = training || (weight !== null && (weight.requiresGrad || bias!.requiresGrad));
     const reluOut = relu ? y : null;
-    const sums = wantSums ? backwardSums(g, x, L, mean, invstd, reluOut) : null;
-    const dx = x.requiresGrad ? backwardDx(g, x, L, mean, invstd, weight, training ? sums : null, reluOut) : null;
+    let dx: Tensor | null = null;
+    let sums: [Tensor, Tensor] | null = null;
+    if (fuse && x.requiresGrad) {
+      const [fdx, sumG, sumGX] = backwardFused(g, x, L, mean, invstd, weight, reluOut);
+      dx = fdx;
+      sums = [sumG, sumGX];
+    } else {
+      // The training dx needs both sums; eval needs them only for the affine gradients.
+      const wantSums = training || (weight !== null && (weight.requiresGrad || bias!.requiresGrad));
+      sums = wantSums ? backwardSums(g, x, L, mean, invstd, reluOut) : null;
+      dx = x.requiresGrad ? backwardDx(g, x, L, mean, invstd, weight, training ? sums : null, reluOut) : null;
+    }
     if (!weight) {
       sums?.[0].dispose();
       sums?.[1].dispose();
