@@ -1,13 +1,15 @@
 // Dispatches per training step of the reference model (issue 19): conv3x3 3->32 + BN + ReLU +
 // maxpool2, conv3x3 32->64 + BN + ReLU + maxpool2, flatten, linear 4096->10, SGD. The counts are
 // exact: a change that adds or removes a kernel from the step shows up here (update the numbers
-// with the reason in the commit). conv2d's kernel family is forced to 'direct' (the CPU adapters'
-// default) so the numbers do not depend on the adapter; bench/profile prints them for any adapter.
+// with the reason in the commit). conv2d's kernel family is forced to 'direct' and batch norm's fused
+// training kernels on (both the CPU adapters' defaults) so the numbers do not depend on the adapter;
+// bench/profile prints them for any adapter.
 
 import { describe, it, expect } from 'vitest';
 import * as E from '../../src/index.js';
 import { useGPU } from '../helpers/gpu.js';
 import { tensorsPerDispatch } from '../../src/optim/multi-tensor.js';
+import { batchNormFusion } from '../../src/engine/ops/batchnorm.js';
 
 useGPU();
 
@@ -36,11 +38,14 @@ describe('dispatches per training step', () => {
   it('reference model, batch 2: forward + backward + SGD step, counted and named', async () => {
     const rt = E.runtime();
     const family = rt.kernelFamily;
+    const fusion = batchNormFusion.mode;
     rt.kernelFamily = 'direct';
+    batchNormFusion.mode = 'always';
     try {
       await referenceStep();
     } finally {
       rt.kernelFamily = family;
+      batchNormFusion.mode = fusion;
     }
   });
 });
@@ -77,10 +82,14 @@ async function referenceStep(): Promise<void> {
   // zeroGrad is free: it drops the gradients (set_to_none), backward writes fresh ones.
   expect(traced(() => opt.zeroGrad())).toEqual([]);
   const counts = { forward: forward.length, backward: backward.length, optimizer: update.length };
-  // forward: per block conv (weight layout + conv), BN's num_batches_tracked, stats, normalize+ReLU,
-  // pool; then linear, cross-entropy (3). backward: loss gradient, cross-entropy, linear (2 matmuls +
-  // bias), per block pool, BN (2), conv (grad input only for the second block, grad weight, bias 2).
+  expect(forward.filter((k) => k.startsWith('bn_'))).toEqual(['bn_stats_normalize_relu', 'bn_stats_normalize_relu']);
+  expect(backward.filter((k) => k.startsWith('bn_'))).toEqual(['bn_backward_fused_relu', 'bn_backward_fused_relu']);
+  // forward: per block conv (weight layout + conv), BN's num_batches_tracked, BN statistics +
+  // normalize + ReLU (one fused kernel: was bn_stats then bn_normalize_relu, 16 in all), pool; then
+  // linear, cross-entropy (3). backward: loss gradient, cross-entropy, linear (2 matmuls + bias), per
+  // block pool, BN (one fused kernel: was bn_backward_reduce_relu then bn_backward_dx_relu, 19 in
+  // all), conv (grad input only for the second block, grad weight, bias 2).
   // optimizer: 10 parameters, k per dispatch (SGD binds 3 buffers per tensor; 5 with 16 buffers per stage).
-  expect(counts).toEqual({ forward: 16, backward: 19, optimizer: Math.ceil(10 / tensorsPerDispatch(3)) });
+  expect(counts).toEqual({ forward: 14, backward: 17, optimizer: Math.ceil(10 / tensorsPerDispatch(3)) });
   model.dispose(); opt.dispose(); x.dispose(); y.dispose();
 }
