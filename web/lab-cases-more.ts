@@ -19,6 +19,7 @@ import { f32ToF16Bits, f16BitsToF32 } from '../src/cl/memory/half.js';
 import { UNPACK_F16_WGSL } from '../src/shaders/pack.js';
 import { U8_TO_F32_WGSL } from '../src/shaders/transforms.js';
 import { ROWNORM_SHORT_ROW } from '../src/shaders/layernorm.js';
+import { batchNormFusion } from '../src/engine/ops/batchnorm.js';
 import { setRandomGpuThreshold, randomUniformCPU, randomNormalCPU, randomIntCPU } from '../src/engine/ops/random.js';
 import { randomArr, type OpCase } from './lab-ops.js';
 import { CORE_CASES } from './lab-cases.js';
@@ -75,16 +76,20 @@ function optimizerRef(variant: string, w: Arr, g: Arr): Arr {
 
 /**
  * The multi-tensor ('3 tensors') variants: w and G cut into three parameters, stepped by one optimizer
- * whose foreach kernel updates all three in one dispatch, then joined into one vector (cat).
+ * whose foreach kernel updates all three in one dispatch, then joined into one vector (cat). RMSprop's
+ * is cut in two: it binds 5 buffers a tensor, so 3 tensors fill lavapipe's 16 storage buffers and leave
+ * none for the lab's workgroup probe (web/lab-probe.ts binds one more).
  */
 function optimizerForeach(variant: string, w: Arr, g: Arr): E.Tensor {
   const n = w.data.length;
-  const cuts = [0, Math.floor(n / 3), Math.floor((2 * n) / 3), n];
+  const parts = variant.startsWith('RMSprop') ? 2 : 3;
+  const cuts = Array.from({ length: parts + 1 }, (_, i) => Math.floor((i * n) / parts));
   const part = (a: Arr, i: number): E.Tensor => E.tensor(Float32Array.from(a.data.slice(cuts[i]!, cuts[i + 1]!)), [cuts[i + 1]! - cuts[i]!]);
-  const ws = [0, 1, 2].map((i) => part(w, i).requiresGrad_());
-  for (let i = 0; i < 3; i++) E.sum(E.mul(ws[i]!, part(g, i))).backward();
+  const ws = Array.from({ length: parts }, (_, i) => part(w, i).requiresGrad_());
+  for (let i = 0; i < parts; i++) E.sum(E.mul(ws[i]!, part(g, i))).backward();
   const opt = variant.startsWith('SGD') ? new E.SGD(ws, { lr: 0.1, momentum: 0.9, weightDecay: 0.01 })
-    : variant.startsWith('AdamW') ? new E.AdamW(ws, { lr: 0.01, weightDecay: 0.01 }) : new E.Adam(ws, { lr: 0.01, weightDecay: 0.01 });
+    : variant.startsWith('AdamW') ? new E.AdamW(ws, { lr: 0.01, weightDecay: 0.01 })
+      : variant.startsWith('RMSprop') ? new E.RMSprop(ws, { lr: 0.01 }) : new E.Adam(ws, { lr: 0.01, weightDecay: 0.01 });
   opt.step();
   opt.step();
   E.disposeOptimizerState(opt.stateDict());
@@ -177,10 +182,10 @@ export const MORE_CASES: OpCase[] = [
   },
   {
     id: 'batchNorm', title: 'batchNorm', family: 'batchnorm',
-    about: 'y = (x - mean) / sqrt(var + eps) · w + b per channel. Training: a stats kernel (which also updates the running statistics, and the step counter by addInt), a normalize kernel, and two backward kernels (per-channel sums, then dx). Eval: the running statistics\' kernel instead of the batch\'s.',
-    kernels: ['bnStatsWGSL', 'bnNormalizeWGSL', 'bnBackwardReduceWGSL', 'bnBackwardDxWGSL', 'BN_EVAL_STATS_WGSL'],
+    about: 'y = (x - mean) / sqrt(var + eps) · w + b per channel. Training, unfused: a stats kernel (which also updates the running statistics, and the step counter by addInt), a normalize kernel, and two backward kernels (per-channel sums, then dx). Training, fused (CPU-backed adapters, and GPUs from 256 channels): one workgroup per channel computes the statistics and then normalizes the channel, and in backward sums and then writes dx. Eval: the running statistics\' kernel instead of the batch\'s.',
+    kernels: ['bnStatsWGSL', 'bnNormalizeWGSL', 'bnBackwardReduceWGSL', 'bnBackwardDxWGSL', 'BN_EVAL_STATS_WGSL', 'bnStatsNormalizeWGSL', 'bnBackwardFusedWGSL'],
     params: { N: 4, C: 3, H: 2, W: 2 },
-    variants: ['training', 'eval'],
+    variants: ['training (fused)', 'training (unfused)', 'eval'],
     inputs: (p, r) => [
       { name: 'x', value: randomArr([p.N!, p.C!, p.H!, p.W!], r, -2, 2), grad: true },
       { name: 'w', value: randomArr([p.C!], r, 0.5, 1.5), grad: true },
@@ -188,8 +193,17 @@ export const MORE_CASES: OpCase[] = [
       { name: 'running mean', value: randomArr([p.C!], r, -0.5, 0.5), grad: false },
       { name: 'running var', value: randomArr([p.C!], r, 0.5, 1.5), grad: false },
     ],
-    gpu: ([x, w, b, rm, rv], _p, v) => E.batchNorm(x!, rm!, rv!, w!, b!, { training: v === 'training' }),
-    ref: ([x, w, b, rm, rv], _p, v) => batchNormForward(x!, rm!, rv!, w!, b!, { training: v === 'training' }),
+    gpu: ([x, w, b, rm, rv], _p, v) => {
+      // The forward's choice of path holds for its backward too.
+      const before = batchNormFusion.mode;
+      batchNormFusion.mode = v === 'training (unfused)' ? 'never' : 'always';
+      try {
+        return E.batchNorm(x!, rm!, rv!, w!, b!, { training: v.startsWith('training') });
+      } finally {
+        batchNormFusion.mode = before;
+      }
+    },
+    ref: ([x, w, b, rm, rv], _p, v) => batchNormForward(x!, rm!, rv!, w!, b!, { training: v.startsWith('training') }),
   },
   {
     id: 'layerNorm', title: 'layerNorm / groupNorm', family: 'layernorm',
@@ -351,9 +365,9 @@ export const MORE_CASES: OpCase[] = [
   {
     id: 'optimizer', title: 'optimizer updates', family: 'optim',
     about: 'Two steps of an optimizer on a parameter whose .grad is a fixed G, each one in-place kernel over the parameter and its state; the \'3 tensors\' variants cut w into three parameters that one multi-tensor (foreach) kernel updates in a single dispatch, as Optimizer.foreach does by default (PyTorch\'s update rules, checked against the same rules in float64). clip* scale or clamp the gradient first; EMA blends the weights into an average after each step.',
-    kernels: ['SGD_WGSL', 'ADAM_WGSL', 'RMSPROP_WGSL', 'CLIP_SCALE_WGSL', 'CLIP_VALUE_WGSL', 'EMA_WGSL', 'sgdMultiWGSL', 'adamMultiWGSL', 'binaryWGSL', 'reduceWGSL', 'FILL_WGSL', 'REDUCE_EXPAND_WGSL', 'unaryForwardWGSL', 'STRIDED_SCATTER_WGSL'],
+    kernels: ['SGD_WGSL', 'ADAM_WGSL', 'RMSPROP_WGSL', 'CLIP_SCALE_WGSL', 'CLIP_VALUE_WGSL', 'EMA_WGSL', 'sgdMultiWGSL', 'adamMultiWGSL', 'rmspropMultiWGSL', 'binaryWGSL', 'reduceWGSL', 'FILL_WGSL', 'REDUCE_EXPAND_WGSL', 'unaryForwardWGSL', 'STRIDED_SCATTER_WGSL'],
     params: { n: 8 },
-    variants: ['SGD momentum', 'Adam', 'AdamW', 'RMSprop', 'clipGradNorm_ + SGD', 'clipGradValue_ + SGD', 'EMA of SGD', 'SGD momentum, 3 tensors (foreach)', 'Adam, 3 tensors (foreach)', 'AdamW, 3 tensors (foreach)'],
+    variants: ['SGD momentum', 'Adam', 'AdamW', 'RMSprop', 'clipGradNorm_ + SGD', 'clipGradValue_ + SGD', 'EMA of SGD', 'SGD momentum, 3 tensors (foreach)', 'Adam, 3 tensors (foreach)', 'AdamW, 3 tensors (foreach)', 'RMSprop, 2 tensors (foreach)'],
     inputs: (p, r) => [{ name: 'w', value: randomArr([p.n!], r), grad: false }, { name: 'G', value: randomArr([p.n!], r), grad: false }],
     gpu: ([w, g], _p, v, raw) => (v.endsWith('(foreach)') ? optimizerForeach(v, raw![0]!, raw![1]!) : optimizerGpu(v, w!, g!)),
     ref: ([w, g], _p, v) => optimizerRef(v.split(',')[0]!, w!, g!),

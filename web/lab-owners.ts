@@ -140,6 +140,7 @@ const SPECIAL: Record<string, (d: D) => Owners> = {
   },
   sgdMultiWGSL: (d) => multiTensor(d),
   adamMultiWGSL: (d) => multiTensor(d),
+  rmspropMultiWGSL: (d) => multiTensor(d),
   rowNormBackwardDxShortWGSL: (d) => {
     const [R, Dd] = [d.params[0]!, d.params[1]!];
     return { size: R * Dd, per: Dd, what: 'dx[r, j] (thread r writes row r)', of: (i) => folded(d, Math.floor(i / Dd)) };

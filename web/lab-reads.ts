@@ -172,7 +172,7 @@ export const READS: Record<string, (ctx: ReadContext) => ReadRule> = {
   },
   batchNorm: (ctx) => {
     const [N, C, H, W] = ctx.inputs[0]!.shape as [number, number, number, number];
-    const train = ctx.variant === 'training';
+    const train = ctx.variant.startsWith('training');
     return {
       exact: true, text: train ? 'y[n, c, h, w] reads all of channel c of x (its batch mean and variance), w[c] and b[c]' : 'y[n, c, h, w] reads x[n, c, h, w], w[c], b[c] and the running mean and variance of c',
       reads: (o) => {

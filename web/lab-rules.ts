@@ -162,6 +162,8 @@ export const RULES: Record<string, Rule> = {
   bnNormalizeWGSL: flat(w(0), `${ELEM}`),
   bnBackwardReduceWGSL: rows(w(0), 'workgroup c sums g and g · x̂ over channel c', undefined, 'channel'),
   bnBackwardDxWGSL: flat(w(0), 'thread i computes dx[i]'),
+  bnStatsNormalizeWGSL: rows(w(0), 'workgroup c computes channel c\'s mean and variance, then normalizes the channel, its threads striding over N·H·W', undefined, 'channel'),
+  bnBackwardFusedWGSL: rows(w(0), 'workgroup c sums g and g · x̂ over channel c, then writes the channel\'s dx', undefined, 'channel'),
   ROWNORM_STATS_WGSL: rows(w(0), 'workgroup r computes row r\'s mean and 1/std', undefined, 'row'),
   rowNormNormalizeWGSL: flat(w(0), `${ELEM}`),
   rowNormBackwardDxWGSL: rows(w(0), 'workgroup r computes row r of dx (two row sums in workgroup memory)', undefined, 'row'),
@@ -202,6 +204,7 @@ export const RULES: Record<string, Rule> = {
   // multi-tensor optimizers: tensor j's elements are threads [start_j, start_j + n_j), starts padded to 256
   sgdMultiWGSL: flat(multiThreads, 'thread start_j + e updates element e of tensor j (and its momentum); each workgroup lies in one tensor'),
   adamMultiWGSL: flat(multiThreads, 'thread start_j + e updates element e of tensor j and its two moments; each workgroup lies in one tensor'),
+  rmspropMultiWGSL: flat(multiThreads, 'thread start_j + e updates element e of tensor j and its running averages (and momentum); each workgroup lies in one tensor'),
   // short rows of layerNorm / groupNorm: p = R, D, ...
   ROWNORM_STATS_SHORT_WGSL: flat(w(0), 'thread r computes row r\'s mean and 1/std, walking the row alone'),
   rowNormBackwardDxShortWGSL: flat(w(0), 'thread r computes row r of dx, walking the row alone'),

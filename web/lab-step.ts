@@ -75,7 +75,7 @@ export function readerKernelOf(name: string): string {
     [/^conv2d_grad_input/, 'conv2dGradInputWGSL('], [/^conv2d_grad_weight_subgroup/, 'conv2dGradWeightSubgroupWGSL('],
     [/^conv2d_grad_weight_register/, 'conv2dGradWeightRegisterWGSL('], [/^conv2d_grad_weight/, 'conv2dGradWeightWGSL('],
     [/^conv2d_grad_bias/, 'CONV2D_GRAD_BIAS_WGSL'], [/^conv2d_weight_layout/, 'CONV2D_WEIGHT_LAYOUT_WGSL'], [/^conv2d_direct/, 'conv2dDirectWGSL('],
-    [/^bn_stats/, 'bnStatsWGSL('], [/^bn_eval_stats/, 'BN_EVAL_STATS_WGSL'], [/^bn_normalize/, 'bnNormalizeWGSL('],
+    [/^bn_stats_normalize/, 'bnStatsNormalizeWGSL('], [/^bn_backward_fused/, 'bnBackwardFusedWGSL('], [/^bn_stats/, 'bnStatsWGSL('], [/^bn_eval_stats/, 'BN_EVAL_STATS_WGSL'], [/^bn_normalize/, 'bnNormalizeWGSL('],
     [/^bn_backward_reduce/, 'bnBackwardReduceWGSL('], [/^bn_backward_dx/, 'bnBackwardDxWGSL('],
     [/^maxPool2d_fwd/, 'MAX_POOL_FWD_WGSL'], [/^maxPool2d_bwd_tiled/, 'MAX_POOL_BWD_TILED_WGSL'], [/^maxPool2d_bwd$/, 'MAX_POOL_BWD_WGSL'],
     [/^(crossEntropy|nllLoss)_fwd/, 'lossForwardWGSL('], [/^(crossEntropy|nllLoss)_bwd/, 'lossBackwardWGSL('], [/^loss_combine/, 'LOSS_COMBINE_WGSL'],

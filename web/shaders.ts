@@ -32,6 +32,7 @@ const INSTANCES: Record<string, unknown[][]> = {
   unaryForwardWGSL: [['relu'], ['sigmoid']],
   sgdMultiWGSL: [[2]],
   adamMultiWGSL: [[3]],
+  rmspropMultiWGSL: [[3]],
   unaryBackwardWGSL: [['relu']],
   binaryWGSL: [
     ['add', elementwise.BINARY_OPS.add.forward, { sameShape: true }],
@@ -65,6 +66,8 @@ const INSTANCES: Record<string, unknown[][]> = {
   bnNormalizeWGSL: [[true], [true, true, true]],
   bnBackwardReduceWGSL: [[false], [true]],
   bnBackwardDxWGSL: [[true, true], [true, true, true, true]],
+  bnStatsNormalizeWGSL: [[true, true, true]],
+  bnBackwardFusedWGSL: [[true, true]],
   rowNormNormalizeWGSL: [[true, true], [false, false]],
   rowNormBackwardDxWGSL: [[true]],
   rowNormBackwardDxShortWGSL: [[true]],
