@@ -36,7 +36,13 @@ export interface BatchNormOptions {
  * from cache), on GPUs when C >= FUSED_MIN_CHANNELS_GPU; 'always' and 'never' force one path (tests,
  * benchmarks). Results are the same up to float rounding either way (tested).
  */
-export const batchNormFusion: { mode: 'auto' | 'always' | 'never' } = { mode: 'auto' };
+export const batchNormFusion: BatchNormFusion = { mode: 'auto' };
+
+/** The setting `batchNormFusion` holds. */
+export interface BatchNormFusion {
+  /** 'auto' (the adapter decides, see `batchNormFusion`), 'always' or 'never'. */
+  mode: 'auto' | 'always' | 'never';
+}
 
 /**
  * Channels from which a GPU runs the fused kernels in 'auto' mode: one workgroup per channel then
