@@ -188,7 +188,7 @@ const GRAD_READS: Record<string, (ctx: ReadContext, k: number) => GradRule | nul
   },
   batchNorm: (ctx, k) => {
     const [N, C, H, W] = ctx.inputs[0]!.shape as [number, number, number, number];
-    const train = ctx.variant === 'training';
+    const train = ctx.variant.startsWith('training');
     const G = ctx.inputs.length;
     const channel = (input: number, c: number): Read[] => range(N * H * W).map((q) => ({ input, index: (Math.floor(q / (H * W)) * C + c) * H * W + (q % (H * W)) }));
     if (k === 0) {
