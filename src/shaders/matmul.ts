@@ -13,7 +13,7 @@
 // Params: M, N, K, rank (of the batch shape), z0 (first batch index of this dispatch: batches past
 //   65535 are split over several dispatches), shape[8], sa[8], sb[8] (batch shape and strides).
 //
-// Four kernels compute the same thing:
+// Five kernels compute the same thing:
 //  - `matmulTiledWGSL`, the fast one. A workgroup of 16x16 threads owns a 64x64 tile of C; each
 //    thread owns a 4x4 block of it. K is walked in steps of 16: the workgroup stages the 64x16
 //    slice of A and the 16x64 slice of B in workgroup memory (each of the 256 threads loads 4+4
@@ -45,6 +45,16 @@
 //    workgroup adds its 64 partial sums in a tree in workgroup memory. The sum is thus not in k order:
 //    it agrees with the other kernels to rounding. Grid: the M * N outputs over x (folded into y past
 //    65535 workgroups, as runtime.ts's grid1d does), z = batch.
+//  - `matmulSubgroupWGSL`, for CPU-backed adapters with the `subgroups` feature (lavapipe), M, N, K
+//    multiples of 4. On lavapipe every load at a lane-varying address is a loop over the 8 SIMD lanes
+//    (one scalar load each), and anything derived from a loop counter counts as lane-varying, so the
+//    vec4 kernel spends its time loading. Here a workgroup owns R rows of C (32 by default) and each
+//    thread 4 of its columns: all lanes need the same R rows of A, so lane l loads only the vec4s
+//    l, l + 8, ... of them and subgroupBroadcast hands each to every lane (R/8 loads per lane instead of
+//    R); B's 4 columns are the thread's own. 16 vec4 loads per lane feed 4 x 32 x 4 multiply-adds per
+//    step of 4 in k, against 8 per 4 x 4 x 4 in the vec4 kernel. The same idea as conv2dSubgroupWGSL.
+//    Measured on lavapipe: 2-4x the vec4 kernel on the MLP's products (bench/RESULTS.md, 2026-12-02).
+//    Grid: x = ceil(N/4 / 64) (64 threads along the columns), y = ceil(M / R), z = batch.
 
 import { RELU, memoize } from './common.js';
 

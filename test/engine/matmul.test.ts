@@ -172,7 +172,7 @@ describe('the tiled, vec4 and split-K kernels agree with the naive oracle kernel
         }
       });
     }
-  });
+  }, 300_000);
 
   it('the split-K kernel on odd K and output counts, with bias and ReLU, matches float64', async () => {
     // K = 1 and 3 leave most of the 64 threads without a k; 257 and 4099 give threads unequal shares.
@@ -290,11 +290,14 @@ describe('the tiled, vec4 and split-K kernels agree with the naive oracle kernel
   it('auto: the MLP products (Linear forward, its dX and dW) take the subgroup kernel on CPU-backed adapters with subgroups, vec4 elsewhere', async () => {
     const rt = E.runtime();
     const gen = new E.Generator(19);
+    // Sizes whose products (36x68x40, 36x40x68, 68x40x36) fill enough of the tiled kernel's tiles that
+    // the previous selection takes the vec4 kernel, not the naive one.
+    const [ROWS, IN, OUT] = [36, 40, 68];
     const expected = rt.cpuBacked && rt.info.subgroupMinSize >= 4 ? 'matmul_subgroup_32x4' : 'matmul_vec4';
     await E.scope(async () => {
-      const x = E.tensor(gen.uniformArray(12 * 20, -1, 1), [12, 20]).requiresGrad_();
-      const w = E.tensor(gen.uniformArray(8 * 20, -1, 1), [8, 20]).requiresGrad_();
-      const bias = E.tensor(gen.uniformArray(8, -1, 1), [8]).requiresGrad_();
+      const x = E.tensor(gen.uniformArray(ROWS * IN, -1, 1), [ROWS, IN]).requiresGrad_();
+      const w = E.tensor(gen.uniformArray(OUT * IN, -1, 1), [OUT, IN]).requiresGrad_();
+      const bias = E.tensor(gen.uniformArray(OUT, -1, 1), [OUT]).requiresGrad_();
       for (const subgroups of [null, false]) {
         matmulKernels.subgroups = subgroups;
         rt.trace = [];
@@ -314,22 +317,22 @@ describe('the tiled, vec4 and split-K kernels agree with the naive oracle kernel
         const wv = await w.toArray();
         const bv = await bias.toArray();
         // float64 y = relu(x @ W^T + b); the gradients of sum(y) are the masked sums below.
-        const z = new Float64Array(12 * 8);
-        for (let r = 0; r < 12; r++) {
-          for (let o = 0; o < 8; o++) {
+        const z = new Float64Array(ROWS * OUT);
+        for (let r = 0; r < ROWS; r++) {
+          for (let o = 0; o < OUT; o++) {
             let acc = bv[o]!;
-            for (let i = 0; i < 20; i++) acc += xv[r * 20 + i]! * wv[o * 20 + i]!;
-            z[r * 8 + o] = Math.max(acc, 0);
+            for (let i = 0; i < IN; i++) acc += xv[r * IN + i]! * wv[o * IN + i]!;
+            z[r * OUT + o] = Math.max(acc, 0);
           }
         }
-        const gx = new Float64Array(12 * 20);
-        const gw = new Float64Array(8 * 20);
-        for (let r = 0; r < 12; r++) {
-          for (let o = 0; o < 8; o++) {
-            if (z[r * 8 + o]! <= 0) continue;
-            for (let i = 0; i < 20; i++) {
-              gx[r * 20 + i] = gx[r * 20 + i]! + wv[o * 20 + i]!;
-              gw[o * 20 + i] = gw[o * 20 + i]! + xv[r * 20 + i]!;
+        const gx = new Float64Array(ROWS * IN);
+        const gw = new Float64Array(OUT * IN);
+        for (let r = 0; r < ROWS; r++) {
+          for (let o = 0; o < OUT; o++) {
+            if (z[r * OUT + o]! <= 0) continue;
+            for (let i = 0; i < IN; i++) {
+              gx[r * IN + i] = gx[r * IN + i]! + wv[o * IN + i]!;
+              gw[o * IN + i] = gw[o * IN + i]! + xv[r * IN + i]!;
             }
           }
         }

@@ -41,10 +41,12 @@ export interface GemmArgs {
   /** Batch shape of b, of batch's rank, 1 where b is broadcast (default: equal to batch). */
   bBatch?: readonly number[];
   /**
-   * 'tiled', 'vec4', 'dot' (split-K) or 'naive' (the one-thread-per-output oracle) forces a kernel,
-   * for tests. 'auto' (the default) takes the split-K kernel for few outputs and a long K (see
-   * `dotWins`), else the vec4 register-blocked kernel when M, N, K are multiples of 4, else the tiled
-   * kernel unless its 64x64 tiles would be less than a quarter full (then the naive one).
+   * 'tiled', 'vec4', 'dot' (split-K), 'subgroup' (subgroup broadcast; needs the `subgroups` feature)
+   * or 'naive' (the one-thread-per-output oracle) forces a kernel, for tests. 'auto' (the default)
+   * takes the split-K kernel for few outputs and a long K on GPUs, the subgroup kernel on CPU-backed
+   * adapters with subgroups when M, N, K are multiples of 4, else the naive kernel when 64x64 tiles
+   * would be less than a quarter full, else the vec4 kernel when M, N, K are multiples of 4, else the
+   * tiled one (see `autoKernel`).
    */
   kernel?: 'auto' | 'tiled' | 'naive' | 'vec4' | 'dot' | 'subgroup';
 }
