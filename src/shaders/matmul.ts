@@ -51,8 +51,8 @@
 //    vec4 kernel spends its time loading. Here a workgroup owns R rows of C (32 by default) and each
 //    thread 4 of its columns: all lanes need the same R rows of A, so lane l loads only the vec4s
 //    l, l + 8, ... of them and subgroupBroadcast hands each to every lane (R/8 loads per lane instead of
-//    R); B's 4 columns are the thread's own. 16 vec4 loads per lane feed 4 x 32 x 4 multiply-adds per
-//    step of 4 in k, against 8 per 4 x 4 x 4 in the vec4 kernel. The same idea as conv2dSubgroupWGSL.
+//    R); B's 4 columns are the thread's own. At R = 32, 8 vec4 loads per lane feed 32 x 4 x 4
+//    multiply-adds per step of 4 in k, against 8 per 4 x 4 x 4 in the vec4 kernel. The same idea as conv2dSubgroupWGSL.
 //    Measured on lavapipe: 2-4x the vec4 kernel on the MLP's products (bench/RESULTS.md, 2026-12-02).
 //    Grid: x = ceil(N/4 / 64) (64 threads along the columns), y = ceil(M / R), z = batch.
 

@@ -51,6 +51,14 @@ export interface GemmArgs {
   kernel?: 'auto' | 'tiled' | 'naive' | 'vec4' | 'dot' | 'subgroup';
 }
 
+/** Blocking of the subgroup matmul kernel (`matmulKernels.subgroupBlock`). */
+export interface SubgroupBlock {
+  /** Rows of C per workgroup, shared by its lanes through subgroupBroadcast (a multiple of the subgroup width, 8). */
+  R: number;
+  /** vec4 column groups of C per thread (4Q columns). */
+  Q: number;
+}
+
 /**
  * Knobs of gemm's automatic kernel choice, for tests and benchmarks (like conv's `convKernels`).
  */
@@ -62,7 +70,7 @@ export const matmulKernels = {
    * columns per thread. 32 x 4 measured best on lavapipe for the MLP's products (8 x 4, 16 x 4 and
    * 8 x 8 slower; bench/mlp-step.ts --block R,Q --products-only).
    */
-  subgroupBlock: { R: 32, Q: 1 },
+  subgroupBlock: { R: 32, Q: 1 } as SubgroupBlock,
 };
 
 /**
