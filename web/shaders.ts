@@ -43,6 +43,7 @@ const INSTANCES: Record<string, unknown[][]> = {
   matmulNaiveWGSL: [[{ transA: false, transB: false, bias: false }]],
   matmulVec4WGSL: [[{ transA: false, transB: false, bias: false }], [{ transA: true, transB: true, bias: true }]],
   matmulDotWGSL: [[{ transA: false, transB: true, bias: true }]],
+  matmulSubgroupWGSL: [[{ transA: false, transB: true, bias: true }, 32, 1, 8], [{ transA: true, transB: false, bias: false }, 32, 1, 8]],
   conv2dForwardWGSL: [[{ BM: 256, BN: 32, BK: 8, TM: 8, TN: 4 }], [{ BM: 128, BN: 64, BK: 8, TM: 8, TN: 4 }, true]],
   conv2dGradInputWGSL: [[{ BM: 256, BN: 16, BK: 8, TM: 4, TN: 4 }, true]],
   conv2dGradWeightWGSL: [[{ BM: 32, BN: 16, BK: 8, TM: 4, TN: 4 }]],

@@ -13,7 +13,7 @@
 // Params: M, N, K, rank (of the batch shape), z0 (first batch index of this dispatch: batches past
 //   65535 are split over several dispatches), shape[8], sa[8], sb[8] (batch shape and strides).
 //
-// Four kernels compute the same thing:
+// Five kernels compute the same thing:
 //  - `matmulTiledWGSL`, the fast one. A workgroup of 16x16 threads owns a 64x64 tile of C; each
 //    thread owns a 4x4 block of it. K is walked in steps of 16: the workgroup stages the 64x16
 //    slice of A and the 16x64 slice of B in workgroup memory (each of the 256 threads loads 4+4
@@ -45,6 +45,16 @@
 //    workgroup adds its 64 partial sums in a tree in workgroup memory. The sum is thus not in k order:
 //    it agrees with the other kernels to rounding. Grid: the M * N outputs over x (folded into y past
 //    65535 workgroups, as runtime.ts's grid1d does), z = batch.
+//  - `matmulSubgroupWGSL`, for CPU-backed adapters with the `subgroups` feature (lavapipe), M, N, K
+//    multiples of 4. On lavapipe every load at a lane-varying address is a loop over the 8 SIMD lanes
+//    (one scalar load each), and anything derived from a loop counter counts as lane-varying, so the
+//    vec4 kernel spends its time loading. Here a workgroup owns R rows of C (32 by default) and each
+//    thread 4 of its columns: all lanes need the same R rows of A, so lane l loads only the vec4s
+//    l, l + 8, ... of them and subgroupBroadcast hands each to every lane (R/8 loads per lane instead of
+//    R); B's 4 columns are the thread's own. At R = 32, 8 vec4 loads per lane feed 32 x 4 x 4
+//    multiply-adds per step of 4 in k, against 8 per 4 x 4 x 4 in the vec4 kernel. The same idea as conv2dSubgroupWGSL.
+//    Measured on lavapipe: 2-4x the vec4 kernel on the MLP's products (bench/RESULTS.md, 2026-12-02).
+//    Grid: x = ceil(N/4 / 64) (64 threads along the columns), y = ceil(M / R), z = batch.
 
 import { RELU, memoize } from './common.js';
 
@@ -303,5 +313,81 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     workgroupBarrier();
   }
   if (li == 0u) { store_c(z * p.M * p.N, m, n, partial[0]); }
+}`;
+});
+
+/** Threads per workgroup of the subgroup kernel (a row of column blocks sharing one block of rows). */
+export const SUBGROUP_WG = 64;
+
+/**
+ * Subgroup-broadcast kernel for CPU-backed adapters (see `matmulSubgroupWGSL`'s opening comment).
+ * `R` rows per workgroup (a multiple of `S`), `Q` vec4 column groups per thread, `S` the subgroup
+ * width it relies on (lanes 0..S-1 load the shared rows; needs a subgroup of at least S lanes).
+ */
+export const matmulSubgroupWGSL = memoize(function matmulSubgroupWGSL(v: MatmulVariant, R: number, Q: number, S: number): string {
+  if (R % S !== 0 || R % 4 !== 0) throw new Error(`matmulSubgroupWGSL: R=${R} must be a multiple of S=${S} and of 4`);
+  const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+  const L = 'xyzw';
+  const loadsPerLane = R / S; // vec4 loads of A per lane per step of 4 in k (R vec4s in all)
+  // A: lane `lane` loads the vec4s numbered lane + S*i; the subgroup then holds the R rows x 4 k.
+  //   A [M, K]: vec4 number t = row m0 + t over k0..k0+3.
+  //   A^T ([K, M]): vec4 number t = k0 + t / (R/4) over rows m0 + 4(t % (R/4)) .. +3.
+  const loadA = range(loadsPerLane).map((i) => (v.transA
+    ? `    { let t = lane + ${S * i}u; av${i} = A[offA + (k0 + t / ${R / 4}u) * M4 + min(mq0 + t % ${R / 4}u, M4 - 1u)]; }`
+    : `    av${i} = A[offA + min(m0 + lane + ${S * i}u, p.M - 1u) * K4 + kq];`)).join('\n');
+  // a(r, k0 + kk) as an expression over the broadcast vec4s (names from `shares`).
+  const aAt = (r: number, kk: number) => (v.transA ? `s${kk * (R / 4) + Math.floor(r / 4)}.${L[r % 4]}` : `s${r}.${L[kk]}`);
+  const shares = range(R).map((t) => `    let s${t} = subgroupBroadcast(av${Math.floor(t / S)}, ${t % S}u);`).join('\n');
+  // B: this thread's own 4Q columns, as bk{kk}_{q} = b(k0 + kk, columns of group q) (vec4 over n).
+  const loadB = v.transB
+    ? range(Q).map((q) => range(4).map((c) => `    let br${q}_${c} = B[offB + (4u * nq${q} + ${c}u) * K4 + kq];`).join('\n')).join('\n') + '\n'
+      + range(4).map((kk) => range(Q).map((q) => `    let bk${kk}_${q} = vec4<f32>(${range(4).map((c) => `br${q}_${c}.${L[kk]}`).join(', ')});`).join('\n')).join('\n')
+    : range(4).map((kk) => range(Q).map((q) => `    let bk${kk}_${q} = B[offB + (k0 + ${kk}u) * N4 + nq${q}];`).join('\n')).join('\n');
+  const update = range(R).map((r) => range(Q).map((q) => `    acc${r}_${q} = ${range(4).reduce((acc, kk) => `fma(vec4<f32>(${aAt(r, kk)}), bk${kk}_${q}, ${acc})`, `acc${r}_${q}`)};`).join('\n')).join('\n');
+  const stores = range(R).map((r) => `  if (m0 + ${r}u < p.M) {
+${range(Q).map((q) => `    if (live${q}) { C[cBase + (m0 + ${r}u) * N4 + nq${q}] = ${epilogue(v, `acc${r}_${q}${v.bias ? ` + BIAS[nq${q}]` : ''}`, 'vec4')}; }`).join('\n')}
+  }`).join('\n');
+  return /* wgsl */ `// matmul (subgroup broadcast; CPU-backed adapters): C[z] = ${variantName(v)}; M, N, K multiples of 4 (see src/shaders/matmul.ts).
+// Workgroup (${SUBGROUP_WG} threads) = rows m0 = ${R} * workgroup_id.y .. m0 + ${R - 1} of C; thread gid.x owns columns
+// 4 * (${Q} * gid.x + q) .. +3 for q < ${Q}, i.e. a ${R} x ${4 * Q} block of C. Every lane needs the same ${R} rows of A,
+// so per step of 4 in k lane l < ${S} loads ${loadsPerLane} vec4 of them and subgroupBroadcast hands each to every lane
+// (on lavapipe each lane-varying load is a loop over the SIMD lanes: one load instead of ${S}). B's
+// values are the thread's own: ${4 * Q} vec4 loads per step. The k loop has a uniform trip count and no
+// early exit (rows and columns past the matrix are clamped on load and not stored), so every broadcast
+// runs in uniform control flow. Grid: x = ceil(N/4 / ${Q} / ${SUBGROUP_WG}), y = ceil(M / ${R}), z = batch.
+enable subgroups;
+struct Params { M: u32, N: u32, K: u32, rank: u32, z0: u32, shape: array<u32, 8>, sa: array<u32, 8>, sb: array<u32, 8> }
+@group(0) @binding(0) var<storage, read> p: Params;
+@group(0) @binding(1) var<storage, read> A: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> B: array<vec4<f32>>;
+${v.bias ? '@group(0) @binding(3) var<storage, read> BIAS: array<vec4<f32>>;\n' : ''}@group(0) @binding(${v.bias ? 4 : 3}) var<storage, read_write> C: array<vec4<f32>>;
+
+// (Offsets are multiples of 4 here: whole matrices whose sizes are multiples of 4.)
+${BATCH_OFFSETS}
+${v.relu ? RELU : ''}
+@compute @workgroup_size(${SUBGROUP_WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg: vec3<u32>, @builtin(subgroup_invocation_id) sgi: u32) {
+  let lane = min(sgi, ${S - 1}u); // lanes past ${S - 1} repeat lane ${S - 1}'s loads (never broadcast)
+  let M4 = p.M / 4u;
+  let N4 = p.N / 4u;
+  let K4 = p.K / 4u;
+  let m0 = wg.y * ${R}u;
+  let mq0 = m0 / 4u;
+${range(Q).map((q) => `  let live${q} = ${Q}u * gid.x + ${q}u < N4;\n  let nq${q} = min(${Q}u * gid.x + ${q}u, N4 - 1u);`).join('\n')}
+  let z = wg.z + p.z0;
+  let offs = batch_offsets(z);
+  let offA = offs.x / 4u;
+  let offB = offs.y / 4u;
+${range(R).map((r) => range(Q).map((q) => `  var acc${r}_${q} = vec4<f32>(0.0);`).join('\n')).join('\n')}
+${range(loadsPerLane).map((i) => `  var av${i}: vec4<f32>;`).join('\n')}
+  for (var kq = 0u; kq < K4; kq++) {
+    let k0 = kq * 4u;
+${loadA}
+${shares}
+${loadB}
+${update}
+  }
+  let cBase = z * M4 * p.N; // batch z's C, in vec4s
+${stores}
 }`;
 });

@@ -3,6 +3,7 @@ import * as E from '../../src/index.js';
 import { checkOp, expectClose } from '../helpers/gradcheck.js';
 import { useGPU } from '../helpers/gpu.js';
 import { matmulRef, matmulRefGrad, linearRef, linearRefGrad } from '../reference/matmul.js';
+import { matmulKernels } from '../../src/engine/ops/matmul.js';
 
 useGPU();
 
@@ -156,7 +157,7 @@ describe('the tiled, vec4 and split-K kernels agree with the naive oracle kernel
             for (const withBias of [false, true]) {
               const label = `M=${sz.M} N=${sz.N} K=${sz.K} batch ${s(sz.batch)}: A${transA ? '^T' : ''} @ B${transB ? '^T' : ''}${withBias ? ' + bias' : ''}`;
               const o = { ...sz, transA, transB };
-              const run = (kernel: 'tiled' | 'naive' | 'vec4' | 'dot') => E.gemm({ a, b, bias: withBias ? bias : null, out: E.empty([...sz.batch, sz.M, sz.N]), kernel, ...o }).toArray();
+              const run = (kernel: 'tiled' | 'naive' | 'vec4' | 'dot' | 'subgroup') => E.gemm({ a, b, bias: withBias ? bias : null, out: E.empty([...sz.batch, sz.M, sz.N]), kernel, ...o }).toArray();
               const naive = await run('naive');
               const tiled = await run('tiled');
               expectClose(naive, cpuGemm(aData, bData, withBias ? biasData : null, o), { atol: 1e-5, rtol: 1e-5 }, `naive ${label} vs CPU`);
@@ -164,13 +165,14 @@ describe('the tiled, vec4 and split-K kernels agree with the naive oracle kernel
               expectClose(await run('dot'), naive, { atol: 1e-5, rtol: 1e-5 }, `dot ${label} vs naive`);
               if (sz.M % 4 === 0 && sz.N % 4 === 0 && sz.K % 4 === 0) {
                 expectClose(await run('vec4'), naive, { atol: 1e-5, rtol: 1e-5 }, `vec4 ${label} vs naive`);
+                if (E.runtime().info.subgroupMinSize >= 4) expectClose(await run('subgroup'), naive, { atol: 1e-5, rtol: 1e-5 }, `subgroup ${label} vs naive`);
               }
             }
           }
         }
       });
     }
-  });
+  }, 300_000);
 
   it('the split-K kernel on odd K and output counts, with bias and ReLU, matches float64', async () => {
     // K = 1 and 3 leave most of the 64 threads without a k; 257 and 4099 give threads unequal shares.
@@ -230,6 +232,117 @@ describe('the tiled, vec4 and split-K kernels agree with the naive oracle kernel
       const short = rt.trace.map((d) => d.kernel.name);
       rt.trace = null;
       expect(short).toEqual(['matmul_naive']);
+    });
+  });
+
+  // The subgroup-broadcast kernel (CPU-backed adapters with `subgroups`) under other blockings than the
+  // default: rows past M inside a workgroup's block (M = 36, 68 against 8- and 16-row blocks), columns past N
+  // inside a thread's 4Q (N = 44, 20 with Q = 2), more than one workgroup of columns (N = 264), bias,
+  // ReLU and broadcast batches, every transposition, against the float64 product of the stored layouts.
+  it('the subgroup kernel under each blocking, with bias and ReLU, matches float64 (devices with subgroups)', async () => {
+    if (E.runtime().info.subgroupMinSize < 4) {
+      expect(() => E.gemm({ a: E.zeros([16]), b: E.zeros([16]), M: 4, N: 4, K: 4, out: E.empty([4, 4]), kernel: 'subgroup' })).toThrow(/gemm: the subgroup kernel needs/);
+      return;
+    }
+    const gen = new E.Generator(17);
+    const sizes = [
+      { M: 68, N: 44, K: 36, batch: [2, 3], aBatch: [2, 1], bBatch: [1, 3] },
+      { M: 36, N: 264, K: 8, batch: [], aBatch: [], bBatch: [] },
+      { M: 4, N: 20, K: 4, batch: [2], aBatch: [2], bBatch: [1] },
+    ];
+    // The default 32 x 4 blocking runs in the test above; each transposition here under one epilogue
+    // (a kernel compile per variant is what makes this test slow on a CPU).
+    const blocks = [{ R: 8, Q: 1 }, { R: 16, Q: 2 }];
+    const epilogues = [[false, false], [true, false], [true, true], [false, true]] as const;
+    const rt = E.runtime();
+    try {
+      for (const sz of sizes) {
+        const { aData, bData, biasData } = gemmOperands(gen, sz);
+        await E.scope(async () => {
+          const a = E.tensor(aData, [aData.length]);
+          const b = E.tensor(bData, [bData.length]);
+          const bias = E.tensor(biasData, [sz.N]);
+          for (const block of blocks) {
+            matmulKernels.subgroupBlock = block;
+            for (const transA of [false, true]) {
+              for (const transB of [false, true]) {
+                const [withBias, relu] = epilogues[(transA ? 2 : 0) + (transB ? 1 : 0)]!;
+                const o = { ...sz, transA, transB };
+                const label = `subgroup R=${block.R} Q=${block.Q} M=${sz.M} N=${sz.N} K=${sz.K} batch ${s(sz.batch)}: ${relu ? 'relu(' : ''}A${transA ? '^T' : ''} @ B${transB ? '^T' : ''}${withBias ? ' + bias' : ''}${relu ? ')' : ''}`;
+                rt.trace = [];
+                const out = E.gemm({ a, b, bias: withBias ? bias : null, relu, out: E.empty([...sz.batch, sz.M, sz.N]), kernel: 'subgroup', ...o });
+                const names = rt.trace.map((d) => d.kernel.name);
+                rt.trace = null;
+                expect(names, label).toEqual([`matmul_subgroup_${block.R}x${4 * block.Q}`]);
+                const want = cpuGemm(aData, bData, withBias ? biasData : null, o).map((v) => (relu ? Math.max(v, 0) : v));
+                expectClose(await out.toArray(), want, { atol: 1e-5, rtol: 1e-5 }, label);
+              }
+            }
+          }
+        });
+      }
+    } finally {
+      matmulKernels.subgroupBlock = { R: 32, Q: 1 };
+      rt.trace = null;
+    }
+  }, 300_000);
+
+  it('auto: the MLP products (Linear forward, its dX and dW) take the subgroup kernel on CPU-backed adapters with subgroups, vec4 elsewhere', async () => {
+    const rt = E.runtime();
+    const gen = new E.Generator(19);
+    // Sizes whose products (36x68x40, 36x40x68, 68x40x36) fill enough of the tiled kernel's tiles that
+    // the previous selection takes the vec4 kernel, not the naive one.
+    const [ROWS, IN, OUT] = [36, 40, 68];
+    const expected = rt.cpuBacked && rt.info.subgroupMinSize >= 4 ? 'matmul_subgroup_32x4' : 'matmul_vec4';
+    await E.scope(async () => {
+      const x = E.tensor(gen.uniformArray(ROWS * IN, -1, 1), [ROWS, IN]).requiresGrad_();
+      const w = E.tensor(gen.uniformArray(OUT * IN, -1, 1), [OUT, IN]).requiresGrad_();
+      const bias = E.tensor(gen.uniformArray(OUT, -1, 1), [OUT]).requiresGrad_();
+      for (const subgroups of [null, false]) {
+        matmulKernels.subgroups = subgroups;
+        rt.trace = [];
+        let names: string[];
+        let y: E.Tensor;
+        try {
+          y = E.linear(x, w, bias, { relu: true });
+          y.sum().backward();
+          names = rt.trace.filter((d) => d.kernel.name.startsWith('matmul')).map((d) => d.kernel.name);
+        } finally {
+          rt.trace = null;
+          matmulKernels.subgroups = null;
+        }
+        // forward x @ W^T, dX = g @ W, dW = g^T @ x.
+        expect(names).toEqual(new Array(3).fill(subgroups === false ? 'matmul_vec4' : expected));
+        const xv = await x.toArray();
+        const wv = await w.toArray();
+        const bv = await bias.toArray();
+        // float64 y = relu(x @ W^T + b); the gradients of sum(y) are the masked sums below.
+        const z = new Float64Array(ROWS * OUT);
+        for (let r = 0; r < ROWS; r++) {
+          for (let o = 0; o < OUT; o++) {
+            let acc = bv[o]!;
+            for (let i = 0; i < IN; i++) acc += xv[r * IN + i]! * wv[o * IN + i]!;
+            z[r * OUT + o] = Math.max(acc, 0);
+          }
+        }
+        const gx = new Float64Array(ROWS * IN);
+        const gw = new Float64Array(OUT * IN);
+        for (let r = 0; r < ROWS; r++) {
+          for (let o = 0; o < OUT; o++) {
+            if (z[r * OUT + o]! <= 0) continue;
+            for (let i = 0; i < IN; i++) {
+              gx[r * IN + i] = gx[r * IN + i]! + wv[o * IN + i]!;
+              gw[o * IN + i] = gw[o * IN + i]! + xv[r * IN + i]!;
+            }
+          }
+        }
+        expectClose(await y.toArray(), z, { atol: 1e-5, rtol: 1e-5 }, `linear forward (${names[0]})`);
+        expectClose(await x.grad!.toArray(), gx, { atol: 1e-5, rtol: 1e-5 }, `linear dX (${names[1]})`);
+        expectClose(await w.grad!.toArray(), gw, { atol: 1e-5, rtol: 1e-5 }, `linear dW (${names[2]})`);
+        x.grad = null;
+        w.grad = null;
+        bias.grad = null;
+      }
     });
   });
 

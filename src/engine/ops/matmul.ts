@@ -3,7 +3,7 @@
 // both are built on. Backward passes read operands transposed in place (no transpose copies).
 
 import { runtime, grid1d, EngramError } from '../runtime.js';
-import { matmulTiledWGSL, matmulNaiveWGSL, matmulVec4WGSL, matmulDotWGSL, TILE, WG_SIDE, type MatmulVariant } from '../../shaders/matmul.js';
+import { matmulTiledWGSL, matmulNaiveWGSL, matmulVec4WGSL, matmulDotWGSL, matmulSubgroupWGSL, SUBGROUP_WG, TILE, WG_SIDE, type MatmulVariant } from '../../shaders/matmul.js';
 import { empty, withGrad, type Tensor } from '../tensor.js';
 import { MAX_RANK, numel, padRank, sameShape, shapeStr } from '../shape.js';
 import { sumTo, reluBackwardFromOutput } from './elementwise.js';
@@ -41,12 +41,45 @@ export interface GemmArgs {
   /** Batch shape of b, of batch's rank, 1 where b is broadcast (default: equal to batch). */
   bBatch?: readonly number[];
   /**
-   * 'tiled', 'vec4', 'dot' (split-K) or 'naive' (the one-thread-per-output oracle) forces a kernel,
-   * for tests. 'auto' (the default) takes the split-K kernel for few outputs and a long K (see
-   * `dotWins`), else the vec4 register-blocked kernel when M, N, K are multiples of 4, else the tiled
-   * kernel unless its 64x64 tiles would be less than a quarter full (then the naive one).
+   * 'tiled', 'vec4', 'dot' (split-K), 'subgroup' (subgroup broadcast; needs the `subgroups` feature)
+   * or 'naive' (the one-thread-per-output oracle) forces a kernel, for tests. 'auto' (the default)
+   * takes the split-K kernel for few outputs and a long K on GPUs, the subgroup kernel on CPU-backed
+   * adapters with subgroups when M, N, K are multiples of 4, else the naive kernel when 64x64 tiles
+   * would be less than a quarter full, else the vec4 kernel when M, N, K are multiples of 4, else the
+   * tiled one (see `autoKernel`).
    */
-  kernel?: 'auto' | 'tiled' | 'naive' | 'vec4' | 'dot';
+  kernel?: 'auto' | 'tiled' | 'naive' | 'vec4' | 'dot' | 'subgroup';
+}
+
+/** Blocking of the subgroup matmul kernel (`matmulKernels.subgroupBlock`). */
+export interface SubgroupBlock {
+  /** Rows of C per workgroup, shared by its lanes through subgroupBroadcast (a multiple of the subgroup width, 8). */
+  R: number;
+  /** vec4 column groups of C per thread (4Q columns). */
+  Q: number;
+}
+
+/**
+ * Knobs of gemm's automatic kernel choice, for tests and benchmarks (like conv's `convKernels`).
+ */
+export const matmulKernels = {
+  /** false keeps the automatic choice off the subgroup kernel; null (default) uses it where it applies. */
+  subgroups: null as boolean | null,
+  /**
+   * Blocking of the subgroup kernel: R rows per workgroup (a multiple of the subgroup width) x 4Q
+   * columns per thread. 32 x 4 measured best on lavapipe for the MLP's products (8 x 4, 16 x 4 and
+   * 8 x 8 slower; bench/mlp-step.ts --block R,Q --products-only).
+   */
+  subgroupBlock: { R: 32, Q: 1 } as SubgroupBlock,
+};
+
+/**
+ * The subgroup width the subgroup kernel relies on (8, or 4 on a device whose subgroups may be as
+ * narrow as 4), or 0 where the device has no `subgroups` feature.
+ */
+function subgroupWidth(): number {
+  const size = runtime().info.subgroupMinSize;
+  return size >= 8 ? 8 : size >= 4 ? 4 : 0;
 }
 
 /** Contiguous strides of an operand's batch dimensions in elements (0 where it is broadcast). */
@@ -100,12 +133,21 @@ export function gemm(args: GemmArgs): Tensor {
     throw new EngramError(`gemm: the vec4 kernel needs M, N, K multiples of 4 (and float32 operands), got M=${M}, N=${N}, K=${K}`);
   }
   if (kernel === 'dot' && variant.f16) throw new EngramError('gemm: the dot kernel needs float32 operands (float16 matmul precision is on)');
-  const choice = kernel === 'auto' ? autoKernel(total * M * N, M, N, K, variant.f16 === true, rt.cpuBacked) : kernel;
-  const wgsl = { dot: matmulDotWGSL, vec4: matmulVec4WGSL, naive: matmulNaiveWGSL, tiled: matmulTiledWGSL }[choice](variant);
-  const name = choice === 'tiled' ? (variant.f16 ? 'matmul_f16' : 'matmul') : `matmul_${choice}`;
+  const S = subgroupWidth();
+  if (kernel === 'subgroup' && !(M % 4 === 0 && N % 4 === 0 && K % 4 === 0 && !variant.f16 && S > 0)) {
+    throw new EngramError(`gemm: the subgroup kernel needs M, N, K multiples of 4, float32 operands and a device with the 'subgroups' feature (subgroups of at least 4 lanes), got M=${M}, N=${N}, K=${K}, subgroup min size ${rt.info.subgroupMinSize}`);
+  }
+  const useSubgroups = S > 0 && matmulKernels.subgroups !== false && rt.cpuBacked;
+  const choice = kernel === 'auto' ? autoKernel(total * M * N, M, N, K, variant.f16 === true, rt.cpuBacked, useSubgroups) : kernel;
+  const { Q } = matmulKernels.subgroupBlock;
+  const R = Math.max(S, matmulKernels.subgroupBlock.R - (matmulKernels.subgroupBlock.R % Math.max(S, 1)));
+  const wgsl = choice === 'subgroup' ? matmulSubgroupWGSL(variant, R, Q, S)
+    : { dot: matmulDotWGSL, vec4: matmulVec4WGSL, naive: matmulNaiveWGSL, tiled: matmulTiledWGSL }[choice](variant);
+  const name = choice === 'tiled' ? (variant.f16 ? 'matmul_f16' : 'matmul') : choice === 'subgroup' ? `matmul_subgroup_${R}x${4 * Q}` : `matmul_${choice}`;
   const k = rt.kernel({ name, wgsl, bindings: bias ? ['read', 'read', 'read', 'write'] : ['read', 'read', 'write'] });
   const buffers = bias ? [a.buffer, b.buffer, bias.buffer, out.buffer] : [a.buffer, b.buffer, out.buffer];
   const [gx, gy] = choice === 'dot' ? grid1d(M * N, 1)
+    : choice === 'subgroup' ? [Math.ceil(N / 4 / Q / SUBGROUP_WG), Math.ceil(M / R)]
     : choice === 'vec4' ? [Math.ceil(N / 4 / 8), Math.ceil(M / 4 / 8)]
       : choice === 'naive' ? [Math.ceil(N / WG_SIDE), Math.ceil(M / WG_SIDE)]
         : [Math.ceil(N / TILE), Math.ceil(M / TILE)];
@@ -120,7 +162,7 @@ export function gemm(args: GemmArgs): Tensor {
 /**
  * The kernel `gemm` picks by itself for `outputs` elements of C (all batches) of an M x N x K product.
  */
-function autoKernel(outputs: number, M: number, N: number, K: number, f16: boolean, cpuBacked: boolean): 'dot' | 'vec4' | 'naive' | 'tiled' {
+function autoKernel(outputs: number, M: number, N: number, K: number, f16: boolean, cpuBacked: boolean, subgroups: boolean): 'dot' | 'vec4' | 'naive' | 'tiled' | 'subgroup' {
   // Few outputs over a long K (a classifier head, 64x10x4096; a weight gradient over a large
   // batch): any one-thread-per-output kernel leaves the GPU nearly idle, each thread walking K
   // alone, so split K over a workgroup per output. (H200: the naive kernel took ~0.25 ms for
@@ -130,6 +172,10 @@ function autoKernel(outputs: number, M: number, N: number, K: number, f16: boole
   // 2.8-4.5 (`npm run bench -- --quick`, three runs); 64x10x256 4.1 vs 0.74 and 128x64x1024 126 vs
   // 30-48 (a one-off script). The thresholds are a first guess, not yet tuned on a GPU.
   if (!f16 && outputs <= 8192 && K >= 256 && !cpuBacked) return 'dot';
+  // CPU-backed adapters with subgroups: the subgroup-broadcast kernel wherever the shapes allow it,
+  // small products included (it has no barriers, and the naive kernel's two lane-varying loads per
+  // multiply-add are what it avoids). Measured on lavapipe, see bench/RESULTS.md (2026-12-02).
+  if (subgroups && M % 4 === 0 && N % 4 === 0 && K % 4 === 0 && !f16) return 'subgroup';
   // Small matrices (per-head attention scores, vector-matrix products, a batch of 1x1s) would
   // leave most of a 64x64 tile's threads idle yet waiting at its barriers; one thread per output
   // is faster there.
