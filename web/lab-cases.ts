@@ -43,10 +43,10 @@ export const CORE_CASES: OpCase[] = [
   },
   {
     id: 'gemm', title: 'gemm, each kernel forced', family: 'matmul',
-    about: 'C = A @ B through E.gemm with its kernel forced: naive (a thread per element), tiled (64×64 tiles staged in workgroup memory), vec4 (4×4 register blocks, M, N, K multiples of 4), dot (split-K: a workgroup per output). Forward kernels: no gradient here (the matmul panel checks the backward).',
-    kernels: ['matmulNaiveWGSL', 'matmulTiledWGSL', 'matmulVec4WGSL', 'matmulDotWGSL'],
+    about: 'C = A @ B through E.gemm with its kernel forced: naive (a thread per element), tiled (64×64 tiles staged in workgroup memory), vec4 (4×4 register blocks, M, N, K multiples of 4), dot (split-K: a workgroup per output), subgroup (CPU-backed adapters: 32 rows of C a workgroup, the rows of A shared across lanes by subgroupBroadcast; needs the adapter\'s subgroups feature and M, N, K multiples of 4). Forward kernels: no gradient here (the matmul panel checks the backward).',
+    kernels: ['matmulNaiveWGSL', 'matmulTiledWGSL', 'matmulVec4WGSL', 'matmulDotWGSL', 'matmulSubgroupWGSL'],
     params: { M: 8, K: 12, N: 8 },
-    variants: ['vec4', 'tiled', 'naive', 'dot'],
+    variants: ['vec4', 'tiled', 'naive', 'dot', 'subgroup'],
     inputs: (p, r) => [{ name: 'A', value: randomArr([p.M!, p.K!], r), grad: false }, { name: 'B', value: randomArr([p.K!, p.N!], r), grad: false }],
     gpu: ([a, b], p, v) => E.gemm({ a: a!, b: b!, out: E.empty([p.M!, p.N!]), M: p.M!, N: p.N!, K: p.K!, kernel: v as 'vec4' }),
     ref: ([a, b]) => matmulRef(a!, b!),

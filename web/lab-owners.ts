@@ -89,6 +89,19 @@ const SPECIAL: Record<string, (d: D) => Owners> = {
       },
     };
   },
+  matmulSubgroupWGSL: (d) => {
+    // Workgroup (x, y) = columns 64·4Q·x .. and rows R·y .. of C; thread t = columns 4Q·t .. 4Q·t + 4Q - 1 of that block.
+    const [R, C4] = nums(d.name) as [number, number];
+    const [M, N] = [d.params[0]!, d.params[1]!];
+    const tileN = 64 * C4;
+    return {
+      size: M * N * d.workgroups[2], per: R * C4, what: `C[r, c] (${R} rows × ${C4} columns a thread)`,
+      of: (i) => {
+        const [z, r, c] = [Math.floor(i / (M * N)), Math.floor(i / N) % M, i % N];
+        return { wg: [Math.floor(c / tileN), Math.floor(r / R), z], thread: Math.floor((c % tileN) / C4) };
+      },
+    };
+  },
   conv2dSubgroupWGSL: (d) => {
     const p = d.params;
     const [, PPT, CPT] = nums(d.name) as [number, number, number];

@@ -111,6 +111,10 @@ export const RULES: Record<string, Rule> = {
   matmulNaiveWGSL: { kind: 'tiles', M: w(0), N: w(1), tileM: 16, tileN: 16, owns: 'a 16 × 16 workgroup owns a 16 × 16 tile of C, one element per thread, each walking all of K' },
   matmulTiledWGSL: { kind: 'tiles', M: w(0), N: w(1), tileM: TILE, tileN: TILE, owns: `a ${WG_SIDE} × ${WG_SIDE} workgroup owns a ${TILE} × ${TILE} tile of C, ${(TILE / WG_SIDE) ** 2} elements per thread (strided by ${WG_SIDE}), staging slices of A and B in workgroup memory step by step along K` },
   matmulVec4WGSL: { kind: 'tiles', M: w(0), N: w(1), tileM: 32, tileN: 32, owns: 'an 8 × 8 workgroup owns a 32 × 32 tile of C, a 4 × 4 register block per thread, vec4 loads, no workgroup memory' },
+  matmulSubgroupWGSL: {
+    kind: 'custom', owns: 'a 64-thread workgroup owns R rows × 64·4Q columns of C (R × 4Q in the kernel name); thread t owns 4Q neighbouring columns in all R rows (vec4 stores); its lanes share the R rows of A through subgroupBroadcast',
+    grid: (p, n, z) => [Math.ceil(p[1]! / nums(n)[1]! / 64), Math.ceil(p[0]! / nums(n)[0]!), z],
+  },
   matmulDotWGSL: rows((p) => p[0]! * p[1]!, 'workgroup j computes output j: its 64 threads split K, then add their partial sums in workgroup memory'),
   // conv2d
   conv2dForwardWGSL: rows((p, n) => Math.ceil(p[15]! / nums(n)[1]!) * Math.ceil(p[16]! / nums(n)[2]!), 'workgroup t owns a BM × BN tile of the implicit GEMM (BM output pixels × BN channels), TM × TN per thread, staging BK-deep slices in workgroup memory', (p) => Math.ceil(p[17]! / p[19]!), 'tile'),

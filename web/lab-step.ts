@@ -70,7 +70,7 @@ export function familyOf(name: string): string {
  */
 export function readerKernelOf(name: string): string {
   const rules: [RegExp, string][] = [
-    [/^matmul_naive/, 'matmulNaiveWGSL('], [/^matmul_vec4/, 'matmulVec4WGSL('], [/^matmul_dot/, 'matmulDotWGSL('], [/^matmul(_f16)?$/, 'matmulTiledWGSL('],
+    [/^matmul_subgroup/, 'matmulSubgroupWGSL('], [/^matmul_naive/, 'matmulNaiveWGSL('], [/^matmul_vec4/, 'matmulVec4WGSL('], [/^matmul_dot/, 'matmulDotWGSL('], [/^matmul(_f16)?$/, 'matmulTiledWGSL('],
     [/^conv2d_subgroup/, 'conv2dSubgroupWGSL('], [/^conv2d_register/, 'conv2dRegisterWGSL('], [/^conv2d_fwd/, 'conv2dForwardWGSL('],
     [/^conv2d_grad_input/, 'conv2dGradInputWGSL('], [/^conv2d_grad_weight_subgroup/, 'conv2dGradWeightSubgroupWGSL('],
     [/^conv2d_grad_weight_register/, 'conv2dGradWeightRegisterWGSL('], [/^conv2d_grad_weight/, 'conv2dGradWeightWGSL('],
