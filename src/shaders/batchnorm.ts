@@ -182,6 +182,38 @@ function gradAt(relu: boolean): string {
 }
 
 /**
+ * The start of both training-mode backward kernels (bnBackwardReduceWGSL, bnBackwardFusedWGSL): the
+ * workgroup's channel c, then sum(g) and sum(g * xhat) over the channel, written to SUMG[c] / SUMGX[c]
+ * by lane 0 and left in totalG / totalGX for the fused kernel's dx pass. `g` is the WGSL expression of
+ * the incoming gradient at element i (masked by the fused ReLU where there is one).
+ */
+function channelGradSums(g: string): string {
+  return `  let c = wid.x + wid.y * nwg.x;
+  if (c >= p.C) { return; }
+  let lid = lid3.x;
+  let mean_hi = MEAN[c];
+  let mean_lo = MEAN[p.C + c];
+  let invstd = INVSTD[c];
+  var sg = 0.0;
+  var sgx = 0.0;
+  var cur = chan_start(lid, c);
+  for (var k = lid; k < p.count; k += 256u) {
+    let i = cur.base + cur.s;
+    let g = ${g};
+    sg += g;
+    sgx += g * (X[i] - mean_hi - mean_lo) * invstd;
+    cur = chan_next(cur);
+  }
+  let totalG = wg_sum(lid, sg);
+  let totalGX = wg_sum(lid, sgx);
+  if (lid == 0u) {
+    SUMG[c] = totalG;
+    SUMGX[c] = totalGX;
+  }
+`;
+}
+
+/**
  * Backward reductions: SUMG[c] = sum of g over channel c (= dbias), SUMGX[c] = sum of g * xhat
  * (= dweight). One workgroup per channel. Params: C, S, count.
  * Bindings: G, X, MEAN, INVSTD[, Y with a fused ReLU], SUMG, SUMGX.
@@ -200,29 +232,7 @@ ${relu ? '@group(0) @binding(5) var<storage, read> Y: array<f32>;\n' : ''}@group
 ${relu ? NAN_HELPERS : ''}
 ${CHANNEL_REDUCE}
 ${MAIN_WORKGROUP} {
-  let c = wid.x + wid.y * nwg.x;
-  if (c >= p.C) { return; }
-  let lid = lid3.x;
-  let mean_hi = MEAN[c];
-  let mean_lo = MEAN[p.C + c];
-  let invstd = INVSTD[c];
-  var sg = 0.0;
-  var sgx = 0.0;
-  var cur = chan_start(lid, c);
-  for (var k = lid; k < p.count; k += 256u) {
-    let i = cur.base + cur.s;
-    let g = ${gradAt(relu)};
-    sg += g;
-    sgx += g * (X[i] - mean_hi - mean_lo) * invstd;
-    cur = chan_next(cur);
-  }
-  let totalG = wg_sum(lid, sg);
-  let totalGX = wg_sum(lid, sgx);
-  if (lid == 0u) {
-    SUMG[c] = totalG;
-    SUMGX[c] = totalGX;
-  }
-}`;
+${channelGradSums(gradAt(relu))}}`;
 });
 
 /**
@@ -316,29 +326,7 @@ ${decls.join('\n')}
 ${relu ? NAN_HELPERS : ''}
 ${CHANNEL_REDUCE}
 ${MAIN_WORKGROUP} {
-  let c = wid.x + wid.y * nwg.x;
-  if (c >= p.C) { return; }
-  let lid = lid3.x;
-  let mean_hi = MEAN[c];
-  let mean_lo = MEAN[p.C + c];
-  let invstd = INVSTD[c];
-  var sg = 0.0;
-  var sgx = 0.0;
-  var cur = chan_start(lid, c);
-  for (var k = lid; k < p.count; k += 256u) {
-    let i = cur.base + cur.s;
-    let g = ${g};
-    sg += g;
-    sgx += g * (X[i] - mean_hi - mean_lo) * invstd;
-    cur = chan_next(cur);
-  }
-  let totalG = wg_sum(lid, sg);
-  let totalGX = wg_sum(lid, sgx);
-  if (lid == 0u) {
-    SUMG[c] = totalG;
-    SUMGX[c] = totalGX;
-  }
-  let n = f32(p.count);
+${channelGradSums(g)}  let n = f32(p.count);
   let scale = ${affine ? 'W[c]' : '1.0'} * invstd / n;
   cur = chan_start(lid, c);
   for (var k = lid; k < p.count; k += 256u) {
