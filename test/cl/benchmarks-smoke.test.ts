@@ -2,7 +2,7 @@
 // row has per-seed values, mean ± std, times and memory; the markdown carries the table and the command.
 import { describe, it, expect } from 'vitest';
 import { runBenchmark, benchMarkdown, benchTable, tinyTasks } from '../../examples/cl-benchmarks.js';
-import { BenchMLP, STRATEGY_NAMES } from '../../examples/cl-bench/strategies.js';
+import { BenchMLP, STRATEGY_NAMES, parseOverrides, strategyVariants } from '../../examples/cl-bench/strategies.js';
 import { useGPU } from '../helpers/gpu.js';
 
 useGPU();
@@ -76,4 +76,43 @@ describe('cl-benchmarks runner', () => {
     expect(rows.map((r) => r.name)).toEqual(['naive']);
     expect(lines[0]).toMatch(/icarl: skipped/);
   });
+});
+
+describe('cl-benchmarks --set', () => {
+  it('parses strategy.param=value items, sweeps a|b values into one row each, and refuses what it cannot apply', () => {
+    const o = parseOverrides('ewc.lambda=10|1000, si.lambda=5,si.eps=1e-3', ['naive', 'ewc', 'si']);
+    expect(o).toEqual({ ewc: { lambda: [10, 1000] }, si: { lambda: [5], eps: [0.001] } });
+    expect(strategyVariants('naive', o)).toEqual([{ label: 'naive', params: {}, changed: {} }]);
+    expect(strategyVariants('ewc', {})).toEqual([{ label: 'ewc', params: { lambda: 100 }, changed: {} }]);
+    expect(strategyVariants('ewc', o).map((v) => [v.label, v.params.lambda])).toEqual([['ewc (lambda=10)', 10], ['ewc (lambda=1000)', 1000]]);
+    const si = strategyVariants('si', o);
+    expect(si).toHaveLength(1);
+    expect(si[0]!.label).toBe('si (lambda=5, eps=0.001)');
+    expect(si[0]!.params).toEqual({ lambda: 5, eps: 0.001, clip: 0.001 });
+    // A two-parameter sweep runs every combination.
+    expect(strategyVariants('derpp', parseOverrides('derpp.alpha=0.1|0.3,derpp.beta=0|1', ['derpp'])).map((v) => v.label))
+      .toEqual(['derpp (alpha=0.1, beta=0)', 'derpp (alpha=0.1, beta=1)', 'derpp (alpha=0.3, beta=0)', 'derpp (alpha=0.3, beta=1)']);
+    expect(parseOverrides('', ['ewc'])).toEqual({});
+    expect(() => parseOverrides('ewc.lambda', ['ewc'])).toThrow(/--set: 'ewc.lambda' is not strategy.param=value/);
+    expect(() => parseOverrides('ewcc.lambda=1', ['ewc'])).toThrow(/unknown strategy 'ewcc'; the registry has naive, er, ewc/);
+    expect(() => parseOverrides('ewc.lambda=1', ['naive'])).toThrow(/'ewc' is not among the strategies run \(naive\); add it to --strategies/);
+    expect(() => parseOverrides('ewc.alpha=1', ['ewc'])).toThrow(/ewc has no parameter 'alpha'; it takes lambda/);
+    expect(() => parseOverrides('er.capacity=1', ['er'])).toThrow(/er has no parameter 'capacity'; it has none to set here/);
+    expect(() => parseOverrides('ewc.lambda=abc', ['ewc'])).toThrow(/'abc' is not a finite number/);
+    expect(() => parseOverrides('ewc.lambda=1|', ['ewc'])).toThrow(/'' is not a finite number/);
+    expect(() => parseOverrides('ewc.lambda=1,ewc.lambda=2', ['ewc'])).toThrow(/ewc.lambda is set twice; list several values as ewc.lambda=a\|b/);
+  });
+
+  it('runs one row per swept value with the value applied to the strategy', async () => {
+    const tasks = tinyTasks();
+    const rows = await runBenchmark({
+      benchmark: 'tiny', tasks, strategies: ['ewc'], overrides: parseOverrides('ewc.lambda=0|1000', ['ewc']), seeds: [0], setting: 'class-incremental',
+      lr: 0.1, momentum: 0, batchSize: 8, epochs: 1, memory: 20, model: () => new BenchMLP(16, 16, 8),
+    });
+    expect(rows.map((r) => r.name)).toEqual(['ewc (lambda=0)', 'ewc (lambda=1000)']);
+    expect(rows.map((r) => r.changed)).toEqual([{ lambda: 0 }, { lambda: 1000 }]);
+    expect(rows[1]!.description).toMatch(/^EWC, lambda 1000,/);
+    // The value reaches the strategy: a penalty of weight 1000 instead of 0 changes what is learned.
+    expect(rows[0]!.runs[0]!.result.accuracyMatrix).not.toEqual(rows[1]!.runs[0]!.result.accuracyMatrix);
+  }, 120_000);
 });
