@@ -101,7 +101,7 @@ describe('scripts/example.sh', () => {
     const r = spawnSync('bash', [script, 'mnsit', '--epochs', '1'], { encoding: 'utf8', timeout: 10_000 });
     expect(r.status).toBe(2);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toContain("example.sh: there is no example 'mnsit'. Available: mnist (the default), cl-benchmarks, cl-cifar-svhn, cl-cnn, cl-gaussian, cl-icarl-compression, cl-memory-budget, cl-online, cl-presets, cl-split-mnist, fashion-models, teach-backbone.");
+    expect(r.stderr).toContain("example.sh: there is no example 'mnsit'. Available: mnist (the default), cl-agem-probe, cl-benchmarks, cl-cifar-svhn, cl-cnn, cl-gaussian, cl-icarl-compression, cl-memory-budget, cl-online, cl-presets, cl-split-mnist, fashion-models, teach-backbone.");
     expect(r.stderr).toContain("add --help for an example's options");
     const util = spawnSync('bash', [script, 'util'], { encoding: 'utf8', timeout: 10_000 });
     expect(util.status).toBe(2);

@@ -7,6 +7,10 @@
 // The projection runs on the GPU with no readback: the two dot products stay GPU scalars and the
 // coefficient is min(g·g_ref, 0) / g_ref·g_ref, which is 0 (g unchanged, exactly) when g·g_ref >= 0.
 // As a plugin (afterBackward hook) it works with any SupervisedStrategy; `AGEM` is fine-tuning plus it.
+// The constraint is on the gradient handed to the optimizer (as in the paper, which trains with plain SGD,
+// and in Avalanche): with momentum the update also carries earlier gradients, each projected against an
+// earlier reference, so it can still raise the memory loss. It is first-order, too: nothing ever lowers
+// the memory loss, and a memory fit to ~0 loss gives a reference near 0 that constrains little.
 
 import { EngramError } from '../../engine/runtime.js';
 import type { Tensor } from '../../engine/tensor.js';
