@@ -41,7 +41,7 @@ import {
   type ScenarioResult, type SeedStat, type Task, type EvaluationSetting,
 } from '../src/cl/index.js';
 import {
-  STRATEGIES, STRATEGY_NAMES, BenchMLP, benchMultiHeadMLP, parseOverrides, strategyVariants,
+  STRATEGIES, STRATEGY_NAMES, SHARED_TUNABLE, BenchMLP, benchMultiHeadMLP, parseOverrides, strategyVariants, variantSettings,
   type BenchSettings, type BenchStrategy, type BenchVariant, type BenchParams, type BenchOverrides,
 } from './cl-bench/strategies.js';
 import { exampleArgs, runMain, mnistDefaultRoot, formatTable, listOption, MNIST_MEAN, MNIST_STD, UsageError } from './util.js';
@@ -138,7 +138,7 @@ export async function runBenchmark(s: BenchRunSettings): Promise<BenchRow[]> {
     }
     const settings: BenchSettings = { ...s, tasks: s.tasks };
     for (const variant of strategyVariants(name, s.overrides)) {
-      rows.push(await runVariant(b, variant, settings, s, rt));
+      rows.push(await runVariant(b, variant, variantSettings(settings, variant), s, rt));
       s.onRow?.(rows);
     }
   }
@@ -181,7 +181,8 @@ async function runVariant(b: BenchStrategy, variant: BenchVariant, settings: Ben
 
 /** The tunable hyperparameters of the registry, with their values, for --help. */
 function tunableList(): string {
-  return STRATEGY_NAMES.filter((n) => STRATEGIES[n]!.params).map((n) => Object.entries(STRATEGIES[n]!.params!).map(([k, v]) => `${n}.${k}=${v}`).join(' ')).join(' ');
+  const own = STRATEGY_NAMES.filter((n) => STRATEGIES[n]!.params).map((n) => Object.entries(STRATEGIES[n]!.params!).map(([k, v]) => `${n}.${k}=${v}`).join(' ')).join(' ');
+  return `${own}; and for any strategy its own ${SHARED_TUNABLE.join(' or ')}, e.g. agem.momentum=0`;
 }
 
 const secs = (s: SeedStat): string => (Number.isFinite(s.std) ? `${s.mean.toFixed(1)} ± ${s.std.toFixed(1)}` : s.mean.toFixed(1));

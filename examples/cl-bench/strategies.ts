@@ -177,6 +177,12 @@ export const STRATEGIES: Record<string, BenchStrategy> = {
 export const STRATEGY_NAMES = Object.keys(STRATEGIES);
 
 
+/**
+ * The shared optimizer settings `--set` may change for one strategy (`agem.momentum=0`: A-GEM under plain SGD
+ * while the others keep the shared momentum), beside the strategy's own `params`.
+ */
+export const SHARED_TUNABLE = ['lr', 'momentum'] as const;
+
 /** `--set` values: strategy name -> hyperparameter -> the values to run (one row per combination). */
 export type BenchOverrides = Readonly<Record<string, Readonly<Record<string, readonly number[]>>>>;
 
@@ -196,8 +202,8 @@ export function parseOverrides(spec: string, strategies: readonly string[]): Ben
     const entry = STRATEGIES[name];
     if (!entry) throw new UsageError(`--set ${item}: unknown strategy '${name}'; the registry has ${STRATEGY_NAMES.join(', ')}`);
     if (!strategies.includes(name)) throw new UsageError(`--set ${item}: '${name}' is not among the strategies run (${strategies.join(', ')}); add it to --strategies`);
-    const tunable = Object.keys(entry.params ?? {});
-    if (!tunable.includes(param)) throw new UsageError(`--set ${item}: ${name} has no parameter '${param}'; ${tunable.length ? `it takes ${tunable.join(', ')}` : 'it has none to set here'}`);
+    const tunable = [...Object.keys(entry.params ?? {}), ...SHARED_TUNABLE];
+    if (!tunable.includes(param)) throw new UsageError(`--set ${item}: ${name} has no parameter '${param}'; it takes ${tunable.join(', ')}`);
     if (out[name]?.[param]) throw new UsageError(`--set ${item}: ${name}.${param} is set twice; list several values as ${name}.${param}=a|b`);
     const nums = values.split('|').map((v) => {
       const x = Number(v.trim());
@@ -213,10 +219,15 @@ export function parseOverrides(spec: string, strategies: readonly string[]): Ben
 export interface BenchVariant {
   /** The row's name: the registry name, plus the changed values in parentheses when `--set` changed any. */
   label: string;
-  /** The hyperparameters it runs with: the registry's defaults with the overrides applied. */
+  /** The strategy's own hyperparameters: the registry's defaults with the overrides applied (lr and momentum, when set, too). */
   params: BenchParams;
   /** Only the values `--set` changed (empty for the registry's own row). */
   changed: BenchParams;
+}
+
+/** The shared settings of one variant: `s` with the variant's `lr` / `momentum` overrides applied. */
+export function variantSettings(s: BenchSettings, v: BenchVariant): BenchSettings {
+  return { ...s, ...(v.changed.lr !== undefined ? { lr: v.changed.lr } : {}), ...(v.changed.momentum !== undefined ? { momentum: v.changed.momentum } : {}) };
 }
 
 /** The rows a strategy runs as: one with the registry's values, or one per combination of its `--set` values. */

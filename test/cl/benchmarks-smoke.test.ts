@@ -2,7 +2,7 @@
 // row has per-seed values, mean ± std, times and memory; the markdown carries the table and the command.
 import { describe, it, expect } from 'vitest';
 import { runBenchmark, benchMarkdown, benchTable, tinyTasks } from '../../examples/cl-benchmarks.js';
-import { BenchMLP, STRATEGY_NAMES, parseOverrides, strategyVariants } from '../../examples/cl-bench/strategies.js';
+import { BenchMLP, STRATEGY_NAMES, parseOverrides, strategyVariants, variantSettings } from '../../examples/cl-bench/strategies.js';
 import { useGPU } from '../helpers/gpu.js';
 
 useGPU();
@@ -96,11 +96,21 @@ describe('cl-benchmarks --set', () => {
     expect(() => parseOverrides('ewc.lambda', ['ewc'])).toThrow(/--set: 'ewc.lambda' is not strategy.param=value/);
     expect(() => parseOverrides('ewcc.lambda=1', ['ewc'])).toThrow(/unknown strategy 'ewcc'; the registry has naive, er, ewc/);
     expect(() => parseOverrides('ewc.lambda=1', ['naive'])).toThrow(/'ewc' is not among the strategies run \(naive\); add it to --strategies/);
-    expect(() => parseOverrides('ewc.alpha=1', ['ewc'])).toThrow(/ewc has no parameter 'alpha'; it takes lambda/);
-    expect(() => parseOverrides('er.capacity=1', ['er'])).toThrow(/er has no parameter 'capacity'; it has none to set here/);
+    expect(() => parseOverrides('ewc.alpha=1', ['ewc'])).toThrow(/ewc has no parameter 'alpha'; it takes lambda, lr, momentum/);
+    expect(() => parseOverrides('er.capacity=1', ['er'])).toThrow(/er has no parameter 'capacity'; it takes lr, momentum/);
     expect(() => parseOverrides('ewc.lambda=abc', ['ewc'])).toThrow(/'abc' is not a finite number/);
     expect(() => parseOverrides('ewc.lambda=1|', ['ewc'])).toThrow(/'' is not a finite number/);
     expect(() => parseOverrides('ewc.lambda=1,ewc.lambda=2', ['ewc'])).toThrow(/ewc.lambda is set twice; list several values as ewc.lambda=a\|b/);
+  });
+
+  it('lr and momentum can be changed for one strategy, leaving the shared settings of the others', () => {
+    const o = parseOverrides('agem.momentum=0,er.lr=0.05', ['agem', 'er', 'naive']);
+    const shared = { lr: 0.01, momentum: 0.9, batchSize: 64, epochs: 1, memory: 500, tasks: [] };
+    const [agem] = strategyVariants('agem', o);
+    expect(agem!.label).toBe('agem (momentum=0)');
+    expect(variantSettings(shared, agem!)).toEqual({ ...shared, momentum: 0 });
+    expect(variantSettings(shared, strategyVariants('er', o)[0]!)).toEqual({ ...shared, lr: 0.05 });
+    expect(variantSettings(shared, strategyVariants('naive', o)[0]!)).toEqual(shared);
   });
 
   it('runs one row per swept value with the value applied to the strategy', async () => {
