@@ -1,5 +1,6 @@
-// Training-mode batch norm, fused (statistics + normalize, reduce + dx in one workgroup per channel)
-// against unfused (a reduction then a per-element kernel), on the reference model's two BN layers
+// Training-mode batch norm, fused (statistics + normalize, reduce + dx in one workgroup per channel;
+// in its vec4 form, four values per load, and its scalar form) against unfused (a reduction then a
+// per-element kernel), on the reference model's two BN layers
 // (affine, running stats, fused ReLU): GPU time per kernel from timestamp queries, the two paths
 // alternated `--runs` times in one process so that a shared machine's load hits both alike.
 // Usage: npx tsc -p tsconfig.scripts.json && node build/bench/bn-fusion.js [--runs 7] [--batch 64]
@@ -27,8 +28,11 @@ const inputs = shapes.map((s) => {
 });
 
 /** GPU ms of one forward + backward of both layers, per kernel name. */
-async function once(mode: 'always' | 'never'): Promise<Map<string, number>> {
-  batchNormFusion.mode = mode;
+type Path = 'fused-vec4' | 'fused-scalar' | 'unfused';
+const PATHS: Path[] = ['fused-vec4', 'fused-scalar', 'unfused'];
+async function once(path: Path): Promise<Map<string, number>> {
+  batchNormFusion.mode = path === 'unfused' ? 'never' : 'always';
+  batchNormFusion.vec4 = path === 'fused-vec4';
   rt.timer = new E.GpuTimer(rt);
   E.scope(() => {
     for (const t of inputs) {
@@ -45,25 +49,22 @@ async function once(mode: 'always' | 'never'): Promise<Map<string, number>> {
   return out;
 }
 
-const totals: Record<string, number[]> = { always: [], never: [] };
+const totals: Record<string, number[]> = { 'fused-vec4': [], 'fused-scalar': [], unfused: [] };
 const kernels = new Map<string, number[]>();
-await once('always');
-await once('never');
+for (const path of PATHS) await once(path);
 for (let r = 0; r < runs; r++) {
-  for (const mode of ['always', 'never'] as const) {
-    const m = await once(mode);
+  for (const path of PATHS) {
+    const m = await once(path);
     let sum = 0;
     for (const [name, ms] of m) {
       if (!name.startsWith('bn_')) continue; // autograd's gradient accumulation etc. are the same in both
       sum += ms;
       kernels.set(name, [...(kernels.get(name) ?? []), ms]);
     }
-    totals[mode]!.push(sum);
+    totals[path]!.push(sum);
   }
 }
 // Minimum and median: on a shared machine the minimum is the run least disturbed by other processes.
 console.log(`batch norm fwd+bwd, shapes ${shapes.map((s) => `[${s}]`).join(' and ')}, ${rt.info.description}; GPU ms over ${runs} runs, min / median`);
 for (const [name, ms] of kernels) console.log(`  ${name}: ${quantile(ms, 0).toFixed(2)} / ${median(ms).toFixed(2)}`);
-for (const mode of ['always', 'never'] as const) {
-  console.log(`  ${mode === 'always' ? 'fused' : 'unfused'} total: ${quantile(totals[mode]!, 0).toFixed(2)} / ${median(totals[mode]!).toFixed(2)}`);
-}
+for (const path of PATHS) console.log(`  ${path} total: ${quantile(totals[path]!, 0).toFixed(2)} / ${median(totals[path]!).toFixed(2)}`);

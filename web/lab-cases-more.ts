@@ -182,10 +182,10 @@ export const MORE_CASES: OpCase[] = [
   },
   {
     id: 'batchNorm', title: 'batchNorm', family: 'batchnorm',
-    about: 'y = (x - mean) / sqrt(var + eps) · w + b per channel. Training, unfused: a stats kernel (which also updates the running statistics, and the step counter by addInt), a normalize kernel, and two backward kernels (per-channel sums, then dx). Training, fused (CPU-backed adapters, and GPUs from 256 channels): one workgroup per channel computes the statistics and then normalizes the channel, and in backward sums and then writes dx. Eval: the running statistics\' kernel instead of the batch\'s.',
+    about: 'y = (x - mean) / sqrt(var + eps) · w + b per channel. Training, unfused: a stats kernel (which also updates the running statistics, and the step counter by addInt), a normalize kernel, and two backward kernels (per-channel sums, then dx). Training, fused (CPU-backed adapters, and GPUs from 256 channels): one workgroup per channel computes the statistics and then normalizes the channel, and in backward sums and then writes dx; where H·W is a multiple of 4 (as here) the fused kernels load four values at a time (the _vec4 kernels), otherwise one. Eval: the running statistics\' kernel instead of the batch\'s.',
     kernels: ['bnStatsWGSL', 'bnNormalizeWGSL', 'bnBackwardReduceWGSL', 'bnBackwardDxWGSL', 'BN_EVAL_STATS_WGSL', 'bnStatsNormalizeWGSL', 'bnBackwardFusedWGSL'],
     params: { N: 4, C: 3, H: 2, W: 2 },
-    variants: ['training (fused)', 'training (unfused)', 'eval'],
+    variants: ['training (fused)', 'training (fused, one value per load)', 'training (unfused)', 'eval'],
     inputs: (p, r) => [
       { name: 'x', value: randomArr([p.N!, p.C!, p.H!, p.W!], r, -2, 2), grad: true },
       { name: 'w', value: randomArr([p.C!], r, 0.5, 1.5), grad: true },
@@ -195,12 +195,13 @@ export const MORE_CASES: OpCase[] = [
     ],
     gpu: ([x, w, b, rm, rv], _p, v) => {
       // The forward's choice of path holds for its backward too.
-      const before = batchNormFusion.mode;
+      const before = { ...batchNormFusion };
       batchNormFusion.mode = v === 'training (unfused)' ? 'never' : 'always';
+      batchNormFusion.vec4 = v !== 'training (fused, one value per load)';
       try {
         return E.batchNorm(x!, rm!, rv!, w!, b!, { training: v.startsWith('training') });
       } finally {
-        batchNormFusion.mode = before;
+        Object.assign(batchNormFusion, before);
       }
     },
     ref: ([x, w, b, rm, rv], _p, v) => batchNormForward(x!, rm!, rv!, w!, b!, { training: v.startsWith('training') }),

@@ -166,7 +166,7 @@ export const RULES: Record<string, Rule> = {
   bnNormalizeWGSL: flat(w(0), `${ELEM}`),
   bnBackwardReduceWGSL: rows(w(0), 'workgroup c sums g and g · x̂ over channel c', undefined, 'channel'),
   bnBackwardDxWGSL: flat(w(0), 'thread i computes dx[i]'),
-  bnStatsNormalizeWGSL: rows(w(0), 'workgroup c computes channel c\'s mean and variance, then normalizes the channel, its threads striding over N·H·W', undefined, 'channel'),
+  bnStatsNormalizeWGSL: rows(w(0), 'workgroup c computes channel c\'s mean and variance, then normalizes the channel, its threads striding over N·H·W (four values per step in the vec4 form)', undefined, 'channel'),
   bnBackwardFusedWGSL: rows(w(0), 'workgroup c sums g and g · x̂ over channel c, then writes the channel\'s dx', undefined, 'channel'),
   ROWNORM_STATS_WGSL: rows(w(0), 'workgroup r computes row r\'s mean and 1/std', undefined, 'row'),
   rowNormNormalizeWGSL: flat(w(0), `${ELEM}`),

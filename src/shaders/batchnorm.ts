@@ -13,7 +13,7 @@
 // The fused training kernels (bnStatsNormalizeWGSL, bnBackwardFusedWGSL) run the reduction and then
 // the elementwise pass in the same per-channel workgroup: one dispatch instead of two.
 
-import { LINEAR_INDEX, MAIN_1D, MAIN_WORKGROUP, MEAN_HI_LO, NAN_HELPERS, RELU, WG_SUM, memoize } from './common.js';
+import { LINEAR_INDEX, MAIN_1D, MAIN_WORKGROUP, MEAN_HI_LO, NAN_HELPERS, RELU, RELU_GRAD_VEC4, WG_SUM, memoize } from './common.js';
 
 /** The 256-wide workgroup sum (WG_SUM in common.ts), plus the channel/element index helpers. */
 const CHANNEL_REDUCE = /* wgsl */ `${WG_SUM}
@@ -35,6 +35,34 @@ fn chan_next(cur: ChanCursor) -> ChanCursor {
     base += images * p.C * p.S;
   }
   return ChanCursor(s, base);
+}`;
+
+/**
+ * The same walk in vec4 units, for S % 4 == 0 (the vec4 variants of the fused kernels): channel c's
+ * vec4 k = n * S4 + s4 (S4 = S / 4) sits at (n * C + c) * S4 + s4, and a thread's vec4s are lid,
+ * lid + 256, ... One load brings four consecutive values of one image's plane.
+ */
+const CHANNEL_REDUCE_VEC4 = /* wgsl */ `${WG_SUM}
+
+struct ChanCursor { s: u32, base: u32 }
+fn chan_start(lid: u32, c: u32) -> ChanCursor {
+  let S4 = p.S / 4u;
+  let n = lid / S4;
+  return ChanCursor(lid % S4, (n * p.C + c) * S4);
+}
+fn chan_next(cur: ChanCursor) -> ChanCursor {
+  let S4 = p.S / 4u;
+  var s = cur.s + 256u;
+  var base = cur.base;
+  if (s >= S4) {
+    let images = s / S4;
+    s -= images * S4;
+    base += images * p.C * S4;
+  }
+  return ChanCursor(s, base);
+}
+fn hsum(v: vec4<f32>) -> f32 {
+  return (v.x + v.y) + (v.z + v.w);
 }`;
 
 /**
@@ -61,28 +89,33 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
  * running stats with `running`) by thread 0. Leaves c, lid, hi, lo and invstd in scope for a fused
  * normalize pass. Needs RELU, CHANNEL_REDUCE and MEAN_HI_LO.
  */
-function channelStats(running: boolean): string {
+function channelStats(running: boolean, vec4 = false): string {
+  // vec4: X is array<vec4<f32>>, the loops run over count / 4 vec4s and a thread's four lanes are
+  // summed (hsum) before the workgroup sum.
+  const [zero, first, end, tot] = vec4
+    ? ['vec4<f32>(0.0)', 'X[c * (p.S / 4u)].x', 'p.count / 4u', (v: string) => `hsum(${v})`]
+    : ['0.0', 'X[c * p.S]', 'p.count', (v: string) => v];
   return `  let c = wid.x + wid.y * nwg.x;
   if (c >= p.C) { return; }
   let lid = lid3.x;
   let n = f32(p.count);
-  let shift = stats_shift(X[c * p.S]);
-  var acc = 0.0;
+  let shift = stats_shift(${first});
+  var acc = ${zero};
   var cur = chan_start(lid, c);
-  for (var k = lid; k < p.count; k += 256u) { acc += X[cur.base + cur.s] - shift; cur = chan_next(cur); }
-  let hi = shift + wg_sum(lid, acc) / n;
-  acc = 0.0;
-  var acc2 = 0.0;
+  for (var k = lid; k < ${end}; k += 256u) { acc += X[cur.base + cur.s] - shift; cur = chan_next(cur); }
+  let hi = shift + wg_sum(lid, ${tot('acc')}) / n;
+  acc = ${zero};
+  var acc2 = ${zero};
   cur = chan_start(lid, c);
-  for (var k = lid; k < p.count; k += 256u) {
+  for (var k = lid; k < ${end}; k += 256u) {
     let d = X[cur.base + cur.s] - hi;
     acc += d;
     acc2 += d * d;
     cur = chan_next(cur);
   }
   // An infinite mean (an inf in the channel) gets lo = 0 and stays inf, as PyTorch's running mean.
-  let lo = mean_lo(hi, wg_sum(lid, acc), n);
-  let v = biased_var(wg_sum(lid, acc2), lo, n);
+  let lo = mean_lo(hi, wg_sum(lid, ${tot('acc')}), n);
+  let v = biased_var(wg_sum(lid, ${tot('acc2')}), lo, n);
   let invstd = 1.0 / sqrt(v + p.eps);
   if (lid == 0u) {
     MEAN[c] = hi;
@@ -177,35 +210,37 @@ ${relu ? `  let v = ${value};
  * output Y, and the batch norm's own output gradient is 0 where Y <= 0, else G (NaN passes, as in
  * PyTorch; relu_grad_f32 in common.ts tests the bits).
  */
-function gradAt(relu: boolean): string {
-  return relu ? 'relu_grad_f32(G[i], Y[i])' : 'G[i]';
+function gradAt(relu: boolean, vec4 = false): string {
+  return relu ? `relu_grad_${vec4 ? 'vec4' : 'f32'}(G[i], Y[i])` : 'G[i]';
 }
 
 /**
  * The start of both training-mode backward kernels (bnBackwardReduceWGSL, bnBackwardFusedWGSL): the
  * workgroup's channel c, then sum(g) and sum(g * xhat) over the channel, written to SUMG[c] / SUMGX[c]
  * by lane 0 and left in totalG / totalGX for the fused kernel's dx pass. `g` is the WGSL expression of
- * the incoming gradient at element i (masked by the fused ReLU where there is one).
+ * the incoming gradient at element i (masked by the fused ReLU where there is one). `vec4`: G, X (and
+ * Y) are array<vec4<f32>> and the loop runs over count / 4 vec4s (S % 4 == 0).
  */
-function channelGradSums(g: string): string {
+function channelGradSums(g: string, vec4 = false): string {
+  const [zero, end, tot] = vec4 ? ['vec4<f32>(0.0)', 'p.count / 4u', (v: string) => `hsum(${v})`] : ['0.0', 'p.count', (v: string) => v];
   return `  let c = wid.x + wid.y * nwg.x;
   if (c >= p.C) { return; }
   let lid = lid3.x;
   let mean_hi = MEAN[c];
   let mean_lo = MEAN[p.C + c];
   let invstd = INVSTD[c];
-  var sg = 0.0;
-  var sgx = 0.0;
+  var sg = ${zero};
+  var sgx = ${zero};
   var cur = chan_start(lid, c);
-  for (var k = lid; k < p.count; k += 256u) {
+  for (var k = lid; k < ${end}; k += 256u) {
     let i = cur.base + cur.s;
     let g = ${g};
     sg += g;
     sgx += g * (X[i] - mean_hi - mean_lo) * invstd;
     cur = chan_next(cur);
   }
-  let totalG = wg_sum(lid, sg);
-  let totalGX = wg_sum(lid, sgx);
+  let totalG = wg_sum(lid, ${tot('sg')});
+  let totalGX = wg_sum(lid, ${tot('sgx')});
   if (lid == 0u) {
     SUMG[c] = totalG;
     SUMGX[c] = totalGX;
@@ -274,33 +309,36 @@ ${body}
  * are those of bn_stats), then a third pass over the channel writes
  * y = (x - hi - lo) * invstd (* w[c] + b[c] when affine), then ReLU when `relu`, as bnNormalizeWGSL.
  * The channel's values are read three times by the same workgroup, so on a CPU-backed adapter the
- * third read mostly hits the core's cache. Params: C, S, count, momentum, eps.
- * Bindings: X, MEAN, INVSTD[, RM, RV][, W, B], Y.
+ * third read mostly hits the core's cache. `vec4` (needs S % 4 == 0): X and Y are read and written
+ * four values at a time, a quarter of the loads and bounds checks (what costs most on a CPU-backed
+ * adapter); the sums then add in another order, so the statistics match bn_stats to rounding, not
+ * bit for bit. Params: C, S, count, momentum, eps. Bindings: X, MEAN, INVSTD[, RM, RV][, W, B], Y.
  */
-export const bnStatsNormalizeWGSL = memoize(function bnStatsNormalizeWGSL(running: boolean, affine: boolean, relu: boolean): string {
+export const bnStatsNormalizeWGSL = memoize(function bnStatsNormalizeWGSL(running: boolean, affine: boolean, relu: boolean, vec4: boolean = false): string {
+  const T = vec4 ? 'vec4<f32>' : 'f32';
   const names = ['MEAN', 'INVSTD', ...(running ? ['RM', 'RV'] : [])];
   const decls = names.map((b, k) => `@group(0) @binding(${k + 2}) var<storage, read_write> ${b}: array<f32>;`);
   let next = names.length + 2;
   if (affine) decls.push(`@group(0) @binding(${next++}) var<storage, read> W: array<f32>;`, `@group(0) @binding(${next++}) var<storage, read> B: array<f32>;`);
-  decls.push(`@group(0) @binding(${next}) var<storage, read_write> Y: array<f32>;`);
+  decls.push(`@group(0) @binding(${next}) var<storage, read_write> Y: array<${T}>;`);
   const value = affine ? 'xhat * w + b' : 'xhat';
-  return /* wgsl */ `// batchNorm statistics + normalize, one workgroup per channel: y = ${relu ? 'relu(' : ''}(x - mean[c]) * invstd[c]${affine ? ' * w[c] + b[c]' : ''}${relu ? ')' : ''}${running ? ', running stats updated in place' : ''}
+  return /* wgsl */ `// batchNorm statistics + normalize, one workgroup per channel${vec4 ? ', four values per load' : ''}: y = ${relu ? 'relu(' : ''}(x - mean[c]) * invstd[c]${affine ? ' * w[c] + b[c]' : ''}${relu ? ')' : ''}${running ? ', running stats updated in place' : ''}
 struct Params { C: u32, S: u32, count: u32, momentum: f32, eps: f32 }
 @group(0) @binding(0) var<storage, read> p: Params;
-@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(1) var<storage, read> X: array<${T}>;
 ${decls.join('\n')}
 ${RELU}
-${CHANNEL_REDUCE}
+${vec4 ? CHANNEL_REDUCE_VEC4 : CHANNEL_REDUCE}
 ${MEAN_HI_LO}
 ${MAIN_WORKGROUP} {
-${channelStats(running)}
+${channelStats(running, vec4)}
 ${affine ? `  let w = W[c];
   let b = B[c];
 ` : ''}  cur = chan_start(lid, c);
-  for (var k = lid; k < p.count; k += 256u) {
+  for (var k = lid; k < ${vec4 ? 'p.count / 4u' : 'p.count'}; k += 256u) {
     let i = cur.base + cur.s;
     let xhat = (X[i] - hi - lo) * invstd; // as bnNormalizeWGSL: (x - MEAN[c] - MEAN[C + c]) * INVSTD[c]
-    Y[i] = ${relu ? `relu_f32(${value})` : value};
+    Y[i] = ${relu ? `relu_${vec4 ? 'vec4' : 'f32'}(${value})` : value};
     cur = chan_next(cur);
   }
 }`;
@@ -311,25 +349,27 @@ ${affine ? `  let w = W[c];
  * bnBackwardReduceWGSL (SUMG[c] = sum(g) = dbias, SUMGX[c] = sum(g * xhat) = dweight), then a second
  * pass over the channel writes bnBackwardDxWGSL's training dx:
  *   dx = (w * invstd / n) * (n * g - sum(g) - xhat * sum(g * xhat))   (w = 1 without affine)
- * with g masked by Y > 0 through a fused ReLU. Params: C, S, count.
+ * with g masked by Y > 0 through a fused ReLU. `vec4` (needs S % 4 == 0): G, X, Y and DX four values
+ * per load or store, as bnStatsNormalizeWGSL's. Params: C, S, count.
  * Bindings: G, X, MEAN, INVSTD[, W][, Y], SUMG, SUMGX, DX.
  */
-export const bnBackwardFusedWGSL = memoize(function bnBackwardFusedWGSL(affine: boolean, relu: boolean): string {
-  const bufs = ['G', 'X', 'MEAN', 'INVSTD', ...(affine ? ['W'] : []), ...(relu ? ['Y'] : [])];
-  const decls = bufs.map((b, k) => `@group(0) @binding(${k + 1}) var<storage, read> ${b}: array<f32>;`);
-  ['SUMG', 'SUMGX', 'DX'].forEach((b, k) => decls.push(`@group(0) @binding(${bufs.length + 1 + k}) var<storage, read_write> ${b}: array<f32>;`));
-  const g = gradAt(relu);
-  return /* wgsl */ `// batchNorm backward, one workgroup per channel: sum(g), sum(g * xhat), then dx (training${affine ? ', affine' : ''}${relu ? ', through a fused ReLU' : ''})
+export const bnBackwardFusedWGSL = memoize(function bnBackwardFusedWGSL(affine: boolean, relu: boolean, vec4: boolean = false): string {
+  const T = vec4 ? 'vec4<f32>' : 'f32';
+  const bufs: [string, string][] = [['G', T], ['X', T], ['MEAN', 'f32'], ['INVSTD', 'f32'], ...(affine ? [['W', 'f32'] as [string, string]] : []), ...(relu ? [['Y', T] as [string, string]] : [])];
+  const decls = bufs.map(([b, t], k) => `@group(0) @binding(${k + 1}) var<storage, read> ${b}: array<${t}>;`);
+  ([['SUMG', 'f32'], ['SUMGX', 'f32'], ['DX', T]] as const).forEach(([b, t], k) => decls.push(`@group(0) @binding(${bufs.length + 1 + k}) var<storage, read_write> ${b}: array<${t}>;`));
+  const g = gradAt(relu, vec4);
+  return /* wgsl */ `// batchNorm backward, one workgroup per channel${vec4 ? ', four values per load' : ''}: sum(g), sum(g * xhat), then dx (training${affine ? ', affine' : ''}${relu ? ', through a fused ReLU' : ''})
 struct Params { C: u32, S: u32, count: u32 }
 @group(0) @binding(0) var<storage, read> p: Params;
 ${decls.join('\n')}
-${relu ? NAN_HELPERS : ''}
-${CHANNEL_REDUCE}
+${relu ? (vec4 ? `${NAN_HELPERS}${RELU_GRAD_VEC4}` : NAN_HELPERS) : ''}
+${vec4 ? CHANNEL_REDUCE_VEC4 : CHANNEL_REDUCE}
 ${MAIN_WORKGROUP} {
-${channelGradSums(g)}  let n = f32(p.count);
+${channelGradSums(g, vec4)}  let n = f32(p.count);
   let scale = ${affine ? 'W[c]' : '1.0'} * invstd / n;
   cur = chan_start(lid, c);
-  for (var k = lid; k < p.count; k += 256u) {
+  for (var k = lid; k < ${vec4 ? 'p.count / 4u' : 'p.count'}; k += 256u) {
     let i = cur.base + cur.s;
     let xhat = (X[i] - mean_hi - mean_lo) * invstd;
     DX[i] = scale * (n * ${g} - totalG - xhat * totalGX);

@@ -88,6 +88,13 @@ fn relu_grad_f32(g: f32, v: f32) -> f32 {
   return select(g, 0.0, b == 0u || (b >= 0x80000000u && b <= 0xff800000u));
 }`;
 
+/** relu_grad_f32 on four values at once (the vec4 batch-norm kernels); needs nothing else. */
+export const RELU_GRAD_VEC4 = /* wgsl */ `
+fn relu_grad_vec4(g: vec4<f32>, v: vec4<f32>) -> vec4<f32> {
+  let b = bitcast<vec4<u32>>(v);
+  return select(g, vec4<f32>(0.0), (b == vec4<u32>(0u)) | ((b >= vec4<u32>(0x80000000u)) & (b <= vec4<u32>(0xff800000u))));
+}`;
+
 /**
  * Index checks without a readback. Kernels that read class indices or gather indices also bind a
  * small flag buffer, FLAGS = [code, value, bound, count] as u32, and report an index outside its

@@ -1,5 +1,5 @@
 // Training-mode batch norm's fused kernels (statistics + normalize, reduce + dx in one workgroup per
-// channel) and the unfused pair of kernels per pass, each forced with `batchNormFusion`: both against
+// channel; their vec4 form where H * W % 4 == 0) and the unfused pair of kernels per pass, each forced with `batchNormFusion`: both against
 // the float64 references on odd shapes (S = 1, N * S not a multiple of the 256 threads of a channel's
 // workgroup, 257 channels), with and without affine, running statistics and the fused ReLU, each
 // asserting which kernels ran; the two paths against each other and the running statistics against
@@ -30,28 +30,31 @@ async function traced(fn: () => Promise<void> | void): Promise<string[]> {
   return trace.map((d) => d.kernel.name);
 }
 
-async function withMode<T>(mode: 'auto' | Mode, fn: () => Promise<T>): Promise<T> {
-  const before = batchNormFusion.mode;
+async function withMode<T>(mode: 'auto' | Mode, fn: () => Promise<T>, vec4 = true): Promise<T> {
+  const before = { ...batchNormFusion };
   batchNormFusion.mode = mode;
+  batchNormFusion.vec4 = vec4;
   try {
     return await fn();
   } finally {
-    batchNormFusion.mode = before;
+    Object.assign(batchNormFusion, before);
   }
 }
 
 const reluArr = (a: Arr): Arr => arr(a.shape, a.data.map((v) => Math.max(v, 0)));
 const throughRelu = (g: Arr, pre: Arr): Arr => arr(g.shape, g.data.map((v, i) => (pre.data[i]! > 0 ? v : 0)));
 
-// [N, C] (S = 1), 257 channels, N * S = 407 and 99 (not multiples of 256), S = 15, a 1-D layout.
-const SHAPES = [[5, 3], [3, 257], [37, 2, 11], [2, 3, 9, 11], [4, 7, 3, 5]];
+// [N, C] (S = 1), 257 channels, N * S = 407 and 99 (not multiples of 256), S = 15, a 1-D layout;
+// then S % 4 == 0 (the fused kernels' vec4 form): S = 24 with 18 vec4s per channel, S = 4 with 257
+// channels, S = 64 with 320 vec4s per channel (past one 256-thread sweep, not a multiple of it).
+const SHAPES = [[5, 3], [3, 257], [37, 2, 11], [2, 3, 9, 11], [4, 7, 3, 5], [3, 5, 4, 6], [2, 257, 2, 2], [5, 2, 8, 8]];
 const CONFIGS = [
   { affine: true, running: true, relu: true },
   { affine: false, running: false, relu: false },
   { affine: true, running: false, relu: false },
   { affine: false, running: true, relu: true },
 ];
-const ALL_BN = /^bn_(stats|normalize|backward_reduce|backward_dx|stats_normalize|backward_fused)(_relu)?$/;
+const ALL_BN = /^bn_(stats|normalize|backward_reduce|backward_dx|stats_normalize|backward_fused)(_vec4)?(_relu)?$/;
 
 describe('training batch norm, fused and unfused kernels, against the float64 reference', () => {
   for (const mode of ['always', 'never'] as const) {
@@ -79,8 +82,9 @@ describe('training batch norm, fused and unfused kernels, against the float64 re
             }));
             const bn = names.filter((n) => ALL_BN.test(n));
             const suffix = cfg.relu ? '_relu' : '';
+            const v4 = shape.slice(2).reduce((a, b) => a * b, 1) % 4 === 0 ? '_vec4' : '';
             expect(bn, `${name}: kernels`).toEqual(mode === 'always'
-              ? [`bn_stats_normalize${suffix}`, `bn_backward_fused${suffix}`]
+              ? [`bn_stats_normalize${v4}${suffix}`, `bn_backward_fused${v4}${suffix}`]
               : ['bn_stats', `bn_normalize${suffix}`, `bn_backward_reduce${suffix}`, `bn_backward_dx${suffix}`]);
           }
         }
@@ -90,7 +94,7 @@ describe('training batch norm, fused and unfused kernels, against the float64 re
 });
 
 /** One training forward + backward with every feature on: output, gradients, running stats (arrays). */
-async function trainStep(mode: 'auto' | Mode, shape: number[], seed: number, xGrad = true): Promise<{ kernels: string[]; values: Record<string, ArrayLike<number>> }> {
+async function trainStep(mode: 'auto' | Mode, shape: number[], seed: number, xGrad = true, vec4 = true): Promise<{ kernels: string[]; values: Record<string, ArrayLike<number>> }> {
   return withMode(mode, async () => {
     const gen = new E.Generator(seed);
     const C = shape[1]!;
@@ -111,7 +115,7 @@ async function trainStep(mode: 'auto' | Mode, shape: number[], seed: number, xGr
     if (xGrad) values.dx = await x.grad!.toArray();
     for (const t of [x, w, b, rm, rv, g, y]) t.dispose();
     return { kernels: kernels.filter((k) => ALL_BN.test(k)), values };
-  });
+  }, vec4);
 }
 
 describe('fused and unfused training batch norm agree', () => {
@@ -162,6 +166,25 @@ describe('fused and unfused training batch norm agree', () => {
     for (const k of ['y', 'dw', 'db']) expectClose(fusedRun.values[k]!, unfusedRun.values[k]!, { atol: 1e-6, rtol: 1e-5 }, `${k}: fused vs unfused`);
   });
 
+  it('the vec4 form (H * W % 4 == 0) against the scalar fused kernels and the unfused path; off with batchNormFusion.vec4 = false', async () => {
+    for (const shape of [[4, 6, 8, 12], [3, 2, 2, 2], [2, 3, 20]]) {
+      const vec = await trainStep('always', shape, 7);
+      const scalar = await trainStep('always', shape, 7, true, false);
+      const unfused = await trainStep('never', shape, 7);
+      expect(vec.kernels).toEqual(['bn_stats_normalize_vec4_relu', 'bn_backward_fused_vec4_relu']);
+      expect(scalar.kernels).toEqual(['bn_stats_normalize_relu', 'bn_backward_fused_relu']);
+      expect(unfused.kernels).toEqual(['bn_stats', 'bn_normalize_relu', 'bn_backward_reduce_relu', 'bn_backward_dx_relu']);
+      // The vec4 sums add four lanes per thread first, so nothing here is bit for bit; all within rounding.
+      for (const k of ['y', 'dx', 'dw', 'db', 'rm', 'rv']) {
+        expectClose(vec.values[k]!, scalar.values[k]!, { atol: 1e-6, rtol: 1e-5 }, `[${shape}] ${k}: vec4 vs scalar fused`);
+        expectClose(vec.values[k]!, unfused.values[k]!, { atol: 1e-6, rtol: 1e-5 }, `[${shape}] ${k}: vec4 vs unfused`);
+      }
+    }
+    // Without an input gradient the backward is the reduction alone (no vec4 form).
+    const noDx = await trainStep('always', [2, 3, 4, 4], 3, false);
+    expect(noDx.kernels).toEqual(['bn_stats_normalize_vec4_relu', 'bn_backward_reduce_relu']);
+  });
+
   it('eval mode never fuses (its statistics are the running stats, not a reduction)', async () => {
     const names = await withMode('always', () => traced(() => {
       E.scope(() => {
@@ -177,7 +200,7 @@ describe('fused and unfused training batch norm agree', () => {
     for (const C of [3, FUSED_MIN_CHANNELS_GPU]) {
       const run = await trainStep('auto', [2, C, 2], 1);
       const want = rt.cpuBacked || C >= FUSED_MIN_CHANNELS_GPU;
-      expect(run.kernels[0], `C = ${C} on ${rt.info.description}`).toBe(want ? 'bn_stats_normalize_relu' : 'bn_stats');
+      expect(run.kernels[0], `C = ${C} on ${rt.info.description}`).toBe(want ? 'bn_stats_normalize_relu' : 'bn_stats'); // S = 2: the scalar form
     }
   });
 });

@@ -82,8 +82,8 @@ async function referenceStep(): Promise<void> {
   // zeroGrad is free: it drops the gradients (set_to_none), backward writes fresh ones.
   expect(traced(() => opt.zeroGrad())).toEqual([]);
   const counts = { forward: forward.length, backward: backward.length, optimizer: update.length };
-  expect(forward.filter((k) => k.startsWith('bn_'))).toEqual(['bn_stats_normalize_relu', 'bn_stats_normalize_relu']);
-  expect(backward.filter((k) => k.startsWith('bn_'))).toEqual(['bn_backward_fused_relu', 'bn_backward_fused_relu']);
+  expect(forward.filter((k) => k.startsWith('bn_'))).toEqual(['bn_stats_normalize_vec4_relu', 'bn_stats_normalize_vec4_relu']);
+  expect(backward.filter((k) => k.startsWith('bn_'))).toEqual(['bn_backward_fused_vec4_relu', 'bn_backward_fused_vec4_relu']);
   // forward: per block conv (weight layout + conv), BN's num_batches_tracked, BN statistics +
   // normalize + ReLU (one fused kernel: was bn_stats then bn_normalize_relu, 16 in all), pool; then
   // linear, cross-entropy (3). backward: loss gradient, cross-entropy, linear (2 matmuls + bias), per

@@ -36,12 +36,23 @@ export interface BatchNormOptions {
  * from cache), on GPUs when C >= FUSED_MIN_CHANNELS_GPU; 'always' and 'never' force one path (tests,
  * benchmarks). Results are the same up to float rounding either way (tested).
  */
-export const batchNormFusion: BatchNormFusion = { mode: 'auto' };
+export const batchNormFusion: BatchNormFusion = { mode: 'auto', vec4: true };
 
 /** The setting `batchNormFusion` holds. */
 export interface BatchNormFusion {
   /** 'auto' (the adapter decides, see `batchNormFusion`), 'always' or 'never'. */
   mode: 'auto' | 'always' | 'never';
+  /**
+   * The fused kernels read and write four values per load when the spatial size (H * W) is a
+   * multiple of 4 (the `_vec4` kernels; default true): a quarter of the loads and bounds checks.
+   * Their sums add in another order, so the statistics equal the scalar kernels' to rounding.
+   */
+  vec4: boolean;
+}
+
+/** Whether the fused kernels take their vec4 form for this layout. */
+function fusedVec4(L: Layout): boolean {
+  return batchNormFusion.vec4 && L.S % 4 === 0;
 }
 
 /**
@@ -132,7 +143,8 @@ function statsNormalize(x: Tensor, L: Layout, rm: Tensor | null, rv: Tensor | nu
   if (affine) bufs.push(w.buffer, b.buffer);
   bufs.push(y.buffer);
   const bindings = ['read', ...Array<'write'>(written).fill('write'), ...(affine ? ['read', 'read'] : []), 'write'] as ('read' | 'write')[];
-  const k = rt.kernel({ name: relu ? 'bn_stats_normalize_relu' : 'bn_stats_normalize', wgsl: bnStatsNormalizeWGSL(running, affine, relu), bindings });
+  const vec4 = fusedVec4(L);
+  const k = rt.kernel({ name: `bn_stats_normalize${vec4 ? '_vec4' : ''}${relu ? '_relu' : ''}`, wgsl: bnStatsNormalizeWGSL(running, affine, relu, vec4), bindings });
   rt.dispatch(k, bufs, [L.C, L.S, L.count, f32bits(momentum), f32bits(eps)], grid1d(L.C, 1));
   return [mean, invstd, y];
 }
@@ -187,9 +199,10 @@ function backwardFused(g: Tensor, x: Tensor, L: Layout, mean: Tensor, invstd: Te
   const bufs = [g.buffer, x.buffer, mean.buffer, invstd.buffer];
   if (w) bufs.push(w.buffer);
   if (reluOut) bufs.push(reluOut.buffer);
+  const vec4 = fusedVec4(L);
   const k = rt.kernel({
-    name: reluOut ? 'bn_backward_fused_relu' : 'bn_backward_fused',
-    wgsl: bnBackwardFusedWGSL(w !== null, reluOut !== null),
+    name: `bn_backward_fused${vec4 ? '_vec4' : ''}${reluOut ? '_relu' : ''}`,
+    wgsl: bnBackwardFusedWGSL(w !== null, reluOut !== null, vec4),
     bindings: [...bufs.map(() => 'read' as const), 'write', 'write', 'write'],
   });
   const sumG = empty([L.C]);
