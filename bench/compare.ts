@@ -20,7 +20,8 @@
 // when the device has finished the work. Prints medians and speed-ups (peer ms / engram ms).
 // Peers: `engram` (the adapter's default kernels), `engram-f16` (setFloat32MatmulPrecision('medium'):
 // float16 GEMM operands), `engram-direct` / `engram-tiled` (that kernel family forced, see
-// Runtime.kernelFamily), `tfjs`, `jax`, `torch` (PyTorch on the CPU, all cores) and `torch-cuda`
+// Runtime.kernelFamily), `engram-compiled` (training steps through E.compile: traced once, then
+// replayed; other rows unsupported), `tfjs`, `jax`, `torch` (PyTorch on the CPU, all cores) and `torch-cuda`
 // (PyTorch on CUDA, float32 with TF32 off). `--peak-gflops` adds engram's share of that peak rate.
 // `--python` is the interpreter that has torch.
 
@@ -130,6 +131,7 @@ async function main(): Promise<void> {
       else if (name === 'engram-f16') peers.push(await createEngramPeer({ label: 'engram f16', f16: true }));
       else if (name === 'engram-direct') peers.push(await createEngramPeer({ label: 'engram direct', family: 'direct' }));
       else if (name === 'engram-tiled') peers.push(await createEngramPeer({ label: 'engram tiled', family: 'tiled' }));
+      else if (name === 'engram-compiled') peers.push(await createEngramPeer({ label: 'engram compiled', compiled: true }));
       else peers.push(await loadJsPeer(name, gpu));
     } catch (e) {
       notes.push(`${name}: could not start: ${(e as Error).message}`);

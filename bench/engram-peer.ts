@@ -31,6 +31,11 @@ export interface EngramOptions {
   family?: 'direct' | 'tiled';
   /** Options for E.init (e.g. Dawn flags). */
   init?: E.InitOptions;
+  /**
+   * Run the training steps through E.compile (traced once, then replayed) instead of eagerly; the
+   * other workloads are single ops with nothing to capture, reported as unsupported.
+   */
+  compiled?: boolean;
 }
 
 export async function createEngramPeer(opts: EngramOptions = {}): Promise<Peer> {
@@ -82,7 +87,7 @@ export async function createEngramPeer(opts: EngramOptions = {}): Promise<Peer> 
       return captured.compiled;
     };
     return {
-      run: () => timed(() => eager.step(x, y)),
+      run: () => timed(() => (opts.compiled ? compiled() : eager.step)(x, y)),
       recordOnly: (useCompiled: boolean) => {
         const fn = useCompiled ? compiled() : eager.step;
         const t0 = performance.now();
@@ -103,6 +108,7 @@ export async function createEngramPeer(opts: EngramOptions = {}): Promise<Peer> 
     name: opts.label ?? 'engram',
     adapter: `${rt.info.vendor} / ${rt.info.architecture} / ${rt.info.description}`,
     async prepare(w: Workload) {
+      if (opts.compiled && w.kind !== 'train') return { unsupported: 'a single op: E.compile captures training steps' };
       if (w.kind === 'matmul') {
         const a = E.randn([w.n, w.n], { generator: gen }).keep();
         const b = E.randn([w.n, w.n], { generator: gen }).keep();
