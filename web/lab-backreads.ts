@@ -12,6 +12,7 @@
 
 import { unravel, type Arr } from '../test/reference/arr.js';
 import { readRule, type Read, type ReadContext, type ReadRule } from './lab-reads.js';
+import { maxPoolKS } from './lab-cases-more.js';
 
 /** A backward rule: as a forward rule, with G as input number `ctx.inputs.length`. */
 export interface GradRule extends ReadRule {
@@ -166,7 +167,7 @@ const GRAD_READS: Record<string, (ctx: ReadContext, k: number) => GradRule | nul
     return { exact: true, text: 'dx[r, c] = G[r, c] − softmax(x)[r, c] · Σ G[r, :]: row r of G and of x', reads: (j) => { const r = Math.floor(j / Cc); return range(Cc).flatMap((q) => [{ input: 0, index: r * Cc + q }, { input: 1, index: r * Cc + q }]); } };
   },
   maxPool2d: (ctx) => {
-    const [k, s] = [ctx.p.k!, ctx.variant === 'as set' ? ctx.p.stride! : ctx.p.k!];
+    const [k, s] = maxPoolKS(ctx.p, ctx.variant);
     return poolGrad(ctx, (oh, ow) => [oh * s, oh * s + k, ow * s, ow * s + k], true, 'dx[.., h, w] reads G of each window whose maximum it is, and the x of every window holding it (they decide the winner)');
   },
   avgPool2d: (ctx) => {

@@ -151,16 +151,25 @@ function u8ToF32(q: Arr, shape: number[]): E.Tensor {
 
 const f16 = (x: number): number => f16BitsToF32(f32ToF16Bits(x));
 
+/** The maxPool2d panel's variant that runs the 2x2 vec4 kernels: k = stride = 2, W rounded up to a multiple of 4. */
+export const MAX_POOL_VEC4_VARIANT = '2 × 2, stride 2, W rounded up to a multiple of 4 (vec4 kernels)';
+/** Kernel size and stride of a maxPool2d panel variant (also the lab's read rules' windows). */
+export function maxPoolKS(p: Record<string, number>, variant: string): [number, number] {
+  if (variant === MAX_POOL_VEC4_VARIANT) return [2, 2];
+  return [p.k!, variant === 'as set' ? p.stride! : p.k!];
+}
+
 export const MORE_CASES: OpCase[] = [
   {
     id: 'maxPool2d', title: 'maxPool2d', family: 'pool',
-    about: 'y = the max of each k×k window, its argmax kept; the backward routes each upstream gradient to the window\'s argmax: one thread per input element gathering from the windows covering it, or where the windows tile the input (stride = k) one thread per window.',
-    kernels: ['MAX_POOL_FWD_WGSL', 'MAX_POOL_BWD_WGSL', 'MAX_POOL_BWD_TILED_WGSL'],
+    about: 'y = the max of each k×k window, its argmax kept; the backward routes each upstream gradient to the window\'s argmax: one thread per input element gathering from the windows covering it, or where the windows tile the input (stride = k) one thread per window. The common 2×2, stride 2 case with W a multiple of 4 has its own pair (the _2x2_vec4 kernels): one thread per two adjacent outputs, reading and writing four values per load.',
+    kernels: ['MAX_POOL_FWD_WGSL', 'MAX_POOL_BWD_WGSL', 'MAX_POOL_BWD_TILED_WGSL', 'MAX_POOL_FWD_2X2_VEC4_WGSL', 'MAX_POOL_BWD_2X2_VEC4_WGSL'],
     params: { N: 1, C: 2, H: 6, W: 6, k: 3, stride: 2 },
-    variants: ['as set', 'stride = k (windows tile the input)'],
-    inputs: (p, r) => [{ name: 'x', value: randomArr([p.N!, p.C!, p.H!, p.W!], r), grad: true }],
-    gpu: ([x], p, v) => E.maxPool2d(x!, { kernelSize: p.k!, stride: v === 'as set' ? p.stride! : p.k! }),
-    ref: ([x], p, v) => maxPoolRef({ k: two(p.k!), s: two(v === 'as set' ? p.stride! : p.k!), pad: [0, 0] }).forward(x!),
+    variants: ['as set', 'stride = k (windows tile the input)', MAX_POOL_VEC4_VARIANT],
+    // The vec4 variant pools 2×2 with stride 2 and rounds W up to a multiple of 4 (see MAX_POOL_VEC4_VARIANT).
+    inputs: (p, r, v) => [{ name: 'x', value: randomArr([p.N!, p.C!, p.H!, v === MAX_POOL_VEC4_VARIANT ? 4 * Math.ceil(p.W! / 4) : p.W!], r), grad: true }],
+    gpu: ([x], p, v) => E.maxPool2d(x!, { kernelSize: maxPoolKS(p, v)[0], stride: maxPoolKS(p, v)[1] }),
+    ref: ([x], p, v) => maxPoolRef({ k: two(maxPoolKS(p, v)[0]), s: two(maxPoolKS(p, v)[1]), pad: [0, 0] }).forward(x!),
   },
   {
     id: 'avgPool2d', title: 'avgPool2d', family: 'pool',

@@ -171,6 +171,15 @@ const SPECIAL: Record<string, (d: D) => Owners> = {
       of: (i) => { const [w, h, pl] = [i % W!, Math.floor(i / W!) % H!, Math.floor(i / (W! * H!))]; return folded(d, (pl * OH! + Math.floor(h / kh!)) * OW! + Math.floor(w / kw!)); },
     };
   },
+  MAX_POOL_FWD_2X2_VEC4_WGSL: (d) => ({ size: 2 * d.params[0]!, per: 2, what: 'out[plane, oh, ow] (thread q writes outputs 2q and 2q + 1)', of: (i) => folded(d, Math.floor(i / 2)) }),
+  MAX_POOL_BWD_2X2_VEC4_WGSL: (d) => {
+    const [H, W, OH] = [d.params[1]!, d.params[2]!, d.params[3]!];
+    const planes = d.params[0]! / (OH * (W / 4));
+    return {
+      size: planes * H * W, per: H > 2 * OH ? 12 : 8, what: 'dx[plane, h, w] (thread q writes the 2 × 4 block under outputs 2q, 2q + 1; with an odd H the last row goes to the last output row\'s threads)',
+      of: (i) => { const [w, h, pl] = [i % W, Math.min(Math.floor(i / W) % H, 2 * OH - 1), Math.floor(i / (W * H))]; return folded(d, (pl * OH + Math.floor(h / 2)) * (W / 4) + Math.floor(w / 4)); },
+    };
+  },
   UNPACK_U8_TABLE_WGSL: (d) => unpackU8(d),
   UNPACK_U8_AFFINE_WGSL: (d) => unpackU8(d),
   rowNormBackwardDxWGSL: (d) => {

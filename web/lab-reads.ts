@@ -8,6 +8,7 @@
 
 import { stridesOf, unravel, type Arr } from '../test/reference/arr.js';
 import { keepMaskRef } from '../test/reference/dropout.js';
+import { maxPoolKS } from './lab-cases-more.js';
 
 /** PyTorch's adaptive window [start, end) of output i (test/reference/pool.ts computes it the same way). */
 const adaptiveRange = (i: number, size: number, out: number): [number, number] => [Math.floor((i * size) / out), Math.ceil(((i + 1) * size) / out)];
@@ -156,7 +157,7 @@ export const READS: Record<string, (ctx: ReadContext) => ReadRule> = {
   cumsum: (ctx) => ({ exact: true, text: 'y[r, c] reads x[r, 0..c]', reads: (o) => { const oc = unravel(o, ctx.out); return line(ctx, 0, oc, 1, oc[1]! + 1); } }),
   sort: (ctx) => ({ exact: true, text: 'every sorted value of row r reads all of row r (its rank depends on every element)', reads: (o) => line(ctx, 0, unravel(o, ctx.out), 1) }),
   maxPool2d: (ctx) => {
-    const [k, s] = [ctx.p.k!, ctx.variant === 'as set' ? ctx.p.stride! : ctx.p.k!];
+    const [k, s] = maxPoolKS(ctx.p, ctx.variant);
     return { exact: true, text: `y[.., oh, ow] reads its ${k} × ${k} window of x`, reads: (o) => windowOf(ctx, o, (oh, ow) => [oh * s, oh * s + k, ow * s, ow * s + k]) };
   },
   avgPool2d: (ctx) => {

@@ -156,6 +156,8 @@ export const RULES: Record<string, Rule> = {
   MAX_POOL_FWD_WGSL: flat(w(0), `${ELEM}, scanning its window`),
   MAX_POOL_BWD_WGSL: flat(w(0), 'thread i gathers dx[i] from the windows covering element i'),
   MAX_POOL_BWD_TILED_WGSL: flat(w(0), 'thread o writes its window of dx (g[o] at the argmax, zeros elsewhere)'),
+  MAX_POOL_FWD_2X2_VEC4_WGSL: flat(w(0), 'thread q computes outputs 2q and 2q + 1 (a pair in one row) from two vec4 loads'),
+  MAX_POOL_BWD_2X2_VEC4_WGSL: flat(w(0), 'thread q writes the 2 × 4 block of dx under outputs 2q and 2q + 1 (two vec4 stores; with an odd H the last output row\'s threads also zero the row below)'),
   AVG_POOL_FWD_WGSL: flat(w(0), `${ELEM}, averaging its window`),
   AVG_POOL_BWD_WGSL: flat(w(0), 'thread i gathers dx[i] from the windows covering element i'),
   ADAPTIVE_AVG_FWD_WGSL: flat(w(0), `${ELEM}, averaging its adaptive window`),

@@ -3,7 +3,9 @@
 // Layout: input [P, H, W] and output [P, OH, OW], contiguous, where P = N * C planes (every plane
 // is pooled independently). Max-pool indices are int32 offsets h * W + w within the input plane
 // (PyTorch's convention).
-// Mapping: one thread per output element in forward, one thread per input element in backward.
+// Mapping: one thread per output element in forward, one thread per input element in backward;
+// the max-pool kernels for windows that tile the input (backward) and for the common 2x2, stride 2
+// case (forward and backward, vec4 loads) give each thread one output or a pair of outputs instead.
 // Backward gathers: each input element loops over the few outputs whose window covers it and sums
 // their contributions, so overlapping windows need no atomics and the result is deterministic.
 
@@ -131,6 +133,96 @@ ${MAIN_1D} {
       DX[base + off] = select(0.0, g, off == arg);
     }
   }
+}`;
+
+/**
+ * Max pool forward, 2x2 windows with stride 2 and no padding, input width a multiple of 4: the same
+ * results as MAX_POOL_FWD_WGSL (same scan order, tie and NaN rules, indices), a quarter of its loads.
+ * One thread per pair of horizontally adjacent outputs: two vec4 loads (four columns of the two input
+ * rows) hold both windows, which are scanned side by side as vec2 lanes.
+ */
+export const MAX_POOL_FWD_2X2_VEC4_WGSL = /* wgsl */ `// maxPool2d forward, kernel 2x2, stride 2, no padding, W % 4 == 0:
+// out[p, oh, ow] = max of x[p, 2oh..2oh+1, 2ow..2ow+1] (NaN wins), idx = its argmax as h * W + w.
+// Layout: X [P, H, W] read as vec4 (W / 4 per row); OUT and IDX [P, OH, OW] read as vec2 pairs
+// (OW = W / 2 is even, so pair q is outputs 2q and 2q + 1, in the same row). An odd H drops the last
+// input row (floor mode: OH = floor(H / 2)).
+// Mapping: thread q (1-D grid of 256-thread workgroups, p.n = number of pairs) loads columns
+// 4c..4c+3 of input rows 2oh and 2oh + 1 and writes outputs (oh, 2c) and (oh, 2c + 1): lane .x of
+// every vec2 below is the left window, lane .y the right one.
+${WINDOW_PARAMS}
+@group(0) @binding(1) var<storage, read> X: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> OUT: array<vec2<f32>>;
+@group(0) @binding(3) var<storage, read_write> IDX: array<vec2<i32>>;
+${LINEAR_INDEX}
+fn is_nan_vec2(v: vec2<f32>) -> vec2<bool> {
+  return (bitcast<vec2<u32>>(v) & vec2<u32>(0x7fffffffu)) > vec2<u32>(0x7f800000u);
+}
+// Whether v replaces best, per lane (MAX_POOL_FWD_WGSL's rule): a NaN always, a number only a
+// non-NaN best it exceeds (the NaN tests are on the bits; no float comparison with a NaN is trusted).
+fn replaces(v: vec2<f32>, best: vec2<f32>) -> vec2<bool> {
+  return is_nan_vec2(v) | (!is_nan_vec2(best) & (v > best));
+}
+${MAIN_1D} {
+  let q = linear_index(gid, nwg);
+  if (q >= p.n) { return; }
+  let quads = p.W / 4u;  // vec4s per input row = output pairs per output row
+  let c = q % quads;
+  let oh = (q / quads) % p.OH;
+  let plane = q / (quads * p.OH);
+  let top = (plane * p.H + 2u * oh) * quads + c;  // vec4 index of row 2oh, columns 4c..4c+3
+  let r0 = X[top];
+  let r1 = X[top + quads];
+  // Scan each window as the generic kernel does: start from its first element (top left), then row
+  // by row, left to right, so the first maximum wins a tie and the last NaN wins among NaNs.
+  let first = i32(2u * oh * p.W + 4u * c);
+  var best = r0.xz;
+  var arg = vec2<i32>(first, first + 2);
+  let w = i32(p.W);
+  var take = replaces(r0.yw, best);  // (2oh, 2ow + 1)
+  best = select(best, r0.yw, take);
+  arg = select(arg, vec2<i32>(first + 1, first + 3), take);
+  take = replaces(r1.xz, best);  // (2oh + 1, 2ow)
+  best = select(best, r1.xz, take);
+  arg = select(arg, vec2<i32>(first + w, first + w + 2), take);
+  take = replaces(r1.yw, best);  // (2oh + 1, 2ow + 1)
+  best = select(best, r1.yw, take);
+  arg = select(arg, vec2<i32>(first + w + 1, first + w + 3), take);
+  OUT[q] = best;
+  IDX[q] = arg;
+}`;
+
+/**
+ * Max pool backward for the 2x2, stride 2, no padding, W % 4 == 0 case (MAX_POOL_FWD_2X2_VEC4_WGSL):
+ * the same dx as MAX_POOL_BWD_TILED_WGSL (and as MAX_POOL_BWD_WGSL for an odd H), written as vec4s.
+ */
+export const MAX_POOL_BWD_2X2_VEC4_WGSL = /* wgsl */ `// maxPool2d backward, kernel 2x2, stride 2, no padding, W % 4 == 0:
+// dx[window of o] = g[o] at idx[o], 0 elsewhere; with an odd H the last input row (in no window) is 0.
+// Layout: G and IDX [P, OH, OW] read as vec2 pairs; DX [P, H, W] written as vec4 (W / 4 per row).
+// Mapping: thread q (1-D grid of 256-thread workgroups, p.n = number of pairs) reads outputs 2q and
+// 2q + 1 and writes the 2x4 block of dx under their two windows (two vec4 stores); the threads of
+// the last output row also zero the dropped row below it when H is odd.
+${WINDOW_PARAMS}
+@group(0) @binding(1) var<storage, read> G: array<vec2<f32>>;
+@group(0) @binding(2) var<storage, read> IDX: array<vec2<i32>>;
+@group(0) @binding(3) var<storage, read_write> DX: array<vec4<f32>>;
+${LINEAR_INDEX}
+${MAIN_1D} {
+  let q = linear_index(gid, nwg);
+  if (q >= p.n) { return; }
+  let quads = p.W / 4u;
+  let c = q % quads;
+  let oh = (q / quads) % p.OH;
+  let plane = q / (quads * p.OH);
+  let top = (plane * p.H + 2u * oh) * quads + c;
+  let g2 = G[q];
+  let a2 = IDX[q];
+  // Columns 0, 1 of the block belong to the left output, 2, 3 to the right one.
+  let g = vec4<f32>(g2.x, g2.x, g2.y, g2.y);
+  let arg = vec4<i32>(a2.x, a2.x, a2.y, a2.y);
+  let row0 = vec4<i32>(i32(2u * oh * p.W + 4u * c)) + vec4<i32>(0, 1, 2, 3);
+  DX[top] = select(vec4<f32>(0.0), g, arg == row0);
+  DX[top + quads] = select(vec4<f32>(0.0), g, arg == row0 + vec4<i32>(i32(p.W)));
+  if (oh == p.OH - 1u && 2u * p.OH < p.H) { DX[top + 2u * quads] = vec4<f32>(0.0); }
 }`;
 
 /** Divisor of the average window of output (oh, ow), PyTorch's rule (no ceil mode). */

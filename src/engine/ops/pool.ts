@@ -4,7 +4,7 @@
 
 import { runtime, grid1d, EngramError } from '../runtime.js';
 import {
-  MAX_POOL_FWD_WGSL, MAX_POOL_BWD_WGSL, MAX_POOL_BWD_TILED_WGSL, AVG_POOL_FWD_WGSL, AVG_POOL_BWD_WGSL, ADAPTIVE_AVG_FWD_WGSL, ADAPTIVE_AVG_BWD_WGSL,
+  MAX_POOL_FWD_WGSL, MAX_POOL_BWD_WGSL, MAX_POOL_BWD_TILED_WGSL, MAX_POOL_FWD_2X2_VEC4_WGSL, MAX_POOL_BWD_2X2_VEC4_WGSL, AVG_POOL_FWD_WGSL, AVG_POOL_BWD_WGSL, ADAPTIVE_AVG_FWD_WGSL, ADAPTIVE_AVG_BWD_WGSL,
 } from '../../shaders/pool.js';
 import { empty, withGrad, type Tensor } from '../tensor.js';
 import { shapeStr } from '../shape.js';
@@ -27,6 +27,23 @@ export interface AvgPool2dOptions extends Pool2dOptions {
   /** Count padded positions in the divisor (default true, as in PyTorch). */
   countIncludePad?: boolean;
 }
+
+/** The setting `poolKernels` holds. */
+export interface PoolKernels {
+  /**
+   * Max pooling with 2x2 windows, stride 2, no padding and an input width that is a multiple of 4
+   * (the usual "maxpool 2" of a CNN) runs the `_2x2_vec4` kernels (default true): one thread per
+   * pair of outputs with vec4 loads and stores, a quarter of the loads and bounds checks. Their
+   * results (values, indices, gradients) are bitwise those of the generic kernels (tested).
+   */
+  vec4: boolean;
+}
+
+/**
+ * Which max-pool kernels may run; tests and benchmarks set `poolKernels.vec4 = false` to force the
+ * generic kernels where the 2x2 vec4 ones would be chosen.
+ */
+export const poolKernels: PoolKernels = { vec4: true };
 
 /** Sizes resolved to pairs, plus the geometry the kernels need. */
 interface Geometry {
@@ -88,18 +105,37 @@ function windowParams(n: number, g: Geometry, countIncludePad = true): number[] 
   return [n, g.H, g.W, g.OH, g.OW, g.k[0], g.k[1], g.s[0], g.s[1], g.pad[0], g.pad[1], countIncludePad ? 1 : 0];
 }
 
-function maxPoolForward(x: Tensor, g: Geometry): [Tensor, Tensor] {
+/**
+ * Whether the 2x2 vec4 kernels apply: kernel 2, stride 2, no padding, W % 4 == 0 (so OW = W / 2 is
+ * even and every output pair lies in one row and one vec4 of each input row). An odd H is fine: floor
+ * mode drops the last input row, which the backward zeroes.
+ */
+function vec4Pool(g: Geometry): boolean {
+  return poolKernels.vec4 && g.k[0] === 2 && g.k[1] === 2 && g.s[0] === 2 && g.s[1] === 2 && g.pad[0] === 0 && g.pad[1] === 0 && g.W % 4 === 0;
+}
+
+function maxPoolForward(x: Tensor, g: Geometry, vec4: boolean): [Tensor, Tensor] {
   const rt = runtime();
-  const k = rt.kernel({ name: 'maxPool2d_fwd', wgsl: MAX_POOL_FWD_WGSL, bindings: ['read', 'write', 'write'] });
+  const k = vec4
+    ? rt.kernel({ name: 'maxPool2d_fwd_2x2_vec4', wgsl: MAX_POOL_FWD_2X2_VEC4_WGSL, bindings: ['read', 'write', 'write'] })
+    : rt.kernel({ name: 'maxPool2d_fwd', wgsl: MAX_POOL_FWD_WGSL, bindings: ['read', 'write', 'write'] });
   const shape = outShape(x, g.OH, g.OW);
   const out = empty(shape);
   const idx = empty(shape, 'int32');
-  rt.dispatch(k, [x.buffer, out.buffer, idx.buffer], windowParams(out.size, g), grid1d(out.size));
+  const threads = vec4 ? out.size / 2 : out.size; // the vec4 kernel: one thread per pair of outputs
+  rt.dispatch(k, [x.buffer, out.buffer, idx.buffer], windowParams(threads, g), grid1d(threads));
   return [out, idx];
 }
 
-function maxPoolBackward(grad: Tensor, idx: Tensor, x: Tensor, g: Geometry): Tensor {
+function maxPoolBackward(grad: Tensor, idx: Tensor, x: Tensor, g: Geometry, vec4: boolean): Tensor {
   const rt = runtime();
+  if (vec4) {
+    const kv = rt.kernel({ name: 'maxPool2d_bwd_2x2_vec4', wgsl: MAX_POOL_BWD_2X2_VEC4_WGSL, bindings: ['read', 'read', 'write'] });
+    const dx = empty(x.shape);
+    const pairs = grad.size / 2;
+    rt.dispatch(kv, [grad.buffer, idx.buffer, dx.buffer], windowParams(pairs, g), grid1d(pairs));
+    return dx;
+  }
   const tiles = g.s[0] === g.k[0] && g.s[1] === g.k[1] && g.pad[0] === 0 && g.pad[1] === 0 && g.H % g.k[0] === 0 && g.W % g.k[1] === 0;
   if (tiles) {
     const kt = rt.kernel({ name: 'maxPool2d_bwd_tiled', wgsl: MAX_POOL_BWD_TILED_WGSL, bindings: ['read', 'read', 'write'] });
@@ -119,18 +155,20 @@ function maxPoolBackward(grad: Tensor, idx: Tensor, x: Tensor, g: Geometry): Ten
  */
 export function maxPool2dWithIndices(x: Tensor, opts: Pool2dOptions): [Tensor, Tensor] {
   const g = geometry(x, opts, 'maxPool2d');
-  const [out, idx] = maxPoolForward(x, g);
+  const vec4 = vec4Pool(g); // the forward's choice holds for its backward
+  const [out, idx] = maxPoolForward(x, g, vec4);
   // The indices are the caller's too: saved (a write into them raises in backward), not owned.
-  withGrad(out, 'maxPool2d', [x], (grad) => [maxPoolBackward(grad, idx, x, g)], { saved: [idx] });
+  withGrad(out, 'maxPool2d', [x], (grad) => [maxPoolBackward(grad, idx, x, g, vec4)], { saved: [idx] });
   return [out, idx];
 }
 
 /** Max pooling over H, W (torch.nn.functional.max_pool2d); padding acts as -inf. */
 export function maxPool2d(x: Tensor, opts: Pool2dOptions): Tensor {
   const g = geometry(x, opts, 'maxPool2d');
-  const [out, idx] = maxPoolForward(x, g);
+  const vec4 = vec4Pool(g); // the forward's choice holds for its backward
+  const [out, idx] = maxPoolForward(x, g, vec4);
   // The indices only serve the backward: the graph owns them (without a graph they are freed now).
-  return withGrad(out, 'maxPool2d', [x], (grad) => [maxPoolBackward(grad, idx, x, g)], { saved: [], owned: [idx] });
+  return withGrad(out, 'maxPool2d', [x], (grad) => [maxPoolBackward(grad, idx, x, g, vec4)], { saved: [], owned: [idx] });
 }
 
 /** Average pooling over H, W (torch.nn.functional.avg_pool2d); padding counts as zeros. */
