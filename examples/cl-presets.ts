@@ -34,11 +34,14 @@
 // same presets on the original data (torchvision folders, 3 x 32 x 32).
 // Smaller settings for slow machines (each is printed and written to the report, and any of them makes
 // the run a reduced run, not the protocol): --width (conv width, faithful 64), --nf, --train-per-task,
-// --test-per-task, --epochs0 / --epochs1 (task 0 / task 1 epochs of (A)).
+// --test-per-task, --epochs0 / --epochs1 (task 0 / task 1 epochs of (A)). A variant, also reported as
+// not the protocol: --replay-mode concat ((B) one forward pass on stream ++ memory instead of two, so
+// batch norm sees both in one batch).
 //
 //   npm run example -- cl-presets [--protocol appended|split|both] [--preset faithful|engram|both]
 //        [--data fashion-mnist|cifar] [--seeds 0-2] [--width 64] [--nf 20] [--memory 1000]
-//        [--train-per-task 0] [--test-per-task 0] [--epochs0 10] [--epochs1 5] [--cifar <root>] [--svhn <root>]
+//        [--train-per-task 0] [--test-per-task 0] [--epochs0 10] [--epochs1 5] [--replay-mode er|concat]
+//        [--cifar <root>] [--svhn <root>]
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -89,6 +92,12 @@ export interface PresetSettings {
   /** (A) faithful batch size (128); (B) faithful stream and memory batch (10). */
   batchA?: number;
   batchB?: number;
+  /**
+   * (B) faithful: how stream and memory batches meet the model. 'er' (the protocol, as SCR's code):
+   * two forward passes, so batch norm normalizes each batch by itself; 'concat': one forward pass on
+   * stream ++ memory (a variant, reported as not the protocol).
+   */
+  replayMode?: 'er' | 'concat';
   log?: (line: string) => void;
 }
 
@@ -219,7 +228,7 @@ export async function runPresets(data: PresetData, s: PresetSettings): Promise<P
       const tasks = subsetTasks(classIncremental(data.base.train, data.base.test, SCR_PAIRS), s);
       log(`(B) faithful: Split ${data.baseName} ${SCR_PAIRS.map((p) => `{${p.join(',')}}`).join(' ')}: ${tasks.map((t) => `${t.train.length}/${t.test.length}`).join(', ')} train/test images`);
       const bs = s.batchB ?? 10;
-      const memory = { update: 'end-of-task' as const, bufferKind: 'task-balanced' as const, capacity: m, select: randomChoice(m), memoryBatchSize: bs };
+      const memory = { update: 'end-of-task' as const, bufferKind: 'task-balanced' as const, capacity: m, select: randomChoice(m), memoryBatchSize: bs, mode: s.replayMode ?? 'er' };
       const common = (seed: number) => ({ model: new E.ReducedResNet18(10, nf, C), batchSize: bs, epochs: 1, momentum: 0, seed, ...memory });
       for (const r of [
         { name: `er/${m}`, make: (seed: number) => new ExperienceReplay({ ...common(seed), lr: 0.1, name: `er/${m}` }) },
@@ -255,6 +264,7 @@ export function reductions(s: PresetSettings): string[] {
   if ((s.epochs1 ?? 5) !== 5) r.push(`(A) task-1 epochs ${s.epochs1} (protocol 5)`);
   if ((s.batchA ?? 128) !== 128) r.push(`(A) batch ${s.batchA} (protocol 128)`);
   if ((s.batchB ?? 10) !== 10) r.push(`(B) batch ${s.batchB} (protocol 10)`);
+  if ((s.replayMode ?? 'er') !== 'er') r.push('(B) one forward pass on stream + memory batch (protocol: two)');
   return r;
 }
 
@@ -298,6 +308,7 @@ async function main(): Promise<void> {
       'test-per-task': { kind: 'non-negative-int', default: 0, help: "a seeded random subset of each task's test images (0: all)" },
       epochs0: { kind: 'positive-int', default: 10, help: '(A) faithful: epochs of task 0 (protocol 10)' },
       epochs1: { kind: 'positive-int', default: 5, help: '(A) faithful: epochs of task 1 (protocol 5)' },
+      'replay-mode': { kind: 'string', choices: ['er', 'concat'], default: 'er', help: "(B) faithful: 'er' two forward passes (stream, memory; the protocol) or 'concat' one pass on both (a variant)" },
       out: { kind: 'string', default: 'examples/out', help: 'where the JSON report goes' },
     },
   });
@@ -323,7 +334,7 @@ async function main(): Promise<void> {
   const settings: PresetSettings = {
     protocols, presets, seeds, width: args.width as number, nf: args.nf as number, memory: args.memory as number,
     trainPerTask: args['train-per-task'] as number, testPerTask: args['test-per-task'] as number,
-    epochs0: args.epochs0 as number, epochs1: args.epochs1 as number, log: (l) => console.log(l),
+    epochs0: args.epochs0 as number, epochs1: args.epochs1 as number, replayMode: args['replay-mode'] as 'er' | 'concat', log: (l) => console.log(l),
   };
   const reduced = reductions(settings);
   console.log(reduced.length ? `REDUCED RUN (not the protocol): ${reduced.join('; ')}` : 'full protocol settings');

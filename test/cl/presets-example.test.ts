@@ -2,6 +2,7 @@
 // (ConvStackCNN width 2, ReducedResNet18 nf 2): every preset runs, (A) reports base and per-new-class
 // accuracies as mean ± std over two seeds, (B) uses SCR's pairing, and the reduced settings are named.
 import { describe, it, expect } from 'vitest';
+import * as E from '../../src/index.js';
 import { useGPU } from '../helpers/gpu.js';
 import { syntheticImages } from './synthetic.js';
 import { runPresets, reductions, SCR_PAIRS } from '../../examples/cl-presets.js';
@@ -41,5 +42,27 @@ describe('examples/cl-presets', () => {
       expect(x.seeded.accuracyMatrix.mean).toHaveLength(5);
       expect(x.seeded.perSeed[0]!.memory!.exemplars).toBe(10);
     }
+  });
+
+  it("(B) faithful with --replay-mode concat: one forward pass per step on stream + memory, named as a variant", async () => {
+    const s = { protocols: ['split'] as const, presets: ['faithful'] as const, seeds: [0], nf: 2, memory: 10 };
+    expect(reductions({ ...s, replayMode: 'concat' })).toEqual(['ReducedResNet18 nf 2 (protocol 20)', 'memory 10 (protocol 1000)', '(B) one forward pass on stream + memory batch (protocol: two)']);
+    // Batch norm's statistics kernels count the training forward passes: 'er' runs two per step once the
+    // memory holds exemplars (stream, then memory), 'concat' one; evaluation is the same in both.
+    const bnPasses = async (replayMode: 'er' | 'concat') => {
+      const rt = E.runtime();
+      const trace: E.TracedDispatch[] = [];
+      rt.trace = trace;
+      try {
+        await runPresets(data, { ...s, replayMode });
+      } finally {
+        rt.trace = null;
+      }
+      return trace.filter((d) => d.kernel.name.startsWith('bn_stats')).length;
+    };
+    const er = await bnPasses('er');
+    const concat = await bnPasses('concat');
+    expect(concat).toBeGreaterThan(0);
+    expect(concat).toBeLessThan(er);
   });
 });
