@@ -437,15 +437,20 @@ function gradWeight(gy: Tensor, x: Tensor, g: Geometry): Tensor {
   return dw;
 }
 
-/**
- * Which bias-gradient kernel runs, for tests and benchmarks. `vec4` (default true) sends OH * OW % 4
- * == 0 to the vec4 kernel (conv2dGradBiasVec4WGSL: four values a load, no division per element);
- * false forces the scalar CONV2D_GRAD_BIAS_WGSL everywhere. `workgroupSize` is the vec4 kernel's
- * threads per channel (a power of two, 1 to 256); null (default) takes 8 on CPU-backed adapters,
- * where fewer threads, hence fewer barriers in the final tree, measured fastest (bench/conv-bias.ts),
- * and 256 elsewhere.
- */
-export const convBiasKernels = { vec4: true, workgroupSize: null as number | null };
+/** Which bias-gradient kernel runs (conv2d's db), for tests and benchmarks. */
+export const convBiasKernels = {
+  /**
+   * true (default) sends OH * OW % 4 == 0 to the vec4 kernel (conv2dGradBiasVec4WGSL: four values a
+   * load, no division per element); false forces the scalar CONV2D_GRAD_BIAS_WGSL everywhere.
+   */
+  vec4: true,
+  /**
+   * The vec4 kernel's threads per channel (a power of two, 1 to 256); null (default) takes 8 on
+   * CPU-backed adapters, where fewer threads, hence fewer barriers in the final tree, measured
+   * fastest (bench/conv-bias.ts), and 256 elsewhere.
+   */
+  workgroupSize: null as number | null,
+};
 
 function gradBias(gy: Tensor, g: Geometry): Tensor {
   const rt = runtime();
