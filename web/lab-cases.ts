@@ -19,7 +19,7 @@ import { randomArr, type OpCase } from './lab-ops.js';
 const ints = (n: number, r: () => number, hi: number): number[] => Array.from({ length: n }, () => Math.floor(r() * hi));
 const fn1 = (t: Record<string, (x: E.Tensor) => E.Tensor>, v: string) => t[v]!;
 
-const CONV_KERNELS = ['conv2dForwardWGSL', 'conv2dGradInputWGSL', 'conv2dGradWeightWGSL', 'CONV2D_GRAD_BIAS_WGSL', 'conv2dRegisterWGSL',
+const CONV_KERNELS = ['conv2dForwardWGSL', 'conv2dGradInputWGSL', 'conv2dGradWeightWGSL', 'conv2dGradBiasVec4WGSL', 'conv2dRegisterWGSL',
   'CONV2D_WEIGHT_LAYOUT_WGSL', 'conv2dGradWeightRegisterWGSL', 'conv2dSubgroupWGSL', 'conv2dGradWeightSubgroupWGSL'];
 
 /** Sets the conv kernel switches for a variant ('auto', 'implicit GEMM', 'direct', 'direct, no subgroups'). */
@@ -66,7 +66,7 @@ export const CORE_CASES: OpCase[] = [
   },
   {
     id: 'conv2d', title: 'conv2d', family: 'conv2d',
-    about: 'y = conv2d(x, w, b) (NCHW, cross-correlation). Forward, grad-input, grad-weight and grad-bias are separate kernels: implicit GEMMs with workgroup-memory tiles, or the direct register-blocked (and subgroup, where the adapter has subgroups) kernels over a re-laid-out weight. "auto" is the adapter\'s default.',
+    about: 'y = conv2d(x, w, b) (NCHW, cross-correlation). Forward, grad-input, grad-weight and grad-bias are separate kernels: implicit GEMMs with workgroup-memory tiles, or the direct register-blocked (and subgroup, where the adapter has subgroups) kernels over a re-laid-out weight. Grad-bias reads four values a load here (OH·OW a multiple of 4; the conv1d panel shows its scalar kernel). "auto" is the adapter\'s default.',
     kernels: CONV_KERNELS,
     params: { N: 1, C: 2, H: 4, W: 4, CO: 8, K: 3, stride: 1, padding: 1 },
     variants: ['auto', 'implicit GEMM', 'direct', 'direct, no subgroups'],

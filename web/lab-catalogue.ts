@@ -9,6 +9,7 @@ import * as attention from '../src/shaders/attention.js';
 import * as augment from '../src/shaders/augment.js';
 import * as batchnorm from '../src/shaders/batchnorm.js';
 import * as common from '../src/shaders/common.js';
+import * as convBias from '../src/shaders/conv-bias.js';
 import * as convGrouped from '../src/shaders/conv-grouped.js';
 import * as conv2d from '../src/shaders/conv2d.js';
 import * as dropout from '../src/shaders/dropout.js';
@@ -35,7 +36,7 @@ import * as upsample from '../src/shaders/upsample.js';
 
 /** The shader modules by file name (the shader reader's section names); test/lab-coverage.test.ts checks it lists every file of src/shaders. */
 export const SHADER_MODULES: Record<string, Record<string, unknown>> = {
-  attention, augment, batchnorm, common, 'conv-grouped': convGrouped, conv2d, dropout, elementwise, embedding, fill,
+  attention, augment, batchnorm, common, 'conv-bias': convBias, 'conv-grouped': convGrouped, conv2d, dropout, elementwise, embedding, fill,
   'fused-elementwise': fused, layernorm, matmul, optim, 'optim-multi': optimMulti, pack, pad, pool, random, reduce, rotate,
   scan, shape, softmax, sort, transforms, upsample,
 };

@@ -120,6 +120,7 @@ export const RULES: Record<string, Rule> = {
   conv2dForwardWGSL: rows((p, n) => Math.ceil(p[15]! / nums(n)[1]!) * Math.ceil(p[16]! / nums(n)[2]!), 'workgroup t owns a BM × BN tile of the implicit GEMM (BM output pixels × BN channels), TM × TN per thread, staging BK-deep slices in workgroup memory', (p) => Math.ceil(p[17]! / p[19]!), 'tile'),
   conv2dGradInputWGSL: rows((p, n) => Math.ceil(p[15]! / nums(n)[1]!) * Math.ceil(p[16]! / nums(n)[2]!), 'workgroup t owns a BM × BN tile of dx viewed as a GEMM (input pixels × channels), TM × TN per thread', (p) => Math.ceil(p[17]! / p[19]!), 'tile'),
   conv2dGradWeightWGSL: rows((p, n) => Math.ceil(p[15]! / nums(n)[1]!) * Math.ceil(p[16]! / nums(n)[2]!), 'workgroup t owns a BM × BN tile of dw ((C·KH·KW) × CO), TM × TN per thread; split-K slices on z', (p) => Math.ceil(p[17]! / p[19]!), 'tile'),
+  conv2dGradBiasVec4WGSL: rows(w(0), 'workgroup co sums channel co of g, N·OH·OW/4 vec4s: its threads (8 on CPU-backed adapters, else 256) step over them two at a time, then a tree in workgroup memory', undefined, 'channel'),
   CONV2D_GRAD_BIAS_WGSL: rows(w(4), 'workgroup co sums channel co of g over N·OH·OW, 256 lanes striding, then a tree in workgroup memory', undefined, 'channel'),
   CONV2D_WEIGHT_LAYOUT_WGSL: flat(w(5), 'thread i moves weight element i to its [K][CO] place'),
   conv2dDirectWGSL: flat(convOut, `${ELEM} of y, walking C · KH · KW taps`),

@@ -74,7 +74,7 @@ export function readerKernelOf(name: string): string {
     [/^conv2d_subgroup/, 'conv2dSubgroupWGSL('], [/^conv2d_register/, 'conv2dRegisterWGSL('], [/^conv2d_fwd/, 'conv2dForwardWGSL('],
     [/^conv2d_grad_input/, 'conv2dGradInputWGSL('], [/^conv2d_grad_weight_subgroup/, 'conv2dGradWeightSubgroupWGSL('],
     [/^conv2d_grad_weight_register/, 'conv2dGradWeightRegisterWGSL('], [/^conv2d_grad_weight/, 'conv2dGradWeightWGSL('],
-    [/^conv2d_grad_bias/, 'CONV2D_GRAD_BIAS_WGSL'], [/^conv2d_weight_layout/, 'CONV2D_WEIGHT_LAYOUT_WGSL'], [/^conv2d_direct/, 'conv2dDirectWGSL('],
+    [/^conv2d_grad_bias_vec4/, 'conv2dGradBiasVec4WGSL('], [/^conv2d_grad_bias$/, 'CONV2D_GRAD_BIAS_WGSL'], [/^conv2d_weight_layout/, 'CONV2D_WEIGHT_LAYOUT_WGSL'], [/^conv2d_direct/, 'conv2dDirectWGSL('],
     [/^bn_stats_normalize/, 'bnStatsNormalizeWGSL('], [/^bn_backward_fused/, 'bnBackwardFusedWGSL('], [/^bn_stats/, 'bnStatsWGSL('], [/^bn_eval_stats/, 'BN_EVAL_STATS_WGSL'], [/^bn_normalize/, 'bnNormalizeWGSL('],
     [/^bn_backward_reduce/, 'bnBackwardReduceWGSL('], [/^bn_backward_dx/, 'bnBackwardDxWGSL('],
     [/^maxPool2d_fwd_2x2_vec4/, 'MAX_POOL_FWD_2X2_VEC4_WGSL'], [/^maxPool2d_bwd_2x2_vec4/, 'MAX_POOL_BWD_2X2_VEC4_WGSL'], [/^maxPool2d_fwd/, 'MAX_POOL_FWD_WGSL'], [/^maxPool2d_bwd_tiled/, 'MAX_POOL_BWD_TILED_WGSL'], [/^maxPool2d_bwd$/, 'MAX_POOL_BWD_WGSL'],

@@ -52,6 +52,7 @@ const INSTANCES: Record<string, unknown[][]> = {
   conv2dSubgroupWGSL: [[4, 8, 3, 1, 1], [4, 8, 3, 1, 1, 'forward']],
   conv2dGradWeightSubgroupWGSL: [[8], [8, true]],
   conv2dGradWeightRegisterWGSL: [[]],
+  conv2dGradBiasVec4WGSL: [[8], [256]], // CPU-backed adapters' workgroup size, the GPUs'
   convGroupedWGSL: [['forward', true], ['gradInput', true], ['gradWeight', true], ['forward', false], ['gradInput', false], ['gradWeight', false],
     // The row-blocked depthwise kernels (8 pixels of a row per thread, 3-wide kernel, stride 1), as CPU-backed adapters run them.
     ['forward', true, { PPT: 8, KW: 3, SW: 1, DW: 1 }], ['gradInput', true, { PPT: 8, KW: 3, SW: 1, DW: 1 }], ['gradWeight', true, { PPT: 8, KW: 3, SW: 1, DW: 1 }]],
@@ -86,7 +87,7 @@ const INSTANCES: Record<string, unknown[][]> = {
 };
 
 /** Reading order: the families a training step uses most first, then the rest alphabetically. */
-const ORDER = ['matmul', 'conv2d', 'conv-grouped', 'elementwise', 'fused-elementwise', 'reduce', 'softmax', 'batchnorm', 'layernorm', 'embedding', 'scan', 'pad', 'sort', 'pool', 'optim', 'optim-multi', 'shape', 'dropout', 'random', 'fill', 'transforms', 'augment', 'rotate', 'upsample', 'pack', 'common'];
+const ORDER = ['matmul', 'conv2d', 'conv-bias', 'conv-grouped', 'elementwise', 'fused-elementwise', 'reduce', 'softmax', 'batchnorm', 'layernorm', 'embedding', 'scan', 'pad', 'sort', 'pool', 'optim', 'optim-multi', 'shape', 'dropout', 'random', 'fill', 'transforms', 'augment', 'rotate', 'upsample', 'pack', 'common'];
 
 export interface Kernel {
   name: string;

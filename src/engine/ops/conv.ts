@@ -9,6 +9,7 @@ import { runtime, grid1d, EngramError, type Kernel } from '../runtime.js';
 import {
   conv2dForwardWGSL, conv2dDirectWGSL, conv2dRegisterWGSL, conv2dSubgroupWGSL, conv2dGradWeightRegisterWGSL, conv2dGradWeightSubgroupWGSL, CONV2D_WEIGHT_LAYOUT_WGSL, conv2dGradInputWGSL, conv2dGradWeightWGSL, CONV2D_GRAD_BIAS_WGSL, tiling, type Tile,
 } from '../../shaders/conv2d.js';
+import { conv2dGradBiasVec4WGSL } from '../../shaders/conv-bias.js';
 import { convGroupedWGSL, type GroupedPass, type DepthwiseRow } from '../../shaders/conv-grouped.js';
 import { empty, withGrad, type Tensor } from '../tensor.js';
 import { reshape } from './shape-ops.js';
@@ -436,10 +437,39 @@ function gradWeight(gy: Tensor, x: Tensor, g: Geometry): Tensor {
   return dw;
 }
 
+/** Which bias-gradient kernel runs (conv2d's db), for tests and benchmarks. */
+export const convBiasKernels = {
+  /**
+   * true (default) sends OH * OW % 4 == 0 to the vec4 kernel (conv2dGradBiasVec4WGSL: four values a
+   * load, no division per element); false forces the scalar CONV2D_GRAD_BIAS_WGSL everywhere.
+   */
+  vec4: true,
+  /**
+   * The vec4 kernel's threads per channel (a power of two, 1 to 256); null (default) takes 8 on
+   * CPU-backed adapters, where fewer threads, hence fewer barriers in the final tree, measured
+   * fastest (bench/conv-bias.ts), and 256 elsewhere.
+   */
+  workgroupSize: null as number | null,
+};
+
 function gradBias(gy: Tensor, g: Geometry): Tensor {
   const rt = runtime();
-  const k = rt.kernel({ name: 'conv2d_grad_bias', wgsl: CONV2D_GRAD_BIAS_WGSL, bindings: ['read', 'write'] });
   const db = empty([g.CO]);
+  const S = g.OH * g.OW;
+  if (convBiasKernels.vec4 && S % 4 === 0) {
+    const wg = convBiasKernels.workgroupSize ?? (rt.cpuBacked ? 8 : 256);
+    if (!(Number.isInteger(wg) && wg >= 1 && wg <= 256 && (wg & (wg - 1)) === 0)) {
+      throw new EngramError(`conv2d grad-bias: convBiasKernels.workgroupSize = ${wg} for g ${shapeStr(gy.shape)}; it must be a power of two from 1 to 256, or null for the adapter's default`);
+    }
+    const k = rt.kernel({ name: `conv2d_grad_bias_vec4_${wg}`, wgsl: conv2dGradBiasVec4WGSL(wg), bindings: ['read', 'write'] });
+    // A thread's step of 2 * wg vec4s, split into whole planes and the rest (see the kernel).
+    const S4 = S / 4;
+    const stepImages = Math.floor((2 * wg) / S4);
+    const rest = 2 * wg - stepImages * S4;
+    rt.dispatch(k, [gy.buffer, db.buffer], [g.CO, S4, g.N * S4, rest, stepImages * g.CO * S4, g.CO * S4], grid1d(g.CO, 1));
+    return db;
+  }
+  const k = rt.kernel({ name: 'conv2d_grad_bias', wgsl: CONV2D_GRAD_BIAS_WGSL, bindings: ['read', 'write'] });
   rt.dispatch(k, [gy.buffer, db.buffer], params(g, { M: 0, NN: 0, K: 0 }), grid1d(g.CO, 1));
   return db;
 }
