@@ -125,6 +125,13 @@ function variantName(v: MatmulVariant): string {
   return v.relu ? `relu(${sum})` : sum;
 }
 
+/**
+ * Pieces shared with the kernels of matmul-rowdot.ts: the batch-offset decoder (WGSL, reads Params
+ * p), the epilogue (bias already in `expr`, ReLU when fused) and the variant's name for opening
+ * comments. An object, not functions, so the shader lab does not list them as kernel generators.
+ */
+export const matmulParts = { batchOffsets: BATCH_OFFSETS, epilogue, variantName } as const;
+
 /** The oracle: one thread per output element. */
 export const matmulNaiveWGSL = memoize(function matmulNaiveWGSL(v: MatmulVariant): string {
   return /* wgsl */ `// matmul (naive oracle): C[z] = ${variantName(v)}; one thread per element of C (see src/shaders/matmul.ts)
