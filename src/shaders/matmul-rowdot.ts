@@ -3,7 +3,8 @@
 //
 // What: C[z] = op(A[z]) @ op(B[z]) (+ BIAS[n]) (then ReLU when fused), exactly as the kernels of
 //   matmul.ts compute it (same Params, bindings, batch broadcasting and epilogue; see its header).
-//   The sum runs over k in order within each group of 4 (dot products of vec4s for `rowdot`).
+//   nvec4 sums over k in order; rowdot adds one 4-term dot product per step of 4 in k, so its sums
+//   agree with the other kernels' to rounding.
 // Why: when M or N is not a multiple of 4 the vec4 and subgroup kernels do not apply, and the naive
 //   kernel (one thread per output) pays two scalar loads per multiply-add. On lavapipe every load at a
 //   lane-varying address is a loop over the 8 SIMD lanes, so loads are the cost. These kernels need
