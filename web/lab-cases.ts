@@ -5,7 +5,7 @@
 // memory codecs and image transforms.
 
 import * as E from '../src/index.js';
-import { arr, map } from '../test/reference/arr.js';
+import { arr, map, type Arr } from '../test/reference/arr.js';
 import { matmulRef, linearRef } from '../test/reference/matmul.js';
 import { conv2dRef, convTranspose2dRef } from '../test/reference/conv.js';
 import { unaryRef, binaryRef } from '../test/reference/elementwise.js';
@@ -17,6 +17,11 @@ import { sortRef } from '../test/reference/sort.js';
 import { randomArr, type OpCase } from './lab-ops.js';
 
 const ints = (n: number, r: () => number, hi: number): number[] => Array.from({ length: n }, () => Math.floor(r() * hi));
+/** A 2-D reference array transposed. */
+const transpose2d = (x: Arr): Arr => {
+  const [R, C] = x.shape as [number, number];
+  return arr([C, R], Array.from({ length: R * C }, (_, i) => x.data[(i % R) * C + Math.floor(i / R)]!));
+};
 const fn1 = (t: Record<string, (x: E.Tensor) => E.Tensor>, v: string) => t[v]!;
 
 const CONV_KERNELS = ['conv2dForwardWGSL', 'conv2dGradInputWGSL', 'conv2dGradWeightWGSL', 'conv2dGradBiasVec4WGSL', 'conv2dRegisterWGSL',
@@ -50,6 +55,21 @@ export const CORE_CASES: OpCase[] = [
     inputs: (p, r) => [{ name: 'A', value: randomArr([p.M!, p.K!], r), grad: false }, { name: 'B', value: randomArr([p.K!, p.N!], r), grad: false }],
     gpu: ([a, b], p, v) => E.gemm({ a: a!, b: b!, out: E.empty([p.M!, p.N!]), M: p.M!, N: p.N!, K: p.K!, kernel: v as 'vec4' }),
     ref: ([a, b]) => matmulRef(a!, b!),
+  },
+  {
+    id: 'gemm-rows', title: 'gemm, CPU-adapter kernels for odd M or N', family: 'matmul-rowdot',
+    about: 'C = op(A) @ op(B) + bias through E.gemm with the kernels CPU-backed adapters pick when M or N is not a multiple of 4 (src/shaders/matmul-rowdot.ts): rowdot computes A @ Bᵀ (K a multiple of 4), a thread per 4 outputs of a row, both operands read as vec4 along k (a classifier head, x @ Wᵀ); nvec4 computes Aᵀ @ B (N a multiple of 4), a thread per vec4 of columns in up to 8 rows, B read as vec4 along n (its weight gradient, dYᵀ @ x). Forward kernels: no gradient here.',
+    kernels: ['matmulRowDotWGSL', 'matmulNVec4WGSL'],
+    params: { M: 5, K: 8, N: 8 },
+    variants: ['rowdot: A @ Bᵀ', 'nvec4: Aᵀ @ B'],
+    inputs: (p, r, v) => [
+      v.startsWith('rowdot') ? { name: 'A', value: randomArr([p.M!, p.K!], r), grad: false } : { name: 'Aᵀ', value: randomArr([p.K!, p.M!], r), grad: false },
+      v.startsWith('rowdot') ? { name: 'Bᵀ', value: randomArr([p.N!, p.K!], r), grad: false } : { name: 'B', value: randomArr([p.K!, p.N!], r), grad: false },
+      { name: 'bias', value: randomArr([p.N!], r), grad: false },
+    ],
+    gpu: ([a, b, bias], p, v) => E.gemm({ a: a!, b: b!, bias, out: E.empty([p.M!, p.N!]), M: p.M!, N: p.N!, K: p.K!, ...(v.startsWith('rowdot') ? { transB: true, kernel: 'rowdot' } : { transA: true, kernel: 'nvec4' }) }),
+    // rowdot: A @ Bᵀ + bias is linear(A, Bᵀ, bias); nvec4: (Aᵀ)ᵀ @ B + bias.
+    ref: ([a, b, bias], p, v) => (v.startsWith('rowdot') ? linearRef(a!, b!, bias!) : linearRef(transpose2d(a!), transpose2d(b!), bias!)),
   },
   {
     id: 'linear', title: 'linear', family: 'matmul',

@@ -19,6 +19,7 @@ import * as fill from '../src/shaders/fill.js';
 import * as fused from '../src/shaders/fused-elementwise.js';
 import * as layernorm from '../src/shaders/layernorm.js';
 import * as matmul from '../src/shaders/matmul.js';
+import * as matmulRowdot from '../src/shaders/matmul-rowdot.js';
 import * as optim from '../src/shaders/optim.js';
 import * as optimMulti from '../src/shaders/optim-multi.js';
 import * as pack from '../src/shaders/pack.js';
@@ -37,7 +38,7 @@ import * as upsample from '../src/shaders/upsample.js';
 /** The shader modules by file name (the shader reader's section names); test/lab-coverage.test.ts checks it lists every file of src/shaders. */
 export const SHADER_MODULES: Record<string, Record<string, unknown>> = {
   attention, augment, batchnorm, common, 'conv-bias': convBias, 'conv-grouped': convGrouped, conv2d, dropout, elementwise, embedding, fill,
-  'fused-elementwise': fused, layernorm, matmul, optim, 'optim-multi': optimMulti, pack, pad, pool, random, reduce, rotate,
+  'fused-elementwise': fused, layernorm, matmul, 'matmul-rowdot': matmulRowdot, optim, 'optim-multi': optimMulti, pack, pad, pool, random, reduce, rotate,
   scan, shape, softmax, sort, transforms, upsample,
 };
 

@@ -8,6 +8,7 @@
 export const GRID_PARAMS: Record<string, Record<string, number>> = {
   matmul: { M: 40, K: 5, N: 20 },
   gemm: { M: 72, K: 12, N: 68 },
+  'gemm-rows': { M: 37, K: 8, N: 132 },
   linear: { rows: 20, in: 5, out: 20 },
   conv2d: { N: 2, C: 4, H: 16, W: 20, CO: 16 },
   conv2dDirect: { H: 12, W: 12 },

@@ -102,6 +102,33 @@ const SPECIAL: Record<string, (d: D) => Owners> = {
       },
     };
   },
+  matmulRowDotWGSL: (d) => {
+    // Thread o = m · NB + ⌊n / COLS⌋ of batch z (NB = ⌈N / COLS⌉ column blocks), on a folded 1-D grid.
+    const COLS = nums(d.name)[1]!;
+    const [M, N] = [d.params[0]!, d.params[1]!];
+    const NB = Math.ceil(N / COLS);
+    return {
+      size: M * N * d.workgroups[2], per: COLS, what: `C[r, c] (1 row × ${COLS} columns a thread)`,
+      of: (i) => {
+        const [z, r, c] = [Math.floor(i / (M * N)), Math.floor(i / N) % M, i % N];
+        const o = folded(d, r * NB + Math.floor(c / COLS));
+        return { wg: [o.wg[0], o.wg[1], z], thread: o.thread };
+      },
+    };
+  },
+  matmulNVec4WGSL: (d) => {
+    // Thread o = ⌊m / R⌋ · N/4 + ⌊n / 4⌋ of batch z, on a folded 1-D grid.
+    const R = nums(d.name)[1]!;
+    const [M, N] = [d.params[0]!, d.params[1]!];
+    return {
+      size: M * N * d.workgroups[2], per: R * 4, what: `C[r, c] (${R} rows × 4 columns a thread)`,
+      of: (i) => {
+        const [z, r, c] = [Math.floor(i / (M * N)), Math.floor(i / N) % M, i % N];
+        const o = folded(d, Math.floor(r / R) * (N / 4) + Math.floor(c / 4));
+        return { wg: [o.wg[0], o.wg[1], z], thread: o.thread };
+      },
+    };
+  },
   conv2dSubgroupWGSL: (d) => {
     const p = d.params;
     const [, PPT, CPT] = nums(d.name) as [number, number, number];

@@ -112,6 +112,9 @@ function windowOf(ctx: ReadContext, o: number, win: (oh: number, ow: number) => 
 export const READS: Record<string, (ctx: ReadContext) => ReadRule> = {
   matmul: (ctx) => ({ exact: true, text: 'C[m, n] reads row m of A and column n of B', reads: (o) => { const [m, n] = unravel(o, ctx.out) as [number, number]; return [...line(ctx, 0, [m, 0], 1), ...line(ctx, 1, [0, n], 0)]; } }),
   gemm: (ctx) => READS.matmul!(ctx),
+  'gemm-rows': (ctx) => (ctx.variant.startsWith('rowdot')
+    ? { exact: true, text: 'C[m, n] reads row m of A, row n of Bᵀ and bias[n]', reads: (o) => { const [m, n] = unravel(o, ctx.out) as [number, number]; return [...line(ctx, 0, [m, 0], 1), ...line(ctx, 1, [n, 0], 1), { input: 2, index: n }]; } }
+    : { exact: true, text: 'C[m, n] reads column m of Aᵀ, column n of B and bias[n]', reads: (o) => { const [m, n] = unravel(o, ctx.out) as [number, number]; return [...line(ctx, 0, [0, m], 0), ...line(ctx, 1, [0, n], 0), { input: 2, index: n }]; } }),
   linear: (ctx) => ({ exact: true, text: 'y[r, o] reads row r of x, row o of W and b[o]', reads: (o) => { const [r, j] = unravel(o, ctx.out) as [number, number]; return [...line(ctx, 0, [r, 0], 1), ...line(ctx, 1, [j, 0], 1), { input: 2, index: j }]; } }),
   conv2d: (ctx) => ({ exact: true, text: 'y[n, co, oh, ow] reads the C × K × K window of x under it (padding reads nothing), filter w[co] and b[co]', reads: (o) => conv(ctx, o, [ctx.p.stride!, ctx.p.stride!], [ctx.p.padding!, ctx.p.padding!], 1, true) }),
   conv2dDirect: (ctx) => READS.conv2d!(ctx),

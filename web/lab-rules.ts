@@ -115,6 +115,16 @@ export const RULES: Record<string, Rule> = {
     kind: 'custom', owns: 'a 64-thread workgroup owns R rows × 64·4Q columns of C (R × 4Q in the kernel name); thread t owns 4Q neighbouring columns in all R rows (vec4 stores); its lanes share the R rows of A through subgroupBroadcast',
     grid: (p, n, z) => [Math.ceil(p[1]! / nums(n)[1]! / 64), Math.ceil(p[0]! / nums(n)[0]!), z],
   },
+  // matmul-rowdot.ts: a flat 1-D grid of 64-thread workgroups (folded past 65535); thread o owns C[o / NB][4(o % NB) ..] (rowdot, NB = ceil(N / 4))
+  // or rows R(o / (N/4)) .. of column vec4 o % (N/4) (nvec4); 1 × COLS and R × 4 in the kernel names.
+  matmulRowDotWGSL: {
+    kind: 'custom', owns: 'thread o (flat) owns 1 × COLS neighbouring outputs of one row of C (COLS in the kernel name), column blocks fastest; A\'s row and Bᵀ\'s rows read as vec4 along k',
+    grid: (p, n, z) => [...fold(Math.ceil(p[0]! * Math.ceil(p[1]! / nums(n)[1]!) / 64)), z],
+  },
+  matmulNVec4WGSL: {
+    kind: 'custom', owns: 'thread o (flat) owns R rows × one vec4 of columns of C (R × 4 in the kernel name), column vec4s fastest; B read as vec4 along n, A as scalars',
+    grid: (p, n, z) => [...fold(Math.ceil(Math.ceil(p[0]! / nums(n)[1]!) * (p[1]! / 4) / 64)), z],
+  },
   matmulDotWGSL: rows((p) => p[0]! * p[1]!, 'workgroup j computes output j: its 64 threads split K, then add their partial sums in workgroup memory'),
   // conv2d
   conv2dForwardWGSL: rows((p, n) => Math.ceil(p[15]! / nums(n)[1]!) * Math.ceil(p[16]! / nums(n)[2]!), 'workgroup t owns a BM × BN tile of the implicit GEMM (BM output pixels × BN channels), TM × TN per thread, staging BK-deep slices in workgroup memory', (p) => Math.ceil(p[17]! / p[19]!), 'tile'),

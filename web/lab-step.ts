@@ -43,6 +43,7 @@ export function referenceModel(): E.Module {
  */
 export function familyOf(name: string): string {
   const rules: [RegExp, string][] = [
+    [/^matmul_(rowdot|nvec4)/, 'matmul-rowdot'],
     [/^matmul/, 'matmul'],
     [/^conv2d/, 'conv2d'],
     [/^bn_/, 'batchnorm'],
@@ -70,7 +71,7 @@ export function familyOf(name: string): string {
  */
 export function readerKernelOf(name: string): string {
   const rules: [RegExp, string][] = [
-    [/^matmul_subgroup/, 'matmulSubgroupWGSL('], [/^matmul_naive/, 'matmulNaiveWGSL('], [/^matmul_vec4/, 'matmulVec4WGSL('], [/^matmul_dot/, 'matmulDotWGSL('], [/^matmul(_f16)?$/, 'matmulTiledWGSL('],
+    [/^matmul_subgroup/, 'matmulSubgroupWGSL('], [/^matmul_rowdot/, 'matmulRowDotWGSL('], [/^matmul_nvec4/, 'matmulNVec4WGSL('], [/^matmul_naive/, 'matmulNaiveWGSL('], [/^matmul_vec4/, 'matmulVec4WGSL('], [/^matmul_dot/, 'matmulDotWGSL('], [/^matmul(_f16)?$/, 'matmulTiledWGSL('],
     [/^conv2d_subgroup/, 'conv2dSubgroupWGSL('], [/^conv2d_register/, 'conv2dRegisterWGSL('], [/^conv2d_fwd/, 'conv2dForwardWGSL('],
     [/^conv2d_grad_input/, 'conv2dGradInputWGSL('], [/^conv2d_grad_weight_subgroup/, 'conv2dGradWeightSubgroupWGSL('],
     [/^conv2d_grad_weight_register/, 'conv2dGradWeightRegisterWGSL('], [/^conv2d_grad_weight/, 'conv2dGradWeightWGSL('],

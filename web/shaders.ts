@@ -43,6 +43,8 @@ const INSTANCES: Record<string, unknown[][]> = {
   matmulNaiveWGSL: [[{ transA: false, transB: false, bias: false }]],
   matmulVec4WGSL: [[{ transA: false, transB: false, bias: false }], [{ transA: true, transB: true, bias: true }]],
   matmulDotWGSL: [[{ transA: false, transB: true, bias: true }]],
+  matmulRowDotWGSL: [[{ transA: false, transB: true, bias: true }, 4]],
+  matmulNVec4WGSL: [[{ transA: true, transB: false, bias: false }, 5]],
   matmulSubgroupWGSL: [[{ transA: false, transB: true, bias: true }, 32, 1, 8], [{ transA: true, transB: false, bias: false }, 32, 1, 8]],
   conv2dForwardWGSL: [[{ BM: 256, BN: 32, BK: 8, TM: 8, TN: 4 }], [{ BM: 128, BN: 64, BK: 8, TM: 8, TN: 4 }, true]],
   conv2dGradInputWGSL: [[{ BM: 256, BN: 16, BK: 8, TM: 4, TN: 4 }, true]],
@@ -87,7 +89,7 @@ const INSTANCES: Record<string, unknown[][]> = {
 };
 
 /** Reading order: the families a training step uses most first, then the rest alphabetically. */
-const ORDER = ['matmul', 'conv2d', 'conv-bias', 'conv-grouped', 'elementwise', 'fused-elementwise', 'reduce', 'softmax', 'batchnorm', 'layernorm', 'embedding', 'scan', 'pad', 'sort', 'pool', 'optim', 'optim-multi', 'shape', 'dropout', 'random', 'fill', 'transforms', 'augment', 'rotate', 'upsample', 'pack', 'common'];
+const ORDER = ['matmul', 'matmul-rowdot', 'conv2d', 'conv-bias', 'conv-grouped', 'elementwise', 'fused-elementwise', 'reduce', 'softmax', 'batchnorm', 'layernorm', 'embedding', 'scan', 'pad', 'sort', 'pool', 'optim', 'optim-multi', 'shape', 'dropout', 'random', 'fill', 'transforms', 'augment', 'rotate', 'upsample', 'pack', 'common'];
 
 export interface Kernel {
   name: string;

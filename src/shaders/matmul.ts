@@ -55,6 +55,8 @@
 //    multiply-adds per step of 4 in k, against 8 per 4 x 4 x 4 in the vec4 kernel. The same idea as conv2dSubgroupWGSL.
 //    Measured on lavapipe: 2-4x the vec4 kernel on the MLP's products (bench/RESULTS.md, 2026-12-02).
 //    Grid: x = ceil(N/4 / 64) (64 threads along the columns), y = ceil(M / R), z = batch.
+// Two more, for CPU-backed adapters where M or N is not a multiple of 4 (a classifier head), are in
+// matmul-rowdot.ts: rowdot (A @ B^T read as vec4 along k) and nvec4 (op(A) @ B, B read as vec4 along n).
 
 import { RELU, memoize } from './common.js';
 
@@ -124,6 +126,13 @@ function variantName(v: MatmulVariant): string {
   const sum = `A${v.transA ? '^T' : ''} @ B${v.transB ? '^T' : ''}${v.bias ? ' + bias' : ''}`;
   return v.relu ? `relu(${sum})` : sum;
 }
+
+/**
+ * Pieces shared with the kernels of matmul-rowdot.ts: the batch-offset decoder (WGSL, reads Params
+ * p), the epilogue (bias already in `expr`, ReLU when fused) and the variant's name for opening
+ * comments. An object, not functions, so the shader lab does not list them as kernel generators.
+ */
+export const matmulParts = { batchOffsets: BATCH_OFFSETS, epilogue, variantName } as const;
 
 /** The oracle: one thread per output element. */
 export const matmulNaiveWGSL = memoize(function matmulNaiveWGSL(v: MatmulVariant): string {

@@ -144,19 +144,23 @@ describe('every ReLU keeps NaN and maps negatives (and -Infinity) to 0, as torch
     }
   });
 
-  it('linear with the fused ReLU (naive, tiled, vec4 and subgroup matmul kernels)', async () => {
+  it('linear with the fused ReLU (naive, tiled, vec4, subgroup and rowdot matmul kernels)', async () => {
     // 1 row: the naive kernel; 64 rows: the vec4 kernel for 64 outputs (the subgroup kernel instead on
-    // CPU-backed adapters with subgroups, and vec4 with it turned off), the tiled one for 63.
+    // CPU-backed adapters with subgroups, and vec4 with it turned off), the tiled one for 63; the
+    // rowdot kernel, which CPU-backed adapters take for 1 row or 63 outputs, turned off for those.
     const rt = E.runtime();
     const sg = rt.cpuBacked && rt.info.subgroupMinSize >= 4;
-    const cases = [[1, 64, 'matmul_naive', null], [64, 64, sg ? 'matmul_subgroup_32x4' : 'matmul_vec4', null], [64, 64, 'matmul_vec4', false], [64, 63, 'matmul', null]] as const;
+    const cases = [[1, 64, 'matmul_naive', null], [64, 64, sg ? 'matmul_subgroup_32x4' : 'matmul_vec4', null], [64, 64, 'matmul_vec4', false], [64, 63, 'matmul', null],
+      ...(rt.cpuBacked ? [[3, 10, 'matmul_rowdot_1x4', null]] as const : [])] as const;
     for (const [rows, outF, kernel, subgroups] of cases) {
       const bias = E.tensor(Array.from({ length: outF }, (_, i) => special[i % 8]!));
       const want = Array.from({ length: outF }, (_, i) => expected[i % 8]!);
       rt.trace = [];
       E.matmulKernels.subgroups = subgroups;
+      E.matmulKernels.rowdot = kernel.startsWith('matmul_rowdot') ? null : false;
       const out = E.linear(E.zeros([rows, 64]), E.randn([outF, 64]), bias, { relu: true });
       E.matmulKernels.subgroups = null;
+      E.matmulKernels.rowdot = null;
       expect(rt.trace.map((d) => d.kernel.name)).toContain(kernel);
       rt.trace = null;
       const y = await out.toArray();

@@ -208,8 +208,9 @@ describe('the tiled, vec4 and split-K kernels agree with the naive oracle kernel
     }
   });
 
-  it('auto: a few outputs over a long K (linear 4096 -> 10, batch 64) take the split-K kernel on GPUs, naive on CPU-backed adapters', async () => {
-    // The split-K kernel's barriers cost more than its parallelism gains on a CPU (see autoKernel in ops/matmul.ts).
+  it('auto: a few outputs over a long K (linear 4096 -> 10, batch 64) take the split-K kernel on GPUs, rowdot on CPU-backed adapters', async () => {
+    // The split-K kernel's barriers cost more than its parallelism gains on a CPU (see autoKernel in ops/matmul.ts);
+    // there the rowdot kernel reads x's rows and W's rows as vec4 (test/engine/matmul-rowdot.test.ts).
     const rt = E.runtime();
     const gen = new E.Generator(5);
     await E.scope(async () => {
@@ -222,11 +223,11 @@ describe('the tiled, vec4 and split-K kernels agree with the naive oracle kernel
       } finally {
         const names = rt.trace.map((d) => d.kernel.name);
         rt.trace = null;
-        expect(names).toEqual([rt.cpuBacked ? 'matmul_naive' : 'matmul_dot']);
+        expect(names).toEqual([rt.cpuBacked ? 'matmul_rowdot_1x4' : 'matmul_dot']);
       }
       const naive = await E.gemm({ a: x, b: w, out: E.empty([64, 10]), M: 64, N: 10, K: 4096, transB: true, kernel: 'naive' }).toArray();
       expectClose(await y.toArray(), naive, { atol: 1e-4, rtol: 1e-5 }, 'linear 4096 -> 10 (auto kernel) vs naive');
-      // A short K stays with the one-thread-per-output kernel everywhere.
+      // A short K (not a multiple of 4, so no rowdot either) stays with the one-thread-per-output kernel everywhere.
       rt.trace = [];
       E.linear(E.tensor(gen.uniformArray(64 * 255, -1, 1), [64, 255]), E.tensor(gen.uniformArray(10 * 255, -1, 1), [10, 255]));
       const short = rt.trace.map((d) => d.kernel.name);

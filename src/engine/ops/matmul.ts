@@ -4,6 +4,7 @@
 
 import { runtime, grid1d, EngramError } from '../runtime.js';
 import { matmulTiledWGSL, matmulNaiveWGSL, matmulVec4WGSL, matmulDotWGSL, matmulSubgroupWGSL, SUBGROUP_WG, TILE, WG_SIDE, type MatmulVariant } from '../../shaders/matmul.js';
+import { matmulRowDotWGSL, matmulNVec4WGSL, ROWDOT_WG } from '../../shaders/matmul-rowdot.js';
 import { empty, withGrad, type Tensor } from '../tensor.js';
 import { MAX_RANK, numel, padRank, sameShape, shapeStr } from '../shape.js';
 import { sumTo, reluBackwardFromOutput } from './elementwise.js';
@@ -41,15 +42,20 @@ export interface GemmArgs {
   /** Batch shape of b, of batch's rank, 1 where b is broadcast (default: equal to batch). */
   bBatch?: readonly number[];
   /**
-   * 'tiled', 'vec4', 'dot' (split-K), 'subgroup' (subgroup broadcast; needs the `subgroups` feature)
-   * or 'naive' (the one-thread-per-output oracle) forces a kernel, for tests. 'auto' (the default)
-   * takes the split-K kernel for few outputs and a long K on GPUs, the subgroup kernel on CPU-backed
-   * adapters with subgroups when M, N, K are multiples of 4, else the naive kernel when 64x64 tiles
-   * would be less than a quarter full, else the vec4 kernel when M, N, K are multiples of 4, else the
-   * tiled one (see `autoKernel`).
+   * 'tiled', 'vec4', 'dot' (split-K), 'subgroup' (subgroup broadcast; needs the `subgroups` feature),
+   * 'rowdot' (row dot products; A [M, K], B^T [N, K], K % 4 == 0), 'nvec4' (vec4 over n; B [K, N],
+   * N % 4 == 0) or 'naive' (the one-thread-per-output oracle) forces a kernel, for tests. 'auto' (the
+   * default) takes the split-K kernel for few outputs and a long K on GPUs, the subgroup kernel on
+   * CPU-backed adapters with subgroups when M, N, K are multiples of 4, on CPU-backed adapters the
+   * rowdot or nvec4 kernel where one applies and the vec4 kernel does not, else the naive kernel when 64x64
+   * tiles would be less than a quarter full, else the vec4 kernel when M, N, K are multiples of 4, else
+   * the tiled one (see `autoKernel`).
    */
-  kernel?: 'auto' | 'tiled' | 'naive' | 'vec4' | 'dot' | 'subgroup';
+  kernel?: 'auto' | GemmKernel;
 }
+
+/** The kernels `gemm` can run (`GemmArgs.kernel` forces one). */
+export type GemmKernel = 'tiled' | 'naive' | 'vec4' | 'dot' | 'subgroup' | 'rowdot' | 'nvec4';
 
 /** Blocking of the subgroup matmul kernel (`matmulKernels.subgroupBlock`). */
 export interface SubgroupBlock {
@@ -71,6 +77,15 @@ export const matmulKernels = {
    * 8 x 8 slower; bench/mlp-step.ts --block R,Q --products-only).
    */
   subgroupBlock: { R: 32, Q: 1 } as SubgroupBlock,
+  /** false keeps the automatic choice off the rowdot and nvec4 kernels (CPU-backed adapters); null (default) uses them where they apply. */
+  rowdot: null as boolean | null,
+  /** Outputs of one row per thread of the rowdot kernel (1 to 4). */
+  rowdotCols: 4,
+  /**
+   * Most rows per thread of the nvec4 kernel (each a vec4 of 4 columns); M is split into
+   * ceil(M / nvec4Rows) equal blocks (M = 10: two of 5), so no thread loads rows it does not store.
+   */
+  nvec4Rows: 8,
 };
 
 /**
@@ -137,16 +152,30 @@ export function gemm(args: GemmArgs): Tensor {
   if (kernel === 'subgroup' && !(M % 4 === 0 && N % 4 === 0 && K % 4 === 0 && !variant.f16 && S > 0)) {
     throw new EngramError(`gemm: the subgroup kernel needs M, N, K multiples of 4, float32 operands and a device with the 'subgroups' feature (subgroups of at least 4 lanes), got M=${M}, N=${N}, K=${K}, subgroup min size ${rt.info.subgroupMinSize}`);
   }
+  if (kernel === 'rowdot' && !(!transA && transB && K % 4 === 0 && !variant.f16)) {
+    throw new EngramError(`gemm: the rowdot kernel needs A [M, K] and B transposed [N, K] (transA false, transB true), K a multiple of 4 and float32 operands, got transA=${transA}, transB=${transB}, K=${K}`);
+  }
+  if (kernel === 'nvec4' && !(!transB && N % 4 === 0 && !variant.f16)) {
+    throw new EngramError(`gemm: the nvec4 kernel needs B as [K, N] (transB false), N a multiple of 4 and float32 operands, got transB=${transB}, N=${N}`);
+  }
   const useSubgroups = S > 0 && matmulKernels.subgroups !== false && rt.cpuBacked;
-  const choice = kernel === 'auto' ? autoKernel(total * M * N, M, N, K, variant.f16 === true, rt.cpuBacked, useSubgroups) : kernel;
+  const choice = kernel === 'auto' ? autoKernel(total * M * N, M, N, K, transA, transB, variant.f16 === true, rt.cpuBacked, useSubgroups) : kernel;
   const { Q } = matmulKernels.subgroupBlock;
   const R = Math.max(S, matmulKernels.subgroupBlock.R - (matmulKernels.subgroupBlock.R % Math.max(S, 1)));
+  const cols = Math.min(4, Math.max(1, Math.floor(matmulKernels.rowdotCols)));
+  const maxRows = Math.max(1, Math.floor(matmulKernels.nvec4Rows));
+  const rows = Math.ceil(M / Math.ceil(M / maxRows));
   const wgsl = choice === 'subgroup' ? matmulSubgroupWGSL(variant, R, Q, S)
-    : { dot: matmulDotWGSL, vec4: matmulVec4WGSL, naive: matmulNaiveWGSL, tiled: matmulTiledWGSL }[choice](variant);
-  const name = choice === 'tiled' ? (variant.f16 ? 'matmul_f16' : 'matmul') : choice === 'subgroup' ? `matmul_subgroup_${R}x${4 * Q}` : `matmul_${choice}`;
+    : choice === 'rowdot' ? matmulRowDotWGSL(variant, cols)
+      : choice === 'nvec4' ? matmulNVec4WGSL(variant, rows)
+        : { dot: matmulDotWGSL, vec4: matmulVec4WGSL, naive: matmulNaiveWGSL, tiled: matmulTiledWGSL }[choice](variant);
+  const name = choice === 'tiled' ? (variant.f16 ? 'matmul_f16' : 'matmul') : choice === 'subgroup' ? `matmul_subgroup_${R}x${4 * Q}`
+    : choice === 'rowdot' ? `matmul_rowdot_1x${cols}` : choice === 'nvec4' ? `matmul_nvec4_${rows}x4` : `matmul_${choice}`;
   const k = rt.kernel({ name, wgsl, bindings: bias ? ['read', 'read', 'read', 'write'] : ['read', 'read', 'write'] });
   const buffers = bias ? [a.buffer, b.buffer, bias.buffer, out.buffer] : [a.buffer, b.buffer, out.buffer];
   const [gx, gy] = choice === 'dot' ? grid1d(M * N, 1)
+    : choice === 'rowdot' ? grid1d(M * Math.ceil(N / cols), ROWDOT_WG)
+    : choice === 'nvec4' ? grid1d(Math.ceil(M / rows) * (N / 4), ROWDOT_WG)
     : choice === 'subgroup' ? [Math.ceil(N / 4 / Q / SUBGROUP_WG), Math.ceil(M / R)]
     : choice === 'vec4' ? [Math.ceil(N / 4 / 8), Math.ceil(M / 4 / 8)]
       : choice === 'naive' ? [Math.ceil(N / WG_SIDE), Math.ceil(M / WG_SIDE)]
@@ -162,7 +191,7 @@ export function gemm(args: GemmArgs): Tensor {
 /**
  * The kernel `gemm` picks by itself for `outputs` elements of C (all batches) of an M x N x K product.
  */
-function autoKernel(outputs: number, M: number, N: number, K: number, f16: boolean, cpuBacked: boolean, subgroups: boolean): 'dot' | 'vec4' | 'naive' | 'tiled' | 'subgroup' {
+function autoKernel(outputs: number, M: number, N: number, K: number, transA: boolean, transB: boolean, f16: boolean, cpuBacked: boolean, subgroups: boolean): GemmKernel {
   // Few outputs over a long K (a classifier head, 64x10x4096; a weight gradient over a large
   // batch): any one-thread-per-output kernel leaves the GPU nearly idle, each thread walking K
   // alone, so split K over a workgroup per output. (H200: the naive kernel took ~0.25 ms for
@@ -176,6 +205,14 @@ function autoKernel(outputs: number, M: number, N: number, K: number, f16: boole
   // small products included (it has no barriers, and the naive kernel's two lane-varying loads per
   // multiply-add are what it avoids). Measured on lavapipe, see bench/RESULTS.md (2026-12-02).
   if (subgroups && M % 4 === 0 && N % 4 === 0 && K % 4 === 0 && !f16) return 'subgroup';
+  // CPU-backed adapters, M or N not a multiple of 4 (a classifier head's x @ W^T, 64x10x4096): where
+  // A's rows and B^T's rows are both contiguous along k, the rowdot kernel reads both as vec4 (5 loads
+  // per 16 multiply-adds against the naive kernel's 32). Measured on lavapipe: bench/matmul-head.ts.
+  if (cpuBacked && matmulKernels.rowdot !== false && !transA && transB && K % 4 === 0 && !f16 && (M % 4 !== 0 || N % 4 !== 0)) return 'rowdot';
+  // Likewise where B is [K, N] with N a multiple of 4 but M or K is not (the head's weight gradient
+  // dY^T @ x, 10x4096x64, and its dX = dY @ W, 64x4096x10): the nvec4 kernel loads B's rows as vec4
+  // over n and a(m, k) once per row (9 loads per 32 multiply-adds at 8 rows).
+  if (cpuBacked && matmulKernels.rowdot !== false && !transB && N % 4 === 0 && !f16 && (M % 4 !== 0 || K % 4 !== 0)) return 'nvec4';
   // Small matrices (per-head attention scores, vector-matrix products, a batch of 1x1s) would
   // leave most of a 64x64 tile's threads idle yet waiting at its barriers; one thread per output
   // is faster there.
