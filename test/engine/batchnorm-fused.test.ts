@@ -10,25 +10,13 @@ import * as E from '../../src/index.js';
 import { batchNorm, batchNormFusion, FUSED_MIN_CHANNELS_GPU } from '../../src/engine/ops/batchnorm.js';
 import { checkOp, expectClose } from '../helpers/gradcheck.js';
 import { useGPU } from '../helpers/gpu.js';
+import { traced } from '../helpers/trace.js';
 import { arr, type Arr } from '../reference/arr.js';
 import { batchNormForward, batchNormGrad, type BNRefOptions } from '../reference/batchnorm.js';
 
 useGPU();
 
 type Mode = 'always' | 'never';
-
-/** Kernel names dispatched by `fn` (awaited), in order. */
-async function traced(fn: () => Promise<void> | void): Promise<string[]> {
-  const rt = E.runtime();
-  const trace: E.TracedDispatch[] = [];
-  rt.trace = trace;
-  try {
-    await fn();
-  } finally {
-    rt.trace = null;
-  }
-  return trace.map((d) => d.kernel.name);
-}
 
 async function withMode<T>(mode: 'auto' | Mode, fn: () => Promise<T>, vec4 = true): Promise<T> {
   const before = { ...batchNormFusion };

@@ -12,6 +12,7 @@ import { describe, it, expect } from 'vitest';
 import * as E from '../../src/index.js';
 import { conv2d, convBiasKernels } from '../../src/engine/ops/conv.js';
 import { useGPU } from '../helpers/gpu.js';
+import { traced } from '../helpers/trace.js';
 import { conv2dRef } from '../reference/conv.js';
 import { arr } from '../reference/arr.js';
 import { expectClose } from '../helpers/gradcheck.js';
@@ -23,19 +24,6 @@ const vec4Name = (wg: number) => `conv2d_grad_bias_vec4_${wg}`;
 /** The vec4 kernel's workgroup size when convBiasKernels.workgroupSize is null. */
 const defaultSize = () => (E.runtime().cpuBacked ? 8 : 256);
 const U = 2 ** -24; // float32 unit roundoff
-
-/** Kernel names dispatched by `fn` (awaited), in order. */
-async function traced(fn: () => Promise<void> | void): Promise<string[]> {
-  const rt = E.runtime();
-  const trace: E.TracedDispatch[] = [];
-  rt.trace = trace;
-  try {
-    await fn();
-  } finally {
-    rt.trace = null;
-  }
-  return trace.map((d) => d.kernel.name);
-}
 
 async function withKnob<T>(vec4: boolean, workgroupSize: number | null, fn: () => Promise<T>): Promise<T> {
   const before = { ...convBiasKernels };

@@ -10,25 +10,13 @@ import * as E from '../../src/index.js';
 import { maxPool2d, maxPool2dWithIndices, poolKernels, type Pool2dOptions } from '../../src/engine/ops/pool.js';
 import { checkOp } from '../helpers/gradcheck.js';
 import { useGPU } from '../helpers/gpu.js';
+import { traced } from '../helpers/trace.js';
 import { maxPoolRef } from '../reference/pool.js';
 
 useGPU();
 
 const VEC4 = { fwd: 'maxPool2d_fwd_2x2_vec4', bwd: 'maxPool2d_bwd_2x2_vec4' };
 const OPTS = { kernelSize: 2 } as const; // stride defaults to the kernel size, padding to 0
-
-/** Kernel names dispatched by `fn` (awaited), in order. */
-async function traced(fn: () => Promise<void> | void): Promise<string[]> {
-  const rt = E.runtime();
-  const trace: E.TracedDispatch[] = [];
-  rt.trace = trace;
-  try {
-    await fn();
-  } finally {
-    rt.trace = null;
-  }
-  return trace.map((d) => d.kernel.name);
-}
 
 async function withVec4<T>(on: boolean, fn: () => Promise<T>): Promise<T> {
   const before = poolKernels.vec4;
