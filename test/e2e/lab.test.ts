@@ -21,10 +21,10 @@ const SCREENSHOT = process.env.ENGRAM_UPDATE_SCREENSHOT === '1'
 const FORWARD_TOL = 1e-4;
 const GRAD_TOL = 1e-3;
 /** One panel per kernel family (the first of its family on the page). */
-const OPS = ['matmul', 'conv2d', 'convGrouped', 'unary', 'fused', 'reduce', 'softmax', 'logsumexp', 'sort', 'maxPool2d', 'batchNorm', 'layerNorm', 'transpose',
+const OPS = ['matmul', 'gemm-rows', 'conv2d', 'convGrouped', 'unary', 'fused', 'reduce', 'softmax', 'logsumexp', 'sort', 'maxPool2d', 'batchNorm', 'layerNorm', 'transpose',
   'embedding', 'pad', 'oneHot', 'dropout', 'random', 'attention', 'optimizer', 'codecs', 'transforms', 'augment', 'rotate', 'upsample'];
 /** Panels with no differentiable input (forward kernels, updates, draws, codecs): no gradient check. */
-const FORWARD_ONLY = new Set(['gemm', 'conv2dDirect', 'oneHot', 'random', 'optimizer', 'codecs', 'transforms', 'augment', 'rotate', 'upsample']);
+const FORWARD_ONLY = new Set(['gemm', 'gemm-rows', 'conv2dDirect', 'oneHot', 'random', 'optimizer', 'codecs', 'transforms', 'augment', 'rotate', 'upsample']);
 
 const e2e = useDemoBrowser();
 
@@ -162,7 +162,10 @@ describe('shader lab', () => {
       .map(([kernel, href]) => ({ kernel: kernel!, url: new URL(href!, e2e.base) }));
     const families = links.map((l) => l.url.hash.slice(1));
     // SGD's step: the multi-tensor kernels (optim-multi.ts), Optimizer.foreach's default.
-    for (const f of ['conv2d', 'batchnorm', 'pool', 'matmul', 'softmax', 'optim-multi']) expect(families).toContain(f);
+    for (const f of ['conv2d', 'batchnorm', 'pool', 'softmax', 'optim-multi']) expect(families).toContain(f);
+    // The linear layer's products: matmul.ts, or on CPU-backed adapters (SwiftShader here) with a
+    // 10-class head, the row-dot / nvec4 kernels of matmul-rowdot.ts.
+    expect(families.filter((f) => f === 'matmul' || f === 'matmul-rowdot').length, 'the linear layer\'s products').toBeGreaterThanOrEqual(3);
     expect(links.filter((l) => l.url.hash === '').map((l) => l.kernel), 'dispatches with no file in the reader').toEqual([]);
     // Kernels whose names do not say their file: the bias gradient's sumTo (elementwise.ts), BN's step counter addInt (fill.ts).
     expect(links.find((l) => l.kernel === 'sumTo')?.url.hash).toBe('#elementwise');
