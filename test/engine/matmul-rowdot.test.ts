@@ -110,6 +110,21 @@ describe('matmul-rowdot kernels match the float64 product', () => {
     expect(() => E.gemm({ a: z(12), b: z(18), M: 4, N: 6, K: 3, out: E.empty([4, 6]), kernel: 'nvec4' })).toThrow(/gemm: the nvec4 kernel needs .*N a multiple of 4.*N=6/);
     expect(() => E.gemm({ a: z(12), b: z(24), M: 4, N: 8, K: 3, transB: true, out: E.empty([4, 8]), kernel: 'nvec4' })).toThrow(/gemm: the nvec4 kernel needs B as \[K, N\]/);
   });
+
+  it('bad knob values throw instead of being clamped', () => {
+    const before = { cols: matmulKernels.rowdotCols, rows: matmulKernels.nvec4Rows };
+    const run = () => E.gemm({ a: E.zeros([8]), b: E.zeros([8]), M: 2, N: 2, K: 4, transB: true, out: E.empty([2, 2]), kernel: 'rowdot' });
+    try {
+      matmulKernels.rowdotCols = 8;
+      expect(run).toThrow(/matmulKernels.rowdotCols must be an integer from 1 to 4, got 8/);
+      matmulKernels.rowdotCols = 4;
+      matmulKernels.nvec4Rows = 0;
+      expect(run).toThrow(/matmulKernels.nvec4Rows must be a positive integer, got 0/);
+    } finally {
+      matmulKernels.rowdotCols = before.cols;
+      matmulKernels.nvec4Rows = before.rows;
+    }
+  });
 });
 
 describe('gemm picks the row kernels on CPU-backed adapters', () => {

@@ -162,8 +162,10 @@ export function gemm(args: GemmArgs): Tensor {
   const choice = kernel === 'auto' ? autoKernel(total * M * N, M, N, K, transA, transB, variant.f16 === true, rt.cpuBacked, useSubgroups) : kernel;
   const { Q } = matmulKernels.subgroupBlock;
   const R = Math.max(S, matmulKernels.subgroupBlock.R - (matmulKernels.subgroupBlock.R % Math.max(S, 1)));
-  const cols = Math.min(4, Math.max(1, Math.floor(matmulKernels.rowdotCols)));
-  const maxRows = Math.max(1, Math.floor(matmulKernels.nvec4Rows));
+  const cols = matmulKernels.rowdotCols;
+  const maxRows = matmulKernels.nvec4Rows;
+  if (!(Number.isInteger(cols) && cols >= 1 && cols <= 4)) throw new EngramError(`gemm: matmulKernels.rowdotCols must be an integer from 1 to 4, got ${cols}`);
+  if (!(Number.isInteger(maxRows) && maxRows >= 1)) throw new EngramError(`gemm: matmulKernels.nvec4Rows must be a positive integer, got ${maxRows}`);
   const rows = Math.ceil(M / Math.ceil(M / maxRows));
   const wgsl = choice === 'subgroup' ? matmulSubgroupWGSL(variant, R, Q, S)
     : choice === 'rowdot' ? matmulRowDotWGSL(variant, cols)
