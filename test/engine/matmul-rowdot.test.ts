@@ -7,6 +7,7 @@ import * as E from '../../src/index.js';
 import { expectClose } from '../helpers/gradcheck.js';
 import { useGPU } from '../helpers/gpu.js';
 import { matmulKernels } from '../../src/engine/ops/matmul.js';
+import { gemmStoredRef } from '../reference/matmul.js';
 
 useGPU();
 
@@ -15,33 +16,6 @@ interface Layout extends Sizes { transA: boolean; transB: boolean }
 
 const count = (xs: number[]): number => xs.reduce((x, y) => x * y, 1);
 
-/** float64 C[z] = op(A[z]) @ op(B[z]) (+ bias), then ReLU, from the stored (flat) operands, batches broadcast. */
-function cpuGemm(a: ArrayLike<number>, b: ArrayLike<number>, bias: ArrayLike<number> | null, relu: boolean, o: Layout): Float64Array {
-  const { M, N, K } = o;
-  const out = new Float64Array(count(o.batch) * M * N);
-  /** First element of batch z's matrix in an operand of batch shape opBatch (size-1 dimensions broadcast). */
-  const start = (z: number, opBatch: number[], size: number): number => {
-    let [rem, idx, stride] = [z, 0, size];
-    for (let d = o.batch.length - 1; d >= 0; d--) {
-      const c = rem % o.batch[d]!;
-      rem = Math.floor(rem / o.batch[d]!);
-      if (opBatch[d] !== 1) idx += c * stride;
-      stride *= opBatch[d]!;
-    }
-    return idx;
-  };
-  for (let z = 0; z < count(o.batch); z++) {
-    const [a0, b0] = [start(z, o.aBatch, M * K), start(z, o.bBatch, K * N)];
-    for (let m = 0; m < M; m++) {
-      for (let n = 0; n < N; n++) {
-        let acc = bias ? bias[n]! : 0;
-        for (let k = 0; k < K; k++) acc += a[a0 + (o.transA ? k * M + m : m * K + k)]! * b[b0 + (o.transB ? n * K + k : k * N + n)]!;
-        out[(z * M + m) * N + n] = relu ? Math.max(acc, 0) : acc;
-      }
-    }
-  }
-  return out;
-}
 
 /** Runs gemm with `kernel` forced on every (bias, ReLU) epilogue and checks values and the dispatched name. */
 async function checkForced(kernel: 'rowdot' | 'nvec4', sizes: Sizes[], layouts: { transA: boolean; transB: boolean }[], name: (sz: Sizes) => string, seed: number): Promise<void> {
@@ -67,7 +41,7 @@ async function checkForced(kernel: 'rowdot' | 'nvec4', sizes: Sizes[], layouts: 
           } finally {
             rt.trace = null;
           }
-          expectClose(await out.toArray(), cpuGemm(aData, bData, withBias ? biasData : null, relu, o), { atol: 1e-5, rtol: 1e-5 }, label);
+          expectClose(await out.toArray(), gemmStoredRef(aData, bData, withBias ? biasData : null, o, relu), { atol: 1e-5, rtol: 1e-5 }, label);
         }
       });
     }

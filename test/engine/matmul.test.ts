@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import * as E from '../../src/index.js';
 import { checkOp, expectClose } from '../helpers/gradcheck.js';
 import { useGPU } from '../helpers/gpu.js';
-import { matmulRef, matmulRefGrad, linearRef, linearRefGrad } from '../reference/matmul.js';
+import { matmulRef, matmulRefGrad, linearRef, linearRefGrad, gemmStoredRef } from '../reference/matmul.js';
 import { matmulKernels } from '../../src/engine/ops/matmul.js';
 
 useGPU();
@@ -103,38 +103,7 @@ describe('linear matches the float64 reference, forward and backward', () => {
 });
 
 describe('the tiled, vec4 and split-K kernels agree with the naive oracle kernel', () => {
-  // CPU product of the stored layouts, for checking the oracle itself.
-  function cpuGemm(a: ArrayLike<number>, b: ArrayLike<number>, bias: ArrayLike<number> | null, o: { M: number; N: number; K: number; transA: boolean; transB: boolean; batch: number[]; aBatch: number[]; bBatch: number[] }): Float64Array {
-    const { M, N, K } = o;
-    const count = o.batch.reduce((x, y) => x * y, 1);
-    const out = new Float64Array(count * M * N);
-    const start = (z: number, opBatch: number[], size: number): number => {
-      let rem = z;
-      let idx = 0;
-      let stride = size;
-      for (let d = o.batch.length - 1; d >= 0; d--) {
-        const c = rem % o.batch[d]!;
-        rem = Math.floor(rem / o.batch[d]!);
-        if (opBatch[d] !== 1) idx += c * stride;
-        stride *= opBatch[d]!;
-      }
-      return idx;
-    };
-    for (let z = 0; z < count; z++) {
-      const a0 = start(z, o.aBatch, M * K);
-      const b0 = start(z, o.bBatch, K * N);
-      for (let m = 0; m < M; m++) {
-        for (let n = 0; n < N; n++) {
-          let acc = bias ? bias[n]! : 0;
-          for (let k = 0; k < K; k++) {
-            acc += a[a0 + (o.transA ? k * M + m : m * K + k)]! * b[b0 + (o.transB ? n * K + k : k * N + n)]!;
-          }
-          out[z * M * N + m * N + n] = acc;
-        }
-      }
-    }
-    return out;
-  }
+  // The CPU product of the stored layouts, gemmStoredRef (test/reference/matmul.ts), checks the oracle itself.
 
   it('for every transposition/bias variant, on odd sizes with broadcast batches and on tiny ones', async () => {
     const gen = new E.Generator(7);
@@ -160,7 +129,7 @@ describe('the tiled, vec4 and split-K kernels agree with the naive oracle kernel
               const run = (kernel: 'tiled' | 'naive' | 'vec4' | 'dot' | 'subgroup') => E.gemm({ a, b, bias: withBias ? bias : null, out: E.empty([...sz.batch, sz.M, sz.N]), kernel, ...o }).toArray();
               const naive = await run('naive');
               const tiled = await run('tiled');
-              expectClose(naive, cpuGemm(aData, bData, withBias ? biasData : null, o), { atol: 1e-5, rtol: 1e-5 }, `naive ${label} vs CPU`);
+              expectClose(naive, gemmStoredRef(aData, bData, withBias ? biasData : null, o), { atol: 1e-5, rtol: 1e-5 }, `naive ${label} vs CPU`);
               expectClose(tiled, naive, { atol: 1e-5, rtol: 1e-5 }, `tiled ${label} vs naive`);
               expectClose(await run('dot'), naive, { atol: 1e-5, rtol: 1e-5 }, `dot ${label} vs naive`);
               if (sz.M % 4 === 0 && sz.N % 4 === 0 && sz.K % 4 === 0) {
@@ -197,7 +166,7 @@ describe('the tiled, vec4 and split-K kernels agree with the naive oracle kernel
               const o = { ...sz, transA, transB };
               const label = `dot M=${sz.M} N=${sz.N} K=${sz.K} batch ${s(sz.batch)}: ${relu ? 'relu(' : ''}A${transA ? '^T' : ''} @ B${transB ? '^T' : ''} + bias${relu ? ')' : ''}`;
               const got = await E.gemm({ a, b, bias, relu, out: E.empty([...sz.batch, sz.M, sz.N]), kernel: 'dot', ...o }).toArray();
-              const want = cpuGemm(aData, bData, biasData, o).map((v) => (relu ? Math.max(v, 0) : v));
+              const want = gemmStoredRef(aData, bData, biasData, o).map((v) => (relu ? Math.max(v, 0) : v));
               // Sums of up to 4099 products of values in [-1, 1]: float32 rounding grows with K.
               expectClose(got, want, { atol: 2e-5 * Math.sqrt(sz.K), rtol: 1e-5 }, label);
               if (relu) expect(got.every((v) => v >= 0)).toBe(true);
@@ -275,7 +244,7 @@ describe('the tiled, vec4 and split-K kernels agree with the naive oracle kernel
                 const names = rt.trace.map((d) => d.kernel.name);
                 rt.trace = null;
                 expect(names, label).toEqual([`matmul_subgroup_${block.R}x${4 * block.Q}`]);
-                const want = cpuGemm(aData, bData, withBias ? biasData : null, o).map((v) => (relu ? Math.max(v, 0) : v));
+                const want = gemmStoredRef(aData, bData, withBias ? biasData : null, o).map((v) => (relu ? Math.max(v, 0) : v));
                 expectClose(await out.toArray(), want, { atol: 1e-5, rtol: 1e-5 }, label);
               }
             }

@@ -111,3 +111,49 @@ export function linearRefGrad(g: Arr, x: Arr, w: Arr, bias?: Arr): Arr[] {
   }
   return bias ? [dx, dw, db] : [dx, dw];
 }
+
+/** Sizes and stored layouts of a gemm call (GemmArgs' M, N, K, transA, transB and batch shapes). */
+export interface GemmLayout {
+  M: number;
+  N: number;
+  K: number;
+  transA: boolean;
+  transB: boolean;
+  /** Output batch shape; aBatch / bBatch have its rank, 1 where that operand is broadcast. */
+  batch: number[];
+  aBatch: number[];
+  bBatch: number[];
+}
+
+/**
+ * float64 C[z] = op(A[z]) @ op(B[z]) (+ bias), then ReLU when `relu`, computed from the flat operands
+ * as gemm stores them (A [..., M, K] or [..., K, M] when transA, B [..., K, N] or [..., N, K] when
+ * transB), batches broadcast where an operand's batch dimension is 1. For checking gemm's kernels.
+ */
+export function gemmStoredRef(a: ArrayLike<number>, b: ArrayLike<number>, bias: ArrayLike<number> | null, o: GemmLayout, relu = false): Float64Array {
+  const { M, N, K } = o;
+  const count = o.batch.reduce((x, y) => x * y, 1);
+  const out = new Float64Array(count * M * N);
+  // First element of batch z's matrix in an operand of batch shape opBatch.
+  const start = (z: number, opBatch: number[], size: number): number => {
+    let [rem, idx, stride] = [z, 0, size];
+    for (let d = o.batch.length - 1; d >= 0; d--) {
+      const c = rem % o.batch[d]!;
+      rem = Math.floor(rem / o.batch[d]!);
+      if (opBatch[d] !== 1) idx += c * stride;
+      stride *= opBatch[d]!;
+    }
+    return idx;
+  };
+  for (let z = 0; z < count; z++) {
+    const [a0, b0] = [start(z, o.aBatch, M * K), start(z, o.bBatch, K * N)];
+    for (let m = 0; m < M; m++) {
+      for (let n = 0; n < N; n++) {
+        let acc = bias ? bias[n]! : 0;
+        for (let k = 0; k < K; k++) acc += a[a0 + (o.transA ? k * M + m : m * K + k)]! * b[b0 + (o.transB ? n * K + k : k * N + n)]!;
+        out[(z * M + m) * N + n] = relu ? Math.max(acc, 0) : acc;
+      }
+    }
+  }
+  return out;
+}
