@@ -44,22 +44,22 @@ fn chan_next(cur: ChanCursor) -> ChanCursor {
  */
 const CHANNEL_REDUCE_VEC4 = /* wgsl */ `${WG_SUM}
 
-struct ChanCursor { s: u32, base: u32 }
+// The cursor carries S4 so that a step does not divide p.S again.
+struct ChanCursor { s: u32, base: u32, S4: u32 }
 fn chan_start(lid: u32, c: u32) -> ChanCursor {
   let S4 = p.S / 4u;
   let n = lid / S4;
-  return ChanCursor(lid % S4, (n * p.C + c) * S4);
+  return ChanCursor(lid % S4, (n * p.C + c) * S4, S4);
 }
 fn chan_next(cur: ChanCursor) -> ChanCursor {
-  let S4 = p.S / 4u;
   var s = cur.s + 256u;
   var base = cur.base;
-  if (s >= S4) {
-    let images = s / S4;
-    s -= images * S4;
-    base += images * p.C * S4;
+  if (s >= cur.S4) {
+    let images = s / cur.S4;
+    s -= images * cur.S4;
+    base += images * p.C * cur.S4;
   }
-  return ChanCursor(s, base);
+  return ChanCursor(s, base, cur.S4);
 }
 fn hsum(v: vec4<f32>) -> f32 {
   return (v.x + v.y) + (v.z + v.w);
