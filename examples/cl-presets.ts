@@ -41,7 +41,12 @@
 //   npm run example -- cl-presets [--protocol appended|split|both] [--preset faithful|engram|both]
 //        [--data fashion-mnist|cifar] [--seeds 0-2] [--width 64] [--nf 20] [--memory 1000]
 //        [--train-per-task 0] [--test-per-task 0] [--epochs0 10] [--epochs1 5] [--replay-mode er|concat]
-//        [--cifar <root>] [--svhn <root>]
+//        [--cifar <root>] [--svhn <root>] [--separate-first-task]
+//
+// (A)'s two strategies of a preset train task 0 the same way (the replay memory is filled only at its
+// end), so by default task 0 is trained once per seed and the second strategy starts from it
+// (StrategyOptions.sharedFirstTask: the weights, batch-norm statistics and random state where the first
+// left off); --separate-first-task trains it again, with the same results.
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -54,6 +59,7 @@ import {
   firstPerClass, randomChoice, classAccuracies, scenarioReportJSON,
   type ScenarioResult, type SeededScenarioResult, type SeedStat, type Strategy, type Task,
 } from '../src/cl/index.js';
+import type { SharedFirstTask } from '../src/cl/strategies/index.js';
 import { Naive, ExperienceReplay, AlternatingReplay, NCMReplay, adamOptimizer, stepLRPerEpoch } from '../src/cl/strategies/index.js';
 import { exampleArgs, runMain, UsageError, formatTable, mnistDefaultRoot } from './util.js';
 
@@ -98,6 +104,12 @@ export interface PresetSettings {
    * stream ++ memory (a variant, reported as not the protocol).
    */
   replayMode?: 'er' | 'concat';
+  /**
+   * (A): train task 0 once per seed and start the second strategy of each preset from it (default true).
+   * Both strategies of a preset train task 0 identically (the replay memory is empty until task 0 ends), so
+   * this halves task 0's cost without changing a number (a test checks the results equal separate runs).
+   */
+  shareFirstTask?: boolean;
   log?: (line: string) => void;
 }
 
@@ -132,7 +144,7 @@ export const SCR_PAIRS = [[0, 5], [1, 6], [2, 7], [3, 8], [4, 9]];
 
 interface Recipe {
   name: string;
-  make: (seed: number) => Strategy;
+  make: (seed: number, shared?: SharedFirstTask) => Strategy;
   evalTransform?: GpuTransform;
 }
 
@@ -143,25 +155,38 @@ export async function runPresets(data: PresetData, s: PresetSettings): Promise<P
   const [C, H] = [b.channels, b.height];
   const out: PresetOutcome[] = [];
 
-  const runRecipe = async (protocol: 'appended' | 'split', preset: 'faithful' | 'engram', tasks: Task[], r: Recipe) => {
+  // With `share`, each seed's task 0 is recorded (share: 'record') or loaded (share: 'load') through
+  // `firstTasks`, and a loaded task 0 reports the recording run's seconds.
+  const firstTasks = new Map<number, { shared: SharedFirstTask; seconds: number }>();
+  const runRecipe = async (protocol: 'appended' | 'split', preset: 'faithful' | 'engram', tasks: Task[], r: Recipe, share?: 'record' | 'load') => {
     const results: ScenarioResult[] = [];
     const perNew: number[][] = [];
     const epochSeconds: number[] = [];
     for (const seed of s.seeds) {
       E.manualSeed(seed);
-      const st = r.make(seed);
+      const first = share === 'load' ? firstTasks.get(seed) : undefined;
+      if (share === 'load' && !first) throw new Error(`cl-presets: no shared task 0 recorded for seed ${seed}`);
+      const st = r.make(seed, first?.shared);
       try {
         const res = await runScenario(st, tasks, {
           evalTransform: r.evalTransform,
-          onTask: (i, row) => log(`${protocol}/${preset}/${r.name} seed ${seed}: after task ${i} (${res0(row)}), ${(performance.now() / 1000).toFixed(0)} s`),
+          onTask: (i, row) => {
+            if (share === 'record' && i === 0) firstTasks.set(seed, { shared: (st as unknown as { shareFirstTask(): SharedFirstTask }).shareFirstTask(), seconds: NaN });
+            log(`${protocol}/${preset}/${r.name} seed ${seed}: after task ${i}${first && i === 0 ? ` (loaded from ${first.shared.from})` : ''} (${res0(row)}), ${(performance.now() / 1000).toFixed(0)} s`);
+          },
         });
         res.strategy = r.name;
         results.push(res);
+        if (share === 'record') firstTasks.get(seed)!.seconds = res.trainSeconds[0]!;
         const e0 = protocol === 'appended' && preset === 'faithful' ? (s.epochs0 ?? 10) : 1;
-        epochSeconds.push(res.trainSeconds[0]! / e0);
+        epochSeconds.push((first ? first.seconds : res.trainSeconds[0]!) / e0);
         if (protocol === 'appended') perNew.push(await classAccuracies(st, tasks[1]!.test, tasks[1]!.classes, { transform: r.evalTransform }));
       } finally {
         st.dispose?.();
+        if (share === 'load') {
+          firstTasks.get(seed)?.shared.dispose();
+          firstTasks.delete(seed);
+        }
       }
     }
     const seeded = aggregateSeeds(s.seeds, results);
@@ -174,6 +199,13 @@ export async function runPresets(data: PresetData, s: PresetSettings): Promise<P
       };
     }
     out.push(o);
+  };
+
+  // (A)'s two strategies of a preset: the second starts from the first's task 0 unless shareFirstTask is false.
+  const runPair = async (preset: 'faithful' | 'engram', tasks: Task[], [a, b]: [Recipe, Recipe]) => {
+    const share = s.shareFirstTask ?? true;
+    await runRecipe('appended', preset, tasks, a, share ? 'record' : undefined);
+    await runRecipe('appended', preset, tasks, b, share ? 'load' : undefined);
   };
 
   if (s.protocols.includes('appended')) {
@@ -191,16 +223,16 @@ export async function runPresets(data: PresetData, s: PresetSettings): Promise<P
         lrSchedule: (o: Parameters<ReturnType<typeof stepLRPerEpoch>>[0], t: Task) => (t.id === 0 ? stepLRPerEpoch(7, 0.5)(o) : undefined),
         expandHeads: true, freezeFeaturesAfterFirstTask: true, frozenFeaturesMode: 'train' as const,
       });
-      for (const r of [
+      await runPair('faithful', tasks, [
         { name: 'naive', make: (seed: number) => new Naive(common(seed)), evalTransform: norm },
         {
           name: 'replay', evalTransform: norm,
-          make: (seed: number) => new AlternatingReplay({
+          make: (seed: number, shared?: SharedFirstTask) => new AlternatingReplay({
             ...common(seed), name: 'replay', update: 'end-of-task', bufferKind: 'fifo', capacity: 100 * 10,
-            select: firstPerClass(100, (t) => t.id === 0), memoryBatchSize: s.batchA ?? 128,
+            select: firstPerClass(100, (t) => t.id === 0), memoryBatchSize: s.batchA ?? 128, sharedFirstTask: shared,
           }),
         },
-      ]) await runRecipe('appended', 'faithful', tasks, r);
+      ]);
     }
     if (s.presets.includes('engram')) {
       const norm = C === 3 ? normalize([0.4914, 0.4822, 0.4465], [0.247, 0.243, 0.261]) : normalize([0.286], [0.353]);
@@ -208,16 +240,16 @@ export async function runPresets(data: PresetData, s: PresetSettings): Promise<P
         model: new E.ConvStackCNN(10, { ...convOpts, split: 'hidden' as const }), lr: 0.05, momentum: 0.9, batchSize: 32, epochs: 1, seed,
         transform: norm, expandHeads: true, freezeFeaturesAfterFirstTask: true,
       });
-      for (const r of [
+      await runPair('engram', tasks, [
         { name: 'frozen, no replay', make: (seed: number) => new Naive(common(seed)), evalTransform: norm },
         {
           name: 'frozen + replay 100/class', evalTransform: norm,
-          make: (seed: number) => new ExperienceReplay({
+          make: (seed: number, shared?: SharedFirstTask) => new ExperienceReplay({
             ...common(seed), name: 'frozen + replay 100/class', update: 'end-of-task', bufferKind: 'class-balanced', capacity: 1000,
-            fraction: (t) => (t.id === 0 ? 1 : 0),
+            fraction: (t) => (t.id === 0 ? 1 : 0), sharedFirstTask: shared,
           }),
         },
-      ]) await runRecipe('appended', 'engram', tasks, r);
+      ]);
     }
   }
 
@@ -309,6 +341,7 @@ async function main(): Promise<void> {
       epochs0: { kind: 'positive-int', default: 10, help: '(A) faithful: epochs of task 0 (protocol 10)' },
       epochs1: { kind: 'positive-int', default: 5, help: '(A) faithful: epochs of task 1 (protocol 5)' },
       'replay-mode': { kind: 'string', choices: ['er', 'concat'], default: 'er', help: "(B) faithful: 'er' two forward passes (stream, memory; the protocol) or 'concat' one pass on both (a variant)" },
+      'separate-first-task': { kind: 'flag', default: false, help: "(A): train task 0 again for each strategy (default: once per seed, shared by both strategies of a preset; the same numbers)" },
       out: { kind: 'string', default: 'examples/out', help: 'where the JSON report goes' },
     },
   });
@@ -334,7 +367,8 @@ async function main(): Promise<void> {
   const settings: PresetSettings = {
     protocols, presets, seeds, width: args.width as number, nf: args.nf as number, memory: args.memory as number,
     trainPerTask: args['train-per-task'] as number, testPerTask: args['test-per-task'] as number,
-    epochs0: args.epochs0 as number, epochs1: args.epochs1 as number, replayMode: args['replay-mode'] as 'er' | 'concat', log: (l) => console.log(l),
+    epochs0: args.epochs0 as number, epochs1: args.epochs1 as number, replayMode: args['replay-mode'] as 'er' | 'concat',
+    shareFirstTask: !args['separate-first-task'], log: (l) => console.log(l),
   };
   const reduced = reductions(settings);
   console.log(reduced.length ? `REDUCED RUN (not the protocol): ${reduced.join('; ')}` : 'full protocol settings');

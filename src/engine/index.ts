@@ -10,6 +10,7 @@ export {
 export type { DType, Shape, GradFn, CreateOptions, RandomOptions, BackwardOptions, SavedForBackward, MemoryStats, NestedNumbers } from './tensor.js';
 export { scope, noGrad, isGradEnabled, setGradEnabled } from './scope.js';
 export { compile, type CompiledStep, type CompileOptions, type CompileStats } from './capture.js';
-export { Generator, manualSeed, defaultGenerator } from './random.js';
+export { Generator, manualSeed, defaultGenerator, type GeneratorState } from './random.js';
+export { getRngState, setRngState, type RngState } from './rng-state.js';
 export { setFloat32MatmulPrecision, getFloat32MatmulPrecision, type MatmulPrecision } from './precision.js';
 export * from './ops/index.js';

@@ -28,6 +28,14 @@ function splitmix32(state: { s: number }): number {
   return (z ^ (z >>> 16)) >>> 0;
 }
 
+/** A `Generator`'s state (`getState` / `setState`): plain numbers, so it can be copied or stored as JSON. */
+export interface GeneratorState {
+  /** xoshiro128**'s four 32-bit words (unsigned). */
+  words: number[];
+  /** The second normal of the last Box-Muller pair, returned by the next `normal()`; null when none is cached. */
+  spareNormal: number | null;
+}
+
 /**
  * A seeded CPU random number generator (xoshiro128** seeded through splitmix32), like torch.Generator: the
  * same seed gives the same numbers in Node and every browser.
@@ -52,6 +60,27 @@ export class Generator {
     this.s3 = splitmix32(st);
     if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1;
     this.spareNormal = null;
+    return this;
+  }
+
+  /**
+   * The generator's state, to resume the same stream later with `setState` (torch.Generator.get_state):
+   * the four xoshiro words and the cached second normal of the last Box-Muller pair, if any.
+   */
+  getState(): GeneratorState {
+    return { words: [this.s0 >>> 0, this.s1 >>> 0, this.s2 >>> 0, this.s3 >>> 0], spareNormal: this.spareNormal };
+  }
+
+  /** Resume from a state taken with `getState` (torch.Generator.set_state); returns this. */
+  setState(state: GeneratorState): this {
+    const w = state?.words;
+    if (!Array.isArray(w) || w.length !== 4 || w.some((x) => !Number.isInteger(x) || x < 0 || x > 0xffffffff) || w.every((x) => x === 0)) {
+      throw new EngramError(`Generator.setState: words must be four integers in [0, 2^32), not all zero (a state from getState()), got ${JSON.stringify(w)}`);
+    }
+    const spare = state.spareNormal;
+    if (spare !== null && !Number.isFinite(spare)) throw new EngramError(`Generator.setState: spareNormal must be a finite number or null, got ${String(spare)}`);
+    [this.s0, this.s1, this.s2, this.s3] = w as [number, number, number, number];
+    this.spareNormal = spare;
     return this;
   }
 

@@ -22,6 +22,8 @@ import { maskedArgmax, type TaskLabel } from '../task-incremental.js';
 import { classesNeeded, expandClassifier } from './expansion.js';
 import type { StrategyContext, StrategyPlugin } from '../plugins.js';
 import { TrainingMeter, type TrainingStats } from '../costs.js';
+import { getRngState, setRngState, type RngState } from '../../engine/rng-state.js';
+import { snapshotFirstTask, checkSharedFirstTask, type SharedFirstTask } from './shared-first-task.js';
 import { asMultiTask, forwardForTask } from '../multi-head.js';
 
 /** What a strategy needs of an optimizer (every engram optimizer has it). */
@@ -92,6 +94,15 @@ export interface StrategyOptions {
    * `new EWCPlugin({ lambda: 100 })` added to any strategy. The strategy disposes them with itself.
    */
   plugins?: StrategyPlugin[];
+  /**
+   * Start from task 0 as another strategy trained it (`other.shareFirstTask()`), instead of training it
+   * again: task 0's training loop is replaced by loading that model state and random state; the rest of
+   * task 0 (head sizing, the memory's update, plugins' hooks) runs as usual. Only for strategies that train
+   * task 0 exactly as the other did (same model, seed and settings; an empty memory adds nothing), and whose
+   * task 1 builds a new optimizer (new classes with expandHeads, or freezeFeaturesAfterFirstTask): the
+   * optimizer's state is not shared, so a task 1 that would keep it throws.
+   */
+  sharedFirstTask?: SharedFirstTask;
 }
 
 function positive(v: number, what: string, name: string, integer = false): number {
@@ -198,6 +209,10 @@ export abstract class SupervisedStrategy implements Strategy {
   private onlineTask: Task | null = null;
   private readonly headGenerator: Generator;
   private tasksSoFar: readonly Task[] = [];
+  /** The random state right after task 0's training loop and its steps (for shareFirstTask). */
+  private firstTaskEnd: { rng: RngState; steps: number } | null = null;
+  /** Whether task 0 was loaded from opts.sharedFirstTask (task 1 must then build a new optimizer). */
+  private startedShared = false;
 
   constructor(opts: StrategyOptions, kind: string) {
     if (!opts || typeof opts !== 'object' || !opts.model || typeof opts.model.features !== 'function') {
@@ -223,6 +238,7 @@ export abstract class SupervisedStrategy implements Strategy {
       throw new EngramError(`${kind}: plugins must be an array of plugin objects ({ name, afterLoss(ctx, loss) {...} }), got ${String(opts.plugins)}`);
     }
     this.plugins = [...(opts.plugins ?? [])];
+    if (opts.sharedFirstTask !== undefined) checkSharedFirstTask(opts.sharedFirstTask, kind);
   }
 
   /** What plugins see of this strategy (see `StrategyContext`). */
@@ -257,28 +273,42 @@ export abstract class SupervisedStrategy implements Strategy {
     const schedule = this.opts.lrSchedule?.(optimizer, task);
     const lossSum = zeros([]).keep();
     let steps = 0;
+    const shared = this.taskLosses.length === 0 ? this.opts.sharedFirstTask : undefined;
     try {
       this.setTrainMode();
-      this.meter.begin();
-      const epochs = this.opts.taskEpochs ? positive(this.opts.taskEpochs(task), `taskEpochs(task ${task.id})`, this.name, true) : this.epochs;
-      for (let e = 0; e < epochs; e++) {
-        for (const batch of loader) {
-          for (const p of this.plugins) p.beforeStep?.(ctx, batch, task);
-          const afterBackward = this.plugins.some((p) => p.afterBackward) ? () => {
-            for (const p of this.plugins) p.afterBackward?.(ctx, batch, task);
-          } : undefined;
-          optimizerStep(optimizer, () => this.pluginLoss(ctx, this.stepLoss(batch, task), batch, task), lossSum, afterBackward);
-          const pending = this.afterStep(batch, task);
-          if (pending) await pending;
-          for (const p of this.plugins) p.afterStep?.(ctx, batch, task);
-          steps++;
+      if (shared) {
+        // Task 0 as another strategy trained it: its weights and batch-norm statistics, and the random
+        // state where its training loop ended, so that everything after this point draws the same numbers.
+        checkSharedFirstTask(shared, this.name);
+        this.model.loadStateDict(shared.state as Map<string, Tensor>);
+        setRngState(shared.rng);
+        this.firstTaskEnd = { rng: shared.rng, steps: shared.steps };
+        this.startedShared = true;
+        await this.afterLastStep(task);
+        this.taskLosses.push(shared.loss);
+      } else {
+        this.meter.begin();
+        const epochs = this.opts.taskEpochs ? positive(this.opts.taskEpochs(task), `taskEpochs(task ${task.id})`, this.name, true) : this.epochs;
+        for (let e = 0; e < epochs; e++) {
+          for (const batch of loader) {
+            for (const p of this.plugins) p.beforeStep?.(ctx, batch, task);
+            const afterBackward = this.plugins.some((p) => p.afterBackward) ? () => {
+              for (const p of this.plugins) p.afterBackward?.(ctx, batch, task);
+            } : undefined;
+            optimizerStep(optimizer, () => this.pluginLoss(ctx, this.stepLoss(batch, task), batch, task), lossSum, afterBackward);
+            const pending = this.afterStep(batch, task);
+            if (pending) await pending;
+            for (const p of this.plugins) p.afterStep?.(ctx, batch, task);
+            steps++;
+          }
+          schedule?.step();
         }
-        schedule?.step();
+        this.meter.end(steps);
+        if (this.taskLosses.length === 0) this.firstTaskEnd = { rng: getRngState(), steps };
+        optimizer.zeroGrad();
+        await this.afterLastStep(task);
+        this.taskLosses.push(checkedTaskLoss(this.name, task.id, steps ? (await lossSum.item()) / steps : NaN, steps, this.lr));
       }
-      this.meter.end(steps);
-      optimizer.zeroGrad();
-      await this.afterLastStep(task);
-      this.taskLosses.push(checkedTaskLoss(this.name, task.id, steps ? (await lossSum.item()) / steps : NaN, steps, this.lr));
     } finally {
       lossSum.dispose();
       this.model.eval();
@@ -303,6 +333,7 @@ export abstract class SupervisedStrategy implements Strategy {
   }
 
   private async observeOne(batch: Batch, task: Task, tasksSoFar: readonly Task[]): Promise<void> {
+    if (this.opts.sharedFirstTask) throw new EngramError(`${this.name}: sharedFirstTask applies to learnTask (runScenario), not to online learning (observe)`);
     if (this.onlineTask !== task) {
       if (this.onlineTask) await this.endTask();
       this.tasksSoFar = tasksSoFar;
@@ -357,6 +388,19 @@ export abstract class SupervisedStrategy implements Strategy {
   predictTask(x: Tensor, task: TaskLabel): Tensor {
     if (asMultiTask(this.model)?.heads.hasHead(task.id) === false) return full([x.shape[0]!], -1, { dtype: 'int32' });
     return noGrad(() => withEvalMode(this.model, () => scope(() => maskedArgmax(forwardForTask(this.model, x, task.id), task.classes))));
+  }
+
+  /**
+   * Task 0 as this strategy trained it, for another strategy to start from (`sharedFirstTask`): a copy of
+   * the model's state now, the random state where task 0's training loop ended, and its mean loss. Call it
+   * right after task 0 (e.g. from runScenario's onTask), from a strategy whose end of task 0 leaves the
+   * weights as trained (Naive, ExperienceReplay, AlternatingReplay). The caller disposes the result.
+   */
+  shareFirstTask(): SharedFirstTask {
+    if (this.taskLosses.length !== 1 || !this.firstTaskEnd) {
+      throw new EngramError(`${this.name}: shareFirstTask() applies right after task 0 (learned tasks: ${this.taskLosses.length}); call it from runScenario's onTask when task 0 is done`);
+    }
+    return snapshotFirstTask(this.model, this.firstTaskEnd.rng, this.taskLosses[0]!, this.firstTaskEnd.steps, this.name);
   }
 
   memoryStats(): {
@@ -466,7 +510,12 @@ export abstract class SupervisedStrategy implements Strategy {
       this.frozen = true;
       changed = true;
     }
-    if (!changed) return;
+    if (!changed) {
+      if (this.startedShared && this.tasksSoFar.length === 2) {
+        throw new EngramError(`${this.name}: task 1 would keep task 0's optimizer state, which sharedFirstTask does not carry (only weights and random state); share task 0 only when task 1 builds a new optimizer (new classes with expandHeads, or freezeFeaturesAfterFirstTask)`);
+      }
+      return;
+    }
     this.optimizer?.dispose();
     const params = this.model.parameters().filter((p) => p.requiresGrad);
     const lr = this.frozen ? (this.opts.headLr ?? this.lr) : this.lr;

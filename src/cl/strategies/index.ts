@@ -26,3 +26,4 @@ export type { ReplayMemoryOptions } from './replay-memory.js';
 export type { StrategyScheduler } from './common.js';
 export { AlternatingReplay, type AlternatingReplayOptions } from './alternating-replay.js';
 export { adamOptimizer, stepLRPerEpoch } from './optim-presets.js';
+export type { SharedFirstTask } from './shared-first-task.js';
