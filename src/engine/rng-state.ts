@@ -12,7 +12,12 @@ export interface RngState {
   /** The default generator's state. */
   generator: GeneratorState;
   /** Dropout's stream: its seed and the number of masks drawn so far. */
-  dropout: { seed: number; counter: number };
+  dropout: {
+    /** Seed of dropout's random stream. */
+    seed: number;
+    /** The call counter, advanced by each dropout call. */
+    counter: number;
+  };
 }
 
 /** The global random state now (like torch.get_rng_state, covering dropout's GPU stream too). */

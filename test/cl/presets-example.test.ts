@@ -34,6 +34,20 @@ describe('examples/cl-presets', () => {
     }
   });
 
+  it('(A) trains task 0 once per seed and shares it between the two strategies of a preset: the same numbers as training it again', async () => {
+    const s = { protocols: ['appended'] as const, presets: ['faithful', 'engram'] as const, seeds: [0, 1], width: 2, epochs0: 2, epochs1: 1, batchA: 16 };
+    const shared = await runPresets(data, s);
+    const separate = await runPresets(data, { ...s, shareFirstTask: false });
+    for (const [a, b] of shared.map((x, i) => [x, separate[i]!] as const)) {
+      expect(a.strategy).toBe(b.strategy);
+      expect(a.seeded.perSeed.map((r) => r.accuracyMatrix)).toEqual(b.seeded.perSeed.map((r) => r.accuracyMatrix));
+      expect(a.appended!.newClasses).toEqual(b.appended!.newClasses);
+    }
+    // A loaded task 0 reports the seconds of the run that trained it.
+    expect(shared[1]!.firstTaskEpochSeconds).toEqual(shared[0]!.firstTaskEpochSeconds);
+    expect(shared[3]!.firstTaskEpochSeconds).toEqual(shared[2]!.firstTaskEpochSeconds);
+  });
+
   it("(B) faithful (SCR pairing, task-balanced end-of-task memory) and engram presets", async () => {
     expect(SCR_PAIRS).toEqual([[0, 5], [1, 6], [2, 7], [3, 8], [4, 9]]);
     const out = await runPresets(data, { protocols: ['split'], presets: ['faithful', 'engram'], seeds: [0], nf: 2, memory: 10 });
