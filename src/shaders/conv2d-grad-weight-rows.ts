@@ -34,7 +34,7 @@ import { memoize } from './common.js';
  * `grouped`: groups G > 1: the lanes are input channels of the output block's group (that block lies
  * in one group: needs (CO/G) % CB == 0).
  */
-export const conv2dGradWeightRowsWGSL = memoize(function conv2dGradWeightRowsWGSL(CB: number, grouped: boolean = false): string {
+export const conv2dGradWeightSubgroupRowsWGSL = memoize(function conv2dGradWeightSubgroupRowsWGSL(CB: number, grouped: boolean = false): string {
   const KH = [0, 1, 2];
   const blocks = Array.from({ length: CB }, (_, b) => b);
   const accumulators = KH.flatMap((kh) => [0, 1, 2].map((kw) => `  var acc${kh}${kw} = array<f32, ${CB}>();`)).join('\n');

@@ -10,7 +10,7 @@ import {
   conv2dForwardWGSL, conv2dDirectWGSL, conv2dRegisterWGSL, conv2dSubgroupWGSL, conv2dGradWeightRegisterWGSL, conv2dGradWeightSubgroupWGSL, CONV2D_WEIGHT_LAYOUT_WGSL, conv2dGradInputWGSL, conv2dGradWeightWGSL, CONV2D_GRAD_BIAS_WGSL, tiling, type Tile,
 } from '../../shaders/conv2d.js';
 import { conv2dGradBiasVec4WGSL } from '../../shaders/conv-bias.js';
-import { conv2dGradWeightRowsWGSL } from '../../shaders/conv2d-grad-weight-rows.js';
+import { conv2dGradWeightSubgroupRowsWGSL } from '../../shaders/conv2d-grad-weight-rows.js';
 import { convGroupedWGSL, type GroupedPass, type DepthwiseRow } from '../../shaders/conv-grouped.js';
 import { empty, withGrad, type Tensor } from '../tensor.js';
 import { reshape } from './shape-ops.js';
@@ -222,7 +222,7 @@ export const convKernels = {
   subgroups: null as boolean | null,
   /**
    * false keeps 3x3 grad-weight of widths W % 4 != 0 off the scalar-row subgroup kernel
-   * (conv2dGradWeightRowsWGSL), so they fall back as before; null (default) uses it where it applies.
+   * (conv2dGradWeightSubgroupRowsWGSL), so they fall back as before; null (default) uses it where it applies.
    */
   gradWeightRows: null as boolean | null,
 };
@@ -394,7 +394,7 @@ function gradWeightDirect(gy: Tensor, x: Tensor, g: Geometry): Tensor {
  * Subgroup grad-weight for 3x3 convolutions that keep the width (stride 1, dilation 1 and padding 1
  * along it; any stride, padding and dilation along the height), or null when it does not apply.
  * W % 4 == 0 runs the vec4 kernel (conv2dGradWeightSubgroupWGSL), other widths the scalar-row one
- * (conv2dGradWeightRowsWGSL, unless convKernels.gradWeightRows is false). 8 output channels per
+ * (conv2dGradWeightSubgroupRowsWGSL, unless convKernels.gradWeightRows is false). 8 output channels per
  * workgroup (measured on lavapipe: 2.6-3x the register kernel; 4 channels: 1.6-2.5x), 4 where the
  * subgroup or CO needs it.
  */
@@ -418,7 +418,7 @@ function gradWeightSubgroup(gy: Tensor, x: Tensor, g: Geometry): Tensor | null {
     const p = params(g, { M: grouped ? g.G : 0, NN: 0, K: Cg * 9, kChunk: rowsPerSplit, splitStride: g.CO * Cg * 9 });
     rt.dispatch(k, [x.buffer, gy.buffer, out.buffer], p, grid);
   } else {
-    const k = rt.kernel({ name: `${prefix}rows_${CB}`, wgsl: conv2dGradWeightRowsWGSL(CB, grouped), bindings: ['read', 'read', 'write'] });
+    const k = rt.kernel({ name: `${prefix}rows_${CB}`, wgsl: conv2dGradWeightSubgroupRowsWGSL(CB, grouped), bindings: ['read', 'read', 'write'] });
     const p = [g.N, g.C, g.H, g.W, g.CO, g.OH, g.sh, g.ph, g.dh, g.G, rowsPerSplit, g.CO * Cg * 9];
     rt.dispatch(k, [x.buffer, gy.buffer, out.buffer], p, grid);
   }
