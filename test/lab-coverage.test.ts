@@ -23,6 +23,7 @@ useGPU();
 const NEEDS: Record<string, (rt: E.Runtime) => string | null> = {
   conv2dSubgroupWGSL: (rt) => (rt.info.subgroupMinSize > 0 ? null : 'subgroups'),
   conv2dGradWeightSubgroupWGSL: (rt) => (rt.info.subgroupMinSize > 0 ? null : 'subgroups'),
+  conv2dGradWeightSubgroupRowsWGSL: (rt) => (rt.info.subgroupMinSize > 0 ? null : 'subgroups'),
 };
 
 describe('shader lab coverage', () => {

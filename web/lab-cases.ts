@@ -159,6 +159,25 @@ export const CORE_CASES: OpCase[] = [
     },
   },
   {
+    id: 'conv2dGradWeightRows', title: 'conv2d grad-weight, width not a multiple of 4', family: 'conv2d',
+    about: 'dw = conv2dGradWeight(x, [CO, C, 3, 3], G) for a 3×3 convolution with padding 1 on rows whose width is not a multiple of 4 (W = 5 here): dw[co, c, kh, kw] = Σ over n, oh, ow of G[n, co, oh, ow] · x[n, c, oh − 1 + kh, ow − 1 + kw]. With the direct kernels and the adapter\'s subgroups it runs the scalar-row kernel of conv2d-grad-weight-rows.ts: a subgroup of 8 lanes is 8 input channels, each sliding a three-tap window along x\'s rows while subgroupBroadcast shares G among the lanes; slices of the rows on z, summed after. "direct, rows off" sets convKernels.gradWeightRows = false: the implicit GEMM it replaces. (W % 4 == 0 runs the vec4 kernel: the conv2d panel.)',
+    kernels: ['conv2dGradWeightSubgroupRowsWGSL', 'conv2dGradWeightWGSL', 'SUM_TO_WGSL'],
+    params: { N: 2, C: 3, H: 5, W: 5, CO: 8 },
+    variants: ['direct', 'direct, rows off'],
+    configure: (v) => {
+      const before = { ...E.convKernels };
+      E.convKernels.direct = true;
+      if (v.endsWith('rows off')) E.convKernels.gradWeightRows = false;
+      return () => Object.assign(E.convKernels, before);
+    },
+    inputs: (p, r) => [
+      { name: 'x', value: randomArr([p.N!, p.C!, p.H!, p.W!], r), grad: false },
+      { name: 'G', value: randomArr([p.N!, p.CO!, p.H!, p.W!], r), grad: false },
+    ],
+    gpu: ([x, g], p) => E.conv2dGradWeight(x!, [p.CO!, p.C!, 3, 3], g!, { padding: 1 }),
+    ref: ([x, g], p) => conv2dRef({ padding: 1 }).grad(g!, x!, arr([p.CO!, p.C!, 3, 3]))[1]!,
+  },
+  {
     id: 'unary', title: 'elementwise (unary)', family: 'elementwise',
     about: 'y = f(x), one thread per element; the backward kernel multiplies the upstream gradient by f\'(x).',
     kernels: ['unaryForwardWGSL', 'unaryBackwardWGSL'],

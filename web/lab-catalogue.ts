@@ -12,6 +12,7 @@ import * as common from '../src/shaders/common.js';
 import * as convBias from '../src/shaders/conv-bias.js';
 import * as convGrouped from '../src/shaders/conv-grouped.js';
 import * as conv2d from '../src/shaders/conv2d.js';
+import * as conv2dGradWeightRows from '../src/shaders/conv2d-grad-weight-rows.js';
 import * as dropout from '../src/shaders/dropout.js';
 import * as elementwise from '../src/shaders/elementwise.js';
 import * as embedding from '../src/shaders/embedding.js';
@@ -37,7 +38,7 @@ import * as upsample from '../src/shaders/upsample.js';
 
 /** The shader modules by file name (the shader reader's section names); test/lab-coverage.test.ts checks it lists every file of src/shaders. */
 export const SHADER_MODULES: Record<string, Record<string, unknown>> = {
-  attention, augment, batchnorm, common, 'conv-bias': convBias, 'conv-grouped': convGrouped, conv2d, dropout, elementwise, embedding, fill,
+  attention, augment, batchnorm, common, 'conv-bias': convBias, 'conv-grouped': convGrouped, conv2d, 'conv2d-grad-weight-rows': conv2dGradWeightRows, dropout, elementwise, embedding, fill,
   'fused-elementwise': fused, layernorm, matmul, 'matmul-rowdot': matmulRowdot, optim, 'optim-multi': optimMulti, pack, pad, pool, random, reduce, rotate,
   scan, shape, softmax, sort, transforms, upsample,
 };

@@ -14,6 +14,7 @@ export const GRID_PARAMS: Record<string, Record<string, number>> = {
   conv2dDirect: { H: 12, W: 12 },
   convGrouped: { H: 10, W: 10 },
   convTranspose2d: { H: 9, W: 9 },
+  conv2dGradWeightRows: { C: 9, CO: 12, H: 7, W: 7 }, // two channel blocks each way (CB 4), three row slices
   conv1d: { L: 301 }, // L % 4 != 0: the scalar grad-bias kernel (L = 300 would take the vec4 one)
   unary: { rows: 20, cols: 20 },
   binary: { rows: 20, cols: 20 },

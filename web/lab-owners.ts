@@ -161,6 +161,14 @@ const SPECIAL: Record<string, (d: D) => Owners> = {
       of: (i) => { const c = Math.floor(i / 9) % C; const co = Math.floor(i / (9 * C)); return { wg: [Math.floor(c / 8), Math.floor(co / CB), d.workgroups[2] > 1 ? null : 0], thread: c % 8 }; },
     };
   },
+  conv2dGradWeightSubgroupRowsWGSL: (d) => {
+    const p = d.params;
+    const [Cg, CB] = [p[1]! / p[9]!, nums(d.name).at(-1)!]; // dw [CO, C/G, 3, 3]
+    return {
+      size: p[4]! * Cg * 9, per: CB * 9, what: `dw[co, c, kh, kw] (lane c % 8 of workgroup (c / 8, co / ${CB}); row slices on z)`,
+      of: (i) => { const c = Math.floor(i / 9) % Cg; const co = Math.floor(i / (9 * Cg)); return { wg: [Math.floor(c / 8), Math.floor(co / CB), d.workgroups[2] > 1 ? null : 0], thread: c % 8 }; },
+    };
+  },
   cumsumWGSL: (d) => {
     const [rows, D, inner] = [d.params[0]!, d.params[1]!, d.params[2]!];
     return { size: rows * D, per: D, what: 'y[outer, k, inner] (thread outer·inner + inner scans its row)', of: (i) => folded(d, Math.floor(i / (D * inner)) * inner + (i % inner)) };

@@ -118,6 +118,25 @@ export const READS: Record<string, (ctx: ReadContext) => ReadRule> = {
   linear: (ctx) => ({ exact: true, text: 'y[r, o] reads row r of x, row o of W and b[o]', reads: (o) => { const [r, j] = unravel(o, ctx.out) as [number, number]; return [...line(ctx, 0, [r, 0], 1), ...line(ctx, 1, [j, 0], 1), { input: 2, index: j }]; } }),
   conv2d: (ctx) => ({ exact: true, text: 'y[n, co, oh, ow] reads the C × K × K window of x under it (padding reads nothing), filter w[co] and b[co]', reads: (o) => conv(ctx, o, [ctx.p.stride!, ctx.p.stride!], [ctx.p.padding!, ctx.p.padding!], 1, true) }),
   conv2dDirect: (ctx) => READS.conv2d!(ctx),
+  conv2dGradWeightRows: (ctx) => ({
+    exact: true, text: 'dw[co, c, kh, kw] reads, over every image and output pixel, G[n, co, oh, ow] and the x[n, c, oh − 1 + kh, ow − 1 + kw] under it (where that tap is in the image)',
+    reads: (o) => {
+      const [N, C, H, W] = ctx.inputs[0]!.shape as [number, number, number, number];
+      const CO = ctx.inputs[1]!.shape[1]!;
+      const [co, c, kh, kw] = unravel(o, ctx.out) as [number, number, number, number];
+      const out: Read[] = [];
+      for (let n = 0; n < N; n++) {
+        for (let oh = 0; oh < H; oh++) {
+          for (let ow = 0; ow < W; ow++) {
+            const [ih, iw] = [oh - 1 + kh, ow - 1 + kw];
+            if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+            out.push({ input: 0, index: ((n * C + c) * H + ih) * W + iw }, { input: 1, index: ((n * CO + co) * H + oh) * W + ow });
+          }
+        }
+      }
+      return out;
+    },
+  }),
   convGrouped: (ctx) => ({ exact: true, text: 'y[n, co, oh, ow] reads the K × K windows of the C/groups channels of co\'s group, and filter w[co]', reads: (o) => conv(ctx, o, [1, 1], [1, 1], ctx.variant === 'depthwise' ? ctx.p.C! : ctx.p.groups!, false) }),
   convTranspose2d: (ctx) => ({
     exact: true, text: 'y[n, co, oh, ow] reads every x[n, c, ih, iw] with oh = ih·s − p + kh (and ow likewise) for some tap, with that tap w[c, co, kh, kw], and b[co]',

@@ -150,6 +150,11 @@ export const RULES: Record<string, Rule> = {
     kind: 'custom', owns: 'workgroup (c, o) computes dw for 8 input channels × CB output channels; slices of the rows on z',
     grid: (p, n, z) => [Math.ceil(p[1]! / 8), p[4]! / nums(n).at(-1)!, z],
   },
+  // conv2d-grad-weight-rows.ts: its own parameters (N, C, H, W, CO, OH, sh, ph, dh, G, rowsPerSlice, sliceStride).
+  conv2dGradWeightSubgroupRowsWGSL: {
+    kind: 'custom', owns: 'workgroup (c, o) computes dw for 8 input channels (of the group) × CB output channels, sliding along the rows; slices of the rows on z',
+    grid: (p, n, z) => [Math.ceil(p[1]! / p[9]! / 8), p[4]! / nums(n).at(-1)!, z],
+  },
   convGroupedWGSL: {
     kind: 'custom', owns: 'thread i computes output element i (forward), dx element i (gradInput) or weight i over a slice of p.rows output rows, the slice on z (gradWeight); row-blocked depthwise (_row<PPT>): PPT pixels of a row, x = blocks of 64 threads of a channel plane, y = plane; grad-weight a kernel row (co, kh)',
     grid: (p, n, z) => {

@@ -45,6 +45,7 @@ export function familyOf(name: string): string {
   const rules: [RegExp, string][] = [
     [/^matmul_(rowdot|nvec4)/, 'matmul-rowdot'],
     [/^matmul/, 'matmul'],
+    [/^conv2d_(grad_weight|grouped_gradWeight)_rows/, 'conv2d-grad-weight-rows'],
     [/^conv2d/, 'conv2d'],
     [/^bn_/, 'batchnorm'],
     [/^(maxPool2d|avgPool2d|adaptiveAvgPool2d)/, 'pool'],
@@ -73,7 +74,7 @@ export function readerKernelOf(name: string): string {
   const rules: [RegExp, string][] = [
     [/^matmul_subgroup/, 'matmulSubgroupWGSL('], [/^matmul_rowdot/, 'matmulRowDotWGSL('], [/^matmul_nvec4/, 'matmulNVec4WGSL('], [/^matmul_naive/, 'matmulNaiveWGSL('], [/^matmul_vec4/, 'matmulVec4WGSL('], [/^matmul_dot/, 'matmulDotWGSL('], [/^matmul(_f16)?$/, 'matmulTiledWGSL('],
     [/^conv2d_subgroup/, 'conv2dSubgroupWGSL('], [/^conv2d_register/, 'conv2dRegisterWGSL('], [/^conv2d_fwd/, 'conv2dForwardWGSL('],
-    [/^conv2d_grad_input/, 'conv2dGradInputWGSL('], [/^conv2d_grad_weight_subgroup/, 'conv2dGradWeightSubgroupWGSL('],
+    [/^conv2d_grad_input/, 'conv2dGradInputWGSL('], [/^conv2d_grad_weight_subgroup/, 'conv2dGradWeightSubgroupWGSL('], [/^conv2d_(grad_weight|grouped_gradWeight)_rows/, 'conv2dGradWeightSubgroupRowsWGSL('],
     [/^conv2d_grad_weight_register/, 'conv2dGradWeightRegisterWGSL('], [/^conv2d_grad_weight/, 'conv2dGradWeightWGSL('],
     [/^conv2d_grad_bias_vec4/, 'conv2dGradBiasVec4WGSL('], [/^conv2d_grad_bias$/, 'CONV2D_GRAD_BIAS_WGSL'], [/^conv2d_weight_layout/, 'CONV2D_WEIGHT_LAYOUT_WGSL'], [/^conv2d_direct/, 'conv2dDirectWGSL('],
     [/^bn_stats_normalize/, 'bnStatsNormalizeWGSL('], [/^bn_backward_fused/, 'bnBackwardFusedWGSL('], [/^bn_stats/, 'bnStatsWGSL('], [/^bn_eval_stats/, 'BN_EVAL_STATS_WGSL'], [/^bn_normalize/, 'bnNormalizeWGSL('],

@@ -53,6 +53,7 @@ const INSTANCES: Record<string, unknown[][]> = {
   conv2dRegisterWGSL: [[8, 8]],
   conv2dSubgroupWGSL: [[4, 8, 3, 1, 1], [4, 8, 3, 1, 1, 'forward']],
   conv2dGradWeightSubgroupWGSL: [[8], [8, true]],
+  conv2dGradWeightSubgroupRowsWGSL: [[8], [4, true]],
   conv2dGradWeightRegisterWGSL: [[]],
   conv2dGradBiasVec4WGSL: [[8], [256]], // CPU-backed adapters' workgroup size, the GPUs'
   convGroupedWGSL: [['forward', true], ['gradInput', true], ['gradWeight', true], ['forward', false], ['gradInput', false], ['gradWeight', false],
@@ -89,7 +90,7 @@ const INSTANCES: Record<string, unknown[][]> = {
 };
 
 /** Reading order: the families a training step uses most first, then the rest alphabetically. */
-const ORDER = ['matmul', 'matmul-rowdot', 'conv2d', 'conv-bias', 'conv-grouped', 'elementwise', 'fused-elementwise', 'reduce', 'softmax', 'batchnorm', 'layernorm', 'embedding', 'scan', 'pad', 'sort', 'pool', 'optim', 'optim-multi', 'shape', 'dropout', 'random', 'fill', 'transforms', 'augment', 'rotate', 'upsample', 'pack', 'common'];
+const ORDER = ['matmul', 'matmul-rowdot', 'conv2d', 'conv2d-grad-weight-rows', 'conv-bias', 'conv-grouped', 'elementwise', 'fused-elementwise', 'reduce', 'softmax', 'batchnorm', 'layernorm', 'embedding', 'scan', 'pad', 'sort', 'pool', 'optim', 'optim-multi', 'shape', 'dropout', 'random', 'fill', 'transforms', 'augment', 'rotate', 'upsample', 'pack', 'common'];
 
 export interface Kernel {
   name: string;

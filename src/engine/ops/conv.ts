@@ -10,6 +10,7 @@ import {
   conv2dForwardWGSL, conv2dDirectWGSL, conv2dRegisterWGSL, conv2dSubgroupWGSL, conv2dGradWeightRegisterWGSL, conv2dGradWeightSubgroupWGSL, CONV2D_WEIGHT_LAYOUT_WGSL, conv2dGradInputWGSL, conv2dGradWeightWGSL, CONV2D_GRAD_BIAS_WGSL, tiling, type Tile,
 } from '../../shaders/conv2d.js';
 import { conv2dGradBiasVec4WGSL } from '../../shaders/conv-bias.js';
+import { conv2dGradWeightSubgroupRowsWGSL } from '../../shaders/conv2d-grad-weight-rows.js';
 import { convGroupedWGSL, type GroupedPass, type DepthwiseRow } from '../../shaders/conv-grouped.js';
 import { empty, withGrad, type Tensor } from '../tensor.js';
 import { reshape } from './shape-ops.js';
@@ -219,6 +220,11 @@ export const convKernels = {
   direct: null as boolean | null,
   /** false keeps the direct path off the subgroup kernels; null (default) uses them where they apply. */
   subgroups: null as boolean | null,
+  /**
+   * false keeps 3x3 grad-weight of widths W % 4 != 0 off the scalar-row subgroup kernel
+   * (conv2dGradWeightSubgroupRowsWGSL), so they fall back as before; null (default) uses it where it applies.
+   */
+  gradWeightRows: null as boolean | null,
 };
 function useDirect(): boolean {
   if (convKernels.direct !== null) return convKernels.direct;
@@ -386,24 +392,36 @@ function gradWeightDirect(gy: Tensor, x: Tensor, g: Geometry): Tensor {
 
 /**
  * Subgroup grad-weight for 3x3 convolutions that keep the width (stride 1, dilation 1 and padding 1
- * along it, W % 4 == 0), or null when it does not apply. 8 output channels per workgroup (measured on
- * lavapipe: 2.6-3x the register kernel; 4 channels: 1.6-2.5x), 4 where the subgroup or CO needs it.
+ * along it; any stride, padding and dilation along the height), or null when it does not apply.
+ * W % 4 == 0 runs the vec4 kernel (conv2dGradWeightSubgroupWGSL), other widths the scalar-row one
+ * (conv2dGradWeightSubgroupRowsWGSL, unless convKernels.gradWeightRows is false). 8 output channels per
+ * workgroup (measured on lavapipe: 2.6-3x the register kernel; 4 channels: 1.6-2.5x), 4 where the
+ * subgroup or CO needs it.
  */
 function gradWeightSubgroup(gy: Tensor, x: Tensor, g: Geometry): Tensor | null {
   const size = runtime().info.subgroupMinSize;
   const Cg = g.C / g.G;
   const CB = [8, 4].find((cb) => cb <= size && (g.CO / g.G) % cb === 0);
-  const fits = g.KH === 3 && g.KW === 3 && g.sw === 1 && g.dw === 1 && g.pw === 1 && g.OW === g.W && g.W % 4 === 0;
+  const fits = g.KH === 3 && g.KW === 3 && g.sw === 1 && g.dw === 1 && g.pw === 1 && g.OW === g.W;
   if (!CB || !fits || convKernels.subgroups === false) return null;
+  const vec4 = g.W % 4 === 0;
+  if (!vec4 && convKernels.gradWeightRows === false) return null;
   const rt = runtime();
   const grouped = g.G > 1;
-  const name = `conv2d_${grouped ? 'grouped_gradWeight_' : 'grad_weight_'}subgroup_${CB}`;
-  const k = rt.kernel({ name, wgsl: conv2dGradWeightSubgroupWGSL(CB, grouped), bindings: ['read', 'read', 'write'] });
   const wShape = [g.CO, Cg, 3, 3];
   const { rowsPerSplit, slices } = rowSlices(g.N * g.OH, Math.ceil(Cg / 8) * (g.CO / CB), 64);
   const out = empty(slices === 1 ? wShape : [slices, ...wShape]);
-  const p = params(g, { M: grouped ? g.G : 0, NN: 0, K: Cg * 9, kChunk: rowsPerSplit, splitStride: g.CO * Cg * 9 });
-  rt.dispatch(k, [x.buffer, gy.buffer, out.buffer], p, [Math.ceil(Cg / 8), g.CO / CB, slices]);
+  const grid: [number, number, number] = [Math.ceil(Cg / 8), g.CO / CB, slices];
+  const prefix = `conv2d_${grouped ? 'grouped_gradWeight_' : 'grad_weight_'}`;
+  if (vec4) {
+    const k = rt.kernel({ name: `${prefix}subgroup_${CB}`, wgsl: conv2dGradWeightSubgroupWGSL(CB, grouped), bindings: ['read', 'read', 'write'] });
+    const p = params(g, { M: grouped ? g.G : 0, NN: 0, K: Cg * 9, kChunk: rowsPerSplit, splitStride: g.CO * Cg * 9 });
+    rt.dispatch(k, [x.buffer, gy.buffer, out.buffer], p, grid);
+  } else {
+    const k = rt.kernel({ name: `${prefix}rows_${CB}`, wgsl: conv2dGradWeightSubgroupRowsWGSL(CB, grouped), bindings: ['read', 'read', 'write'] });
+    const p = [g.N, g.C, g.H, g.W, g.CO, g.OH, g.sh, g.ph, g.dh, g.G, rowsPerSplit, g.CO * Cg * 9];
+    rt.dispatch(k, [x.buffer, gy.buffer, out.buffer], p, grid);
+  }
   return sumSlices(out, wShape, slices);
 }
 
