@@ -82,7 +82,7 @@ describe('sharedFirstTask: start from task 0 as another strategy trained it', ()
     await first.learnTask(flat[1]!, flat);
     expect(() => first.shareFirstTask()).toThrow(/learned tasks: 2/);
     shared.dispose();
-    expect(() => make(shared)).toThrow(/sharedFirstTask from 'naive' was disposed \(tensor '.*'\); keep it until/);
+    expect(() => make(shared)).toThrow(/sharedFirstTask \(trained by 'naive'\) was disposed \(tensor '.*'\); keep it until/);
     expect(() => make({} as never)).toThrow(/sharedFirstTask must come from another strategy's shareFirstTask\(\)/);
     for (const s of [first, second]) s.dispose();
   });

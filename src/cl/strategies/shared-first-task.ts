@@ -49,6 +49,6 @@ export function checkSharedFirstTask(shared: SharedFirstTask, strategy: string):
     throw new EngramError(`${strategy}: sharedFirstTask must come from another strategy's shareFirstTask() after its task 0`);
   }
   for (const [k, t] of shared.state) {
-    if (t.disposed) throw new EngramError(`${strategy}: sharedFirstTask from '${shared.from}' was disposed (tensor '${k}'); keep it until every strategy that starts from it has learned task 0`);
+    if (t.disposed) throw new EngramError(`${strategy}: sharedFirstTask (trained by '${shared.from}') was disposed (tensor '${k}'); keep it until every strategy that starts from it has learned task 0`);
   }
 }
