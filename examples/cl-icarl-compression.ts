@@ -6,18 +6,20 @@
 //
 // Here: iCaRL (src/cl/strategies/icarl.ts: herding, BCE + distillation, nearest mean of exemplars)
 // class-incremental, with the SAME byte budget for every format: --budget-images float32 images'
-// worth of bytes (default 200: 627,200 bytes on 1 x 28 x 28 images). Each format holds as many
-// exemplars K as fit in that budget:
-//   float32, fp16, uint8 : floor(budget / stored bytes of one exemplar) (1x, 2x, 4x float32's K);
+// worth of bytes (default 200: 627,200 bytes on 1 x 28 x 28 images), given to iCaRL as memoryBytes:
+// each of the c classes seen holds floor(budget / c) stored bytes, the longest prefix of its herding
+// order that fits, so every format holds as many exemplars as fit and none exceeds the budget:
+//   float32, fp16, uint8 : K = floor(budget / stored bytes of one exemplar) (1x, 2x, 4x float32's K);
 //   deflate              : float32 exemplars deflated one by one (the report's zlib); a deflated
-//                          exemplar's size depends on the image, so K = floor(budget / mean deflated
-//                          size of --calibration-images seeded training images); the bytes actually
-//                          held at the end are reported beside the budget (they may differ by a few %);
+//                          exemplar's size depends on the image, so the count held follows the images
+//                          herding picks (the K printed and tabled is an estimate, budget / mean
+//                          deflated size of --calibration-images seeded training images; the
+//                          exemplars and bytes actually held are reported beside it);
 //   downscale            : float32 exemplars stored at half the side (14 x 14 for Fashion-MNIST, 16 x 16
 //                          for CIFAR, block means), resized back (bilinear) on the GPU when replayed
 //                          and when the class means are computed (4x float32's K);
 //   uint8-deflate, uint8-downscale : the two combined with uint8 (not in the default list).
-// iCaRL keeps K exemplars in all, K / (classes seen) per class.
+// For the uncompressed formats memoryBytes is exactly memorySize K (K / (classes seen) per class).
 //
 // Data: --data fashion-mnist (default), the full training and test sets, 5 tasks of 2 classes
 // ({0,1}, {2,3}, ...): Fashion-MNIST has 10 classes, so the report's 10 steps would leave one class per
@@ -119,7 +121,7 @@ export interface FormatOutcome {
   bytesPerExemplar: number;
   /** Whether bytesPerExemplar (so K) is an estimate (compressed formats). */
   estimated: boolean;
-  /** K: the exemplars iCaRL may keep in all, floor(budget / bytesPerExemplar). */
+  /** K = floor(budget / bytesPerExemplar): exact uncompressed, an estimate when deflated (iCaRL gets the budget in bytes). */
   memorySize: number;
   /** Per-seed results (strategy name 'icarl/<format>'). */
   seeded: SeededScenarioResult;
@@ -222,7 +224,7 @@ export async function runIcarlCompression(data: { train: ImageDataset; test: Ima
       E.manualSeed(seed);
       return new ICaRL({
         model: makeModel(D, numClasses), lr: s.lr, momentum: s.momentum, batchSize: s.batchSize, epochs: s.epochs, seed,
-        transform: norm, evalTransform: norm, memorySize: k.memorySize,
+        transform: norm, evalTransform: norm, memoryBytes: budgetBytes,
         memoryFormat: spec.format, memoryCompress: spec.compress, memoryDownscale: spec.downscale,
       });
     }, tasks, {

@@ -20,7 +20,10 @@
 //     is an option, so its learning rates (2.0 on CIFAR-100) mean the same here.
 //  3. Memory: m = floor(K / classes seen); each old class keeps the first m of its herding order (the
 //     herding prefix property makes that the m-exemplar herding set); each new class gets m exemplars
-//     by herding on its L2-normalized features (herding.ts), in selection order.
+//     by herding on its L2-normalized features (herding.ts), in selection order. With a byte budget
+//     (memoryBytes) instead of K, each class may hold floor(bytes / classes seen) stored bytes and keeps
+//     the longest prefix of its herding order that fits, so deflated exemplars, whose sizes vary with
+//     the image, are counted at the bytes they actually take and the memory never exceeds its budget.
 //  4. Classifier: an NCMHead over the features of the exemplars (decoded from the store, so the memory
 //     format is what the head sees), rebuilt after each task.
 //
@@ -39,6 +42,7 @@ import { DataLoader, streamSeed } from '../../data/loader.js';
 import type { GpuTransform } from '../../data/transforms.js';
 import type { Classifier } from '../../models/classifier.js';
 import { createExemplarStore, type ExemplarStore, type ExemplarStoreOptions } from '../memory/store.js';
+import { rebuildExemplarSets, type ClassLimit, type ClassSet } from './icarl-memory.js';
 import type { ExemplarFormat } from '../memory/codecs.js';
 import { sampleWithoutReplacement } from '../buffers/sampling.js';
 import { NCMHead } from '../heads/ncm.js';
@@ -62,11 +66,22 @@ import type { TaskLabel } from '../task-incremental.js';
 
 /** Options of `ICaRL`: training options plus the exemplar memory's size and format. */
 export interface ICaRLOptions extends TrainingOptions {
-  /** K: total exemplars kept, split evenly over the classes seen (m = floor(K / classes)). */
-  memorySize: number;
+  /**
+   * K: total exemplars kept, split evenly over the classes seen (m = floor(K / classes)). Give this or
+   * memoryBytes, not both.
+   */
+  memorySize?: number;
+  /**
+   * The memory's budget in stored bytes instead of an exemplar count: each of the c classes seen may
+   * hold floor(memoryBytes / c) bytes (payload and side floats, deflated sizes when compressing, see
+   * `ExemplarStore.bytes`) and keeps the longest prefix of its herding order that fits. For an
+   * uncompressed format this is memorySize = floor(memoryBytes / bytesPerExemplar); for a deflated one
+   * it holds as many exemplars as their actual sizes allow. Give this or memorySize, not both.
+   */
+  memoryBytes?: number;
   /** Storage format of the exemplars (default 'float32'). */
   memoryFormat?: ExemplarFormat;
-  /** Deflate each stored exemplar (see ExemplarStoreOptions.compress); K still counts exemplars, not bytes. */
+  /** Deflate each stored exemplar (see ExemplarStoreOptions.compress); memorySize counts exemplars, memoryBytes the deflated bytes. */
   memoryCompress?: ExemplarStoreOptions['compress'];
   /** Store exemplar images downscaled by this integer factor, resized back on the GPU when read (see ExemplarStoreOptions.downscale). */
   memoryDownscale?: number;
@@ -96,13 +111,6 @@ export interface ICaRLOptions extends TrainingOptions {
   makeModel?: () => Classifier;
 }
 
-interface ClassSet {
-  /** Task that introduced the class. */
-  task: number;
-  /** Indices into that task's training set, in herding order. */
-  sources: number[];
-}
-
 /**
  * iCaRL (Rebuffi et al. 2017): trains with sigmoid BCE plus distillation from the previous model on new data
  * and exemplars, keeps a herding-selected exemplar set per class within a fixed total memory, and predicts
@@ -112,8 +120,10 @@ export class ICaRL implements Strategy {
   readonly name = 'icarl';
   /** The model being trained (owned by the strategy). */
   readonly model: Classifier;
-  /** K: total exemplars kept, split evenly over the classes seen. */
-  readonly memorySize: number;
+  /** K: total exemplars kept, split evenly over the classes seen (undefined with a byte budget). */
+  readonly memorySize: number | undefined;
+  /** The byte budget, split evenly over the classes seen (undefined with an exemplar count K). */
+  readonly memoryBytes: number | undefined;
   /** Storage format of the exemplars. */
   readonly memoryFormat: ExemplarFormat;
   /** Nearest-mean-of-exemplars classifier, rebuilt after each task. */
@@ -135,7 +145,11 @@ export class ICaRL implements Strategy {
     const name = 'ICaRL';
     this.model = checkModel(name, opts);
     this.opts = opts;
-    this.memorySize = positiveNumber(name, 'memorySize', opts.memorySize, true);
+    if ((opts.memorySize === undefined) === (opts.memoryBytes === undefined)) {
+      throw new EngramError(`${name}: give exactly one of memorySize (K exemplars) and memoryBytes (a budget in stored bytes), got ${opts.memorySize === undefined ? 'neither' : 'both'}`);
+    }
+    this.memorySize = opts.memorySize === undefined ? undefined : positiveNumber(name, 'memorySize', opts.memorySize, true);
+    this.memoryBytes = opts.memoryBytes === undefined ? undefined : positiveNumber(name, 'memoryBytes', opts.memoryBytes, true);
     this.memoryFormat = opts.memoryFormat ?? 'float32';
     if (!['float32', 'fp16', 'uint8'].includes(this.memoryFormat)) {
       throw new EngramError(`${name}: memoryFormat must be 'float32', 'fp16' or 'uint8', got ${JSON.stringify(opts.memoryFormat)}`);
@@ -187,12 +201,19 @@ export class ICaRL implements Strategy {
     const again = task.classes.filter((c) => this.sets.has(c));
     if (again.length) throw new EngramError(`ICaRL: task ${task.id} brings classes ${again.join(', ')} again; class-incremental tasks must introduce new classes`);
     const seen = [...this.sets.keys(), ...task.classes];
-    if (this.memorySize < seen.length) throw new EngramError(`ICaRL: memorySize ${this.memorySize} cannot hold one exemplar for each of the ${seen.length} classes seen after task ${task.id}`);
+    if (this.memorySize !== undefined && this.memorySize < seen.length) throw new EngramError(`ICaRL: memorySize ${this.memorySize} cannot hold one exemplar for each of the ${seen.length} classes seen after task ${task.id}`);
     const ds = task.train;
     this.store_ ??= this.newStore([ds.channels, ds.height, ds.width]);
+    const limit: ClassLimit = this.memoryBytes === undefined
+      ? { exemplars: Math.floor(this.memorySize! / seen.length) }
+      : { bytes: Math.floor(this.memoryBytes / seen.length) };
+    // Uncompressed exemplars have one size, so a budget too small for them fails before any training.
+    if (limit.bytes !== undefined && !this.store_.compressed && limit.bytes < this.store_.bytesPerExemplar) {
+      throw new EngramError(`ICaRL: memoryBytes ${this.memoryBytes} leaves ${limit.bytes} bytes for each of the ${seen.length} classes seen after task ${task.id}, less than one ${this.memoryFormat} exemplar (${this.store_.bytesPerExemplar} bytes); raise memoryBytes to at least ${this.store_.bytesPerExemplar * seen.length}`);
+    }
 
     await this.train(task, seen);
-    await this.updateMemory(task, Math.floor(this.memorySize / seen.length));
+    await this.updateMemory(task, limit);
     await fitNCMOnStore(this.head, this.model, this.store_, this.chunk, this.opts.evalTransform);
     this.model.eval();
   }
@@ -314,38 +335,23 @@ export class ICaRL implements Strategy {
     return createExemplarStore({ shape, format: this.memoryFormat, compress: this.opts.memoryCompress, downscale: this.opts.memoryDownscale });
   }
 
-  /** Truncate the old classes' sets to m, herd m exemplars for each new class; the store is rebuilt in class order. */
-  private async updateMemory(task: Task, m: number): Promise<void> {
-    const old = this.store_!;
-    const next = this.newStore(old.shape);
-    const sets = new Map<number, ClassSet>();
-    // Old classes: their exemplars are contiguous in the old store, in herding order; keep a prefix.
-    let at = 0;
-    for (const [label, set] of this.sets) {
-      const keep = Math.min(m, set.sources.length);
-      for (let r = 0; r < keep; r++) next.add(old.packed(at + r), label, set.task);
-      at += set.sources.length;
-      sets.set(label, { task: set.task, sources: set.sources.slice(0, keep) });
-    }
-    // New classes: herding on the normalized features of all their training images.
+  /** Rebuild the memory after a task: old classes truncated to the limit, new classes herded up to it. */
+  private async updateMemory(task: Task, limit: ClassLimit): Promise<void> {
     const ds = task.train;
-    for (const label of task.classes) {
-      const rows: number[] = [];
-      for (let i = 0; i < ds.length; i++) if (ds.labels[i] === label) rows.push(i);
-      if (rows.length === 0) throw new EngramError(`ICaRL: task ${task.id} lists class ${label} but its training set has no image of it`);
-      const feats = inEvalMode(this.model, () => mapDataset(ds.subset(rows), this.chunk, this.opts.evalTransform, (x) => this.model.features(x)))!;
-      let picks: number[];
-      try {
-        picks = await herdingSelectTensor(feats, Math.min(m, rows.length));
-      } finally {
-        feats.dispose();
-      }
-      const sources = picks.map((p) => rows[p]!);
-      for (const s of sources) next.add(ds.image(s), label, task.id);
-      sets.set(label, { task: task.id, sources });
-    }
-    old.clear();
-    this.store_ = next;
+    const { store, sets } = await rebuildExemplarSets({
+      old: this.store_!, sets: this.sets, task, limit, newStore: () => this.newStore(this.store_!.shape),
+      herd: async (rows, k) => {
+        const feats = inEvalMode(this.model, () => mapDataset(ds.subset(rows), this.chunk, this.opts.evalTransform, (x) => this.model.features(x)))!;
+        try {
+          return await herdingSelectTensor(feats, k);
+        } finally {
+          feats.dispose();
+        }
+      },
+      budgetNote: `memoryBytes ${this.memoryBytes}`,
+    });
+    this.store_!.clear();
+    this.store_ = store;
     this.sets = sets;
   }
 }
