@@ -22,7 +22,7 @@ const tasks = (): Task[] => classIncremental(TRAIN, TEST, [[0, 1], [2, 3]]);
 const FLOAT32_BYTES = SIDE * SIDE * 4;
 
 /** Runs both tasks; per task, the exemplar sources of every class and the store's bytes. */
-async function run(memory: Pick<ICaRLOptions, 'memorySize' | 'memoryBytes' | 'memoryCompress'>) {
+async function run(memory: Pick<ICaRLOptions, 'memorySize' | 'memoryBytes' | 'memoryCompress' | 'memoryFormat' | 'memoryDownscale'>) {
   const icarl = new ICaRL({ model: new TinyNet(3), epochs: 3, lr: 0.2, batchSize: 16, seed: 4, ...memory });
   const after: { sources: Map<number, number[]>; bytes: number; perClassBytes: Map<number, number> }[] = [];
   try {
@@ -33,7 +33,7 @@ async function run(memory: Pick<ICaRLOptions, 'memorySize' | 'memoryBytes' | 'me
       const perClassBytes = new Map<number, number>();
       // The store keeps each class's exemplars contiguous; re-store them one class at a time to count bytes.
       for (const c of icarl.classes) {
-        const one = createExemplarStore({ shape: store.shape, compress: memory.memoryCompress });
+        const one = createExemplarStore({ shape: store.shape, format: memory.memoryFormat, compress: memory.memoryCompress, downscale: memory.memoryDownscale });
         for (let i = 0; i < store.size; i++) if (store.label(i) === c) one.add(store.packed(i), c);
         perClassBytes.set(c, one.bytes);
       }
@@ -46,14 +46,23 @@ async function run(memory: Pick<ICaRLOptions, 'memorySize' | 'memoryBytes' | 'me
 }
 
 describe('ICaRL memoryBytes', () => {
-  it('uncompressed: the same exemplars and training as memorySize floor(bytes / bytes per exemplar)', async () => {
-    const byCount = await run({ memorySize: 20 });
-    // 20 exemplars' bytes plus less than one more: the budget buys exactly 20.
-    const byBytes = await run({ memoryBytes: 20 * FLOAT32_BYTES + FLOAT32_BYTES - 1 });
-    expect(byBytes.after.map((a) => [...a.sources])).toEqual(byCount.after.map((a) => [...a.sources]));
-    expect(byBytes.taskLosses).toEqual(byCount.taskLosses);
-    expect(byBytes.after.map((a) => a.bytes)).toEqual([20 * FLOAT32_BYTES, 20 * FLOAT32_BYTES]);
-  });
+  // Stored bytes of one 1x6x6 exemplar: float32 36 x 4, fp16 36 x 2, uint8 36, float32 downscaled 2x (3x3) 9 x 4.
+  for (const [label, format, bytes] of [
+    ['float32', { memoryFormat: 'float32' }, FLOAT32_BYTES],
+    ['fp16', { memoryFormat: 'fp16' }, 72],
+    ['uint8', { memoryFormat: 'uint8' }, 36],
+    ['float32 downscaled 2x', { memoryDownscale: 2 }, 36],
+  ] as const) {
+    it(`uncompressed ${label}: the same exemplars and training as memorySize floor(bytes / ${bytes})`, async () => {
+      const byCount = await run({ memorySize: 20, ...format });
+      // 20 exemplars' bytes plus less than one more: the budget buys exactly 20.
+      const byBytes = await run({ memoryBytes: 21 * bytes - 1, ...format });
+      expect(byBytes.after.map((a) => [...a.sources])).toEqual(byCount.after.map((a) => [...a.sources]));
+      expect(byBytes.taskLosses).toEqual(byCount.taskLosses);
+      expect(byBytes.after.map((a) => a.bytes)).toEqual([20 * bytes, 20 * bytes]);
+      expect(byCount.after[1]!.sources.get(0)!.length).toBe(5); // K / classes, as memorySize has always kept
+    });
+  }
 
   it('deflated: never over budget, more exemplars than the uncompressed count, each class the longest herding prefix that fits', async () => {
     const budget = 12 * FLOAT32_BYTES; // 6 float32 exemplars per class after task 0, 3 after task 1
@@ -65,6 +74,8 @@ describe('ICaRL memoryBytes', () => {
       s.add(img, 0);
       return s.bytes;
     };
+    // Exemplar sources index the training set of the task that brought the class.
+    const task0Train = tasks()[0]!.train;
     for (const [t, classes] of [[0, 2], [1, 4]] as const) {
       const a = deflated.after[t]!;
       const perClass = Math.floor(budget / classes);
@@ -78,10 +89,16 @@ describe('ICaRL memoryBytes', () => {
           const order = everything.after[0]!.sources.get(c)!;
           expect(src).toEqual(order.slice(0, src.length));
           const next = order[src.length];
-          if (next !== undefined) expect(a.perClassBytes.get(c)! + sizeOf(TRAIN.image(next))).toBeGreaterThan(perClass);
-        } else if (c < 2) {
-          // Old classes keep a prefix of what they held.
-          expect(src).toEqual(deflated.after[0]!.sources.get(c)!.slice(0, src.length));
+          if (next !== undefined) expect(a.perClassBytes.get(c)! + sizeOf(task0Train.image(next))).toBeGreaterThan(perClass);
+        } else {
+          expect(src.length, `task 1 class ${c} keeps at least one exemplar`).toBeGreaterThan(0);
+          // Old classes keep the longest prefix of what they held that fits; new ones of their herding order.
+          const order = c < 2 ? deflated.after[0]!.sources.get(c)! : null;
+          if (order) {
+            expect(src).toEqual(order.slice(0, src.length));
+            const next = order[src.length];
+            if (next !== undefined) expect(a.perClassBytes.get(c)! + sizeOf(task0Train.image(next))).toBeGreaterThan(perClass);
+          }
         }
       }
       expect(held, `task ${t}: deflating buys exemplars`).toBeGreaterThan(Math.floor(budget / FLOAT32_BYTES));
@@ -102,12 +119,31 @@ describe('ICaRL memoryBytes', () => {
     expect(() => new ICaRL({ model })).toThrow(/ICaRL: give exactly one of memorySize \(K exemplars\) and memoryBytes \(a budget in stored bytes\), got neither/);
     expect(() => new ICaRL({ model, memorySize: 4, memoryBytes: 1000 })).toThrow(/got both/);
     expect(() => new ICaRL({ model, memoryBytes: -1 })).toThrow(/ICaRL: memoryBytes must be a positive integer, got -1/);
-    const [t0] = tasks() as [Task];
+    const [t0, t1] = tasks() as [Task, Task];
+    // Refused before training: nothing is learned, nothing stored.
     const small = new ICaRL({ model, memoryBytes: 2 * FLOAT32_BYTES - 1, epochs: 1 });
-    await expect(small.learnTask(t0, [t0])).rejects.toThrow(/ICaRL: memoryBytes 287 leaves 143 bytes for each of the 2 classes seen after task 0, less than one float32 exemplar \(144 bytes\); raise memoryBytes to at least 288/);
+    await expect(small.learnTask(t0, [t0])).rejects.toThrow(/ICaRL: memoryBytes 287 leaves 143 bytes for each of the 2 classes seen after task 0, less than one uncompressed float32 exemplar \(144 bytes\); raise memoryBytes to at least 288/);
+    expect(small.taskLosses).toEqual([]);
+    expect(small.classes).toEqual([]);
     small.dispose();
+    // Deflated too: a share below one uncompressed exemplar is refused, though some deflated ones might fit.
     const tiny = new ICaRL({ model: new TinyNet(1), memoryBytes: 20, memoryCompress: true, epochs: 1 });
-    await expect(tiny.learnTask(t0, [t0])).rejects.toThrow(/ICaRL: memoryBytes 20 leaves 10 bytes for each class after task 0, too few for any exemplar of class 0; raise memoryBytes/);
+    await expect(tiny.learnTask(t0, [t0])).rejects.toThrow(/ICaRL: memoryBytes 20 leaves 10 bytes for each of the 2 classes seen after task 0, less than one uncompressed float32 exemplar \(144 bytes\)/);
+    expect(tiny.taskLosses).toEqual([]);
     tiny.dispose();
+    // A budget that fits task 0's 2 classes but not task 1's 4: task 1 is refused before it trains, the
+    // strategy stays as task 0 left it.
+    const shrinking = new ICaRL({ model: new TinyNet(2), memoryBytes: 3 * FLOAT32_BYTES, memoryCompress: true, epochs: 1 });
+    await shrinking.learnTask(t0, [t0]);
+    const held = shrinking.memoryStats();
+    await expect(shrinking.learnTask(t1, [t0, t1])).rejects.toThrow(/leaves 108 bytes for each of the 4 classes seen after task 1, less than one uncompressed float32 exemplar \(144 bytes\); raise memoryBytes to at least 576/);
+    expect(shrinking.taskLosses).toHaveLength(1);
+    expect(shrinking.classes).toEqual([0, 1]);
+    expect(shrinking.memoryStats()).toEqual(held);
+    shrinking.dispose();
+    // Downscaled stores name the factor.
+    const down = new ICaRL({ model: new TinyNet(3), memoryBytes: 40, memoryDownscale: 2, epochs: 1 });
+    await expect(down.learnTask(t0, [t0])).rejects.toThrow(/less than one uncompressed float32 \(downscaled 2x\) exemplar \(36 bytes\)/);
+    down.dispose();
   });
 });

@@ -6,7 +6,9 @@
 // class can be cut to any prefix without herding again. With a byte limit a class keeps the longest
 // prefix of its herding order whose stored bytes fit. Deflated exemplars differ in size, so the bytes
 // are those the store actually holds (`ExemplarStore.bytes`, side floats included), and herding is asked
-// for no more exemplars than the smallest sizes could fit.
+// for no more exemplars than the smallest sizes could fit. ICaRL checks before training that every
+// class's share holds one uncompressed exemplar, so every class keeps at least its first exemplar;
+// the errors here guard that invariant.
 
 import { EngramError } from '../../engine/runtime.js';
 import type { ExemplarStore, ExemplarValues } from '../memory/store.js';
@@ -61,18 +63,19 @@ export async function rebuildExemplarSets(a: RebuildArgs): Promise<{ store: Exem
     }
     return kept;
   };
+  const tooFew = (what: string, label: number) =>
+    new EngramError(`ICaRL: ${a.budgetNote} leaves ${limit.bytes} bytes for each class after task ${task.id}, too few for ${what} of class ${label}; raise memoryBytes`);
   // Old classes: keep a prefix of each one's contiguous run in the old store.
   let at = 0;
   for (const [label, set] of a.sets) {
     const from = at;
     const keep = addWithinLimit(set.sources.length, (r) => a.old.packed(from + r), label, set.task);
+    if (keep === 0) throw tooFew('the first exemplar', label);
     at += set.sources.length;
     sets.set(label, { task: set.task, sources: set.sources.slice(0, keep) });
   }
   // New classes: herding over all their training images.
   const ds = task.train;
-  const tooFew = (what: string, label: number) =>
-    new EngramError(`ICaRL: ${a.budgetNote} leaves ${limit.bytes} bytes for each class after task ${task.id}, too few for ${what} of class ${label}; raise memoryBytes`);
   for (const label of task.classes) {
     const rows: number[] = [];
     for (let i = 0; i < ds.length; i++) if (ds.labels[i] === label) rows.push(i);

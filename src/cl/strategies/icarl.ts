@@ -23,7 +23,10 @@
 //     by herding on its L2-normalized features (herding.ts), in selection order. With a byte budget
 //     (memoryBytes) instead of K, each class may hold floor(bytes / classes seen) stored bytes and keeps
 //     the longest prefix of its herding order that fits, so deflated exemplars, whose sizes vary with
-//     the image, are counted at the bytes they actually take and the memory never exceeds its budget.
+//     the image, are counted at the bytes they actually take and the memory's payload never exceeds
+//     its budget (labels and task ids, 8 bytes an exemplar in every format, are not counted; store.ts).
+//     The budget must give every class at least one uncompressed exemplar's bytes, checked before the
+//     task trains, so a too-small budget never leaves a trained model with a stale memory.
 //  4. Classifier: an NCMHead over the features of the exemplars (decoded from the store, so the memory
 //     format is what the head sees), rebuilt after each task.
 //
@@ -73,10 +76,13 @@ export interface ICaRLOptions extends TrainingOptions {
   memorySize?: number;
   /**
    * The memory's budget in stored bytes instead of an exemplar count: each of the c classes seen may
-   * hold floor(memoryBytes / c) bytes (payload and side floats, deflated sizes when compressing, see
-   * `ExemplarStore.bytes`) and keeps the longest prefix of its herding order that fits. For an
-   * uncompressed format this is memorySize = floor(memoryBytes / bytesPerExemplar); for a deflated one
-   * it holds as many exemplars as their actual sizes allow. Give this or memorySize, not both.
+   * hold floor(memoryBytes / c) bytes (payload and side floats, deflated sizes when compressing, as
+   * `ExemplarStore.bytes` counts them: labels and task ids are not counted) and keeps the longest
+   * prefix of its herding order that fits. For an uncompressed format this is memorySize =
+   * floor(memoryBytes / bytesPerExemplar); for a deflated one it holds as many exemplars as their
+   * actual sizes allow. Each class's share must hold one uncompressed exemplar (`bytesPerExemplar`,
+   * which no deflated one exceeds); a task that would leave less is refused before it trains. Give
+   * this or memorySize, not both.
    */
   memoryBytes?: number;
   /** Storage format of the exemplars (default 'float32'). */
@@ -207,9 +213,13 @@ export class ICaRL implements Strategy {
     const limit: ClassLimit = this.memoryBytes === undefined
       ? { exemplars: Math.floor(this.memorySize! / seen.length) }
       : { bytes: Math.floor(this.memoryBytes / seen.length) };
-    // Uncompressed exemplars have one size, so a budget too small for them fails before any training.
-    if (limit.bytes !== undefined && !this.store_.compressed && limit.bytes < this.store_.bytesPerExemplar) {
-      throw new EngramError(`ICaRL: memoryBytes ${this.memoryBytes} leaves ${limit.bytes} bytes for each of the ${seen.length} classes seen after task ${task.id}, less than one ${this.memoryFormat} exemplar (${this.store_.bytesPerExemplar} bytes); raise memoryBytes to at least ${this.store_.bytesPerExemplar * seen.length}`);
+    // Checked before training: a share of at least one uncompressed exemplar lets every class keep its
+    // first herded exemplar (a deflated one is never larger: incompressible data is stored raw), so
+    // the memory update after training cannot fail on the budget.
+    const one = this.store_.bytesPerExemplar;
+    if (limit.bytes !== undefined && limit.bytes < one) {
+      const what = `${this.memoryFormat}${this.store_.downscale > 1 ? ` (downscaled ${this.store_.downscale}x)` : ''} exemplar`;
+      throw new EngramError(`ICaRL: memoryBytes ${this.memoryBytes} leaves ${limit.bytes} bytes for each of the ${seen.length} classes seen after task ${task.id}, less than one uncompressed ${what} (${one} bytes); raise memoryBytes to at least ${one * seen.length}`);
     }
 
     await this.train(task, seen);
