@@ -16,6 +16,7 @@ import { runCase, FORWARD_TOL, GRAD_TOL, type RunDispatch } from '../web/lab-ops
 import { ruleFor, checkRule } from '../web/lab-rules.js';
 import { ownersOf, checkOwners } from '../web/lab-owners.js';
 import { GRID_PARAMS, SINGLE_WORKGROUP } from '../web/lab-grids.js';
+import { familyOf, readerKernelOf } from '../web/lab-step.js';
 
 useGPU();
 
@@ -32,11 +33,6 @@ describe('shader lab coverage', () => {
     expect(Object.keys(SHADER_MODULES).sort()).toEqual(files);
   });
 
-  it('catalogues every file of src/shaders', () => {
-    const files = readdirSync(new URL('../src/shaders/', import.meta.url)).filter((f) => f.endsWith('.ts')).map((f) => f.slice(0, -3)).sort();
-    expect(Object.keys(SHADER_MODULES).sort()).toEqual(files);
-  });
-
   it('names every kernel of src/shaders in a panel', () => {
     const all = shaderKernels().map((k) => k.name);
     const claimed = new Set(OP_CASES.flatMap((c) => c.kernels));
@@ -48,6 +44,8 @@ describe('shader lab coverage', () => {
   it('runs every panel: its kernels are dispatched, its results match the references, its mapping rules match the dispatches', async () => {
     const rt = E.runtime();
     const dispatchedBy = new Map<string, Set<string>>();
+    // Runtime kernel name -> the exports ('file:name') whose WGSL it was seen dispatching.
+    const sourcesByName = new Map<string, Set<string>>();
     const problems: string[] = [];
     const unverified: string[] = [];
     for (const c of OP_CASES) {
@@ -71,6 +69,8 @@ describe('shader lab coverage', () => {
             continue;
           }
           if (d.phase !== 'harness') seen.add(d.ref.name);
+          if (!sourcesByName.has(d.name)) sourcesByName.set(d.name, new Set());
+          sourcesByName.get(d.name)!.add(`${d.ref.family}:${d.ref.name}`);
           if (process.env.LAB_DUMP) console.log(`DUMP ${what} ${d.phase} ${d.ref.name} ${d.name} grid=${d.workgroups.join('x')} wg=${d.workgroupSize.join('x')} p=${Array.from(d.params.slice(0, 24)).join(',')}`);
           const rule = ruleFor(d.ref.name);
           if (!rule) problems.push(`${what}: no mapping rule for ${d.ref.name}`);
@@ -97,6 +97,19 @@ describe('shader lab coverage', () => {
         if (missing) unverified.push(`${k} (${c.id}: needs ${missing})`);
         else problems.push(`${c.id}: names ${k} but no variant dispatched it (dispatched: ${[...seen].join(', ')})`);
       }
+    }
+    // The step page's fallback links (used where identify() does not know a WGSL string) must point
+    // where identify() would: a rule that knows a runtime name agrees with its one export. Names that
+    // several exports share (the multi-tensor optimizers reuse 'sgd' and 'adam') cannot be told
+    // apart by name, and the page links them through identify() only.
+    for (const [name, sources] of sourcesByName) {
+      if (sources.size !== 1) continue;
+      const [family, exported] = [...sources][0]!.split(':') as [string, string];
+      const fallbackFamily = familyOf(name);
+      if (fallbackFamily && fallbackFamily !== family) problems.push(`familyOf('${name}') is '${fallbackFamily}', its source is in ${family}.ts`);
+      const entry = readerKernelOf(name);
+      const expected = `${exported}${typeof SHADER_MODULES[family]?.[exported] === 'function' ? '(' : ''}`;
+      if (entry && entry !== expected) problems.push(`readerKernelOf('${name}') is '${entry}', its source is ${expected}`);
     }
     const all = shaderKernels();
     const covered = all.filter((k) => dispatchedBy.has(k.name));

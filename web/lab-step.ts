@@ -39,13 +39,18 @@ export function referenceModel(): E.Module {
 /**
  * Which src/shaders file a kernel comes from, by the name ops give it in `rt.kernel({ name })`.
  * The names are the ops' own (src/engine/ops/*.ts, src/optim/*.ts); an unknown name maps to ''
- * (the reader's top), so a renamed kernel costs a link, not a wrong one.
+ * (the reader's top), so a renamed kernel costs a link, not a wrong one. test/lab-coverage.test.ts
+ * checks every name it knows against the file identify() finds for the dispatched WGSL.
  */
 export function familyOf(name: string): string {
   const rules: [RegExp, string][] = [
     [/^matmul_(rowdot|nvec4)/, 'matmul-rowdot'],
     [/^matmul/, 'matmul'],
     [/^conv2d_(grad_weight|grouped_gradWeight)_rows/, 'conv2d-grad-weight-rows'],
+    [/^conv2d_grad_bias_vec4/, 'conv-bias'],
+    // Grouped convolutions run conv2d.ts's subgroup kernels where they can, else conv-grouped.ts's.
+    [/^conv2d_grouped_\w*subgroup/, 'conv2d'],
+    [/^conv2d_(depthwise|grouped)_/, 'conv-grouped'],
     [/^conv2d/, 'conv2d'],
     [/^bn_/, 'batchnorm'],
     [/^(maxPool2d|avgPool2d|adaptiveAvgPool2d)/, 'pool'],
@@ -57,6 +62,11 @@ export function familyOf(name: string): string {
     [/^fused/, 'fused-elementwise'],
     [/^dropout/, 'dropout'],
     [/^random/, 'random'],
+    [/^sdpa_/, 'attention'],
+    [/^embedding/, 'embedding'],
+    [/^(logsumexp|cumsum)/, 'scan'],
+    [/^(pad_|oneHot)/, 'pad'],
+    [/^sort/, 'sort'],
     // Everything else the elementwise file generates: unary/binary ops are named after the op
     // (relu_fwd, mul_bwd, mulScalar_fwd, ...), plus addInPlace and the broadcast-gradient sumTo.
     [/^(sumTo|addInPlace|[a-z]+[A-Za-z]*_(fwd|bwd))/, 'elementwise'],
@@ -82,7 +92,7 @@ export function readerKernelOf(name: string): string {
     [/^maxPool2d_fwd_2x2_vec4/, 'MAX_POOL_FWD_2X2_VEC4_WGSL'], [/^maxPool2d_bwd_2x2_vec4/, 'MAX_POOL_BWD_2X2_VEC4_WGSL'], [/^maxPool2d_fwd/, 'MAX_POOL_FWD_WGSL'], [/^maxPool2d_bwd_tiled/, 'MAX_POOL_BWD_TILED_WGSL'], [/^maxPool2d_bwd$/, 'MAX_POOL_BWD_WGSL'],
     [/^(crossEntropy|nllLoss)_fwd/, 'lossForwardWGSL('], [/^(crossEntropy|nllLoss)_bwd/, 'lossBackwardWGSL('], [/^loss_combine/, 'LOSS_COMBINE_WGSL'],
     [/^(softmax|logSoftmax)_fwd/, 'softmaxForwardWGSL('], [/^(softmax|logSoftmax)_bwd/, 'softmaxBackwardWGSL('],
-    [/^reduce_expand/, 'REDUCE_EXPAND_WGSL'], [/^reduce_scatter/, 'REDUCE_SCATTER_WGSL'], [/^reduce_/, 'reduceWGSL('],
+    [/^reduce_expand/, 'REDUCE_EXPAND_WGSL'], [/^reduce_scatter/, 'REDUCE_SCATTER_WGSL'], [/^reduce_tie_mask/, 'TIE_MASK_WGSL'], [/^reduce_tie_split/, 'TIE_SPLIT_WGSL'], [/^reduce_/, 'reduceWGSL('],
     [/^sgd$/, 'SGD_WGSL'], [/^adam$/, 'ADAM_WGSL'], [/^fill$/, 'FILL_WGSL'], [/^addInt$/, 'ADD_INT_INPLACE_WGSL'],
     [/^sumTo$/, 'SUM_TO_WGSL'], [/^sumTo_wide$/, 'SUM_TO_WIDE_WGSL'], [/^addInPlace$/, 'ADD_INPLACE_WGSL'],
     [/^stridedGather$/, 'STRIDED_GATHER_WGSL'], [/^stridedScatter$/, 'STRIDED_SCATTER_WGSL'],
