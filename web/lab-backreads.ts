@@ -133,7 +133,7 @@ const GRAD_READS: Record<string, (ctx: ReadContext, k: number) => GradRule | nul
     return { exact: true, text, reads: convGrad(ctx.inputs[0]!.shape, ctx.inputs[1]!.shape, ctx.out, k, ctx.inputs.length, [s, s], [pd, pd], 1) };
   },
   convGrouped: (ctx, k) => {
-    const groups = ctx.variant === 'depthwise' ? ctx.p.C! : ctx.p.groups!;
+    const groups = ctx.inputs[0]!.shape[1]! / ctx.inputs[1]!.shape[1]!; // C / (C/groups), whatever the variant
     const text = k === 0 ? 'dx[n, c, h, w] reads G and w of the output channels of c\'s group, at the taps that land on (h, w)' : 'dw[co, c\', kh, kw] reads G[n, co] and the x of channel c\' of co\'s group under each tap';
     return { exact: true, text, reads: convGrad(ctx.inputs[0]!.shape, ctx.inputs[1]!.shape, ctx.out, k, ctx.inputs.length, [1, 1], [1, 1], groups) };
   },

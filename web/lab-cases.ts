@@ -36,6 +36,19 @@ function convSwitches(variant: string): () => void {
   return () => Object.assign(E.convKernels, before);
 }
 
+/**
+ * The grouped panel's shapes for a variant: the panel's C, CO and W for 'grouped' and 'depthwise'
+ * (groups = C); 4 groups of 4 channels for the direct variants, whose subgroup kernels block channels
+ * by 4 or 8, with W a multiple of 4 (the vec4 grad-weight kernel) or odd (the scalar-row one).
+ */
+function groupedShape(p: Record<string, number>, variant: string): { C: number; CO: number; G: number; W: number } {
+  if (variant === 'depthwise') return { C: p.C!, CO: p.C!, G: p.C!, W: p.W! };
+  if (!variant.includes('direct')) return { C: p.C!, CO: p.CO!, G: p.groups!, W: p.W! };
+  // 4 groups of 4 channels: C = 16 while a group has 4, so a rule that forgets the groups is off.
+  const W = variant.includes('odd') ? p.W! | 1 : 4 * Math.ceil(p.W! / 4);
+  return { C: 16, CO: 16, G: 4, W };
+}
+
 export const CORE_CASES: OpCase[] = [
   {
     id: 'matmul', title: 'matmul', family: 'matmul',
@@ -114,19 +127,20 @@ export const CORE_CASES: OpCase[] = [
   },
   {
     id: 'convGrouped', title: 'conv2d, grouped and depthwise', family: 'conv-grouped',
-    about: 'conv2d with groups > 1: output channel co sees only the C/groups input channels of its group; groups = C is depthwise. One thread per output (forward, grad-input) or per weight (grad-weight) in the grouped kernels.',
-    kernels: ['convGroupedWGSL'],
+    about: 'conv2d with groups > 1: output channel co sees only the C/groups input channels of its group; groups = C is depthwise. One thread per output (forward, grad-input) or per weight (grad-weight) in the grouped kernels. The "direct" variants set convKernels.direct with 4 groups of 4 channels (C = CO = 16): with the adapter\'s subgroups a group then runs the dense subgroup kernels restricted to its channels, the grad-weight on the vec4 kernel where W % 4 == 0 (W rounded up to a multiple of 4) or on the scalar-row kernel (W made odd).',
+    kernels: ['convGroupedWGSL', 'CONV2D_WEIGHT_LAYOUT_WGSL', 'conv2dSubgroupWGSL', 'conv2dGradWeightSubgroupWGSL', 'conv2dGradWeightSubgroupRowsWGSL'],
     params: { N: 1, C: 4, H: 5, W: 5, CO: 4, K: 3, groups: 2 },
-    variants: ['grouped', 'depthwise'],
+    variants: ['grouped', 'depthwise', 'grouped, direct, W % 4 == 0', 'grouped, direct, odd W'],
+    configure: (v) => convSwitches(v.includes('direct') ? 'direct' : 'auto'),
     inputs: (p, r, v) => {
-      const G = v === 'depthwise' ? p.C! : p.groups!;
+      const s = groupedShape(p, v);
       return [
-        { name: 'x', value: randomArr([p.N!, p.C!, p.H!, p.W!], r), grad: true },
-        { name: 'w', value: randomArr([v === 'depthwise' ? p.C! : p.CO!, p.C! / G, p.K!, p.K!], r), grad: true },
+        { name: 'x', value: randomArr([p.N!, s.C, p.H!, s.W], r), grad: true },
+        { name: 'w', value: randomArr([s.CO, s.C / s.G, p.K!, p.K!], r), grad: true },
       ];
     },
-    gpu: ([x, w], p, v) => E.conv2d(x!, w!, null, { padding: 1, groups: v === 'depthwise' ? p.C! : p.groups! }),
-    ref: ([x, w], p, v) => conv2dRef({ padding: 1, groups: v === 'depthwise' ? p.C! : p.groups! }).forward(x!, w!),
+    gpu: ([x, w], p, v) => E.conv2d(x!, w!, null, { padding: 1, groups: groupedShape(p, v).G }),
+    ref: ([x, w], p, v) => conv2dRef({ padding: 1, groups: groupedShape(p, v).G }).forward(x!, w!),
   },
   {
     id: 'convTranspose2d', title: 'convTranspose2d', family: 'conv2d',

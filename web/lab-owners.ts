@@ -155,10 +155,10 @@ const SPECIAL: Record<string, (d: D) => Owners> = {
   },
   conv2dGradWeightSubgroupWGSL: (d) => {
     const p = d.params;
-    const [C, CB] = [p[1]!, nums(d.name).at(-1)!];
+    const [Cg, CB] = [p[1]! / (p[15]! || 1), nums(d.name).at(-1)!]; // dw [CO, C/G, 3, 3]; p[15] is G when grouped, else 0
     return {
-      size: p[4]! * C * 9, per: CB * 9, what: `dw[co, c, kh, kw] (lane c % 8 of workgroup (c / 8, co / ${CB}); row slices on z)`,
-      of: (i) => { const c = Math.floor(i / 9) % C; const co = Math.floor(i / (9 * C)); return { wg: [Math.floor(c / 8), Math.floor(co / CB), d.workgroups[2] > 1 ? null : 0], thread: c % 8 }; },
+      size: p[4]! * Cg * 9, per: CB * 9, what: `dw[co, c, kh, kw] (lane c % 8 of workgroup (c / 8, co / ${CB}); row slices on z)`,
+      of: (i) => { const c = Math.floor(i / 9) % Cg; const co = Math.floor(i / (9 * Cg)); return { wg: [Math.floor(c / 8), Math.floor(co / CB), d.workgroups[2] > 1 ? null : 0], thread: c % 8 }; },
     };
   },
   conv2dGradWeightSubgroupRowsWGSL: (d) => {

@@ -137,7 +137,7 @@ export const READS: Record<string, (ctx: ReadContext) => ReadRule> = {
       return out;
     },
   }),
-  convGrouped: (ctx) => ({ exact: true, text: 'y[n, co, oh, ow] reads the K × K windows of the C/groups channels of co\'s group, and filter w[co]', reads: (o) => conv(ctx, o, [1, 1], [1, 1], ctx.variant === 'depthwise' ? ctx.p.C! : ctx.p.groups!, false) }),
+  convGrouped: (ctx) => ({ exact: true, text: 'y[n, co, oh, ow] reads the K × K windows of the C/groups channels of co\'s group, and filter w[co]', reads: (o) => conv(ctx, o, [1, 1], [1, 1], ctx.inputs[0]!.shape[1]! / ctx.inputs[1]!.shape[1]!, false) }), // groups = C / (C/groups)
   convTranspose2d: (ctx) => ({
     exact: true, text: 'y[n, co, oh, ow] reads every x[n, c, ih, iw] with oh = ih·s − p + kh (and ow likewise) for some tap, with that tap w[c, co, kh, kw], and b[co]',
     reads: (o) => {

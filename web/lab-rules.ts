@@ -147,8 +147,8 @@ export const RULES: Record<string, Rule> = {
     grid: (p, _n, z) => [...fold(Math.ceil(Math.ceil(p[1]! * p[5]! * p[6]! / 8) * (p[4]! / 8) / 64)), z],
   },
   conv2dGradWeightSubgroupWGSL: {
-    kind: 'custom', owns: 'workgroup (c, o) computes dw for 8 input channels × CB output channels; slices of the rows on z',
-    grid: (p, n, z) => [Math.ceil(p[1]! / 8), p[4]! / nums(n).at(-1)!, z],
+    kind: 'custom', owns: 'workgroup (c, o) computes dw for 8 input channels (of the group, when grouped) × CB output channels; slices of the rows on z',
+    grid: (p, n, z) => [Math.ceil(p[1]! / (p[15]! || 1) / 8), p[4]! / nums(n).at(-1)!, z], // p[15]: G when grouped, else 0
   },
   // conv2d-grad-weight-rows.ts: its own parameters (N, C, H, W, CO, OH, sh, ph, dh, G, rowsPerSlice, sliceStride).
   conv2dGradWeightSubgroupRowsWGSL: {
