@@ -1,6 +1,8 @@
-# Sourced by test.sh and example.sh: make a fresh clone runnable.
+# Sourced by the npm commands' scripts (test, example, demo, bench): make a fresh clone runnable.
 #  - installs npm dependencies when node_modules is missing or stale,
-#  - installs Debian's chromium when missing (browser tests; needs root or sudo),
+#  - for the test command only (ENGRAM_NEEDS_BROWSER=1, set by test.sh): installs Debian's chromium
+#    when missing (the browser test project; needs root or sudo). The examples, the demo server and
+#    the benchmarks run in Node and never start a browser, so they neither need nor wait for one,
 #  - installs a software Vulkan driver when Dawn finds no WebGPU adapter (needs root or sudo).
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export VK_LOADER_LAYERS_DISABLE="${VK_LOADER_LAYERS_DISABLE:-~implicit~}" # silences a harmless loader warning
@@ -13,7 +15,7 @@ if [ ! -d node_modules/webgpu ] || [ package-lock.json -nt node_modules/.package
   npm ci --no-audit --no-fund
 fi
 # Headless Chromium (Debian's package) for the browser test project.
-bash scripts/setup-browser.sh
+if [ "${ENGRAM_NEEDS_BROWSER:-0}" = 1 ]; then bash scripts/setup-browser.sh; fi
 [ -f .software-gpu.env ] && . ./.software-gpu.env
 # Quiet when an adapter is found: the test run and the examples print the adapter they use, once.
 if ! node scripts/probe-adapter.mjs >/dev/null 2>&1; then

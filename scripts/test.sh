@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command (`npm test`): sets up a fresh clone, then runs the whole suite on the WebGPU adapter.
 set -euo pipefail
+ENGRAM_NEEDS_BROWSER=1 # the browser test project runs in headless Chromium (ensure-env.sh installs it)
 . "$(dirname "$0")/ensure-env.sh"
 npx tsc -p tsconfig.test.json   # library, tests, examples and benchmarks, strict
 npx tsc -p web/tsconfig.json    # the demo and shader-reader pages

@@ -1,5 +1,5 @@
-// Node entry point for datasets: the browser-safe readers plus loaders that find files on disk.
-export * from './index.js';
+// Node entry point for datasets: loaders that find torchvision-layout files on disk (the readers that
+// parse bytes, which run in browsers too, are in ./index.ts and the package root).
 export {
   loadMNIST,
   loadFashionMNIST,

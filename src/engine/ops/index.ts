@@ -1,5 +1,11 @@
-// Every op, in one namespace. Tensor methods and the public API forward here.
-export * from './elementwise.js';
+// Every op, in one namespace. Tensor methods and the public API forward here. Helpers the ops share
+// among themselves (applyBinary, pointwiseLoss, checkGeluApproximate, useSortedBackward) stay out:
+// they are internal, not API.
+export {
+  neg, exp, log, sqrt, relu, abs, sigmoid, tanh, pow, gelu, silu, leakyRelu, elu, softplus, hardswish, clamp,
+  add, sub, mul, div, maximum, minimum, eq, where, sumTo, sumToKernels, addInPlace_, reluBackwardFromOutput,
+  UNARY_OPS, BINARY_OPS, type GeluOptions,
+} from './elementwise.js';
 export * from './fill.js';
 export * from './reduce.js';
 export * from './matmul.js';
@@ -10,7 +16,7 @@ export { backward, zeroGrad } from '../autograd.js';
 export * from './conv.js';
 export * from './batchnorm.js';
 export * from './norm.js';
-export * from './embedding.js';
+export { embedding } from './embedding.js';
 export * from './stats.js';
 export * from './pad.js';
 export * from './sort.js';
