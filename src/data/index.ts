@@ -35,7 +35,7 @@ export {
   type Cifar100Options,
 } from './readers.js';
 export { DataLoader, streamSeed, type DataLoaderOptions, type Batch } from './loader.js';
-export { normalize, randomCrop, randomHorizontalFlip, resize, compose, deterministicPart, normalizationsOf, type GpuTransform, type ImageShape } from './transforms.js';
+export { normalize, randomCrop, randomHorizontalFlip, resize, compose, deterministicPart, normalizationsOf, randomPartsOf, type GpuTransform, type ImageShape } from './transforms.js';
 export { randomResizedCrop, resizedCropWindow, resizedCrop, colorJitter, adjustColor, randomGrayscale, toGrayscale } from './augment.js';
 export { fetchBytes, mnistFromURL, cifar10FromURL, svhnFromURL, DEFAULT_FETCH_TIMEOUT_MS, type FetchOptions, type UrlLoaderOptions } from './fetch.js';
 export { permutePixels, rotate, rotationCosSin, type RotateInterpolation } from './domain-transforms.js';

@@ -270,6 +270,15 @@ export function deterministicPart(t: GpuTransform | undefined): GpuTransform | u
   return kept.length === 0 ? undefined : kept.length === 1 ? kept[0] : compose(kept);
 }
 
+/**
+ * The names of a pipeline's random transforms (augmentation: `random: true`), in order, with
+ * compose() flattened; empty when it is deterministic. evaluate() and fit() refuse a random
+ * preprocessing for evaluation with it.
+ */
+export function randomPartsOf(t: GpuTransform | undefined): string[] {
+  return leaves(t).filter((p) => p.random).map((p) => p.name);
+}
+
 /** The normalize() steps of a pipeline (compose() flattened), in order; empty when it normalizes nothing. */
 export function normalizationsOf(t: GpuTransform | undefined): NonNullable<GpuTransform['normalization']>[] {
   return leaves(t).flatMap((p) => (p.normalization ? [p.normalization] : []));

@@ -10,7 +10,7 @@ import { shapeStr } from '../engine/shape.js';
 import type { Module } from '../nn/module.js';
 import { ImageDataset } from '../data/dataset.js';
 import { DataLoader } from '../data/loader.js';
-import { deterministicPart, type GpuTransform } from '../data/transforms.js';
+import { deterministicPart, randomPartsOf, type GpuTransform } from '../data/transforms.js';
 
 /** Options of evaluate(). */
 export interface EvaluateOptions {
@@ -26,6 +26,13 @@ export interface EvaluateOptions {
    * so pass the training preprocessing here.
    */
   transform?: GpuTransform | DataLoader;
+  /**
+   * Allow random augmentation in the evaluation preprocessing (test-time augmentation): a `transform`
+   * with a random part (randomCrop, randomHorizontalFlip, ...), or a DataLoader whose transform has
+   * one. Without it evaluate refuses them, since a randomly cropped or flipped test set gives a lower,
+   * noisy accuracy with no error. Default false.
+   */
+  augmented?: boolean;
 }
 
 /** What evaluate() measured. */
@@ -137,7 +144,14 @@ function checkLabels(labels: Int32Array, c: number, op: string): void {
 }
 
 /** A DataLoader for `data`: itself, or an unshuffled loader over a dataset. */
-export function toLoader(data: DataLoader | ImageDataset, opts: { batchSize?: number; transform?: GpuTransform | DataLoader }, op: string): DataLoader {
+export function toLoader(data: DataLoader | ImageDataset, opts: { batchSize?: number; transform?: GpuTransform | DataLoader; augmented?: boolean }, op: string): DataLoader {
+  if (!opts.augmented) {
+    const fix = 'pass the dataset with { transform: trainLoader } (its deterministic part: normalize, resize) or with the deterministic transforms only, or set augmented: true for test-time augmentation';
+    const random = data instanceof DataLoader ? randomPartsOf(data.transform) : [];
+    if (random.length) throw new EngramError(`${op}: this DataLoader's transform is random (${random.join(', ')}), so the accuracy and loss would be measured on augmented images; ${fix}`);
+    const given = opts.transform instanceof DataLoader ? [] : randomPartsOf(opts.transform);
+    if (given.length) throw new EngramError(`${op}: the transform option is random (${given.join(', ')}), so the accuracy and loss would be measured on augmented images; ${fix}`);
+  }
   if (data instanceof DataLoader) {
     if (opts.batchSize !== undefined || opts.transform !== undefined) {
       throw new EngramError(`${op}: batchSize and transform apply when passing a dataset; this DataLoader has its own`);

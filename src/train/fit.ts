@@ -12,7 +12,7 @@ import { shapeStr } from '../engine/shape.js';
 import type { Module } from '../nn/module.js';
 import { ImageDataset } from '../data/dataset.js';
 import { DataLoader } from '../data/loader.js';
-import { deterministicPart, normalizationsOf, type GpuTransform } from '../data/transforms.js';
+import { deterministicPart, normalizationsOf, randomPartsOf, type GpuTransform } from '../data/transforms.js';
 import { evaluate, evalTransform, type EvalResult, type EvaluateOptions } from './evaluate.js';
 import { Progress, defaultWriter, type ProgressOption, type ProgressWriter } from './progress.js';
 
@@ -173,6 +173,12 @@ function validationOptions(train: DataLoader, valData: DataLoader | ImageDataset
     ? `give ${what} the training preprocessing (${trainDet!.name}), or ${or} (fit then applies the training loader's deterministic preprocessing itself)`
     : `remove the normalize() from ${what}, or normalize the training loader the same way`;
   const wrong = 'so validation would report a wrong loss and accuracy';
+  // Validation on randomly cropped or flipped images reports a lower, noisy accuracy with no error.
+  const random = valData instanceof DataLoader ? randomPartsOf(valData.transform) : valTransform instanceof DataLoader ? [] : randomPartsOf(valTransform);
+  if (random.length) {
+    const what = valData instanceof DataLoader ? 'the valData loader' : 'valTransform';
+    throw new EngramError(`fit: ${what} is random (${random.join(', ')}), so validation would measure augmented images; ${valData instanceof DataLoader ? 'pass the test ImageDataset as valData (fit applies the training loader\'s deterministic preprocessing), or a loader without augmentation' : 'give valTransform the deterministic transforms only (normalize, resize), or leave it out'}`);
+  }
   if (valData instanceof DataLoader) {
     const got = normalizationsOf(valData.transform);
     if (!sameNormalizations(want, got)) {

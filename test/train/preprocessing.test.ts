@@ -5,7 +5,7 @@
 import { describe, it, expect } from 'vitest';
 import * as E from '../../src/index.js';
 import { ImageDataset, DataLoader, normalize, compose, randomCrop, randomHorizontalFlip, resize } from '../../src/data/index.js';
-import { deterministicPart, normalizationsOf } from '../../src/data/transforms.js';
+import { deterministicPart, normalizationsOf, randomPartsOf } from '../../src/data/transforms.js';
 import { fit, evaluate, type OptimizerLike } from '../../src/train/index.js';
 import { useGPU } from '../helpers/gpu.js';
 
@@ -96,6 +96,33 @@ describe('evaluation uses the training preprocessing', () => {
     const equal = new DataLoader(ds, { batchSize: 8, transform: normalize([0.5], [0.25]) });
     await fit(m, train, { optimizer: opt, valData: equal, progress: false });
     expect(opt.steps).toBe(2);
+    m.dispose();
+  });
+
+  it('evaluate and fit refuse a random evaluation preprocessing unless augmented: true says it is meant', async () => {
+    const m = model();
+    const ds = data();
+    const flip = randomHorizontalFlip();
+    const augmenting = new DataLoader(ds, { batchSize: 8, transform: compose([flip, norm]) });
+    expect(randomPartsOf(compose([flip, norm]))).toEqual([flip.name]);
+    expect(randomPartsOf(norm)).toEqual([]);
+    await expect(evaluate(m, augmenting)).rejects.toThrow(
+      `evaluate: this DataLoader's transform is random (${flip.name}), so the accuracy and loss would be measured on augmented images; pass the dataset with { transform: trainLoader }`,
+    );
+    await expect(evaluate(m, ds, { transform: compose([flip, norm]) })).rejects.toThrow(`evaluate: the transform option is random (${flip.name})`);
+    // The loader as a transform gives its deterministic part: accepted, and equal to normalize alone.
+    const viaLoader = await evaluate(m, ds, { transform: augmenting });
+    const normalized = await evaluate(m, ds, { transform: norm });
+    expect(viaLoader.loss).toBeCloseTo(normalized.loss, 6);
+    // Test-time augmentation, asked for: it runs.
+    const tta = await evaluate(m, augmenting, { augmented: true });
+    expect(tta.count).toBe(ds.length);
+    const opt = counting();
+    await expect(fit(m, augmenting, { optimizer: opt, valData: augmenting, progress: false }))
+      .rejects.toThrow(`fit: the valData loader is random (${flip.name}), so validation would measure augmented images; pass the test ImageDataset as valData`);
+    await expect(fit(m, augmenting, { optimizer: opt, valData: ds, valTransform: compose([flip, norm]), progress: false }))
+      .rejects.toThrow(`fit: valTransform is random (${flip.name}), so validation would measure augmented images; give valTransform the deterministic transforms only`);
+    expect(opt.steps).toBe(0);
     m.dispose();
   });
 });
