@@ -1,7 +1,7 @@
 # Sourced by the npm commands' scripts (test, example, demo, bench): make a fresh clone runnable.
 #  - installs npm dependencies when node_modules is missing or stale,
 #  - for the test command only (ENGRAM_NEEDS_BROWSER=1, set by test.sh): installs Debian's chromium
-#    when missing (the browser test project; needs root or sudo). The examples, the demo server and
+#    when missing (the browser test project and the page tests of test/e2e; needs root or sudo). The examples, the demo server and
 #    the benchmarks run in Node and never start a browser, so they neither need nor wait for one,
 #  - installs a software Vulkan driver when Dawn finds no WebGPU adapter (needs root or sudo).
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

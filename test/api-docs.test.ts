@@ -10,8 +10,11 @@
 //   - for an exported interface: every member (properties, methods), inherited ones included;
 //   - for an exported enum: every member.
 // Private and #private members, and members tagged @internal or @hidden, are skipped; an exported
-// name so tagged is a failure (TypeDoc gives it no page). A member that overrides a documented base-class member inherits that comment (as in TypeScript's
-// own tooling and TypeDoc), so an override needs no comment of its own.
+// name so tagged is a failure (TypeDoc gives it no page). A member that overrides a documented
+// base-class member inherits that comment (as in TypeScript's own tooling and TypeDoc), so an
+// override needs no comment of its own. And the reverse: every export, not tagged internal, of the
+// op modules the ops barrel (src/engine/ops/index.ts) re-exports reaches the package root (the
+// barrel lists some modules' exports by name, so a new op could otherwise be left out).
 import { describe, it, expect } from 'vitest';
 import ts from 'typescript';
 import path from 'node:path';
@@ -98,7 +101,7 @@ function undocumentedNames(): string[] {
       // TypeDoc leaves @internal names out of the reference: an entry point that exports one publishes
       // a name with no page.
       if (hasTag(symbol, 'internal', 'hidden', 'ignore')) {
-        missing.add(`${fileOf(symbol)}: ${name} (exported from ${entry} but tagged internal, so it has no page: stop exporting it, or document it without the tag)`);
+        missing.add(`${fileOf(symbol)}: ${name} (exported from ${entry} but tagged @internal, @hidden or @ignore, so it has no page: stop exporting it, or document it without the tag)`);
         continue;
       }
       check(symbol, name);
@@ -114,8 +117,42 @@ function undocumentedNames(): string[] {
   return [...missing].sort();
 }
 
+/** Exports, not tagged internal, of the modules src/engine/ops/index.ts re-exports from, that src/index.ts does not export. */
+function opsMissingFromRoot(): string[] {
+  const prog = program();
+  const checker = prog.getTypeChecker();
+  const exportsOf = (file: string): ts.Symbol[] => {
+    const source = prog.getSourceFile(path.join(root, file));
+    if (!source) throw new Error(`${file} not in the program`);
+    return checker.getExportsOfModule(checker.getSymbolAtLocation(source)!);
+  };
+  const resolve = (s: ts.Symbol): ts.Symbol => (s.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(s) : s);
+  const atRoot = new Set(exportsOf('src/index.ts').map(resolve));
+  const barrel = prog.getSourceFile(path.join(root, 'src/engine/ops/index.ts'))!;
+  const modules = barrel.statements
+    .filter((st): st is ts.ExportDeclaration => ts.isExportDeclaration(st) && !!st.moduleSpecifier && ts.isStringLiteral(st.moduleSpecifier))
+    .map((st) => (st.moduleSpecifier as ts.StringLiteral).text)
+    .filter((m) => m.startsWith('./'))
+    .map((m) => `src/engine/ops/${m.slice(2).replace(/\.js$/, '.ts')}`);
+  expect(modules.length).toBeGreaterThan(10);
+  const missing: string[] = [];
+  for (const f of modules) {
+    for (const exported of exportsOf(f)) {
+      const symbol = resolve(exported);
+      if (hasTag(symbol, 'internal', 'hidden', 'ignore') || atRoot.has(symbol)) continue;
+      missing.push(`${f}: ${exported.name}`);
+    }
+  }
+  return missing.sort();
+}
+
 describe('API documentation', () => {
   const missing = undocumentedNames();
+
+  it('every public export of the op modules reaches the package root', () => {
+    const left = opsMissingFromRoot();
+    expect(left, `export these from src/engine/ops/index.ts, or tag them @internal:\n${left.join('\n')}\n`).toEqual([]);
+  });
 
   it('every exported name, public or protected class member and interface member has a doc comment', () => {
     const unexplained = missing.filter((m) => !allowlist.has(m));

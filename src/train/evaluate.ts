@@ -23,14 +23,17 @@ export interface EvaluateOptions {
    * normalization), or the training DataLoader, whose deterministic part is applied (its normalize
    * and resize, not its random crops and flips: see deterministicPart). A model trained on
    * normalized images and evaluated on raw ones reports a wrong loss and accuracy without any error,
-   * so pass the training preprocessing here.
+   * so pass the training preprocessing here: the training loader, or its deterministic transforms (a
+   * transform with a random part is refused unless `augmented` is set).
    */
   transform?: GpuTransform | DataLoader;
   /**
    * Allow random augmentation in the evaluation preprocessing (test-time augmentation): a `transform`
    * with a random part (randomCrop, randomHorizontalFlip, ...), or a DataLoader whose transform has
    * one. Without it evaluate refuses them, since a randomly cropped or flipped test set gives a lower,
-   * noisy accuracy with no error. Default false.
+   * noisy accuracy with no error. Default false. Set where nothing is random (e.g. `{ transform:
+   * trainLoader }`, which applies only the loader's deterministic part) it is an error too: the
+   * augmentation asked for would not happen.
    */
   augmented?: boolean;
 }
@@ -145,19 +148,20 @@ function checkLabels(labels: Int32Array, c: number, op: string): void {
 
 /** A DataLoader for `data`: itself, or an unshuffled loader over a dataset. */
 export function toLoader(data: DataLoader | ImageDataset, opts: { batchSize?: number; transform?: GpuTransform | DataLoader; augmented?: boolean }, op: string): DataLoader {
-  if (!opts.augmented) {
-    const fix = 'pass the dataset with { transform: trainLoader } (its deterministic part: normalize, resize) or with the deterministic transforms only, or set augmented: true for test-time augmentation';
-    const random = data instanceof DataLoader ? randomPartsOf(data.transform) : [];
-    if (random.length) throw new EngramError(`${op}: this DataLoader's transform is random (${random.join(', ')}), so the accuracy and loss would be measured on augmented images; ${fix}`);
-    const given = opts.transform instanceof DataLoader ? [] : randomPartsOf(opts.transform);
-    if (given.length) throw new EngramError(`${op}: the transform option is random (${given.join(', ')}), so the accuracy and loss would be measured on augmented images; ${fix}`);
+  if (data instanceof DataLoader && (opts.batchSize !== undefined || opts.transform !== undefined)) {
+    throw new EngramError(`${op}: batchSize and transform apply when passing a dataset; this DataLoader has its own`);
   }
-  if (data instanceof DataLoader) {
-    if (opts.batchSize !== undefined || opts.transform !== undefined) {
-      throw new EngramError(`${op}: batchSize and transform apply when passing a dataset; this DataLoader has its own`);
-    }
-    return data;
+  // What would run: the loader's own transform, or the transform option (a loader given as the
+  // transform contributes only its deterministic part).
+  const random = data instanceof DataLoader ? randomPartsOf(data.transform) : opts.transform instanceof DataLoader ? [] : randomPartsOf(opts.transform);
+  const source = data instanceof DataLoader ? "this DataLoader's transform" : 'the transform option';
+  if (random.length && !opts.augmented) {
+    throw new EngramError(`${op}: ${source} is random (${random.join(', ')}), so the accuracy and loss would be measured on augmented images; pass the dataset with { transform: trainLoader } (its deterministic part: normalize, resize) or with the deterministic transforms only, or set augmented: true for test-time augmentation`);
   }
+  if (!random.length && opts.augmented) {
+    throw new EngramError(`${op}: augmented: true, but ${opts.transform instanceof DataLoader ? "a DataLoader given as the transform contributes only its deterministic part" : `${source} has no random part`}, so no augmentation would happen; pass a random transform (e.g. compose([randomHorizontalFlip(), normalize(...)])) or leave augmented out`);
+  }
+  if (data instanceof DataLoader) return data;
   if (data instanceof ImageDataset) return new DataLoader(data, { batchSize: opts.batchSize ?? 256, transform: evalTransform(opts.transform) });
   throw new EngramError(`${op}: expects a DataLoader or an ImageDataset`);
 }

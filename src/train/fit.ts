@@ -63,13 +63,14 @@ export interface FitOptions {
    * with: an ImageDataset goes through the training loader's deterministic preprocessing (its
    * normalize and resize, not its random crops and flips) unless `valTransform` says otherwise; a
    * DataLoader keeps its own transform, and fit throws before training when that normalizes
-   * differently from the training loader.
+   * differently from the training loader or is random (augmentation; for test-time augmentation call
+   * evaluate with `augmented: true` in onEpoch).
    */
   valData?: DataLoader | ImageDataset;
   /**
    * Preprocessing for `valData` when it is a dataset, instead of the training loader's deterministic
    * part: a transform, or a DataLoader whose deterministic part is applied. It must normalize as the
-   * training loader does.
+   * training loader does and have no random part.
    */
   valTransform?: GpuTransform | DataLoader;
   /** Called after every step (awaited when it returns a promise). */
@@ -176,8 +177,10 @@ function validationOptions(train: DataLoader, valData: DataLoader | ImageDataset
   // Validation on randomly cropped or flipped images reports a lower, noisy accuracy with no error.
   const random = valData instanceof DataLoader ? randomPartsOf(valData.transform) : valTransform instanceof DataLoader ? [] : randomPartsOf(valTransform);
   if (random.length) {
-    const what = valData instanceof DataLoader ? 'the valData loader' : 'valTransform';
-    throw new EngramError(`fit: ${what} is random (${random.join(', ')}), so validation would measure augmented images; ${valData instanceof DataLoader ? 'pass the test ImageDataset as valData (fit applies the training loader\'s deterministic preprocessing), or a loader without augmentation' : 'give valTransform the deterministic transforms only (normalize, resize), or leave it out'}`);
+    const [what, instead] = valData instanceof DataLoader
+      ? ['the valData loader', "pass the test ImageDataset as valData (fit applies the training loader's deterministic preprocessing), or a loader without augmentation"]
+      : ['valTransform', 'give valTransform the deterministic transforms only (normalize, resize), or leave it out'];
+    throw new EngramError(`fit: ${what} is random (${random.join(', ')}), so validation would measure augmented images; ${instead} (test-time augmentation: evaluate(model, data, { augmented: true }) in onEpoch)`);
   }
   if (valData instanceof DataLoader) {
     const got = normalizationsOf(valData.transform);

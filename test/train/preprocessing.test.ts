@@ -117,11 +117,19 @@ describe('evaluation uses the training preprocessing', () => {
     // Test-time augmentation, asked for: it runs.
     const tta = await evaluate(m, augmenting, { augmented: true });
     expect(tta.count).toBe(ds.length);
+    // ... and refused where nothing random would run: a loader as the transform gives only its deterministic part.
+    await expect(evaluate(m, ds, { transform: augmenting, augmented: true })).rejects.toThrow(
+      'evaluate: augmented: true, but a DataLoader given as the transform contributes only its deterministic part, so no augmentation would happen',
+    );
+    await expect(evaluate(m, ds, { transform: norm, augmented: true })).rejects.toThrow('evaluate: augmented: true, but the transform option has no random part');
+    // A DataLoader with a transform option is the misuse it is, not a randomness complaint.
+    await expect(evaluate(m, augmenting, { transform: norm })).rejects.toThrow('evaluate: batchSize and transform apply when passing a dataset');
     const opt = counting();
     await expect(fit(m, augmenting, { optimizer: opt, valData: augmenting, progress: false }))
       .rejects.toThrow(`fit: the valData loader is random (${flip.name}), so validation would measure augmented images; pass the test ImageDataset as valData`);
     await expect(fit(m, augmenting, { optimizer: opt, valData: ds, valTransform: compose([flip, norm]), progress: false }))
       .rejects.toThrow(`fit: valTransform is random (${flip.name}), so validation would measure augmented images; give valTransform the deterministic transforms only`);
+    await expect(fit(m, augmenting, { optimizer: opt, valData: augmenting, progress: false })).rejects.toThrow('(test-time augmentation: evaluate(model, data, { augmented: true }) in onEpoch)');
     expect(opt.steps).toBe(0);
     m.dispose();
   });
