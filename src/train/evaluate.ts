@@ -151,9 +151,7 @@ export function toLoader(data: DataLoader | ImageDataset, opts: { batchSize?: nu
   if (data instanceof DataLoader && (opts.batchSize !== undefined || opts.transform !== undefined)) {
     throw new EngramError(`${op}: batchSize and transform apply when passing a dataset; this DataLoader has its own`);
   }
-  // What would run: the loader's own transform, or the transform option (a loader given as the
-  // transform contributes only its deterministic part).
-  const random = data instanceof DataLoader ? randomPartsOf(data.transform) : opts.transform instanceof DataLoader ? [] : randomPartsOf(opts.transform);
+  const random = randomPartsInEvaluation(data, opts.transform);
   const source = data instanceof DataLoader ? "this DataLoader's transform" : 'the transform option';
   if (random.length && !opts.augmented) {
     throw new EngramError(`${op}: ${source} is random (${random.join(', ')}), so the accuracy and loss would be measured on augmented images; pass the dataset with { transform: trainLoader } (its deterministic part: normalize, resize) or with the deterministic transforms only, or set augmented: true for test-time augmentation`);
@@ -164,6 +162,15 @@ export function toLoader(data: DataLoader | ImageDataset, opts: { batchSize?: nu
   if (data instanceof DataLoader) return data;
   if (data instanceof ImageDataset) return new DataLoader(data, { batchSize: opts.batchSize ?? 256, transform: evalTransform(opts.transform) });
   throw new EngramError(`${op}: expects a DataLoader or an ImageDataset`);
+}
+
+/**
+ * The random transforms evaluation would apply: the loader's own when `data` is a DataLoader, else the
+ * `transform` option's (a loader given as the transform contributes only its deterministic part).
+ */
+export function randomPartsInEvaluation(data: DataLoader | ImageDataset, transform: GpuTransform | DataLoader | undefined): string[] {
+  if (data instanceof DataLoader) return randomPartsOf(data.transform);
+  return transform instanceof DataLoader ? [] : randomPartsOf(transform);
 }
 
 /** The transform evaluation applies for a `transform` option: itself, or a loader's deterministic part. */

@@ -12,8 +12,8 @@ import { shapeStr } from '../engine/shape.js';
 import type { Module } from '../nn/module.js';
 import { ImageDataset } from '../data/dataset.js';
 import { DataLoader } from '../data/loader.js';
-import { deterministicPart, normalizationsOf, randomPartsOf, type GpuTransform } from '../data/transforms.js';
-import { evaluate, evalTransform, type EvalResult, type EvaluateOptions } from './evaluate.js';
+import { deterministicPart, normalizationsOf, type GpuTransform } from '../data/transforms.js';
+import { evaluate, evalTransform, randomPartsInEvaluation, type EvalResult, type EvaluateOptions } from './evaluate.js';
 import { Progress, defaultWriter, type ProgressOption, type ProgressWriter } from './progress.js';
 
 /** What fit() needs of an optimizer (every engram optimizer has it). */
@@ -175,7 +175,7 @@ function validationOptions(train: DataLoader, valData: DataLoader | ImageDataset
     : `remove the normalize() from ${what}, or normalize the training loader the same way`;
   const wrong = 'so validation would report a wrong loss and accuracy';
   // Validation on randomly cropped or flipped images reports a lower, noisy accuracy with no error.
-  const random = valData instanceof DataLoader ? randomPartsOf(valData.transform) : valTransform instanceof DataLoader ? [] : randomPartsOf(valTransform);
+  const random = randomPartsInEvaluation(valData, valTransform);
   if (random.length) {
     const [what, instead] = valData instanceof DataLoader
       ? ['the valData loader', "pass the test ImageDataset as valData (fit applies the training loader's deterministic preprocessing), or a loader without augmentation"]
